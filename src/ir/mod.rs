@@ -1,0 +1,256 @@
+//! The format-neutral model IR: what a model *is*, independent of whether it
+//! came from XMILE or (later) Vensim.
+//!
+//! Everything downstream (analysis, compile, the Python `Model.variables`)
+//! reads this and only this. It keeps both the original equation text (for
+//! display) and the parsed [`Expr`] (for compiling). Dimensions are part of
+//! the IR from the start: a variable lists the dimension names it is arrayed
+//! over, and its equation is either one expression for all elements or one
+//! per element.
+//!
+//! Invariants: identifiers (`Variable::ident`, references inside `Expr`) are
+//! canonical (see [`crate::syntax::ident::canonicalize`]); variables keep the
+//! order of the source file, so every derived order is deterministic.
+
+use crate::syntax::ast::Expr;
+
+/// Integration method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Euler,
+    Rk2,
+    Rk4,
+}
+
+impl Method {
+    /// Parse a method name as XMILE and users spell it (`euler`, `rk4`,
+    /// `RK2`, `runge-kutta 4`...). Unknown names give `None`.
+    pub fn parse(s: &str) -> Option<Method> {
+        let s: String = s
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        match s.as_str() {
+            "euler" => Some(Method::Euler),
+            "rk2" | "rungekutta2" | "heun" => Some(Method::Rk2),
+            "rk4" | "rungekutta4" | "rungekutta" | "rk45" | "rkauto" => Some(Method::Rk4),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Method::Euler => "euler",
+            Method::Rk2 => "rk2",
+            Method::Rk4 => "rk4",
+        }
+    }
+}
+
+/// Simulation time specification (`<sim_specs>`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimSpecs {
+    pub start: f64,
+    pub stop: f64,
+    /// The integration step, already resolved from `reciprocal` form.
+    pub dt: f64,
+    /// Output interval; `None` means every dt.
+    pub save_step: Option<f64>,
+    pub method: Method,
+    pub time_units: Option<String>,
+}
+
+impl Default for SimSpecs {
+    fn default() -> Self {
+        SimSpecs {
+            start: 0.0,
+            stop: 10.0,
+            dt: 1.0,
+            save_step: None,
+            method: Method::Euler,
+            time_units: None,
+        }
+    }
+}
+
+/// A named dimension (subscript range).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dimension {
+    pub name: String,
+    /// Canonical identifier of the dimension.
+    pub ident: String,
+    /// Element names as written in the model (indexed dimensions get `"1"`..`"n"`).
+    pub elements: Vec<String>,
+    /// True for XMILE `<dim size="n"/>` (numeric index) dimensions.
+    pub indexed: bool,
+}
+
+/// How a graphical function treats x outside/between its points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GfKind {
+    /// Linear interpolation, clamped to the end values outside the range.
+    #[default]
+    Continuous,
+    /// Linear interpolation, linear extrapolation outside the range.
+    Extrapolate,
+    /// Step function: the y of the last point whose x is <= the input.
+    Discrete,
+}
+
+/// A graphical function (lookup table), with x points always explicit.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GraphicalFunction {
+    pub kind: GfKind,
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+}
+
+/// One equation with its source text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Equation {
+    pub text: String,
+    pub expr: Expr,
+}
+
+/// The equation(s) of a variable.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Equations {
+    /// No equation given (allowed for module inputs, invalid elsewhere).
+    #[default]
+    None,
+    /// One equation: scalar, or the same (apply-to-all) for every element.
+    Single(Equation),
+    /// Arrayed, one equation per element; each key lists one element name per
+    /// dimension of the variable, in dimension order.
+    PerElement(Vec<(Vec<String>, Equation, Option<GraphicalFunction>)>),
+}
+
+/// A `<connect>` binding of a module instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleConnection {
+    /// Canonical name of the variable inside the module that receives the value.
+    pub to: String,
+    /// Canonical name (possibly dotted) of the outer variable it comes from.
+    pub from: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum VarKind {
+    Stock {
+        /// Canonical names of the inflows / outflows.
+        inflows: Vec<String>,
+        outflows: Vec<String>,
+        non_negative: bool,
+    },
+    Flow {
+        non_negative: bool,
+    },
+    Aux,
+    Module {
+        /// Canonical name of the model this module instantiates.
+        model: String,
+        connections: Vec<ModuleConnection>,
+    },
+}
+
+impl VarKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            VarKind::Stock { .. } => "stock",
+            VarKind::Flow { .. } => "flow",
+            VarKind::Aux => "aux",
+            VarKind::Module { .. } => "module",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variable {
+    /// Name as written in the model (quotes removed, underscores kept).
+    pub name: String,
+    /// Canonical identifier.
+    pub ident: String,
+    pub kind: VarKind,
+    /// For a stock: its initial value. For others: the equation.
+    pub equations: Equations,
+    pub units: Option<String>,
+    pub doc: Option<String>,
+    /// Canonical names of the dimensions the variable is arrayed over.
+    pub dims: Vec<String>,
+    /// A graphical function applied to the equation's value (or, with no
+    /// equation, to TIME is *not* assumed: XMILE requires an input).
+    pub gf: Option<GraphicalFunction>,
+    /// 1-based source line of the variable's element, where known.
+    pub line: Option<u32>,
+}
+
+/// A model (the main one, or one instantiated by modules).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Model {
+    pub name: String,
+    pub ident: String,
+    pub variables: Vec<Variable>,
+    /// Model-level sim_specs override, if present.
+    pub sim_specs: Option<SimSpecs>,
+}
+
+impl Model {
+    pub fn get(&self, ident: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.ident == ident)
+    }
+}
+
+/// An XMILE `<macro>`: a function defined by the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Macro {
+    pub name: String,
+    /// Canonical function name it is called by.
+    pub ident: String,
+    /// Canonical parameter names, in call order.
+    pub params: Vec<String>,
+    /// The macro body's result equation.
+    pub eqn: Equation,
+    /// Variables of the macro body (stocks, flows, auxes), may be empty.
+    pub variables: Vec<Variable>,
+}
+
+/// A loaded project: sim specs, dimensions, models and macros.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Project {
+    pub name: String,
+    pub sim_specs: SimSpecs,
+    pub dimensions: Vec<Dimension>,
+    /// The first model is the main (unnamed) one.
+    pub models: Vec<Model>,
+    pub macros: Vec<Macro>,
+    /// Non-fatal problems found while importing (unknown XML elements,
+    /// ignored options), for `simlin check`.
+    pub warnings: Vec<String>,
+}
+
+impl Project {
+    /// The main model: the unnamed one, or the first.
+    pub fn main_model(&self) -> Option<&Model> {
+        self.models
+            .iter()
+            .find(|m| m.ident.is_empty() || m.ident == "main")
+            .or_else(|| self.models.first())
+    }
+
+    /// Look up a model by (any spelling of) its name; `None` means the main model.
+    pub fn model(&self, name: Option<&str>) -> Option<&Model> {
+        match name {
+            None => self.main_model(),
+            Some(n) => {
+                let id = crate::syntax::ident::canonicalize(n);
+                self.models.iter().find(|m| m.ident == id)
+            }
+        }
+    }
+
+    pub fn dimension(&self, ident: &str) -> Option<&Dimension> {
+        self.dimensions.iter().find(|d| d.ident == ident)
+    }
+}

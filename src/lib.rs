@@ -1,0 +1,61 @@
+//! simlin: a system dynamics simulation engine.
+//!
+//! The pipeline, one stage per module:
+//! [`syntax`] (XML and equation text → AST, never panics) →
+//! [`ir`] (format-neutral model) → [`analysis`] (dependency order, cycles) →
+//! [`compile`] (IR → flat program over numbered slots, immutable and
+//! `Send + Sync`) → [`vm`] (Euler/RK2/RK4 over that program, one small state
+//! per run) → [`results`] (columnar output).
+//!
+//! ```no_run
+//! let project = simlin::load_file("teacup.xmile").unwrap();
+//! let model = simlin::CompiledModel::new(&project, None).unwrap();
+//! let results = model.run(&simlin::RunOptions::default()).unwrap();
+//! println!("{:?}", results.column("teacup temperature"));
+//! ```
+
+pub mod analysis;
+pub mod compile;
+pub mod error;
+pub mod ir;
+pub mod results;
+pub mod syntax;
+pub mod vm;
+
+pub use compile::CompiledModel;
+pub use error::{Error, ErrorStage, Result};
+pub use ir::{Method, Project, SimSpecs};
+pub use results::Results;
+pub use vm::{Override, RunOptions, Sim};
+
+use std::path::Path;
+
+/// Load a model file, choosing the reader from the extension
+/// (`.xmile`, `.stmx`, `.itmx`, `.xml`).
+pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
+    let path = path.as_ref();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "xmile" | "stmx" | "itmx" | "xml" => {
+            let bytes = std::fs::read(path).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| Error::MalformedXml {
+                message: format!("file is not UTF-8 text: {e}"),
+                pos: error::Pos::default(),
+            })?;
+            load_xmile(&text)
+        }
+        _ => Err(Error::UnsupportedFormat { extension: ext }),
+    }
+}
+
+/// Parse XMILE text into a project.
+pub fn load_xmile(text: &str) -> Result<Project> {
+    syntax::xmile::parse_xmile(text)
+}

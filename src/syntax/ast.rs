@@ -1,0 +1,129 @@
+//! The expression tree that equation text parses into.
+//!
+//! The AST is format-neutral: XMILE today, Vensim `.mdl` later, both produce
+//! these nodes. Identifiers are stored already canonicalised (see
+//! [`crate::syntax::ident::canonicalize`]) so later stages compare names with
+//! plain string equality. Function names are lower-case with spaces and
+//! underscores folded to `_` (`IF THEN ELSE` → not a function, `SMTH1` →
+//! `smth1`), so the compiler matches builtins case-insensitively for free.
+
+use std::fmt;
+
+/// A byte range in the equation text, for diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Plus,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// `^` (right-associative is *not* assumed; XMILE/Stella evaluate left to right).
+    Pow,
+    /// The `MOD` infix operator.
+    Mod,
+    Eq,
+    Neq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+/// One index inside `name[...]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexExpr {
+    /// An element name, a dimension name, or an arbitrary numeric expression.
+    Expr(Expr),
+    /// `*` (whole dimension), optionally `*:dim`.
+    Wildcard(Option<String>),
+    /// `@n`: XMILE dimension position (1-based).
+    DimPosition(u32),
+    /// `a:b` element range.
+    Range(Expr, Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Num(f64),
+    /// A reference to a variable (canonical identifier, may contain `.` for
+    /// module-qualified names such as `hares.births`).
+    Var(String, Span),
+    /// `name[i, j]`.
+    Subscript(String, Vec<IndexExpr>, Span),
+    /// `fn(args)`: canonical lower-case function name.
+    Call(String, Vec<Expr>, Span),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `IF c THEN a ELSE b`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// Visit every variable reference (plain and subscripted) in the tree.
+    pub fn walk_refs<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
+        match self {
+            Expr::Num(_) => {}
+            Expr::Var(n, _) => f(n),
+            Expr::Subscript(n, idx, _) => {
+                f(n);
+                for i in idx {
+                    match i {
+                        IndexExpr::Expr(e) => e.walk_refs(f),
+                        IndexExpr::Range(a, b) => {
+                            a.walk_refs(f);
+                            b.walk_refs(f);
+                        }
+                        IndexExpr::Wildcard(_) | IndexExpr::DimPosition(_) => {}
+                    }
+                }
+            }
+            Expr::Call(_, args, _) => args.iter().for_each(|a| a.walk_refs(f)),
+            Expr::Unary(_, e) => e.walk_refs(f),
+            Expr::Binary(_, a, b) => {
+                a.walk_refs(f);
+                b.walk_refs(f);
+            }
+            Expr::If(c, a, b) => {
+                c.walk_refs(f);
+                a.walk_refs(f);
+                b.walk_refs(f);
+            }
+        }
+    }
+}
+
+impl fmt::Display for BinaryOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Pow => "^",
+            BinaryOp::Mod => "MOD",
+            BinaryOp::Eq => "=",
+            BinaryOp::Neq => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::And => "AND",
+            BinaryOp::Or => "OR",
+        };
+        f.write_str(s)
+    }
+}

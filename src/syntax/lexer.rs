@@ -1,0 +1,1 @@
+//! Equation lexer (placeholder; being written).

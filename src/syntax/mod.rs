@@ -1,0 +1,14 @@
+//! Stage 1, syntax: source text → AST and IR, never panicking.
+//!
+//! `ident` canonicalises names, `lexer` + `parser` turn equation text into
+//! [`ast::Expr`], and `xmile` reads XMILE XML into the [`crate::ir`] types,
+//! parsing every equation on the way. Problems come back as typed
+//! [`crate::Error`]s with positions, never as panics.
+
+pub mod ast;
+pub mod ident;
+pub mod lexer;
+pub mod parser;
+pub mod xmile;
+
+pub use parser::{parse_equation, ParseError};
