@@ -1,30 +1,364 @@
-//! Stage 4, compile (being written).
+//! Stage 4, compile: IR → an immutable program over numbered slots.
+//!
+//! [`flatten`] turns the model tree into one list of variables (modules
+//! instantiated, macros and stock-based builtins expanded), [`codegen`]
+//! compiles each equation to ops for both phases, and [`crate::analysis`]
+//! orders them. The result, [`CompiledModel`], holds no per-run state at all:
+//! it is `Send + Sync`, shared by every run through an `Arc`, and a run only
+//! ever changes its own slots, overrides and tables.
 
+pub mod builtins;
+pub mod codegen;
+pub mod expand;
+pub mod flatten;
+pub mod program;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::analysis::topo_order;
+use crate::compile::codegen::{Gen, Phase, Tables};
+use crate::compile::flatten::{flatten, FlatKind};
+use crate::compile::program::{Op, Segment, StatefulKind};
 use crate::error::{Error, Result};
-use crate::ir::{Project, SimSpecs};
+use crate::ir::{GraphicalFunction, Project, SimSpecs};
 use crate::results::Results;
+use crate::syntax::ident::canonicalize;
 use crate::vm::RunOptions;
+
+/// What kind of variable a slot holds, as the run API reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    Stock,
+    Flow,
+    Aux,
+}
+
+/// Per-variable facts the VM and the API need.
+#[derive(Clone, Debug)]
+pub struct VarInfo {
+    pub name: String,
+    pub ident: String,
+    pub kind: SlotKind,
+    /// Shown in results (false for compiler-made helpers).
+    pub visible: bool,
+    /// Computed once in the initial phase and never again (its equation
+    /// reads only other constants).
+    pub constant: bool,
+    /// Its graphical function's table number, if any.
+    pub table: Option<u32>,
+}
+
+/// A stock and the slots of its flows.
+#[derive(Clone, Debug)]
+pub struct StockInfo {
+    pub slot: u32,
+    pub inflows: Vec<u32>,
+    pub outflows: Vec<u32>,
+}
 
 /// An immutable, `Send + Sync` compiled model: compile once, run many.
 #[derive(Debug)]
 pub struct CompiledModel {
-    specs: SimSpecs,
+    pub(crate) specs: SimSpecs,
+    pub(crate) vars: Vec<VarInfo>,
+    /// Canonical name → slot (lookups only; never iterated).
+    pub(crate) index: HashMap<String, u32>,
+    pub(crate) code: Vec<Op>,
+    /// Every variable, in initial-phase order (stocks compute their initial value).
+    pub(crate) init_segments: Vec<Segment>,
+    /// Non-constant, non-stock variables in per-step order.
+    pub(crate) step_segments: Vec<Segment>,
+    /// After each committed step: store PREVIOUS/DELAY inputs (`var` holds the op id).
+    pub(crate) record_segments: Vec<Segment>,
+    pub(crate) stocks: Vec<StockInfo>,
+    pub(crate) tables: Vec<Arc<GraphicalFunction>>,
+    pub(crate) stateful: Vec<StatefulKind>,
+    pub(crate) max_stack: usize,
+    /// Visible slots in output order.
+    pub(crate) outputs: Vec<u32>,
+}
+
+fn push_segment(code: &mut Vec<Op>, var: usize, ops: Vec<Op>) -> Segment {
+    let start = code.len() as u32;
+    code.extend(ops);
+    Segment {
+        var: var as u32,
+        start,
+        end: code.len() as u32,
+    }
+}
+
+/// The deepest the operand stack gets while running `code`.
+fn stack_depth(code: &[Op]) -> usize {
+    let (mut depth, mut max) = (0isize, 0isize);
+    for op in code {
+        depth += match op {
+            Op::Const(_) | Op::Load(_) | Op::Time | Op::Dt | Op::Start | Op::Stop => 1,
+            Op::Neg | Op::Not | Op::Lookup(_) => 0,
+            Op::Store(_) | Op::Record(_) => -1,
+            Op::Select => -2,
+            Op::Call(_, n) => 1 - *n as isize,
+            Op::Stateful(_, n) => 1 - *n as isize,
+            _ => -1,
+        };
+        max = max.max(depth);
+    }
+    max.max(0) as usize + 1
 }
 
 impl CompiledModel {
     /// Compile the named model of a project (`None` = the main model).
-    pub fn new(project: &Project, _model: Option<&str>) -> Result<CompiledModel> {
-        Ok(CompiledModel { specs: project.sim_specs.clone() })
+    pub fn new(project: &Project, model: Option<&str>) -> Result<CompiledModel> {
+        let m = project.model(model).ok_or_else(|| Error::UnknownModel {
+            name: model.unwrap_or("(main)").to_string(),
+        })?;
+        let flat = flatten(project, m)?;
+        let vars = &flat.vars;
+        let n = vars.len();
+        let mut tables = Vec::new();
+        let table_of: Vec<Option<u32>> = vars
+            .iter()
+            .map(|v| {
+                v.gf.as_ref().map(|gf| {
+                    tables.push(Arc::new(gf.clone()));
+                    (tables.len() - 1) as u32
+                })
+            })
+            .collect();
+        let slot_of = |name: &str, owner: &str| -> Result<usize> {
+            flat.index
+                .get(name)
+                .copied()
+                .ok_or_else(|| Error::UnknownVariable {
+                    variable: owner.to_string(),
+                    reference: name.to_string(),
+                })
+        };
+        // Stocks, and for each flow the non-negative stock it drains (with
+        // the flows that drain it first and its inflows).
+        let mut stocks = Vec::new();
+        let mut drains: Vec<Option<(usize, Vec<usize>, Vec<usize>)>> = vec![None; n];
+        for (i, v) in vars.iter().enumerate() {
+            if let FlatKind::Stock {
+                inflows,
+                outflows,
+                non_negative,
+            } = &v.kind
+            {
+                let ins = inflows
+                    .iter()
+                    .map(|f| slot_of(f, &v.name))
+                    .collect::<Result<Vec<_>>>()?;
+                let outs = outflows
+                    .iter()
+                    .map(|f| slot_of(f, &v.name))
+                    .collect::<Result<Vec<_>>>()?;
+                if *non_negative {
+                    for (k, &o) in outs.iter().enumerate() {
+                        drains[o] = Some((i, ins.clone(), outs[..k].to_vec()));
+                    }
+                }
+                stocks.push(StockInfo {
+                    slot: i as u32,
+                    inflows: ins.iter().map(|&s| s as u32).collect(),
+                    outflows: outs.iter().map(|&s| s as u32).collect(),
+                });
+            }
+        }
+
+        let mut t = Tables {
+            vars,
+            index: &flat.index,
+            table_of: &table_of,
+            stateful: Vec::new(),
+            sites: HashMap::new(),
+            records: Vec::new(),
+        };
+        let mut init_code = Vec::with_capacity(n);
+        let mut step_code = Vec::with_capacity(n);
+        let mut init_deps = Vec::with_capacity(n);
+        let mut step_deps = Vec::with_capacity(n);
+        let mut varying = Vec::with_capacity(n);
+        for (i, v) in vars.iter().enumerate() {
+            let is_stock = matches!(v.kind, FlatKind::Stock { .. });
+            for phase in [Phase::Init, Phase::Step] {
+                let mut g = Gen::new(&mut t, phase, i);
+                if is_stock && phase == Phase::Step {
+                    step_code.push(Vec::new());
+                    step_deps.push(Vec::new());
+                    continue;
+                }
+                match &v.expr {
+                    Some(e) => g.expr(e)?,
+                    // A standalone graphical function's own value: its table at TIME.
+                    None => {
+                        g.expr(&crate::syntax::ast::Expr::Var(
+                            "time".into(),
+                            Default::default(),
+                        ))?;
+                    }
+                }
+                let mut out = std::mem::take(&mut g.out);
+                if !is_stock {
+                    if let Some(tbl) = table_of[i] {
+                        out.code.push(Op::Lookup(tbl));
+                    }
+                }
+                if let FlatKind::Flow { non_negative: true } = v.kind {
+                    out.code.push(Op::Const(0.0));
+                    out.code.push(Op::Call(builtins::Builtin::Max, 2));
+                }
+                if let Some((stock, ins, before)) = &drains[i] {
+                    // Limit the outflow to what the stock holds plus what
+                    // flows in this step, after the outflows ahead of it.
+                    out.code.push(Op::Load(*stock as u32));
+                    out.code.push(Op::Dt);
+                    out.code.push(Op::Div);
+                    for &f in ins {
+                        out.code.push(Op::Load(f as u32));
+                        out.code.push(Op::Add);
+                        out.deps.push(f);
+                    }
+                    for &f in before {
+                        out.code.push(Op::Load(f as u32));
+                        out.code.push(Op::Sub);
+                        out.deps.push(f);
+                    }
+                    out.code.push(Op::Call(builtins::Builtin::Min, 2));
+                    out.code.push(Op::Const(0.0));
+                    out.code.push(Op::Call(builtins::Builtin::Max, 2));
+                }
+                out.code.push(Op::Store(i as u32));
+                match phase {
+                    Phase::Init => {
+                        init_code.push(out.code);
+                        init_deps.push(out.deps);
+                    }
+                    Phase::Step => {
+                        varying.push(out.time_varying);
+                        step_code.push(out.code);
+                        step_deps.push(out.deps);
+                    }
+                }
+            }
+            if is_stock {
+                varying.push(true);
+            }
+        }
+        let names = |i: usize| vars[i].name.clone();
+        let init_order = topo_order(&init_deps, &vec![true; n], &names)?;
+        let mut constant = vec![false; n];
+        for &i in &init_order {
+            let is_stock = matches!(vars[i].kind, FlatKind::Stock { .. });
+            constant[i] = !is_stock && !varying[i] && step_deps[i].iter().all(|&d| constant[d]);
+        }
+        let in_step: Vec<bool> = (0..n)
+            .map(|i| !constant[i] && !matches!(vars[i].kind, FlatKind::Stock { .. }))
+            .collect();
+        let step_order = topo_order(&step_deps, &in_step, &names)?;
+
+        let mut code = Vec::new();
+        let mut init_code: Vec<Option<Vec<Op>>> = init_code.into_iter().map(Some).collect();
+        let mut step_code: Vec<Option<Vec<Op>>> = step_code.into_iter().map(Some).collect();
+        let init_segments = init_order
+            .iter()
+            .map(|&i| push_segment(&mut code, i, init_code[i].take().unwrap_or_default()))
+            .collect();
+        let step_segments = step_order
+            .iter()
+            .map(|&i| push_segment(&mut code, i, step_code[i].take().unwrap_or_default()))
+            .collect();
+        let records = std::mem::take(&mut t.records);
+        let record_segments = records
+            .into_iter()
+            .map(|(id, ops)| push_segment(&mut code, id as usize, ops))
+            .collect();
+        let stateful = std::mem::take(&mut t.stateful);
+        let max_stack = stack_depth(&code);
+
+        let infos: Vec<VarInfo> = vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| VarInfo {
+                name: v.name.clone(),
+                ident: v.ident.clone(),
+                kind: match v.kind {
+                    FlatKind::Stock { .. } => SlotKind::Stock,
+                    FlatKind::Flow { .. } => SlotKind::Flow,
+                    FlatKind::Aux => SlotKind::Aux,
+                },
+                visible: v.visible,
+                constant: constant[i],
+                table: table_of[i],
+            })
+            .collect();
+        let outputs = (0..n)
+            .filter(|&i| vars[i].visible)
+            .map(|i| i as u32)
+            .collect();
+        let index = flat
+            .index
+            .iter()
+            .map(|(k, &v)| (k.clone(), v as u32))
+            .collect();
+        let mut specs = m
+            .sim_specs
+            .clone()
+            .unwrap_or_else(|| project.sim_specs.clone());
+        if specs.save_step.is_none() {
+            specs.save_step = project.sim_specs.save_step;
+        }
+        Ok(CompiledModel {
+            specs,
+            vars: infos,
+            index,
+            code,
+            init_segments,
+            step_segments,
+            record_segments,
+            stocks,
+            tables,
+            stateful,
+            max_stack,
+            outputs,
+        })
     }
+
     pub fn sim_specs(&self) -> &SimSpecs {
         &self.specs
     }
+
     /// Display names of every visible variable, in output order.
     pub fn output_names(&self) -> Vec<&str> {
-        Vec::new()
+        self.outputs
+            .iter()
+            .map(|&i| self.vars[i as usize].name.as_str())
+            .collect()
     }
+
+    /// All variables (visible and hidden), indexed by slot.
+    pub fn variables(&self) -> &[VarInfo] {
+        &self.vars
+    }
+
+    /// Slot of a variable by any spelling of its name.
+    pub fn slot(&self, name: &str) -> Option<usize> {
+        self.index.get(&canonicalize(name)).map(|&s| s as usize)
+    }
+
+    /// Number of ops in the compiled program (for benchmarks and tests).
+    pub fn code_len(&self) -> usize {
+        self.code.len()
+    }
+
     /// Run to the end with the given options.
-    pub fn run(&self, _opts: &RunOptions) -> Result<Results> {
-        Err(Error::Simulation { time: 0.0, message: "compiler not written yet".into() })
+    pub fn run(self: &CompiledModel, opts: &RunOptions) -> Result<Results> {
+        let mut sim = crate::vm::SimOf::with_model_ref(self, opts)?;
+        sim.run_to_end()?;
+        Ok(sim.into_results())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,5 +12,8 @@ pub fn parse_equation(text: &str) -> Result<Expr, ParseError> {
     text.trim()
         .parse::<f64>()
         .map(Expr::Num)
-        .map_err(|_| ParseError { message: "parser not written yet".into(), offset: 0 })
+        .map_err(|_| ParseError {
+            message: "parser not written yet".into(),
+            offset: 0,
+        })
 }

@@ -4,5 +4,7 @@ use crate::error::{Error, Result};
 use crate::ir::Project;
 
 pub fn parse_xmile(_text: &str) -> Result<Project> {
-    Err(Error::NotXmile { message: "reader not written yet".into() })
+    Err(Error::NotXmile {
+        message: "reader not written yet".into(),
+    })
 }

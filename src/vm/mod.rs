@@ -1,11 +1,22 @@
-//! Stage 5, vm: runs a [`CompiledModel`] (being written).
+//! Stage 5, vm: runs a [`CompiledModel`] with Euler, RK2 or RK4.
+//!
+//! [`Sim`] is the stepwise API (run to a time, read and set values, reset);
+//! [`CompiledModel::run`] is the one-shot path. Both drive a
+//! [`state::RunState`], which is all a run owns: the compiled model is only
+//! borrowed, so thousands of runs can share it.
+
+mod eval;
+pub mod random;
+pub(crate) mod state;
+pub mod table;
 
 use std::sync::Arc;
 
-use crate::compile::CompiledModel;
+use crate::compile::{CompiledModel, SlotKind};
 use crate::error::{Error, Result};
 use crate::ir::Method;
 use crate::results::Results;
+use state::RunState;
 
 /// A per-run replacement for a constant, a stock's initial value, or a
 /// graphical function's points. Never triggers recompilation.
@@ -32,44 +43,147 @@ pub struct RunOptions {
     pub seed: u64,
 }
 
-/// A stepwise simulation: one run's state over a shared compiled model.
-pub struct Sim {
-    model: Arc<CompiledModel>,
+/// Either an owned handle on the compiled model (for [`Sim`]) or a borrow
+/// (for one-shot runs that need no `Arc`).
+enum ModelRef<'a> {
+    Shared(Arc<CompiledModel>),
+    Borrowed(&'a CompiledModel),
 }
 
-impl Sim {
-    pub fn new(model: Arc<CompiledModel>, _opts: &RunOptions) -> Result<Sim> {
-        let _ = &model;
-        Err(Error::Simulation { time: 0.0, message: "vm not written yet".into() })
+impl ModelRef<'_> {
+    fn get(&self) -> &CompiledModel {
+        match self {
+            ModelRef::Shared(m) => m,
+            ModelRef::Borrowed(m) => m,
+        }
     }
-    pub fn model(&self) -> &Arc<CompiledModel> {
-        &self.model
+}
+
+/// A stepwise simulation: one run's state over a shared compiled model.
+pub struct SimOf<'a> {
+    model: ModelRef<'a>,
+    state: RunState,
+}
+
+/// The stepwise simulation most callers hold: owns an `Arc` of the model.
+pub type Sim = SimOf<'static>;
+
+impl SimOf<'static> {
+    /// Start a run: computes the initial values at once.
+    pub fn new(model: Arc<CompiledModel>, opts: &RunOptions) -> Result<Sim> {
+        let state = RunState::new(&model, opts)?;
+        let mut sim = SimOf {
+            model: ModelRef::Shared(model),
+            state,
+        };
+        sim.init();
+        Ok(sim)
     }
+}
+
+impl<'a> SimOf<'a> {
+    pub(crate) fn with_model_ref(model: &'a CompiledModel, opts: &RunOptions) -> Result<SimOf<'a>> {
+        let state = RunState::new(model, opts)?;
+        let mut sim = SimOf {
+            model: ModelRef::Borrowed(model),
+            state,
+        };
+        sim.init();
+        Ok(sim)
+    }
+
+    fn init(&mut self) {
+        let m = self.model.get();
+        self.state.initialize(m);
+    }
+
+    fn check_finite(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Current simulation time.
     pub fn time(&self) -> f64 {
-        0.0
+        self.state.time
     }
+
+    /// True once the stop time is reached.
+    pub fn is_done(&self) -> bool {
+        self.state.is_done()
+    }
+
     /// Advance until time >= `t` (clamped to the stop time).
-    pub fn run_to(&mut self, _t: f64) -> Result<()> {
-        Ok(())
+    pub fn run_to(&mut self, t: f64) -> Result<()> {
+        if t.is_nan() {
+            return Err(Error::BadTimeSpec {
+                message: "run_to needs a number, got NaN".into(),
+            });
+        }
+        let m = self.model.get();
+        let eps = self.state.dt * 1e-9;
+        while !self.state.is_done() && self.state.time + eps < t {
+            self.state.step_once(m);
+        }
+        self.check_finite()
     }
+
     pub fn run_to_end(&mut self) -> Result<()> {
-        Ok(())
+        self.run_to(f64::INFINITY)
     }
-    /// Back to the initial time, keeping this run's overrides.
+
+    /// Back to the initial time, keeping this run's overrides and any
+    /// values set with [`SimOf::set_value`] on constants.
     pub fn reset(&mut self) -> Result<()> {
+        self.state.reset();
+        self.init();
         Ok(())
     }
+
+    fn slot(&self, name: &str) -> Result<usize> {
+        let m = self.model.get();
+        m.slot(name)
+            .filter(|&s| m.vars[s].visible)
+            .ok_or_else(|| Error::UnknownOutput {
+                variable: name.to_string(),
+            })
+    }
+
     /// Current value of any variable.
     pub fn get_value(&self, name: &str) -> Result<f64> {
-        Err(Error::UnknownOutput { variable: name.into() })
+        Ok(self.state.slots[self.slot(name)?])
     }
-    /// Set a constant or a stock's current value between steps.
-    pub fn set_value(&mut self, name: &str, _v: f64) -> Result<()> {
-        Err(Error::UnknownOutput { variable: name.into() })
+
+    /// Set a constant, or a stock's current value, between steps. Values
+    /// computed from it are refreshed at the current time.
+    pub fn set_value(&mut self, name: &str, v: f64) -> Result<()> {
+        let slot = self.slot(name)?;
+        let m = self.model.get();
+        let var = &m.vars[slot];
+        match var.kind {
+            SlotKind::Stock => self.state.slots[slot] = v,
+            _ if var.constant => {
+                if self.state.overrides.is_empty() {
+                    self.state.overrides = vec![None; m.vars.len()];
+                }
+                self.state.overrides[slot] = Some(v);
+            }
+            _ => {
+                return Err(Error::BadOverride {
+                    variable: var.name.clone(),
+                    message: "only constants and stocks can be set (its equation depends on other variables or time)".into(),
+                })
+            }
+        }
+        self.state.refresh(m);
+        Ok(())
     }
+
     /// The results saved so far.
     pub fn results(&self) -> Results {
-        Results::default()
+        self.state.results.clone()
+    }
+
+    /// The results, without copying.
+    pub fn into_results(self) -> Results {
+        self.state.results
     }
 }

@@ -1,0 +1,262 @@
+//! The pure (stateless) builtin functions: their names, arities and maths.
+//!
+//! Stateful builtins (SMTH*, DELAY*, TREND, ... expanded into stocks by
+//! [`crate::compile::expand`]; PREVIOUS, INIT, DELAY and the random draws
+//! run as [`crate::compile::program::Op::Stateful`]) are not here. Names are
+//! the canonical lower-case forms the parser produces.
+
+/// A stateless builtin function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Abs,
+    Arccos,
+    Arcsin,
+    Arctan,
+    Cos,
+    Sin,
+    Tan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Exp,
+    Ln,
+    Log10,
+    /// `LOG(x, base)`
+    Log,
+    Sqrt,
+    /// Floor (XMILE INT).
+    Int,
+    /// Truncation toward zero (Vensim INTEGER).
+    Integer,
+    Round,
+    Mod,
+    Power,
+    Min,
+    Max,
+    SafeDiv,
+    /// `XIDZ(a, b, x)`
+    Xidz,
+    /// `ZIDZ(a, b)`
+    Zidz,
+    Pulse,
+    Ramp,
+    Step,
+    Sign,
+    /// `IF_THEN_ELSE(c, a, b)` in function form.
+    IfThenElse,
+}
+
+/// Look up a builtin by canonical name: `(builtin, min args, max args)`.
+pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
+    use Builtin::*;
+    Some(match name {
+        "abs" => (Abs, 1, 1),
+        "arccos" | "acos" => (Arccos, 1, 1),
+        "arcsin" | "asin" => (Arcsin, 1, 1),
+        "arctan" | "atan" => (Arctan, 1, 1),
+        "cos" => (Cos, 1, 1),
+        "sin" => (Sin, 1, 1),
+        "tan" => (Tan, 1, 1),
+        "sinh" => (Sinh, 1, 1),
+        "cosh" => (Cosh, 1, 1),
+        "tanh" => (Tanh, 1, 1),
+        "exp" => (Exp, 1, 1),
+        "ln" => (Ln, 1, 1),
+        "log10" => (Log10, 1, 1),
+        "log" => (Log, 2, 2),
+        "sqrt" => (Sqrt, 1, 1),
+        "int" => (Int, 1, 1),
+        "integer" => (Integer, 1, 1),
+        "round" => (Round, 1, 1),
+        "mod" | "modulo" => (Mod, 2, 2),
+        "power" => (Power, 2, 2),
+        "min" => (Min, 1, 255),
+        "max" => (Max, 1, 255),
+        "safediv" => (SafeDiv, 2, 3),
+        "xidz" => (Xidz, 3, 3),
+        "zidz" => (Zidz, 2, 2),
+        "pulse" => (Pulse, 2, 3),
+        "ramp" => (Ramp, 2, 3),
+        "step" => (Step, 2, 2),
+        "sign" => (Sign, 1, 1),
+        "if_then_else" => (IfThenElse, 3, 3),
+        _ => return None,
+    })
+}
+
+/// The time context pure builtins may read.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeCtx {
+    pub time: f64,
+    pub dt: f64,
+}
+
+/// Floor-style modulo: the result takes the sign of the divisor, as
+/// Stella's MOD does (`MOD(-7, 3) = 2`).
+pub fn floor_mod(a: f64, b: f64) -> f64 {
+    a - b * (a / b).floor()
+}
+
+/// Evaluate a builtin. `args.len()` is within the arity from [`lookup`].
+pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
+    use Builtin::*;
+    let a = |i: usize| args.get(i).copied().unwrap_or(0.0);
+    match b {
+        Abs => a(0).abs(),
+        Arccos => a(0).acos(),
+        Arcsin => a(0).asin(),
+        Arctan => a(0).atan(),
+        Cos => a(0).cos(),
+        Sin => a(0).sin(),
+        Tan => a(0).tan(),
+        Sinh => a(0).sinh(),
+        Cosh => a(0).cosh(),
+        Tanh => a(0).tanh(),
+        Exp => a(0).exp(),
+        Ln => a(0).ln(),
+        Log10 => a(0).log10(),
+        Log => a(0).ln() / a(1).ln(),
+        Sqrt => a(0).sqrt(),
+        Int => a(0).floor(),
+        Integer => a(0).trunc(),
+        Round => a(0).round(),
+        Mod => floor_mod(a(0), a(1)),
+        Power => a(0).powf(a(1)),
+        Min => args.iter().copied().fold(f64::INFINITY, f64::min),
+        Max => args.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        SafeDiv => {
+            if a(1) == 0.0 {
+                a(2)
+            } else {
+                a(0) / a(1)
+            }
+        }
+        Xidz => {
+            if a(1) == 0.0 {
+                a(2)
+            } else {
+                a(0) / a(1)
+            }
+        }
+        Zidz => {
+            if a(1) == 0.0 {
+                0.0
+            } else {
+                a(0) / a(1)
+            }
+        }
+        Pulse => pulse(a(0), a(1), if args.len() > 2 { a(2) } else { 0.0 }, ctx),
+        Ramp => {
+            let (slope, start) = (a(0), a(1));
+            let t = if args.len() > 2 {
+                ctx.time.min(a(2))
+            } else {
+                ctx.time
+            };
+            if ctx.time < start {
+                0.0
+            } else {
+                slope * (t - start)
+            }
+        }
+        Step => {
+            if ctx.time >= a(1) {
+                a(0)
+            } else {
+                0.0
+            }
+        }
+        Sign => {
+            let x = a(0);
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        }
+        IfThenElse => {
+            if a(0) != 0.0 {
+                a(1)
+            } else {
+                a(2)
+            }
+        }
+    }
+}
+
+/// XMILE PULSE: a pulse of *volume* `magnitude` (height magnitude/DT) at
+/// `first` and every `interval` after (no repeat when interval <= 0).
+fn pulse(magnitude: f64, first: f64, interval: f64, ctx: TimeCtx) -> f64 {
+    let eps = ctx.dt * 1e-6;
+    if ctx.time + eps < first {
+        return 0.0;
+    }
+    let since = ctx.time - first;
+    let hit = if interval > 0.0 {
+        let k = (since / interval + 1e-9).floor();
+        (since - k * interval) < ctx.dt - eps
+    } else {
+        since < ctx.dt - eps
+    };
+    if hit {
+        magnitude / ctx.dt
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CTX: TimeCtx = TimeCtx {
+        time: 0.0,
+        dt: 0.25,
+    };
+
+    #[test]
+    fn modulo_takes_sign_of_divisor() {
+        assert_eq!(eval(Builtin::Mod, &[-7.0, 3.0], CTX), 2.0);
+        assert_eq!(eval(Builtin::Mod, &[7.0, 3.0], CTX), 1.0);
+    }
+
+    #[test]
+    fn int_floors_and_integer_truncates() {
+        assert_eq!(eval(Builtin::Int, &[-1.5], CTX), -2.0);
+        assert_eq!(eval(Builtin::Integer, &[-1.5], CTX), -1.0);
+    }
+
+    #[test]
+    fn pulse_has_volume_magnitude() {
+        let at = |t| TimeCtx { time: t, dt: 0.25 };
+        assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(1.75)), 0.0);
+        assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(2.0)), 4.0);
+        assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(2.25)), 0.0);
+        assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0, 3.0], at(5.0)), 4.0);
+        assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0, 3.0], at(5.25)), 0.0);
+    }
+
+    #[test]
+    fn ramp_stops_at_end() {
+        let at = |t| TimeCtx { time: t, dt: 1.0 };
+        assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(4.0)), 0.0);
+        assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(7.0)), 4.0);
+        assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0, 6.0], at(9.0)), 2.0);
+    }
+
+    #[test]
+    fn safe_divisions() {
+        assert_eq!(eval(Builtin::SafeDiv, &[1.0, 0.0], CTX), 0.0);
+        assert_eq!(eval(Builtin::SafeDiv, &[1.0, 0.0, 7.0], CTX), 7.0);
+        assert_eq!(eval(Builtin::Xidz, &[1.0, 0.0, 3.0], CTX), 3.0);
+        assert_eq!(eval(Builtin::Zidz, &[4.0, 2.0], CTX), 2.0);
+    }
+
+    #[test]
+    fn min_max_take_any_number_of_args() {
+        assert_eq!(eval(Builtin::Min, &[3.0, 1.0, 2.0], CTX), 1.0);
+        assert_eq!(eval(Builtin::Max, &[3.0], CTX), 3.0);
+    }
+}

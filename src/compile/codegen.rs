@@ -1,0 +1,328 @@
+//! Code generation: one flat variable's expression → stack-machine ops.
+//!
+//! Each variable is compiled twice, once for the initial phase and once for
+//! the per-step phase, because stateful builtins read different arguments in
+//! each (PREVIOUS returns its initial value at the start, INIT captures its
+//! argument only then). While emitting, the generator records which
+//! variables each phase's code reads, which is exactly the dependency graph
+//! [`crate::analysis::topo_order`] needs: references inside a lagged
+//! argument (PREVIOUS's or DELAY's input) are not dependencies.
+
+use std::collections::HashMap;
+
+use crate::compile::builtins::{self, Builtin};
+use crate::compile::flatten::FlatVar;
+use crate::compile::program::{Op, RandomKind, StatefulKind};
+use crate::error::{Error, Result};
+use crate::syntax::ast::{BinaryOp, Expr, UnaryOp};
+
+/// Which phase's code is being generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Init,
+    Step,
+}
+
+/// Shared tables the generator appends to while compiling all variables.
+pub struct Tables<'a> {
+    pub vars: &'a [FlatVar],
+    pub index: &'a HashMap<String, usize>,
+    /// Table number of each variable's graphical function, if it has one.
+    pub table_of: &'a [Option<u32>],
+    pub stateful: Vec<StatefulKind>,
+    /// Call site (address of its argument list inside the flat expression,
+    /// stable across both phases) → stateful op id, so the init code and
+    /// the step code of one call share its state.
+    pub sites: HashMap<usize, u32>,
+    /// Record programs: (stateful op id, code computing the recorded value).
+    pub records: Vec<(u32, Vec<Op>)>,
+}
+
+/// The code and dependencies of one variable in one phase.
+#[derive(Default)]
+pub struct Emitted {
+    pub code: Vec<Op>,
+    pub deps: Vec<usize>,
+    /// True if the value can change after the initial phase on its own
+    /// (reads TIME, a stateful op or a random draw).
+    pub time_varying: bool,
+}
+
+pub struct Gen<'t, 'a> {
+    pub t: &'t mut Tables<'a>,
+    pub phase: Phase,
+    /// The variable being compiled (for SELF and error messages).
+    pub var: usize,
+    pub out: Emitted,
+    /// Inside a lagged argument: references are not dependencies.
+    lagged: bool,
+}
+
+impl<'t, 'a> Gen<'t, 'a> {
+    pub fn new(t: &'t mut Tables<'a>, phase: Phase, var: usize) -> Self {
+        Gen {
+            t,
+            phase,
+            var,
+            out: Emitted::default(),
+            lagged: false,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.t.vars[self.var].name.clone()
+    }
+
+    fn emit(&mut self, op: Op) {
+        self.out.code.push(op);
+    }
+
+    fn dep(&mut self, i: usize) {
+        if !self.lagged {
+            self.out.deps.push(i);
+        }
+    }
+
+    fn unknown_var(&self, r: &str) -> Error {
+        Error::UnknownVariable {
+            variable: self.name(),
+            reference: r.to_string(),
+        }
+    }
+
+    fn arity(&self, f: &str, got: usize, min: usize, max: usize) -> Result<()> {
+        if got < min || got > max {
+            return Err(Error::WrongArgumentCount {
+                variable: self.name(),
+                function: f.to_uppercase(),
+                expected: if min == max {
+                    min.to_string()
+                } else {
+                    format!("{min} to {max}")
+                },
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// Compile `e`, leaving its value on the stack.
+    pub fn expr(&mut self, e: &Expr) -> Result<()> {
+        match e {
+            Expr::Num(n) => self.emit(Op::Const(*n)),
+            Expr::Var(name, _) => self.var_ref(name)?,
+            Expr::Subscript(name, _, _) => {
+                return Err(Error::Unsupported {
+                    variable: self.name(),
+                    construct: format!(
+                        "subscripted reference '{name}[...]' (arrays are not supported yet)"
+                    ),
+                })
+            }
+            Expr::Unary(op, a) => {
+                self.expr(a)?;
+                match op {
+                    UnaryOp::Neg => self.emit(Op::Neg),
+                    UnaryOp::Plus => {}
+                    UnaryOp::Not => self.emit(Op::Not),
+                }
+            }
+            Expr::Binary(op, a, b) => {
+                self.expr(a)?;
+                self.expr(b)?;
+                self.emit(match op {
+                    BinaryOp::Add => Op::Add,
+                    BinaryOp::Sub => Op::Sub,
+                    BinaryOp::Mul => Op::Mul,
+                    BinaryOp::Div => Op::Div,
+                    BinaryOp::Pow => Op::Pow,
+                    BinaryOp::Mod => Op::Mod,
+                    BinaryOp::Eq => Op::Eq,
+                    BinaryOp::Neq => Op::Neq,
+                    BinaryOp::Lt => Op::Lt,
+                    BinaryOp::Le => Op::Le,
+                    BinaryOp::Gt => Op::Gt,
+                    BinaryOp::Ge => Op::Ge,
+                    BinaryOp::And => Op::And,
+                    BinaryOp::Or => Op::Or,
+                });
+            }
+            Expr::If(c, a, b) => {
+                self.expr(c)?;
+                self.expr(a)?;
+                self.expr(b)?;
+                self.emit(Op::Select);
+            }
+            Expr::Call(f, args, _) => self.call(f, args)?,
+        }
+        Ok(())
+    }
+
+    fn var_ref(&mut self, name: &str) -> Result<()> {
+        if let Some(&i) = self.t.index.get(name) {
+            self.dep(i);
+            self.emit(Op::Load(i as u32));
+            return Ok(());
+        }
+        match name {
+            "time" => {
+                self.out.time_varying = true;
+                self.emit(Op::Time)
+            }
+            "dt" | "time_step" => self.emit(Op::Dt),
+            "starttime" | "initial_time" => self.emit(Op::Start),
+            "stoptime" | "final_time" => self.emit(Op::Stop),
+            "pi" => self.emit(Op::Const(std::f64::consts::PI)),
+            "inf" => self.emit(Op::Const(f64::INFINITY)),
+            "nan" => self.emit(Op::Const(f64::NAN)),
+            "self" => {
+                self.out.time_varying = true;
+                let i = self.var;
+                self.emit(Op::Load(i as u32))
+            }
+            _ => return Err(self.unknown_var(name)),
+        }
+        Ok(())
+    }
+
+    /// Compile a record program for stateful op `id` storing `x`.
+    fn record(&mut self, id: u32, x: &Expr) -> Result<()> {
+        let mut g = Gen::new(self.t, Phase::Step, self.var);
+        g.lagged = true;
+        g.expr(x)?;
+        g.emit(Op::Record(id));
+        let code = std::mem::take(&mut g.out.code);
+        self.t.records.push((id, code));
+        Ok(())
+    }
+
+    fn call(&mut self, f: &str, args: &[Expr]) -> Result<()> {
+        // A graphical-function variable called like a function: `gf(x)`.
+        if let Some(&i) = self.t.index.get(f) {
+            return self.lookup_call(f, i, args);
+        }
+        match f {
+            "lookup" => {
+                self.arity(f, args.len(), 2, 2)?;
+                let Expr::Var(table, _) = &args[0] else {
+                    return Err(Error::Unsupported {
+                        variable: self.name(),
+                        construct: "LOOKUP's first argument must name a graphical function".into(),
+                    });
+                };
+                let i = *self
+                    .t
+                    .index
+                    .get(table)
+                    .ok_or_else(|| self.unknown_var(table))?;
+                self.lookup_call(table, i, &args[1..])
+            }
+            "previous" => {
+                self.arity(f, args.len(), 1, 2)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Previous);
+                match self.phase {
+                    Phase::Init => {
+                        self.expr(args.get(1).unwrap_or(&args[0]))?;
+                        self.emit(Op::Stateful(id, 1));
+                    }
+                    Phase::Step => {
+                        self.emit(Op::Stateful(id, 0));
+                        self.record(id, &args[0])?;
+                    }
+                }
+                Ok(())
+            }
+            "init" | "initial" => {
+                self.arity(f, args.len(), 1, 1)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Init);
+                match self.phase {
+                    Phase::Init => {
+                        self.expr(&args[0])?;
+                        self.emit(Op::Stateful(id, 1));
+                    }
+                    Phase::Step => self.emit(Op::Stateful(id, 0)),
+                }
+                Ok(())
+            }
+            "delay" | "delay_fixed" => {
+                self.arity(f, args.len(), 2, 3)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Delay);
+                match self.phase {
+                    Phase::Init => {
+                        self.expr(args.get(2).unwrap_or(&args[0]))?;
+                        self.expr(&args[1])?;
+                        self.emit(Op::Stateful(id, 2));
+                    }
+                    Phase::Step => {
+                        self.expr(&args[1])?;
+                        self.emit(Op::Stateful(id, 1));
+                        self.record(id, &args[0])?;
+                    }
+                }
+                Ok(())
+            }
+            "random" | "normal" | "lognormal" | "exprnd" | "poisson" => {
+                let (kind, min, max) = match f {
+                    "random" => (RandomKind::Uniform, 2, 3),
+                    "normal" => (RandomKind::Normal, 2, 3),
+                    "lognormal" => (RandomKind::LogNormal, 2, 3),
+                    "exprnd" => (RandomKind::Exponential, 1, 2),
+                    _ => (RandomKind::Poisson, 1, 2),
+                };
+                self.arity(f, args.len(), min, max)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Random(kind));
+                for a in args {
+                    self.expr(a)?;
+                }
+                self.emit(Op::Stateful(id, args.len() as u8));
+                Ok(())
+            }
+            _ => {
+                let Some((b, min, max)) = builtins::lookup(f) else {
+                    return Err(Error::UnknownFunction {
+                        variable: self.name(),
+                        function: f.to_string(),
+                    });
+                };
+                self.arity(f, args.len(), min, max)?;
+                if matches!(b, Builtin::Pulse | Builtin::Ramp | Builtin::Step) {
+                    self.out.time_varying = true;
+                }
+                for a in args {
+                    self.expr(a)?;
+                }
+                self.emit(Op::Call(b, args.len() as u8));
+                Ok(())
+            }
+        }
+    }
+
+    fn lookup_call(&mut self, name: &str, i: usize, args: &[Expr]) -> Result<()> {
+        let Some(table) = self.t.table_of[i] else {
+            return Err(Error::UnknownFunction {
+                variable: self.name(),
+                function: name.to_string(),
+            });
+        };
+        self.arity(name, args.len(), 1, 1)?;
+        self.expr(&args[0])?;
+        self.emit(Op::Lookup(table));
+        Ok(())
+    }
+
+    /// The stateful op of this call site, allocated on first sight.
+    fn stateful_id(&mut self, args: &[Expr], kind: StatefulKind) -> u32 {
+        let site = args.as_ptr() as usize;
+        if let Some(&id) = self.t.sites.get(&site) {
+            return id;
+        }
+        let id = self.t.stateful.len() as u32;
+        self.t.stateful.push(kind);
+        self.t.sites.insert(site, id);
+        id
+    }
+}

@@ -1,0 +1,494 @@
+//! Expansion of macro calls and stock-based builtins into hidden variables.
+//!
+//! SMTH1/3/N, DELAY1/3/N, TREND, FORCST and NPV are defined (by XMILE and
+//! Vensim alike) as small stock-and-flow structures. Expanding them here into
+//! ordinary stocks, flows and auxes means the integrator treats them exactly
+//! like model stocks (Euler, RK2 and RK4 all apply) and the VM needs no
+//! special cases. Macro calls are instantiated the same way: parameters
+//! become hidden auxes bound to the call's arguments.
+
+use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
+use crate::error::{Error, Result};
+use crate::ir::Project;
+use crate::syntax::ast::{BinaryOp, Expr, Span};
+
+const MAX_MACRO_DEPTH: usize = 32;
+/// Highest order DELAYN/SMTHN accepts; beyond this a typo is more likely
+/// than a model that needs it.
+const MAX_ORDER: usize = 1000;
+
+pub struct Expander<'p> {
+    project: &'p Project,
+    counter: usize,
+    depth: usize,
+}
+
+fn var(ident: &str) -> Expr {
+    Expr::Var(ident.to_string(), Span::default())
+}
+fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
+    Expr::Binary(op, Box::new(a), Box::new(b))
+}
+fn call(f: &str, args: Vec<Expr>) -> Expr {
+    Expr::Call(f.to_string(), args, Span::default())
+}
+
+/// Which stock-based structure a builtin name expands to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Structure {
+    Smooth(Option<usize>),
+    Delay(Option<usize>),
+    Trend,
+    Forecast,
+    Npv,
+}
+
+fn structure(name: &str) -> Option<(Structure, usize, usize)> {
+    use Structure::*;
+    Some(match name {
+        "smth1" | "smooth" | "smoothi" => (Smooth(Some(1)), 2, 3),
+        "smth3" | "smooth3" | "smooth3i" => (Smooth(Some(3)), 2, 3),
+        "smthn" | "smooth_n" => (Smooth(None), 3, 4),
+        "delay1" | "delay1i" => (Delay(Some(1)), 2, 3),
+        "delay3" | "delay3i" => (Delay(Some(3)), 2, 3),
+        "delayn" | "delay_n" => (Delay(None), 3, 4),
+        "trend" => (Trend, 2, 3),
+        "forcst" | "forecast" => (Forecast, 3, 4),
+        "npv" => (Npv, 2, 4),
+        _ => return None,
+    })
+}
+
+/// Evaluate an expression made only of numbers and arithmetic (the order
+/// argument of DELAYN/SMTHN must be known when compiling).
+fn const_eval(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Num(n) => Some(*n),
+        Expr::Unary(crate::syntax::ast::UnaryOp::Neg, a) => const_eval(a).map(|v| -v),
+        Expr::Unary(crate::syntax::ast::UnaryOp::Plus, a) => const_eval(a),
+        Expr::Binary(op, a, b) => {
+            let (a, b) = (const_eval(a)?, const_eval(b)?);
+            Some(match op {
+                BinaryOp::Add => a + b,
+                BinaryOp::Sub => a - b,
+                BinaryOp::Mul => a * b,
+                BinaryOp::Div => a / b,
+                BinaryOp::Pow => a.powf(b),
+                _ => return None,
+            })
+        }
+        _ => None,
+    }
+}
+
+impl<'p> Expander<'p> {
+    pub fn new(project: &'p Project) -> Self {
+        Expander {
+            project,
+            counter: 0,
+            depth: 0,
+        }
+    }
+
+    /// Expand every macro call and stock-based builtin inside `e`, which
+    /// belongs to variable `owner` (full canonical ident / display name).
+    pub fn expand(
+        &mut self,
+        e: &Expr,
+        owner: &str,
+        owner_name: &str,
+        out: &mut FlatModel,
+    ) -> Result<Expr> {
+        Ok(match e {
+            Expr::Num(_) | Expr::Var(..) | Expr::Subscript(..) => e.clone(),
+            Expr::Unary(op, a) => {
+                Expr::Unary(*op, Box::new(self.expand(a, owner, owner_name, out)?))
+            }
+            Expr::Binary(op, a, b) => Expr::Binary(
+                *op,
+                Box::new(self.expand(a, owner, owner_name, out)?),
+                Box::new(self.expand(b, owner, owner_name, out)?),
+            ),
+            Expr::If(c, a, b) => Expr::If(
+                Box::new(self.expand(c, owner, owner_name, out)?),
+                Box::new(self.expand(a, owner, owner_name, out)?),
+                Box::new(self.expand(b, owner, owner_name, out)?),
+            ),
+            Expr::Call(f, args, span) => {
+                let args = args
+                    .iter()
+                    .map(|a| self.expand(a, owner, owner_name, out))
+                    .collect::<Result<Vec<_>>>()?;
+                if let Some((s, min, max)) = structure(f) {
+                    if args.len() < min || args.len() > max {
+                        return Err(Error::WrongArgumentCount {
+                            variable: owner_name.to_string(),
+                            function: f.to_uppercase(),
+                            expected: if min == max {
+                                min.to_string()
+                            } else {
+                                format!("{min} to {max}")
+                            },
+                            got: args.len(),
+                        });
+                    }
+                    return self.structure(s, f, args, owner, owner_name, out);
+                }
+                if self.project.macros.iter().any(|m| &m.ident == f) {
+                    return self.instantiate_macro(f, args, owner, owner_name, out);
+                }
+                Expr::Call(f.clone(), args, *span)
+            }
+        })
+    }
+
+    fn fresh(&mut self, owner: &str, owner_name: &str, f: &str) -> (String, String) {
+        let k = self.counter;
+        self.counter += 1;
+        (format!("{owner}${f}{k}."), format!("{owner_name}${f}{k}."))
+    }
+
+    fn hidden(
+        out: &mut FlatModel,
+        ident: String,
+        name: String,
+        kind: FlatKind,
+        expr: Expr,
+    ) -> Result<()> {
+        out.push(FlatVar {
+            name,
+            ident,
+            kind,
+            expr: Some(expr),
+            gf: None,
+            visible: false,
+        })
+    }
+
+    fn structure(
+        &mut self,
+        s: Structure,
+        f: &str,
+        args: Vec<Expr>,
+        owner: &str,
+        owner_name: &str,
+        out: &mut FlatModel,
+    ) -> Result<Expr> {
+        let (p, np) = self.fresh(owner, owner_name, f);
+        let mut args = args.into_iter();
+        let input = args.next().unwrap_or(Expr::Num(0.0));
+        let time = args.next().unwrap_or(Expr::Num(1.0));
+        // Put input and time in hidden auxes so the structure references them once.
+        let in_id = format!("{p}input");
+        let t_id = format!("{p}time");
+        Self::hidden(
+            out,
+            in_id.clone(),
+            format!("{np}input"),
+            FlatKind::Aux,
+            input,
+        )?;
+        Self::hidden(out, t_id.clone(), format!("{np}time"), FlatKind::Aux, time)?;
+        let rest: Vec<Expr> = args.collect();
+        let order = |e: Option<&Expr>| -> Result<usize> {
+            let n = e.and_then(const_eval).ok_or_else(|| Error::Unsupported {
+                variable: owner_name.to_string(),
+                construct: format!("{}: the order must be a constant number", f.to_uppercase()),
+            })?;
+            let n = n.round();
+            if !(1.0..=MAX_ORDER as f64).contains(&n) {
+                return Err(Error::Unsupported {
+                    variable: owner_name.to_string(),
+                    construct: format!(
+                        "{}: order {n} is outside 1..={MAX_ORDER}",
+                        f.to_uppercase()
+                    ),
+                });
+            }
+            Ok(n as usize)
+        };
+        match s {
+            Structure::Smooth(n) => {
+                let (n, init) = match n {
+                    Some(n) => (n, rest.first().cloned()),
+                    None => (order(rest.first())?, rest.get(1).cloned()),
+                };
+                let init = init.unwrap_or_else(|| var(&in_id));
+                self.smooth_chain(&p, &np, n, var(&in_id), &t_id, init, out)
+            }
+            Structure::Delay(n) => {
+                let (n, init) = match n {
+                    Some(n) => (n, rest.first().cloned()),
+                    None => (order(rest.first())?, rest.get(1).cloned()),
+                };
+                let init = init.unwrap_or_else(|| var(&in_id));
+                self.delay_chain(&p, &np, n, &in_id, &t_id, init, out)
+            }
+            Structure::Trend | Structure::Forecast => {
+                let (horizon, init) = if s == Structure::Forecast {
+                    (rest.first().cloned(), rest.get(1).cloned())
+                } else {
+                    (None, rest.first().cloned())
+                };
+                let init = init.unwrap_or(Expr::Num(0.0));
+                // average = SMTH1(input, time, input / (1 + init * time))
+                let avg_init = bin(
+                    BinaryOp::Div,
+                    var(&in_id),
+                    bin(
+                        BinaryOp::Add,
+                        Expr::Num(1.0),
+                        bin(BinaryOp::Mul, init, var(&t_id)),
+                    ),
+                );
+                let avg = self.smooth_chain(&p, &np, 1, var(&in_id), &t_id, avg_init, out)?;
+                // trend = ZIDZ(input - average, time * ABS(average))
+                let trend = call(
+                    "zidz",
+                    vec![
+                        bin(BinaryOp::Sub, var(&in_id), avg.clone()),
+                        bin(BinaryOp::Mul, var(&t_id), call("abs", vec![avg])),
+                    ],
+                );
+                Ok(match horizon {
+                    None => trend,
+                    Some(h) => bin(
+                        BinaryOp::Mul,
+                        var(&in_id),
+                        bin(BinaryOp::Add, Expr::Num(1.0), bin(BinaryOp::Mul, trend, h)),
+                    ),
+                })
+            }
+            Structure::Npv => {
+                // time is the discount rate here.
+                let init = rest.first().cloned().unwrap_or(Expr::Num(0.0));
+                let factor = rest.get(1).cloned().unwrap_or(Expr::Num(1.0));
+                let df = format!("{p}df");
+                let df_out = format!("{p}df_out");
+                let acc = format!("{p}acc");
+                let acc_in = format!("{p}acc_in");
+                Self::hidden(
+                    out,
+                    df.clone(),
+                    format!("{np}df"),
+                    FlatKind::Stock {
+                        inflows: vec![],
+                        outflows: vec![df_out.clone()],
+                        non_negative: false,
+                    },
+                    Expr::Num(1.0),
+                )?;
+                let rate_dt = bin(BinaryOp::Mul, var(&t_id), var("dt"));
+                Self::hidden(
+                    out,
+                    df_out.clone(),
+                    format!("{np}df_out"),
+                    FlatKind::Flow {
+                        non_negative: false,
+                    },
+                    bin(
+                        BinaryOp::Div,
+                        bin(BinaryOp::Mul, var(&df), var(&t_id)),
+                        bin(BinaryOp::Add, Expr::Num(1.0), rate_dt),
+                    ),
+                )?;
+                Self::hidden(
+                    out,
+                    acc_in.clone(),
+                    format!("{np}acc_in"),
+                    FlatKind::Flow {
+                        non_negative: false,
+                    },
+                    bin(BinaryOp::Mul, var(&in_id), var(&df)),
+                )?;
+                Self::hidden(
+                    out,
+                    acc.clone(),
+                    format!("{np}acc"),
+                    FlatKind::Stock {
+                        inflows: vec![acc_in],
+                        outflows: vec![],
+                        non_negative: false,
+                    },
+                    init,
+                )?;
+                Ok(bin(BinaryOp::Mul, var(&acc), factor))
+            }
+        }
+    }
+
+    /// n first-order smooths in series, each over time/n; returns the last stock.
+    #[allow(clippy::too_many_arguments)]
+    fn smooth_chain(
+        &mut self,
+        p: &str,
+        np: &str,
+        n: usize,
+        input: Expr,
+        t_id: &str,
+        init: Expr,
+        out: &mut FlatModel,
+    ) -> Result<Expr> {
+        let init_id = format!("{p}init");
+        Self::hidden(
+            out,
+            init_id.clone(),
+            format!("{np}init"),
+            FlatKind::Aux,
+            init,
+        )?;
+        let stage_time = bin(BinaryOp::Div, var(t_id), Expr::Num(n as f64));
+        let mut upstream = input;
+        for i in 1..=n {
+            let s = format!("{p}s{i}");
+            let fl = format!("{p}f{i}");
+            Self::hidden(
+                out,
+                fl.clone(),
+                format!("{np}f{i}"),
+                FlatKind::Flow {
+                    non_negative: false,
+                },
+                bin(
+                    BinaryOp::Div,
+                    bin(BinaryOp::Sub, upstream, var(&s)),
+                    stage_time.clone(),
+                ),
+            )?;
+            Self::hidden(
+                out,
+                s.clone(),
+                format!("{np}s{i}"),
+                FlatKind::Stock {
+                    inflows: vec![fl],
+                    outflows: vec![],
+                    non_negative: false,
+                },
+                var(&init_id),
+            )?;
+            upstream = var(&s);
+        }
+        Ok(upstream)
+    }
+
+    /// n first-order material delays in series, each over time/n; returns
+    /// the last stage's outflow.
+    #[allow(clippy::too_many_arguments)]
+    fn delay_chain(
+        &mut self,
+        p: &str,
+        np: &str,
+        n: usize,
+        in_id: &str,
+        t_id: &str,
+        init: Expr,
+        out: &mut FlatModel,
+    ) -> Result<Expr> {
+        let init_id = format!("{p}init");
+        Self::hidden(
+            out,
+            init_id.clone(),
+            format!("{np}init"),
+            FlatKind::Aux,
+            init,
+        )?;
+        let stage_time = bin(BinaryOp::Div, var(t_id), Expr::Num(n as f64));
+        let mut inflow = in_id.to_string();
+        for i in 1..=n {
+            let s = format!("{p}s{i}");
+            let r = format!("{p}r{i}");
+            Self::hidden(
+                out,
+                r.clone(),
+                format!("{np}r{i}"),
+                FlatKind::Flow {
+                    non_negative: false,
+                },
+                bin(BinaryOp::Div, var(&s), stage_time.clone()),
+            )?;
+            Self::hidden(
+                out,
+                s.clone(),
+                format!("{np}s{i}"),
+                FlatKind::Stock {
+                    inflows: vec![inflow.clone()],
+                    outflows: vec![r.clone()],
+                    non_negative: false,
+                },
+                bin(BinaryOp::Mul, var(&init_id), stage_time.clone()),
+            )?;
+            inflow = r;
+        }
+        Ok(var(&inflow))
+    }
+
+    fn instantiate_macro(
+        &mut self,
+        f: &str,
+        args: Vec<Expr>,
+        owner: &str,
+        owner_name: &str,
+        out: &mut FlatModel,
+    ) -> Result<Expr> {
+        let project = self.project;
+        let Some(m) = project.macros.iter().find(|m| m.ident == f) else {
+            return Err(Error::UnknownFunction {
+                variable: owner_name.into(),
+                function: f.into(),
+            });
+        };
+        if args.len() != m.params.len() {
+            return Err(Error::WrongArgumentCount {
+                variable: owner_name.to_string(),
+                function: m.name.clone(),
+                expected: m.params.len().to_string(),
+                got: args.len(),
+            });
+        }
+        if self.depth >= MAX_MACRO_DEPTH {
+            return Err(Error::Unsupported {
+                variable: owner_name.to_string(),
+                construct: format!(
+                    "macro '{}' nested more than {MAX_MACRO_DEPTH} deep (recursive?)",
+                    m.name
+                ),
+            });
+        }
+        self.depth += 1;
+        let (p, np) = self.fresh(owner, owner_name, f);
+        for (param, arg) in m.params.iter().zip(args) {
+            Self::hidden(
+                out,
+                format!("{p}{param}"),
+                format!("{np}{param}"),
+                FlatKind::Aux,
+                arg,
+            )?;
+        }
+        let mut locals: std::collections::HashSet<&str> =
+            m.params.iter().map(String::as_str).collect();
+        locals.extend(m.variables.iter().map(|v| v.ident.as_str()));
+        let scope = Scope {
+            prefix: p.clone(),
+            name_prefix: np.clone(),
+            locals,
+        };
+        for v in &m.variables {
+            let mut flat = flatten_var(v, &scope, None, self, out)?;
+            flat.visible = false;
+            out.push(flat)?;
+        }
+        let body = scope.resolve_expr(&m.eqn.expr, &m.name)?;
+        let result = self.expand(&body, &format!("{p}result"), &format!("{np}result"), out)?;
+        let rid = format!("{p}$result");
+        Self::hidden(
+            out,
+            rid.clone(),
+            format!("{np}$result"),
+            FlatKind::Aux,
+            result,
+        )?;
+        self.depth -= 1;
+        Ok(var(&rid))
+    }
+}

@@ -1,0 +1,297 @@
+//! Flattening: one project model tree → one flat list of variables.
+//!
+//! Modules are instantiated recursively with dotted prefixes
+//! (`hares.births`), module inputs take their `<connect>`ed outer
+//! expression, every reference is resolved to a full canonical name, and
+//! macro calls and stateful builtins (SMTH*, DELAY1/3/N, TREND, ...) are
+//! expanded into hidden variables by [`crate::compile::expand`]. After this
+//! stage nothing downstream knows about scopes.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::compile::expand::Expander;
+use crate::error::{Error, Result};
+use crate::ir::{Equations, GraphicalFunction, Model, Project, VarKind, Variable};
+use crate::syntax::ast::{Expr, IndexExpr};
+
+/// Names that mean something without being a variable.
+pub const SPECIAL_NAMES: &[&str] = &[
+    "time",
+    "dt",
+    "starttime",
+    "stoptime",
+    "pi",
+    "inf",
+    "nan",
+    "initial_time",
+    "final_time",
+    "time_step",
+];
+
+const MAX_MODULE_DEPTH: usize = 64;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FlatKind {
+    Stock {
+        inflows: Vec<String>,
+        outflows: Vec<String>,
+        non_negative: bool,
+    },
+    Flow {
+        non_negative: bool,
+    },
+    Aux,
+}
+
+/// One variable of the flattened model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlatVar {
+    /// Display name (`hares.births`; hidden helpers get `$`-names).
+    pub name: String,
+    /// Full canonical identifier; references in `expr` use these.
+    pub ident: String,
+    pub kind: FlatKind,
+    /// The equation (for a stock: its initial value). `None` only for a
+    /// standalone graphical function.
+    pub expr: Option<Expr>,
+    pub gf: Option<GraphicalFunction>,
+    /// False for variables the compiler made up.
+    pub visible: bool,
+}
+
+/// The flattened model, in deterministic (source, depth-first) order.
+#[derive(Debug, Default)]
+pub struct FlatModel {
+    pub vars: Vec<FlatVar>,
+    /// ident → index (lookups only; never iterated).
+    pub index: HashMap<String, usize>,
+}
+
+impl FlatModel {
+    pub fn push(&mut self, v: FlatVar) -> Result<()> {
+        if self.index.contains_key(&v.ident) {
+            return Err(Error::DuplicateVariable {
+                model: String::new(),
+                variable: v.name,
+            });
+        }
+        self.index.insert(v.ident.clone(), self.vars.len());
+        self.vars.push(v);
+        Ok(())
+    }
+}
+
+/// A naming scope: a model or macro instance.
+pub struct Scope<'a> {
+    /// Canonical prefix, e.g. `hares.` (empty for the main model).
+    pub prefix: String,
+    /// Display prefix, e.g. `hares.`.
+    pub name_prefix: String,
+    /// Canonical names declared in this scope.
+    pub locals: HashSet<&'a str>,
+}
+
+impl Scope<'_> {
+    /// Resolve a reference written in this scope to a full canonical name.
+    pub fn resolve(&self, r: &str, variable: &str) -> Result<String> {
+        let head = r.split('.').next().unwrap_or(r);
+        if self.locals.contains(r) || (r.contains('.') && self.locals.contains(head)) {
+            return Ok(format!("{}{}", self.prefix, r));
+        }
+        if let Some(stripped) = r.strip_prefix('.') {
+            // Stella's ".name": the enclosing scope, already resolved by the caller.
+            return Ok(stripped.to_string());
+        }
+        if SPECIAL_NAMES.contains(&r) {
+            return Ok(r.to_string());
+        }
+        Err(Error::UnknownVariable {
+            variable: variable.to_string(),
+            reference: r.to_string(),
+        })
+    }
+
+    /// Rewrite every variable reference of `e` to its full name.
+    pub fn resolve_expr(&self, e: &Expr, variable: &str) -> Result<Expr> {
+        Ok(match e {
+            Expr::Num(n) => Expr::Num(*n),
+            Expr::Var(n, s) => Expr::Var(self.resolve(n, variable)?, *s),
+            Expr::Subscript(n, idx, s) => {
+                let idx = idx
+                    .iter()
+                    .map(|i| {
+                        Ok(match i {
+                            // Element/dimension names are not variables: keep them.
+                            IndexExpr::Expr(Expr::Var(n, s)) => {
+                                IndexExpr::Expr(Expr::Var(n.clone(), *s))
+                            }
+                            IndexExpr::Expr(e) => IndexExpr::Expr(self.resolve_expr(e, variable)?),
+                            other => other.clone(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::Subscript(self.resolve(n, variable)?, idx, *s)
+            }
+            Expr::Call(f, args, s) => {
+                // A call may name a graphical-function variable: `gf(x)`.
+                let name = if self.locals.contains(f.as_str()) {
+                    format!("{}{}", self.prefix, f)
+                } else {
+                    f.clone()
+                };
+                let args = args
+                    .iter()
+                    .map(|a| self.resolve_expr(a, variable))
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::Call(name, args, *s)
+            }
+            Expr::Unary(op, a) => Expr::Unary(*op, Box::new(self.resolve_expr(a, variable)?)),
+            Expr::Binary(op, a, b) => Expr::Binary(
+                *op,
+                Box::new(self.resolve_expr(a, variable)?),
+                Box::new(self.resolve_expr(b, variable)?),
+            ),
+            Expr::If(c, a, b) => Expr::If(
+                Box::new(self.resolve_expr(c, variable)?),
+                Box::new(self.resolve_expr(a, variable)?),
+                Box::new(self.resolve_expr(b, variable)?),
+            ),
+        })
+    }
+}
+
+/// Flatten the given model of the project.
+pub fn flatten(project: &Project, model: &Model) -> Result<FlatModel> {
+    let mut out = FlatModel::default();
+    let mut expander = Expander::new(project);
+    let scope = Scope {
+        prefix: String::new(),
+        name_prefix: String::new(),
+        locals: model.variables.iter().map(|v| v.ident.as_str()).collect(),
+    };
+    instantiate(
+        project,
+        model,
+        &scope,
+        &HashMap::new(),
+        &mut expander,
+        &mut out,
+        0,
+    )?;
+    Ok(out)
+}
+
+/// Instantiate the variables of `model` in `scope`. `inputs` maps a local
+/// canonical name to the (already resolved) expression feeding it.
+fn instantiate(
+    project: &Project,
+    model: &Model,
+    scope: &Scope<'_>,
+    inputs: &HashMap<String, Expr>,
+    expander: &mut Expander<'_>,
+    out: &mut FlatModel,
+    depth: usize,
+) -> Result<()> {
+    if depth > MAX_MODULE_DEPTH {
+        return Err(Error::BadModule {
+            variable: scope.name_prefix.clone(),
+            message: format!(
+                "modules nested more than {MAX_MODULE_DEPTH} deep (recursive module?)"
+            ),
+        });
+    }
+    for var in &model.variables {
+        if let VarKind::Module {
+            model: sub,
+            connections,
+        } = &var.kind
+        {
+            let sub_model = project.model(Some(sub)).ok_or_else(|| Error::BadModule {
+                variable: var.name.clone(),
+                message: format!("module instantiates unknown model '{sub}'"),
+            })?;
+            let mut sub_inputs = HashMap::new();
+            for c in connections {
+                let from = scope.resolve(&c.from, &var.name)?;
+                sub_inputs.insert(c.to.clone(), Expr::Var(from, Default::default()));
+            }
+            let sub_scope = Scope {
+                prefix: format!("{}{}.", scope.prefix, var.ident),
+                name_prefix: format!("{}{}.", scope.name_prefix, var.name),
+                locals: sub_model
+                    .variables
+                    .iter()
+                    .map(|v| v.ident.as_str())
+                    .collect(),
+            };
+            instantiate(
+                project,
+                sub_model,
+                &sub_scope,
+                &sub_inputs,
+                expander,
+                out,
+                depth + 1,
+            )?;
+            continue;
+        }
+        let flat = flatten_var(var, scope, inputs.get(&var.ident), expander, out)?;
+        out.push(flat)?;
+    }
+    Ok(())
+}
+
+/// Turn one (non-module) IR variable into a flat variable.
+pub fn flatten_var(
+    var: &Variable,
+    scope: &Scope<'_>,
+    input: Option<&Expr>,
+    expander: &mut Expander<'_>,
+    out: &mut FlatModel,
+) -> Result<FlatVar> {
+    if !var.dims.is_empty() || matches!(var.equations, Equations::PerElement(_)) {
+        return Err(Error::Unsupported {
+            variable: var.name.clone(),
+            construct: "arrayed variables (subscripts) are not supported yet".into(),
+        });
+    }
+    let ident = format!("{}{}", scope.prefix, var.ident);
+    let name = format!("{}{}", scope.name_prefix, var.name);
+    let kind = match &var.kind {
+        VarKind::Stock {
+            inflows,
+            outflows,
+            non_negative,
+        } => {
+            let res = |names: &Vec<String>| -> Result<Vec<String>> {
+                names.iter().map(|n| scope.resolve(n, &var.name)).collect()
+            };
+            FlatKind::Stock {
+                inflows: res(inflows)?,
+                outflows: res(outflows)?,
+                non_negative: *non_negative,
+            }
+        }
+        VarKind::Flow { non_negative } => FlatKind::Flow {
+            non_negative: *non_negative,
+        },
+        _ => FlatKind::Aux,
+    };
+    let expr = match (input, &var.equations) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Equations::Single(eq)) => {
+            let resolved = scope.resolve_expr(&eq.expr, &var.name)?;
+            Some(expander.expand(&resolved, &ident, &name, out)?)
+        }
+        (None, _) if var.gf.is_some() => None,
+        (None, _) => return Err(Error::MissingEquation { variable: name }),
+    };
+    Ok(FlatVar {
+        name,
+        ident,
+        kind,
+        expr,
+        gf: var.gf.clone(),
+        visible: true,
+    })
+}

@@ -1,0 +1,99 @@
+//! The instruction set: a small stack machine over numbered slots.
+//!
+//! Kept in its own module so its size is pinned by a test (every
+//! instruction is 16 bytes), and so the VM and the code generator agree on
+//! one definition. Every variable owns one slot; an equation compiles to a
+//! [`Segment`] of ops that leaves the value on the stack and ends in a
+//! [`Op::Store`].
+
+use crate::compile::builtins::Builtin;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Const(f64),
+    Load(u32),
+    Store(u32),
+    Time,
+    Dt,
+    Start,
+    Stop,
+    Neg,
+    Not,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Mod,
+    Eq,
+    Neq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    /// Pops `else`, `then`, `cond`; pushes `cond != 0 ? then : else`.
+    Select,
+    /// A pure builtin with `argc` arguments on the stack.
+    Call(Builtin, u8),
+    /// Pops x, pushes the run's graphical function `n` at x.
+    Lookup(u32),
+    /// A stateful builtin (PREVIOUS, INIT, DELAY, random draws): index into
+    /// [`crate::compile::CompiledModel`]'s stateful table, and how many
+    /// arguments this phase's code pushed (init and step code differ).
+    Stateful(u32, u8),
+    /// Pops a value and records it into stateful op `n`'s history (runs in
+    /// the record program after each committed step).
+    Record(u32),
+}
+
+/// The ops of one variable's equation: `code[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The flat variable (= slot) this segment computes.
+    pub var: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// What a stateful op does; its arguments are on the stack.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StatefulKind {
+    /// `PREVIOUS(x, init)`: init code pushes (init), step code nothing; the
+    /// record program stores x after each committed step.
+    Previous,
+    /// `INIT(x)`: init code pushes (x) and the op remembers it; step code
+    /// pushes nothing.
+    Init,
+    /// `DELAY(x, d, init)`: init code pushes (init or x, d), step code (d);
+    /// the record program appends x to the history after each committed step,
+    /// and the step value is read back from that history at `time - d`.
+    Delay,
+    /// Random draws keyed by (seed, op, step): args per distribution.
+    Random(RandomKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RandomKind {
+    /// RANDOM(min, max[, seed])
+    Uniform,
+    /// NORMAL(mean, sd[, seed])
+    Normal,
+    /// LOGNORMAL(mean, sd[, seed])
+    LogNormal,
+    /// EXPRND(mean[, seed])
+    Exponential,
+    /// POISSON(mean[, seed])
+    Poisson,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instruction_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+}

@@ -1,0 +1,219 @@
+//! Engine tests that build IR by hand, so they do not depend on a parser.
+
+use crate::ir::{Equation, Equations, Method, Model, Project, SimSpecs, VarKind, Variable};
+use crate::syntax::ast::{BinaryOp, Expr};
+use crate::vm::{Override, RunOptions, Sim};
+use crate::CompiledModel;
+use std::sync::Arc;
+
+fn v(name: &str) -> Expr {
+    Expr::Var(name.into(), Default::default())
+}
+fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
+    Expr::Binary(op, Box::new(a), Box::new(b))
+}
+fn var(name: &str, kind: VarKind, e: Expr) -> Variable {
+    Variable {
+        name: name.into(),
+        ident: name.into(),
+        kind,
+        equations: Equations::Single(Equation {
+            text: String::new(),
+            expr: e,
+        }),
+        units: None,
+        doc: None,
+        dims: vec![],
+        gf: None,
+        line: None,
+    }
+}
+
+/// Teacup: temp' = -(temp - room) / tau.
+fn teacup(method: Method, dt: f64) -> Project {
+    Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 30.0,
+            dt,
+            save_step: None,
+            method,
+            time_units: None,
+        },
+        models: vec![Model {
+            variables: vec![
+                var(
+                    "heat_loss",
+                    VarKind::Flow {
+                        non_negative: false,
+                    },
+                    bin(
+                        BinaryOp::Div,
+                        bin(BinaryOp::Sub, v("temp"), v("room")),
+                        v("tau"),
+                    ),
+                ),
+                var("room", VarKind::Aux, Expr::Num(70.0)),
+                var(
+                    "temp",
+                    VarKind::Stock {
+                        inflows: vec![],
+                        outflows: vec!["heat_loss".into()],
+                        non_negative: false,
+                    },
+                    Expr::Num(180.0),
+                ),
+                var("tau", VarKind::Aux, Expr::Num(10.0)),
+            ],
+            ..Model::default()
+        }],
+        ..Project::default()
+    }
+}
+
+fn final_error(method: Method, dt: f64) -> f64 {
+    let m = CompiledModel::new(&teacup(method, dt), None).unwrap();
+    let r = m.run(&RunOptions::default()).unwrap();
+    let temp = r.column("temp").unwrap();
+    let exact = 70.0 + 110.0 * (-3.0f64).exp();
+    (temp[temp.len() - 1] - exact).abs()
+}
+
+#[test]
+fn euler_teacup_matches_hand_computation() {
+    let m = CompiledModel::new(&teacup(Method::Euler, 0.125), None).unwrap();
+    let r = m.run(&RunOptions::default()).unwrap();
+    assert_eq!(r.times.len(), 241);
+    assert_eq!(r.column("heat_loss").unwrap()[0], 11.0);
+    assert_eq!(r.column("temp").unwrap()[1], 180.0 - 0.125 * 11.0);
+    assert_eq!(r.names, vec!["heat_loss", "room", "temp", "tau"]);
+}
+
+#[test]
+fn euler_error_shrinks_like_dt_and_rk4_like_dt4() {
+    let e1 = final_error(Method::Euler, 0.5);
+    let e2 = final_error(Method::Euler, 0.25);
+    let ratio = e1 / e2;
+    assert!((1.8..2.2).contains(&ratio), "euler ratio {ratio}");
+    let r1 = final_error(Method::Rk4, 1.0);
+    let r2 = final_error(Method::Rk4, 0.5);
+    let ratio = r1 / r2;
+    assert!((14.0..18.0).contains(&ratio), "rk4 ratio {ratio}");
+    let k1 = final_error(Method::Rk2, 0.5);
+    let k2 = final_error(Method::Rk2, 0.25);
+    let ratio = k1 / k2;
+    assert!((3.5..4.5).contains(&ratio), "rk2 ratio {ratio}");
+}
+
+#[test]
+fn overrides_change_constants_and_initial_values_without_recompiling() {
+    let m = Arc::new(CompiledModel::new(&teacup(Method::Euler, 0.125), None).unwrap());
+    let opts = RunOptions {
+        overrides: vec![
+            ("tau".into(), Override::Value(5.0)),
+            ("temp".into(), Override::Value(100.0)),
+        ],
+        ..RunOptions::default()
+    };
+    let r = m.run(&opts).unwrap();
+    assert_eq!(r.column("heat_loss").unwrap()[0], 6.0);
+    // An equation-driven variable cannot be overridden.
+    let bad = RunOptions {
+        overrides: vec![("heat_loss".into(), Override::Value(1.0))],
+        ..RunOptions::default()
+    };
+    assert!(matches!(m.run(&bad), Err(crate::Error::BadOverride { .. })));
+    let unknown = RunOptions {
+        overrides: vec![("nope".into(), Override::Value(1.0))],
+        ..RunOptions::default()
+    };
+    assert!(matches!(
+        m.run(&unknown),
+        Err(crate::Error::BadOverride { .. })
+    ));
+}
+
+#[test]
+fn stepwise_sim_matches_one_shot_and_set_value_takes_effect() {
+    let m = Arc::new(CompiledModel::new(&teacup(Method::Euler, 0.125), None).unwrap());
+    let full = m.run(&RunOptions::default()).unwrap();
+    let mut sim = Sim::new(m.clone(), &RunOptions::default()).unwrap();
+    sim.run_to(10.0).unwrap();
+    assert_eq!(sim.time(), 10.0);
+    assert_eq!(
+        sim.get_value("temp").unwrap(),
+        full.column("temp").unwrap()[80]
+    );
+    sim.set_value("room", 0.0).unwrap();
+    assert_eq!(
+        sim.get_value("heat_loss").unwrap(),
+        sim.get_value("temp").unwrap() / 10.0
+    );
+    sim.run_to_end().unwrap();
+    assert!(sim.get_value("temp").unwrap() < full.column("temp").unwrap()[240]);
+    sim.reset().unwrap();
+    assert_eq!(sim.time(), 0.0);
+    sim.run_to_end().unwrap();
+    // The constant set before the reset stays set.
+    assert_eq!(sim.results().column("heat_loss").unwrap()[0], 18.0);
+}
+
+#[test]
+fn cycle_is_named() {
+    let p = Project {
+        models: vec![Model {
+            variables: vec![
+                var("a", VarKind::Aux, v("b")),
+                var(
+                    "b",
+                    VarKind::Aux,
+                    bin(BinaryOp::Add, v("a"), Expr::Num(1.0)),
+                ),
+            ],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    let err = CompiledModel::new(&p, None).unwrap_err();
+    assert_eq!(
+        err,
+        crate::Error::CircularDependency {
+            cycle: vec!["a".into(), "b".into(), "a".into()]
+        }
+    );
+}
+
+#[test]
+fn unknown_names_and_functions_are_typed_errors() {
+    let p = |e: Expr| Project {
+        models: vec![Model {
+            variables: vec![var("a", VarKind::Aux, e)],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    assert!(matches!(
+        CompiledModel::new(&p(v("zz")), None),
+        Err(crate::Error::UnknownVariable { .. })
+    ));
+    let call = Expr::Call(
+        "frobnicate".into(),
+        vec![Expr::Num(1.0)],
+        Default::default(),
+    );
+    assert!(matches!(
+        CompiledModel::new(&p(call), None),
+        Err(crate::Error::UnknownFunction { .. })
+    ));
+    let call = Expr::Call("abs".into(), vec![], Default::default());
+    assert!(matches!(
+        CompiledModel::new(&p(call), None),
+        Err(crate::Error::WrongArgumentCount { .. })
+    ));
+}
+
+#[test]
+fn compiled_model_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<CompiledModel>();
+}

@@ -1,0 +1,335 @@
+//! One run's mutable state and the integrators that advance it.
+//!
+//! A [`RunState`] owns everything a run changes (slots, stateful-op state,
+//! delay histories, its own copies of overridden tables, saved results) and
+//! borrows the compiled model per call, so any number of runs share one
+//! [`CompiledModel`]. Time advances in whole steps: `time = start + step *
+//! dt`, never accumulated, so long runs do not drift.
+
+use std::sync::Arc;
+
+use crate::compile::{CompiledModel, SlotKind};
+use crate::error::{Error, Result};
+use crate::ir::{GraphicalFunction, Method};
+use crate::results::Results;
+use crate::vm::{Override, RunOptions};
+
+pub(crate) struct RunState {
+    pub(crate) slots: Vec<f64>,
+    pub(crate) stack: Vec<f64>,
+    /// Per stateful op: PREVIOUS value, INIT value, DELAY initial value.
+    pub(crate) state: Vec<f64>,
+    /// Per stateful op: recorded DELAY input (empty for others).
+    pub(crate) history: Vec<Vec<f64>>,
+    pub(crate) tables: Vec<Arc<GraphicalFunction>>,
+    /// Per slot: the run's fixed value (empty when the run overrides nothing).
+    pub(crate) overrides: Vec<Option<f64>>,
+    pub(crate) time: f64,
+    pub(crate) step: u64,
+    pub(crate) n_steps: u64,
+    pub(crate) save_every: u64,
+    pub(crate) start: f64,
+    pub(crate) stop: f64,
+    pub(crate) dt: f64,
+    pub(crate) method: Method,
+    pub(crate) seed: u64,
+    pub(crate) initializing: bool,
+    pub(crate) initialized: bool,
+    pub(crate) outputs: Vec<u32>,
+    pub(crate) results: Results,
+    /// RK scratch: stock values at the start of the step, and k sums.
+    base: Vec<f64>,
+    acc: Vec<f64>,
+}
+
+fn bad_time(message: String) -> Error {
+    Error::BadTimeSpec { message }
+}
+
+impl RunState {
+    pub(crate) fn new(m: &CompiledModel, opts: &RunOptions) -> Result<RunState> {
+        let spec = &m.specs;
+        let start = opts.start.unwrap_or(spec.start);
+        let stop = opts.stop.unwrap_or(spec.stop);
+        let dt = opts.dt.unwrap_or(spec.dt);
+        let save_step = opts.save_step.or(spec.save_step).unwrap_or(dt);
+        if !(start.is_finite() && stop.is_finite() && dt.is_finite() && save_step.is_finite()) {
+            return Err(bad_time(
+                "start, stop, dt and save_step must be finite numbers".into(),
+            ));
+        }
+        if dt <= 0.0 {
+            return Err(bad_time(format!("dt must be positive, got {dt}")));
+        }
+        if stop < start {
+            return Err(bad_time(format!("stop ({stop}) is before start ({start})")));
+        }
+        if save_step <= 0.0 {
+            return Err(bad_time(format!(
+                "save_step must be positive, got {save_step}"
+            )));
+        }
+        let n_steps = ((stop - start) / dt + 1e-6).floor();
+        if n_steps > 1e9 {
+            return Err(bad_time(format!(
+                "{n_steps} steps is too many (dt too small?)"
+            )));
+        }
+        let save_every = ((save_step / dt).round() as u64).max(1);
+
+        let n = m.vars.len();
+        let mut tables = m.tables.clone();
+        let mut overrides = Vec::new();
+        for (name, value) in &opts.overrides {
+            let slot =
+                m.slot(name)
+                    .filter(|&s| m.vars[s].visible)
+                    .ok_or_else(|| Error::BadOverride {
+                        variable: name.clone(),
+                        message: "no such variable in the model".into(),
+                    })?;
+            let var = &m.vars[slot];
+            match value {
+                Override::Value(v) => {
+                    if !(var.constant || var.kind == SlotKind::Stock) {
+                        return Err(Error::BadOverride {
+                            variable: var.name.clone(),
+                            message: "only constants and stocks' initial values can be overridden (its equation depends on other variables or time)".into(),
+                        });
+                    }
+                    if overrides.is_empty() {
+                        overrides = vec![None; n];
+                    }
+                    overrides[slot] = Some(*v);
+                }
+                Override::Table(points) => {
+                    let t = var.table.ok_or_else(|| Error::BadOverride {
+                        variable: var.name.clone(),
+                        message: "not a graphical function".into(),
+                    })?;
+                    tables[t as usize] =
+                        Arc::new(table_from_points(&var.name, points, &m.tables[t as usize])?);
+                }
+            }
+        }
+        let outputs = match &opts.outputs {
+            None => m.outputs.clone(),
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    m.slot(name)
+                        .filter(|&s| m.vars[s].visible)
+                        .map(|s| s as u32)
+                        .ok_or_else(|| Error::UnknownOutput {
+                            variable: name.clone(),
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        let results = Results {
+            names: outputs
+                .iter()
+                .map(|&i| m.vars[i as usize].name.clone())
+                .collect(),
+            times: Vec::new(),
+            columns: vec![Vec::new(); outputs.len()],
+        };
+        let nstate = m.stateful.len();
+        Ok(RunState {
+            slots: vec![0.0; n],
+            stack: vec![0.0; m.max_stack],
+            state: vec![0.0; nstate],
+            history: vec![Vec::new(); nstate],
+            tables,
+            overrides,
+            time: start,
+            step: 0,
+            n_steps: n_steps as u64,
+            save_every,
+            start,
+            stop,
+            dt,
+            method: opts.method.unwrap_or(spec.method),
+            seed: opts.seed,
+            initializing: false,
+            initialized: false,
+            outputs,
+            results,
+            base: vec![0.0; m.stocks.len()],
+            acc: vec![0.0; m.stocks.len()],
+        })
+    }
+
+    /// Back to the start: clear everything but the run's options.
+    pub(crate) fn reset(&mut self) {
+        self.slots.iter_mut().for_each(|v| *v = 0.0);
+        self.state.iter_mut().for_each(|v| *v = 0.0);
+        self.history.iter_mut().for_each(Vec::clear);
+        self.time = self.start;
+        self.step = 0;
+        self.initialized = false;
+        self.results.times.clear();
+        self.results.columns.iter_mut().for_each(Vec::clear);
+    }
+
+    fn run_init_segments(&mut self, m: &CompiledModel, only_constants: bool) {
+        for &seg in &m.init_segments {
+            let var = seg.var as usize;
+            if only_constants && !m.vars[var].constant {
+                continue;
+            }
+            match self.overrides.get(var).copied().flatten() {
+                Some(v) => self.slots[var] = v,
+                None => self.exec(m, seg),
+            }
+        }
+    }
+
+    /// Compute every variable at the start time and save it.
+    pub(crate) fn initialize(&mut self, m: &CompiledModel) {
+        self.time = self.start;
+        self.step = 0;
+        self.initializing = true;
+        self.run_init_segments(m, false);
+        self.initializing = false;
+        self.initialized = true;
+        self.record(m);
+        self.save();
+    }
+
+    /// Recompute the constants (after `set_value` on one of them) and the
+    /// per-step variables at the current time.
+    pub(crate) fn refresh(&mut self, m: &CompiledModel) {
+        self.run_init_segments(m, true);
+        self.eval_step(m);
+    }
+
+    fn eval_step(&mut self, m: &CompiledModel) {
+        for &seg in &m.step_segments {
+            self.exec(m, seg);
+        }
+    }
+
+    fn record(&mut self, m: &CompiledModel) {
+        for &seg in &m.record_segments {
+            self.exec(m, seg);
+        }
+    }
+
+    fn save(&mut self) {
+        if self.step % self.save_every != 0 && self.step != self.n_steps {
+            return;
+        }
+        self.results.times.push(self.time);
+        for (col, &slot) in self.results.columns.iter_mut().zip(&self.outputs) {
+            col.push(self.slots[slot as usize]);
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.initialized && self.step >= self.n_steps
+    }
+
+    /// Store each stock's net flow (from the current flow slots) into `out`.
+    fn derivatives(m: &CompiledModel, slots: &[f64], out: &mut [f64]) {
+        for (d, s) in out.iter_mut().zip(&m.stocks) {
+            let ins: f64 = s.inflows.iter().map(|&f| slots[f as usize]).sum();
+            let outs: f64 = s.outflows.iter().map(|&f| slots[f as usize]).sum();
+            *d = ins - outs;
+        }
+    }
+
+    /// Evaluate the flows at `time` with stocks at `base + h * k`.
+    fn stage(&mut self, m: &CompiledModel, time: f64, h: f64, k: &[f64]) {
+        for ((s, &b), &k) in m.stocks.iter().zip(&self.base).zip(k) {
+            self.slots[s.slot as usize] = b + h * k;
+        }
+        self.time = time;
+        self.eval_step(m);
+    }
+
+    /// Advance one dt with the run's method, then compute, record and save
+    /// the new time's values.
+    pub(crate) fn step_once(&mut self, m: &CompiledModel) {
+        let dt = self.dt;
+        let t0 = self.time;
+        let ns = m.stocks.len();
+        for (b, s) in self.base.iter_mut().zip(&m.stocks) {
+            *b = self.slots[s.slot as usize];
+        }
+        let mut k = vec![0.0; ns];
+        Self::derivatives(m, &self.slots, &mut k);
+        match self.method {
+            Method::Euler => {
+                self.acc.copy_from_slice(&k);
+            }
+            Method::Rk2 => {
+                self.acc.copy_from_slice(&k);
+                self.stage(m, t0 + dt, dt, &k);
+                Self::derivatives(m, &self.slots, &mut k);
+                for (a, k) in self.acc.iter_mut().zip(&k) {
+                    *a = (*a + k) / 2.0;
+                }
+            }
+            Method::Rk4 => {
+                self.acc.copy_from_slice(&k);
+                self.stage(m, t0 + dt / 2.0, dt / 2.0, &k.clone());
+                Self::derivatives(m, &self.slots, &mut k);
+                self.acc.iter_mut().zip(&k).for_each(|(a, k)| *a += 2.0 * k);
+                self.stage(m, t0 + dt / 2.0, dt / 2.0, &k.clone());
+                Self::derivatives(m, &self.slots, &mut k);
+                self.acc.iter_mut().zip(&k).for_each(|(a, k)| *a += 2.0 * k);
+                self.stage(m, t0 + dt, dt, &k.clone());
+                Self::derivatives(m, &self.slots, &mut k);
+                self.acc
+                    .iter_mut()
+                    .zip(&k)
+                    .for_each(|(a, k)| *a = (*a + k) / 6.0);
+            }
+        }
+        for ((s, &b), &a) in m.stocks.iter().zip(&self.base).zip(&self.acc) {
+            self.slots[s.slot as usize] = b + dt * a;
+        }
+        self.step += 1;
+        self.time = self.start + self.step as f64 * dt;
+        self.eval_step(m);
+        self.record(m);
+        self.save();
+    }
+}
+
+/// Validate and build a replacement table, keeping the original's kind.
+fn table_from_points(
+    name: &str,
+    points: &[(f64, f64)],
+    original: &GraphicalFunction,
+) -> Result<GraphicalFunction> {
+    if points.is_empty() {
+        return Err(Error::BadOverride {
+            variable: name.to_string(),
+            message: "a graphical function needs at least one point".into(),
+        });
+    }
+    if let Some(w) = points.windows(2).position(|w| !(w[0].0 < w[1].0)) {
+        return Err(Error::BadOverride {
+            variable: name.to_string(),
+            message: format!(
+                "x values must be strictly ascending (point {} has x={} after x={})",
+                w + 1,
+                points[w + 1].0,
+                points[w].0
+            ),
+        });
+    }
+    if points.iter().any(|(x, y)| !x.is_finite() || y.is_nan()) {
+        return Err(Error::BadOverride {
+            variable: name.to_string(),
+            message: "graphical function points must be finite numbers".into(),
+        });
+    }
+    Ok(GraphicalFunction {
+        kind: original.kind,
+        xs: points.iter().map(|p| p.0).collect(),
+        ys: points.iter().map(|p| p.1).collect(),
+    })
+}
