@@ -79,6 +79,15 @@ pub struct CompiledModel {
     pub(crate) outputs: Vec<u32>,
 }
 
+/// An outflow of a non-negative stock: it may take at most what the stock
+/// holds plus its inflows, after the outflows listed before it.
+#[derive(Clone)]
+struct Drain {
+    stock: usize,
+    inflows: Vec<usize>,
+    before: Vec<usize>,
+}
+
 fn push_segment(code: &mut Vec<Op>, var: usize, ops: Vec<Op>) -> Segment {
     let start = code.len() as u32;
     code.extend(ops);
@@ -138,7 +147,7 @@ impl CompiledModel {
         // Stocks, and for each flow the non-negative stock it drains (with
         // the flows that drain it first and its inflows).
         let mut stocks = Vec::new();
-        let mut drains: Vec<Option<(usize, Vec<usize>, Vec<usize>)>> = vec![None; n];
+        let mut drains: Vec<Option<Drain>> = vec![None; n];
         for (i, v) in vars.iter().enumerate() {
             if let FlatKind::Stock {
                 inflows,
@@ -156,7 +165,11 @@ impl CompiledModel {
                     .collect::<Result<Vec<_>>>()?;
                 if *non_negative {
                     for (k, &o) in outs.iter().enumerate() {
-                        drains[o] = Some((i, ins.clone(), outs[..k].to_vec()));
+                        drains[o] = Some(Drain {
+                            stock: i,
+                            inflows: ins.clone(),
+                            before: outs[..k].to_vec(),
+                        });
                     }
                 }
                 stocks.push(StockInfo {
@@ -209,7 +222,12 @@ impl CompiledModel {
                     out.code.push(Op::Const(0.0));
                     out.code.push(Op::Call(builtins::Builtin::Max, 2));
                 }
-                if let Some((stock, ins, before)) = &drains[i] {
+                if let Some(Drain {
+                    stock,
+                    inflows: ins,
+                    before,
+                }) = &drains[i]
+                {
                     // Limit the outflow to what the stock holds plus what
                     // flows in this step, after the outflows ahead of it.
                     out.code.push(Op::Load(*stock as u32));

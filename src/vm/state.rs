@@ -217,7 +217,7 @@ impl RunState {
     }
 
     fn save(&mut self) {
-        if self.step % self.save_every != 0 && self.step != self.n_steps {
+        if !self.step.is_multiple_of(self.save_every) && self.step != self.n_steps {
             return;
         }
         self.results.times.push(self.time);
@@ -310,7 +310,10 @@ fn table_from_points(
             message: "a graphical function needs at least one point".into(),
         });
     }
-    if let Some(w) = points.windows(2).position(|w| !(w[0].0 < w[1].0)) {
+    if let Some(w) = points
+        .windows(2)
+        .position(|w| w[0].0.partial_cmp(&w[1].0) != Some(std::cmp::Ordering::Less))
+    {
         return Err(Error::BadOverride {
             variable: name.to_string(),
             message: format!(
