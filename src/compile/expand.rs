@@ -7,6 +7,7 @@
 //! special cases. Macro calls are instantiated the same way: parameters
 //! become hidden auxes bound to the call's arguments.
 
+use crate::compile::arrays::ArrayInfo;
 use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
 use crate::error::{Error, Result};
 use crate::ir::Project;
@@ -19,6 +20,7 @@ const MAX_ORDER: usize = 1000;
 
 pub struct Expander<'p> {
     project: &'p Project,
+    pub arrays: ArrayInfo<'p>,
     counter: usize,
     depth: usize,
 }
@@ -85,6 +87,7 @@ impl<'p> Expander<'p> {
     pub fn new(project: &'p Project) -> Self {
         Expander {
             project,
+            arrays: ArrayInfo::new(project),
             counter: 0,
             depth: 0,
         }
@@ -474,9 +477,14 @@ impl<'p> Expander<'p> {
             locals,
         };
         for v in &m.variables {
-            let mut flat = flatten_var(v, &scope, None, self, out)?;
-            flat.visible = false;
-            out.push(flat)?;
+            if !v.dims.is_empty() {
+                self.arrays
+                    .var_dims
+                    .insert(format!("{p}{}", v.ident), v.dims.clone());
+            }
+        }
+        for v in &m.variables {
+            flatten_var(v, &scope, None, self, out, false)?;
         }
         let body = scope.resolve_expr(&m.eqn.expr, &m.name)?;
         let result = self.expand(&body, &format!("{p}result"), &format!("{np}result"), out)?;

@@ -9,10 +9,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::compile::arrays::{element_ident, ElementCtx};
 use crate::compile::expand::Expander;
 use crate::error::{Error, Result};
 use crate::ir::{Equations, GraphicalFunction, Model, Project, VarKind, Variable};
 use crate::syntax::ast::{Expr, IndexExpr};
+use crate::syntax::ident::canonicalize;
 
 /// Names that mean something without being a variable.
 pub const SPECIAL_NAMES: &[&str] = &[
@@ -201,6 +203,14 @@ fn instantiate(
         });
     }
     for var in &model.variables {
+        if !var.dims.is_empty() {
+            expander
+                .arrays
+                .var_dims
+                .insert(format!("{}{}", scope.prefix, var.ident), var.dims.clone());
+        }
+    }
+    for var in &model.variables {
         if let VarKind::Module {
             model: sub,
             connections,
@@ -235,63 +245,124 @@ fn instantiate(
             )?;
             continue;
         }
-        let flat = flatten_var(var, scope, inputs.get(&var.ident), expander, out)?;
-        out.push(flat)?;
+        flatten_var(var, scope, inputs.get(&var.ident), expander, out, true)?;
     }
     Ok(())
 }
 
-/// Turn one (non-module) IR variable into a flat variable.
+/// Turn one (non-module) IR variable into flat variables (one per element
+/// for an arrayed variable) and push them.
 pub fn flatten_var(
     var: &Variable,
     scope: &Scope<'_>,
     input: Option<&Expr>,
     expander: &mut Expander<'_>,
     out: &mut FlatModel,
-) -> Result<FlatVar> {
-    if !var.dims.is_empty() || matches!(var.equations, Equations::PerElement(_)) {
-        return Err(Error::Unsupported {
-            variable: var.name.clone(),
-            construct: "arrayed variables (subscripts) are not supported yet".into(),
-        });
-    }
+    visible: bool,
+) -> Result<()> {
     let ident = format!("{}{}", scope.prefix, var.ident);
     let name = format!("{}{}", scope.name_prefix, var.name);
-    let kind = match &var.kind {
+    let resolve_flows = |names: &Vec<String>| -> Result<Vec<String>> {
+        names.iter().map(|n| scope.resolve(n, &var.name)).collect()
+    };
+    let (inflows, outflows) = match &var.kind {
         VarKind::Stock {
-            inflows,
-            outflows,
-            non_negative,
-        } => {
-            let res = |names: &Vec<String>| -> Result<Vec<String>> {
-                names.iter().map(|n| scope.resolve(n, &var.name)).collect()
-            };
-            FlatKind::Stock {
-                inflows: res(inflows)?,
-                outflows: res(outflows)?,
+            inflows, outflows, ..
+        } => (resolve_flows(inflows)?, resolve_flows(outflows)?),
+        _ => (Vec::new(), Vec::new()),
+    };
+    // Flows that are arrayed feed the stock element of the same subscript.
+    let arrayed: HashSet<String> = inflows
+        .iter()
+        .chain(&outflows)
+        .filter(|f| expander.arrays.var_dims.contains_key(*f))
+        .cloned()
+        .collect();
+    let kind_for = |elems: Option<&[String]>| -> FlatKind {
+        let el = |f: &String| match elems {
+            Some(e) if arrayed.contains(f) => element_ident(f, e),
+            _ => f.clone(),
+        };
+        match &var.kind {
+            VarKind::Stock { non_negative, .. } => FlatKind::Stock {
+                inflows: inflows.iter().map(el).collect(),
+                outflows: outflows.iter().map(el).collect(),
                 non_negative: *non_negative,
+            },
+            VarKind::Flow { non_negative } => FlatKind::Flow {
+                non_negative: *non_negative,
+            },
+            _ => FlatKind::Aux,
+        }
+    };
+    if var.dims.is_empty() {
+        if let Equations::PerElement(_) = var.equations {
+            return Err(Error::BadSubscript {
+                variable: name,
+                message: "per-element equations on a variable with no dimensions".into(),
+            });
+        }
+        let kind = kind_for(None);
+        let expr = match (input, &var.equations) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Equations::Single(eq)) => {
+                let resolved = scope.resolve_expr(&eq.expr, &var.name)?;
+                let scalar = expander.arrays.scalarize(&resolved, &Vec::new(), &name)?;
+                Some(expander.expand(&scalar, &ident, &name, out)?)
             }
-        }
-        VarKind::Flow { non_negative } => FlatKind::Flow {
-            non_negative: *non_negative,
-        },
-        _ => FlatKind::Aux,
-    };
-    let expr = match (input, &var.equations) {
-        (Some(e), _) => Some(e.clone()),
-        (None, Equations::Single(eq)) => {
-            let resolved = scope.resolve_expr(&eq.expr, &var.name)?;
-            Some(expander.expand(&resolved, &ident, &name, out)?)
-        }
-        (None, _) if var.gf.is_some() => None,
-        (None, _) => return Err(Error::MissingEquation { variable: name }),
-    };
-    Ok(FlatVar {
-        name,
-        ident,
-        kind,
-        expr,
-        gf: var.gf.clone(),
-        visible: true,
-    })
+            (None, _) if var.gf.is_some() => None,
+            (None, _) => return Err(Error::MissingEquation { variable: name }),
+        };
+        return out.push(FlatVar {
+            name,
+            ident,
+            kind,
+            expr,
+            gf: var.gf.clone(),
+            visible,
+        });
+    }
+    for (canon, display) in expander.arrays.tuples(&var.dims, &name)? {
+        let el_ident = element_ident(&ident, &canon);
+        let el_name = format!("{name}[{}]", display.join(","));
+        let ctx: ElementCtx = var
+            .dims
+            .iter()
+            .cloned()
+            .zip(canon.iter().cloned())
+            .collect();
+        let (eq, gf) = match &var.equations {
+            Equations::Single(eq) => (Some(eq), var.gf.clone()),
+            Equations::PerElement(list) => {
+                let found = list.iter().find(|(key, _, _)| {
+                    key.len() == canon.len()
+                        && key.iter().zip(&canon).all(|(k, c)| canonicalize(k) == *c)
+                });
+                match found {
+                    Some((_, eq, gf)) => (Some(eq), gf.clone().or_else(|| var.gf.clone())),
+                    None => (None, None),
+                }
+            }
+            Equations::None => (None, var.gf.clone()),
+        };
+        let expr = match (eq, input) {
+            (_, Some(e)) => Some(e.clone()),
+            (Some(eq), None) => {
+                let resolved = scope.resolve_expr(&eq.expr, &var.name)?;
+                let scalar = expander.arrays.scalarize(&resolved, &ctx, &el_name)?;
+                Some(expander.expand(&scalar, &el_ident, &el_name, out)?)
+            }
+            (None, None) if gf.is_some() => None,
+            (None, None) => return Err(Error::MissingEquation { variable: el_name }),
+        };
+        out.push(FlatVar {
+            name: el_name,
+            ident: el_ident,
+            kind: kind_for(Some(&canon)),
+            expr,
+            gf,
+            visible,
+        })?;
+    }
+    Ok(())
 }

@@ -217,3 +217,121 @@ fn compiled_model_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<CompiledModel>();
 }
+
+fn arrayed(name: &str, kind: VarKind, eqs: Equations) -> Variable {
+    Variable {
+        dims: vec!["region".into()],
+        equations: eqs,
+        ..var(name, kind, Expr::Num(0.0))
+    }
+}
+
+fn per_element(items: &[(&str, Expr)]) -> Equations {
+    Equations::PerElement(
+        items
+            .iter()
+            .map(|(k, e)| {
+                (
+                    vec![k.to_string()],
+                    Equation {
+                        text: String::new(),
+                        expr: e.clone(),
+                    },
+                    None,
+                )
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
+    use crate::ir::Dimension;
+    use crate::syntax::ast::IndexExpr;
+    let single = |e: Expr| {
+        Equations::Single(Equation {
+            text: String::new(),
+            expr: e,
+        })
+    };
+    let sub = |n: &str, i: &str| {
+        Expr::Subscript(n.into(), vec![IndexExpr::Expr(v(i))], Default::default())
+    };
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 2.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        dimensions: vec![Dimension {
+            name: "Region".into(),
+            ident: "region".into(),
+            elements: vec!["North".into(), "South".into(), "East".into()],
+            indexed: false,
+        }],
+        models: vec![Model {
+            variables: vec![
+                arrayed(
+                    "pop",
+                    VarKind::Stock {
+                        inflows: vec!["births".into()],
+                        outflows: vec![],
+                        non_negative: false,
+                    },
+                    per_element(&[
+                        ("North", Expr::Num(10.0)),
+                        ("South", Expr::Num(20.0)),
+                        ("East", Expr::Num(30.0)),
+                    ]),
+                ),
+                arrayed(
+                    "births",
+                    VarKind::Flow {
+                        non_negative: false,
+                    },
+                    single(bin(BinaryOp::Mul, v("pop"), v("rate"))),
+                ),
+                var("rate", VarKind::Aux, Expr::Num(0.5)),
+                var(
+                    "total",
+                    VarKind::Aux,
+                    Expr::Call(
+                        "sum".into(),
+                        vec![Expr::Subscript(
+                            "pop".into(),
+                            vec![IndexExpr::Wildcard(None)],
+                            Default::default(),
+                        )],
+                        Default::default(),
+                    ),
+                ),
+                // A recurrence across elements of one variable is legal.
+                arrayed(
+                    "chain",
+                    VarKind::Aux,
+                    per_element(&[
+                        ("North", Expr::Num(1.0)),
+                        (
+                            "South",
+                            bin(BinaryOp::Mul, sub("chain", "north"), Expr::Num(2.0)),
+                        ),
+                        (
+                            "East",
+                            bin(BinaryOp::Mul, sub("chain", "south"), Expr::Num(2.0)),
+                        ),
+                    ]),
+                ),
+            ],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    let m = CompiledModel::new(&p, None).unwrap();
+    let r = m.run(&RunOptions::default()).unwrap();
+    assert_eq!(r.column("pop[North]").unwrap(), &[10.0, 15.0, 22.5]);
+    assert_eq!(r.column("pop[East]").unwrap(), &[30.0, 45.0, 67.5]);
+    assert_eq!(r.column("total").unwrap(), &[60.0, 90.0, 135.0]);
+    assert_eq!(r.column("chain[East]").unwrap()[0], 4.0);
+    assert_eq!(r.names[0], "pop[North]");
+}

@@ -1,0 +1,324 @@
+//! Arrays: arrayed variables become one scalar slot per element.
+//!
+//! Scalarising at compile time keeps the VM free of array logic: every
+//! element is an ordinary variable (`stock[a1,b2]`), so per-element
+//! dependency order (a recurrence like `x[a2] = x[a1] * 2` is legal) and
+//! per-element stateful builtins fall out of the scalar machinery. Array
+//! reductions (SUM, MEAN, MIN, MAX, PROD, STDDEV, SIZE) expand into the
+//! scalar expression over the slice's elements.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::ir::Project;
+use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span};
+use crate::syntax::ident::canonicalize;
+
+/// The element each dimension stands for while compiling one element of
+/// an arrayed variable: (dimension ident, element canonical name).
+pub type ElementCtx = Vec<(String, String)>;
+
+/// Dimensions known to the compile, by canonical name, and the dims of
+/// every arrayed variable by full canonical identifier.
+pub struct ArrayInfo<'p> {
+    pub project: &'p Project,
+    pub var_dims: HashMap<String, Vec<String>>,
+}
+
+/// The flat identifier of one element.
+pub fn element_ident(ident: &str, elems: &[String]) -> String {
+    format!("{ident}[{}]", elems.join(","))
+}
+
+impl<'p> ArrayInfo<'p> {
+    pub fn new(project: &'p Project) -> Self {
+        ArrayInfo {
+            project,
+            var_dims: HashMap::new(),
+        }
+    }
+
+    /// Canonical element names of a dimension.
+    pub fn elements(&self, dim: &str, variable: &str) -> Result<Vec<String>> {
+        let d = self
+            .project
+            .dimension(dim)
+            .ok_or_else(|| Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!("unknown dimension '{dim}'"),
+            })?;
+        Ok(d.elements.iter().map(|e| canonicalize(e)).collect())
+    }
+
+    /// Display names of a dimension's elements.
+    pub fn element_names(&self, dim: &str) -> Vec<String> {
+        self.project
+            .dimension(dim)
+            .map(|d| d.elements.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every element tuple of `dims`, row-major (last dimension fastest),
+    /// as (canonical names, display names).
+    pub fn tuples(
+        &self,
+        dims: &[String],
+        variable: &str,
+    ) -> Result<Vec<(Vec<String>, Vec<String>)>> {
+        let mut out = vec![(Vec::new(), Vec::new())];
+        for d in dims {
+            let canon = self.elements(d, variable)?;
+            let names = self.element_names(d);
+            let mut next = Vec::with_capacity(out.len() * canon.len());
+            for (c, n) in &out {
+                for (ce, ne) in canon.iter().zip(&names) {
+                    let (mut c2, mut n2) = (c.clone(), n.clone());
+                    c2.push(ce.clone());
+                    n2.push(ne.clone());
+                    next.push((c2, n2));
+                }
+            }
+            out = next;
+        }
+        Ok(out)
+    }
+
+    /// Rewrite references to arrayed variables into element references for
+    /// the element `ctx` (empty for a scalar variable), expanding reductions.
+    pub fn scalarize(&self, e: &Expr, ctx: &ElementCtx, variable: &str) -> Result<Expr> {
+        Ok(match e {
+            Expr::Num(_) => e.clone(),
+            Expr::Var(name, span) => match self.var_dims.get(name) {
+                None => e.clone(),
+                Some(dims) => {
+                    let idx: Vec<IndexExpr> = dims
+                        .iter()
+                        .map(|d| IndexExpr::Expr(Expr::Var(d.clone(), *span)))
+                        .collect();
+                    let mut refs = self.slice(name, &idx, ctx, variable)?;
+                    if refs.len() != 1 {
+                        return Err(Error::BadSubscript {
+                            variable: variable.to_string(),
+                            message: format!("'{name}' is an array; use it inside an array function or subscript it"),
+                        });
+                    }
+                    refs.remove(0)
+                }
+            },
+            Expr::Subscript(name, idx, _) => {
+                let mut refs = self.slice(name, idx, ctx, variable)?;
+                if refs.len() != 1 {
+                    return Err(Error::BadSubscript {
+                        variable: variable.to_string(),
+                        message: format!(
+                            "'{name}[...]' selects {} elements where one value is needed",
+                            refs.len()
+                        ),
+                    });
+                }
+                refs.remove(0)
+            }
+            Expr::Call(f, args, span) => {
+                if let Some(r) = self.reduction(f, args, ctx, variable)? {
+                    return Ok(r);
+                }
+                let args = args
+                    .iter()
+                    .map(|a| self.scalarize(a, ctx, variable))
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::Call(f.clone(), args, *span)
+            }
+            Expr::Unary(op, a) => Expr::Unary(*op, Box::new(self.scalarize(a, ctx, variable)?)),
+            Expr::Binary(op, a, b) => Expr::Binary(
+                *op,
+                Box::new(self.scalarize(a, ctx, variable)?),
+                Box::new(self.scalarize(b, ctx, variable)?),
+            ),
+            Expr::If(c, a, b) => Expr::If(
+                Box::new(self.scalarize(c, ctx, variable)?),
+                Box::new(self.scalarize(a, ctx, variable)?),
+                Box::new(self.scalarize(b, ctx, variable)?),
+            ),
+        })
+    }
+
+    /// The element references `name[idx]` selects under `ctx` (one for a
+    /// full subscript, several for a slice with `*` or a free dimension).
+    fn slice(
+        &self,
+        name: &str,
+        idx: &[IndexExpr],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Vec<Expr>> {
+        let dims = self.var_dims.get(name).ok_or_else(|| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: format!("'{name}' is not an array"),
+        })?;
+        if dims.len() != idx.len() {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!(
+                    "'{name}' has {} dimension(s) but {} subscript(s) were given",
+                    dims.len(),
+                    idx.len()
+                ),
+            });
+        }
+        let mut choices: Vec<Vec<String>> = Vec::with_capacity(dims.len());
+        for (d, i) in dims.iter().zip(idx) {
+            let elems = self.elements(d, variable)?;
+            choices.push(self.index_choice(d, &elems, i, ctx, variable)?);
+        }
+        let mut refs = vec![Vec::new()];
+        for c in choices {
+            let mut next = Vec::new();
+            for r in &refs {
+                for e in &c {
+                    let mut r2: Vec<String> = r.clone();
+                    r2.push(e.clone());
+                    next.push(r2);
+                }
+            }
+            refs = next;
+        }
+        Ok(refs
+            .into_iter()
+            .map(|r| Expr::Var(element_ident(name, &r), Span::default()))
+            .collect())
+    }
+
+    /// Which elements of dimension `dim` one index selects.
+    fn index_choice(
+        &self,
+        dim: &str,
+        elems: &[String],
+        i: &IndexExpr,
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Vec<String>> {
+        let bad = |m: String| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: m,
+        };
+        match i {
+            IndexExpr::Wildcard(_) => Ok(elems.to_vec()),
+            IndexExpr::DimPosition(p) => {
+                let (_, e) = ctx
+                    .get((*p as usize).saturating_sub(1))
+                    .ok_or_else(|| bad(format!("@{p} has no matching dimension")))?;
+                Ok(vec![e.clone()])
+            }
+            IndexExpr::Range(..) => Err(bad("element ranges are not supported yet".into())),
+            IndexExpr::Expr(Expr::Var(n, _)) => {
+                let n = canonicalize(n);
+                // The same dimension (or one the context maps by name).
+                if let Some((_, e)) = ctx.iter().find(|(d, _)| *d == n) {
+                    if elems.contains(e) {
+                        return Ok(vec![e.clone()]);
+                    }
+                    // A different dimension of the same size maps by position.
+                    let ctx_elems = self.elements(&n, variable)?;
+                    if ctx_elems.len() == elems.len() {
+                        if let Some(p) = ctx_elems.iter().position(|x| x == e) {
+                            return Ok(vec![elems[p].clone()]);
+                        }
+                    }
+                    return Err(bad(format!(
+                        "element '{e}' of '{n}' is not in dimension '{dim}'"
+                    )));
+                }
+                if elems.contains(&n) {
+                    return Ok(vec![n]);
+                }
+                if n == dim || self.project.dimension(&n).is_some() {
+                    // A dimension with no element fixed: the whole slice.
+                    let sub = self.elements(&n, variable)?;
+                    return Ok(sub.into_iter().filter(|e| elems.contains(e)).collect());
+                }
+                Err(bad(format!(
+                    "'{n}' is neither an element of '{dim}' nor a dimension"
+                )))
+            }
+            IndexExpr::Expr(Expr::Num(v)) => {
+                let k = v.round() as usize;
+                if *v >= 1.0 && k <= elems.len() {
+                    Ok(vec![elems[k - 1].clone()])
+                } else {
+                    Err(bad(format!(
+                        "index {v} is outside '{dim}' (1..={})",
+                        elems.len()
+                    )))
+                }
+            }
+            IndexExpr::Expr(_) => Err(bad("computed subscripts are not supported yet".into())),
+        }
+    }
+
+    /// SUM/MEAN/MIN/MAX/PROD/STDDEV/SIZE over an array argument.
+    fn reduction(
+        &self,
+        f: &str,
+        args: &[Expr],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Option<Expr>> {
+        let is_reduction = matches!(f, "sum" | "mean" | "prod" | "stddev" | "size")
+            || (matches!(f, "min" | "max") && args.len() == 1);
+        if !is_reduction || args.len() != 1 {
+            return Ok(None);
+        }
+        let items = match &args[0] {
+            Expr::Var(n, s) if self.var_dims.contains_key(n) => {
+                let idx: Vec<IndexExpr> = self.var_dims[n]
+                    .iter()
+                    .map(|_| IndexExpr::Wildcard(None))
+                    .collect();
+                let _ = s;
+                self.slice(n, &idx, ctx, variable)?
+            }
+            Expr::Subscript(n, idx, _) => self.slice(n, idx, ctx, variable)?,
+            other => vec![self.scalarize(other, ctx, variable)?],
+        };
+        let n = items.len() as f64;
+        let sum = |items: Vec<Expr>| {
+            items
+                .into_iter()
+                .reduce(|a, b| Expr::Binary(BinaryOp::Add, Box::new(a), Box::new(b)))
+                .unwrap_or(Expr::Num(0.0))
+        };
+        Ok(Some(match f {
+            "sum" => sum(items),
+            "size" => Expr::Num(n),
+            "mean" => Expr::Binary(BinaryOp::Div, Box::new(sum(items)), Box::new(Expr::Num(n))),
+            "prod" => items
+                .into_iter()
+                .reduce(|a, b| Expr::Binary(BinaryOp::Mul, Box::new(a), Box::new(b)))
+                .unwrap_or(Expr::Num(1.0)),
+            "stddev" => {
+                let mean = Expr::Binary(
+                    BinaryOp::Div,
+                    Box::new(sum(items.clone())),
+                    Box::new(Expr::Num(n)),
+                );
+                let sq: Vec<Expr> = items
+                    .into_iter()
+                    .map(|x| {
+                        let d = Expr::Binary(BinaryOp::Sub, Box::new(x), Box::new(mean.clone()));
+                        Expr::Binary(BinaryOp::Mul, Box::new(d.clone()), Box::new(d))
+                    })
+                    .collect();
+                Expr::Call(
+                    "sqrt".into(),
+                    vec![Expr::Binary(
+                        BinaryOp::Div,
+                        Box::new(sum(sq)),
+                        Box::new(Expr::Num(n)),
+                    )],
+                    Span::default(),
+                )
+            }
+            _ => Expr::Call(f.to_string(), items, Span::default()),
+        }))
+    }
+}
