@@ -335,3 +335,29 @@ fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
     assert_eq!(r.column("chain[East]").unwrap()[0], 4.0);
     assert_eq!(r.names[0], "pop[North]");
 }
+
+#[test]
+fn longest_accepted_equation_compiles_and_runs_on_a_small_stack() {
+    // The parser's chain limit must leave every later (recursive) stage
+    // enough stack, even on a 2 MiB worker thread in a debug build.
+    let text = "1".to_string() + &"+1".repeat(590);
+    let expr = crate::syntax::parse_equation(&text).unwrap();
+    let h = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let p = Project {
+                models: vec![Model {
+                    variables: vec![var("a", VarKind::Aux, expr)],
+                    ..Model::default()
+                }],
+                ..Project::default()
+            };
+            let r = CompiledModel::new(&p, None)
+                .unwrap()
+                .run(&RunOptions::default())
+                .unwrap();
+            r.column("a").unwrap()[0]
+        })
+        .unwrap();
+    assert_eq!(h.join().unwrap(), 591.0);
+}
