@@ -22,7 +22,8 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
         allow_dtd: false,
         ..ParsingOptions::default()
     };
-    let doc = Document::parse_with_options(text, opts).map_err(|e| {
+    let declared = declare_missing_prefixes(text);
+    let doc = Document::parse_with_options(&declared, opts).map_err(|e| {
         let p = e.pos();
         Error::MalformedXml {
             message: e.to_string(),
@@ -101,6 +102,34 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
     }
     project.warnings = r.warnings;
     Ok(project)
+}
+
+/// Vendor prefixes that files use without declaring them (Stella writes
+/// `isee:` attributes in documents that never bind the prefix).
+const VENDOR_PREFIXES: &[(&str, &str)] = &[
+    ("isee", "http://iseesystems.com/XMILE"),
+    ("simlin", "https://simlin.com/XMILE/v1.0"),
+];
+
+/// Bind any vendor prefix the document uses but does not declare, on the
+/// root `<xmile` tag, so a strict namespace-aware parser accepts it. Lines
+/// and columns of everything after the root tag's first line are unchanged.
+fn declare_missing_prefixes(text: &str) -> std::borrow::Cow<'_, str> {
+    let missing: Vec<&(&str, &str)> = VENDOR_PREFIXES
+        .iter()
+        .filter(|(p, _)| text.contains(&format!("{p}:")) && !text.contains(&format!("xmlns:{p}")))
+        .collect();
+    let Some(at) = text.find("<xmile").map(|i| i + "<xmile".len()) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    if missing.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let decls: String = missing
+        .iter()
+        .map(|(p, ns)| format!(" xmlns:{p}=\"{ns}\""))
+        .collect();
+    std::borrow::Cow::Owned(format!("{}{}{}", &text[..at], decls, &text[at..]))
 }
 
 /// The first child element with this local name.
