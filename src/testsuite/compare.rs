@@ -138,11 +138,27 @@ fn control_value(key: &str, specs: &SimSpecs) -> Option<f64> {
     }
 }
 
-/// Index of the saved time equal to `t` (within `1e-9 * max(1, |t|)`).
+/// Index of the saved time a reference time denotes. Reference files print
+/// times with limited precision (`10.0312` for 10.03125), so a reference
+/// time names the nearest saved time when it lies within a tenth of the
+/// save interval around it (or 1e-9 relative when only one time is saved).
 fn find_time(times: &[f64], t: f64) -> Option<usize> {
-    let eps = 1e-9 * t.abs().max(1.0);
-    let i = times.partition_point(|&s| s < t - eps);
-    (i < times.len() && (times[i] - t).abs() <= eps).then_some(i)
+    let i = times.partition_point(|&s| s < t);
+    let nearest = [i.checked_sub(1), Some(i)]
+        .into_iter()
+        .flatten()
+        .filter(|&k| k < times.len())
+        .min_by(|&a, &b| (times[a] - t).abs().total_cmp(&(times[b] - t).abs()))?;
+    let spacing = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    let eps = if spacing.is_finite() {
+        spacing / 10.0
+    } else {
+        1e-9 * t.abs().max(1.0)
+    };
+    ((times[nearest] - t).abs() <= eps).then_some(nearest)
 }
 
 /// Compare `results` (from a run with `specs`) against `reference`.

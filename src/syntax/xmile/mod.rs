@@ -68,10 +68,9 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
                 let name = node.attribute("name").unwrap_or("").to_string();
                 let ident = canonicalize(&name);
                 let sim_specs = child(node, "sim_specs").map(read_sim_specs).transpose()?;
-                let variables = match child(node, "variables") {
-                    Some(vars) => read_variables(&mut r, vars, defaults)?,
-                    None => Vec::new(),
-                };
+                // Pre-1.0 isee files put the variables straight under <model>.
+                let vars = child(node, "variables").unwrap_or(node);
+                let variables = read_variables(&mut r, vars, defaults)?;
                 if project.models.iter().any(|m| m.ident == ident) {
                     return Err(Error::NotXmile {
                         message: format!("two models are named '{name}'"),

@@ -55,7 +55,9 @@ impl<'a, 'i> Reader<'a, 'i> {
     /// Parse an `<eqn>` element; `None` when it is empty.
     pub fn equation(&self, variable: &str, n: Node<'_, '_>) -> Result<Option<Equation>> {
         let text = n.text().unwrap_or("").trim().to_string();
-        if text.is_empty() {
+        // Empty, or only a `{comment}` (Stella's placeholder for module
+        // inputs that are not hooked up): no equation.
+        if crate::syntax::lexer::lex(&text).is_ok_and(|t| t.is_empty()) {
             return Ok(None);
         }
         let expr = parse_equation(&text).map_err(|e| Error::EquationSyntax {
@@ -105,6 +107,10 @@ impl<'a, 'i> Reader<'a, 'i> {
                 VarKind::Module { model, connections }
             }
             "group" | "button" | "stacked_container" => return Ok(None),
+            // Children of a pre-1.0 <model> that are not variables.
+            "display" | "interface" | "views" | "sim_specs" | "variables" | "behavior" => {
+                return Ok(None)
+            }
             other => {
                 self.warn(other);
                 return Ok(None);
