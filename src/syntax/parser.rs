@@ -2,7 +2,7 @@
 //!
 //! Precedence, lowest first (XMILE 1.0 §3.3): `OR`; `AND`; `=` `<>`;
 //! `<` `<=` `>` `>=`; `+` `-`; `*` `/` `MOD`; unary `-` `+` `NOT`; `^`
-//! (left-associative, as Stella evaluates `2^3^2` = 64); then primaries
+//! (right-associative: `2^3^2` = 512); then primaries
 //! (numbers, names, calls, subscripts, parentheses, `IF … THEN … ELSE …`).
 //! Unary minus binds looser than `^`, so `-2^2` is −4. Nesting is capped so
 //! hostile input gets an error, never a stack overflow.
@@ -225,32 +225,41 @@ impl Parser {
         }
     }
 
-    /// `a ^ b ^ c`, left-associative; an exponent may carry its own sign.
+    /// `a ^ b ^ c` is `a ^ (b ^ c)` (right-associative, as the SDXorg
+    /// references compute `30^1.2^1.2`); an exponent may carry signs, which
+    /// apply to the whole exponent: `30^-30^-2` is `30^(-(30^(-2)))`.
     fn power(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.primary()?;
-        let mut chain = 0;
-        while self.eat(&Tok::Caret) {
-            chain += 1;
-            self.check_chain(chain)?;
-            let rhs = match self.peek() {
-                Some(Tok::Minus | Tok::Plus) => {
-                    let neg = self.peek() == Some(&Tok::Minus);
-                    self.pos += 1;
-                    self.enter()?;
-                    let e = self.primary();
-                    self.depth -= 1;
-                    let e = e?;
-                    if neg {
-                        Expr::Unary(UnaryOp::Neg, Box::new(e))
-                    } else {
-                        e
-                    }
-                }
-                _ => self.primary()?,
-            };
-            lhs = Expr::Binary(BinaryOp::Pow, Box::new(lhs), Box::new(rhs));
+        let base = self.primary()?;
+        if !self.eat(&Tok::Caret) {
+            return Ok(base);
         }
-        Ok(lhs)
+        self.enter()?;
+        let exponent = self.signed_power();
+        self.depth -= 1;
+        Ok(Expr::Binary(
+            BinaryOp::Pow,
+            Box::new(base),
+            Box::new(exponent?),
+        ))
+    }
+
+    fn signed_power(&mut self) -> Result<Expr, ParseError> {
+        match self.peek() {
+            Some(Tok::Minus | Tok::Plus) => {
+                let neg = self.peek() == Some(&Tok::Minus);
+                self.pos += 1;
+                self.enter()?;
+                let e = self.signed_power();
+                self.depth -= 1;
+                let e = e?;
+                Ok(if neg {
+                    Expr::Unary(UnaryOp::Neg, Box::new(e))
+                } else {
+                    e
+                })
+            }
+            _ => self.power(),
+        }
     }
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
@@ -420,7 +429,8 @@ mod tests {
     fn precedence_follows_the_spec() {
         assert_eq!(p("1 + 2 * 3"), "(+ 1 (* 2 3))");
         assert_eq!(p("1 - 2 - 3"), "(- (- 1 2) 3)");
-        assert_eq!(p("2^3^2"), "(^ (^ 2 3) 2)");
+        assert_eq!(p("2^3^2"), "(^ 2 (^ 3 2))");
+        assert_eq!(p("30^ - 30^-c"), "(^ 30 (Neg (^ 30 (Neg c))))");
         assert_eq!(p("-2^2"), "(Neg (^ 2 2))");
         assert_eq!(p("x^-1"), "(^ x (Neg 1))");
         assert_eq!(
@@ -486,7 +496,10 @@ mod tests {
         let negs = "-".repeat(100_000) + "1";
         assert!(parse_equation(&negs).is_err());
         let pows = "2".to_string() + &"^-2".repeat(100_000);
-        assert!(parse_equation(&pows).is_err());
+        assert_eq!(
+            parse_equation(&pows).unwrap_err().message,
+            "expression nested too deeply"
+        );
         let sums = "1".to_string() + &"+1".repeat(100_000);
         assert!(parse_equation(&sums).is_err());
         let ok = "1".to_string() + &"+1".repeat(250);

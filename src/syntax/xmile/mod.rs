@@ -45,6 +45,7 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
     let mut r = Reader {
         doc: &doc,
         warnings: Vec::new(),
+        dimensions: Vec::new(),
     };
     let mut project = Project {
         name: child(root, "header")
@@ -61,6 +62,7 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
     if let Some(dims) = child(root, "dimensions") {
         project.dimensions = read_dimensions(dims)?;
     }
+    r.dimensions = project.dimensions.clone();
     let defaults = read_behavior(root);
     for node in root.children().filter(Node::is_element) {
         match node.tag_name().name() {

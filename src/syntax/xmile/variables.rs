@@ -21,6 +21,8 @@ pub struct Defaults {
 pub struct Reader<'a, 'i> {
     pub doc: &'a Document<'i>,
     pub warnings: Vec<String>,
+    /// The project's dimensions (read before any model).
+    pub dimensions: Vec<crate::ir::Dimension>,
 }
 
 /// `<non_negative/>` is on; `<non_negative>false</non_negative>` is off.
@@ -130,7 +132,10 @@ impl<'a, 'i> Reader<'a, 'i> {
             _ => None,
         };
         let per_element: Vec<Node> = elements(n, "element").collect();
-        let equations = if !per_element.is_empty() {
+        let eqns: Vec<Node> = elements(n, "eqn").collect();
+        let equations = if eqns.len() > 1 && !dims.is_empty() {
+            self.positional_equations(&name, &dims, &eqns)?
+        } else if !per_element.is_empty() {
             let mut list = Vec::new();
             for el in per_element {
                 let key: Vec<String> = el
@@ -182,6 +187,54 @@ impl<'a, 'i> Reader<'a, 'i> {
             gf,
             line: Some(self.line(n)),
         }))
+    }
+}
+
+impl Reader<'_, '_> {
+    /// Several `<eqn>` children on an arrayed variable: one per element, in
+    /// row-major element order (some converters write arrays this way).
+    fn positional_equations(
+        &self,
+        name: &str,
+        dims: &[String],
+        eqns: &[Node<'_, '_>],
+    ) -> Result<Equations> {
+        let mut keys: Vec<Vec<String>> = vec![Vec::new()];
+        for d in dims {
+            let dim = self
+                .dimensions
+                .iter()
+                .find(|x| &x.ident == d)
+                .ok_or_else(|| Error::BadSubscript {
+                    variable: name.to_string(),
+                    message: format!("unknown dimension '{d}'"),
+                })?;
+            keys = keys
+                .iter()
+                .flat_map(|k| {
+                    dim.elements.iter().map(move |e| {
+                        let mut k = k.clone();
+                        k.push(e.clone());
+                        k
+                    })
+                })
+                .collect();
+        }
+        if keys.len() != eqns.len() {
+            return Err(Error::BadSubscript {
+                variable: name.to_string(),
+                message: format!("{} equations for {} elements", eqns.len(), keys.len()),
+            });
+        }
+        let mut list = Vec::new();
+        for (key, e) in keys.into_iter().zip(eqns) {
+            let label = format!("{name}[{}]", key.join(","));
+            let eq = self
+                .equation(&label, *e)?
+                .ok_or_else(|| Error::MissingEquation { variable: label })?;
+            list.push((key, eq, None));
+        }
+        Ok(Equations::PerElement(list))
     }
 }
 
