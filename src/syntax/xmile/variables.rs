@@ -110,9 +110,8 @@ impl<'a, 'i> Reader<'a, 'i> {
             }
             "group" | "button" | "stacked_container" => return Ok(None),
             // Children of a pre-1.0 <model> that are not variables.
-            "display" | "interface" | "views" | "sim_specs" | "variables" | "behavior" => {
-                return Ok(None)
-            }
+            "display" | "interface" | "views" | "sim_specs" | "variables" | "behavior"
+            | "default_format" => return Ok(None),
             other => {
                 self.warn(other);
                 return Ok(None);
@@ -133,8 +132,13 @@ impl<'a, 'i> Reader<'a, 'i> {
         };
         let per_element: Vec<Node> = elements(n, "element").collect();
         let eqns: Vec<Node> = elements(n, "eqn").collect();
+        let list = eqns
+            .first()
+            .and_then(|e| literal_list(e.text().unwrap_or("")));
         let equations = if eqns.len() > 1 && !dims.is_empty() {
             self.positional_equations(&name, &dims, &eqns)?
+        } else if let (Some(values), false) = (list, dims.is_empty()) {
+            self.positional_values(&name, &dims, values)?
         } else if !per_element.is_empty() {
             let mut list = Vec::new();
             for el in per_element {
@@ -150,9 +154,14 @@ impl<'a, 'i> Reader<'a, 'i> {
                     None => None,
                 };
                 let egf = child(el, "gf").map(|g| read_gf(&label, g)).transpose()?;
+                // An element without its own equation uses the variable's.
+                let eq = eq.or(match child(n, "eqn") {
+                    Some(e) => self.equation(&name, e)?,
+                    None => None,
+                });
                 let eq = match eq {
                     Some(eq) => eq,
-                    None if egf.is_some() => Equation {
+                    None if egf.is_some() || gf.is_some() => Equation {
                         text: "TIME".into(),
                         expr: crate::syntax::ast::Expr::Var("time".into(), Default::default()),
                     },
@@ -190,15 +199,22 @@ impl<'a, 'i> Reader<'a, 'i> {
     }
 }
 
+/// `1, 2, 3` (or `1; 2; 3`): an arrayed constant written as a list, one
+/// number per element in row-major order.
+fn literal_list(text: &str) -> Option<Vec<f64>> {
+    if !text.contains([',', ';']) {
+        return None;
+    }
+    text.split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<f64>().ok())
+        .collect()
+}
+
 impl Reader<'_, '_> {
-    /// Several `<eqn>` children on an arrayed variable: one per element, in
-    /// row-major element order (some converters write arrays this way).
-    fn positional_equations(
-        &self,
-        name: &str,
-        dims: &[String],
-        eqns: &[Node<'_, '_>],
-    ) -> Result<Equations> {
+    /// Element keys of `dims`, row-major (last dimension fastest).
+    fn element_keys(&self, name: &str, dims: &[String]) -> Result<Vec<Vec<String>>> {
         let mut keys: Vec<Vec<String>> = vec![Vec::new()];
         for d in dims {
             let dim = self
@@ -220,6 +236,45 @@ impl Reader<'_, '_> {
                 })
                 .collect();
         }
+        Ok(keys)
+    }
+
+    fn positional_values(
+        &self,
+        name: &str,
+        dims: &[String],
+        values: Vec<f64>,
+    ) -> Result<Equations> {
+        let keys = self.element_keys(name, dims)?;
+        if keys.len() != values.len() {
+            return Err(Error::BadSubscript {
+                variable: name.to_string(),
+                message: format!("{} values for {} elements", values.len(), keys.len()),
+            });
+        }
+        let list = keys
+            .into_iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let eq = Equation {
+                    text: v.to_string(),
+                    expr: crate::syntax::ast::Expr::Num(v),
+                };
+                (k, eq, None)
+            })
+            .collect();
+        Ok(Equations::PerElement(list))
+    }
+
+    /// Several `<eqn>` children on an arrayed variable: one per element, in
+    /// row-major element order (some converters write arrays this way).
+    fn positional_equations(
+        &self,
+        name: &str,
+        dims: &[String],
+        eqns: &[Node<'_, '_>],
+    ) -> Result<Equations> {
+        let keys = self.element_keys(name, dims)?;
         if keys.len() != eqns.len() {
             return Err(Error::BadSubscript {
                 variable: name.to_string(),
