@@ -219,7 +219,7 @@ pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Co
                 reference: ref_value,
             };
             let score = m.score();
-            if col_worst.as_ref().map_or(true, |w| score > w.score()) {
+            if col_worst.as_ref().is_none_or(|w| score > w.score()) {
                 col_worst = Some(m);
             }
         }
@@ -227,7 +227,7 @@ pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Co
             if !w.passes() {
                 cmp.failing.push(w.clone());
             }
-            if cmp.worst.as_ref().map_or(true, |c| w.score() > c.score()) {
+            if cmp.worst.as_ref().is_none_or(|c| w.score() > c.score()) {
                 cmp.worst = Some(w);
             }
         }

@@ -284,9 +284,8 @@ impl Reader<'_, '_> {
         let mut list = Vec::new();
         for (key, e) in keys.into_iter().zip(eqns) {
             let label = format!("{name}[{}]", key.join(","));
-            let eq = self
-                .equation(&label, *e)?
-                .ok_or_else(|| Error::MissingEquation { variable: label })?;
+            let eq = self.equation(&label, *e)?;
+            let eq = eq.ok_or(Error::MissingEquation { variable: label })?;
             list.push((key, eq, None));
         }
         Ok(Equations::PerElement(list))
