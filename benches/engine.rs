@@ -112,11 +112,16 @@ fn models() -> Vec<(String, Source)> {
     let root = simlin::testsuite::default_root();
     let mut out = vec![("ir_teacup".to_string(), Source::Ir(ir_teacup()))];
     for (label, candidates) in SAMPLES {
-        match candidates.iter().map(|c| root.join(c)).find(|p| p.is_file()) {
+        match candidates
+            .iter()
+            .map(|c| root.join(c))
+            .find(|p| p.is_file())
+        {
             Some(path) => out.push((label.to_string(), Source::File(path))),
             None => eprintln!(
                 "note: {label}: no XMILE/Stella file under {} (only .mdl?), skipped",
-                root.join(Path::new(candidates[0]).parent().unwrap_or(Path::new(""))).display()
+                root.join(Path::new(candidates[0]).parent().unwrap_or(Path::new("")))
+                    .display()
             ),
         }
     }

@@ -54,7 +54,11 @@ fn conformance() {
         .into_iter()
         .filter(|c| c.format.is_supported())
         .collect();
-    assert!(!cases.is_empty(), "no XMILE/Stella models under {}", root.display());
+    assert!(
+        !cases.is_empty(),
+        "no XMILE/Stella models under {}",
+        root.display()
+    );
 
     let results = testsuite::run_all(&cases, testsuite::default_threads());
 
@@ -65,19 +69,24 @@ fn conformance() {
     if std::env::var_os("SIMLIN_BLESS").is_some_and(|v| v == "1") {
         let blessed = expected::bless(&list, &results);
         std::fs::write(&list_path, expected::render(&blessed)).expect("cannot write list");
-        println!(
-            "conformance: blessed {} with {} expected failures of {} rows",
+        let msg = format!(
+            "conformance: blessed {} with {} expected failures of {} rows\n",
             list_path.display(),
             blessed.len(),
             results.len()
         );
+        let _ = std::io::stderr().write_all(msg.as_bytes());
         return;
     }
 
     let mut errors = Vec::new();
     let verdict = expected::check(&list, &results);
     for r in &verdict.unexpected_failures {
-        errors.push(format!("FAILED (not in expected list): {}  {}", r.case.key, r.detail()));
+        errors.push(format!(
+            "FAILED (not in expected list): {}  {}",
+            r.case.key,
+            r.detail()
+        ));
     }
     for key in &verdict.unexpected_passes {
         errors.push(format!(
@@ -97,11 +106,16 @@ fn conformance() {
     let covered: BTreeSet<&str> = results
         .iter()
         .map(|r| r.case.folder())
-        .chain(list.keys().map(|k| k.rsplit_once('/').map_or("", |(d, _)| d)))
+        .chain(
+            list.keys()
+                .map(|k| k.rsplit_once('/').map_or("", |(d, _)| d)),
+        )
         .collect();
     for folder in &folders {
         if !covered.contains(folder.as_str()) {
-            errors.push(format!("folder {folder} has a model file but is neither run nor listed"));
+            errors.push(format!(
+                "folder {folder} has a model file but is neither run nor listed"
+            ));
         }
     }
 

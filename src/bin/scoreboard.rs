@@ -58,9 +58,10 @@ fn main() -> ExitCode {
     };
     let cases: Vec<_> = cases
         .into_iter()
-        .filter(|c| args.filter.as_deref().map_or(true, |f| c.key.contains(f)))
+        .filter(|c| args.filter.as_deref().is_none_or(|f| c.key.contains(f)))
         .collect();
-    let (runnable, mdl): (Vec<_>, Vec<_>) = cases.into_iter().partition(|c| c.format.is_supported());
+    let (runnable, mdl): (Vec<_>, Vec<_>) =
+        cases.into_iter().partition(|c| c.format.is_supported());
 
     let results = testsuite::run_all(&runnable, testsuite::default_threads());
     // format → (passed, total)
@@ -88,9 +89,6 @@ fn main() -> ExitCode {
     }
     let passed: usize = totals.values().map(|t| t.0).sum();
     println!("TOTAL xmile/stmx: {passed} passed of {}", results.len());
-    println!(
-        "mdl: {} not run (Vensim import: later issue)",
-        mdl.len()
-    );
+    println!("mdl: {} not run (Vensim import: later issue)", mdl.len());
     ExitCode::SUCCESS
 }
