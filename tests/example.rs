@@ -5,7 +5,9 @@ fn teacup_example_runs() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/teacup.xmile");
     let project = simlin::load_file(path).expect("example loads");
     let model = simlin::CompiledModel::new(&project, None).expect("example compiles");
-    let results = model.run(&simlin::RunOptions::default()).expect("example runs");
+    let results = model
+        .run(&simlin::RunOptions::default())
+        .expect("example runs");
     assert_eq!(results.times.len(), 241);
     let temp = results.column("Teacup Temperature").expect("stock saved");
     // Euler with dt = 0.125 and tau = 10: T_n = 70 + 110 * (1 - 0.0125)^n.
