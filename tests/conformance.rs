@@ -69,12 +69,13 @@ fn conformance() {
     if std::env::var_os("SIMLIN_BLESS").is_some_and(|v| v == "1") {
         let blessed = expected::bless(&list, &results);
         std::fs::write(&list_path, expected::render(&blessed)).expect("cannot write list");
-        println!(
-            "conformance: blessed {} with {} expected failures of {} rows",
+        let msg = format!(
+            "conformance: blessed {} with {} expected failures of {} rows\n",
             list_path.display(),
             blessed.len(),
             results.len()
         );
+        let _ = std::io::stderr().write_all(msg.as_bytes());
         return;
     }
 

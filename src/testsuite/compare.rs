@@ -7,7 +7,9 @@
 //! so the sim's `stock[a,b]` matches the reference's `"Stock[A, B]"`.
 //!
 //! A value passes when `|sim - ref| <= max(ABS_TOL, REL_TOL * max(|sim|, |ref|))`;
-//! two NaNs are equal. Vensim's control variables (`INITIAL TIME`,
+//! two NaNs are equal. Reference times match the saved sim time within
+//! `1e-9 * max(1, |t|)`, widened to the rounding of the printed time (several
+//! references print `10.0312` for `10.03125`). Vensim's control variables (`INITIAL TIME`,
 //! `FINAL TIME`, `TIME STEP`, `SAVEPER`), when the model has no variable of
 //! that name, are compared against the run's sim specs rather than skipped.
 
@@ -138,27 +140,23 @@ fn control_value(key: &str, specs: &SimSpecs) -> Option<f64> {
     }
 }
 
-/// Index of the saved time a reference time denotes. Reference files print
-/// times with limited precision (`10.0312` for 10.03125), so a reference
-/// time names the nearest saved time when it lies within a tenth of the
-/// save interval around it (or 1e-9 relative when only one time is saved).
-fn find_time(times: &[f64], t: f64) -> Option<usize> {
+/// Index of the saved time nearest to the reference time `t`, if it is
+/// within `1e-9 * max(1, |t|)`, or — when the reference printed its times
+/// rounded (`10.0312` for `10.03125`) — within that rounding, capped at
+/// `1e-5 * max(1, |t|)`.
+fn find_time(times: &[f64], t: f64, precision: f64) -> Option<usize> {
+    let scale = t.abs().max(1.0);
+    let eps = (1e-9 * scale).max((1.01 * precision).min(1e-5 * scale));
     let i = times.partition_point(|&s| s < t);
-    let nearest = [i.checked_sub(1), Some(i)]
-        .into_iter()
-        .flatten()
-        .filter(|&k| k < times.len())
-        .min_by(|&a, &b| (times[a] - t).abs().total_cmp(&(times[b] - t).abs()))?;
-    let spacing = times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .fold(f64::INFINITY, f64::min);
-    let eps = if spacing.is_finite() {
-        spacing / 10.0
-    } else {
-        1e-9 * t.abs().max(1.0)
-    };
-    ((times[nearest] - t).abs() <= eps).then_some(nearest)
+    let mut best: Option<usize> = None;
+    for j in [i.checked_sub(1), Some(i)].into_iter().flatten() {
+        let Some(&s) = times.get(j) else { continue };
+        let d = (s - t).abs();
+        if d <= eps && best.is_none_or(|b| d < (times[b] - t).abs()) {
+            best = Some(j);
+        }
+    }
+    best
 }
 
 /// Compare `results` (from a run with `specs`) against `reference`.
@@ -173,7 +171,11 @@ pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Co
     let rows: Vec<Option<usize>> = reference
         .times
         .iter()
-        .map(|&t| find_time(&results.times, t))
+        .enumerate()
+        .map(|(k, &t)| {
+            let precision = reference.time_precision.get(k).copied().unwrap_or(0.0);
+            find_time(&results.times, t, precision)
+        })
         .collect();
     let unsaved: Vec<f64> = reference
         .times
@@ -251,6 +253,7 @@ mod tests {
         Reference {
             names: names.iter().map(|s| s.to_string()).collect(),
             times: times.to_vec(),
+            time_precision: vec![0.0; times.len()],
             columns: cols,
         }
     }
@@ -294,6 +297,15 @@ mod tests {
         let c = compare(&results(), &SimSpecs::default(), &r);
         assert_eq!(c.failing.len(), 1);
         assert_eq!(c.failing[0].time, 1.0);
+    }
+
+    #[test]
+    fn rounded_reference_times_match_nearest() {
+        let times = [10.0, 10.03125, 10.0625];
+        assert_eq!(find_time(&times, 10.0312, 5e-5), Some(1));
+        assert_eq!(find_time(&times, 10.0312, 0.0), None);
+        assert_eq!(find_time(&times, 10.0, 0.5), Some(0));
+        assert_eq!(find_time(&times, 10.05, 0.5), None);
     }
 
     #[test]

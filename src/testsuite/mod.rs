@@ -29,6 +29,9 @@ use crate::vm::RunOptions;
 use compare::{compare, Comparison};
 use reference::read_reference;
 
+/// Why `.mdl` rows are not run yet.
+pub const NOT_RUN_MDL: &str = "Vensim import not implemented yet";
+
 /// The model file format of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
@@ -219,7 +222,7 @@ pub fn run_case(case: &Case) -> CaseResult {
 
 fn outcome_of(case: &Case) -> Outcome {
     if !case.format.is_supported() {
-        return Outcome::NotRun("Vensim import: later issue".into());
+        return Outcome::NotRun(NOT_RUN_MDL.into());
     }
     let Some(ref_path) = &case.reference else {
         return Outcome::Error("no output.csv or output.tab in the folder".into());

@@ -17,6 +17,9 @@ use std::path::Path;
 pub struct Reference {
     pub names: Vec<String>,
     pub times: Vec<f64>,
+    /// Half a unit in the last printed digit of each time (`10.0312` →
+    /// `5e-5`): how far the true time may be from the printed one.
+    pub time_precision: Vec<f64>,
     pub columns: Vec<Vec<Option<f64>>>,
 }
 
@@ -78,6 +81,7 @@ pub fn parse_reference(text: &str, delim: char) -> Result<Reference, ReferenceEr
         columns: vec![Vec::new(); names.len()],
         names,
         times: Vec::new(),
+        time_precision: Vec::new(),
     };
     // Line numbers are approximate for `\r\n` files (each counts twice), so
     // report them by counting only non-empty lines.
@@ -93,6 +97,7 @@ pub fn parse_reference(text: &str, delim: char) -> Result<Reference, ReferenceEr
                 cell: time_cell.to_string(),
             })?;
         reference.times.push(time);
+        reference.time_precision.push(half_ulp(time_cell));
         for (i, col) in reference.columns.iter_mut().enumerate() {
             let cell = fields.get(i + 1).map(|f| f.trim()).unwrap_or("");
             let value = parse_cell(cell).ok_or_else(|| ReferenceError::NonNumeric {
@@ -113,6 +118,20 @@ fn parse_cell(cell: &str) -> Option<Option<f64>> {
         return Some(None);
     }
     cell.parse::<f64>().ok().map(Some)
+}
+
+/// Half a unit in the last place of a printed decimal number
+/// (`"10.0312"` → `5e-5`, `"3"` → `0.5`, `"1.5e+06"` → `5e4`).
+pub fn half_ulp(cell: &str) -> f64 {
+    let lower = cell.to_ascii_lowercase();
+    let (mantissa, exp) = match lower.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (lower.as_str(), 0),
+    };
+    let decimals = mantissa
+        .split_once('.')
+        .map_or(0, |(_, frac)| frac.len() as i32);
+    0.5 * 10f64.powi(exp - decimals)
 }
 
 /// Split one line into fields, honouring double quotes (`""` inside quotes
@@ -155,8 +174,17 @@ mod tests {
         let r = parse_reference("Time,\"A[x,y]\",b\r0,1,2\r1,3,\r", ',').unwrap();
         assert_eq!(r.names, vec!["A[x,y]", "b"]);
         assert_eq!(r.times, vec![0.0, 1.0]);
+        assert_eq!(r.time_precision, vec![0.5, 0.5]);
         assert_eq!(r.columns[0], vec![Some(1.0), Some(3.0)]);
         assert_eq!(r.columns[1], vec![Some(2.0), None]);
+    }
+
+    #[test]
+    fn half_ulps() {
+        assert!((half_ulp("10.0312") - 5e-5).abs() < 1e-15);
+        assert_eq!(half_ulp("3"), 0.5);
+        assert!((half_ulp("1.5e+06") - 5e4).abs() < 1e-9);
+        assert!((half_ulp("2.5E-3") - 5e-5).abs() < 1e-15);
     }
 
     #[test]

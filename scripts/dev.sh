@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Developer entry point.
+#
+#   bash scripts/dev.sh setup     create .venv, install maturin and the package (editable, [dev])
+#   bash scripts/dev.sh example   setup, then simulate examples/teacup.xmile and print CSV
+#   bash scripts/dev.sh test      setup, then every check CI runs; stops at the first failure
+#
+# Needs a Rust toolchain (cargo, rustfmt, clippy) and Python >= 3.10.
+# Builds go to $CARGO_TARGET_DIR (default ~/.cache/simlin/target), outside the
+# clone, so rebuilds are incremental and the working tree stays clean.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/simlin/target}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# step NAME CMD...: run one step with timing; on failure name it and stop.
+step() {
+    local name="$1"
+    shift
+    local t0
+    t0="$(now)"
+    echo "==> $name"
+    if "$@" </dev/null; then
+        echo "<== $name: ok ($(elapsed "$t0"))"
+    else
+        local rc=$?
+        echo "<== $name: FAILED (exit $rc, $(elapsed "$t0"))" >&2
+        echo "dev.sh: step '$name' failed" >&2
+        exit "$rc"
+    fi
+}
+
+find_python() {
+    local p
+    for p in python3 python; do
+        if command -v "$p" >/dev/null 2>&1 &&
+            "$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "dev.sh: need Python >= 3.10 (python3 on PATH)" >&2
+    return 1
+}
+
+make_venv() {
+    if [ ! -x "$PY" ]; then
+        local python
+        python="$(find_python)" || return 1
+        "$python" -m venv "$VENV"
+    fi
+}
+
+setup() {
+    step "create .venv" make_venv
+    step "upgrade pip" "$PY" -m pip install --quiet --upgrade pip
+    step "install maturin" "$PY" -m pip install --quiet maturin
+    step "install simlin (editable, [dev])" "$PY" -m pip install --quiet -e '.[dev]'
+}
+
+example() {
+    setup
+    step "simlin run examples/teacup.xmile" "$VENV/bin/simlin" run examples/teacup.xmile
+}
+
+run_tests() {
+    setup
+    step "cargo fmt --check" cargo fmt --all --check
+    step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+    step "cargo test" cargo test
+    step "cargo bench --no-run" cargo bench --no-run
+    step "ruff check" "$VENV/bin/ruff" check .
+    step "ruff format --check" "$VENV/bin/ruff" format --check .
+    step "mypy --strict" "$VENV/bin/mypy" --strict python/simlin tests
+    step "pytest" "$VENV/bin/pytest" -q tests
+}
+
+usage() {
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+T0="$(now)"
+case "${1:-}" in
+    setup) setup ;;
+    example) example ;;
+    test) run_tests ;;
+    -h | --help | help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+esac
+echo "dev.sh ${1}: all steps passed ($(elapsed "$T0"))"
