@@ -23,6 +23,11 @@ const SAMPLES: &[(&str, &[&str])] = &[
         &[
             "samples/Lotka_Volterra/Lotka_Volterra.xmile",
             "samples/Lotka_Volterra/Lotka_Volterra.stmx",
+            // The suite has only the .mdl; an XMILE transcription of it.
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/benches/models/lotka_volterra.xmile"
+            ),
         ],
     ),
     (
@@ -30,6 +35,7 @@ const SAMPLES: &[(&str, &[&str])] = &[
         &[
             "samples/pendulum/Single_Pendulum.xmile",
             "samples/pendulum/Single_Pendulum.stmx",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/benches/models/pendulum.xmile"),
         ],
     ),
 ];
