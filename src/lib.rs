@@ -20,6 +20,7 @@ pub mod error;
 pub mod ir;
 pub mod results;
 pub mod syntax;
+pub mod testsuite;
 pub mod vm;
 
 pub use compile::CompiledModel;

@@ -281,20 +281,12 @@ impl<'p> ArrayInfo<'p> {
             other => vec![self.scalarize(other, ctx, variable)?],
         };
         let n = items.len() as f64;
-        let sum = |items: Vec<Expr>| {
-            items
-                .into_iter()
-                .reduce(|a, b| Expr::Binary(BinaryOp::Add, Box::new(a), Box::new(b)))
-                .unwrap_or(Expr::Num(0.0))
-        };
+        let sum = |items: Vec<Expr>| balanced(items, BinaryOp::Add, 0.0);
         Ok(Some(match f {
             "sum" => sum(items),
             "size" => Expr::Num(n),
             "mean" => Expr::Binary(BinaryOp::Div, Box::new(sum(items)), Box::new(Expr::Num(n))),
-            "prod" => items
-                .into_iter()
-                .reduce(|a, b| Expr::Binary(BinaryOp::Mul, Box::new(a), Box::new(b)))
-                .unwrap_or(Expr::Num(1.0)),
+            "prod" => balanced(items, BinaryOp::Mul, 1.0),
             "stddev" => {
                 let mean = Expr::Binary(
                     BinaryOp::Div,
@@ -318,7 +310,35 @@ impl<'p> ArrayInfo<'p> {
                     Span::default(),
                 )
             }
-            _ => Expr::Call(f.to_string(), items, Span::default()),
+            _ => balanced_call(f, items),
         }))
     }
+}
+
+/// Combine items with `op` as a balanced tree, so a reduction over many
+/// elements nests only log2(n) deep (later stages recurse over trees).
+fn balanced(mut items: Vec<Expr>, op: BinaryOp, empty: f64) -> Expr {
+    match items.len() {
+        0 => Expr::Num(empty),
+        1 => items.remove(0),
+        n => {
+            let right = items.split_off(n / 2);
+            Expr::Binary(
+                op,
+                Box::new(balanced(items, op, empty)),
+                Box::new(balanced(right, op, empty)),
+            )
+        }
+    }
+}
+
+/// `min`/`max` over many items: nested calls of at most 64 arguments.
+fn balanced_call(f: &str, mut items: Vec<Expr>) -> Expr {
+    while items.len() > 64 {
+        items = items
+            .chunks(64)
+            .map(|c| Expr::Call(f.to_string(), c.to_vec(), Span::default()))
+            .collect();
+    }
+    Expr::Call(f.to_string(), items, Span::default())
 }

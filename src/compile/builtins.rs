@@ -24,7 +24,8 @@ pub enum Builtin {
     /// `LOG(x, base)`
     Log,
     Sqrt,
-    /// Floor (XMILE INT).
+    /// XMILE INT. The SDXorg reference outputs (Stella) truncate toward
+    /// zero: INT(-9.9) = -9.
     Int,
     /// Truncation toward zero (Vensim INTEGER).
     Integer,
@@ -42,6 +43,8 @@ pub enum Builtin {
     Ramp,
     Step,
     Sign,
+    /// `PI()` written as a call.
+    Pi,
     /// `IF_THEN_ELSE(c, a, b)` in function form.
     IfThenElse,
 }
@@ -79,6 +82,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "ramp" => (Ramp, 2, 3),
         "step" => (Step, 2, 2),
         "sign" => (Sign, 1, 1),
+        "pi" => (Pi, 0, 0),
         "if_then_else" => (IfThenElse, 3, 3),
         _ => return None,
     })
@@ -91,10 +95,10 @@ pub struct TimeCtx {
     pub dt: f64,
 }
 
-/// Floor-style modulo: the result takes the sign of the divisor, as
-/// Stella's MOD does (`MOD(-7, 3) = 2`).
+/// XMILE MOD as Stella computes it (the SDXorg `rounding` case): the
+/// remainder takes the sign of the dividend, `-10 MOD 3 = -1`.
 pub fn floor_mod(a: f64, b: f64) -> f64 {
-    a - b * (a / b).floor()
+    a % b
 }
 
 /// Evaluate a builtin. `args.len()` is within the arity from [`lookup`].
@@ -117,7 +121,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Log10 => a(0).log10(),
         Log => a(0).ln() / a(1).ln(),
         Sqrt => a(0).sqrt(),
-        Int => a(0).floor(),
+        Int => a(0).trunc(),
         Integer => a(0).trunc(),
         Round => a(0).round(),
         Mod => floor_mod(a(0), a(1)),
@@ -176,6 +180,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 0.0
             }
         }
+        Pi => std::f64::consts::PI,
         IfThenElse => {
             if a(0) != 0.0 {
                 a(1)
@@ -217,14 +222,14 @@ mod tests {
     };
 
     #[test]
-    fn modulo_takes_sign_of_divisor() {
-        assert_eq!(eval(Builtin::Mod, &[-7.0, 3.0], CTX), 2.0);
+    fn modulo_takes_sign_of_dividend() {
+        assert_eq!(eval(Builtin::Mod, &[-10.0, 3.0], CTX), -1.0);
         assert_eq!(eval(Builtin::Mod, &[7.0, 3.0], CTX), 1.0);
     }
 
     #[test]
-    fn int_floors_and_integer_truncates() {
-        assert_eq!(eval(Builtin::Int, &[-1.5], CTX), -2.0);
+    fn int_and_integer_truncate() {
+        assert_eq!(eval(Builtin::Int, &[-9.9], CTX), -9.0);
         assert_eq!(eval(Builtin::Integer, &[-1.5], CTX), -1.0);
     }
 

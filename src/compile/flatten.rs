@@ -284,6 +284,10 @@ pub fn flatten_var(
             _ => f.clone(),
         };
         match &var.kind {
+            // A connected module input just mirrors its source, whatever
+            // kind the module declared it as (Stella uses stock
+            // placeholders for stock inputs).
+            _ if input.is_some() => FlatKind::Aux,
             VarKind::Stock { non_negative, .. } => FlatKind::Stock {
                 inflows: inflows.iter().map(el).collect(),
                 outflows: outflows.iter().map(el).collect(),

@@ -56,6 +56,9 @@ pub struct StockInfo {
     pub slot: u32,
     pub inflows: Vec<u32>,
     pub outflows: Vec<u32>,
+    /// XMILE `<non_negative/>`: the stock is clamped at zero after each
+    /// step (its flows keep reporting their computed values).
+    pub non_negative: bool,
 }
 
 /// An immutable, `Send + Sync` compiled model: compile once, run many.
@@ -78,15 +81,6 @@ pub struct CompiledModel {
     pub(crate) max_stack: usize,
     /// Visible slots in output order.
     pub(crate) outputs: Vec<u32>,
-}
-
-/// An outflow of a non-negative stock: it may take at most what the stock
-/// holds plus its inflows, after the outflows listed before it.
-#[derive(Clone)]
-struct Drain {
-    stock: usize,
-    inflows: Vec<usize>,
-    before: Vec<usize>,
 }
 
 fn push_segment(code: &mut Vec<Op>, var: usize, ops: Vec<Op>) -> Segment {
@@ -145,10 +139,7 @@ impl CompiledModel {
                     reference: name.to_string(),
                 })
         };
-        // Stocks, and for each flow the non-negative stock it drains (with
-        // the flows that drain it first and its inflows).
         let mut stocks = Vec::new();
-        let mut drains: Vec<Option<Drain>> = vec![None; n];
         for (i, v) in vars.iter().enumerate() {
             if let FlatKind::Stock {
                 inflows,
@@ -164,19 +155,11 @@ impl CompiledModel {
                     .iter()
                     .map(|f| slot_of(f, &v.name))
                     .collect::<Result<Vec<_>>>()?;
-                if *non_negative {
-                    for (k, &o) in outs.iter().enumerate() {
-                        drains[o] = Some(Drain {
-                            stock: i,
-                            inflows: ins.clone(),
-                            before: outs[..k].to_vec(),
-                        });
-                    }
-                }
                 stocks.push(StockInfo {
                     slot: i as u32,
                     inflows: ins.iter().map(|&s| s as u32).collect(),
                     outflows: outs.iter().map(|&s| s as u32).collect(),
+                    non_negative: *non_negative,
                 });
             }
         }
@@ -220,31 +203,6 @@ impl CompiledModel {
                     }
                 }
                 if let FlatKind::Flow { non_negative: true } = v.kind {
-                    out.code.push(Op::Const(0.0));
-                    out.code.push(Op::Call(builtins::Builtin::Max, 2));
-                }
-                if let Some(Drain {
-                    stock,
-                    inflows: ins,
-                    before,
-                }) = &drains[i]
-                {
-                    // Limit the outflow to what the stock holds plus what
-                    // flows in this step, after the outflows ahead of it.
-                    out.code.push(Op::Load(*stock as u32));
-                    out.code.push(Op::Dt);
-                    out.code.push(Op::Div);
-                    for &f in ins {
-                        out.code.push(Op::Load(f as u32));
-                        out.code.push(Op::Add);
-                        out.deps.push(f);
-                    }
-                    for &f in before {
-                        out.code.push(Op::Load(f as u32));
-                        out.code.push(Op::Sub);
-                        out.deps.push(f);
-                    }
-                    out.code.push(Op::Call(builtins::Builtin::Min, 2));
                     out.code.push(Op::Const(0.0));
                     out.code.push(Op::Call(builtins::Builtin::Max, 2));
                 }

@@ -335,3 +335,273 @@ fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
     assert_eq!(r.column("chain[East]").unwrap()[0], 4.0);
     assert_eq!(r.names[0], "pop[North]");
 }
+
+#[test]
+fn longest_accepted_equation_compiles_and_runs_on_a_small_stack() {
+    // The parser's chain limit must leave every later (recursive) stage
+    // enough stack, even on a 2 MiB worker thread in a debug build.
+    let text = "1".to_string() + &"+1".repeat(250);
+    let expr = crate::syntax::parse_equation(&text).unwrap();
+    let h = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let p = Project {
+                models: vec![Model {
+                    variables: vec![var("a", VarKind::Aux, expr)],
+                    ..Model::default()
+                }],
+                ..Project::default()
+            };
+            let r = CompiledModel::new(&p, None)
+                .unwrap()
+                .run(&RunOptions::default())
+                .unwrap();
+            r.column("a").unwrap()[0]
+        })
+        .unwrap();
+    assert_eq!(h.join().unwrap(), 251.0);
+}
+
+fn eq_var(name: &str, kind: VarKind, text: &str) -> Variable {
+    let expr = crate::syntax::parse_equation(text).unwrap();
+    Variable {
+        equations: Equations::Single(Equation {
+            text: text.into(),
+            expr,
+        }),
+        ..var(name, kind, Expr::Num(0.0))
+    }
+}
+
+fn run_main(vars: Vec<Variable>, stop: f64, dt: f64) -> crate::Results {
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop,
+            dt,
+            ..SimSpecs::default()
+        },
+        models: vec![Model {
+            variables: vars,
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap()
+}
+
+#[test]
+fn smth1_is_a_first_order_exponential_smooth() {
+    let r = run_main(
+        vec![
+            eq_var("input", VarKind::Aux, "STEP(10, 1)"),
+            eq_var("s", VarKind::Aux, "SMTH1(input, 2)"),
+        ],
+        4.0,
+        0.5,
+    );
+    let s = r.column("s").unwrap();
+    // s' = (input - s) / 2, Euler with dt 0.5: s_{n+1} = s_n + 0.25 (input_n - s_n).
+    let mut expect = 0.0;
+    for (k, t) in r.times.iter().enumerate() {
+        assert!((s[k] - expect).abs() < 1e-12, "t={t}: {} vs {expect}", s[k]);
+        let input = if *t >= 1.0 { 10.0 } else { 0.0 };
+        expect += 0.25 * (input - expect);
+    }
+    // Hidden helper variables stay out of the results.
+    assert_eq!(r.names, vec!["input", "s"]);
+}
+
+#[test]
+fn delay3_conserves_material_and_delayn_matches_delay3() {
+    let r = run_main(
+        vec![
+            eq_var("input", VarKind::Aux, "PULSE(12, 1)"),
+            eq_var("d3", VarKind::Aux, "DELAY3(input, 6)"),
+            eq_var("dn", VarKind::Aux, "DELAYN(input, 6, 3)"),
+            eq_var(
+                "acc",
+                VarKind::Stock {
+                    inflows: vec!["d3".into()],
+                    outflows: vec![],
+                    non_negative: false,
+                },
+                "0",
+            ),
+        ],
+        200.0,
+        0.25,
+    );
+    assert_eq!(r.column("d3").unwrap(), r.column("dn").unwrap());
+    let acc = r.column("acc").unwrap();
+    assert!(
+        (acc[acc.len() - 1] - 12.0).abs() < 1e-6,
+        "{}",
+        acc[acc.len() - 1]
+    );
+}
+
+#[test]
+fn previous_init_and_pipeline_delay() {
+    let r = run_main(
+        vec![
+            eq_var("t2", VarKind::Aux, "TIME * 2"),
+            eq_var("prev", VarKind::Aux, "PREVIOUS(t2, -1)"),
+            eq_var("first", VarKind::Aux, "INIT(t2 + 5)"),
+            eq_var("late", VarKind::Aux, "DELAY(t2, 2, 99)"),
+        ],
+        4.0,
+        1.0,
+    );
+    assert_eq!(r.column("prev").unwrap(), &[-1.0, 0.0, 2.0, 4.0, 6.0]);
+    assert_eq!(r.column("first").unwrap(), &[5.0; 5]);
+    assert_eq!(r.column("late").unwrap(), &[99.0, 99.0, 0.0, 2.0, 4.0]);
+}
+
+#[test]
+fn random_draws_are_reproducible_per_seed() {
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 10.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        models: vec![Model {
+            variables: vec![eq_var("r", VarKind::Aux, "RANDOM(0, 1)")],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    let m = CompiledModel::new(&p, None).unwrap();
+    let run = |seed| {
+        m.run(&RunOptions {
+            seed,
+            ..RunOptions::default()
+        })
+        .unwrap()
+        .columns[0]
+            .clone()
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+    assert!(run(3).iter().all(|v| (0.0..1.0).contains(v)));
+}
+
+#[test]
+fn modules_connect_inputs_and_expose_outputs() {
+    let inner = Model {
+        name: "growth".into(),
+        ident: "growth".into(),
+        variables: vec![
+            eq_var("rate", VarKind::Aux, "0"),
+            eq_var(
+                "pop",
+                VarKind::Stock {
+                    inflows: vec!["births".into()],
+                    outflows: vec![],
+                    non_negative: false,
+                },
+                "100",
+            ),
+            eq_var(
+                "births",
+                VarKind::Flow {
+                    non_negative: false,
+                },
+                "pop * rate",
+            ),
+        ],
+        sim_specs: None,
+    };
+    let module = Variable {
+        kind: VarKind::Module {
+            model: "growth".into(),
+            connections: vec![crate::ir::ModuleConnection {
+                to: "rate".into(),
+                from: "outer_rate".into(),
+            }],
+        },
+        equations: Equations::None,
+        ..var("town", VarKind::Aux, Expr::Num(0.0))
+    };
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 2.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        models: vec![
+            Model {
+                variables: vec![
+                    module,
+                    eq_var("outer_rate", VarKind::Aux, "0.1"),
+                    eq_var("watch", VarKind::Aux, "town.pop * 2"),
+                ],
+                ..Model::default()
+            },
+            inner,
+        ],
+        ..Project::default()
+    };
+    let r = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    let pop = r.column("town.pop").unwrap();
+    assert!((pop[2] - 121.0).abs() < 1e-9);
+    assert!((r.column("watch").unwrap()[2] - 242.0).abs() < 1e-9);
+}
+
+#[test]
+fn macros_expand_per_call_site_with_their_own_stocks() {
+    let body_stock = eq_var(
+        "total",
+        VarKind::Stock {
+            inflows: vec!["add".into()],
+            outflows: vec![],
+            non_negative: false,
+        },
+        "0",
+    );
+    let body_flow = eq_var(
+        "add",
+        VarKind::Flow {
+            non_negative: false,
+        },
+        "x",
+    );
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 3.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        models: vec![Model {
+            variables: vec![eq_var("a", VarKind::Aux, "accum(1) + accum(10)")],
+            ..Model::default()
+        }],
+        macros: vec![crate::ir::Macro {
+            name: "ACCUM".into(),
+            ident: "accum".into(),
+            params: vec!["x".into()],
+            eqn: Equation {
+                text: "total".into(),
+                expr: v("total"),
+            },
+            variables: vec![body_stock, body_flow],
+        }],
+        ..Project::default()
+    };
+    let r = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    assert_eq!(r.column("a").unwrap(), &[0.0, 11.0, 22.0, 33.0]);
+    assert_eq!(r.names, vec!["a"]);
+}

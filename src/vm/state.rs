@@ -288,7 +288,8 @@ impl RunState {
             }
         }
         for ((s, &b), &a) in m.stocks.iter().zip(&self.base).zip(&self.acc) {
-            self.slots[s.slot as usize] = b + dt * a;
+            let v = b + dt * a;
+            self.slots[s.slot as usize] = if s.non_negative { v.max(0.0) } else { v };
         }
         self.step += 1;
         self.time = self.start + self.step as f64 * dt;

@@ -1,0 +1,283 @@
+//! XMILE reader: XMILE 1.0 (and pre-1.0 isee) XML → [`crate::ir::Project`].
+//!
+//! Elements are matched by local name so the 1.0 namespace, the older isee
+//! namespace and un-namespaced files all read the same. Vendor extensions
+//! (`isee:*`), views and styles are skipped. The XML parser (roxmltree) does
+//! not expand external entities and limits nesting, so hostile files cannot
+//! read local files or exhaust the stack. Every equation is parsed here;
+//! the first syntax error is returned with the variable and line.
+
+mod variables;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+use crate::error::{Error, Pos, Result};
+use crate::ir::{Dimension, Macro, Method, Model, Project, SimSpecs};
+use crate::syntax::ident::canonicalize;
+use variables::{read_variables, Defaults, Reader};
+
+/// Parse XMILE text into a project.
+pub fn parse_xmile(text: &str) -> Result<Project> {
+    let opts = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    let declared = declare_missing_prefixes(text);
+    let doc = Document::parse_with_options(&declared, opts).map_err(|e| {
+        let p = e.pos();
+        Error::MalformedXml {
+            message: e.to_string(),
+            pos: Pos {
+                line: p.row,
+                col: p.col,
+            },
+        }
+    })?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "xmile" {
+        return Err(Error::NotXmile {
+            message: format!(
+                "root element is <{}>, expected <xmile>",
+                root.tag_name().name()
+            ),
+        });
+    }
+    let mut r = Reader {
+        doc: &doc,
+        warnings: Vec::new(),
+        dimensions: Vec::new(),
+    };
+    let mut project = Project {
+        name: child(root, "header")
+            .and_then(|h| child(h, "name"))
+            .and_then(|n| n.text())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        ..Project::default()
+    };
+    let specs = child(root, "sim_specs").ok_or_else(|| Error::BadSimSpecs {
+        message: "missing <sim_specs>".into(),
+    })?;
+    project.sim_specs = read_sim_specs(specs)?;
+    if let Some(dims) = child(root, "dimensions") {
+        project.dimensions = read_dimensions(dims)?;
+    }
+    r.dimensions = project.dimensions.clone();
+    let defaults = read_behavior(root);
+    for node in root.children().filter(Node::is_element) {
+        match node.tag_name().name() {
+            "model" => {
+                let name = node.attribute("name").unwrap_or("").to_string();
+                let ident = canonicalize(&name);
+                let sim_specs = child(node, "sim_specs").map(read_sim_specs).transpose()?;
+                // Pre-1.0 isee files put the variables straight under <model>.
+                let vars = child(node, "variables").unwrap_or(node);
+                let variables = read_variables(&mut r, vars, defaults)?;
+                if project.models.iter().any(|m| m.ident == ident) {
+                    return Err(Error::NotXmile {
+                        message: format!("two models are named '{name}'"),
+                    });
+                }
+                project.models.push(Model {
+                    name,
+                    ident,
+                    variables,
+                    sim_specs,
+                });
+            }
+            "macro" => project.macros.push(read_macro(&mut r, node, defaults)?),
+            "header" | "sim_specs" | "dimensions" | "behavior" | "prefs" | "style" | "data"
+            | "model_units" => {}
+            other => r.warn(other),
+        }
+    }
+    if project.models.is_empty() {
+        return Err(Error::NotXmile {
+            message: "the document has no <model>".into(),
+        });
+    }
+    // Keep the main (unnamed) model first.
+    if let Some(i) = project.models.iter().position(|m| m.ident.is_empty()) {
+        let main = project.models.remove(i);
+        project.models.insert(0, main);
+    }
+    project.warnings = r.warnings;
+    Ok(project)
+}
+
+/// Vendor prefixes that files use without declaring them (Stella writes
+/// `isee:` attributes in documents that never bind the prefix).
+const VENDOR_PREFIXES: &[(&str, &str)] = &[
+    ("isee", "http://iseesystems.com/XMILE"),
+    ("simlin", "https://simlin.com/XMILE/v1.0"),
+];
+
+/// Bind any vendor prefix the document uses but does not declare, on the
+/// root `<xmile` tag, so a strict namespace-aware parser accepts it. Lines
+/// and columns of everything after the root tag's first line are unchanged.
+fn declare_missing_prefixes(text: &str) -> std::borrow::Cow<'_, str> {
+    let missing: Vec<&(&str, &str)> = VENDOR_PREFIXES
+        .iter()
+        .filter(|(p, _)| text.contains(&format!("{p}:")) && !text.contains(&format!("xmlns:{p}")))
+        .collect();
+    let Some(at) = text.find("<xmile").map(|i| i + "<xmile".len()) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    if missing.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let decls: String = missing
+        .iter()
+        .map(|(p, ns)| format!(" xmlns:{p}=\"{ns}\""))
+        .collect();
+    std::borrow::Cow::Owned(format!("{}{}{}", &text[..at], decls, &text[at..]))
+}
+
+/// The first child element with this local name.
+pub(crate) fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn number(n: Node<'_, '_>, what: &str) -> Result<f64> {
+    let t = n.text().unwrap_or("").trim();
+    t.parse().map_err(|_| Error::BadSimSpecs {
+        message: format!("<{what}> is not a number: '{t}'"),
+    })
+}
+
+fn read_sim_specs(n: Node<'_, '_>) -> Result<SimSpecs> {
+    let req = |name: &str| -> Result<f64> {
+        let c = child(n, name).ok_or_else(|| Error::BadSimSpecs {
+            message: format!("missing <{name}>"),
+        })?;
+        number(c, name)
+    };
+    let start = req("start")?;
+    let stop = req("stop")?;
+    let dt_node = child(n, "dt").ok_or_else(|| Error::BadSimSpecs {
+        message: "missing <dt>".into(),
+    })?;
+    let mut dt = number(dt_node, "dt")?;
+    if dt_node
+        .attribute("reciprocal")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        dt = 1.0 / dt;
+    }
+    if !(dt > 0.0 && dt.is_finite()) {
+        return Err(Error::BadSimSpecs {
+            message: format!("dt must be a positive number, got {dt}"),
+        });
+    }
+    if !(start.is_finite() && stop.is_finite()) || stop < start {
+        return Err(Error::BadSimSpecs {
+            message: format!("start ({start}) and stop ({stop}) must be finite with stop >= start"),
+        });
+    }
+    let save_step = match child(n, "savestep").or_else(|| child(n, "save_step")) {
+        Some(s) => Some(number(s, "savestep")?),
+        None => n
+            .attributes()
+            .find(|a| a.name() == "save_step" || a.name() == "save_interval")
+            .and_then(|a| a.value().trim().parse().ok()),
+    };
+    let method = match n.attribute("method") {
+        None => Method::Euler,
+        Some(m) => Method::parse(m).ok_or_else(|| Error::BadSimSpecs {
+            message: format!("unknown integration method '{m}'"),
+        })?,
+    };
+    Ok(SimSpecs {
+        start,
+        stop,
+        dt,
+        save_step,
+        method,
+        time_units: n.attribute("time_units").map(str::to_string),
+    })
+}
+
+fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
+    let mut out = Vec::new();
+    for d in n
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == "dim")
+    {
+        let name = d.attribute("name").unwrap_or("").to_string();
+        let elems: Vec<String> = d
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "elem")
+            .filter_map(|e| e.attribute("name"))
+            .map(|s| s.trim().to_string())
+            .collect();
+        let (elements, indexed) = if elems.is_empty() {
+            let size: usize = d
+                .attribute("size")
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| Error::NotXmile {
+                    message: format!("dimension '{name}' has neither elements nor a size"),
+                })?;
+            ((1..=size).map(|i| i.to_string()).collect(), true)
+        } else {
+            (elems, false)
+        };
+        out.push(Dimension {
+            ident: canonicalize(&name),
+            name,
+            elements,
+            indexed,
+        });
+    }
+    Ok(out)
+}
+
+/// `<behavior>`: global non-negative defaults for stocks and flows.
+fn read_behavior(root: Node<'_, '_>) -> Defaults {
+    let mut d = Defaults::default();
+    if let Some(b) = child(root, "behavior") {
+        if let Some(nn) = child(b, "non_negative") {
+            let on = variables::flag(nn);
+            d.stock_non_negative = on;
+            d.flow_non_negative = on;
+        }
+        if let Some(s) = child(b, "stock").and_then(|s| child(s, "non_negative")) {
+            d.stock_non_negative = variables::flag(s);
+        }
+        if let Some(f) = child(b, "flow").and_then(|f| child(f, "non_negative")) {
+            d.flow_non_negative = variables::flag(f);
+        }
+    }
+    d
+}
+
+fn read_macro(r: &mut Reader<'_, '_>, n: Node<'_, '_>, defaults: Defaults) -> Result<Macro> {
+    let name = n.attribute("name").unwrap_or("").to_string();
+    let params = n
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == "parm")
+        .map(|p| canonicalize(p.text().unwrap_or("")))
+        .collect();
+    let eqn_node = child(n, "eqn").ok_or_else(|| Error::MissingEquation {
+        variable: name.clone(),
+    })?;
+    let eqn = r
+        .equation(&name, eqn_node)?
+        .ok_or_else(|| Error::MissingEquation {
+            variable: name.clone(),
+        })?;
+    let variables = match child(n, "variables") {
+        Some(v) => read_variables(r, v, defaults)?,
+        None => Vec::new(),
+    };
+    Ok(Macro {
+        ident: canonicalize(&name),
+        name,
+        params,
+        eqn,
+        variables,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,312 @@
+//! Comparing a run's [`Results`] against a [`Reference`].
+//!
+//! Every reference column except time is checked at every reference time.
+//! Names are matched through [`column_key`], which folds case, quotes, and
+//! runs of spaces/underscores (via [`canonicalize`]) separately for each
+//! module path segment (`hares.births`) and each subscript (`stock[A, B]`),
+//! so the sim's `stock[a,b]` matches the reference's `"Stock[A, B]"`.
+//!
+//! A value passes when `|sim - ref| <= max(ABS_TOL, REL_TOL * max(|sim|, |ref|))`;
+//! two NaNs are equal. Vensim's control variables (`INITIAL TIME`,
+//! `FINAL TIME`, `TIME STEP`, `SAVEPER`), when the model has no variable of
+//! that name, are compared against the run's sim specs rather than skipped.
+
+use std::collections::HashMap;
+
+use super::reference::Reference;
+use crate::ir::SimSpecs;
+use crate::results::Results;
+use crate::syntax::ident::canonicalize;
+
+pub const ABS_TOL: f64 = 1e-5;
+pub const REL_TOL: f64 = 1e-4;
+
+/// One compared point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatch {
+    /// The variable as the reference spells it.
+    pub variable: String,
+    pub time: f64,
+    pub sim: f64,
+    pub reference: f64,
+}
+
+impl Mismatch {
+    /// Error relative to the allowed tolerance: `<= 1` passes.
+    pub fn score(&self) -> f64 {
+        if self.sim.is_nan() && self.reference.is_nan() {
+            return 0.0;
+        }
+        if self.sim == self.reference {
+            return 0.0;
+        }
+        let diff = (self.sim - self.reference).abs();
+        if diff.is_nan() {
+            return f64::INFINITY;
+        }
+        diff / tolerance(self.sim, self.reference)
+    }
+
+    pub fn passes(&self) -> bool {
+        self.score() <= 1.0
+    }
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} @ t={} sim={} ref={}",
+            self.variable, self.time, self.sim, self.reference
+        )
+    }
+}
+
+/// Allowed absolute difference between `a` and `b`.
+pub fn tolerance(a: f64, b: f64) -> f64 {
+    ABS_TOL.max(REL_TOL * a.abs().max(b.abs()))
+}
+
+/// Outcome of comparing one run against one reference.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Comparison {
+    /// Number of (variable, time) values compared.
+    pub compared: usize,
+    /// Structural failures: missing variables, unsaved times.
+    pub problems: Vec<String>,
+    /// For each failing column (reference order), its worst point.
+    pub failing: Vec<Mismatch>,
+    /// The worst point overall, within tolerance or not.
+    pub worst: Option<Mismatch>,
+}
+
+impl Comparison {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty() && self.failing.is_empty()
+    }
+}
+
+/// Name key used on both sides of the comparison.
+pub fn column_key(name: &str) -> String {
+    let name = name.trim();
+    let (base, subs) = match name.find('[') {
+        Some(i) if name.ends_with(']') && i + 1 < name.len() => {
+            (&name[..i], Some(&name[i + 1..name.len() - 1]))
+        }
+        _ => (name, None),
+    };
+    let mut key = base.split('.').map(fold).collect::<Vec<_>>().join(".");
+    if let Some(subs) = subs {
+        key.push('[');
+        key.push_str(&subs.split(',').map(fold).collect::<Vec<_>>().join(","));
+        key.push(']');
+    }
+    key
+}
+
+/// Canonicalize one name segment, then make sure quotes are gone and runs of
+/// whitespace/underscores are one `_` whatever `canonicalize` does today.
+fn fold(part: &str) -> String {
+    let c = canonicalize(part.trim());
+    let mut out = String::with_capacity(c.len());
+    let mut pending_sep = false;
+    for ch in c.chars() {
+        if ch == '"' {
+            continue;
+        }
+        if ch == '_' || ch.is_whitespace() {
+            pending_sep = true;
+            continue;
+        }
+        if pending_sep && !out.is_empty() {
+            out.push('_');
+        }
+        pending_sep = false;
+        out.extend(ch.to_lowercase());
+    }
+    out
+}
+
+/// Value of a Vensim control variable from the sim specs, if `key` names one.
+fn control_value(key: &str, specs: &SimSpecs) -> Option<f64> {
+    match key {
+        "initial_time" => Some(specs.start),
+        "final_time" => Some(specs.stop),
+        "time_step" => Some(specs.dt),
+        "saveper" => Some(specs.save_step.unwrap_or(specs.dt)),
+        _ => None,
+    }
+}
+
+/// Index of the saved time a reference time denotes. Reference files print
+/// times with limited precision (`10.0312` for 10.03125), so a reference
+/// time names the nearest saved time when it lies within a tenth of the
+/// save interval around it (or 1e-9 relative when only one time is saved).
+fn find_time(times: &[f64], t: f64) -> Option<usize> {
+    let i = times.partition_point(|&s| s < t);
+    let nearest = [i.checked_sub(1), Some(i)]
+        .into_iter()
+        .flatten()
+        .filter(|&k| k < times.len())
+        .min_by(|&a, &b| (times[a] - t).abs().total_cmp(&(times[b] - t).abs()))?;
+    let spacing = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    let eps = if spacing.is_finite() {
+        spacing / 10.0
+    } else {
+        1e-9 * t.abs().max(1.0)
+    };
+    ((times[nearest] - t).abs() <= eps).then_some(nearest)
+}
+
+/// Compare `results` (from a run with `specs`) against `reference`.
+pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Comparison {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for (i, n) in results.names.iter().enumerate() {
+        by_key.entry(column_key(n)).or_insert(i);
+    }
+    let mut cmp = Comparison::default();
+
+    // Map each reference row to a sim row once.
+    let rows: Vec<Option<usize>> = reference
+        .times
+        .iter()
+        .map(|&t| find_time(&results.times, t))
+        .collect();
+    let unsaved: Vec<f64> = reference
+        .times
+        .iter()
+        .zip(&rows)
+        .filter(|(_, r)| r.is_none())
+        .map(|(&t, _)| t)
+        .collect();
+    if let Some(first) = unsaved.first() {
+        cmp.problems.push(format!(
+            "simulation did not save {} reference time(s), first t={first}",
+            unsaved.len()
+        ));
+    }
+
+    for (name, col) in reference.names.iter().zip(&reference.columns) {
+        let key = column_key(name);
+        let sim_col = by_key.get(&key).map(|&i| results.columns[i].as_slice());
+        let constant = if sim_col.is_none() {
+            control_value(&key, specs)
+        } else {
+            None
+        };
+        if sim_col.is_none() && constant.is_none() {
+            cmp.problems.push(format!("missing variable {name}"));
+            continue;
+        }
+        let mut col_worst: Option<Mismatch> = None;
+        for (k, value) in col.iter().enumerate() {
+            let (Some(ref_value), Some(row)) = (*value, rows[k]) else {
+                continue;
+            };
+            let sim = match (sim_col, constant) {
+                (Some(c), _) => c.get(row).copied().unwrap_or(f64::NAN),
+                (None, Some(v)) => v,
+                (None, None) => continue,
+            };
+            cmp.compared += 1;
+            let m = Mismatch {
+                variable: name.clone(),
+                time: reference.times[k],
+                sim,
+                reference: ref_value,
+            };
+            let score = m.score();
+            if col_worst.as_ref().map_or(true, |w| score > w.score()) {
+                col_worst = Some(m);
+            }
+        }
+        if let Some(w) = col_worst {
+            if !w.passes() {
+                cmp.failing.push(w.clone());
+            }
+            if cmp.worst.as_ref().map_or(true, |c| w.score() > c.score()) {
+                cmp.worst = Some(w);
+            }
+        }
+    }
+    cmp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results() -> Results {
+        Results {
+            names: vec!["hares.births".into(), "stock[a,b]".into(), "x".into()],
+            times: vec![0.0, 0.5, 1.0],
+            columns: vec![vec![1.0, 2.0, 3.0], vec![5.0; 3], vec![0.0; 3]],
+        }
+    }
+
+    fn reference(names: &[&str], times: &[f64], cols: Vec<Vec<Option<f64>>>) -> Reference {
+        Reference {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            times: times.to_vec(),
+            columns: cols,
+        }
+    }
+
+    #[test]
+    fn keys_fold_case_spaces_quotes_and_subscripts() {
+        assert_eq!(column_key("\"Stock\"[A, B]"), column_key("stock[a,b]"));
+        assert_eq!(column_key("Hares.Birth  Fraction"), "hares.birth_fraction");
+        assert_eq!(column_key("a__b c"), "a_b_c");
+    }
+
+    #[test]
+    fn passes_within_tolerance() {
+        let r = reference(
+            &["Hares.Births", "Stock[A, B]", "INITIAL TIME"],
+            &[0.0, 1.0],
+            vec![
+                vec![Some(1.0), Some(3.0001)],
+                vec![Some(5.0), None],
+                vec![Some(0.0), None],
+            ],
+        );
+        let c = compare(&results(), &SimSpecs::default(), &r);
+        assert!(c.passed(), "{c:?}");
+        assert_eq!(c.compared, 4);
+        assert_eq!(c.worst.unwrap().variable, "Hares.Births");
+    }
+
+    #[test]
+    fn reports_mismatch_missing_and_unsaved() {
+        let r = reference(
+            &["x", "nope"],
+            &[0.0, 0.25],
+            vec![vec![Some(0.0), Some(1.0)], vec![Some(0.0), Some(0.0)]],
+        );
+        let c = compare(&results(), &SimSpecs::default(), &r);
+        assert!(!c.passed());
+        assert!(c.problems.iter().any(|p| p == "missing variable nope"));
+        assert!(c.problems.iter().any(|p| p.contains("did not save 1")));
+        let r = reference(&["x"], &[1.0], vec![vec![Some(1e-4)]]);
+        let c = compare(&results(), &SimSpecs::default(), &r);
+        assert_eq!(c.failing.len(), 1);
+        assert_eq!(c.failing[0].time, 1.0);
+    }
+
+    #[test]
+    fn nan_equals_nan_only() {
+        let m = |sim, reference| Mismatch {
+            variable: String::new(),
+            time: 0.0,
+            sim,
+            reference,
+        };
+        assert!(m(f64::NAN, f64::NAN).passes());
+        assert!(!m(1.0, f64::NAN).passes());
+        assert!(m(1e6, 1e6 + 50.0).passes());
+        assert!(!m(1e6, 1e6 + 200.0).passes());
+    }
+}

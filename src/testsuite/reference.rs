@@ -1,0 +1,184 @@
+//! Reading a conformance case's reference output (`output.csv` / `output.tab`).
+//!
+//! Both formats are "one header line, then one line per saved time", with the
+//! time in the first column. Lines may end in `\n`, `\r\n` or a bare `\r`
+//! (several files in the suite use old Mac line endings). Fields may be
+//! double-quoted (`"Two Dims[A,D]"`), with `""` as an escaped quote.
+//!
+//! An empty cell means "not recorded at this time" — Vensim writes constants
+//! only on the first row — and is kept as `None`, never compared. Any other
+//! cell that is not a number (`???`, `#N/A`) makes the whole reference
+//! unusable: the caller reports the case as failed.
+
+use std::path::Path;
+
+/// A parsed reference file: `columns[i][k]` is `names[i]` at `times[k]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reference {
+    pub names: Vec<String>,
+    pub times: Vec<f64>,
+    pub columns: Vec<Vec<Option<f64>>>,
+}
+
+/// Why a reference file could not be used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReferenceError {
+    Io(String),
+    Empty,
+    NoTimeColumn(String),
+    /// A cell that is neither empty nor a number.
+    NonNumeric {
+        line: usize,
+        column: String,
+        cell: String,
+    },
+}
+
+impl std::fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReferenceError::Io(m) => write!(f, "cannot read reference: {m}"),
+            ReferenceError::Empty => write!(f, "reference file is empty"),
+            ReferenceError::NoTimeColumn(h) => {
+                write!(f, "reference's first column is '{h}', not Time")
+            }
+            ReferenceError::NonNumeric { line, column, cell } => write!(
+                f,
+                "reference has non-numeric value '{cell}' for '{column}' on line {line}"
+            ),
+        }
+    }
+}
+
+/// Read a reference file; the delimiter is a tab for `.tab`, else a comma.
+pub fn read_reference(path: &Path) -> Result<Reference, ReferenceError> {
+    let bytes = std::fs::read(path).map_err(|e| ReferenceError::Io(e.to_string()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let tab = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("tab"));
+    parse_reference(&text, if tab { '\t' } else { ',' })
+}
+
+/// Parse reference text with the given field delimiter.
+pub fn parse_reference(text: &str, delim: char) -> Result<Reference, ReferenceError> {
+    let mut lines = text
+        .split(['\n', '\r'])
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or(ReferenceError::Empty)?;
+    let header = split_fields(header, delim);
+    let first = header.first().map(|h| h.trim()).unwrap_or("");
+    if !first.eq_ignore_ascii_case("time") {
+        return Err(ReferenceError::NoTimeColumn(first.to_string()));
+    }
+    let names: Vec<String> = header[1..].iter().map(|h| h.trim().to_string()).collect();
+    let mut reference = Reference {
+        columns: vec![Vec::new(); names.len()],
+        names,
+        times: Vec::new(),
+    };
+    // Line numbers are approximate for `\r\n` files (each counts twice), so
+    // report them by counting only non-empty lines.
+    for (row, (_, line)) in lines.enumerate() {
+        let line_no = row + 2;
+        let fields = split_fields(line, delim);
+        let time_cell = fields.first().map(|f| f.trim()).unwrap_or("");
+        let time = parse_cell(time_cell)
+            .flatten()
+            .ok_or_else(|| ReferenceError::NonNumeric {
+                line: line_no,
+                column: "Time".into(),
+                cell: time_cell.to_string(),
+            })?;
+        reference.times.push(time);
+        for (i, col) in reference.columns.iter_mut().enumerate() {
+            let cell = fields.get(i + 1).map(|f| f.trim()).unwrap_or("");
+            let value = parse_cell(cell).ok_or_else(|| ReferenceError::NonNumeric {
+                line: line_no,
+                column: reference.names[i].clone(),
+                cell: cell.to_string(),
+            })?;
+            col.push(value);
+        }
+    }
+    Ok(reference)
+}
+
+/// `Some(None)` for an empty cell, `Some(Some(x))` for a number, `None` for
+/// anything else.
+fn parse_cell(cell: &str) -> Option<Option<f64>> {
+    if cell.is_empty() {
+        return Some(None);
+    }
+    cell.parse::<f64>().ok().map(Some)
+}
+
+/// Split one line into fields, honouring double quotes (`""` inside quotes
+/// is a literal quote). Quotes are removed from the returned fields.
+pub fn split_fields(line: &str, delim: char) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut in_quotes = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' {
+            in_quotes = true;
+        } else if c == delim {
+            fields.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_cr_line_endings_and_quotes() {
+        let r = parse_reference("Time,\"A[x,y]\",b\r0,1,2\r1,3,\r", ',').unwrap();
+        assert_eq!(r.names, vec!["A[x,y]", "b"]);
+        assert_eq!(r.times, vec![0.0, 1.0]);
+        assert_eq!(r.columns[0], vec![Some(1.0), Some(3.0)]);
+        assert_eq!(r.columns[1], vec![Some(2.0), None]);
+    }
+
+    #[test]
+    fn tab_and_short_rows() {
+        let r = parse_reference("time\ta\tb\n0\t1\n", '\t').unwrap();
+        assert_eq!(r.columns[1], vec![None]);
+    }
+
+    #[test]
+    fn non_numeric_cell_is_an_error() {
+        let e = parse_reference("Time,a\n0,???\n", ',').unwrap_err();
+        assert!(e.to_string().contains("reference has non-numeric value"));
+        let e = parse_reference("Time,a\n0,#N/A\n", ',').unwrap_err();
+        assert!(matches!(e, ReferenceError::NonNumeric { .. }));
+    }
+
+    #[test]
+    fn first_column_must_be_time() {
+        assert!(matches!(
+            parse_reference("x,a\n0,1\n", ','),
+            Err(ReferenceError::NoTimeColumn(_))
+        ));
+        assert_eq!(parse_reference("\n\n", ','), Err(ReferenceError::Empty));
+    }
+}
