@@ -12,6 +12,9 @@ __version__: str
 OverrideValue = float | list[tuple[float, float]]
 VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
 
+def _debug_panic() -> None:
+    """Panic inside the engine-call helper (tests only)."""
+
 @final
 class Project:
     """An imported project."""

@@ -69,6 +69,7 @@ class SimlinError(Exception):
         code: What went wrong, as an :class:`ErrorCode`.
         variable: The variable the error is about, if any.
         line: The 1-based source line, if known.
+
     """
 
     code: ErrorCode

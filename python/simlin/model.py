@@ -34,6 +34,7 @@ class Variable:
         units: The units, if given.
         dimensions: The names of the dimensions it is arrayed over.
         doc: Its documentation, if given.
+
     """
 
     name: str
@@ -54,6 +55,7 @@ class TimeSpec:
         dt: Integration step.
         save_step: Interval between saved points.
         method: ``"euler"``, ``"rk2"`` or ``"rk4"``.
+
     """
 
     start: float
@@ -126,6 +128,7 @@ class Model:
 
         Raises:
             SimlinCompilationError: ``UNKNOWN_VARIABLE`` if there is no such variable.
+
         """
         return self._native.dependencies(_validate.name(name, "name"))
 
@@ -134,12 +137,15 @@ class Model:
 
         Raises:
             SimlinCompilationError: if the model's structure is invalid.
+
         """
         self._native.compile()
 
     def check(self) -> list[str]:
-        """Diagnostics: import warnings (``"warning: ..."``) and any compile error
-        (``"error: ..."``); an empty list means the model is fine.
+        """Diagnostics of the model; an empty list means it is fine.
+
+        Import warnings come as ``"warning: ..."``, a compile error as
+        ``"error: ..."``.
         """
         warnings, error = self._native.check()
         out = [f"warning: {w}" for w in warnings]
@@ -177,9 +183,12 @@ class Model:
             SimlinRuntimeError: for an unknown override/output name
                 (``BAD_OVERRIDE``/``UNKNOWN_OUTPUT``), bad times, or a failed run.
             SimlinTypeError: for arguments of the wrong type.
+
         """
         return Results(
-            self._native.run(*_run_args(overrides, method, start, stop, dt, save_step, outputs, seed))
+            self._native.run(
+                *_run_args(overrides, method, start, stop, dt, save_step, outputs, seed)
+            )
         )
 
     def simulate(

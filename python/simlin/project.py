@@ -30,6 +30,7 @@ class Project:
         Raises:
             SimlinImportError: ``UNSUPPORTED_FORMAT`` for an unknown extension,
                 ``IO`` if the file cannot be read, or a parse error code.
+
         """
         return cls(_simlin.Project.from_file(_validate.path(path)))
 
@@ -39,6 +40,7 @@ class Project:
 
         Raises:
             SimlinImportError: if the text is not a valid XMILE document.
+
         """
         if isinstance(text, bytes):
             try:
@@ -76,6 +78,7 @@ class Project:
 
         Raises:
             SimlinImportError: ``UNKNOWN_MODEL`` if there is no such model.
+
         """
         if name is not None:
             name = _validate.name(name, "name")
@@ -93,5 +96,6 @@ def load(path: str | os.PathLike[str]) -> Model:
 
     Raises:
         SimlinImportError: if the file cannot be read or parsed.
+
     """
     return Project.from_file(path).main_model

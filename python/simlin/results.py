@@ -56,6 +56,7 @@ class Results:
 
         Raises:
             SimlinRuntimeError: ``UNKNOWN_OUTPUT`` if there is no such column.
+
         """
         if not isinstance(name, str):
             from simlin.errors import SimlinTypeError
@@ -81,7 +82,8 @@ class Results:
 
         index = pd.Index(self.times, name="time")
         data = {n: np.asarray(self._native.column_at(i)) for i, n in enumerate(self.names)}
-        return pd.DataFrame(data, index=index, copy=False)
+        frame: pd.DataFrame = pd.DataFrame(data, index=index, copy=False)
+        return frame
 
     def to_polars(self) -> pl.DataFrame:
         """A polars DataFrame with a ``time`` column first, then one per variable."""

@@ -15,10 +15,20 @@ mod sim;
 
 use pyo3::prelude::*;
 
+/// Panic inside the engine-call helper, for the tests that prove a panic
+/// becomes `SimlinError(code=INTERNAL)` instead of aborting the interpreter.
+#[pyfunction]
+fn _debug_panic(py: Python<'_>) -> Result<(), errors::BindError> {
+    detach::detached(py, || -> Result<(), errors::BindError> {
+        panic!("deliberate panic requested by _debug_panic")
+    })
+}
+
 /// The native module.
 #[pymodule]
 fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     m.add_class::<project::PyProject>()?;
     m.add_class::<project::PyModel>()?;
     m.add_class::<sim::PySim>()?;

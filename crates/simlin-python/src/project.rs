@@ -317,9 +317,7 @@ impl PyModel {
         outputs: Option<Vec<String>>,
         seed: u64,
     ) -> Result<PyResults, BindError> {
-        let opts = run_options(
-            overrides, method, start, stop, dt, save_step, outputs, seed,
-        )?;
+        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = self.compiled(py)?;
         let results = detached(py, move || Ok(model.run(&opts)?))?;
         Ok(PyResults::from_results(results))
@@ -340,9 +338,7 @@ impl PyModel {
         outputs: Option<Vec<String>>,
         seed: u64,
     ) -> Result<PySim, BindError> {
-        let opts = run_options(
-            overrides, method, start, stop, dt, save_step, outputs, seed,
-        )?;
+        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = self.compiled(py)?;
         let sim = detached(py, move || Ok(Sim::new(model, &opts)?))?;
         Ok(PySim::new(sim))

@@ -58,7 +58,11 @@ impl Table {
         fields.push(Field::new("time".into(), ArrowDataType::Float64, false));
         values.push(self.times.clone().boxed());
         for (name, col) in self.names.iter().zip(&self.columns) {
-            fields.push(Field::new(name.as_str().into(), ArrowDataType::Float64, false));
+            fields.push(Field::new(
+                name.as_str().into(),
+                ArrowDataType::Float64,
+                false,
+            ));
             values.push(col.clone().boxed());
         }
         StructArray::new(
@@ -105,7 +109,10 @@ impl PyResults {
     /// True once `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).is_none()
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
     }
 
     /// Drop this object's reference to the buffers (views keep their own).
