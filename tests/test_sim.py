@@ -116,3 +116,32 @@ def test_type_errors(teacup: simlin.Model) -> None:
             sim.set_value("room temperature", "warm")  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             sim.get_value(3)  # type: ignore[arg-type]
+
+
+def test_threads_share_a_compiled_model(teacup: simlin.Model) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = teacup.run(method="rk4")["teacup temperature"]
+
+    def work(i: int) -> float:
+        with teacup.run({"room temperature": 70.0}, method="rk4") as r:
+            return float(r["teacup temperature"][-1])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        finals = list(pool.map(work, range(32)))
+    assert finals == [pytest.approx(expected[-1])] * 32
+
+
+def test_threads_share_one_sim(teacup: simlin.Model) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with teacup.simulate() as sim:
+
+        def step(i: int) -> None:
+            sim.run_to(i * 0.5)
+            sim.get_value("teacup temperature")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(step, range(60)))
+        sim.run_to_end()
+        assert sim.is_done
