@@ -1,1 +1,38 @@
-//! Python bindings (being written).
+//! Python bindings for simlin: the native module `simlin._simlin`.
+//!
+//! The Python package (`python/simlin`) wraps these classes with the public,
+//! documented API; this module only exposes the native pieces:
+//! [`project`] (projects, models, lazy compilation), [`sim`] (stepwise
+//! runs), [`results`] (zero-copy series and the Arrow stream export). Every
+//! engine call goes through [`detach::detached`] (GIL released, panics
+//! caught) and every failure becomes a Python exception in [`errors`].
+
+mod detach;
+mod errors;
+mod project;
+mod results;
+mod sim;
+
+use pyo3::prelude::*;
+
+/// Panic inside the engine-call helper, for the tests that prove a panic
+/// becomes `SimlinError(code=INTERNAL)` instead of aborting the interpreter.
+#[pyfunction]
+fn _debug_panic(py: Python<'_>) -> Result<(), errors::BindError> {
+    detach::detached(py, || -> Result<(), errors::BindError> {
+        panic!("deliberate panic requested by _debug_panic")
+    })
+}
+
+/// The native module.
+#[pymodule]
+fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
+    m.add_class::<project::PyProject>()?;
+    m.add_class::<project::PyModel>()?;
+    m.add_class::<sim::PySim>()?;
+    m.add_class::<results::PyResults>()?;
+    m.add_class::<results::Float64View>()?;
+    Ok(())
+}

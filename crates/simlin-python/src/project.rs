@@ -1,0 +1,346 @@
+//! Loaded projects and their models (native parts of `simlin.Project` and
+//! `simlin.Model`).
+//!
+//! A [`PyProject`] owns the imported IR behind an `Arc`; each [`PyModel`]
+//! shares it and compiles lazily, once: the first `run`/`simulate`/`compile`
+//! stores the outcome (the `Arc<CompiledModel>` or the compile error), and
+//! every later call reuses it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use simlin::ir::{Equations, Model, Project};
+use simlin::syntax::ident::canonicalize;
+use simlin::{CompiledModel, Error, Method, Override, RunOptions, Sim};
+
+use crate::detach::detached;
+use crate::errors::BindError;
+use crate::results::PyResults;
+use crate::sim::PySim;
+
+/// An imported project.
+#[pyclass(module = "simlin._simlin", name = "Project", frozen)]
+pub struct PyProject {
+    inner: Arc<Project>,
+}
+
+#[pymethods]
+impl PyProject {
+    /// Load a model file; the reader is chosen from the extension.
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: PathBuf) -> Result<PyProject, BindError> {
+        let project = detached(py, || Ok(simlin::load_file(&path)?))?;
+        Ok(PyProject {
+            inner: Arc::new(project),
+        })
+    }
+
+    /// Parse XMILE text.
+    #[staticmethod]
+    fn from_xmile(py: Python<'_>, text: &str) -> Result<PyProject, BindError> {
+        let project = detached(py, || Ok(simlin::load_xmile(text)?))?;
+        Ok(PyProject {
+            inner: Arc::new(project),
+        })
+    }
+
+    /// Project name (may be empty).
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// Non-fatal import problems.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings.clone()
+    }
+
+    /// Every model, main model first as in the source.
+    fn models(&self) -> Vec<PyModel> {
+        (0..self.inner.models.len())
+            .map(|i| PyModel::new(self.inner.clone(), i))
+            .collect()
+    }
+
+    /// A model by (any spelling of) its name; `None` = the main model.
+    #[pyo3(signature = (name = None))]
+    fn model(&self, name: Option<&str>) -> Result<PyModel, BindError> {
+        let index = match name {
+            None => main_index(&self.inner),
+            Some(n) => {
+                let id = canonicalize(n);
+                self.inner.models.iter().position(|m| m.ident == id)
+            }
+        };
+        let index = index.ok_or_else(|| {
+            BindError::Engine(Error::UnknownModel {
+                name: name.unwrap_or("(main)").to_owned(),
+            })
+        })?;
+        Ok(PyModel::new(self.inner.clone(), index))
+    }
+}
+
+/// Index of the main model, as [`Project::main_model`] picks it.
+fn main_index(project: &Project) -> Option<usize> {
+    let main = project.main_model()?;
+    project.models.iter().position(|m| std::ptr::eq(m, main))
+}
+
+/// A value accepted as an override: a number or graphical-function points.
+#[derive(FromPyObject)]
+pub(crate) enum OverrideArg {
+    Value(f64),
+    Table(Vec<(f64, f64)>),
+}
+
+/// One variable's description, as a tuple for the Python dataclass:
+/// `(name, kind, equation, units, dimensions, doc)`.
+type VariableTuple = (
+    String,
+    &'static str,
+    String,
+    Option<String>,
+    Vec<String>,
+    Option<String>,
+);
+
+/// One model of a project, compiled on first use.
+#[pyclass(module = "simlin._simlin", name = "Model", frozen)]
+pub struct PyModel {
+    project: Arc<Project>,
+    index: usize,
+    compiled: Mutex<Option<Result<Arc<CompiledModel>, Error>>>,
+}
+
+impl PyModel {
+    fn new(project: Arc<Project>, index: usize) -> PyModel {
+        PyModel {
+            project,
+            index,
+            compiled: Mutex::new(None),
+        }
+    }
+
+    fn ir(&self) -> Result<&Model, BindError> {
+        self.project
+            .models
+            .get(self.index)
+            .ok_or_else(|| BindError::Internal("model index out of range".into()))
+    }
+
+    /// The compiled model, compiling (without the GIL) on first use.
+    fn compiled(&self, py: Python<'_>) -> Result<Arc<CompiledModel>, BindError> {
+        let name = if main_index(&self.project) == Some(self.index) {
+            None
+        } else {
+            Some(self.ir()?.ident.clone())
+        };
+        let project = &self.project;
+        let cell = &self.compiled;
+        detached(py, move || {
+            // A panic during a previous compile never stored anything, so a
+            // poisoned lock holds a consistent value.
+            let mut slot = cell.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(outcome) = slot.as_ref() {
+                return outcome.clone().map_err(BindError::from);
+            }
+            let outcome = CompiledModel::new(project, name.as_deref()).map(Arc::new);
+            *slot = Some(outcome.clone());
+            outcome.map_err(BindError::from)
+        })
+    }
+
+    /// The compiled model if it was already compiled successfully.
+    fn compiled_if_ready(&self) -> Option<Arc<CompiledModel>> {
+        let slot = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(Ok(m)) => Some(m.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Build [`RunOptions`] from the Python arguments.
+#[allow(clippy::too_many_arguments)]
+fn run_options(
+    overrides: Vec<(String, OverrideArg)>,
+    method: Option<&str>,
+    start: Option<f64>,
+    stop: Option<f64>,
+    dt: Option<f64>,
+    save_step: Option<f64>,
+    outputs: Option<Vec<String>>,
+    seed: u64,
+) -> Result<RunOptions, BindError> {
+    let method = match method {
+        None => None,
+        Some(m) => Some(Method::parse(m).ok_or_else(|| {
+            BindError::Argument(format!(
+                "unknown integration method '{m}' (expected euler, rk2 or rk4)"
+            ))
+        })?),
+    };
+    let overrides = overrides
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                OverrideArg::Value(v) => Override::Value(v),
+                OverrideArg::Table(points) => Override::Table(points),
+            };
+            (name, value)
+        })
+        .collect();
+    Ok(RunOptions {
+        overrides,
+        method,
+        start,
+        stop,
+        dt,
+        save_step,
+        outputs,
+        seed,
+    })
+}
+
+#[pymethods]
+impl PyModel {
+    /// Model name as written in the source (empty for an unnamed main model).
+    #[getter]
+    fn name(&self) -> Result<String, BindError> {
+        Ok(self.ir()?.name.clone())
+    }
+
+    /// Every variable, in source order.
+    fn variables(&self) -> Result<Vec<VariableTuple>, BindError> {
+        let model = self.ir()?;
+        Ok(model
+            .variables
+            .iter()
+            .map(|v| {
+                let equation = match &v.equations {
+                    Equations::None => String::new(),
+                    Equations::Single(eq) => eq.text.clone(),
+                    Equations::PerElement(elems) => elems
+                        .iter()
+                        .map(|(key, eq, _)| format!("[{}] {}", key.join(", "), eq.text))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                };
+                let dims = v
+                    .dims
+                    .iter()
+                    .map(|d| {
+                        self.project
+                            .dimension(d)
+                            .map(|dim| dim.name.clone())
+                            .unwrap_or_else(|| d.clone())
+                    })
+                    .collect();
+                (
+                    v.name.clone(),
+                    v.kind.name(),
+                    equation,
+                    v.units.clone(),
+                    dims,
+                    v.doc.clone(),
+                )
+            })
+            .collect())
+    }
+
+    /// `(start, stop, dt, save_step, method)`, as the compiled model uses them.
+    fn time_spec(&self) -> Result<(f64, f64, f64, f64, &'static str), BindError> {
+        let specs = match self.compiled_if_ready() {
+            Some(m) => m.sim_specs().clone(),
+            None => {
+                let mut specs = self
+                    .ir()?
+                    .sim_specs
+                    .clone()
+                    .unwrap_or_else(|| self.project.sim_specs.clone());
+                if specs.save_step.is_none() {
+                    specs.save_step = self.project.sim_specs.save_step;
+                }
+                specs
+            }
+        };
+        Ok((
+            specs.start,
+            specs.stop,
+            specs.dt,
+            specs.save_step.unwrap_or(specs.dt),
+            specs.method.as_str(),
+        ))
+    }
+
+    /// Display names of the variables `name`'s equation references directly.
+    fn dependencies(&self, name: &str) -> Result<Vec<String>, BindError> {
+        let model = self.ir()?;
+        let deps = simlin::analysis::direct_dependencies(model, &canonicalize(name))
+            .ok_or_else(|| BindError::UnknownVariable(name.to_owned()))?;
+        Ok(deps
+            .into_iter()
+            .map(|d| model.get(&d).map(|v| v.name.clone()).unwrap_or(d))
+            .collect())
+    }
+
+    /// Compile now (if not yet); raises the compile error if there is one.
+    fn compile(&self, py: Python<'_>) -> Result<(), BindError> {
+        self.compiled(py).map(|_| ())
+    }
+
+    /// `(import warnings, compile error message or None)`.
+    fn check(&self, py: Python<'_>) -> Result<(Vec<String>, Option<String>), BindError> {
+        let warnings = self.project.warnings.clone();
+        match self.compiled(py) {
+            Ok(_) => Ok((warnings, None)),
+            Err(BindError::Engine(e)) => Ok((warnings, Some(e.to_string()))),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Run to the end and return the results.
+    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        py: Python<'_>,
+        overrides: Vec<(String, OverrideArg)>,
+        method: Option<&str>,
+        start: Option<f64>,
+        stop: Option<f64>,
+        dt: Option<f64>,
+        save_step: Option<f64>,
+        outputs: Option<Vec<String>>,
+        seed: u64,
+    ) -> Result<PyResults, BindError> {
+        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
+        let model = self.compiled(py)?;
+        let results = detached(py, move || Ok(model.run(&opts)?))?;
+        Ok(PyResults::from_results(results))
+    }
+
+    /// Start a stepwise simulation (initial values computed).
+    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn simulate(
+        &self,
+        py: Python<'_>,
+        overrides: Vec<(String, OverrideArg)>,
+        method: Option<&str>,
+        start: Option<f64>,
+        stop: Option<f64>,
+        dt: Option<f64>,
+        save_step: Option<f64>,
+        outputs: Option<Vec<String>>,
+        seed: u64,
+    ) -> Result<PySim, BindError> {
+        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
+        let model = self.compiled(py)?;
+        let sim = detached(py, move || Ok(Sim::new(model, &opts)?))?;
+        Ok(PySim::new(sim))
+    }
+}

@@ -1,0 +1,229 @@
+//! Saved time series handed to Python without copying each series.
+//!
+//! A run's `Vec<f64>` columns are moved (not copied) into Arrow buffers and
+//! shared through one `Arc<Table>`. NumPy sees a column through a
+//! [`Float64View`] exposing `__array_interface__` (the view keeps the table
+//! alive, so an array outlives `Results.close()` safely); Arrow consumers
+//! (pyarrow, polars, pandas) read the same buffers through the Arrow C
+//! stream interface (`__arrow_c_stream__`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use polars_arrow::array::{Array, PrimitiveArray, StructArray};
+use polars_arrow::datatypes::{ArrowDataType, Field};
+use polars_arrow::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict};
+use simlin::syntax::ident::canonicalize;
+
+use crate::errors::BindError;
+
+/// The immutable, shared columns of one set of results.
+pub(crate) struct Table {
+    names: Vec<String>,
+    /// Canonical name → column index.
+    lookup: HashMap<String, usize>,
+    times: PrimitiveArray<f64>,
+    columns: Vec<PrimitiveArray<f64>>,
+}
+
+impl Table {
+    fn new(results: simlin::Results) -> Table {
+        let simlin::Results {
+            names,
+            times,
+            columns,
+        } = results;
+        let mut lookup = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            lookup.entry(canonicalize(n)).or_insert(i);
+        }
+        Table {
+            names,
+            lookup,
+            times: PrimitiveArray::from_vec(times),
+            columns: columns.into_iter().map(PrimitiveArray::from_vec).collect(),
+        }
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.lookup.get(&canonicalize(name)).copied()
+    }
+
+    /// One struct array: `time`, then one float64 field per variable.
+    fn to_struct_array(&self) -> StructArray {
+        let mut fields = Vec::with_capacity(self.columns.len() + 1);
+        let mut values: Vec<Box<dyn Array>> = Vec::with_capacity(self.columns.len() + 1);
+        fields.push(Field::new("time".into(), ArrowDataType::Float64, false));
+        values.push(self.times.clone().boxed());
+        for (name, col) in self.names.iter().zip(&self.columns) {
+            fields.push(Field::new(
+                name.as_str().into(),
+                ArrowDataType::Float64,
+                false,
+            ));
+            values.push(col.clone().boxed());
+        }
+        StructArray::new(
+            ArrowDataType::Struct(fields),
+            self.times.len(),
+            values,
+            None,
+        )
+    }
+}
+
+/// Results of a run (native part of `simlin.Results`).
+#[pyclass(module = "simlin._simlin", name = "Results", frozen)]
+pub struct PyResults {
+    inner: RwLock<Option<Arc<Table>>>,
+}
+
+impl PyResults {
+    pub(crate) fn from_results(results: simlin::Results) -> PyResults {
+        PyResults {
+            inner: RwLock::new(Some(Arc::new(Table::new(results)))),
+        }
+    }
+
+    fn table(&self) -> Result<Arc<Table>, BindError> {
+        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or(BindError::Closed("Results"))
+    }
+}
+
+#[pymethods]
+impl PyResults {
+    /// Display names of the variables, in column order.
+    #[getter]
+    fn names(&self) -> Result<Vec<String>, BindError> {
+        Ok(self.table()?.names.clone())
+    }
+
+    /// Number of saved time points.
+    fn __len__(&self) -> Result<usize, BindError> {
+        Ok(self.table()?.times.len())
+    }
+
+    /// True once `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
+    /// Drop this object's reference to the buffers (views keep their own).
+    fn close(&self) {
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Column index of a variable by any spelling of its name, or None.
+    fn index_of(&self, name: &str) -> Result<Option<usize>, BindError> {
+        Ok(self.table()?.index_of(name))
+    }
+
+    /// A zero-copy view of the time axis.
+    fn times_view(&self) -> Result<Float64View, BindError> {
+        Ok(Float64View {
+            table: self.table()?,
+            column: None,
+        })
+    }
+
+    /// A zero-copy view of one variable's series.
+    fn column_view(&self, name: &str) -> Result<Float64View, BindError> {
+        let table = self.table()?;
+        let column = table.index_of(name).ok_or_else(|| {
+            BindError::Engine(simlin::Error::UnknownOutput {
+                variable: name.to_owned(),
+            })
+        })?;
+        Ok(Float64View {
+            table,
+            column: Some(column),
+        })
+    }
+
+    /// A zero-copy view of the column at `index` (column order).
+    fn column_at(&self, index: usize) -> Result<Float64View, BindError> {
+        let table = self.table()?;
+        if index >= table.columns.len() {
+            return Err(BindError::Argument(format!(
+                "column index {index} out of range ({} columns)",
+                table.columns.len()
+            )));
+        }
+        Ok(Float64View {
+            table,
+            column: Some(index),
+        })
+    }
+
+    /// Arrow PyCapsule interface: a stream of one struct array (`time`, then
+    /// one float64 field per variable) over the shared buffers.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        // The schema is fixed (float64 columns); a request for another one
+        // may be ignored under the PyCapsule interface.
+        let _ = requested_schema;
+        let table = self.table()?;
+        let array = table.to_struct_array();
+        let field = Field::new("".into(), array.dtype().clone(), false);
+        let stream = ffi::export_iterator(Box::new(std::iter::once(Ok(array.boxed()))), field);
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+}
+
+/// A read-only float64 buffer exposed through NumPy's array interface;
+/// it holds the table, so the memory lives as long as any array using it.
+#[pyclass(module = "simlin._simlin", name = "Float64View", frozen)]
+pub struct Float64View {
+    table: Arc<Table>,
+    /// `None` = the time axis.
+    column: Option<usize>,
+}
+
+impl Float64View {
+    fn values(&self) -> &[f64] {
+        match self.column {
+            None => self.table.times.values().as_slice(),
+            Some(i) => self
+                .table
+                .columns
+                .get(i)
+                .map(|c| c.values().as_slice())
+                .unwrap_or(&[]),
+        }
+    }
+}
+
+#[pymethods]
+impl Float64View {
+    /// NumPy array interface (version 3), read-only.
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let values = self.values();
+        let d = PyDict::new(py);
+        d.set_item("version", 3)?;
+        d.set_item("shape", (values.len(),))?;
+        let typestr = if cfg!(target_endian = "little") {
+            "<f8"
+        } else {
+            ">f8"
+        };
+        d.set_item("typestr", typestr)?;
+        d.set_item("data", (values.as_ptr() as usize, true))?;
+        Ok(d)
+    }
+
+    fn __len__(&self) -> usize {
+        self.values().len()
+    }
+}

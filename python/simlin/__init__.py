@@ -1,0 +1,50 @@
+"""simlin: system dynamics simulation from Python.
+
+Load an XMILE/Stella model, compile it once, and run it many times::
+
+    import simlin
+
+    model = simlin.load("teacup.xmile")
+    results = model.run({"room temperature": 60}, method="rk4")
+    print(results["teacup temperature"][-1])
+    df = results.to_pandas()
+
+See :class:`Project`, :class:`Model`, :class:`Sim` and :class:`Results`;
+errors are :class:`SimlinError` subclasses with an :class:`ErrorCode`.
+"""
+
+from simlin._simlin import __version__
+from simlin.errors import (
+    ErrorCode,
+    SimlinArgumentError,
+    SimlinCompilationError,
+    SimlinError,
+    SimlinImportError,
+    SimlinRuntimeError,
+    SimlinTypeError,
+)
+from simlin.model import Model, OverrideValue, TimeSpec, Variable, VariableKind
+from simlin.project import SUPPORTED_EXTENSIONS, Project, load
+from simlin.results import Results
+from simlin.sim import Sim
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "ErrorCode",
+    "Model",
+    "OverrideValue",
+    "Project",
+    "Results",
+    "Sim",
+    "SimlinArgumentError",
+    "SimlinCompilationError",
+    "SimlinError",
+    "SimlinImportError",
+    "SimlinRuntimeError",
+    "SimlinTypeError",
+    "TimeSpec",
+    "Variable",
+    "VariableKind",
+    "__version__",
+    "load",
+]

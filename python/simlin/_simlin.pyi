@@ -1,0 +1,169 @@
+"""Type stubs for the native module ``simlin._simlin`` (built from Rust).
+
+Use the public wrappers in :mod:`simlin` instead of these classes directly.
+"""
+
+import os
+from collections.abc import Sequence
+from typing import Any, final
+
+__version__: str
+
+OverrideValue = float | list[tuple[float, float]]
+VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
+
+def _debug_panic() -> None:
+    """Panic inside the engine-call helper (tests only)."""
+
+@final
+class Project:
+    """An imported project."""
+
+    @staticmethod
+    def from_file(path: str | os.PathLike[str]) -> Project:
+        """Load a model file; the reader is chosen from the extension."""
+
+    @staticmethod
+    def from_xmile(text: str) -> Project:
+        """Parse XMILE text."""
+
+    @property
+    def name(self) -> str:
+        """Project name (may be empty)."""
+
+    @property
+    def warnings(self) -> list[str]:
+        """Non-fatal import problems."""
+
+    def models(self) -> list[Model]:
+        """Every model in source order."""
+
+    def model(self, name: str | None = None) -> Model:
+        """A model by name; ``None`` = the main model."""
+
+@final
+class Model:
+    """One model of a project, compiled on first use."""
+
+    @property
+    def name(self) -> str:
+        """Model name as written in the source."""
+
+    def variables(self) -> list[VariableTuple]:
+        """``(name, kind, equation, units, dimensions, doc)`` per variable."""
+
+    def time_spec(self) -> tuple[float, float, float, float, str]:
+        """``(start, stop, dt, save_step, method)``."""
+
+    def dependencies(self, name: str) -> list[str]:
+        """Names the variable's equation references directly."""
+
+    def compile(self) -> None:
+        """Compile now; raises the compile error if any."""
+
+    def check(self) -> tuple[list[str], str | None]:
+        """``(warnings, compile error message or None)``."""
+
+    def run(
+        self,
+        overrides: Sequence[tuple[str, OverrideValue]],
+        method: str | None,
+        start: float | None,
+        stop: float | None,
+        dt: float | None,
+        save_step: float | None,
+        outputs: Sequence[str] | None,
+        seed: int,
+    ) -> Results:
+        """Run to the end."""
+
+    def simulate(
+        self,
+        overrides: Sequence[tuple[str, OverrideValue]],
+        method: str | None,
+        start: float | None,
+        stop: float | None,
+        dt: float | None,
+        save_step: float | None,
+        outputs: Sequence[str] | None,
+        seed: int,
+    ) -> Sim:
+        """Start a stepwise simulation."""
+
+@final
+class Sim:
+    """A running simulation."""
+
+    def run_to(self, t: float) -> None:
+        """Advance to time ``t``."""
+
+    def run_to_end(self) -> None:
+        """Advance to the stop time."""
+
+    def reset(self) -> None:
+        """Back to the start time."""
+
+    def get_value(self, name: str) -> float:
+        """Current value of a variable."""
+
+    def set_value(self, name: str, value: float) -> None:
+        """Set a constant or a stock's current value."""
+
+    @property
+    def time(self) -> float:
+        """Current simulation time."""
+
+    @property
+    def is_done(self) -> bool:
+        """True once the stop time is reached."""
+
+    def results(self) -> Results:
+        """Results saved so far."""
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+
+    def close(self) -> None:
+        """Free the native state."""
+
+@final
+class Results:
+    """Saved series of one run."""
+
+    @property
+    def names(self) -> list[str]:
+        """Variable display names, in column order."""
+
+    def __len__(self) -> int: ...
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+
+    def close(self) -> None:
+        """Drop the buffers (views keep their own reference)."""
+
+    def index_of(self, name: str) -> int | None:
+        """Column index by any spelling of the name."""
+
+    def times_view(self) -> Float64View:
+        """Zero-copy view of the time axis."""
+
+    def column_view(self, name: str) -> Float64View:
+        """Zero-copy view of one column."""
+
+    def column_at(self, index: int) -> Float64View:
+        """Zero-copy view of the column at ``index``."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """Arrow C stream capsule."""
+
+@final
+class Float64View:
+    """A read-only float64 buffer with NumPy's array interface."""
+
+    @property
+    def __array_interface__(self) -> dict[str, Any]:
+        """NumPy array interface, version 3."""
+
+    def __len__(self) -> int: ...

@@ -1,0 +1,124 @@
+"""Checks and conversions of user arguments before they reach the engine.
+
+Wrong types raise :class:`~simlin.errors.SimlinTypeError` (also a
+``TypeError``) with a message naming the argument, instead of an opaque
+conversion error from the native layer.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Iterable, Mapping, Sequence
+
+from simlin.errors import SimlinArgumentError, SimlinTypeError
+
+OverrideValue = float | Sequence[tuple[float, float]]
+"""A constant's or stock's new value, or a graphical function's new points."""
+
+NativeOverride = float | list[tuple[float, float]]
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def is_real(value: object) -> bool:
+    """True for ints, floats and NumPy reals, but not bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def real(value: object, what: str) -> float:
+    """Convert a real number to float, or raise SimlinTypeError naming ``what``."""
+    if not is_real(value):
+        raise SimlinTypeError(f"{what} must be a number, got {_type_name(value)}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def optional_real(value: object, what: str) -> float | None:
+    """Like :func:`real`, but passes ``None`` through."""
+    return None if value is None else real(value, what)
+
+
+def name(value: object, what: str) -> str:
+    """Check that a variable name is a string."""
+    if not isinstance(value, str):
+        raise SimlinTypeError(f"{what} must be a str, got {_type_name(value)}")
+    return value
+
+
+def path(value: object) -> str | os.PathLike[str]:
+    """Check a file path argument."""
+    if isinstance(value, str | os.PathLike):
+        return value
+    raise SimlinTypeError(f"path must be a str or os.PathLike, got {_type_name(value)}")
+
+
+def _points(var: str, value: Iterable[object]) -> list[tuple[float, float]]:
+    points: list[tuple[float, float]] = []
+    for item in value:
+        if (
+            isinstance(item, str | bytes)
+            or not isinstance(item, Sequence)
+            or len(item) != 2
+            or not (is_real(item[0]) and is_real(item[1]))
+        ):
+            raise SimlinTypeError(
+                f"override for '{var}': graphical function points must be (x, y) pairs "
+                f"of numbers, got {item!r}",
+                variable=var,
+            )
+        points.append((float(item[0]), float(item[1])))
+    return points
+
+
+def overrides(value: object) -> list[tuple[str, NativeOverride]]:
+    """Normalise an overrides mapping to ``[(name, float | [(x, y), ...])]``."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise SimlinTypeError(
+            f"overrides must be a mapping of variable name to value, got {_type_name(value)}"
+        )
+    out: list[tuple[str, NativeOverride]] = []
+    for key, v in value.items():
+        var = name(key, "override name")
+        if is_real(v):
+            out.append((var, float(v)))
+        elif isinstance(v, str | bytes) or not isinstance(v, Iterable):
+            raise SimlinTypeError(
+                f"override for '{var}' must be a number or a sequence of (x, y) pairs, "
+                f"got {_type_name(v)}",
+                variable=var,
+            )
+        else:
+            out.append((var, _points(var, v)))
+    return out
+
+
+def outputs(value: object) -> list[str] | None:
+    """Check the ``outputs`` argument: ``None`` or a sequence of names."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise SimlinTypeError(
+            f"outputs must be a sequence of variable names, got {_type_name(value)}"
+        )
+    return [name(v, "output name") for v in value]
+
+
+def method(value: object) -> str | None:
+    """Check the ``method`` argument."""
+    if value is None:
+        return None
+    return name(value, "method")
+
+
+def seed(value: object) -> int:
+    """Check the ``seed`` argument: a non-negative int below 2**64."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SimlinTypeError(f"seed must be an int, got {_type_name(value)}")
+    s = int(value)
+    if not 0 <= s < 2**64:
+        raise SimlinArgumentError(f"seed must be in [0, 2**64), got {s}")
+    return s

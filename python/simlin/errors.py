@@ -1,0 +1,143 @@
+"""Exceptions raised by simlin.
+
+Every failure the engine reports becomes a :class:`SimlinError` subclass
+chosen by the pipeline stage that found it:
+
+* :class:`SimlinImportError`: reading or parsing a model file.
+* :class:`SimlinCompilationError`: names, arity, cycles and other structure.
+* :class:`SimlinRuntimeError`: run options, outputs, and the run itself.
+
+Each carries a machine-readable :class:`ErrorCode`, and, where known, the
+variable involved and the source line.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ErrorCode",
+    "SimlinArgumentError",
+    "SimlinCompilationError",
+    "SimlinError",
+    "SimlinImportError",
+    "SimlinRuntimeError",
+    "SimlinTypeError",
+]
+
+
+class ErrorCode(enum.Enum):
+    """A stable code per cause of failure (mirrors the engine's error codes)."""
+
+    # import
+    IO = "IO"
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    MALFORMED_XML = "MALFORMED_XML"
+    NOT_XMILE = "NOT_XMILE"
+    BAD_SIM_SPECS = "BAD_SIM_SPECS"
+    EQUATION_SYNTAX = "EQUATION_SYNTAX"
+    BAD_GRAPHICAL_FUNCTION = "BAD_GRAPHICAL_FUNCTION"
+    DUPLICATE_VARIABLE = "DUPLICATE_VARIABLE"
+    UNKNOWN_MODEL = "UNKNOWN_MODEL"
+    # compile
+    UNKNOWN_VARIABLE = "UNKNOWN_VARIABLE"
+    UNKNOWN_FUNCTION = "UNKNOWN_FUNCTION"
+    WRONG_ARGUMENT_COUNT = "WRONG_ARGUMENT_COUNT"
+    CIRCULAR_DEPENDENCY = "CIRCULAR_DEPENDENCY"
+    UNSUPPORTED = "UNSUPPORTED"
+    MISSING_EQUATION = "MISSING_EQUATION"
+    BAD_MODULE = "BAD_MODULE"
+    BAD_SUBSCRIPT = "BAD_SUBSCRIPT"
+    # runtime
+    BAD_OVERRIDE = "BAD_OVERRIDE"
+    UNKNOWN_OUTPUT = "UNKNOWN_OUTPUT"
+    BAD_TIME_SPEC = "BAD_TIME_SPEC"
+    SIMULATION = "SIMULATION"
+    # Python side only
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    """An argument of the right type with an unusable value, or the wrong type."""
+    CLOSED = "CLOSED"
+    """A :class:`~simlin.Sim` or :class:`~simlin.Results` used after ``close()``."""
+    INTERNAL = "INTERNAL"
+    """The engine hit an internal error (a bug); the interpreter keeps running."""
+
+
+class SimlinError(Exception):
+    """Base class of every error simlin raises.
+
+    Attributes:
+        code: What went wrong, as an :class:`ErrorCode`.
+        variable: The variable the error is about, if any.
+        line: The 1-based source line, if known.
+
+    """
+
+    code: ErrorCode
+    variable: str | None
+    line: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: ErrorCode | str = ErrorCode.INTERNAL,
+        variable: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code if isinstance(code, ErrorCode) else ErrorCode(code)
+        self.variable = variable
+        self.line = line
+
+    @property
+    def message(self) -> str:
+        """The human-readable message."""
+        return str(self.args[0]) if self.args else ""
+
+    def __repr__(self) -> str:
+        parts = [repr(self.message), f"code={self.code.name}"]
+        if self.variable is not None:
+            parts.append(f"variable={self.variable!r}")
+        if self.line is not None:
+            parts.append(f"line={self.line}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class SimlinImportError(SimlinError):
+    """A model file could not be read or parsed."""
+
+
+class SimlinCompilationError(SimlinError):
+    """A model's structure is invalid (unknown names, cycles, bad arity...)."""
+
+
+class SimlinRuntimeError(SimlinError):
+    """A run could not be set up or failed, or a closed object was used."""
+
+
+class SimlinArgumentError(SimlinError, ValueError):
+    """An argument had an unusable value (code ``INVALID_ARGUMENT``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: ErrorCode | str = ErrorCode.INVALID_ARGUMENT,
+        variable: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, variable=variable, line=line)
+
+
+class SimlinTypeError(SimlinError, TypeError):
+    """An argument had the wrong Python type (code ``INVALID_ARGUMENT``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: ErrorCode | str = ErrorCode.INVALID_ARGUMENT,
+        variable: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, variable=variable, line=line)

@@ -1,0 +1,101 @@
+"""Loading model files into projects."""
+
+from __future__ import annotations
+
+import os
+
+from simlin import _simlin, _validate
+from simlin.errors import ErrorCode, SimlinImportError, SimlinTypeError
+from simlin.model import Model
+
+__all__ = ["SUPPORTED_EXTENSIONS", "Project", "load"]
+
+SUPPORTED_EXTENSIONS = (".xmile", ".stmx", ".itmx", ".xml")
+"""File extensions :func:`load` and :meth:`Project.from_file` accept."""
+
+
+class Project:
+    """A loaded project: its models and any import warnings."""
+
+    __slots__ = ("__weakref__", "_native")
+
+    def __init__(self, native: _simlin.Project) -> None:
+        """Wrap a native project (use :meth:`from_file` or :meth:`from_xmile`)."""
+        self._native = native
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Project:
+        """Load a model file; the format comes from the extension.
+
+        Raises:
+            SimlinImportError: ``UNSUPPORTED_FORMAT`` for an unknown extension,
+                ``IO`` if the file cannot be read, or a parse error code.
+
+        """
+        return cls(_simlin.Project.from_file(_validate.path(path)))
+
+    @classmethod
+    def from_xmile(cls, text: str | bytes) -> Project:
+        """Parse XMILE text (``bytes`` are decoded as UTF-8).
+
+        Raises:
+            SimlinImportError: if the text is not a valid XMILE document.
+
+        """
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise SimlinImportError(
+                    f"XMILE text is not UTF-8: {e}", code=ErrorCode.MALFORMED_XML
+                ) from None
+        if not isinstance(text, str):
+            raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
+        return cls(_simlin.Project.from_xmile(text))
+
+    @property
+    def name(self) -> str:
+        """The project name (may be empty)."""
+        return self._native.name
+
+    @property
+    def warnings(self) -> list[str]:
+        """Non-fatal problems found while importing."""
+        return self._native.warnings
+
+    @property
+    def models(self) -> list[Model]:
+        """Every model, in source order."""
+        return [Model(m) for m in self._native.models()]
+
+    @property
+    def main_model(self) -> Model:
+        """The main model (the unnamed one, or the first)."""
+        return Model(self._native.model(None))
+
+    def get_model(self, name: str | None = None) -> Model:
+        """A model by (any spelling of) its name; ``None`` gives the main model.
+
+        Raises:
+            SimlinImportError: ``UNKNOWN_MODEL`` if there is no such model.
+
+        """
+        if name is not None:
+            name = _validate.name(name, "name")
+        return Model(self._native.model(name))
+
+    def __repr__(self) -> str:
+        return f"<simlin.Project {self.name!r}>"
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """Load a model file and return its main model.
+
+    The format is chosen from the extension (``.xmile``, ``.stmx``,
+    ``.itmx``, ``.xml``).
+
+    Raises:
+        SimlinImportError: if the file cannot be read or parsed.
+
+    """
+    return Project.from_file(path).main_model

@@ -1,0 +1,121 @@
+"""Simulation results: NumPy views, pandas/polars frames, and Arrow export.
+
+The series live in native buffers that are shared, not copied: ``results[name]``
+is a read-only NumPy array over the native memory, and ``__arrow_c_stream__``
+hands the same buffers to pyarrow, polars or pandas. Arrays obtained before
+:meth:`Results.close` stay valid (they keep the buffers alive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from simlin import _simlin
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+__all__ = ["Results"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Results:
+    """The saved time series of one run.
+
+    Behaves like a read-only mapping from variable name (any spelling: case,
+    spaces or underscores do not matter) to a NumPy array aligned with
+    :attr:`times`. Use it as a context manager, or call :meth:`close`, to
+    release the native buffers early.
+    """
+
+    __slots__ = ("__weakref__", "_native")
+
+    def __init__(self, native: _simlin.Results) -> None:
+        """Wrap a native results object (use :meth:`simlin.Model.run` instead)."""
+        self._native = native
+
+    @property
+    def names(self) -> list[str]:
+        """Display names of the variables, in column order."""
+        return self._native.names
+
+    @property
+    def times(self) -> FloatArray:
+        """The saved time points (read-only, zero-copy)."""
+        return np.asarray(self._native.times_view())
+
+    def __getitem__(self, name: str) -> FloatArray:
+        """The series of one variable (read-only, zero-copy).
+
+        Raises:
+            SimlinRuntimeError: ``UNKNOWN_OUTPUT`` if there is no such column.
+
+        """
+        if not isinstance(name, str):
+            from simlin.errors import SimlinTypeError
+
+            raise SimlinTypeError(f"variable name must be a str, got {type(name).__name__}")
+        return np.asarray(self._native.column_view(name))
+
+    def __len__(self) -> int:
+        """Number of saved time points."""
+        return len(self._native)
+
+    def __contains__(self, name: object) -> bool:
+        """True if ``name`` (any spelling) is one of the columns."""
+        return isinstance(name, str) and self._native.index_of(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the variable names."""
+        return iter(self.names)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A pandas DataFrame indexed by ``time``, one column per variable."""
+        import pandas as pd
+
+        index = pd.Index(self.times, name="time")
+        data = {n: np.asarray(self._native.column_at(i)) for i, n in enumerate(self.names)}
+        frame: pd.DataFrame = pd.DataFrame(data, index=index, copy=False)
+        return frame
+
+    def to_polars(self) -> pl.DataFrame:
+        """A polars DataFrame with a ``time`` column first, then one per variable."""
+        import polars as pl
+
+        return pl.DataFrame(self)
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> Any:
+        """Arrow PyCapsule stream: one struct batch (``time``, then float64 columns)."""
+        return self._native.__arrow_c_stream__(requested_schema)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._native.closed
+
+    def close(self) -> None:
+        """Release this object's reference to the native buffers."""
+        self._native.close()
+
+    def __enter__(self) -> Results:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<simlin.Results (closed)>"
+        return f"<simlin.Results {len(self)} time points x {len(self.names)} variables>"

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import simlin
+
+DATA = Path(__file__).parent / "data"
+TEACUP = str(DATA / "teacup.xmile")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "simlin.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def parse_csv(text: str) -> tuple[list[str], list[list[float]]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], [[float(x) for x in row] for row in rows[1:]]
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("simlin: error: ") or "\nsimlin: error: " in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_run_csv_stdout() -> None:
+    proc = run_cli("run", TEACUP)
+    assert proc.returncode == 0, proc.stderr
+    header, rows = parse_csv(proc.stdout)
+    assert header == [
+        "time",
+        "Teacup Temperature",
+        "Heat Loss to Room",
+        "Room Temperature",
+        "Characteristic Time",
+    ]
+    assert len(rows) == 241
+    assert rows[0][:3] == [0.0, 180.0, 11.0]
+    assert rows[-1][0] == pytest.approx(30.0)
+
+
+def test_run_vars_method_and_times() -> None:
+    proc = run_cli(
+        "run", TEACUP, "--vars", "teacup temperature", "--method", "rk4",
+        "--start", "0", "--stop", "10", "--dt", "0.5",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    header, rows = parse_csv(proc.stdout)
+    assert header == ["time", "Teacup Temperature"]
+    assert len(rows) == 21
+    assert rows[-1][1] == pytest.approx(70 + 110 * 2.718281828459045**-1, abs=1e-4)
+
+
+def test_run_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    proc = run_cli("run", TEACUP, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    header, rows = parse_csv(out.read_text())
+    assert header[0] == "time" and len(rows) == 241
+
+
+def test_run_parquet(tmp_path: Path) -> None:
+    import polars as pl
+
+    out = tmp_path / "out.parquet"
+    proc = run_cli("run", TEACUP, "--format", "parquet", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    df = pl.read_parquet(out)
+    assert df.columns[0] == "time"
+    assert df["Teacup Temperature"][0] == 180.0
+
+
+def test_parquet_needs_output() -> None:
+    proc = run_cli("run", TEACUP, "--format", "parquet")
+    assert_clean_error(proc)
+    assert "-o" in proc.stderr
+
+
+def test_parquet_without_libraries(tmp_path: Path) -> None:
+    script = (
+        "import sys; sys.modules['polars'] = None; sys.modules['pyarrow'] = None; "
+        "sys.modules['pyarrow.parquet'] = None; from simlin.cli import main; "
+        f"sys.exit(main(['run', {TEACUP!r}, '--format', 'parquet', '-o', "
+        f"{str(tmp_path / 'x.parquet')!r}]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert_clean_error(proc)
+    assert "polars or pyarrow" in proc.stderr
+
+
+def test_check_ok() -> None:
+    proc = run_cli("check", TEACUP)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "ok"
+
+
+def test_check_errors() -> None:
+    proc = run_cli("check", str(DATA / "circular.xmile"))
+    assert proc.returncode == 1
+    assert "error:" in proc.stdout
+    assert "circular" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", str(DATA / "missing.xmile")),
+        ("run", str(DATA / "malformed.xmile")),
+        ("check", str(DATA / "malformed.xmile")),
+        ("run", str(DATA / "unknown_function.xmile")),
+        ("run", TEACUP, "--vars", "nope"),
+        ("run", TEACUP, "--dt", "-1"),
+        ("run", TEACUP, "--method", "leapfrog"),
+        ("run", TEACUP, "--stop", "soon"),
+        ("frobnicate",),
+        (),
+    ],
+)
+def test_errors_are_clean(args: tuple[str, ...]) -> None:
+    assert_clean_error(run_cli(*args))
+
+
+def test_python_dash_m_simlin() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "simlin", "check", TEACUP],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from simlin.cli import main
+
+    assert main(["check", TEACUP]) == 0
+    assert capsys.readouterr().out.strip().endswith("ok")
+    assert simlin.__version__

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import simlin
+from simlin import ErrorCode, SimlinRuntimeError
+
+NAMES = ["Teacup Temperature", "Heat Loss to Room", "Room Temperature", "Characteristic Time"]
+
+
+@pytest.fixture
+def results(teacup: simlin.Model) -> simlin.Results:
+    return teacup.run()
+
+
+def test_names_and_shape(results: simlin.Results) -> None:
+    assert results.names == NAMES
+    assert len(results) == 241
+    assert list(results) == NAMES
+    assert results.times.shape == (241,)
+    assert results.times.dtype == np.float64
+    np.testing.assert_allclose(np.diff(results.times), 0.125)
+
+
+def test_getitem_any_spelling(results: simlin.Results) -> None:
+    a = results["Teacup Temperature"]
+    for spelling in ("teacup temperature", "teacup_temperature", "TEACUP TEMPERATURE"):
+        np.testing.assert_array_equal(results[spelling], a)
+    assert a[0] == 180.0
+    assert results["heat loss to room"][0] == pytest.approx(11.0)
+
+
+def test_arrays_are_read_only_views(results: simlin.Results) -> None:
+    a = results["teacup temperature"]
+    b = results["teacup temperature"]
+    assert not a.flags.writeable
+    assert a.ctypes.data == b.ctypes.data  # same native buffer, no copy
+    with pytest.raises(ValueError):
+        a[0] = 1.0
+
+
+def test_contains(results: simlin.Results) -> None:
+    assert "room temperature" in results
+    assert "nope" not in results
+    assert 3 not in results
+
+
+def test_unknown_column(results: simlin.Results) -> None:
+    with pytest.raises(SimlinRuntimeError) as info:
+        results["nope"]
+    assert info.value.code is ErrorCode.UNKNOWN_OUTPUT
+    assert info.value.variable == "nope"
+
+
+def test_to_pandas(results: simlin.Results) -> None:
+    df = results.to_pandas()
+    assert isinstance(df, pd.DataFrame)
+    assert df.index.name == "time"
+    assert list(df.columns) == NAMES
+    assert df.shape == (241, 4)
+    assert df["Teacup Temperature"].iloc[0] == 180.0
+    assert df.index[8] == 1.0
+
+
+def test_to_polars(results: simlin.Results) -> None:
+    df = results.to_polars()
+    assert isinstance(df, pl.DataFrame)
+    assert df.columns == ["time", *NAMES]
+    assert df.shape == (241, 5)
+    assert df["Heat Loss to Room"][0] == pytest.approx(11.0)
+
+
+def test_arrow_stream_pyarrow(results: simlin.Results) -> None:
+    table = pa.table(results)
+    assert table.column_names == ["time", *NAMES]
+    assert table.schema.field("time").type == pa.float64()
+    assert table.num_rows == 241
+    column = table.column("Teacup Temperature")
+    assert column.to_pylist()[0] == 180.0
+    # zero-copy: the Arrow buffer is the very memory the NumPy view uses
+    address = column.chunks[0].buffers()[1].address
+    assert address == results["teacup temperature"].ctypes.data
+
+
+def test_arrow_stream_polars_and_pandas(results: simlin.Results) -> None:
+    df = pl.DataFrame(results)
+    assert df.columns[0] == "time"
+    df2 = pl.from_arrow(pa.table(results))
+    assert isinstance(df2, pl.DataFrame)
+    assert df2.shape == (241, 5)
+    pdf = pa.table(results).to_pandas()
+    assert list(pdf.columns) == ["time", *NAMES]
+
+
+def test_arrow_stream_is_repeatable(results: simlin.Results) -> None:
+    first = pa.table(results)
+    second = pa.table(results)
+    assert first.equals(second)
+    reader = pa.RecordBatchReader.from_stream(results)
+    assert reader.read_all().num_rows == 241
+
+
+def test_close(results: simlin.Results) -> None:
+    a = results["teacup temperature"]
+    times = results.times
+    with results as r:
+        assert r is results
+    assert results.closed
+    # arrays taken before close keep their memory alive
+    assert a[0] == 180.0
+    assert times[-1] == pytest.approx(30.0)
+    for call in (
+        lambda: results["teacup temperature"],
+        lambda: results.times,
+        lambda: len(results),
+        lambda: results.names,
+        lambda: pa.table(results),
+    ):
+        with pytest.raises(SimlinRuntimeError) as info:
+            call()
+        assert info.value.code is ErrorCode.CLOSED
+    assert "closed" in repr(results)
+
+
+def test_repr(results: simlin.Results) -> None:
+    assert "241" in repr(results)
