@@ -88,6 +88,7 @@ fn ir_teacup() -> Project {
                         inflows: vec![],
                         outflows: vec!["heat_loss".into()],
                         non_negative: false,
+                        net_rate: None,
                     },
                     Expr::Num(180.0),
                 ),

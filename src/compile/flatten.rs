@@ -306,7 +306,19 @@ pub fn flatten_var(
                 message: "per-element equations on a variable with no dimensions".into(),
             });
         }
-        let kind = kind_for(None);
+        let mut kind = kind_for(None);
+        if input.is_none() {
+            add_net_rate(
+                var,
+                scope,
+                &Vec::new(),
+                &ident,
+                &name,
+                &mut kind,
+                expander,
+                out,
+            )?;
+        }
         let expr = match (input, &var.equations) {
             (Some(e), _) => Some(e.clone()),
             (None, Equations::Single(eq)) => {
@@ -359,14 +371,62 @@ pub fn flatten_var(
             (None, None) if gf.is_some() => None,
             (None, None) => return Err(Error::MissingEquation { variable: el_name }),
         };
+        let mut kind = kind_for(Some(&canon));
+        if input.is_none() {
+            add_net_rate(
+                var, scope, &ctx, &el_ident, &el_name, &mut kind, expander, out,
+            )?;
+        }
         out.push(FlatVar {
             name: el_name,
             ident: el_ident,
-            kind: kind_for(Some(&canon)),
+            kind,
             expr,
             gf,
             visible,
         })?;
     }
+    Ok(())
+}
+
+/// A stock's net-rate expression (Vensim `INTEG(rate, init)`) becomes a
+/// hidden flow into that stock element.
+#[allow(clippy::too_many_arguments)]
+fn add_net_rate(
+    var: &Variable,
+    scope: &Scope<'_>,
+    ctx: &ElementCtx,
+    ident: &str,
+    name: &str,
+    kind: &mut FlatKind,
+    expander: &mut Expander<'_>,
+    out: &mut FlatModel,
+) -> Result<()> {
+    let (
+        VarKind::Stock {
+            net_rate: Some(rate),
+            ..
+        },
+        FlatKind::Stock { inflows, .. },
+    ) = (&var.kind, kind)
+    else {
+        return Ok(());
+    };
+    let flow_ident = format!("{ident}$net");
+    let flow_name = format!("{name}$net");
+    let resolved = scope.resolve_expr(&rate.expr, &var.name)?;
+    let scalar = expander.arrays.scalarize(&resolved, ctx, name)?;
+    let expr = expander.expand(&scalar, &flow_ident, &flow_name, out)?;
+    out.push(FlatVar {
+        name: flow_name,
+        ident: flow_ident.clone(),
+        kind: FlatKind::Flow {
+            non_negative: false,
+        },
+        expr: Some(expr),
+        gf: None,
+        visible: false,
+    })?;
+    inflows.push(flow_ident);
     Ok(())
 }

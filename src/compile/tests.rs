@@ -60,6 +60,7 @@ fn teacup(method: Method, dt: f64) -> Project {
                         inflows: vec![],
                         outflows: vec!["heat_loss".into()],
                         non_negative: false,
+                        net_rate: None,
                     },
                     Expr::Num(180.0),
                 ),
@@ -278,6 +279,7 @@ fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
                         inflows: vec!["births".into()],
                         outflows: vec![],
                         non_negative: false,
+                        net_rate: None,
                     },
                     per_element(&[
                         ("North", Expr::Num(10.0)),
@@ -428,6 +430,7 @@ fn delay3_conserves_material_and_delayn_matches_delay3() {
                     inflows: vec!["d3".into()],
                     outflows: vec![],
                     non_negative: false,
+                    net_rate: None,
                 },
                 "0",
             ),
@@ -504,6 +507,7 @@ fn modules_connect_inputs_and_expose_outputs() {
                     inflows: vec!["births".into()],
                     outflows: vec![],
                     non_negative: false,
+                    net_rate: None,
                 },
                 "100",
             ),
@@ -565,6 +569,7 @@ fn macros_expand_per_call_site_with_their_own_stocks() {
             inflows: vec!["add".into()],
             outflows: vec![],
             non_negative: false,
+            net_rate: None,
         },
         "0",
     );
@@ -604,4 +609,25 @@ fn macros_expand_per_call_site_with_their_own_stocks() {
         .unwrap();
     assert_eq!(r.column("a").unwrap(), &[0.0, 11.0, 22.0, 33.0]);
     assert_eq!(r.names, vec!["a"]);
+}
+
+#[test]
+fn net_rate_expressions_integrate_like_flows() {
+    let rate = Equation {
+        text: "2 * TIME".into(),
+        expr: crate::syntax::parse_equation("2 * TIME").unwrap(),
+    };
+    let stock = eq_var(
+        "s",
+        VarKind::Stock {
+            inflows: vec![],
+            outflows: vec![],
+            non_negative: false,
+            net_rate: Some(Box::new(rate)),
+        },
+        "1",
+    );
+    let r = run_main(vec![stock], 3.0, 1.0);
+    assert_eq!(r.column("s").unwrap(), &[1.0, 1.0, 3.0, 7.0]);
+    assert_eq!(r.names, vec!["s"]);
 }

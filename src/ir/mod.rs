@@ -143,6 +143,9 @@ pub enum VarKind {
         inflows: Vec<String>,
         outflows: Vec<String>,
         non_negative: bool,
+        /// A net rate given as an expression (Vensim `INTEG(rate, init)`),
+        /// added to whatever the named flows contribute.
+        net_rate: Option<Box<Equation>>,
     },
     Flow {
         non_negative: bool,
@@ -216,6 +219,17 @@ pub struct Macro {
     pub variables: Vec<Variable>,
 }
 
+/// The modelling language a project was written in. Where Vensim's
+/// documented semantics differ from XMILE's for a builtin of the same name
+/// (PULSE's arguments, INTEGER, SMOOTH's initial value, ...), the compiler
+/// follows the project's dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    Xmile,
+    Vensim,
+}
+
 /// A loaded project: sim specs, dimensions, models and macros.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Project {
@@ -225,6 +239,7 @@ pub struct Project {
     /// The first model is the main (unnamed) one.
     pub models: Vec<Model>,
     pub macros: Vec<Macro>,
+    pub dialect: Dialect,
     /// Non-fatal problems found while importing (unknown XML elements,
     /// ignored options), for `simlin check`.
     pub warnings: Vec<String>,

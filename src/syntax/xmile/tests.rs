@@ -58,7 +58,8 @@ fn reads_stocks_flows_and_non_negative_defaults() {
         VarKind::Stock {
             inflows: vec![],
             outflows: vec!["heat_loss".into()],
-            non_negative: true
+            non_negative: true,
+            net_rate: None
         }
     );
     assert_eq!(

@@ -87,6 +87,7 @@ impl<'a, 'i> Reader<'a, 'i> {
                 inflows: names("inflow"),
                 outflows: names("outflow"),
                 non_negative: non_negative(defaults.stock_non_negative),
+                net_rate: None,
             },
             "flow" => VarKind::Flow {
                 non_negative: non_negative(defaults.flow_non_negative),
