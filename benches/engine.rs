@@ -1,5 +1,6 @@
 //! Engine benchmarks: `compile` (load + `CompiledModel::new`) and `run` for
-//! SDXorg samples, plus a hand-built teacup that needs no parser.
+//! the SDXorg samples teacup and SIR, and XMILE transcriptions (in
+//! `benches/models/`) of the Lotka–Volterra and pendulum samples.
 //!
 //! After the criterion groups, prints ns per (variable × step) for each
 //! model, the number that stays comparable across model sizes. Models that
@@ -10,13 +11,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::Criterion;
-use simlin::ir::{Equation, Equations, Model, Project, SimSpecs, VarKind, Variable};
-use simlin::syntax::ast::{BinaryOp, Expr};
 use simlin::{CompiledModel, RunOptions};
 
 /// SDXorg samples: (label, candidate paths relative to test-models).
 const SAMPLES: &[(&str, &[&str])] = &[
-    ("teacup", &["samples/teacup/teacup.xmile"]),
+    (
+        "teacup",
+        &[
+            "samples/teacup/teacup.xmile",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/teacup.xmile"),
+        ],
+    ),
     ("SIR", &["samples/SIR/SIR.xmile"]),
     (
         "lotka_volterra",
@@ -40,91 +45,16 @@ const SAMPLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn var(name: &str, kind: VarKind, expr: Expr) -> Variable {
-    Variable {
-        name: name.into(),
-        ident: name.into(),
-        kind,
-        equations: Equations::Single(Equation {
-            text: String::new(),
-            expr,
-        }),
-        units: None,
-        doc: None,
-        dims: vec![],
-        gf: None,
-        line: None,
-    }
-}
-
-/// The teacup built directly as IR (works whatever the parser's state).
-fn ir_teacup() -> Project {
-    let v = |n: &str| Expr::Var(n.into(), Default::default());
-    let bin = |op, a, b| Expr::Binary(op, Box::new(a), Box::new(b));
-    Project {
-        sim_specs: SimSpecs {
-            start: 0.0,
-            stop: 30.0,
-            dt: 0.125,
-            ..SimSpecs::default()
-        },
-        models: vec![Model {
-            variables: vec![
-                var(
-                    "heat_loss",
-                    VarKind::Flow {
-                        non_negative: false,
-                    },
-                    bin(
-                        BinaryOp::Div,
-                        bin(BinaryOp::Sub, v("temp"), v("room")),
-                        v("tau"),
-                    ),
-                ),
-                var("room", VarKind::Aux, Expr::Num(70.0)),
-                var(
-                    "temp",
-                    VarKind::Stock {
-                        inflows: vec![],
-                        outflows: vec!["heat_loss".into()],
-                        non_negative: false,
-                        net_rate: None,
-                    },
-                    Expr::Num(180.0),
-                ),
-                var("tau", VarKind::Aux, Expr::Num(10.0)),
-            ],
-            ..Model::default()
-        }],
-        ..Project::default()
-    }
-}
-
-/// A benchmarkable model: where its project comes from.
-enum Source {
-    File(PathBuf),
-    Ir(Project),
-}
-
-impl Source {
-    fn load(&self) -> simlin::Result<Project> {
-        match self {
-            Source::File(p) => simlin::load_file(p),
-            Source::Ir(p) => Ok(p.clone()),
-        }
-    }
-}
-
-fn models() -> Vec<(String, Source)> {
+fn models() -> Vec<(String, PathBuf)> {
     let root = simlin::testsuite::default_root();
-    let mut out = vec![("ir_teacup".to_string(), Source::Ir(ir_teacup()))];
+    let mut out = Vec::new();
     for (label, candidates) in SAMPLES {
         match candidates
             .iter()
             .map(|c| root.join(c))
             .find(|p| p.is_file())
         {
-            Some(path) => out.push((label.to_string(), Source::File(path))),
+            Some(path) => out.push((label.to_string(), path)),
             None => eprintln!(
                 "note: {label}: no XMILE/Stella file under {} (only .mdl?), skipped",
                 root.join(Path::new(candidates[0]).parent().unwrap_or(Path::new("")))
@@ -136,10 +66,8 @@ fn models() -> Vec<(String, Source)> {
 }
 
 /// Load and compile, printing (not panicking on) errors.
-fn compiled(label: &str, source: &Source) -> Option<CompiledModel> {
-    let result = source
-        .load()
-        .and_then(|project| CompiledModel::new(&project, None));
+fn compiled(label: &str, source: &Path) -> Option<CompiledModel> {
+    let result = simlin::load_file(source).and_then(|project| CompiledModel::new(&project, None));
     match result {
         Ok(m) => Some(m),
         Err(e) => {
@@ -152,7 +80,7 @@ fn compiled(label: &str, source: &Source) -> Option<CompiledModel> {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let models = models();
-    let runnable: Vec<(&str, &Source, CompiledModel)> = models
+    let runnable: Vec<(&str, &PathBuf, CompiledModel)> = models
         .iter()
         .filter_map(|(label, src)| compiled(label, src).map(|m| (label.as_str(), src, m)))
         .collect();
@@ -163,7 +91,7 @@ fn main() {
         for (label, src, _) in &runnable {
             group.bench_function(*label, |b| {
                 b.iter(|| {
-                    let project = src.load().ok();
+                    let project = simlin::load_file(src).ok();
                     black_box(project.and_then(|p| CompiledModel::new(&p, None).ok()))
                 })
             });

@@ -9,13 +9,13 @@ hands the same buffers to pyarrow, polars or pandas. Arrays obtained before
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from simlin import _simlin
+from simlin._handle import NativeHandle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +26,7 @@ __all__ = ["Results"]
 FloatArray = npt.NDArray[np.float64]
 
 
-class Results:
+class Results(NativeHandle):
     """The saved time series of one run.
 
     Behaves like a read-only mapping from variable name (any spelling: case,
@@ -35,7 +35,9 @@ class Results:
     release the native buffers early.
     """
 
-    __slots__ = ("__weakref__", "_native")
+    __slots__ = ()
+
+    _native: _simlin.Results
 
     def __init__(self, native: _simlin.Results) -> None:
         """Wrap a native results object (use :meth:`simlin.Model.run` instead)."""
@@ -94,26 +96,6 @@ class Results:
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> Any:
         """Arrow PyCapsule stream: one struct batch (``time``, then float64 columns)."""
         return self._native.__arrow_c_stream__(requested_schema)
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self._native.closed
-
-    def close(self) -> None:
-        """Release this object's reference to the native buffers."""
-        self._native.close()
-
-    def __enter__(self) -> Results:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         if self.closed:

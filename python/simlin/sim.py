@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from simlin import _simlin, _validate
+from simlin._handle import NativeHandle
 from simlin.results import Results
 
 __all__ = ["Sim"]
 
 
-class Sim:
+class Sim(NativeHandle):
     """One stepwise run of a compiled model (from :meth:`simlin.Model.simulate`).
 
     The initial values are computed when the ``Sim`` is created. Close it
@@ -18,7 +17,9 @@ class Sim:
     using it afterwards raises ``SimlinRuntimeError`` with code ``CLOSED``.
     """
 
-    __slots__ = ("__weakref__", "_native")
+    __slots__ = ()
+
+    _native: _simlin.Sim
 
     def __init__(self, native: _simlin.Sim) -> None:
         """Wrap a native simulation (use :meth:`simlin.Model.simulate` instead)."""
@@ -57,26 +58,6 @@ class Sim:
     def results(self) -> Results:
         """A snapshot of the results saved so far."""
         return Results(self._native.results())
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self._native.closed
-
-    def close(self) -> None:
-        """Free the native simulation state now."""
-        self._native.close()
-
-    def __enter__(self) -> Sim:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         if self.closed:
