@@ -71,10 +71,12 @@ pub struct CompiledModel {
     pub(crate) code: Vec<Op>,
     /// Every variable, in initial-phase order (stocks compute their initial value).
     pub(crate) init_segments: Vec<Segment>,
-    /// Non-constant, non-stock variables in per-step order.
-    pub(crate) step_segments: Vec<Segment>,
-    /// After each committed step: store PREVIOUS/DELAY inputs (`var` holds the op id).
-    pub(crate) record_segments: Vec<Segment>,
+    /// Non-constant, non-stock variables in per-step order. Their segments
+    /// are laid out back to back, so a step runs as this one range over
+    /// `code`, with no per-variable dispatch.
+    pub(crate) step_range: Segment,
+    /// After each committed step: store PREVIOUS/DELAY inputs (one range, likewise).
+    pub(crate) record_range: Segment,
     pub(crate) stocks: Vec<StockInfo>,
     pub(crate) tables: Vec<Arc<GraphicalFunction>>,
     pub(crate) stateful: Vec<StatefulKind>,
@@ -90,6 +92,22 @@ fn push_segment(code: &mut Vec<Op>, var: usize, ops: Vec<Op>) -> Segment {
         var: var as u32,
         start,
         end: code.len() as u32,
+    }
+}
+
+/// One segment covering consecutive segments (empty when there are none).
+fn span(segments: &[Segment]) -> Segment {
+    match (segments.first(), segments.last()) {
+        (Some(a), Some(b)) => Segment {
+            var: u32::MAX,
+            start: a.start,
+            end: b.end,
+        },
+        _ => Segment {
+            var: u32::MAX,
+            start: 0,
+            end: 0,
+        },
     }
 }
 
@@ -242,12 +260,12 @@ impl CompiledModel {
             .iter()
             .map(|&i| push_segment(&mut code, i, init_code[i].take().unwrap_or_default()))
             .collect();
-        let step_segments = step_order
+        let step_segments: Vec<Segment> = step_order
             .iter()
             .map(|&i| push_segment(&mut code, i, step_code[i].take().unwrap_or_default()))
             .collect();
         let records = std::mem::take(&mut t.records);
-        let record_segments = records
+        let record_segments: Vec<Segment> = records
             .into_iter()
             .map(|(id, ops)| push_segment(&mut code, id as usize, ops))
             .collect();
@@ -292,8 +310,8 @@ impl CompiledModel {
             index,
             code,
             init_segments,
-            step_segments,
-            record_segments,
+            step_range: span(&step_segments),
+            record_range: span(&record_segments),
             stocks,
             tables,
             stateful,

@@ -40,6 +40,7 @@ pub(crate) struct RunState {
     /// RK scratch: stock values at the start of the step, and k sums.
     base: Vec<f64>,
     acc: Vec<f64>,
+    k: Vec<f64>,
 }
 
 fn bad_time(message: String) -> Error {
@@ -157,6 +158,7 @@ impl RunState {
             results,
             base: vec![0.0; m.stocks.len()],
             acc: vec![0.0; m.stocks.len()],
+            k: vec![0.0; m.stocks.len()],
         })
     }
 
@@ -205,15 +207,11 @@ impl RunState {
     }
 
     fn eval_step(&mut self, m: &CompiledModel) {
-        for &seg in &m.step_segments {
-            self.exec(m, seg);
-        }
+        self.exec(m, m.step_range);
     }
 
     fn record(&mut self, m: &CompiledModel) {
-        for &seg in &m.record_segments {
-            self.exec(m, seg);
-        }
+        self.exec(m, m.record_range);
     }
 
     fn save(&mut self) {
@@ -239,51 +237,51 @@ impl RunState {
         }
     }
 
-    /// Evaluate the flows at `time` with stocks at `base + h * k`.
-    fn stage(&mut self, m: &CompiledModel, time: f64, h: f64, k: &[f64]) {
-        for ((s, &b), &k) in m.stocks.iter().zip(&self.base).zip(k) {
+    /// Evaluate the flows at `time` with stocks at `base + h * k` (the
+    /// current `self.k`), then leave the new derivatives in `self.k`.
+    fn stage(&mut self, m: &CompiledModel, time: f64, h: f64) {
+        for ((s, &b), &k) in m.stocks.iter().zip(&self.base).zip(&self.k) {
             self.slots[s.slot as usize] = b + h * k;
         }
         self.time = time;
         self.eval_step(m);
+        Self::derivatives(m, &self.slots, &mut self.k);
     }
 
     /// Advance one dt with the run's method, then compute, record and save
-    /// the new time's values.
+    /// the new time's values. Allocates nothing.
     pub(crate) fn step_once(&mut self, m: &CompiledModel) {
         let dt = self.dt;
         let t0 = self.time;
-        let ns = m.stocks.len();
         for (b, s) in self.base.iter_mut().zip(&m.stocks) {
             *b = self.slots[s.slot as usize];
         }
-        let mut k = vec![0.0; ns];
-        Self::derivatives(m, &self.slots, &mut k);
+        Self::derivatives(m, &self.slots, &mut self.k);
+        self.acc.copy_from_slice(&self.k);
         match self.method {
-            Method::Euler => {
-                self.acc.copy_from_slice(&k);
-            }
+            Method::Euler => {}
             Method::Rk2 => {
-                self.acc.copy_from_slice(&k);
-                self.stage(m, t0 + dt, dt, &k);
-                Self::derivatives(m, &self.slots, &mut k);
-                for (a, k) in self.acc.iter_mut().zip(&k) {
-                    *a = (*a + k) / 2.0;
-                }
-            }
-            Method::Rk4 => {
-                self.acc.copy_from_slice(&k);
-                self.stage(m, t0 + dt / 2.0, dt / 2.0, &k.clone());
-                Self::derivatives(m, &self.slots, &mut k);
-                self.acc.iter_mut().zip(&k).for_each(|(a, k)| *a += 2.0 * k);
-                self.stage(m, t0 + dt / 2.0, dt / 2.0, &k.clone());
-                Self::derivatives(m, &self.slots, &mut k);
-                self.acc.iter_mut().zip(&k).for_each(|(a, k)| *a += 2.0 * k);
-                self.stage(m, t0 + dt, dt, &k.clone());
-                Self::derivatives(m, &self.slots, &mut k);
+                self.stage(m, t0 + dt, dt);
                 self.acc
                     .iter_mut()
-                    .zip(&k)
+                    .zip(&self.k)
+                    .for_each(|(a, k)| *a = (*a + k) / 2.0);
+            }
+            Method::Rk4 => {
+                self.stage(m, t0 + dt / 2.0, dt / 2.0);
+                self.acc
+                    .iter_mut()
+                    .zip(&self.k)
+                    .for_each(|(a, k)| *a += 2.0 * k);
+                self.stage(m, t0 + dt / 2.0, dt / 2.0);
+                self.acc
+                    .iter_mut()
+                    .zip(&self.k)
+                    .for_each(|(a, k)| *a += 2.0 * k);
+                self.stage(m, t0 + dt, dt);
+                self.acc
+                    .iter_mut()
+                    .zip(&self.k)
                     .for_each(|(a, k)| *a = (*a + k) / 6.0);
             }
         }
