@@ -10,7 +10,7 @@
 use crate::compile::arrays::ArrayInfo;
 use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
 use crate::error::{Error, Result};
-use crate::ir::Project;
+use crate::ir::{Dialect, Equations, Project, VarKind};
 use crate::syntax::ast::{BinaryOp, Expr, Span};
 
 const MAX_MACRO_DEPTH: usize = 32;
@@ -61,25 +61,63 @@ fn structure(name: &str) -> Option<(Structure, usize, usize)> {
     })
 }
 
-/// Evaluate an expression made only of numbers and arithmetic (the order
-/// argument of DELAYN/SMTHN must be known when compiling).
-fn const_eval(e: &Expr) -> Option<f64> {
+/// Deepest chain of constant variables the order of DELAYN/SMTHN may be
+/// folded through.
+const MAX_FOLD_DEPTH: usize = 16;
+
+/// Evaluate an expression made only of numbers, arithmetic and references
+/// to constant variables (the order argument of DELAYN/SMTHN must be known
+/// when compiling). `var_expr` gives a referenced variable's equation if it
+/// is a plain (non-stock, non-table) variable; `Err` names the reference
+/// that could not be folded.
+fn const_eval<'e>(
+    e: &'e Expr,
+    var_expr: &dyn Fn(&str) -> Option<Expr>,
+    depth: usize,
+) -> std::result::Result<f64, String> {
+    let cannot = || Err(String::new());
     match e {
-        Expr::Num(n) => Some(*n),
-        Expr::Unary(crate::syntax::ast::UnaryOp::Neg, a) => const_eval(a).map(|v| -v),
-        Expr::Unary(crate::syntax::ast::UnaryOp::Plus, a) => const_eval(a),
+        Expr::Num(n) => Ok(*n),
+        Expr::Var(name, _) => {
+            if depth >= MAX_FOLD_DEPTH {
+                return Err(name.clone());
+            }
+            match var_expr(name) {
+                Some(x) => const_eval(&x, var_expr, depth + 1).map_err(|r| {
+                    if r.is_empty() {
+                        name.clone()
+                    } else {
+                        r
+                    }
+                }),
+                None => Err(name.clone()),
+            }
+        }
+        Expr::Unary(crate::syntax::ast::UnaryOp::Neg, a) => {
+            const_eval(a, var_expr, depth).map(|v| -v)
+        }
+        Expr::Unary(crate::syntax::ast::UnaryOp::Plus, a) => const_eval(a, var_expr, depth),
+        Expr::Call(f, args, _)
+            if args.len() == 1 && matches!(f.as_str(), "int" | "integer" | "round") =>
+        {
+            let v = const_eval(&args[0], var_expr, depth)?;
+            Ok(if f == "round" { v.round() } else { v.trunc() })
+        }
         Expr::Binary(op, a, b) => {
-            let (a, b) = (const_eval(a)?, const_eval(b)?);
-            Some(match op {
+            let (a, b) = (
+                const_eval(a, var_expr, depth)?,
+                const_eval(b, var_expr, depth)?,
+            );
+            Ok(match op {
                 BinaryOp::Add => a + b,
                 BinaryOp::Sub => a - b,
                 BinaryOp::Mul => a * b,
                 BinaryOp::Div => a / b,
                 BinaryOp::Pow => a.powf(b),
-                _ => return None,
+                _ => return cannot(),
             })
         }
-        _ => None,
+        _ => cannot(),
     }
 }
 
@@ -193,11 +231,47 @@ impl<'p> Expander<'p> {
         )?;
         Self::hidden(out, t_id.clone(), format!("{np}time"), FlatKind::Aux, time)?;
         let rest: Vec<Expr> = args.collect();
+        let project = self.project;
+        let var_expr = |name: &str| -> Option<Expr> {
+            // A constant already flattened (its references are resolved)...
+            if let Some(&i) = out.index.get(name) {
+                let v = &out.vars[i];
+                return match (&v.kind, &v.gf) {
+                    (FlatKind::Aux, None) => v.expr.clone(),
+                    _ => None,
+                };
+            }
+            // ... or a top-level one not reached yet (its names are already full).
+            let v = project.main_model()?.get(name)?;
+            match (&v.kind, &v.equations, &v.gf) {
+                (VarKind::Aux, Equations::Single(eq), None) if v.dims.is_empty() => {
+                    Some(eq.expr.clone())
+                }
+                _ => None,
+            }
+        };
         let order = |e: Option<&Expr>| -> Result<usize> {
-            let n = e.and_then(const_eval).ok_or_else(|| Error::Unsupported {
-                variable: owner_name.to_string(),
-                construct: format!("{}: the order must be a constant number", f.to_uppercase()),
-            })?;
+            let n = match e.map(|e| const_eval(e, &var_expr, 0)) {
+                Some(Ok(n)) => n,
+                Some(Err(r)) if !r.is_empty() => {
+                    return Err(Error::Unsupported {
+                        variable: owner_name.to_string(),
+                        construct: format!(
+                            "{}: the order must be a constant, but '{r}' is not one",
+                            f.to_uppercase()
+                        ),
+                    })
+                }
+                _ => {
+                    return Err(Error::Unsupported {
+                        variable: owner_name.to_string(),
+                        construct: format!(
+                            "{}: the order must be a constant number",
+                            f.to_uppercase()
+                        ),
+                    })
+                }
+            };
             let n = n.round();
             if !(1.0..=MAX_ORDER as f64).contains(&n) {
                 return Err(Error::Unsupported {
@@ -210,11 +284,21 @@ impl<'p> Expander<'p> {
             }
             Ok(n as usize)
         };
+        // Vensim: SMOOTH N / DELAY N(input, time, initial value, order);
+        // XMILE: SMTHN / DELAYN(input, time, order[, initial value]).
+        let vensim_n = self.project.dialect == Dialect::Vensim
+            && matches!(f, "smooth_n" | "delay_n")
+            && rest.len() == 2;
+        let (order_arg, init_arg) = if vensim_n {
+            (rest.get(1), rest.first())
+        } else {
+            (rest.first(), rest.get(1))
+        };
         match s {
             Structure::Smooth(n) => {
                 let (n, init) = match n {
                     Some(n) => (n, rest.first().cloned()),
-                    None => (order(rest.first())?, rest.get(1).cloned()),
+                    None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
                 self.smooth_chain(&p, &np, n, var(&in_id), &t_id, init, out)
@@ -222,7 +306,7 @@ impl<'p> Expander<'p> {
             Structure::Delay(n) => {
                 let (n, init) = match n {
                     Some(n) => (n, rest.first().cloned()),
-                    None => (order(rest.first())?, rest.get(1).cloned()),
+                    None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
                 self.delay_chain(&p, &np, n, &in_id, &t_id, init, out)

@@ -9,6 +9,7 @@
 
 pub mod arrays;
 pub mod builtins;
+pub mod builtins_vensim;
 pub mod codegen;
 pub mod expand;
 pub mod flatten;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use crate::analysis::topo_order;
 use crate::compile::codegen::{Gen, Phase, Tables};
 use crate::compile::flatten::{flatten, FlatKind};
-use crate::compile::program::{Op, Segment, StatefulKind};
+use crate::compile::program::{Op, Segment, StatefulKind, TableFn};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Project, SimSpecs};
 use crate::results::Results;
@@ -100,6 +101,7 @@ fn stack_depth(code: &[Op]) -> usize {
         depth += match op {
             Op::Const(_) | Op::Load(_) | Op::Time | Op::Dt | Op::Start | Op::Stop => 1,
             Op::Neg | Op::Not | Op::Lookup(_) => 0,
+            Op::TableFn(_, f) => -((*f == TableFn::Area) as isize),
             Op::Store(_) | Op::Record(_) => -1,
             Op::Select => -2,
             Op::Call(_, n) => 1 - *n as isize,
@@ -171,6 +173,7 @@ impl CompiledModel {
             stateful: Vec::new(),
             sites: HashMap::new(),
             records: Vec::new(),
+            dialect: project.dialect,
         };
         let mut init_code = Vec::with_capacity(n);
         let mut step_code = Vec::with_capacity(n);
