@@ -8,7 +8,9 @@
 //! become hidden auxes bound to the call's arguments.
 
 use crate::compile::arrays::ArrayInfo;
+use crate::compile::builtins::TimeCtx;
 use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
+use crate::compile::fold::{fold, FoldCtx};
 use crate::error::{Error, Result};
 use crate::ir::{Dialect, Equations, Project, VarKind};
 use crate::syntax::ast::{BinaryOp, Expr, Span};
@@ -59,66 +61,6 @@ fn structure(name: &str) -> Option<(Structure, usize, usize)> {
         "npv" => (Npv, 2, 4),
         _ => return None,
     })
-}
-
-/// Deepest chain of constant variables the order of DELAYN/SMTHN may be
-/// folded through.
-const MAX_FOLD_DEPTH: usize = 16;
-
-/// Evaluate an expression made only of numbers, arithmetic and references
-/// to constant variables (the order argument of DELAYN/SMTHN must be known
-/// when compiling). `var_expr` gives a referenced variable's equation if it
-/// is a plain (non-stock, non-table) variable; `Err` names the reference
-/// that could not be folded.
-fn const_eval<'e>(
-    e: &'e Expr,
-    var_expr: &dyn Fn(&str) -> Option<Expr>,
-    depth: usize,
-) -> std::result::Result<f64, String> {
-    let cannot = || Err(String::new());
-    match e {
-        Expr::Num(n) => Ok(*n),
-        Expr::Var(name, _) => {
-            if depth >= MAX_FOLD_DEPTH {
-                return Err(name.clone());
-            }
-            match var_expr(name) {
-                Some(x) => const_eval(&x, var_expr, depth + 1).map_err(|r| {
-                    if r.is_empty() {
-                        name.clone()
-                    } else {
-                        r
-                    }
-                }),
-                None => Err(name.clone()),
-            }
-        }
-        Expr::Unary(crate::syntax::ast::UnaryOp::Neg, a) => {
-            const_eval(a, var_expr, depth).map(|v| -v)
-        }
-        Expr::Unary(crate::syntax::ast::UnaryOp::Plus, a) => const_eval(a, var_expr, depth),
-        Expr::Call(f, args, _)
-            if args.len() == 1 && matches!(f.as_str(), "int" | "integer" | "round") =>
-        {
-            let v = const_eval(&args[0], var_expr, depth)?;
-            Ok(if f == "round" { v.round() } else { v.trunc() })
-        }
-        Expr::Binary(op, a, b) => {
-            let (a, b) = (
-                const_eval(a, var_expr, depth)?,
-                const_eval(b, var_expr, depth)?,
-            );
-            Ok(match op {
-                BinaryOp::Add => a + b,
-                BinaryOp::Sub => a - b,
-                BinaryOp::Mul => a * b,
-                BinaryOp::Div => a / b,
-                BinaryOp::Pow => a.powf(b),
-                _ => return cannot(),
-            })
-        }
-        _ => cannot(),
-    }
 }
 
 impl<'p> Expander<'p> {
@@ -251,13 +193,27 @@ impl<'p> Expander<'p> {
             }
         };
         let order = |e: Option<&Expr>| -> Result<usize> {
-            let n = match e.map(|e| const_eval(e, &var_expr, 0)) {
+            let specs = project
+                .main_model()
+                .and_then(|m| m.sim_specs.as_ref())
+                .unwrap_or(&project.sim_specs);
+            let ctx = FoldCtx {
+                var_expr: &var_expr,
+                dialect: project.dialect,
+                time: TimeCtx {
+                    time: specs.start,
+                    dt: specs.dt,
+                    start: specs.start,
+                    stop: specs.stop,
+                },
+            };
+            let n = match e.map(|e| fold(e, &ctx, 0)) {
                 Some(Ok(n)) => n,
                 Some(Err(r)) if !r.is_empty() => {
                     return Err(Error::Unsupported {
                         variable: owner_name.to_string(),
                         construct: format!(
-                            "{}: the order must be a constant, but '{r}' is not one",
+                            "{}: the order must be known at the initial time, but '{r}' cannot be computed before the run",
                             f.to_uppercase()
                         ),
                     })

@@ -13,6 +13,7 @@ pub mod builtins_vensim;
 pub mod codegen;
 pub mod expand;
 pub mod flatten;
+pub mod fold;
 pub mod program;
 
 use std::collections::HashMap;
@@ -342,3 +343,5 @@ impl CompiledModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_vensim;
