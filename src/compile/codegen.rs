@@ -59,6 +59,10 @@ pub struct Gen<'t, 'a> {
     pub out: Emitted,
     /// Inside a lagged argument: references are not dependencies.
     lagged: bool,
+    /// Address of the call expression being compiled: the site of a
+    /// stateful call with no arguments (whose empty argument list has no
+    /// address of its own).
+    call_site: usize,
 }
 
 impl<'t, 'a> Gen<'t, 'a> {
@@ -69,6 +73,7 @@ impl<'t, 'a> Gen<'t, 'a> {
             var,
             out: Emitted::default(),
             lagged: false,
+            call_site: 0,
         }
     }
 
@@ -156,7 +161,10 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.expr(b)?;
                 self.emit(Op::Select);
             }
-            Expr::Call(f, args, _) => self.call(f, args)?,
+            Expr::Call(f, args, _) => {
+                self.call_site = e as *const Expr as usize;
+                self.call(f, args)?
+            }
         }
         Ok(())
     }
@@ -337,6 +345,16 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.emit(Op::TableFn(table, tf));
                 Ok(())
             }
+            // Vensim RANDOM 0 1(): uniform on [0, 1], the run's own stream.
+            "random_0_1" => {
+                self.arity(f, args.len(), 0, 0)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Random(RandomKind::VUniform));
+                self.emit(Op::Const(0.0));
+                self.emit(Op::Const(1.0));
+                self.emit(Op::Stateful(id, 2));
+                Ok(())
+            }
             "random_uniform" | "random_normal" | "random_poisson" | "random_exponential"
             | "random_triangular" => {
                 let kind = match f {
@@ -449,7 +467,11 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     /// The stateful op of this call site, allocated on first sight.
     fn stateful_id(&mut self, args: &[Expr], kind: StatefulKind) -> u32 {
-        let site = args.as_ptr() as usize;
+        let site = if args.is_empty() {
+            self.call_site
+        } else {
+            args.as_ptr() as usize
+        };
         if let Some(&id) = self.t.sites.get(&site) {
             return id;
         }

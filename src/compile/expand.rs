@@ -45,6 +45,8 @@ enum Structure {
     Trend,
     Forecast,
     Npv,
+    /// Vensim RANDOM PINK NOISE(mean, sd, correlation time, seed).
+    PinkNoise,
 }
 
 fn structure(name: &str) -> Option<(Structure, usize, usize)> {
@@ -59,6 +61,7 @@ fn structure(name: &str) -> Option<(Structure, usize, usize)> {
         "trend" => (Trend, 2, 3),
         "forcst" | "forecast" => (Forecast, 3, 4),
         "npv" => (Npv, 2, 4),
+        "random_pink_noise" => (PinkNoise, 3, 4),
         _ => return None,
     })
 }
@@ -301,6 +304,48 @@ impl<'p> Expander<'p> {
                         bin(BinaryOp::Add, Expr::Num(1.0), bin(BinaryOp::Mul, trend, h)),
                     ),
                 })
+            }
+            Structure::PinkNoise => {
+                // Vensim RANDOM PINK NOISE(mean, sd, correlation time, seed):
+                // white noise smoothed to first order over the correlation
+                // time. The white noise is uniform, scaled (by
+                // sqrt(24 * corr / DT)) so that the smoothed output has the
+                // requested standard deviation; the smoothing stock starts at
+                // the mean. Here `input` is the mean and `time` the sd.
+                let corr = rest.first().cloned().unwrap_or(Expr::Num(1.0));
+                let mut draw = vec![Expr::Num(0.0), Expr::Num(1.0)];
+                draw.extend(rest.get(1).cloned());
+                let white = bin(
+                    BinaryOp::Add,
+                    var(&in_id),
+                    bin(
+                        BinaryOp::Mul,
+                        var(&t_id),
+                        bin(
+                            BinaryOp::Mul,
+                            bin(
+                                BinaryOp::Pow,
+                                bin(
+                                    BinaryOp::Div,
+                                    bin(BinaryOp::Mul, Expr::Num(24.0), corr.clone()),
+                                    var("dt"),
+                                ),
+                                Expr::Num(0.5),
+                            ),
+                            bin(BinaryOp::Sub, call("random_uniform", draw), Expr::Num(0.5)),
+                        ),
+                    ),
+                );
+                let corr_id = format!("{p}corr");
+                Self::hidden(
+                    out,
+                    corr_id.clone(),
+                    format!("{np}corr"),
+                    FlatKind::Aux,
+                    corr,
+                )?;
+                let avg = self.smooth_chain(&p, &np, 1, white, &corr_id, var(&in_id), out)?;
+                Ok(avg)
             }
             Structure::Npv => {
                 // time is the discount rate here.

@@ -670,3 +670,60 @@ fn xmile_pulse_is_unchanged() {
         .unwrap();
     check(&xmile, "x", 0.0, &[(1.0, 0.0), (2.0, 2.0), (2.5, 0.0)]);
 }
+
+/// SDXorg `active_initial_circular`: SMOOTH of an ACTIVE INITIAL variable
+/// whose active equation reads the smooth, which only the per-step phase
+/// sees, so there is no initialization cycle.
+#[test]
+fn active_initial_breaks_initial_cycle() {
+    let r = run(
+        vec![
+            aux(
+                "active_initial_variable",
+                "active_initial(smooth_variable + TIME * SIN(TIME), 1)",
+            ),
+            aux("smooth_variable", "smooth(active_initial_variable, 0.5)"),
+        ],
+        0.0,
+        10.0,
+        1.0,
+    );
+    check(
+        &r,
+        "active_initial_variable",
+        TAB,
+        &[(0.0, 1.0), (1.0, 1.84147), (2.0, 4.50154)],
+    );
+    check(
+        &r,
+        "smooth_variable",
+        TAB,
+        &[(0.0, 1.0), (1.0, 1.0), (2.0, 2.68294)],
+    );
+}
+
+/// RANDOM 0 1 call sites draw independently; RANDOM PINK NOISE starts at
+/// its mean and has about the requested standard deviation.
+#[test]
+fn random_0_1_and_pink_noise() {
+    let r = run(
+        vec![
+            aux("a", "random_0_1()"),
+            aux("b", "random_0_1()"),
+            aux("pink", "random_pink_noise(10, 2, 4, 5)"),
+        ],
+        0.0,
+        20000.0,
+        1.0,
+    );
+    let (a, b) = (r.column("a").unwrap(), r.column("b").unwrap());
+    assert_ne!(a, b);
+    assert!(a.iter().all(|&x| (0.0..=1.0).contains(&x)));
+    let p = r.column("pink").unwrap();
+    assert_eq!(p[0], 10.0);
+    let n = p.len() as f64;
+    let mean = p.iter().sum::<f64>() / n;
+    let sd = (p.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!((mean - 10.0).abs() < 0.2, "mean {mean}");
+    assert!((sd - 2.0).abs() < 0.3, "sd {sd}");
+}
