@@ -25,39 +25,43 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
     })
 }
 
-/// Tolerance for comparing times that are sums of DT steps.
-fn eps(ctx: TimeCtx) -> f64 {
-    ctx.dt * 1e-6
+/// Vensim compares "time plus" = TIME + TIME STEP / 2 against the pulse
+/// bounds, so times that are sums of DT steps never fall on an edge.
+fn time_plus(ctx: TimeCtx) -> f64 {
+    ctx.time + ctx.dt / 2.0
 }
 
-/// Vensim PULSE(start, width): 1.0 while start <= TIME < start + width,
-/// else 0; a width of 0 is taken as one TIME STEP (Vensim manual, PULSE).
+/// Vensim PULSE(start, width): 1.0 while start < TIME + DT/2 < start +
+/// width, else 0; a width of 0 is taken as one TIME STEP (Vensim manual,
+/// PULSE: "Same as IF THEN ELSE(time plus > start :AND: time plus < (start
+/// + width)), 1, 0)").
 pub fn pulse(start: f64, width: f64, ctx: TimeCtx) -> f64 {
     let width = if width == 0.0 { ctx.dt } else { width };
-    let e = eps(ctx);
-    if ctx.time + e >= start && ctx.time + e < start + width {
+    let tp = time_plus(ctx);
+    if tp > start && tp < start + width {
         1.0
     } else {
         0.0
     }
 }
 
-/// Vensim PULSE TRAIN(start, width, interval, end): 1.0 for `width` at
-/// start, start + interval, ... while TIME < end (Vensim manual, PULSE
-/// TRAIN). A non-positive interval gives a single pulse.
-pub fn pulse_train(start: f64, width: f64, interval: f64, end: f64, ctx: TimeCtx) -> f64 {
-    let e = eps(ctx);
-    if ctx.time + e < start || ctx.time + e >= end {
+/// Vensim PULSE TRAIN(start, width, between, end): 1.0 for `width` at
+/// start, start + between, ... until end (exclusive); a width up to one
+/// TIME STEP lasts one step, and a `between` shorter than the width gives
+/// 1.0 all the way from start to end (Vensim manual, PULSE TRAIN).
+pub fn pulse_train(start: f64, width: f64, between: f64, end: f64, ctx: TimeCtx) -> f64 {
+    let tp = time_plus(ctx);
+    if tp <= start || tp >= end {
         return 0.0;
     }
-    let width = if width == 0.0 { ctx.dt } else { width };
-    let since = ctx.time - start;
-    let phase = if interval > 0.0 {
-        since - (since / interval + 1e-9).floor() * interval
+    let width = width.max(ctx.dt);
+    let since = tp - start;
+    let phase = if between > 0.0 {
+        since - (since / between).floor() * between
     } else {
         since
     };
-    if phase + e < width {
+    if phase < width {
         1.0
     } else {
         0.0
@@ -124,6 +128,9 @@ mod tests {
         assert_eq!([p(2.9375), p(3.0), p(4.9375), p(5.0)], [0.0, 1.0, 1.0, 0.0]);
         assert_eq!(pulse(3.0, 0.0, at(3.0, 0.5)), 1.0);
         assert_eq!(pulse(3.0, 0.0, at(3.5, 0.5)), 0.0);
+        // A width that is not a whole number of steps: time plus decides.
+        assert_eq!(pulse(0.0, 0.3, at(0.0, 0.25)), 1.0);
+        assert_eq!(pulse(0.0, 0.3, at(0.25, 0.25)), 0.0);
     }
 
     /// SDXorg `input_functions`: PULSE TRAIN(7, 1, 2, 12) is 0 at 6.9375,

@@ -60,7 +60,7 @@ fn structure(name: &str) -> Option<(Structure, usize, usize)> {
         "delayn" | "delay_n" => (Delay(None), 3, 4),
         "trend" => (Trend, 2, 3),
         "forcst" | "forecast" => (Forecast, 3, 4),
-        "npv" => (Npv, 2, 4),
+        "npv" | "npve" => (Npv, 2, 4),
         "random_pink_noise" => (PinkNoise, 3, 4),
         _ => return None,
     })
@@ -355,6 +355,18 @@ impl<'p> Expander<'p> {
                 let df_out = format!("{p}df_out");
                 let acc = format!("{p}acc");
                 let acc_in = format!("{p}acc_in");
+                let rate_dt = bin(BinaryOp::Mul, var(&t_id), var("dt"));
+                // Vensim NPVE values the stream at the end of each period:
+                // its discount factor starts at 1 / (1 + rate * TIME STEP).
+                let df_init = if f == "npve" {
+                    bin(
+                        BinaryOp::Div,
+                        Expr::Num(1.0),
+                        bin(BinaryOp::Add, Expr::Num(1.0), rate_dt.clone()),
+                    )
+                } else {
+                    Expr::Num(1.0)
+                };
                 Self::hidden(
                     out,
                     df.clone(),
@@ -364,9 +376,8 @@ impl<'p> Expander<'p> {
                         outflows: vec![df_out.clone()],
                         non_negative: false,
                     },
-                    Expr::Num(1.0),
+                    df_init,
                 )?;
-                let rate_dt = bin(BinaryOp::Mul, var(&t_id), var("dt"));
                 Self::hidden(
                     out,
                     df_out.clone(),
@@ -400,6 +411,20 @@ impl<'p> Expander<'p> {
                     },
                     init,
                 )?;
+                if self.project.dialect == Dialect::Vensim {
+                    // Vensim NPV = (NPV ACCUM + stream * TIME STEP * df) *
+                    // factor (Vensim manual, NPV and NPVE).
+                    let current = bin(
+                        BinaryOp::Mul,
+                        bin(BinaryOp::Mul, var(&in_id), var("dt")),
+                        var(&df),
+                    );
+                    return Ok(bin(
+                        BinaryOp::Mul,
+                        bin(BinaryOp::Add, var(&acc), current),
+                        factor,
+                    ));
+                }
                 Ok(bin(BinaryOp::Mul, var(&acc), factor))
             }
         }

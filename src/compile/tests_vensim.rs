@@ -727,3 +727,37 @@ fn random_0_1_and_pink_noise() {
     assert!((mean - 10.0).abs() < 0.2, "mean {mean}");
     assert!((sd - 2.0).abs() < 0.3, "sd {sd}");
 }
+
+/// Vensim NPV = (ACCUM + stream * TIME STEP * df) * factor, with df
+/// discounted by rate / (1 + rate * TIME STEP) each step (Vensim manual,
+/// NPV); NPVE's df starts at 1 / (1 + rate * TIME STEP). By hand with a
+/// stream of 100, rate 0.1 and DT 1: df = 1, 1/1.1, 1/1.1^2...
+#[test]
+fn npv_includes_the_current_period() {
+    let r = run(
+        vec![
+            aux("npv", "npv(100, 0.1, 0, 1)"),
+            aux("npve", "npve(100, 0.1, 0, 1)"),
+        ],
+        0.0,
+        3.0,
+        1.0,
+    );
+    let d = 1.0 / 1.1;
+    check(
+        &r,
+        "npv",
+        1e-12,
+        &[
+            (0.0, 100.0),
+            (1.0, 100.0 + 100.0 * d),
+            (2.0, 100.0 * (1.0 + d + d * d)),
+        ],
+    );
+    check(
+        &r,
+        "npve",
+        1e-12,
+        &[(0.0, 100.0 * d), (1.0, 100.0 * (d + d * d))],
+    );
+}
