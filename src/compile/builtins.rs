@@ -52,6 +52,8 @@ pub enum Builtin {
     IfThenElse,
     /// Vensim `PULSE(start, width)` (see [`crate::compile::builtins_vensim`]).
     VPulse,
+    /// Vensim `STEP(height, step time)`: compares TIME + DT/2.
+    VStep,
     /// Vensim `PULSE TRAIN(start, width, interval, end)`.
     PulseTrain,
     /// Vensim `QUANTUM(x, q)`.
@@ -68,7 +70,7 @@ impl Builtin {
         use Builtin::*;
         matches!(
             self,
-            Pulse | Ramp | Step | VPulse | PulseTrain | TimeBase | GetTimeValue
+            Pulse | Ramp | Step | VStep | VPulse | PulseTrain | TimeBase | GetTimeValue
         )
     }
 }
@@ -228,7 +230,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 a(2)
             }
         }
-        VPulse | PulseTrain | Quantum | TimeBase | GetTimeValue => {
+        VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }
     }

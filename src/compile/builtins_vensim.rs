@@ -14,6 +14,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         // Vensim: PULSE(start, width), not XMILE's PULSE(magnitude, first, interval).
         "pulse" => (VPulse, 2, 2),
         "pulse_train" => (PulseTrain, 4, 4),
+        "step" => (VStep, 2, 2),
         "quantum" => (Quantum, 2, 2),
         "time_base" => (TimeBase, 2, 2),
         "get_time_value" => (GetTimeValue, 3, 3),
@@ -68,6 +69,17 @@ pub fn pulse_train(start: f64, width: f64, between: f64, end: f64, ctx: TimeCtx)
     }
 }
 
+/// Vensim STEP(height, step time): height once TIME + DT/2 > step time,
+/// else 0 (Vensim manual, STEP: "IF THEN ELSE(Time plus > step time,
+/// height, 0)").
+pub fn step(height: f64, at: f64, ctx: TimeCtx) -> f64 {
+    if time_plus(ctx) > at {
+        height
+    } else {
+        0.0
+    }
+}
+
 /// Vensim QUANTUM(x, q): q * INTEGER(x / q), or x itself when q <= 0.
 pub fn quantum(x: f64, q: f64) -> f64 {
     if q <= 0.0 {
@@ -99,6 +111,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
     let a = |i: usize| args.get(i).copied().unwrap_or(0.0);
     match b {
         Builtin::VPulse => pulse(a(0), a(1), ctx),
+        Builtin::VStep => step(a(0), a(1), ctx),
         Builtin::PulseTrain => pulse_train(a(0), a(1), a(2), a(3), ctx),
         Builtin::Quantum => quantum(a(0), a(1)),
         Builtin::TimeBase => a(0) + a(1) * ctx.time,
@@ -143,6 +156,15 @@ mod tests {
             .map(|&t| p(t))
             .collect();
         assert_eq!(got, [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn step_uses_time_plus() {
+        assert_eq!(step(5.0, 1.0, at(1.0, 0.25)), 5.0);
+        assert_eq!(step(5.0, 1.0, at(0.75, 0.25)), 0.0);
+        // Between steps: on from the first step whose midpoint passes it.
+        assert_eq!(step(5.0, 0.3, at(0.25, 0.25)), 5.0);
+        assert_eq!(step(5.0, 0.4, at(0.25, 0.25)), 0.0);
     }
 
     #[test]
