@@ -133,6 +133,9 @@ pub struct TimeCtx {
     pub dt: f64,
     pub start: f64,
     pub stop: f64,
+    /// The time of the current whole step: equal to `time` except inside a
+    /// Runge-Kutta stage, where Vensim's test inputs keep their step value.
+    pub step_time: f64,
 }
 
 /// XMILE MOD as Stella computes it (the SDXorg `rounding` case): the
@@ -266,6 +269,7 @@ mod tests {
         dt: 0.25,
         start: 0.0,
         stop: 10.0,
+        step_time: 0.0,
     };
 
     #[test]
@@ -285,6 +289,7 @@ mod tests {
         let at = |t| TimeCtx {
             time: t,
             dt: 0.25,
+            step_time: t,
             ..CTX
         };
         assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(1.75)), 0.0);
@@ -299,6 +304,7 @@ mod tests {
         let at = |t| TimeCtx {
             time: t,
             dt: 1.0,
+            step_time: t,
             ..CTX
         };
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(4.0)), 0.0);

@@ -27,9 +27,11 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
 }
 
 /// Vensim compares "time plus" = TIME + TIME STEP / 2 against the pulse
-/// bounds, so times that are sums of DT steps never fall on an edge.
+/// bounds, so times that are sums of DT steps never fall on an edge. The
+/// test inputs change only at TIME STEP intervals whatever the integration
+/// method, so the step's own time is used inside Runge-Kutta stages.
 fn time_plus(ctx: TimeCtx) -> f64 {
-    ctx.time + ctx.dt / 2.0
+    ctx.step_time + ctx.dt / 2.0
 }
 
 /// Vensim PULSE(start, width): 1.0 while start < TIME + DT/2 < start +
@@ -130,6 +132,7 @@ mod tests {
             dt,
             start: 0.0,
             stop: 25.0,
+            step_time: time,
         }
     }
 
@@ -183,6 +186,7 @@ mod tests {
             dt: 0.25,
             start: -10.0,
             stop: 50.0,
+            step_time: -10.0,
         };
         let v = get_time_value(0.0, -19.0 / 3.0, 0.0, ctx);
         assert!((v - -16.3333).abs() < 1e-4, "{v}");

@@ -208,6 +208,7 @@ impl<'p> Expander<'p> {
                     dt: specs.dt,
                     start: specs.start,
                     stop: specs.stop,
+                    step_time: specs.start,
                 },
             };
             let n = match e.map(|e| fold(e, &ctx, 0)) {

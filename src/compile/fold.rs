@@ -124,6 +124,7 @@ mod tests {
                 dt: 1.0,
                 start: 0.0,
                 stop: 10.0,
+                step_time: 0.0,
             },
         };
         // The SDXorg `delays` model's order: 2 + STEP(1, 10) is 2 at init.

@@ -761,3 +761,27 @@ fn npv_includes_the_current_period() {
         &[(0.0, 100.0 * d), (1.0, 100.0 * (d + d * d))],
     );
 }
+
+/// Vensim's test inputs change only at TIME STEP intervals whatever the
+/// integration method (Vensim manual, STEP/PULSE): under RK4 a stock fed
+/// by STEP(1, 1) with DT 1 is exactly 0 at t=1 and 1 at t=2.
+#[test]
+fn step_is_constant_within_a_runge_kutta_step() {
+    let mut p = project(
+        vec![integ("s", "step(1, 1) + pulse(3, 1)", "0")],
+        0.0,
+        5.0,
+        1.0,
+    );
+    p.sim_specs.method = crate::ir::Method::Rk4;
+    let r = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(
+        &r,
+        "s",
+        1e-12,
+        &[(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 4.0), (5.0, 5.0)],
+    );
+}
