@@ -345,3 +345,5 @@ impl CompiledModel {
 mod tests;
 #[cfg(test)]
 mod tests_vensim;
+#[cfg(test)]
+mod tests_vensim_fns;

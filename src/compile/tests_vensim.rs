@@ -7,7 +7,6 @@
 //! values (Vensim's own output, printed to six significant digits) at
 //! several times.
 
-use crate::error::Error;
 use crate::ir::{
     Dialect, Equation, Equations, GfKind, GraphicalFunction, Model, Project, SimSpecs, VarKind,
     Variable,
@@ -15,14 +14,14 @@ use crate::ir::{
 use crate::vm::RunOptions;
 use crate::{CompiledModel, Results};
 
-fn eqn(text: &str) -> Equation {
+pub(super) fn eqn(text: &str) -> Equation {
     Equation {
         text: text.into(),
         expr: crate::syntax::parse_equation(text).unwrap(),
     }
 }
 
-fn aux(name: &str, text: &str) -> Variable {
+pub(super) fn aux(name: &str, text: &str) -> Variable {
     Variable {
         name: name.into(),
         ident: name.into(),
@@ -37,7 +36,7 @@ fn aux(name: &str, text: &str) -> Variable {
 }
 
 /// A Vensim `INTEG(rate, init)` stock.
-fn integ(name: &str, rate: &str, init: &str) -> Variable {
+pub(super) fn integ(name: &str, rate: &str, init: &str) -> Variable {
     Variable {
         kind: VarKind::Stock {
             inflows: vec![],
@@ -49,7 +48,7 @@ fn integ(name: &str, rate: &str, init: &str) -> Variable {
     }
 }
 
-fn table(name: &str, xs: &[f64], ys: &[f64]) -> Variable {
+pub(super) fn table(name: &str, xs: &[f64], ys: &[f64]) -> Variable {
     Variable {
         equations: Equations::None,
         gf: Some(GraphicalFunction {
@@ -61,7 +60,7 @@ fn table(name: &str, xs: &[f64], ys: &[f64]) -> Variable {
     }
 }
 
-fn project(vars: Vec<Variable>, start: f64, stop: f64, dt: f64) -> Project {
+pub(super) fn project(vars: Vec<Variable>, start: f64, stop: f64, dt: f64) -> Project {
     Project {
         sim_specs: SimSpecs {
             start,
@@ -78,7 +77,7 @@ fn project(vars: Vec<Variable>, start: f64, stop: f64, dt: f64) -> Project {
     }
 }
 
-fn run(vars: Vec<Variable>, start: f64, stop: f64, dt: f64) -> Results {
+pub(super) fn run(vars: Vec<Variable>, start: f64, stop: f64, dt: f64) -> Results {
     CompiledModel::new(&project(vars, start, stop, dt), None)
         .unwrap()
         .run(&RunOptions::default())
@@ -87,7 +86,7 @@ fn run(vars: Vec<Variable>, start: f64, stop: f64, dt: f64) -> Results {
 
 /// Assert `name` at each `(time, reference)`, to the reference's printed
 /// precision (relative `tol`).
-fn check(r: &Results, name: &str, tol: f64, expect: &[(f64, f64)]) {
+pub(super) fn check(r: &Results, name: &str, tol: f64, expect: &[(f64, f64)]) {
     let col = r.column(name).unwrap_or_else(|| panic!("no column {name}"));
     for &(t, want) in expect {
         let k = r
@@ -103,7 +102,7 @@ fn check(r: &Results, name: &str, tol: f64, expect: &[(f64, f64)]) {
     }
 }
 
-const TAB: f64 = 1e-5;
+pub(super) const TAB: f64 = 1e-5;
 
 /// SDXorg `delay_fixed`: an exact pipeline of round(delay/dt) steps (at
 /// least one), the delay read at the initial time only, the initial value
@@ -528,149 +527,6 @@ fn forecast_matches_reference() {
     );
 }
 
-/// SDXorg `get_time_value` (INITIAL TIME -10, DT 1/4): GET TIME VALUE(0,
-/// offset, 0) is TIME + offset. Also TIME BASE and QUANTUM.
-#[test]
-fn time_functions() {
-    let r = run(
-        vec![
-            aux("gtv", "get_time_value(0, (1 - 20) / 3, 0)"),
-            aux("gtv_start", "get_time_value(1, 2, 0)"),
-            aux("tb", "time_base(100, 2)"),
-            aux("q", "quantum(TIME, 2)"),
-        ],
-        -10.0,
-        50.0,
-        0.25,
-    );
-    check(
-        &r,
-        "gtv",
-        TAB,
-        &[(-10.0, -16.3333), (-9.75, -16.0833), (-9.0, -15.3333)],
-    );
-    check(&r, "gtv_start", 0.0, &[(-10.0, -8.0), (20.0, -8.0)]);
-    check(&r, "tb", 0.0, &[(-10.0, 80.0), (1.0, 102.0)]);
-    check(
-        &r,
-        "q",
-        0.0,
-        &[(-9.75, -8.0), (0.5, 0.0), (3.75, 2.0), (4.0, 4.0)],
-    );
-}
-
-/// LOOKUP EXTRAPOLATE / FORWARD / BACKWARD / INVERT / AREA over a named
-/// table, by hand: points (0,0) (1,10) (2,30).
-#[test]
-fn lookup_functions() {
-    let r = run(
-        vec![
-            table("tbl", &[0.0, 1.0, 2.0], &[0.0, 10.0, 30.0]),
-            aux("ex", "lookup_extrapolate(tbl, TIME)"),
-            aux("fw", "lookup_forward(tbl, TIME)"),
-            aux("bw", "lookup_backward(tbl, TIME)"),
-            aux("inv", "lookup_invert(tbl, 10 * TIME)"),
-            aux("area", "lookup_area(tbl, 0, TIME)"),
-            aux("plain", "tbl(TIME)"),
-        ],
-        0.0,
-        3.0,
-        0.5,
-    );
-    check(&r, "ex", 0.0, &[(0.5, 5.0), (2.5, 40.0), (3.0, 50.0)]);
-    check(&r, "plain", 0.0, &[(0.5, 5.0), (3.0, 30.0)]);
-    check(
-        &r,
-        "fw",
-        0.0,
-        &[(0.5, 10.0), (1.0, 10.0), (1.5, 30.0), (3.0, 30.0)],
-    );
-    check(&r, "bw", 0.0, &[(0.5, 0.0), (1.5, 10.0), (3.0, 30.0)]);
-    check(&r, "inv", 0.0, &[(0.5, 0.5), (2.0, 1.5), (3.0, 2.0)]);
-    check(&r, "area", 0.0, &[(1.0, 5.0), (2.0, 25.0), (3.0, 55.0)]);
-}
-
-/// Vensim random draws: within bounds, a new number each step,
-/// reproducible run to run, and different for different seed arguments.
-#[test]
-fn random_draws_are_seeded_and_bounded() {
-    let vars = || {
-        vec![
-            aux("u", "random_uniform(2, 4, 1)"),
-            aux("u2", "random_uniform(2, 4, 2)"),
-            aux("n", "random_normal(-1, 1, 0, 5, 7)"),
-            aux("e", "random_exponential(0, 100, 1, 2, 3)"),
-            aux("p", "random_poisson(0, 100, 4, 0, 1, 3)"),
-            aux("t", "random_triangular(0, 10, 1, 2, 6, 3)"),
-        ]
-    };
-    let a = run(vars(), 0.0, 50.0, 1.0);
-    let b = run(vars(), 0.0, 50.0, 1.0);
-    for name in ["u", "u2", "n", "e", "p", "t"] {
-        assert_eq!(a.column(name), b.column(name), "{name} not reproducible");
-    }
-    let col = |n| a.column(n).unwrap().to_vec();
-    assert!(col("u").iter().all(|&x| (2.0..=4.0).contains(&x)));
-    assert_ne!(col("u")[0], col("u")[1]);
-    assert_ne!(col("u"), col("u2"));
-    assert!(col("n").iter().all(|&x| (-1.0..=1.0).contains(&x)));
-    assert!(col("e").iter().all(|&x| x >= 1.0));
-    assert!(col("p").iter().all(|&x| x.fract() == 0.0 && x >= 0.0));
-    assert!(col("t").iter().all(|&x| (1.0..=6.0).contains(&x)));
-}
-
-/// The order of DELAY N is folded through constants; a stock in it is an
-/// error naming the variable and the offending reference.
-#[test]
-fn delay_n_order_must_be_known_at_init() {
-    let ok = run(
-        vec![
-            aux("n", "k + 1"),
-            aux("k", "2"),
-            aux("d", "delay_n(TIME, 3, 0, n)"),
-        ],
-        0.0,
-        3.0,
-        1.0,
-    );
-    // Third order, delay 3: 0 at the start (initial value 0).
-    check(&ok, "d", 0.0, &[(0.0, 0.0)]);
-    let p = project(
-        vec![integ("s", "1", "3"), aux("d", "delay_n(TIME, 3, 0, s)")],
-        0.0,
-        3.0,
-        1.0,
-    );
-    match CompiledModel::new(&p, None) {
-        Err(Error::Unsupported {
-            variable,
-            construct,
-        }) => {
-            assert_eq!(variable, "d");
-            assert!(construct.contains("'s'"), "{construct}");
-        }
-        other => panic!("expected Unsupported, got {other:?}"),
-    }
-}
-
-/// Names shared with XMILE keep their XMILE meaning in XMILE projects:
-/// PULSE(volume, first) is volume/DT for one step there.
-#[test]
-fn xmile_pulse_is_unchanged() {
-    let mut p = project(vec![aux("x", "pulse(1, 2)")], 0.0, 4.0, 0.5);
-    let vensim = CompiledModel::new(&p, None)
-        .unwrap()
-        .run(&RunOptions::default())
-        .unwrap();
-    check(&vensim, "x", 0.0, &[(1.0, 1.0), (2.5, 1.0), (3.0, 0.0)]);
-    p.dialect = Dialect::Xmile;
-    let xmile = CompiledModel::new(&p, None)
-        .unwrap()
-        .run(&RunOptions::default())
-        .unwrap();
-    check(&xmile, "x", 0.0, &[(1.0, 0.0), (2.0, 2.0), (2.5, 0.0)]);
-}
-
 /// SDXorg `active_initial_circular`: SMOOTH of an ACTIVE INITIAL variable
 /// whose active equation reads the smooth, which only the per-step phase
 /// sees, so there is no initialization cycle.
@@ -699,89 +555,5 @@ fn active_initial_breaks_initial_cycle() {
         "smooth_variable",
         TAB,
         &[(0.0, 1.0), (1.0, 1.0), (2.0, 2.68294)],
-    );
-}
-
-/// RANDOM 0 1 call sites draw independently; RANDOM PINK NOISE starts at
-/// its mean and has about the requested standard deviation.
-#[test]
-fn random_0_1_and_pink_noise() {
-    let r = run(
-        vec![
-            aux("a", "random_0_1()"),
-            aux("b", "random_0_1()"),
-            aux("pink", "random_pink_noise(10, 2, 4, 5)"),
-        ],
-        0.0,
-        20000.0,
-        1.0,
-    );
-    let (a, b) = (r.column("a").unwrap(), r.column("b").unwrap());
-    assert_ne!(a, b);
-    assert!(a.iter().all(|&x| (0.0..=1.0).contains(&x)));
-    let p = r.column("pink").unwrap();
-    assert_eq!(p[0], 10.0);
-    let n = p.len() as f64;
-    let mean = p.iter().sum::<f64>() / n;
-    let sd = (p.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-    assert!((mean - 10.0).abs() < 0.2, "mean {mean}");
-    assert!((sd - 2.0).abs() < 0.3, "sd {sd}");
-}
-
-/// Vensim NPV = (ACCUM + stream * TIME STEP * df) * factor, with df
-/// discounted by rate / (1 + rate * TIME STEP) each step (Vensim manual,
-/// NPV); NPVE's df starts at 1 / (1 + rate * TIME STEP). By hand with a
-/// stream of 100, rate 0.1 and DT 1: df = 1, 1/1.1, 1/1.1^2...
-#[test]
-fn npv_includes_the_current_period() {
-    let r = run(
-        vec![
-            aux("npv", "npv(100, 0.1, 0, 1)"),
-            aux("npve", "npve(100, 0.1, 0, 1)"),
-        ],
-        0.0,
-        3.0,
-        1.0,
-    );
-    let d = 1.0 / 1.1;
-    check(
-        &r,
-        "npv",
-        1e-12,
-        &[
-            (0.0, 100.0),
-            (1.0, 100.0 + 100.0 * d),
-            (2.0, 100.0 * (1.0 + d + d * d)),
-        ],
-    );
-    check(
-        &r,
-        "npve",
-        1e-12,
-        &[(0.0, 100.0 * d), (1.0, 100.0 * (d + d * d))],
-    );
-}
-
-/// Vensim's test inputs change only at TIME STEP intervals whatever the
-/// integration method (Vensim manual, STEP/PULSE): under RK4 a stock fed
-/// by STEP(1, 1) with DT 1 is exactly 0 at t=1 and 1 at t=2.
-#[test]
-fn step_is_constant_within_a_runge_kutta_step() {
-    let mut p = project(
-        vec![integ("s", "step(1, 1) + pulse(3, 1)", "0")],
-        0.0,
-        5.0,
-        1.0,
-    );
-    p.sim_specs.method = crate::ir::Method::Rk4;
-    let r = CompiledModel::new(&p, None)
-        .unwrap()
-        .run(&RunOptions::default())
-        .unwrap();
-    check(
-        &r,
-        "s",
-        1e-12,
-        &[(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 4.0), (5.0, 5.0)],
     );
 }
