@@ -1,8 +1,9 @@
 //! The pure (stateless) builtin functions: their names, arities and maths.
 //!
 //! Stateful builtins (SMTH*, DELAY*, TREND, ... expanded into stocks by
-//! [`crate::compile::expand`]; PREVIOUS, INIT, DELAY and the random draws
-//! run as [`crate::compile::program::Op::Stateful`]) are not here. Names are
+//! [`crate::compile::expand`]; PREVIOUS, INIT, DELAY, DELAY FIXED, SAMPLE
+//! IF TRUE and the random draws run as
+//! [`crate::compile::program::Op::Stateful`]) are not here. Names are
 //! the canonical lower-case forms the parser produces. Vensim-only maths
 //! lives in [`crate::compile::builtins_vensim`].
 
@@ -76,8 +77,8 @@ impl Builtin {
 }
 
 /// Look up a builtin by canonical name in a dialect: Vensim names whose
-/// meaning differs from XMILE's (PULSE, MODULO) or that only Vensim has
-/// take precedence when the project is Vensim.
+/// meaning differs from XMILE's (PULSE, STEP, RAMP's arity) or that only
+/// Vensim has take precedence when the project is Vensim.
 pub fn lookup_in(name: &str, dialect: Dialect) -> Option<(Builtin, usize, usize)> {
     if dialect == Dialect::Vensim {
         if let Some(b) = crate::compile::builtins_vensim::lookup(name) {
