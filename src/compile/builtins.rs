@@ -1,9 +1,13 @@
 //! The pure (stateless) builtin functions: their names, arities and maths.
 //!
 //! Stateful builtins (SMTH*, DELAY*, TREND, ... expanded into stocks by
-//! [`crate::compile::expand`]; PREVIOUS, INIT, DELAY and the random draws
-//! run as [`crate::compile::program::Op::Stateful`]) are not here. Names are
-//! the canonical lower-case forms the parser produces.
+//! [`crate::compile::expand`]; PREVIOUS, INIT, DELAY, DELAY FIXED, SAMPLE
+//! IF TRUE and the random draws run as
+//! [`crate::compile::program::Op::Stateful`]) are not here. Names are
+//! the canonical lower-case forms the parser produces. Vensim-only maths
+//! lives in [`crate::compile::builtins_vensim`].
+
+use crate::ir::Dialect;
 
 /// A stateless builtin function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +51,41 @@ pub enum Builtin {
     Pi,
     /// `IF_THEN_ELSE(c, a, b)` in function form.
     IfThenElse,
+    /// Vensim `PULSE(start, width)` (see [`crate::compile::builtins_vensim`]).
+    VPulse,
+    /// Vensim `STEP(height, step time)`: compares TIME + DT/2.
+    VStep,
+    /// Vensim `PULSE TRAIN(start, width, interval, end)`.
+    PulseTrain,
+    /// Vensim `QUANTUM(x, q)`.
+    Quantum,
+    /// Vensim `TIME BASE(t, dt)` = t + dt * TIME.
+    TimeBase,
+    /// Vensim `GET TIME VALUE(relative to, offset, measure)`.
+    GetTimeValue,
+}
+
+impl Builtin {
+    /// True for builtins whose value depends on the simulation time.
+    pub fn reads_time(self) -> bool {
+        use Builtin::*;
+        matches!(
+            self,
+            Pulse | Ramp | Step | VStep | VPulse | PulseTrain | TimeBase | GetTimeValue
+        )
+    }
+}
+
+/// Look up a builtin by canonical name in a dialect: Vensim names whose
+/// meaning differs from XMILE's (PULSE, STEP, RAMP's arity) or that only
+/// Vensim has take precedence when the project is Vensim.
+pub fn lookup_in(name: &str, dialect: Dialect) -> Option<(Builtin, usize, usize)> {
+    if dialect == Dialect::Vensim {
+        if let Some(b) = crate::compile::builtins_vensim::lookup(name) {
+            return Some(b);
+        }
+    }
+    lookup(name)
 }
 
 /// Look up a builtin by canonical name: `(builtin, min args, max args)`.
@@ -93,10 +132,17 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
 pub struct TimeCtx {
     pub time: f64,
     pub dt: f64,
+    pub start: f64,
+    pub stop: f64,
+    /// The time of the current whole step: equal to `time` except inside a
+    /// Runge-Kutta stage, where Vensim's test inputs keep their step value.
+    pub step_time: f64,
 }
 
 /// XMILE MOD as Stella computes it (the SDXorg `rounding` case): the
-/// remainder takes the sign of the dividend, `-10 MOD 3 = -1`.
+/// remainder takes the sign of the dividend, `-10 MOD 3 = -1`. Vensim's
+/// MODULO agrees: its reference output for the same case has
+/// `MODULO(-10, 3) = -1` and `MODULO(-9.9, 3) = -0.9`.
 pub fn floor_mod(a: f64, b: f64) -> f64 {
     a % b
 }
@@ -188,6 +234,9 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 a(2)
             }
         }
+        VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
+            crate::compile::builtins_vensim::eval(b, args, ctx)
+        }
     }
 }
 
@@ -219,6 +268,9 @@ mod tests {
     const CTX: TimeCtx = TimeCtx {
         time: 0.0,
         dt: 0.25,
+        start: 0.0,
+        stop: 10.0,
+        step_time: 0.0,
     };
 
     #[test]
@@ -235,7 +287,12 @@ mod tests {
 
     #[test]
     fn pulse_has_volume_magnitude() {
-        let at = |t| TimeCtx { time: t, dt: 0.25 };
+        let at = |t| TimeCtx {
+            time: t,
+            dt: 0.25,
+            step_time: t,
+            ..CTX
+        };
         assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(1.75)), 0.0);
         assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(2.0)), 4.0);
         assert_eq!(eval(Builtin::Pulse, &[1.0, 2.0], at(2.25)), 0.0);
@@ -245,7 +302,12 @@ mod tests {
 
     #[test]
     fn ramp_stops_at_end() {
-        let at = |t| TimeCtx { time: t, dt: 1.0 };
+        let at = |t| TimeCtx {
+            time: t,
+            dt: 1.0,
+            step_time: t,
+            ..CTX
+        };
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(4.0)), 0.0);
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(7.0)), 4.0);
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0, 6.0], at(9.0)), 2.0);

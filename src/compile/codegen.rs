@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 
-use crate::compile::builtins::{self, Builtin};
+use crate::compile::builtins;
 use crate::compile::flatten::FlatVar;
-use crate::compile::program::{Op, RandomKind, StatefulKind};
+use crate::compile::program::{Op, RandomKind, StatefulKind, TableFn};
 use crate::error::{Error, Result};
+use crate::ir::Dialect;
 use crate::syntax::ast::{BinaryOp, Expr, UnaryOp};
 
 /// Which phase's code is being generated.
@@ -36,6 +37,8 @@ pub struct Tables<'a> {
     pub sites: HashMap<usize, u32>,
     /// Record programs: (stateful op id, code computing the recorded value).
     pub records: Vec<(u32, Vec<Op>)>,
+    /// The project's dialect: picks Vensim or XMILE meanings of shared names.
+    pub dialect: Dialect,
 }
 
 /// The code and dependencies of one variable in one phase.
@@ -56,6 +59,10 @@ pub struct Gen<'t, 'a> {
     pub out: Emitted,
     /// Inside a lagged argument: references are not dependencies.
     lagged: bool,
+    /// Address of the call expression being compiled: the site of a
+    /// stateful call with no arguments (whose empty argument list has no
+    /// address of its own).
+    call_site: usize,
 }
 
 impl<'t, 'a> Gen<'t, 'a> {
@@ -66,6 +73,7 @@ impl<'t, 'a> Gen<'t, 'a> {
             var,
             out: Emitted::default(),
             lagged: false,
+            call_site: 0,
         }
     }
 
@@ -153,7 +161,10 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.expr(b)?;
                 self.emit(Op::Select);
             }
-            Expr::Call(f, args, _) => self.call(f, args)?,
+            Expr::Call(f, args, _) => {
+                self.call_site = e as *const Expr as usize;
+                self.call(f, args)?
+            }
         }
         Ok(())
     }
@@ -187,9 +198,20 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     /// Compile a record program for stateful op `id` storing `x`.
     fn record(&mut self, id: u32, x: &Expr) -> Result<()> {
+        self.record_all(id, std::slice::from_ref(x), None)
+    }
+
+    /// Compile a record program for stateful op `id`: push `args`, apply
+    /// `op` (if any) and record the result.
+    fn record_all(&mut self, id: u32, args: &[Expr], op: Option<Op>) -> Result<()> {
         let mut g = Gen::new(self.t, Phase::Step, self.var);
         g.lagged = true;
-        g.expr(x)?;
+        for x in args {
+            g.expr(x)?;
+        }
+        if let Some(op) = op {
+            g.emit(op);
+        }
         g.emit(Op::Record(id));
         let code = std::mem::take(&mut g.out.code);
         self.t.records.push((id, code));
@@ -246,6 +268,112 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
+            "delay_fixed" if self.t.dialect == Dialect::Vensim => {
+                // Vensim DELAY FIXED(input, delay time, initial value): an
+                // exact pipeline; the delay time is read only at the initial
+                // time and the initial value is returned until
+                // TIME >= INITIAL TIME + delay time (Vensim manual, DELAY FIXED).
+                self.arity(f, args.len(), 3, 3)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::DelayFixed);
+                match self.phase {
+                    Phase::Init => {
+                        self.expr(&args[2])?;
+                        self.expr(&args[1])?;
+                        self.emit(Op::Stateful(id, 2));
+                    }
+                    Phase::Step => {
+                        self.emit(Op::Stateful(id, 0));
+                        self.record(id, &args[0])?;
+                    }
+                }
+                Ok(())
+            }
+            "sample_if_true" => {
+                // Vensim SAMPLE IF TRUE(cond, input, initial): input while
+                // cond is true, else the last sampled value (initially
+                // `initial`).
+                self.arity(f, args.len(), 3, 3)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::SampleIfTrue);
+                match self.phase {
+                    Phase::Init => {
+                        for a in args {
+                            self.expr(a)?;
+                        }
+                        self.emit(Op::Stateful(id, 3));
+                    }
+                    Phase::Step => {
+                        self.expr(&args[0])?;
+                        self.expr(&args[1])?;
+                        self.emit(Op::Stateful(id, 2));
+                        self.record_all(id, &args[..2], Some(Op::Stateful(id, 2)))?;
+                    }
+                }
+                Ok(())
+            }
+            "active_initial" => {
+                // Vensim ACTIVE INITIAL(active, initial): `initial` while
+                // initializing, `active` afterwards; each phase depends only
+                // on its own argument.
+                self.arity(f, args.len(), 2, 2)?;
+                self.out.time_varying = true;
+                match self.phase {
+                    Phase::Init => self.expr(&args[1]),
+                    Phase::Step => self.expr(&args[0]),
+                }
+            }
+            // Vensim GAME(x) is x outside gaming mode.
+            "game" => {
+                self.arity(f, args.len(), 1, 1)?;
+                self.expr(&args[0])
+            }
+            "lookup_extrapolate" | "lookup_forward" | "lookup_backward" | "lookup_invert"
+            | "lookup_area" => {
+                let (tf, n) = match f {
+                    "lookup_extrapolate" => (TableFn::Extrapolate, 2),
+                    "lookup_forward" => (TableFn::Forward, 2),
+                    "lookup_backward" => (TableFn::Backward, 2),
+                    "lookup_invert" => (TableFn::Invert, 2),
+                    _ => (TableFn::Area, 3),
+                };
+                self.arity(f, args.len(), n, n)?;
+                let table = self.table_arg(f, &args[0])?;
+                for a in &args[1..] {
+                    self.expr(a)?;
+                }
+                self.emit(Op::TableFn(table, tf));
+                Ok(())
+            }
+            // Vensim RANDOM 0 1(): uniform on [0, 1], the run's own stream.
+            "random_0_1" => {
+                self.arity(f, args.len(), 0, 0)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Random(RandomKind::VUniform));
+                self.emit(Op::Const(0.0));
+                self.emit(Op::Const(1.0));
+                self.emit(Op::Stateful(id, 2));
+                Ok(())
+            }
+            "random_uniform" | "random_normal" | "random_poisson" | "random_exponential"
+            | "random_triangular" => {
+                let kind = match f {
+                    "random_uniform" => RandomKind::VUniform,
+                    "random_normal" => RandomKind::VNormal,
+                    "random_poisson" => RandomKind::VPoisson,
+                    "random_exponential" => RandomKind::VExponential,
+                    _ => RandomKind::VTriangular,
+                };
+                let p = kind.params();
+                self.arity(f, args.len(), p, p + 1)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::Random(kind));
+                for a in args {
+                    self.expr(a)?;
+                }
+                self.emit(Op::Stateful(id, args.len() as u8));
+                Ok(())
+            }
             "delay" | "delay_fixed" => {
                 self.arity(f, args.len(), 2, 3)?;
                 self.out.time_varying = true;
@@ -282,14 +410,14 @@ impl<'t, 'a> Gen<'t, 'a> {
                 Ok(())
             }
             _ => {
-                let Some((b, min, max)) = builtins::lookup(f) else {
+                let Some((b, min, max)) = builtins::lookup_in(f, self.t.dialect) else {
                     return Err(Error::UnknownFunction {
                         variable: self.name(),
                         function: f.to_string(),
                     });
                 };
                 self.arity(f, args.len(), min, max)?;
-                if matches!(b, Builtin::Pulse | Builtin::Ramp | Builtin::Step) {
+                if b.reads_time() {
                     self.out.time_varying = true;
                 }
                 for a in args {
@@ -299,6 +427,29 @@ impl<'t, 'a> Gen<'t, 'a> {
                 Ok(())
             }
         }
+    }
+
+    /// The table number of a lookup function's first argument, which must
+    /// name a variable with a graphical function.
+    fn table_arg(&self, f: &str, arg: &Expr) -> Result<u32> {
+        let Expr::Var(table, _) = arg else {
+            return Err(Error::Unsupported {
+                variable: self.name(),
+                construct: format!(
+                    "{}'s first argument must name a lookup table",
+                    f.to_uppercase()
+                ),
+            });
+        };
+        let i = *self
+            .t
+            .index
+            .get(table)
+            .ok_or_else(|| self.unknown_var(table))?;
+        self.t.table_of[i].ok_or_else(|| Error::Unsupported {
+            variable: self.name(),
+            construct: format!("{}: '{table}' is not a lookup table", f.to_uppercase()),
+        })
     }
 
     fn lookup_call(&mut self, name: &str, i: usize, args: &[Expr]) -> Result<()> {
@@ -316,7 +467,11 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     /// The stateful op of this call site, allocated on first sight.
     fn stateful_id(&mut self, args: &[Expr], kind: StatefulKind) -> u32 {
-        let site = args.as_ptr() as usize;
+        let site = if args.is_empty() {
+            self.call_site
+        } else {
+            args.as_ptr() as usize
+        };
         if let Some(&id) = self.t.sites.get(&site) {
             return id;
         }

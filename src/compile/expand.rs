@@ -8,9 +8,11 @@
 //! become hidden auxes bound to the call's arguments.
 
 use crate::compile::arrays::ArrayInfo;
+use crate::compile::builtins::TimeCtx;
 use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
+use crate::compile::fold::{fold, FoldCtx};
 use crate::error::{Error, Result};
-use crate::ir::Project;
+use crate::ir::{Dialect, Equations, Project, VarKind};
 use crate::syntax::ast::{BinaryOp, Expr, Span};
 
 const MAX_MACRO_DEPTH: usize = 32;
@@ -43,6 +45,8 @@ enum Structure {
     Trend,
     Forecast,
     Npv,
+    /// Vensim RANDOM PINK NOISE(mean, sd, correlation time, seed).
+    PinkNoise,
 }
 
 fn structure(name: &str) -> Option<(Structure, usize, usize)> {
@@ -56,31 +60,10 @@ fn structure(name: &str) -> Option<(Structure, usize, usize)> {
         "delayn" | "delay_n" => (Delay(None), 3, 4),
         "trend" => (Trend, 2, 3),
         "forcst" | "forecast" => (Forecast, 3, 4),
-        "npv" => (Npv, 2, 4),
+        "npv" | "npve" => (Npv, 2, 4),
+        "random_pink_noise" => (PinkNoise, 3, 4),
         _ => return None,
     })
-}
-
-/// Evaluate an expression made only of numbers and arithmetic (the order
-/// argument of DELAYN/SMTHN must be known when compiling).
-fn const_eval(e: &Expr) -> Option<f64> {
-    match e {
-        Expr::Num(n) => Some(*n),
-        Expr::Unary(crate::syntax::ast::UnaryOp::Neg, a) => const_eval(a).map(|v| -v),
-        Expr::Unary(crate::syntax::ast::UnaryOp::Plus, a) => const_eval(a),
-        Expr::Binary(op, a, b) => {
-            let (a, b) = (const_eval(a)?, const_eval(b)?);
-            Some(match op {
-                BinaryOp::Add => a + b,
-                BinaryOp::Sub => a - b,
-                BinaryOp::Mul => a * b,
-                BinaryOp::Div => a / b,
-                BinaryOp::Pow => a.powf(b),
-                _ => return None,
-            })
-        }
-        _ => None,
-    }
 }
 
 impl<'p> Expander<'p> {
@@ -193,11 +176,62 @@ impl<'p> Expander<'p> {
         )?;
         Self::hidden(out, t_id.clone(), format!("{np}time"), FlatKind::Aux, time)?;
         let rest: Vec<Expr> = args.collect();
+        let project = self.project;
+        let var_expr = |name: &str| -> Option<Expr> {
+            // A constant already flattened (its references are resolved)...
+            if let Some(&i) = out.index.get(name) {
+                let v = &out.vars[i];
+                return match (&v.kind, &v.gf) {
+                    (FlatKind::Aux, None) => v.expr.clone(),
+                    _ => None,
+                };
+            }
+            // ... or a top-level one not reached yet (its names are already full).
+            let v = project.main_model()?.get(name)?;
+            match (&v.kind, &v.equations, &v.gf) {
+                (VarKind::Aux, Equations::Single(eq), None) if v.dims.is_empty() => {
+                    Some(eq.expr.clone())
+                }
+                _ => None,
+            }
+        };
         let order = |e: Option<&Expr>| -> Result<usize> {
-            let n = e.and_then(const_eval).ok_or_else(|| Error::Unsupported {
-                variable: owner_name.to_string(),
-                construct: format!("{}: the order must be a constant number", f.to_uppercase()),
-            })?;
+            let specs = project
+                .main_model()
+                .and_then(|m| m.sim_specs.as_ref())
+                .unwrap_or(&project.sim_specs);
+            let ctx = FoldCtx {
+                var_expr: &var_expr,
+                dialect: project.dialect,
+                time: TimeCtx {
+                    time: specs.start,
+                    dt: specs.dt,
+                    start: specs.start,
+                    stop: specs.stop,
+                    step_time: specs.start,
+                },
+            };
+            let n = match e.map(|e| fold(e, &ctx, 0)) {
+                Some(Ok(n)) => n,
+                Some(Err(r)) if !r.is_empty() => {
+                    return Err(Error::Unsupported {
+                        variable: owner_name.to_string(),
+                        construct: format!(
+                            "{}: the order must be known at the initial time, but '{r}' cannot be computed before the run",
+                            f.to_uppercase()
+                        ),
+                    })
+                }
+                _ => {
+                    return Err(Error::Unsupported {
+                        variable: owner_name.to_string(),
+                        construct: format!(
+                            "{}: the order must be a constant number",
+                            f.to_uppercase()
+                        ),
+                    })
+                }
+            };
             let n = n.round();
             if !(1.0..=MAX_ORDER as f64).contains(&n) {
                 return Err(Error::Unsupported {
@@ -210,11 +244,21 @@ impl<'p> Expander<'p> {
             }
             Ok(n as usize)
         };
+        // Vensim: SMOOTH N / DELAY N(input, time, initial value, order);
+        // XMILE: SMTHN / DELAYN(input, time, order[, initial value]).
+        let vensim_n = self.project.dialect == Dialect::Vensim
+            && matches!(f, "smooth_n" | "delay_n")
+            && rest.len() == 2;
+        let (order_arg, init_arg) = if vensim_n {
+            (rest.get(1), rest.first())
+        } else {
+            (rest.first(), rest.get(1))
+        };
         match s {
             Structure::Smooth(n) => {
                 let (n, init) = match n {
                     Some(n) => (n, rest.first().cloned()),
-                    None => (order(rest.first())?, rest.get(1).cloned()),
+                    None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
                 self.smooth_chain(&p, &np, n, var(&in_id), &t_id, init, out)
@@ -222,7 +266,7 @@ impl<'p> Expander<'p> {
             Structure::Delay(n) => {
                 let (n, init) = match n {
                     Some(n) => (n, rest.first().cloned()),
-                    None => (order(rest.first())?, rest.get(1).cloned()),
+                    None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
                 self.delay_chain(&p, &np, n, &in_id, &t_id, init, out)
@@ -262,6 +306,48 @@ impl<'p> Expander<'p> {
                     ),
                 })
             }
+            Structure::PinkNoise => {
+                // Vensim RANDOM PINK NOISE(mean, sd, correlation time, seed):
+                // white noise smoothed to first order over the correlation
+                // time. The white noise is uniform, scaled (by
+                // sqrt(24 * corr / DT)) so that the smoothed output has the
+                // requested standard deviation; the smoothing stock starts at
+                // the mean. Here `input` is the mean and `time` the sd.
+                let corr = rest.first().cloned().unwrap_or(Expr::Num(1.0));
+                let mut draw = vec![Expr::Num(0.0), Expr::Num(1.0)];
+                draw.extend(rest.get(1).cloned());
+                let white = bin(
+                    BinaryOp::Add,
+                    var(&in_id),
+                    bin(
+                        BinaryOp::Mul,
+                        var(&t_id),
+                        bin(
+                            BinaryOp::Mul,
+                            bin(
+                                BinaryOp::Pow,
+                                bin(
+                                    BinaryOp::Div,
+                                    bin(BinaryOp::Mul, Expr::Num(24.0), corr.clone()),
+                                    var("dt"),
+                                ),
+                                Expr::Num(0.5),
+                            ),
+                            bin(BinaryOp::Sub, call("random_uniform", draw), Expr::Num(0.5)),
+                        ),
+                    ),
+                );
+                let corr_id = format!("{p}corr");
+                Self::hidden(
+                    out,
+                    corr_id.clone(),
+                    format!("{np}corr"),
+                    FlatKind::Aux,
+                    corr,
+                )?;
+                let avg = self.smooth_chain(&p, &np, 1, white, &corr_id, var(&in_id), out)?;
+                Ok(avg)
+            }
             Structure::Npv => {
                 // time is the discount rate here.
                 let init = rest.first().cloned().unwrap_or(Expr::Num(0.0));
@@ -270,6 +356,18 @@ impl<'p> Expander<'p> {
                 let df_out = format!("{p}df_out");
                 let acc = format!("{p}acc");
                 let acc_in = format!("{p}acc_in");
+                let rate_dt = bin(BinaryOp::Mul, var(&t_id), var("dt"));
+                // Vensim NPVE values the stream at the end of each period:
+                // its discount factor starts at 1 / (1 + rate * TIME STEP).
+                let df_init = if f == "npve" {
+                    bin(
+                        BinaryOp::Div,
+                        Expr::Num(1.0),
+                        bin(BinaryOp::Add, Expr::Num(1.0), rate_dt.clone()),
+                    )
+                } else {
+                    Expr::Num(1.0)
+                };
                 Self::hidden(
                     out,
                     df.clone(),
@@ -279,9 +377,8 @@ impl<'p> Expander<'p> {
                         outflows: vec![df_out.clone()],
                         non_negative: false,
                     },
-                    Expr::Num(1.0),
+                    df_init,
                 )?;
-                let rate_dt = bin(BinaryOp::Mul, var(&t_id), var("dt"));
                 Self::hidden(
                     out,
                     df_out.clone(),
@@ -315,6 +412,20 @@ impl<'p> Expander<'p> {
                     },
                     init,
                 )?;
+                if self.project.dialect == Dialect::Vensim {
+                    // Vensim NPV = (NPV ACCUM + stream * TIME STEP * df) *
+                    // factor (Vensim manual, NPV and NPVE).
+                    let current = bin(
+                        BinaryOp::Mul,
+                        bin(BinaryOp::Mul, var(&in_id), var("dt")),
+                        var(&df),
+                    );
+                    return Ok(bin(
+                        BinaryOp::Mul,
+                        bin(BinaryOp::Add, var(&acc), current),
+                        factor,
+                    ));
+                }
                 Ok(bin(BinaryOp::Mul, var(&acc), factor))
             }
         }

@@ -9,9 +9,11 @@
 
 pub mod arrays;
 pub mod builtins;
+pub mod builtins_vensim;
 pub mod codegen;
 pub mod expand;
 pub mod flatten;
+pub mod fold;
 pub mod program;
 
 use std::collections::HashMap;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use crate::analysis::topo_order;
 use crate::compile::codegen::{Gen, Phase, Tables};
 use crate::compile::flatten::{flatten, FlatKind};
-use crate::compile::program::{Op, Segment, StatefulKind};
+use crate::compile::program::{Op, Segment, StatefulKind, TableFn};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Project, SimSpecs};
 use crate::results::Results;
@@ -118,6 +120,7 @@ fn stack_depth(code: &[Op]) -> usize {
         depth += match op {
             Op::Const(_) | Op::Load(_) | Op::Time | Op::Dt | Op::Start | Op::Stop => 1,
             Op::Neg | Op::Not | Op::Lookup(_) => 0,
+            Op::TableFn(_, f) => -((*f == TableFn::Area) as isize),
             Op::Store(_) | Op::Record(_) => -1,
             Op::Select => -2,
             Op::Call(_, n) => 1 - *n as isize,
@@ -189,6 +192,7 @@ impl CompiledModel {
             stateful: Vec::new(),
             sites: HashMap::new(),
             records: Vec::new(),
+            dialect: project.dialect,
         };
         let mut init_code = Vec::with_capacity(n);
         let mut step_code = Vec::with_capacity(n);
@@ -357,3 +361,7 @@ impl CompiledModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_vensim;
+#[cfg(test)]
+mod tests_vensim_fns;

@@ -39,6 +39,9 @@ pub enum Op {
     Call(Builtin, u8),
     /// Pops x, pushes the run's graphical function `n` at x.
     Lookup(u32),
+    /// A Vensim lookup function over graphical function `n`: pops x (two
+    /// bounds for [`TableFn::Area`]) and pushes the result.
+    TableFn(u32, TableFn),
     /// A stateful builtin (PREVIOUS, INIT, DELAY, random draws): index into
     /// [`crate::compile::CompiledModel`]'s stateful table, and how many
     /// arguments this phase's code pushed (init and step code differ).
@@ -72,6 +75,30 @@ pub enum StatefulKind {
     Delay,
     /// Random draws keyed by (seed, op, step): args per distribution.
     Random(RandomKind),
+    /// Vensim `DELAY FIXED(x, d, init)`: init code pushes (init, d), step
+    /// code nothing; the record program appends x after each committed step
+    /// and the value is the input exactly `max(1, round(d/dt))` steps ago
+    /// (`init` before that), d being read once, at the initial time.
+    DelayFixed,
+    /// Vensim `SAMPLE IF TRUE(cond, x, init)`: init code pushes (cond, x,
+    /// init), step code (cond, x); the value is x when cond is true, else the
+    /// value held since the last sample. The record program stores the value.
+    SampleIfTrue,
+}
+
+/// The Vensim lookup functions that take a graphical-function name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFn {
+    /// `LOOKUP EXTRAPOLATE(table, x)`: linear extrapolation beyond the ends.
+    Extrapolate,
+    /// `LOOKUP FORWARD(table, x)`: y of the first point with x_i >= x.
+    Forward,
+    /// `LOOKUP BACKWARD(table, x)`: y of the last point with x_i <= x.
+    Backward,
+    /// `LOOKUP INVERT(table, y)`: the x at which the (monotonic) table gives y.
+    Invert,
+    /// `LOOKUP AREA(table, x1, x2)`: the integral of the table from x1 to x2.
+    Area,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +113,16 @@ pub enum RandomKind {
     Exponential,
     /// POISSON(mean[, seed])
     Poisson,
+    /// Vensim RANDOM UNIFORM(min, max, seed)
+    VUniform,
+    /// Vensim RANDOM NORMAL(min, max, mean, sd, seed)
+    VNormal,
+    /// Vensim RANDOM POISSON(min, max, mean, shift, stretch, seed)
+    VPoisson,
+    /// Vensim RANDOM EXPONENTIAL(min, max, shift, stretch, seed)
+    VExponential,
+    /// Vensim RANDOM TRIANGULAR(min, max, start, peak, end, seed)
+    VTriangular,
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 //! (`max_stack`), so evaluating never allocates.
 
 use crate::compile::builtins::{self, floor_mod, TimeCtx};
-use crate::compile::program::{Op, Segment, StatefulKind};
+use crate::compile::program::{Op, Segment, StatefulKind, TableFn};
 use crate::compile::CompiledModel;
 use crate::vm::random;
 use crate::vm::state::RunState;
-use crate::vm::table::lookup;
+use crate::vm::table::{lookup, table_fn};
 
 #[inline]
 fn b(x: bool) -> f64 {
@@ -93,6 +93,9 @@ impl RunState {
                     let ctx = TimeCtx {
                         time: self.time,
                         dt: self.dt,
+                        start: self.start,
+                        stop: self.stop,
+                        step_time: self.start + self.step as f64 * self.dt,
                     };
                     let v = builtins::eval(f, &stack[sp..sp + n], ctx);
                     push!(v)
@@ -101,12 +104,17 @@ impl RunState {
                     let x = pop!();
                     push!(lookup(&self.tables[t as usize], x))
                 }
+                Op::TableFn(t, f) => {
+                    let x2 = if f == TableFn::Area { pop!() } else { 0.0 };
+                    let x = pop!();
+                    push!(table_fn(&self.tables[t as usize], f, x, x2))
+                }
                 Op::Stateful(id, n) => {
                     let n = n as usize;
                     sp -= n;
-                    // Stateful ops take at most three arguments.
-                    let mut args = [0.0; 4];
-                    let n = n.min(4);
+                    // Stateful ops take at most six arguments.
+                    let mut args = [0.0; 8];
+                    let n = n.min(8);
                     args[..n].copy_from_slice(&stack[sp..sp + n]);
                     let v = self.stateful(m, id as usize, &args[..n]);
                     push!(v)
@@ -116,7 +124,8 @@ impl RunState {
                     let id = id as usize;
                     match m.stateful[id] {
                         StatefulKind::Previous => self.state[id] = v,
-                        StatefulKind::Delay => self.history[id].push(v),
+                        StatefulKind::Delay | StatefulKind::DelayFixed => self.history[id].push(v),
+                        StatefulKind::SampleIfTrue => self.state[id] = v,
                         _ => {}
                     }
                 }
@@ -143,9 +152,47 @@ impl RunState {
                 }
                 self.delayed(id, arg(0))
             }
+            StatefulKind::DelayFixed => {
+                if self.initializing {
+                    // Vensim DELAY FIXED: the delay is read once, at the
+                    // initial time, and rounded to whole steps (at least one).
+                    self.state[id] = arg(0);
+                    let steps = (arg(1) / self.dt).round();
+                    self.aux[id] = if steps.is_finite() {
+                        steps.max(1.0)
+                    } else {
+                        1.0
+                    };
+                    return arg(0);
+                }
+                let lag = self.aux[id] as u64;
+                match self.step.checked_sub(lag) {
+                    Some(k) => self.history[id]
+                        .get(k as usize)
+                        .copied()
+                        .unwrap_or(self.state[id]),
+                    None => self.state[id],
+                }
+            }
+            StatefulKind::SampleIfTrue => {
+                if self.initializing {
+                    let v = if arg(0) != 0.0 { arg(1) } else { arg(2) };
+                    self.state[id] = v;
+                    return v;
+                }
+                if arg(0) != 0.0 {
+                    arg(1)
+                } else {
+                    self.state[id]
+                }
+            }
             StatefulKind::Random(kind) => {
                 let seed = if args.len() > kind.params() {
-                    arg(kind.params()) as u64
+                    if kind.is_vensim() {
+                        random::vensim_seed(self.seed, arg(kind.params()))
+                    } else {
+                        arg(kind.params()) as u64
+                    }
                 } else {
                     self.seed
                 };

@@ -13,7 +13,23 @@ impl RandomKind {
         match self {
             RandomKind::Uniform | RandomKind::Normal | RandomKind::LogNormal => 2,
             RandomKind::Exponential | RandomKind::Poisson => 1,
+            RandomKind::VUniform => 2,
+            RandomKind::VNormal | RandomKind::VExponential => 4,
+            RandomKind::VPoisson | RandomKind::VTriangular => 5,
         }
+    }
+
+    /// True for the Vensim forms, whose seed argument selects a stream
+    /// within the run's seed rather than replacing it.
+    pub fn is_vensim(self) -> bool {
+        matches!(
+            self,
+            RandomKind::VUniform
+                | RandomKind::VNormal
+                | RandomKind::VPoisson
+                | RandomKind::VExponential
+                | RandomKind::VTriangular
+        )
     }
 }
 
@@ -56,26 +72,151 @@ pub fn draw(kind: RandomKind, p: &[f64], seed: u64, site: u64, step: u64) -> f64
         }
         RandomKind::Exponential => -a(0) * uniform(seed, site, step, 0).ln(),
         RandomKind::Poisson => {
-            let mean = a(0);
-            if mean <= 0.0 {
-                return 0.0;
-            }
-            if mean > 500.0 {
-                return (mean + mean.sqrt() * std_normal(seed, site, step))
-                    .round()
-                    .max(0.0);
-            }
-            // Knuth's multiplication method with counter-based uniforms.
-            let limit = (-mean).exp();
-            let (mut k, mut prod) = (0u64, 1.0);
-            loop {
-                prod *= uniform(seed, site, step, k + 2);
-                if prod <= limit || k > 10_000 {
-                    return k as f64;
-                }
-                k += 1;
-            }
+            let mut d = Draws::new(seed, site, step);
+            d.k = 2;
+            poisson(a(0), &mut d)
         }
+        RandomKind::VUniform => a(0) + (a(1) - a(0)) * uniform(seed, site, step, 0),
+        RandomKind::VNormal => {
+            let (mean, sd) = (a(2), a(3));
+            truncated(a(0), a(1), seed, site, step, |d| mean + sd * d.normal())
+        }
+        RandomKind::VExponential => {
+            let (shift, stretch) = (a(2), a(3));
+            truncated(a(0), a(1), seed, site, step, |d| {
+                shift - stretch * d.uniform().ln()
+            })
+        }
+        RandomKind::VPoisson => {
+            let (mean, shift, stretch) = (a(2), a(3), a(4));
+            truncated(a(0), a(1), seed, site, step, |d| {
+                shift + stretch * poisson(mean, d)
+            })
+        }
+        RandomKind::VTriangular => {
+            let (start, peak, end) = (a(2), a(3), a(4));
+            truncated(a(0), a(1), seed, site, step, |d| {
+                triangular(start, peak, end, d.uniform())
+            })
+        }
+    }
+}
+
+/// A sequence of counter-based uniforms for one draw.
+struct Draws {
+    seed: u64,
+    site: u64,
+    step: u64,
+    k: u64,
+}
+
+impl Draws {
+    fn new(seed: u64, site: u64, step: u64) -> Self {
+        Draws {
+            seed,
+            site,
+            step,
+            k: 0,
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        self.k += 1;
+        uniform(self.seed, self.site, self.step, self.k - 1)
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u1, u2) = (self.uniform(), self.uniform());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// Poisson(mean): Knuth's multiplication method, normal approximation for
+/// large means.
+fn poisson(mean: f64, d: &mut Draws) -> f64 {
+    if mean <= 0.0 || mean.is_nan() {
+        return 0.0;
+    }
+    if mean > 500.0 {
+        return (mean + mean.sqrt() * d.normal()).round().max(0.0);
+    }
+    let limit = (-mean).exp();
+    let (mut k, mut prod) = (0u64, 1.0);
+    loop {
+        prod *= d.uniform();
+        if prod <= limit || k > 10_000 {
+            return k as f64;
+        }
+        k += 1;
+    }
+}
+
+/// Inverse CDF of the triangular distribution on [start, end] peaking at `peak`.
+fn triangular(start: f64, peak: f64, end: f64, u: f64) -> f64 {
+    let w = end - start;
+    if w <= 0.0 {
+        return start;
+    }
+    let c = ((peak - start) / w).clamp(0.0, 1.0);
+    if u < c {
+        start + (u * w * (peak - start)).sqrt()
+    } else {
+        end - ((1.0 - u) * w * (end - peak)).sqrt()
+    }
+}
+
+/// Vensim's truncation to [min, max]: draw again (up to a limit) while the
+/// value falls outside, then clamp.
+fn truncated(
+    min: f64,
+    max: f64,
+    seed: u64,
+    site: u64,
+    step: u64,
+    mut f: impl FnMut(&mut Draws) -> f64,
+) -> f64 {
+    let mut d = Draws::new(seed, site, step);
+    let mut x = f64::NAN;
+    for _ in 0..100 {
+        x = f(&mut d);
+        if x >= min && x <= max {
+            return x;
+        }
+    }
+    x.clamp(min.min(max), max.max(min))
+}
+
+/// The stream seed of a Vensim random call: the run's seed mixed with the
+/// call's own seed argument.
+pub fn vensim_seed(run_seed: u64, arg: f64) -> u64 {
+    splitmix64(run_seed ^ splitmix64(arg.to_bits()))
+}
+
+#[cfg(test)]
+mod vensim_tests {
+    use super::*;
+
+    fn mean_of(kind: RandomKind, p: &[f64]) -> (f64, f64, f64) {
+        let n = 20_000;
+        let xs: Vec<f64> = (0..n).map(|s| draw(kind, p, 3, 1, s)).collect();
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (xs.iter().sum::<f64>() / n as f64, lo, hi)
+    }
+
+    #[test]
+    fn vensim_distributions_have_their_means_and_bounds() {
+        let (m, lo, hi) = mean_of(RandomKind::VUniform, &[2.0, 4.0]);
+        assert!((m - 3.0).abs() < 0.03 && lo >= 2.0 && hi <= 4.0, "{m}");
+        // Truncated symmetric normal keeps its mean.
+        let (m, lo, hi) = mean_of(RandomKind::VNormal, &[4.0, 6.0, 5.0, 2.0]);
+        assert!((m - 5.0).abs() < 0.03 && lo >= 4.0 && hi <= 6.0, "{m}");
+        let (m, lo, _) = mean_of(RandomKind::VExponential, &[0.0, 1e9, 1.0, 2.0]);
+        assert!((m - 3.0).abs() < 0.06 && lo >= 1.0, "{m}");
+        let (m, _, _) = mean_of(RandomKind::VPoisson, &[0.0, 1e9, 3.0, 1.0, 2.0]);
+        assert!((m - 7.0).abs() < 0.08, "{m}");
+        let (m, lo, hi) = mean_of(RandomKind::VTriangular, &[0.0, 10.0, 0.0, 3.0, 6.0]);
+        assert!((m - 3.0).abs() < 0.05 && lo >= 0.0 && hi <= 6.0, "{m}");
     }
 }
 

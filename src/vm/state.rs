@@ -19,6 +19,8 @@ pub(crate) struct RunState {
     pub(crate) stack: Vec<f64>,
     /// Per stateful op: PREVIOUS value, INIT value, DELAY initial value.
     pub(crate) state: Vec<f64>,
+    /// Per stateful op: a second number (DELAY FIXED's lag in steps).
+    pub(crate) aux: Vec<f64>,
     /// Per stateful op: recorded DELAY input (empty for others).
     pub(crate) history: Vec<Vec<f64>>,
     pub(crate) tables: Vec<Arc<GraphicalFunction>>,
@@ -140,6 +142,7 @@ impl RunState {
             slots: vec![0.0; n],
             stack: vec![0.0; m.max_stack],
             state: vec![0.0; nstate],
+            aux: vec![0.0; nstate],
             history: vec![Vec::new(); nstate],
             tables,
             overrides,
@@ -166,6 +169,7 @@ impl RunState {
     pub(crate) fn reset(&mut self) {
         self.slots.iter_mut().for_each(|v| *v = 0.0);
         self.state.iter_mut().for_each(|v| *v = 0.0);
+        self.aux.iter_mut().for_each(|v| *v = 0.0);
         self.history.iter_mut().for_each(Vec::clear);
         self.time = self.start;
         self.step = 0;

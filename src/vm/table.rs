@@ -1,5 +1,6 @@
 //! Graphical function (lookup table) evaluation.
 
+use crate::compile::program::TableFn;
 use crate::ir::{GfKind, GraphicalFunction};
 
 /// The table's value at `x`, by its kind: continuous (clamped at the ends),
@@ -36,6 +37,103 @@ pub fn lookup(gf: &GraphicalFunction, x: f64) -> f64 {
     }
 }
 
+/// A Vensim lookup function over `gf` (see [`TableFn`]); `x2` is only read
+/// by LOOKUP AREA.
+pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
+    let (xs, ys) = (&gf.xs, &gf.ys);
+    let n = xs.len().min(ys.len());
+    if n == 0 || x.is_nan() {
+        return f64::NAN;
+    }
+    match f {
+        TableFn::Extrapolate => {
+            // Same maths as an extrapolating table, without copying the points.
+            if n == 1 {
+                return ys[0];
+            }
+            if x <= xs[0] {
+                slope_at(xs, ys, 0, x)
+            } else if x >= xs[n - 1] {
+                slope_at(xs, ys, n - 2, x)
+            } else {
+                let i = xs[..n].partition_point(|&p| p <= x);
+                slope_at(xs, ys, i - 1, x)
+            }
+        }
+        TableFn::Forward => {
+            // First point at or above x; clamped to the last.
+            let i = xs[..n].partition_point(|&p| p < x);
+            ys[i.min(n - 1)]
+        }
+        TableFn::Backward => {
+            // Last point at or below x; clamped to the first.
+            let i = xs[..n].partition_point(|&p| p <= x);
+            ys[i.saturating_sub(1)]
+        }
+        TableFn::Invert => invert(&xs[..n], &ys[..n], x),
+        TableFn::Area => {
+            if x2.is_nan() {
+                return f64::NAN;
+            }
+            let (lo, hi, sign) = if x <= x2 { (x, x2, 1.0) } else { (x2, x, -1.0) };
+            sign * area(gf, lo, hi)
+        }
+    }
+}
+
+/// The x at which the piecewise-linear table reaches `y`: the first
+/// segment (in x order) that spans y, interpolated; the end x values when
+/// y lies beyond the table's range.
+fn invert(xs: &[f64], ys: &[f64], y: f64) -> f64 {
+    let n = xs.len();
+    if n == 1 {
+        return xs[0];
+    }
+    for i in 0..n - 1 {
+        let (y0, y1) = (ys[i], ys[i + 1]);
+        if (y0 <= y && y <= y1) || (y1 <= y && y <= y0) {
+            if y1 == y0 {
+                return xs[i];
+            }
+            return xs[i] + (xs[i + 1] - xs[i]) * (y - y0) / (y1 - y0);
+        }
+    }
+    // Out of range: the end whose y is nearer.
+    if (y - ys[0]).abs() <= (y - ys[n - 1]).abs() {
+        xs[0]
+    } else {
+        xs[n - 1]
+    }
+}
+
+/// The integral of the (clamped, interpolated) table from `lo` to `hi`.
+fn area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
+    let (xs, ys) = (&gf.xs, &gf.ys);
+    let n = xs.len().min(ys.len());
+    // Breakpoints inside (lo, hi), plus the bounds; trapezoids are exact
+    // for a piecewise-linear function (constant beyond the ends).
+    let mut pts = vec![lo];
+    pts.extend(xs[..n].iter().copied().filter(|&p| p > lo && p < hi));
+    pts.push(hi);
+    let f = |x: f64| clamped(&xs[..n], &ys[..n], x);
+    pts.windows(2)
+        .map(|w| (w[1] - w[0]) * (f(w[0]) + f(w[1])) / 2.0)
+        .sum()
+}
+
+/// Linear interpolation clamped at the ends, whatever the table's kind.
+fn clamped(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let n = xs.len();
+    if n == 1 || x <= xs[0] {
+        return ys[0];
+    }
+    if x >= xs[n - 1] {
+        return ys[n - 1];
+    }
+    let i = xs.partition_point(|&p| p <= x);
+    slope_at(xs, ys, i - 1, x)
+}
+
 fn slope_at(xs: &[f64], ys: &[f64], i: usize, x: f64) -> f64 {
     let dx = xs[i + 1] - xs[i];
     if dx == 0.0 {
@@ -70,6 +168,26 @@ mod tests {
         let g = gf(GfKind::Extrapolate);
         assert_eq!(lookup(&g, -1.0), -10.0);
         assert_eq!(lookup(&g, 3.0), 50.0);
+    }
+
+    #[test]
+    fn vensim_table_functions() {
+        let g = gf(GfKind::Continuous);
+        let f = |k, x| table_fn(&g, k, x, 0.0);
+        assert_eq!(f(TableFn::Extrapolate, 3.0), 50.0);
+        assert_eq!(f(TableFn::Extrapolate, 0.5), 5.0);
+        assert_eq!(f(TableFn::Forward, 0.5), 10.0);
+        assert_eq!(f(TableFn::Forward, 1.0), 10.0);
+        assert_eq!(f(TableFn::Forward, 9.0), 30.0);
+        assert_eq!(f(TableFn::Backward, 1.5), 10.0);
+        assert_eq!(f(TableFn::Backward, -1.0), 0.0);
+        assert_eq!(f(TableFn::Invert, 20.0), 1.5);
+        assert_eq!(f(TableFn::Invert, 99.0), 2.0);
+        // Trapezoids 0..1 (5) and 1..2 (20); beyond x=2 the table is flat at 30.
+        assert_eq!(table_fn(&g, TableFn::Area, 0.0, 2.0), 25.0);
+        assert_eq!(table_fn(&g, TableFn::Area, 2.0, 0.0), -25.0);
+        assert_eq!(table_fn(&g, TableFn::Area, 2.0, 3.0), 30.0);
+        assert_eq!(table_fn(&g, TableFn::Area, 0.5, 1.0), 3.75);
     }
 
     #[test]

@@ -1,0 +1,266 @@
+//! Vensim builtins checked by hand-computed values: time and lookup
+//! functions, random draws, NPV, folding of DELAY N's order, and the
+//! dialect split for names XMILE shares. Helpers live in
+//! [`super::tests_vensim`].
+
+use super::tests_vensim::{aux, check, integ, project, run, table, TAB};
+use crate::error::Error;
+use crate::ir::Dialect;
+use crate::vm::RunOptions;
+use crate::CompiledModel;
+
+/// SDXorg `get_time_value` (INITIAL TIME -10, DT 1/4): GET TIME VALUE(0,
+/// offset, 0) is TIME + offset. Also TIME BASE and QUANTUM.
+#[test]
+fn time_functions() {
+    let r = run(
+        vec![
+            aux("gtv", "get_time_value(0, (1 - 20) / 3, 0)"),
+            aux("gtv_start", "get_time_value(1, 2, 0)"),
+            aux("tb", "time_base(100, 2)"),
+            aux("q", "quantum(TIME, 2)"),
+        ],
+        -10.0,
+        50.0,
+        0.25,
+    );
+    check(
+        &r,
+        "gtv",
+        TAB,
+        &[(-10.0, -16.3333), (-9.75, -16.0833), (-9.0, -15.3333)],
+    );
+    check(&r, "gtv_start", 0.0, &[(-10.0, -8.0), (20.0, -8.0)]);
+    check(&r, "tb", 0.0, &[(-10.0, 80.0), (1.0, 102.0)]);
+    check(
+        &r,
+        "q",
+        0.0,
+        &[(-9.75, -8.0), (0.5, 0.0), (3.75, 2.0), (4.0, 4.0)],
+    );
+}
+
+/// LOOKUP EXTRAPOLATE / FORWARD / BACKWARD / INVERT / AREA over a named
+/// table, by hand: points (0,0) (1,10) (2,30).
+#[test]
+fn lookup_functions() {
+    let r = run(
+        vec![
+            table("tbl", &[0.0, 1.0, 2.0], &[0.0, 10.0, 30.0]),
+            aux("ex", "lookup_extrapolate(tbl, TIME)"),
+            aux("fw", "lookup_forward(tbl, TIME)"),
+            aux("bw", "lookup_backward(tbl, TIME)"),
+            aux("inv", "lookup_invert(tbl, 10 * TIME)"),
+            aux("area", "lookup_area(tbl, 0, TIME)"),
+            aux("plain", "tbl(TIME)"),
+        ],
+        0.0,
+        3.0,
+        0.5,
+    );
+    check(&r, "ex", 0.0, &[(0.5, 5.0), (2.5, 40.0), (3.0, 50.0)]);
+    check(&r, "plain", 0.0, &[(0.5, 5.0), (3.0, 30.0)]);
+    check(
+        &r,
+        "fw",
+        0.0,
+        &[(0.5, 10.0), (1.0, 10.0), (1.5, 30.0), (3.0, 30.0)],
+    );
+    check(&r, "bw", 0.0, &[(0.5, 0.0), (1.5, 10.0), (3.0, 30.0)]);
+    check(&r, "inv", 0.0, &[(0.5, 0.5), (2.0, 1.5), (3.0, 2.0)]);
+    check(&r, "area", 0.0, &[(1.0, 5.0), (2.0, 25.0), (3.0, 55.0)]);
+}
+
+/// Vensim random draws: within bounds, a new number each step,
+/// reproducible run to run, and different for different seed arguments.
+#[test]
+fn random_draws_are_seeded_and_bounded() {
+    let vars = || {
+        vec![
+            aux("u", "random_uniform(2, 4, 1)"),
+            aux("u2", "random_uniform(2, 4, 2)"),
+            aux("n", "random_normal(-1, 1, 0, 5, 7)"),
+            aux("e", "random_exponential(0, 100, 1, 2, 3)"),
+            aux("p", "random_poisson(0, 100, 4, 0, 1, 3)"),
+            aux("t", "random_triangular(0, 10, 1, 2, 6, 3)"),
+        ]
+    };
+    let a = run(vars(), 0.0, 50.0, 1.0);
+    let b = run(vars(), 0.0, 50.0, 1.0);
+    for name in ["u", "u2", "n", "e", "p", "t"] {
+        assert_eq!(a.column(name), b.column(name), "{name} not reproducible");
+    }
+    let col = |n| a.column(n).unwrap().to_vec();
+    assert!(col("u").iter().all(|&x| (2.0..=4.0).contains(&x)));
+    assert_ne!(col("u")[0], col("u")[1]);
+    assert_ne!(col("u"), col("u2"));
+    assert!(col("n").iter().all(|&x| (-1.0..=1.0).contains(&x)));
+    assert!(col("e").iter().all(|&x| x >= 1.0));
+    assert!(col("p").iter().all(|&x| x.fract() == 0.0 && x >= 0.0));
+    assert!(col("t").iter().all(|&x| (1.0..=6.0).contains(&x)));
+}
+
+/// The order of DELAY N is folded through constants; a stock in it is an
+/// error naming the variable and the offending reference.
+#[test]
+fn delay_n_order_must_be_known_at_init() {
+    let ok = run(
+        vec![
+            aux("n", "k + 1"),
+            aux("k", "2"),
+            aux("d", "delay_n(TIME, 3, 0, n)"),
+        ],
+        0.0,
+        3.0,
+        1.0,
+    );
+    // Third order, delay 3: 0 at the start (initial value 0).
+    check(&ok, "d", 0.0, &[(0.0, 0.0)]);
+    let p = project(
+        vec![integ("s", "1", "3"), aux("d", "delay_n(TIME, 3, 0, s)")],
+        0.0,
+        3.0,
+        1.0,
+    );
+    match CompiledModel::new(&p, None) {
+        Err(Error::Unsupported {
+            variable,
+            construct,
+        }) => {
+            assert_eq!(variable, "d");
+            assert!(construct.contains("'s'"), "{construct}");
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+}
+
+/// Names shared with XMILE keep their XMILE meaning in XMILE projects:
+/// PULSE(volume, first) is volume/DT for one step there.
+#[test]
+fn xmile_pulse_is_unchanged() {
+    let mut p = project(vec![aux("x", "pulse(1, 2)")], 0.0, 4.0, 0.5);
+    let vensim = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(&vensim, "x", 0.0, &[(1.0, 1.0), (2.5, 1.0), (3.0, 0.0)]);
+    p.dialect = Dialect::Xmile;
+    let xmile = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(&xmile, "x", 0.0, &[(1.0, 0.0), (2.0, 2.0), (2.5, 0.0)]);
+}
+
+/// RANDOM 0 1 call sites draw independently; RANDOM PINK NOISE starts at
+/// its mean and has about the requested standard deviation.
+#[test]
+fn random_0_1_and_pink_noise() {
+    let r = run(
+        vec![
+            aux("a", "random_0_1()"),
+            aux("b", "random_0_1()"),
+            aux("pink", "random_pink_noise(10, 2, 4, 5)"),
+        ],
+        0.0,
+        20000.0,
+        1.0,
+    );
+    let (a, b) = (r.column("a").unwrap(), r.column("b").unwrap());
+    assert_ne!(a, b);
+    assert!(a.iter().all(|&x| (0.0..=1.0).contains(&x)));
+    let p = r.column("pink").unwrap();
+    assert_eq!(p[0], 10.0);
+    let n = p.len() as f64;
+    let mean = p.iter().sum::<f64>() / n;
+    let sd = (p.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!((mean - 10.0).abs() < 0.2, "mean {mean}");
+    assert!((sd - 2.0).abs() < 0.3, "sd {sd}");
+}
+
+/// Vensim NPV = (ACCUM + stream * TIME STEP * df) * factor, with df
+/// discounted by rate / (1 + rate * TIME STEP) each step (Vensim manual,
+/// NPV); NPVE's df starts at 1 / (1 + rate * TIME STEP). By hand with a
+/// stream of 100, rate 0.1 and DT 1: df = 1, 1/1.1, 1/1.1^2...
+#[test]
+fn npv_includes_the_current_period() {
+    let r = run(
+        vec![
+            aux("npv", "npv(100, 0.1, 0, 1)"),
+            aux("npve", "npve(100, 0.1, 0, 1)"),
+        ],
+        0.0,
+        3.0,
+        1.0,
+    );
+    let d = 1.0 / 1.1;
+    check(
+        &r,
+        "npv",
+        1e-12,
+        &[
+            (0.0, 100.0),
+            (1.0, 100.0 + 100.0 * d),
+            (2.0, 100.0 * (1.0 + d + d * d)),
+        ],
+    );
+    check(
+        &r,
+        "npve",
+        1e-12,
+        &[(0.0, 100.0 * d), (1.0, 100.0 * (d + d * d))],
+    );
+}
+
+/// Vensim's test inputs change only at TIME STEP intervals whatever the
+/// integration method (Vensim manual, STEP/PULSE): under RK4 a stock fed
+/// by STEP(1, 1) with DT 1 is exactly 0 at t=1 and 1 at t=2.
+#[test]
+fn step_is_constant_within_a_runge_kutta_step() {
+    let mut p = project(
+        vec![integ("s", "step(1, 1) + pulse(3, 1)", "0")],
+        0.0,
+        5.0,
+        1.0,
+    );
+    p.sim_specs.method = crate::ir::Method::Rk4;
+    let r = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(
+        &r,
+        "s",
+        1e-12,
+        &[(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 4.0), (5.0, 5.0)],
+    );
+}
+
+/// SDXorg `subscripted_round` at t=0, element by element as scalars:
+/// QUANTUM(x, q) is q * INTEGER(x / q), or x when q <= 0; MODULO keeps the
+/// dividend's sign.
+#[test]
+fn quantum_and_modulo_match_reference() {
+    let cases = [
+        ("quantum(-1, 3)", 0.0),
+        ("quantum(10, 4)", 8.0),
+        ("quantum(-10, -1)", -10.0),
+        ("quantum(3, 0)", 3.0),
+        ("quantum(4, 10)", 0.0),
+        ("quantum(10, 3)", 9.0),
+        ("quantum(-10, 3)", -9.0),
+        ("modulo(-10, 1.5)", -1.0),
+        ("modulo(-1, 3)", -1.0),
+        ("modulo(10, 4)", 2.0),
+        ("integer(-9.9)", -9.0),
+    ];
+    let vars = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (e, _))| aux(&format!("v{i}"), e))
+        .collect();
+    let r = run(vars, 0.0, 1.0, 1.0);
+    for (i, (e, want)) in cases.iter().enumerate() {
+        assert_eq!(r.column(&format!("v{i}")).unwrap()[0], *want, "{e}");
+    }
+}
