@@ -4,7 +4,8 @@
 //! element is an ordinary variable (`stock[a1,b2]`), so per-element
 //! dependency order (a recurrence like `x[a2] = x[a1] * 2` is legal) and
 //! per-element stateful builtins fall out of the scalar machinery. Array
-//! reductions (SUM, MEAN, MIN, MAX, PROD, STDDEV, SIZE) expand into the
+//! reductions (SUM, MEAN, MIN, MAX, VMIN, VMAX, PROD, STDDEV, SIZE,
+//! ELMCOUNT) expand into the
 //! scalar expression over the slice's elements.
 
 use std::collections::HashMap;
@@ -263,11 +264,28 @@ impl<'p> ArrayInfo<'p> {
         ctx: &ElementCtx,
         variable: &str,
     ) -> Result<Option<Expr>> {
-        let is_reduction = matches!(f, "sum" | "mean" | "prod" | "stddev" | "size")
-            || (matches!(f, "min" | "max") && args.len() == 1);
+        // ELMCOUNT(dim): the number of elements of a dimension.
+        if matches!(f, "elmcount" | "size") && args.len() == 1 {
+            if let Expr::Var(d, _) = &args[0] {
+                if !self.var_dims.contains_key(d) {
+                    if let Some(dim) = self.project.dimension(&canonicalize(d)) {
+                        return Ok(Some(Expr::Num(dim.elements.len() as f64)));
+                    }
+                }
+            }
+        }
+        let is_reduction = matches!(
+            f,
+            "sum" | "mean" | "prod" | "stddev" | "size" | "vmin" | "vmax"
+        ) || (matches!(f, "min" | "max") && args.len() == 1);
         if !is_reduction || args.len() != 1 {
             return Ok(None);
         }
+        let f = match f {
+            "vmin" => "min",
+            "vmax" => "max",
+            other => other,
+        };
         let items = match &args[0] {
             Expr::Var(n, s) if self.var_dims.contains_key(n) => {
                 let idx: Vec<IndexExpr> = self.var_dims[n]

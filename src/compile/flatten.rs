@@ -134,6 +134,8 @@ impl Scope<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 Expr::Subscript(self.resolve(n, variable)?, idx, *s)
             }
+            // ELMCOUNT names a dimension, not a variable.
+            Expr::Call(f, args, _) if f == "elmcount" => e.clone(),
             Expr::Call(f, args, s) => {
                 // A call may name a graphical-function variable: `gf(x)`.
                 let name = if self.locals.contains(f.as_str()) {

@@ -631,3 +631,50 @@ fn net_rate_expressions_integrate_like_flows() {
     assert_eq!(r.column("s").unwrap(), &[1.0, 1.0, 3.0, 7.0]);
     assert_eq!(r.names, vec!["s"]);
 }
+
+#[test]
+fn vmax_vmin_prod_and_elmcount_reduce_over_a_dimension() {
+    use crate::ir::Dimension;
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 0.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        dimensions: vec![Dimension {
+            name: "Region".into(),
+            ident: "region".into(),
+            elements: vec!["a".into(), "b".into(), "c".into()],
+            indexed: false,
+        }],
+        models: vec![Model {
+            variables: vec![
+                arrayed(
+                    "x",
+                    VarKind::Aux,
+                    per_element(&[
+                        ("a", Expr::Num(2.0)),
+                        ("b", Expr::Num(-1.0)),
+                        ("c", Expr::Num(4.0)),
+                    ]),
+                ),
+                eq_var("hi", VarKind::Aux, "VMAX(x[*])"),
+                eq_var("lo", VarKind::Aux, "VMIN(x[region])"),
+                eq_var("product", VarKind::Aux, "PROD(x[*])"),
+                eq_var("n", VarKind::Aux, "ELMCOUNT(region)"),
+            ],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    let r = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    let at0 = |n: &str| r.column(n).unwrap()[0];
+    assert_eq!(
+        (at0("hi"), at0("lo"), at0("product"), at0("n")),
+        (4.0, -1.0, -8.0, 3.0)
+    );
+}
