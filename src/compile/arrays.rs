@@ -203,7 +203,15 @@ impl<'p> ArrayInfo<'p> {
             message: m,
         };
         match i {
-            IndexExpr::Wildcard(_) => Ok(elems.to_vec()),
+            // Inside a reduction the dimension a wildcard stands for is bound
+            // (see `free_dims`); anywhere else it selects every element.
+            IndexExpr::Wildcard(w) => {
+                let d = w.as_deref().unwrap_or(dim);
+                match ctx.iter().find(|(x, _)| x == d) {
+                    Some((_, e)) if elems.contains(e) => Ok(vec![e.clone()]),
+                    _ => Ok(elems.to_vec()),
+                }
+            }
             IndexExpr::DimPosition(p) => {
                 let (_, e) = ctx
                     .get((*p as usize).saturating_sub(1))
@@ -256,6 +264,64 @@ impl<'p> ArrayInfo<'p> {
         }
     }
 
+    /// The dimensions a reduction's argument ranges over, in order of first
+    /// appearance: every wildcard (`x[*]`, `x[*:d]`, Vensim `x[d!]`), every
+    /// dimension name not fixed by the element being computed, and every
+    /// dimension of an arrayed variable used without subscripts.
+    fn free_dims(&self, e: &Expr, ctx: &ElementCtx) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |d: &str| {
+            if !out.iter().any(|x| x == d) {
+                out.push(d.to_string());
+            }
+        };
+        let bound = |d: &str| ctx.iter().any(|(x, _)| x == d);
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Num(_) => {}
+                Expr::Var(n, _) => {
+                    if let Some(dims) = self.var_dims.get(n) {
+                        dims.iter().for_each(|d| add(d));
+                    }
+                }
+                Expr::Subscript(n, idx, _) => {
+                    let dims = self.var_dims.get(n);
+                    for (k, i) in idx.iter().enumerate() {
+                        match i {
+                            IndexExpr::Wildcard(Some(d)) => add(d),
+                            IndexExpr::Wildcard(None) => {
+                                if let Some(d) = dims.and_then(|ds| ds.get(k)) {
+                                    add(d)
+                                }
+                            }
+                            IndexExpr::Expr(Expr::Var(v, _)) => {
+                                let v = canonicalize(v);
+                                if self.project.dimension(&v).is_some() && !bound(&v) {
+                                    add(&v)
+                                }
+                            }
+                            IndexExpr::Expr(x) => stack.push(x),
+                            _ => {}
+                        }
+                    }
+                }
+                Expr::Call(_, args, _) => stack.extend(args.iter().rev()),
+                Expr::Unary(_, a) => stack.push(a),
+                Expr::Binary(_, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Expr::If(c, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                    stack.push(c);
+                }
+            }
+        }
+        out
+    }
+
     /// SUM/MEAN/MIN/MAX/PROD/STDDEV/SIZE over an array argument.
     fn reduction(
         &self,
@@ -286,18 +352,15 @@ impl<'p> ArrayInfo<'p> {
             "vmax" => "max",
             other => other,
         };
-        let items = match &args[0] {
-            Expr::Var(n, s) if self.var_dims.contains_key(n) => {
-                let idx: Vec<IndexExpr> = self.var_dims[n]
-                    .iter()
-                    .map(|_| IndexExpr::Wildcard(None))
-                    .collect();
-                let _ = s;
-                self.slice(n, &idx, ctx, variable)?
-            }
-            Expr::Subscript(n, idx, _) => self.slice(n, idx, ctx, variable)?,
-            other => vec![self.scalarize(other, ctx, variable)?],
-        };
+        // Evaluate the argument once per combination of the dimensions it
+        // reduces over (wildcards, `d!`, free dimension names, whole arrays).
+        let free = self.free_dims(&args[0], ctx);
+        let mut items = Vec::new();
+        for (canon, _) in self.tuples(&free, variable)? {
+            let mut inner: ElementCtx = free.iter().cloned().zip(canon).collect();
+            inner.extend(ctx.iter().cloned());
+            items.push(self.scalarize(&args[0], &inner, variable)?);
+        }
         let n = items.len() as f64;
         let sum = |items: Vec<Expr>| balanced(items, BinaryOp::Add, 0.0);
         Ok(Some(match f {

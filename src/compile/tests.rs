@@ -678,3 +678,82 @@ fn vmax_vmin_prod_and_elmcount_reduce_over_a_dimension() {
         (4.0, -1.0, -8.0, 3.0)
     );
 }
+
+#[test]
+fn reductions_over_expressions_bind_the_reduced_dimension() {
+    use crate::ir::Dimension;
+    let dim = |n: &str| Dimension {
+        name: n.into(),
+        ident: n.into(),
+        elements: vec!["a".into(), "b".into()],
+        indexed: false,
+    };
+    let with_dims = |v: Variable, dims: &[&str]| Variable {
+        dims: dims.iter().map(|d| d.to_string()).collect(),
+        ..v
+    };
+    let list = |items: &[(&[&str], f64)]| {
+        Equations::PerElement(
+            items
+                .iter()
+                .map(|(k, x)| {
+                    (
+                        k.iter().map(|s| s.to_string()).collect(),
+                        Equation {
+                            text: String::new(),
+                            expr: Expr::Num(*x),
+                        },
+                        None,
+                    )
+                })
+                .collect(),
+        )
+    };
+    let v = Variable {
+        equations: list(&[(&["a"], 1.0), (&["b"], 10.0)]),
+        ..var("v", VarKind::Aux, Expr::Num(0.0))
+    };
+    let m = Variable {
+        equations: list(&[
+            (&["a", "a"], 1.0),
+            (&["a", "b"], 2.0),
+            (&["b", "a"], 3.0),
+            (&["b", "b"], 4.0),
+        ]),
+        ..var("m", VarKind::Aux, Expr::Num(0.0))
+    };
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 0.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        dimensions: vec![dim("s"), dim("s1")],
+        models: vec![Model {
+            variables: vec![
+                with_dims(v, &["s"]),
+                with_dims(m, &["s", "s1"]),
+                // y[s1] = sum over s of v[s] * m[s, s1]  (Vensim: SUM(v[s!] * m[s!, s1]))
+                with_dims(
+                    eq_var("y", VarKind::Aux, "SUM(v[*:s] * m[*:s, s1])"),
+                    &["s1"],
+                ),
+                // z[s1] = sum over s of v[s] * m[s1, s]  (the transpose)
+                with_dims(
+                    eq_var("z", VarKind::Aux, "SUM(v[*:s] * m[s1, *:s])"),
+                    &["s1"],
+                ),
+            ],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    let r = CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    let at0 = |n: &str| r.column(n).unwrap()[0];
+    assert_eq!((at0("y[a]"), at0("y[b]")), (1.0 + 30.0, 2.0 + 40.0));
+    assert_eq!((at0("z[a]"), at0("z[b]")), (1.0 + 20.0, 3.0 + 40.0));
+}
