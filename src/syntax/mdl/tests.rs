@@ -1,0 +1,306 @@
+//! Unit tests of the `.mdl` reader on small inline models.
+
+use super::parse_mdl;
+use crate::error::Error;
+use crate::ir::{Equations, VarKind};
+use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, UnaryOp};
+
+const CONTROL: &str = "
+********************************************************
+\t.Control
+********************************************************~
+\t\tSimulation Control Parameters
+\t|
+
+FINAL TIME  = 30
+\t~\tMinute
+\t~\tThe final time for the simulation.
+\t|
+
+INITIAL TIME  = 0
+\t~\tMinute
+\t~\tThe initial time for the simulation.
+\t|
+
+SAVEPER  = 
+        TIME STEP * 2
+\t~\tMinute [0,?]
+\t~\tThe frequency with which output is stored.
+\t|
+
+TIME STEP  = 0.125
+\t~\tMinute [0,?]
+\t~\tThe time step for the simulation.
+\t|
+
+\\\\\\---/// Sketch information - do not modify anything except names
+V300  Do not put anything below this section - it will be ignored
+*View 1
+$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0
+///---\\\\\\
+:L<%^E!@
+";
+
+fn model(eqs: &str) -> String {
+    format!("{{UTF-8}}\n{eqs}\n{CONTROL}")
+}
+
+fn expr_of(src: &str) -> Expr {
+    let p = parse_mdl(&model(&format!("x = {src}\n\t~\t~\t|\n"))).unwrap();
+    match &p.models[0].get("x").unwrap().equations {
+        Equations::Single(eq) => eq.expr.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn show(e: &Expr) -> String {
+    match e {
+        Expr::Num(v) => format!("{v}"),
+        Expr::Var(n, _) => n.clone(),
+        Expr::Subscript(n, idx, _) => format!("{n}[{}]", idx.len()),
+        Expr::Call(f, a, _) => format!("{f}({})", a.iter().map(show).collect::<Vec<_>>().join(",")),
+        Expr::Unary(UnaryOp::Neg, x) => format!("(-{})", show(x)),
+        Expr::Unary(UnaryOp::Not, x) => format!("(not {})", show(x)),
+        Expr::Unary(_, x) => show(x),
+        Expr::Binary(op, a, b) => format!("({} {op} {})", show(a), show(b)),
+        Expr::If(c, a, b) => format!("if({},{},{})", show(c), show(a), show(b)),
+    }
+}
+
+#[test]
+fn teacup_stock_and_control() {
+    let src = model(
+        "Teacup Temperature= INTEG (
+\t-Heat Loss to Room,
+\t\t180)
+\t~\tDegrees Fahrenheit [32,212]
+\t~\tThe model is only valid for the liquid phase of tea. \\
+\t\tsecond line.
+\t|
+
+Heat Loss to Room=
+\t(Teacup Temperature - Room Temperature) / Characteristic Time
+\t~\tDegrees/Minute
+\t~\t|
+",
+    );
+    let p = parse_mdl(&src).unwrap();
+    assert_eq!(p.sim_specs.stop, 30.0);
+    assert_eq!(p.sim_specs.dt, 0.125);
+    assert_eq!(p.sim_specs.save_step, Some(0.25));
+    let m = &p.models[0];
+    let t = m.get("teacup_temperature").unwrap();
+    match &t.kind {
+        VarKind::Stock {
+            net_rate: Some(r),
+            inflows,
+            ..
+        } => {
+            assert!(inflows.is_empty());
+            assert_eq!(r.text, "-Heat Loss to Room");
+            assert_eq!(show(&r.expr), "(-heat_loss_to_room)");
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(t.units.as_deref(), Some("Degrees Fahrenheit"));
+    assert_eq!(
+        t.doc.as_deref(),
+        Some("The model is only valid for the liquid phase of tea. second line.")
+    );
+    assert_eq!(t.line, Some(2));
+    assert!(m.get("time_step").is_some() && m.get("saveper").is_some());
+}
+
+#[test]
+fn precedence_and_names() {
+    assert_eq!(
+        show(&expr_of("1 + 2 * 3 ^ 2 ^ 2")),
+        "(1 + (2 * (3 ^ (2 ^ 2))))"
+    );
+    assert_eq!(show(&expr_of("-2^2")), "(-(2 ^ 2))");
+    assert_eq!(show(&expr_of(":NOT: 1 > 2")), "(not (1 > 2))");
+    assert_eq!(
+        show(&expr_of("a = b :AND: c <> d :OR: e")),
+        "(((a = b) AND (c <> d)) OR e)"
+    );
+    assert_eq!(
+        show(&expr_of(
+            "IF THEN ELSE(Time >= 1, DELAY FIXED(a, 2, 0), 1e+006)"
+        )),
+        "if((time >= 1),delay_fixed(a,2,0),1000000)"
+    );
+    assert_eq!(
+        show(&expr_of("\"my var\" * .5 + :NA:")),
+        "((my_var * 0.5) + -649037107316853500000000000000000)"
+    );
+    assert_eq!(
+        show(&expr_of("Random   Uniform(0, 1, 2)")),
+        "random_uniform(0,1,2)"
+    );
+    assert!(matches!(
+        expr_of("2 ^ -1"),
+        Expr::Binary(BinaryOp::Pow, _, _)
+    ));
+}
+
+#[test]
+fn lookups() {
+    let p = parse_mdl(&model(
+        "tbl(
+\t[(0,0)-(2,10)],(0,0),(1,5),(2,10))
+\t~\t~\t|
+old( (0,1),(1,2))
+\t~\t~\t|
+tab([(0,0)-(1,1)], 0, 1, 2, 10, 20, 30)
+\t~\t~\t|
+y = WITH LOOKUP(Time, ([(0,0)-(1,1)], (0,0), (1,1)))
+\t~\t~\t|
+z = tbl(Time)
+\t~\t~\t|
+",
+    ))
+    .unwrap();
+    let m = &p.models[0];
+    let tbl = m.get("tbl").unwrap();
+    assert_eq!(tbl.equations, Equations::None);
+    assert_eq!(tbl.gf.as_ref().unwrap().ys, vec![0.0, 5.0, 10.0]);
+    assert_eq!(
+        m.get("old").unwrap().gf.as_ref().unwrap().xs,
+        vec![0.0, 1.0]
+    );
+    let tab = m.get("tab").unwrap().gf.clone().unwrap();
+    assert_eq!(
+        (tab.xs, tab.ys),
+        (vec![0.0, 1.0, 2.0], vec![10.0, 20.0, 30.0])
+    );
+    let y = m.get("y").unwrap();
+    assert!(y.gf.is_some());
+    assert!(matches!(&y.equations, Equations::Single(e) if show(&e.expr) == "time"));
+    assert!(
+        matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "tbl(time)")
+    );
+    let err = parse_mdl(&model("w = 1 + ( [(0,0)-(1,1)], (0,0))\n~~|\n")).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { ref variable, .. } if variable == "w"));
+}
+
+#[test]
+fn subscripts() {
+    let p = parse_mdl(&model(
+        "Dim: (a1-a3) -> Other ~~|
+Sub: a1, a2 ~~|
+Other: b1, b2, b3 ~~|
+Same <-> Other ~~|
+x[Dim] = y[Dim] * 2 ~~|
+c[Dim, Other] = 1, 2, 3; 4, 5, 6; 7, 8, 9; ~~|
+p[Sub] = 1 ~~|
+p[a3] = q[a3] ~~|
+e[Dim] :EXCEPT: [a1] = 5 ~~|
+e[a1] = 6 ~~|
+s[Dim] = INTEG(r[Dim], 1) ~~|
+",
+    ))
+    .unwrap();
+    let dim = p.dimension("dim").unwrap();
+    assert_eq!(dim.elements, vec!["a1", "a2", "a3"]);
+    assert_eq!(dim.maps_to, vec!["other"]);
+    assert_eq!(
+        p.dimension("same").unwrap().elements,
+        vec!["b1", "b2", "b3"]
+    );
+    let m = &p.models[0];
+    let x = m.get("x").unwrap();
+    assert_eq!(x.dims, vec!["dim"]);
+    assert!(
+        matches!(&x.equations, Equations::Single(e) if matches!(&e.expr,
+        Expr::Binary(_, a, _) if matches!(&**a, Expr::Subscript(n, i, _) if n == "y"
+            && matches!(&i[0], IndexExpr::Expr(Expr::Var(d, _)) if d == "dim"))))
+    );
+    let c = m.get("c").unwrap();
+    assert_eq!(c.dims, vec!["dim", "other"]);
+    match &c.equations {
+        Equations::PerElement(list) => {
+            assert_eq!(list.len(), 9);
+            assert_eq!(list[1].0, vec!["a1", "b2"]);
+            assert_eq!(list[1].1.expr, Expr::Num(2.0));
+            assert_eq!(list[3].1.expr, Expr::Num(4.0));
+        }
+        e => panic!("{e:?}"),
+    }
+    let pv = m.get("p").unwrap();
+    assert_eq!(pv.dims, vec!["dim"]);
+    assert!(matches!(&pv.equations, Equations::PerElement(l) if l.len() == 3));
+    match &m.get("e").unwrap().equations {
+        Equations::PerElement(l) => {
+            let keys: Vec<_> = l.iter().map(|(k, _, _)| k[0].as_str()).collect();
+            assert_eq!(keys, vec!["a2", "a3", "a1"]);
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(matches!(m.get("s").unwrap().kind, VarKind::Stock { .. }));
+}
+
+#[test]
+fn macros() {
+    let p = parse_mdl(&model(
+        ":MACRO: EXPRESSION MACRO(input, parameter)
+EXPRESSION MACRO = input * intermediate
+\t~\tinput
+\t~\ttests basic macro
+\t|
+
+intermediate = parameter * 3
+\t~\tmyunit
+\t~\t|
+
+:END OF MACRO:
+out = EXPRESSION MACRO(1, 2) ~~|
+",
+    ))
+    .unwrap();
+    let mac = &p.macros[0];
+    assert_eq!(mac.ident, "expression_macro");
+    assert_eq!(mac.params, vec!["input", "parameter"]);
+    assert_eq!(mac.variables.len(), 2);
+    assert!(p.models[0].get("intermediate").is_none());
+    let err = parse_mdl(&model(":MACRO: M(a : b)\nM = a ~~|\n:END OF MACRO:\n")).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }));
+}
+
+#[test]
+fn errors_carry_line_and_variable() {
+    let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();
+    match err {
+        Error::MdlSyntax { line, variable, .. } => {
+            assert_eq!(line, 4);
+            assert_eq!(variable, "bad var");
+        }
+        e => panic!("{e:?}"),
+    }
+    let err = parse_mdl(&model("f = A FUNCTION OF(x) ~~|")).unwrap_err();
+    assert!(err.to_string().contains("incomplete model"), "{err}");
+    for bad in [
+        "<?xml version=\"1.0\"?><xmile/>",
+        "ab\0cd",
+        "{UTF-8}\nx = 1 ~ ~",
+        "",
+    ] {
+        let e = parse_mdl(bad).unwrap_err();
+        assert_eq!(e.stage(), crate::error::ErrorStage::Import, "{e}");
+    }
+}
+
+#[test]
+fn no_prefix_panics_and_nesting_is_bounded() {
+    let src = model(
+        "Dim: (a1-a3) ~~|\nx[Dim] = IF THEN ELSE(\"q\" > 1, 2, 3) * t(Time) ~~|\nt([(0,0)-(1,1)],(0,0),(1,1)) ~~|\n:MACRO: M(a)\nM = a ~~|\n:END OF MACRO:\n",
+    );
+    for (i, _) in src.char_indices() {
+        let _ = parse_mdl(&src[..i]);
+    }
+    let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
+    let deep = format!("{}1", "-".repeat(5000));
+    assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
+    let deep = format!("{}1", ":NOT: ".repeat(5000));
+    assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
+}
