@@ -151,7 +151,18 @@ fn num_eq(v: f64, text: &str) -> Equation {
     }
 }
 
-fn variable(ctx: &Ctx, dims: &[Dimension], g: Vec<VarRecord>) -> Result<Vec<Variable>> {
+fn variable(ctx: &Ctx, dims: &[Dimension], mut g: Vec<VarRecord>) -> Result<Vec<Variable>> {
+    for r in &mut g {
+        let fold = |eq: &mut Equation| eq.expr = fold_elmcount(&eq.expr, dims);
+        match &mut r.body {
+            Body::Expr(eq, _) => fold(eq),
+            Body::Stock { rate, init } => {
+                fold(rate);
+                fold(init);
+            }
+            _ => {}
+        }
+    }
     let Some(first) = g.first() else {
         return Ok(Vec::new());
     };
@@ -250,7 +261,15 @@ fn variable(ctx: &Ctx, dims: &[Dimension], g: Vec<VarRecord>) -> Result<Vec<Vari
     }
     v.dims = var_dims;
     let all_dims = first.subs.iter().all(|s| find_dim(dims, s).is_some());
-    if g.len() == 1 && first.except.is_empty() && all_dims {
+    let range_value = match &first.body {
+        Body::Expr(eq, _) => uses_range_value(&eq.expr, &first.subs, dims),
+        Body::Stock { rate, init } => {
+            uses_range_value(&rate.expr, &first.subs, dims)
+                || uses_range_value(&init.expr, &first.subs, dims)
+        }
+        _ => false,
+    };
+    if g.len() == 1 && first.except.is_empty() && all_dims && !range_value {
         match first.body.clone() {
             Body::Expr(eq, gf) => {
                 v.equations = Equations::Single(eq);
@@ -356,6 +375,24 @@ fn per_element(
             entries.push((t.clone(), eq, None));
         }
     }
+    // Elements no record defines (a variable over part of a range) are 0.
+    if !is_stock {
+        let lists: Vec<Vec<String>> = v
+            .dims
+            .iter()
+            .map(|d| find_dim(dims, d).map_or_else(Vec::new, |d| d.elements.clone()))
+            .collect();
+        for t in product(&lists) {
+            let defined = entries.iter().any(|(k, _, _)| {
+                k.iter()
+                    .zip(&t)
+                    .all(|(a, b)| canonicalize(a) == canonicalize(b))
+            });
+            if !defined {
+                entries.push((t, num_eq(0.0, "0"), None));
+            }
+        }
+    }
     v.equations = Equations::PerElement(entries);
     if !is_stock {
         return Ok(vec![v]);
@@ -397,7 +434,8 @@ fn product(lists: &[Vec<String>]) -> Vec<Vec<String>> {
 }
 
 /// Replace subscripts naming a left-hand-side range with the element this
-/// per-element equation is for.
+/// per-element equation is for, and a range used as a value with the
+/// element's position (Vensim: `x[dim] = dim` is 1, 2, 3...).
 fn substitute(e: &Expr, subs: &[String], elems: &[String], dims: &[Dimension]) -> Expr {
     let map: Vec<(String, String)> = subs
         .iter()
@@ -408,23 +446,90 @@ fn substitute(e: &Expr, subs: &[String], elems: &[String], dims: &[Dimension]) -
     if map.is_empty() {
         return e.clone();
     }
-    subst_expr(e, &map)
+    let index = |x: &Expr| match x {
+        Expr::Var(d, sp) => map
+            .iter()
+            .find(|(from, _)| from == d)
+            .map(|(_, to)| Expr::Var(to.clone(), *sp)),
+        _ => None,
+    };
+    let value = |x: &Expr| match x {
+        Expr::Var(d, _) => map
+            .iter()
+            .find(|(from, _)| from == d)
+            .map(|(_, to)| Expr::Num(element_value(dims, to))),
+        _ => None,
+    };
+    map_expr(e, &value, &index)
 }
 
-fn subst_expr(e: &Expr, map: &[(String, String)]) -> Expr {
-    let b = |x: &Expr| Box::new(subst_expr(x, map));
+/// The numeric value of an element: its 1-based position in the largest
+/// range holding it.
+fn element_value(dims: &[Dimension], elem: &str) -> f64 {
+    dims.iter()
+        .filter_map(|d| {
+            d.elements
+                .iter()
+                .position(|e| canonicalize(e) == elem)
+                .map(|p| (d.elements.len(), p))
+        })
+        .fold(None, |best: Option<(usize, usize)>, c| match best {
+            Some(b) if b.0 >= c.0 => Some(b),
+            _ => Some(c),
+        })
+        .map_or(0.0, |(_, p)| (p + 1) as f64)
+}
+
+/// `ELMCOUNT(range)` is a constant: fold it.
+pub fn fold_elmcount(e: &Expr, dims: &[Dimension]) -> Expr {
+    let value = |x: &Expr| match x {
+        Expr::Call(f, args, _) if f == "elmcount" => match args.as_slice() {
+            [Expr::Var(d, _)] => find_dim(dims, d).map(|d| Expr::Num(d.elements.len() as f64)),
+            _ => None,
+        },
+        _ => None,
+    };
+    map_expr(e, &value, &|_| None)
+}
+
+/// Whether `e` uses one of `subs` (ranges) as a value.
+fn uses_range_value(e: &Expr, subs: &[String], dims: &[Dimension]) -> bool {
+    let found = std::cell::Cell::new(false);
+    let value = |x: &Expr| {
+        if let Expr::Var(d, _) = x {
+            if subs
+                .iter()
+                .any(|s| canonicalize(s) == *d && find_dim(dims, s).is_some())
+            {
+                found.set(true);
+            }
+        }
+        None
+    };
+    map_expr(e, &value, &|_| None);
+    found.get()
+}
+
+/// Rebuild `e`, replacing nodes where `value` (outside subscripts) or
+/// `index` (a subscript index) returns a replacement.
+fn map_expr(
+    e: &Expr,
+    value: &dyn Fn(&Expr) -> Option<Expr>,
+    index: &dyn Fn(&Expr) -> Option<Expr>,
+) -> Expr {
+    if let Some(r) = value(e) {
+        return r;
+    }
+    let b = |x: &Expr| Box::new(map_expr(x, value, index));
     match e {
         Expr::Subscript(n, idx, sp) => {
             let idx = idx
                 .iter()
                 .map(|i| match i {
-                    IndexExpr::Expr(Expr::Var(d, s)) => {
-                        match map.iter().find(|(from, _)| from == d) {
-                            Some((_, to)) => IndexExpr::Expr(Expr::Var(to.clone(), *s)),
-                            None => i.clone(),
-                        }
-                    }
-                    IndexExpr::Expr(x) => IndexExpr::Expr(subst_expr(x, map)),
+                    IndexExpr::Expr(x) => match index(x) {
+                        Some(r) => IndexExpr::Expr(r),
+                        None => IndexExpr::Expr(map_expr(x, value, index)),
+                    },
                     other => other.clone(),
                 })
                 .collect();
@@ -432,7 +537,7 @@ fn subst_expr(e: &Expr, map: &[(String, String)]) -> Expr {
         }
         Expr::Call(f, args, sp) => Expr::Call(
             f.clone(),
-            args.iter().map(|a| subst_expr(a, map)).collect(),
+            args.iter().map(|a| map_expr(a, value, index)).collect(),
             *sp,
         ),
         Expr::Unary(op, x) => Expr::Unary(*op, b(x)),

@@ -120,7 +120,11 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
     }
     // Data-interpolation keywords (`:INTERPOLATE:` ...) only matter for
     // external data.
-    while matches!(toks.get(p).map(|t| &t.tok), Some(Tok::Keyword(_))) {
+    while let Some(Tok::Keyword(k)) = toks.get(p).map(|t| &t.tok) {
+        // Reality checks are not simulated.
+        if k == "THE CONDITION" || k == "TEST INPUT" {
+            return Ok(Def::Skip);
+        }
         p += 1;
     }
     let (line, _) = ctx.pos(first.start);
@@ -149,6 +153,10 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             }
         }
         Some(Tok::Eq | Tok::ColonEq) => {
+            // `==` marks an unchangeable constant.
+            if at(&toks, p + 1, &Tok::Eq) {
+                p += 1;
+            }
             vr.body = rhs(ctx, &toks[p + 1..], &vr.name, end)?;
         }
         Some(Tok::LParen) => {

@@ -50,7 +50,11 @@ impl Lines {
 
 /// Where the equation section ends (the sketch marker, or the end).
 pub fn equations_end(text: &str) -> usize {
-    text.find("\\\\\\---///").unwrap_or(text.len())
+    // Usually `\\\---///`, but some files have fewer backslashes.
+    match text.find("\\---///") {
+        Some(i) => text[..i].trim_end_matches('\\').len(),
+        None => text.len(),
+    }
 }
 
 /// Split the equation section `text[..end]` into items. An unterminated

@@ -181,6 +181,8 @@ fn quoted(text: &str, i: usize, q: char) -> Option<(String, usize)> {
     let mut chars = text[i + 1..].char_indices();
     while let Some((k, c)) = chars.next() {
         if c == '\\' {
+            // Escapes stay as written: `canonicalize` reads `\n` and `\"`.
+            s.push(c);
             if let Some((_, n)) = chars.next() {
                 s.push(n);
             }

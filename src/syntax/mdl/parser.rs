@@ -275,6 +275,11 @@ impl<'a> Parser<'a> {
                     Some(Tok::LBracket) => {
                         self.pos += 1;
                         let idx = self.indices()?;
+                        if matches!(self.peek(), Some(Tok::LParen)) {
+                            return Err(self.unsupported(format!(
+                                "calling the subscripted lookup table '{n}[...]'"
+                            )));
+                        }
                         Ok(Expr::Subscript(id, idx, span))
                     }
                     _ => Ok(Expr::Var(id, span)),
