@@ -506,7 +506,8 @@ fn uses_range_value(e: &Expr, subs: &[String], dims: &[Dimension]) -> bool {
         }
         None
     };
-    map_expr(e, &value, &|_| None);
+    // Subscript indices name ranges, they do not use them as values.
+    map_expr(e, &value, &|x| Some(x.clone()));
     found.get()
 }
 
