@@ -109,9 +109,14 @@ pub fn variables(ctx: &Ctx, dims: &[Dimension], recs: Vec<VarRecord>) -> Result<
             }
         }
     }
+    let idents: std::collections::HashSet<String> = groups
+        .iter()
+        .filter_map(|g| g.first())
+        .map(|r| r.ident.clone())
+        .collect();
     let mut out = Vec::new();
     for g in groups {
-        out.extend(variable(ctx, dims, g)?);
+        out.extend(variable(ctx, dims, &idents, g)?);
     }
     Ok(out)
 }
@@ -151,9 +156,14 @@ fn num_eq(v: f64, text: &str) -> Equation {
     }
 }
 
-fn variable(ctx: &Ctx, dims: &[Dimension], mut g: Vec<VarRecord>) -> Result<Vec<Variable>> {
+fn variable(
+    ctx: &Ctx,
+    dims: &[Dimension],
+    idents: &std::collections::HashSet<String>,
+    mut g: Vec<VarRecord>,
+) -> Result<Vec<Variable>> {
     for r in &mut g {
-        let fold = |eq: &mut Equation| eq.expr = fold_elmcount(&eq.expr, dims);
+        let fold = |eq: &mut Equation| eq.expr = fold_constants(&eq.expr, dims, idents);
         match &mut r.body {
             Body::Expr(eq, _) => fold(eq),
             Body::Stock { rate, init } => {
@@ -480,13 +490,22 @@ fn element_value(dims: &[Dimension], elem: &str) -> f64 {
         .map_or(0.0, |(_, p)| (p + 1) as f64)
 }
 
-/// `ELMCOUNT(range)` is a constant: fold it.
-pub fn fold_elmcount(e: &Expr, dims: &[Dimension]) -> Expr {
+/// `ELMCOUNT(range)` and an element name used as a value (`dim = b2`,
+/// not a variable's name) are constants: fold them.
+fn fold_constants(
+    e: &Expr,
+    dims: &[Dimension],
+    idents: &std::collections::HashSet<String>,
+) -> Expr {
     let value = |x: &Expr| match x {
         Expr::Call(f, args, _) if f == "elmcount" => match args.as_slice() {
             [Expr::Var(d, _)] => find_dim(dims, d).map(|d| Expr::Num(d.elements.len() as f64)),
             _ => None,
         },
+        Expr::Var(n, _) if !idents.contains(n) && find_dim(dims, n).is_none() => {
+            let v = element_value(dims, n);
+            (v > 0.0).then_some(Expr::Num(v))
+        }
         _ => None,
     };
     map_expr(e, &value, &|_| None)

@@ -304,3 +304,58 @@ fn no_prefix_panics_and_nesting_is_bounded() {
     let deep = format!("{}1", ":NOT: ".repeat(5000));
     assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
 }
+
+#[test]
+fn element_names_and_ranges_as_values() {
+    let p = parse_mdl(&model(
+        "dim: a, b, c ~~|\nsub: b, c ~~|\nv[sub] = sub ~~|\nw[dim] = IF THEN ELSE(dim = b, 1, 0) ~~|\nn = ELMCOUNT(dim) ~~|\nu == 3 ~~|\n",
+    ))
+    .unwrap();
+    let m = &p.models[0];
+    match &m.get("v").unwrap().equations {
+        Equations::PerElement(l) => {
+            assert_eq!(l[0].1.expr, Expr::Num(2.0));
+            assert_eq!(l[1].1.expr, Expr::Num(3.0));
+        }
+        e => panic!("{e:?}"),
+    }
+    match &m.get("w").unwrap().equations {
+        Equations::PerElement(l) => assert_eq!(show(&l[1].1.expr), "if((2 = 2),1,0)"),
+        e => panic!("{e:?}"),
+    }
+    assert!(
+        matches!(&m.get("n").unwrap().equations, Equations::Single(e) if e.expr == Expr::Num(3.0))
+    );
+    assert!(
+        matches!(&m.get("u").unwrap().equations, Equations::Single(e) if e.expr == Expr::Num(3.0))
+    );
+}
+
+#[test]
+fn reality_checks_and_short_sketch_marker_are_skipped() {
+    let src = "{UTF-8}\nrc[s]:THE CONDITION: a :IMPLIES: b ~~|\nx = 1 ~~|\nFINAL TIME = 5 ~~|\n\\\\---/// sketch\nnot | an ~ equation";
+    let p = parse_mdl(src).unwrap();
+    assert_eq!(p.models[0].variables.len(), 2);
+    assert_eq!(p.sim_specs.stop, 5.0);
+}
+
+/// Every prefix of every corpus model must load or fail cleanly
+/// (`cargo test -- --ignored`; needs the test-models checkout).
+#[test]
+#[ignore]
+fn corpus_prefixes_never_panic() {
+    let root = crate::testsuite::default_root();
+    let cases = crate::testsuite::discover(&root).unwrap_or_default();
+    for c in cases
+        .iter()
+        .filter(|c| c.format == crate::testsuite::Format::Mdl)
+    {
+        let Ok(text) = std::fs::read_to_string(&c.model) else {
+            continue;
+        };
+        let step = (text.len() / 300).max(1);
+        for (i, _) in text.char_indices().step_by(step) {
+            let _ = parse_mdl(&text[..i]);
+        }
+    }
+}
