@@ -57,12 +57,12 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
                 path: path.display().to_string(),
                 message: e.to_string(),
             })?;
-            let text = String::from_utf8(bytes).map_err(|e| Error::MdlSyntax {
-                line: 1,
-                col: 1,
-                variable: String::new(),
-                message: format!("file is not UTF-8 text (binary file?): {e}"),
-            })?;
+            // Older Vensim files are Windows-1252/Latin-1; decode those
+            // byte for byte (binary files are caught by their NUL bytes).
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+            };
             load_mdl(&text)
         }
         _ => Err(Error::UnsupportedFormat { extension: ext }),

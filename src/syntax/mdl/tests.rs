@@ -359,3 +359,27 @@ fn corpus_prefixes_never_panic() {
         }
     }
 }
+
+#[test]
+fn load_file_reads_latin1_and_refuses_binary() {
+    let dir = std::env::temp_dir().join(format!("simlin-mdl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let latin = dir.join("latin.mdl");
+    let mut bytes = b"{UTF-8}\ncaf".to_vec();
+    bytes.extend([0xe9, b' ']);
+    bytes.extend(b"= 1 ~~|\nFINAL TIME = 2 ~~|\n");
+    std::fs::write(&latin, bytes).unwrap();
+    let binary = dir.join("bin.mdl");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1]).unwrap();
+    let xml = dir.join("x.mdl");
+    std::fs::write(&xml, "<xmile></xmile>").unwrap();
+    let p = crate::load_file(&latin);
+    let b = crate::load_file(&binary);
+    let x = crate::load_file(&xml);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(p.unwrap().models[0].get("café").is_some());
+    for e in [b.unwrap_err(), x.unwrap_err()] {
+        assert_eq!(e.code(), "MDL_SYNTAX");
+        assert_eq!(e.stage(), crate::error::ErrorStage::Import);
+    }
+}
