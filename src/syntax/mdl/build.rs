@@ -270,6 +270,9 @@ fn variable(
         }
     }
     v.dims = var_dims;
+    if g.iter().all(|r| matches!(r.body, Body::Lookup(_))) {
+        return element_lookups(&v, &g, &expand);
+    }
     let all_dims = first.subs.iter().all(|s| find_dim(dims, s).is_some());
     let range_value = match &first.body {
         Body::Expr(eq, _) => uses_range_value(&eq.expr, &first.subs, dims),
@@ -302,6 +305,34 @@ fn variable(
 }
 
 type Expand<'a> = dyn Fn(&VarRecord, &str) -> Result<Vec<String>> + 'a;
+
+/// A subscripted lookup table becomes one scalar lookup per element, named
+/// `table[a,b]`: the name the parser gives calls like `table[a, b](x)`.
+fn element_lookups(v: &Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result<Vec<Variable>> {
+    let mut out: Vec<Variable> = Vec::new();
+    for r in g {
+        let Body::Lookup(gf) = &r.body else {
+            continue;
+        };
+        let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
+        for t in product(&lists) {
+            let canon: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
+            let ident = format!("{}[{}]", v.ident, canon.join(","));
+            if out.iter().any(|x| x.ident == ident) {
+                continue;
+            }
+            out.push(Variable {
+                name: format!("{}[{}]", v.name, t.join(",")),
+                ident,
+                dims: Vec::new(),
+                gf: Some(gf.clone()),
+                line: Some(r.line),
+                ..v.clone()
+            });
+        }
+    }
+    Ok(out)
+}
 
 fn per_element(
     ctx: &Ctx,
@@ -514,20 +545,48 @@ fn fold_constants(
 /// Whether `e` uses one of `subs` (ranges) as a value.
 fn uses_range_value(e: &Expr, subs: &[String], dims: &[Dimension]) -> bool {
     let found = std::cell::Cell::new(false);
+    let is_range = |d: &str| {
+        subs.iter()
+            .any(|s| canonicalize(s) == d && find_dim(dims, s).is_some())
+    };
     let value = |x: &Expr| {
-        if let Expr::Var(d, _) = x {
-            if subs
-                .iter()
-                .any(|s| canonicalize(s) == *d && find_dim(dims, s).is_some())
-            {
-                found.set(true);
+        match x {
+            Expr::Var(d, _) if is_range(d) => found.set(true),
+            // An element lookup call over a left-hand-side range.
+            Expr::Call(f, _, _) => {
+                let inner = f
+                    .split_once('[')
+                    .map_or("", |(_, i)| i.trim_end_matches(']'));
+                if inner.split(',').any(is_range) {
+                    found.set(true);
+                }
             }
+            _ => {}
         }
         None
     };
     // Subscript indices name ranges, they do not use them as values.
     map_expr(e, &value, &|x| Some(x.clone()));
     found.get()
+}
+
+/// The subscripts of an element lookup call `table[i,j]` go through the
+/// same index substitution as `x[i,j]`.
+fn rename_element_call(f: &str, index: &dyn Fn(&Expr) -> Option<Expr>) -> String {
+    let Some((base, inner)) = f.split_once('[') else {
+        return f.to_string();
+    };
+    let parts: Vec<String> = inner
+        .trim_end_matches(']')
+        .split(',')
+        .map(
+            |p| match index(&Expr::Var(p.to_string(), Span::default())) {
+                Some(Expr::Var(n, _)) => n,
+                _ => p.to_string(),
+            },
+        )
+        .collect();
+    format!("{base}[{}]", parts.join(","))
 }
 
 /// Rebuild `e`, replacing nodes where `value` (outside subscripts) or
@@ -556,7 +615,7 @@ fn map_expr(
             Expr::Subscript(n.clone(), idx, *sp)
         }
         Expr::Call(f, args, sp) => Expr::Call(
-            f.clone(),
+            rename_element_call(f, index),
             args.iter().map(|a| map_expr(a, value, index)).collect(),
             *sp,
         ),

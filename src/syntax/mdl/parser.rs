@@ -275,10 +275,22 @@ impl<'a> Parser<'a> {
                     Some(Tok::LBracket) => {
                         self.pos += 1;
                         let idx = self.indices()?;
-                        if matches!(self.peek(), Some(Tok::LParen)) {
-                            return Err(self.unsupported(format!(
-                                "calling the subscripted lookup table '{n}[...]'"
-                            )));
+                        if self.eat(&Tok::LParen) {
+                            // `table[a, b](x)`: a call of one element's lookup,
+                            // named `table[a,b]` (see `build`).
+                            let mut parts = Vec::new();
+                            for i in &idx {
+                                match i {
+                                    IndexExpr::Expr(Expr::Var(p, _)) => parts.push(p.clone()),
+                                    IndexExpr::Expr(Expr::Num(v)) => parts.push(format!("{v}")),
+                                    _ => {
+                                        return Err(self.unsupported(format!(
+                                            "calling the lookup table '{n}' with a range slice"
+                                        )))
+                                    }
+                                }
+                            }
+                            return self.call(format!("{id}[{}]", parts.join(",")), span);
                         }
                         Ok(Expr::Subscript(id, idx, span))
                     }
@@ -430,6 +442,12 @@ impl<'a> Parser<'a> {
             }
             ys = all.split_off(all.len() / 2);
             xs = all;
+        }
+        // Vensim reads points in x order, whatever order they are written in.
+        if xs.windows(2).any(|w| w[1] < w[0]) {
+            let mut pts: Vec<(f64, f64)> = xs.into_iter().zip(ys).collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (xs, ys) = pts.into_iter().unzip();
         }
         Ok(GraphicalFunction {
             kind: GfKind::Continuous,

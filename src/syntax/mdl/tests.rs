@@ -383,3 +383,22 @@ fn load_file_reads_latin1_and_refuses_binary() {
         assert_eq!(e.stage(), crate::error::ErrorStage::Import);
     }
 }
+
+#[test]
+fn subscripted_lookups_become_element_tables() {
+    let p = parse_mdl(&model(
+        "d: a, b ~~|\nt[a]( (2,3),(0,1)) ~~|\nt[b]( (0,5),(1,6)) ~~|\ny[d] = t[d](Time) ~~|\nz = t[b](1) ~~|\n",
+    ))
+    .unwrap();
+    let m = &p.models[0];
+    let ta = m.get("t[a]").unwrap();
+    assert_eq!(ta.gf.as_ref().unwrap().xs, vec![0.0, 2.0]);
+    assert_eq!(ta.gf.as_ref().unwrap().ys, vec![1.0, 3.0]);
+    match &m.get("y").unwrap().equations {
+        Equations::PerElement(l) => assert_eq!(show(&l[1].1.expr), "t[b](time)"),
+        e => panic!("{e:?}"),
+    }
+    assert!(
+        matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "t[b](1)")
+    );
+}
