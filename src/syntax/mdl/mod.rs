@@ -4,7 +4,8 @@
 //! `equations` splits the file into records (skipping the sketch),
 //! `lexer` + `parser` turn equation text into [`crate::syntax::ast::Expr`],
 //! `convert` classifies each record (stock, lookup, subscript range, ...),
-//! and `build` joins records into dimensions, variables and sim specs.
+//! `build` joins records into dimensions, variables and sim specs, and
+//! `rewrite` specialises expressions per element.
 //! Every problem is an [`Error`] with line and column; nothing panics on
 //! malformed input.
 
@@ -13,6 +14,7 @@ mod convert;
 mod equations;
 mod lexer;
 mod parser;
+mod rewrite;
 #[cfg(test)]
 mod tests;
 
