@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Unlike `tests/conformance.rs` it has no expected-failures list: it is the
-//! progress report, not the gate. Vensim `.mdl` rows are listed as `SKIP`
-//! (not run) and kept out of the XMILE/Stella total.
+//! progress report, not the gate. Vensim `.mdl` rows run too and are
+//! totalled separately from the XMILE/Stella ones.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
