@@ -13,6 +13,10 @@ use crate::ir::{Dimension, Equation, Equations, SimSpecs, VarKind, Variable};
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
 use crate::syntax::ident::canonicalize;
 
+/// Largest number of elements one variable may have (hostile files could
+/// otherwise ask for astronomically many).
+const MAX_ELEMENTS: usize = 1_000_000;
+
 /// Resolve subscript range definitions and equivalences into dimensions.
 pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
     let names: Vec<String> = defs
@@ -269,6 +273,16 @@ fn variable(
             Some(d) => var_dims.push(d.ident.clone()),
             None => return Err(unknown(first, &first.subs[p])),
         }
+    }
+    let size = var_dims.iter().try_fold(1usize, |acc, d| {
+        acc.checked_mul(find_dim(dims, d).map_or(1, |d| d.elements.len().max(1)))
+    });
+    if size.is_none_or(|n| n > MAX_ELEMENTS) {
+        return Err(ctx.syntax(
+            first.offset,
+            &first.name,
+            format!("more than {MAX_ELEMENTS} elements"),
+        ));
     }
     v.dims = var_dims;
     if g.iter().all(|r| matches!(r.body, Body::Lookup(_))) {

@@ -402,3 +402,46 @@ fn subscripted_lookups_become_element_tables() {
         matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "t[b](1)")
     );
 }
+
+/// Corpus models with bytes replaced by syntax characters must load or
+/// fail cleanly (`cargo test -- --ignored`).
+#[test]
+#[ignore]
+fn corpus_mutations_never_panic() {
+    const CHARS: &[u8] = b"()[],;:=~|\"'!-+*/^<>\\{}\n 0.aZ";
+    let root = crate::testsuite::default_root();
+    let cases = crate::testsuite::discover(&root).unwrap_or_default();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for c in cases
+        .iter()
+        .filter(|c| c.format == crate::testsuite::Format::Mdl)
+    {
+        let Ok(text) = std::fs::read_to_string(&c.model) else {
+            continue;
+        };
+        let end = super::equations::equations_end(&text).max(1);
+        for _ in 0..200 {
+            let mut bytes = text.as_bytes().to_vec();
+            for _ in 0..3 {
+                let at = (next() as usize) % end;
+                bytes[at] = CHARS[(next() as usize) % CHARS.len()];
+            }
+            if let Ok(s) = String::from_utf8(bytes) {
+                let _ = parse_mdl(&s);
+            }
+        }
+    }
+}
+
+#[test]
+fn huge_arrays_are_refused() {
+    let src = model("a: (e1-e100000) ~~|\nb: (f1-f100000) ~~|\nx[a, b] = 1 ~~|\n");
+    let err = parse_mdl(&src).unwrap_err();
+    assert!(err.to_string().contains("elements"), "{err}");
+}
