@@ -400,12 +400,7 @@ fn per_element(
                 expr: substitute(&eq.expr, &r.subs, t, dims),
             };
             let eq = match &r.body {
-                Body::Expr(eq, gf) => {
-                    if gf.is_some() {
-                        v.gf = gf.clone();
-                    }
-                    subst(eq)
-                }
+                Body::Expr(eq, _) => subst(eq),
                 Body::Stock { rate, init } => {
                     rates.push((t.clone(), subst(rate), None));
                     subst(init)
@@ -428,7 +423,12 @@ fn per_element(
                     "some elements are stocks (INTEG) and others are not",
                 ));
             }
-            entries.push((t.clone(), eq, None));
+            // A per-element WITH LOOKUP keeps its own table.
+            let gf = match &r.body {
+                Body::Expr(_, gf) => gf.clone(),
+                _ => None,
+            };
+            entries.push((t.clone(), eq, gf));
         }
     }
     // Elements no record defines (a variable over part of a range) are 0.

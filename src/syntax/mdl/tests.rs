@@ -445,3 +445,18 @@ fn huge_arrays_are_refused() {
     let err = parse_mdl(&src).unwrap_err();
     assert!(err.to_string().contains("elements"), "{err}");
 }
+
+#[test]
+fn per_element_with_lookup_keeps_its_table() {
+    let p = parse_mdl(&model(
+        "d: a, b ~~|\nw[a] = WITH LOOKUP(Time, ((0,1),(1,2))) ~~|\nw[b] = WITH LOOKUP(Time, ((0,5),(1,6))) ~~|\n",
+    ))
+    .unwrap();
+    match &p.models[0].get("w").unwrap().equations {
+        Equations::PerElement(l) => {
+            assert_eq!(l[0].2.as_ref().unwrap().ys, vec![1.0, 2.0]);
+            assert_eq!(l[1].2.as_ref().unwrap().ys, vec![5.0, 6.0]);
+        }
+        e => panic!("{e:?}"),
+    }
+}
