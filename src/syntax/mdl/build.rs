@@ -357,6 +357,7 @@ fn per_element(
     expand: &Expand<'_>,
 ) -> Result<Vec<Variable>> {
     let is_stock = g.iter().any(|r| matches!(r.body, Body::Stock { .. }));
+    let first_offset = g.first().map_or(0, |r| r.offset);
     let mut entries = Vec::new();
     let mut rates = Vec::new();
     for r in &g {
@@ -445,6 +446,10 @@ fn per_element(
                     .all(|(a, b)| canonicalize(a) == canonicalize(b))
             });
             if !defined {
+                ctx.warn(
+                    first_offset,
+                    format!("{}[{}] has no equation, using 0", v.name, t.join(",")),
+                );
                 entries.push((t, num_eq(0.0, "0"), None));
             }
         }

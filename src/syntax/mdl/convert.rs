@@ -123,6 +123,7 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
     while let Some(Tok::Keyword(k)) = toks.get(p).map(|t| &t.tok) {
         // Reality checks are not simulated.
         if k == "THE CONDITION" || k == "TEST INPUT" {
+            ctx.warn(first.start, format!("reality check '{name}' ignored"));
             return Ok(Def::Skip);
         }
         p += 1;

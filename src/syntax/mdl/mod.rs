@@ -30,9 +30,19 @@ use lexer::{lex, Tok};
 pub struct Ctx<'a> {
     pub text: &'a str,
     lines: Lines,
+    /// Non-fatal problems, for `Project::warnings`.
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
 impl Ctx<'_> {
+    /// Record a non-fatal problem at `offset`.
+    pub fn warn(&self, offset: usize, message: impl std::fmt::Display) {
+        let (line, _) = self.pos(offset);
+        self.warnings
+            .borrow_mut()
+            .push(format!("line {line}: {message}"));
+    }
+
     pub fn pos(&self, offset: usize) -> (u32, u32) {
         self.lines.pos(self.text, offset)
     }
@@ -60,6 +70,7 @@ pub fn parse_mdl(text: &str) -> Result<Project> {
     let ctx = Ctx {
         text,
         lines: Lines::new(text),
+        warnings: Default::default(),
     };
     if let Some(i) = text.find('\0') {
         return Err(ctx.syntax(i, "", "binary data: this is not a Vensim .mdl text file"));
@@ -129,6 +140,7 @@ pub fn parse_mdl(text: &str) -> Result<Project> {
         });
     }
     project.dimensions = dimensions;
+    project.warnings = ctx.warnings.take();
     project.models.push(Model {
         variables,
         ..Model::default()

@@ -337,6 +337,7 @@ fn reality_checks_and_short_sketch_marker_are_skipped() {
     let p = parse_mdl(src).unwrap();
     assert_eq!(p.models[0].variables.len(), 2);
     assert_eq!(p.sim_specs.stop, 5.0);
+    assert_eq!(p.warnings, vec!["line 2: reality check 'rc' ignored"]);
 }
 
 /// Every prefix of every corpus model must load or fail cleanly
