@@ -27,7 +27,7 @@ pub enum Error {
     // ---- import: reading files and parsing ----
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
-    #[error("unsupported file format '{extension}' (expected .xmile, .stmx, .itmx or .xml)")]
+    #[error("unsupported file format '{extension}' (expected .xmile, .stmx, .itmx, .xml or .mdl)")]
     UnsupportedFormat { extension: String },
     #[error("malformed XML at line {}, column {}: {message}", pos.line, pos.col)]
     MalformedXml { message: String, pos: Pos },
@@ -46,6 +46,16 @@ pub enum Error {
     BadGraphicalFunction { variable: String, message: String },
     #[error("duplicate variable '{variable}' in model '{model}'")]
     DuplicateVariable { model: String, variable: String },
+    #[error(
+        "Vensim syntax error at line {line}, column {col}{}: {message}",
+        in_variable(variable)
+    )]
+    MdlSyntax {
+        line: u32,
+        col: u32,
+        variable: String,
+        message: String,
+    },
     #[error("no model named '{name}' in project")]
     UnknownModel { name: String },
 
@@ -95,7 +105,8 @@ impl Error {
             | EquationSyntax { .. }
             | BadGraphicalFunction { .. }
             | DuplicateVariable { .. }
-            | UnknownModel { .. } => ErrorStage::Import,
+            | UnknownModel { .. }
+            | MdlSyntax { .. } => ErrorStage::Import,
             UnknownVariable { .. }
             | UnknownFunction { .. }
             | WrongArgumentCount { .. }
@@ -124,6 +135,7 @@ impl Error {
             BadGraphicalFunction { .. } => "BAD_GRAPHICAL_FUNCTION",
             DuplicateVariable { .. } => "DUPLICATE_VARIABLE",
             UnknownModel { .. } => "UNKNOWN_MODEL",
+            MdlSyntax { .. } => "MDL_SYNTAX",
             UnknownVariable { .. } => "UNKNOWN_VARIABLE",
             UnknownFunction { .. } => "UNKNOWN_FUNCTION",
             WrongArgumentCount { .. } => "WRONG_ARGUMENT_COUNT",
@@ -155,6 +167,7 @@ impl Error {
             | BadSubscript { variable, .. }
             | BadOverride { variable, .. }
             | UnknownOutput { variable } => Some(variable),
+            MdlSyntax { variable, .. } if !variable.is_empty() => Some(variable),
             CircularDependency { cycle } => cycle.first().map(String::as_str),
             _ => None,
         }
@@ -165,8 +178,17 @@ impl Error {
         match self {
             Error::MalformedXml { pos, .. } => Some(pos.line),
             Error::EquationSyntax { line, .. } => *line,
+            Error::MdlSyntax { line, .. } => Some(*line),
             _ => None,
         }
+    }
+}
+
+fn in_variable(v: &str) -> String {
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" in '{v}'")
     }
 }
 

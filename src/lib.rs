@@ -32,7 +32,7 @@ pub use vm::{Override, RunOptions, Sim};
 use std::path::Path;
 
 /// Load a model file, choosing the reader from the extension
-/// (`.xmile`, `.stmx`, `.itmx`, `.xml`).
+/// (`.xmile`, `.stmx`, `.itmx`, `.xml`; `.mdl` for Vensim).
 pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
     let path = path.as_ref();
     let ext = path
@@ -52,6 +52,19 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
             })?;
             load_xmile(&text)
         }
+        "mdl" => {
+            let bytes = std::fs::read(path).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            // Older Vensim files are Windows-1252/Latin-1; decode those
+            // byte for byte (binary files are caught by their NUL bytes).
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+            };
+            load_mdl(&text)
+        }
         _ => Err(Error::UnsupportedFormat { extension: ext }),
     }
 }
@@ -59,4 +72,9 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
 /// Parse XMILE text into a project.
 pub fn load_xmile(text: &str) -> Result<Project> {
     syntax::xmile::parse_xmile(text)
+}
+
+/// Parse Vensim `.mdl` text into a project (dialect [`ir::Dialect::Vensim`]).
+pub fn load_mdl(text: &str) -> Result<Project> {
+    syntax::mdl::parse_mdl(text)
 }

@@ -1,4 +1,4 @@
-//! Conformance: every XMILE/Stella row of the SDXorg suite
+//! Conformance: every XMILE/Stella/Vensim row of the SDXorg suite
 //! (`../shared/test-models`) must match its reference output, unless it is
 //! listed in `tests/conformance/expected_failures.txt`.
 //!
@@ -17,7 +17,7 @@ fn expected_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/expected_failures.txt")
 }
 
-/// Folders under `root` holding at least one XMILE/Stella model file, found
+/// Folders under `root` holding at least one model file, found
 /// independently of `testsuite::discover` for the membership check.
 fn model_folders(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -32,7 +32,10 @@ fn model_folders(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
         if path.is_dir() {
             model_folders(root, &path, out);
         } else if let Some((_, ext)) = name.rsplit_once('.') {
-            if matches!(ext.to_ascii_lowercase().as_str(), "xmile" | "stmx" | "itmx") {
+            if matches!(
+                ext.to_ascii_lowercase().as_str(),
+                "xmile" | "stmx" | "itmx" | "mdl"
+            ) {
                 let rel = dir.strip_prefix(root).unwrap_or(dir);
                 out.insert(rel.to_string_lossy().replace('\\', "/"));
             }
@@ -54,11 +57,7 @@ fn conformance() {
         .into_iter()
         .filter(|c| c.format.is_supported())
         .collect();
-    assert!(
-        !cases.is_empty(),
-        "no XMILE/Stella models under {}",
-        root.display()
-    );
+    assert!(!cases.is_empty(), "no models under {}", root.display());
 
     let results = testsuite::run_all(&cases, testsuite::default_threads());
 
@@ -96,7 +95,7 @@ fn conformance() {
     }
     for key in &verdict.unknown {
         errors.push(format!(
-            "LISTED but no such XMILE/Stella row: {key} — remove it from the list"
+            "LISTED but no such row: {key} — remove it from the list"
         ));
     }
 

@@ -43,13 +43,21 @@ def test_get_model_unknown() -> None:
     assert info.value.code is ErrorCode.UNKNOWN_MODEL
 
 
-@pytest.mark.parametrize("name", ["model.txt", "model.mdl", "model", "model.json"])
+@pytest.mark.parametrize("name", ["model.txt", "model", "model.json"])
 def test_unsupported_extension(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("whatever")
     with pytest.raises(SimlinImportError) as info:
         simlin.load(path)
     assert info.value.code is ErrorCode.UNSUPPORTED_FORMAT
+
+
+def test_malformed_mdl(tmp_path: Path) -> None:
+    path = tmp_path / "model.mdl"
+    path.write_text("whatever")
+    with pytest.raises(SimlinImportError) as info:
+        simlin.load(path)
+    assert info.value.code is ErrorCode.MDL_SYNTAX
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from simlin.model import Model
 
 __all__ = ["SUPPORTED_EXTENSIONS", "Project", "load"]
 
-SUPPORTED_EXTENSIONS = (".xmile", ".stmx", ".itmx", ".xml")
+SUPPORTED_EXTENSIONS = (".xmile", ".stmx", ".itmx", ".xml", ".mdl")
 """File extensions :func:`load` and :meth:`Project.from_file` accept."""
 
 
@@ -92,7 +92,7 @@ def load(path: str | os.PathLike[str]) -> Model:
     """Load a model file and return its main model.
 
     The format is chosen from the extension (``.xmile``, ``.stmx``,
-    ``.itmx``, ``.xml``).
+    ``.itmx``, ``.xml``; ``.mdl`` for Vensim).
 
     Raises:
         SimlinImportError: if the file cannot be read or parsed.

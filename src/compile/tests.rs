@@ -270,6 +270,7 @@ fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
             ident: "region".into(),
             elements: vec!["North".into(), "South".into(), "East".into()],
             indexed: false,
+            maps_to: Vec::new(),
         }],
         models: vec![Model {
             variables: vec![

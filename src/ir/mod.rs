@@ -85,6 +85,9 @@ pub struct Dimension {
     pub elements: Vec<String>,
     /// True for XMILE `<dim size="n"/>` (numeric index) dimensions.
     pub indexed: bool,
+    /// Canonical names of dimensions this one maps to (Vensim
+    /// `A: a1, a2 -> B`), in the order written; empty for most.
+    pub maps_to: Vec<String>,
 }
 
 /// How a graphical function treats x outside/between its points.

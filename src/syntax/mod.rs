@@ -2,12 +2,14 @@
 //!
 //! `ident` canonicalises names, `lexer` + `parser` turn equation text into
 //! [`ast::Expr`], and `xmile` reads XMILE XML into the [`crate::ir`] types,
-//! parsing every equation on the way. Problems come back as typed
+//! parsing every equation on the way; `mdl` reads Vensim `.mdl` text
+//! straight into the same IR. Problems come back as typed
 //! [`crate::Error`]s with positions, never as panics.
 
 pub mod ast;
 pub mod ident;
 pub mod lexer;
+pub mod mdl;
 pub mod parser;
 pub mod xmile;
 

@@ -13,8 +13,8 @@
 //! are thin drivers around this module; the checked-in list of expected
 //! failures is handled by [`expected`].
 //!
-//! Vensim `.mdl` rows are discovered (so they can be counted) but not run
-//! yet: their outcome is [`Outcome::NotRun`].
+//! Vensim `.mdl` rows run like the XMILE ones, through the native `.mdl`
+//! reader ([`crate::load_file`] dispatches on the extension).
 
 pub mod compare;
 pub mod expected;
@@ -28,9 +28,6 @@ use crate::compile::CompiledModel;
 use crate::vm::RunOptions;
 use compare::{compare, Comparison};
 use reference::read_reference;
-
-/// Why `.mdl` rows are not run yet.
-pub const NOT_RUN_MDL: &str = "Vensim import not implemented yet";
 
 /// The model file format of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,9 +50,10 @@ impl Format {
         }
     }
 
-    /// Whether the engine runs this format today (XMILE and Stella files).
+    /// Whether the engine runs this format today (all of them: XMILE,
+    /// Stella and Vensim files).
     pub fn is_supported(self) -> bool {
-        !matches!(self, Format::Mdl)
+        true
     }
 
     pub fn name(self) -> &'static str {
@@ -162,7 +160,7 @@ pub enum Outcome {
     /// Could not be compared: no/unusable reference, load, compile or run
     /// error, or a panic.
     Error(String),
-    /// Format not supported yet (Vensim `.mdl`).
+    /// Format not supported.
     NotRun(String),
 }
 
@@ -222,7 +220,7 @@ pub fn run_case(case: &Case) -> CaseResult {
 
 fn outcome_of(case: &Case) -> Outcome {
     if !case.format.is_supported() {
-        return Outcome::NotRun(NOT_RUN_MDL.into());
+        return Outcome::NotRun(format!("{} files are not supported", case.format.name()));
     }
     let Some(ref_path) = &case.reference else {
         return Outcome::Error("no output.csv or output.tab in the folder".into());
@@ -324,7 +322,7 @@ mod tests {
         assert_eq!(cases[1].folder(), "tests/a");
         assert!(cases[1].reference.as_ref().unwrap().ends_with("output.tab"));
         let results = run_all(&cases, 2);
-        assert!(matches!(results[0].outcome, Outcome::NotRun(_)));
+        assert!(matches!(results[0].outcome, Outcome::Error(_)));
         assert!(!results[1].passed());
     }
 }

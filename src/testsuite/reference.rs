@@ -56,7 +56,11 @@ impl std::fmt::Display for ReferenceError {
 /// Read a reference file; the delimiter is a tab for `.tab`, else a comma.
 pub fn read_reference(path: &Path) -> Result<Reference, ReferenceError> {
     let bytes = std::fs::read(path).map_err(|e| ReferenceError::Io(e.to_string()))?;
-    let text = String::from_utf8_lossy(&bytes);
+    // Vensim writes non-UTF-8 references as Latin-1.
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    };
     let tab = path
         .extension()
         .and_then(|e| e.to_str())

@@ -227,6 +227,7 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
             name,
             elements,
             indexed,
+            maps_to: Vec::new(),
         });
     }
     Ok(out)

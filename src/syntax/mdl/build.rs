@@ -1,0 +1,555 @@
+//! Joining classified records into IR: dimensions (with subranges built
+//! from other ranges, numeric ranges and equivalences), variables (records
+//! of one name merged; subscripted definitions become apply-to-all or
+//! per-element equations) and the control variables' sim specs.
+
+use std::collections::HashMap;
+
+use super::convert::{Body, Def, DimItem, VarRecord};
+use super::rewrite::{fold_constants, substitute, uses_range_value};
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::ir::{Dimension, Equation, Equations, SimSpecs, VarKind, Variable};
+use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
+use crate::syntax::ident::canonicalize;
+
+/// Largest number of elements one variable may have (hostile files could
+/// otherwise ask for astronomically many).
+const MAX_ELEMENTS: usize = 1_000_000;
+
+/// Resolve subscript range definitions and equivalences into dimensions.
+pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
+    let names: Vec<String> = defs
+        .iter()
+        .filter_map(|d| match d {
+            Def::Dim { name, .. } | Def::Equiv { name, .. } => Some(canonicalize(name)),
+            _ => None,
+        })
+        .collect();
+    let mut done: HashMap<String, Vec<String>> = HashMap::new();
+    let mut pending: Vec<&Def> = defs
+        .iter()
+        .filter(|d| matches!(d, Def::Dim { .. } | Def::Equiv { .. }))
+        .collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|d| {
+            let (ident, elems) = match d {
+                Def::Dim { name, items, .. } => {
+                    let me = canonicalize(name);
+                    let mut out: Vec<String> = Vec::new();
+                    for DimItem::Name(n) in items {
+                        let c = canonicalize(n);
+                        if c != me && names.contains(&c) {
+                            match done.get(&c) {
+                                Some(e) => out.extend(e.iter().cloned()),
+                                None => return true,
+                            }
+                        } else {
+                            out.push(n.clone());
+                        }
+                    }
+                    (me, out)
+                }
+                Def::Equiv { name, other, .. } => match done.get(&canonicalize(other)) {
+                    Some(e) => (canonicalize(name), e.clone()),
+                    None => return true,
+                },
+                _ => return false,
+            };
+            let mut seen = std::collections::HashSet::new();
+            let elems = elems
+                .into_iter()
+                .filter(|e| seen.insert(canonicalize(e)))
+                .collect();
+            done.entry(ident).or_insert(elems);
+            false
+        });
+        if pending.len() == before {
+            let (name, offset) = match pending[0] {
+                Def::Dim { name, offset, .. } | Def::Equiv { name, offset, .. } => {
+                    (name.as_str(), *offset)
+                }
+                _ => ("", 0),
+            };
+            return Err(ctx.syntax(
+                offset,
+                name,
+                "subscript range refers to an undefined range or to itself",
+            ));
+        }
+    }
+    let mut out: Vec<Dimension> = Vec::new();
+    for d in defs {
+        let (name, maps_to) = match d {
+            Def::Dim { name, maps_to, .. } => (name, maps_to.clone()),
+            Def::Equiv { name, .. } => (name, Vec::new()),
+            _ => continue,
+        };
+        let ident = canonicalize(name);
+        if out.iter().any(|x| x.ident == ident) {
+            continue;
+        }
+        out.push(Dimension {
+            name: name.clone(),
+            elements: done.get(&ident).cloned().unwrap_or_default(),
+            ident,
+            indexed: false,
+            maps_to,
+        });
+    }
+    Ok(out)
+}
+
+/// Merge records into variables, in order of first appearance.
+pub fn variables(ctx: &Ctx, dims: &[Dimension], recs: Vec<VarRecord>) -> Result<Vec<Variable>> {
+    let mut groups: Vec<Vec<VarRecord>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for r in recs {
+        match index.get(&r.ident) {
+            Some(&i) => groups[i].push(r),
+            None => {
+                index.insert(r.ident.clone(), groups.len());
+                groups.push(vec![r]);
+            }
+        }
+    }
+    let idents: std::collections::HashSet<String> = groups
+        .iter()
+        .filter_map(|g| g.first())
+        .map(|r| r.ident.clone())
+        .collect();
+    let mut out = Vec::new();
+    for g in groups {
+        out.extend(variable(ctx, dims, &idents, g)?);
+    }
+    Ok(out)
+}
+
+pub fn find_dim<'d>(dims: &'d [Dimension], name: &str) -> Option<&'d Dimension> {
+    let c = canonicalize(name);
+    dims.iter().find(|d| d.ident == c)
+}
+
+fn base(r: &VarRecord) -> Variable {
+    Variable {
+        name: r.name.clone(),
+        ident: r.ident.clone(),
+        kind: VarKind::Aux,
+        equations: Equations::None,
+        units: r.units.clone(),
+        doc: r.doc.clone(),
+        dims: Vec::new(),
+        gf: None,
+        line: Some(r.line),
+    }
+}
+
+fn stock_kind(rate: Equation) -> VarKind {
+    VarKind::Stock {
+        inflows: Vec::new(),
+        outflows: Vec::new(),
+        non_negative: false,
+        net_rate: Some(Box::new(rate)),
+    }
+}
+
+fn num_eq(v: f64, text: &str) -> Equation {
+    Equation {
+        text: text.to_string(),
+        expr: Expr::Num(v),
+    }
+}
+
+fn variable(
+    ctx: &Ctx,
+    dims: &[Dimension],
+    idents: &std::collections::HashSet<String>,
+    mut g: Vec<VarRecord>,
+) -> Result<Vec<Variable>> {
+    for r in &mut g {
+        let fold = |eq: &mut Equation| eq.expr = fold_constants(&eq.expr, dims, idents);
+        match &mut r.body {
+            Body::Expr(eq, _) => fold(eq),
+            Body::Stock { rate, init } => {
+                fold(rate);
+                fold(init);
+            }
+            _ => {}
+        }
+    }
+    let Some(first) = g.first() else {
+        return Ok(Vec::new());
+    };
+    let mut v = base(first);
+    let n = first.subs.len();
+    if let Some(r) = g.iter().find(|r| r.subs.len() != n) {
+        return Err(ctx.syntax(
+            r.offset,
+            &r.name,
+            format!(
+                "'{}' is defined with {} and {} subscripts",
+                r.name,
+                n,
+                r.subs.len()
+            ),
+        ));
+    }
+    if n == 0 {
+        if g.len() > 1 {
+            return Err(Error::DuplicateVariable {
+                model: "main".into(),
+                variable: first.name.clone(),
+            });
+        }
+        match first.body.clone() {
+            Body::Expr(eq, gf) => {
+                v.equations = Equations::Single(eq);
+                v.gf = gf;
+            }
+            Body::Stock { rate, init } => {
+                v.kind = stock_kind(rate);
+                v.equations = Equations::Single(init);
+            }
+            Body::Lookup(gf) => v.gf = Some(gf),
+            Body::Consts(vals, texts) => match (vals.as_slice(), texts.first()) {
+                ([x], Some(t)) => v.equations = Equations::Single(num_eq(*x, t)),
+                _ => {
+                    return Err(ctx.syntax(
+                        first.offset,
+                        &first.name,
+                        "a list of constants needs a subscripted variable",
+                    ))
+                }
+            },
+        }
+        return Ok(vec![v]);
+    }
+    // Elements each record covers, per position.
+    let unknown = |r: &VarRecord, s: &str| {
+        ctx.syntax(
+            r.offset,
+            &r.name,
+            format!("'{s}' is neither a subscript range nor an element of one"),
+        )
+    };
+    let expand = |r: &VarRecord, s: &str| -> Result<Vec<String>> {
+        if let Some(d) = find_dim(dims, s) {
+            return Ok(d.elements.clone());
+        }
+        let c = canonicalize(s);
+        if dims
+            .iter()
+            .any(|d| d.elements.iter().any(|e| canonicalize(e) == c))
+        {
+            Ok(vec![s.to_string()])
+        } else {
+            Err(unknown(r, s))
+        }
+    };
+    let mut var_dims = Vec::new();
+    for p in 0..n {
+        let same = g
+            .iter()
+            .all(|r| canonicalize(&r.subs[p]) == canonicalize(&first.subs[p]));
+        if same {
+            if let Some(d) = find_dim(dims, &first.subs[p]) {
+                var_dims.push(d.ident.clone());
+                continue;
+            }
+        }
+        let mut covered = Vec::new();
+        for r in &g {
+            covered.extend(expand(r, &r.subs[p])?.iter().map(|e| canonicalize(e)));
+        }
+        let best = dims
+            .iter()
+            .filter(|d| {
+                let el: Vec<String> = d.elements.iter().map(|e| canonicalize(e)).collect();
+                covered.iter().all(|c| el.contains(c))
+            })
+            .min_by_key(|d| d.elements.len());
+        match best {
+            Some(d) => var_dims.push(d.ident.clone()),
+            None => return Err(unknown(first, &first.subs[p])),
+        }
+    }
+    let size = var_dims.iter().try_fold(1usize, |acc, d| {
+        acc.checked_mul(find_dim(dims, d).map_or(1, |d| d.elements.len().max(1)))
+    });
+    if size.is_none_or(|n| n > MAX_ELEMENTS) {
+        return Err(ctx.syntax(
+            first.offset,
+            &first.name,
+            format!("more than {MAX_ELEMENTS} elements"),
+        ));
+    }
+    v.dims = var_dims;
+    if g.iter().all(|r| matches!(r.body, Body::Lookup(_))) {
+        return element_lookups(&v, &g, &expand);
+    }
+    let all_dims = first.subs.iter().all(|s| find_dim(dims, s).is_some());
+    let range_value = match &first.body {
+        Body::Expr(eq, _) => uses_range_value(&eq.expr, &first.subs, dims),
+        Body::Stock { rate, init } => {
+            uses_range_value(&rate.expr, &first.subs, dims)
+                || uses_range_value(&init.expr, &first.subs, dims)
+        }
+        _ => false,
+    };
+    if g.len() == 1 && first.except.is_empty() && all_dims && !range_value {
+        match first.body.clone() {
+            Body::Expr(eq, gf) => {
+                v.equations = Equations::Single(eq);
+                v.gf = gf;
+                return Ok(vec![v]);
+            }
+            Body::Stock { rate, init } => {
+                v.kind = stock_kind(rate);
+                v.equations = Equations::Single(init);
+                return Ok(vec![v]);
+            }
+            Body::Lookup(gf) => {
+                v.gf = Some(gf);
+                return Ok(vec![v]);
+            }
+            Body::Consts(..) => {}
+        }
+    }
+    per_element(ctx, dims, g, v, &expand)
+}
+
+type Expand<'a> = dyn Fn(&VarRecord, &str) -> Result<Vec<String>> + 'a;
+
+/// A subscripted lookup table becomes one scalar lookup per element, named
+/// `table[a,b]`: the name the parser gives calls like `table[a, b](x)`.
+fn element_lookups(v: &Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result<Vec<Variable>> {
+    let mut out: Vec<Variable> = Vec::new();
+    for r in g {
+        let Body::Lookup(gf) = &r.body else {
+            continue;
+        };
+        let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
+        for t in product(&lists) {
+            let canon: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
+            let ident = format!("{}[{}]", v.ident, canon.join(","));
+            if out.iter().any(|x| x.ident == ident) {
+                continue;
+            }
+            out.push(Variable {
+                name: format!("{}[{}]", v.name, t.join(",")),
+                ident,
+                dims: Vec::new(),
+                gf: Some(gf.clone()),
+                line: Some(r.line),
+                ..v.clone()
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn per_element(
+    ctx: &Ctx,
+    dims: &[Dimension],
+    g: Vec<VarRecord>,
+    mut v: Variable,
+    expand: &Expand<'_>,
+) -> Result<Vec<Variable>> {
+    let is_stock = g.iter().any(|r| matches!(r.body, Body::Stock { .. }));
+    let first_offset = g.first().map_or(0, |r| r.offset);
+    let mut entries = Vec::new();
+    let mut rates = Vec::new();
+    for r in &g {
+        let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
+        let except: Vec<Vec<Vec<String>>> = r
+            .except
+            .iter()
+            .map(|ex| {
+                ex.iter()
+                    .map(|s| expand(r, s).map(|l| l.iter().map(|e| canonicalize(e)).collect()))
+                    .collect::<Result<_>>()
+            })
+            .collect::<Result<_>>()?;
+        let tuples = product(&lists);
+        if let Body::Consts(vals, _) = &r.body {
+            if vals.len() != tuples.len() {
+                return Err(ctx.syntax(
+                    r.offset,
+                    &r.name,
+                    format!(
+                        "{} constants given for {} elements",
+                        vals.len(),
+                        tuples.len()
+                    ),
+                ));
+            }
+        }
+        for (i, t) in tuples.iter().enumerate() {
+            let excluded = except.iter().any(|ex| {
+                ex.len() == t.len()
+                    && ex
+                        .iter()
+                        .zip(t)
+                        .all(|(set, e)| set.contains(&canonicalize(e)))
+            });
+            if excluded {
+                continue;
+            }
+            let subst = |eq: &Equation| Equation {
+                text: eq.text.clone(),
+                expr: substitute(&eq.expr, &r.subs, t, dims),
+            };
+            let eq = match &r.body {
+                Body::Expr(eq, _) => subst(eq),
+                Body::Stock { rate, init } => {
+                    rates.push((t.clone(), subst(rate), None));
+                    subst(init)
+                }
+                Body::Consts(vals, texts) => num_eq(
+                    vals.get(i).copied().unwrap_or(0.0),
+                    texts.get(i).map_or("", String::as_str),
+                ),
+                Body::Lookup(_) => {
+                    return Err(Error::Unsupported {
+                        variable: r.name.clone(),
+                        construct: "lookup tables defined element by element".into(),
+                    })
+                }
+            };
+            if is_stock && !matches!(r.body, Body::Stock { .. }) {
+                return Err(ctx.syntax(
+                    r.offset,
+                    &r.name,
+                    "some elements are stocks (INTEG) and others are not",
+                ));
+            }
+            // A per-element WITH LOOKUP keeps its own table.
+            let gf = match &r.body {
+                Body::Expr(_, gf) => gf.clone(),
+                _ => None,
+            };
+            entries.push((t.clone(), eq, gf));
+        }
+    }
+    // Elements no record defines (a variable over part of a range) are 0.
+    if !is_stock {
+        let lists: Vec<Vec<String>> = v
+            .dims
+            .iter()
+            .map(|d| find_dim(dims, d).map_or_else(Vec::new, |d| d.elements.clone()))
+            .collect();
+        for t in product(&lists) {
+            let defined = entries.iter().any(|(k, _, _)| {
+                k.iter()
+                    .zip(&t)
+                    .all(|(a, b)| canonicalize(a) == canonicalize(b))
+            });
+            if !defined {
+                ctx.warn(
+                    first_offset,
+                    format!("{}[{}] has no equation, using 0", v.name, t.join(",")),
+                );
+                entries.push((t, num_eq(0.0, "0"), None));
+            }
+        }
+    }
+    v.equations = Equations::PerElement(entries);
+    if !is_stock {
+        return Ok(vec![v]);
+    }
+    // The per-element rates live in a helper variable the stock integrates.
+    let mut rate_var = v.clone();
+    rate_var.name = format!("{}$rate", v.name);
+    rate_var.ident = format!("{}$rate", v.ident);
+    rate_var.kind = VarKind::Aux;
+    rate_var.equations = Equations::PerElement(rates);
+    let idx = v
+        .dims
+        .iter()
+        .map(|d| IndexExpr::Expr(Expr::Var(d.clone(), Span::default())))
+        .collect();
+    v.kind = stock_kind(Equation {
+        text: rate_var.name.clone(),
+        expr: Expr::Subscript(rate_var.ident.clone(), idx, Span::default()),
+    });
+    Ok(vec![v, rate_var])
+}
+
+/// Cartesian product, last position varying fastest.
+fn product(lists: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new()];
+    for l in lists {
+        out = out
+            .into_iter()
+            .flat_map(|t: Vec<String>| {
+                l.iter().map(move |e| {
+                    let mut t = t.clone();
+                    t.push(e.clone());
+                    t
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// Sim specs from the control variables (INITIAL TIME, FINAL TIME,
+/// TIME STEP, SAVEPER), evaluating constant expressions among them.
+pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
+    let mut env: HashMap<String, f64> = HashMap::new();
+    // Four passes settle chains such as SAVEPER = TIME STEP.
+    for _ in 0..4 {
+        for v in vars {
+            if let Equations::Single(eq) = &v.equations {
+                if let Some(x) = eval(&eq.expr, &env) {
+                    env.entry(v.ident.clone()).or_insert(x);
+                }
+            }
+        }
+    }
+    let d = SimSpecs::default();
+    let dt = env
+        .get("time_step")
+        .copied()
+        .filter(|x| *x > 0.0)
+        .unwrap_or(d.dt);
+    let time_units = vars
+        .iter()
+        .find(|v| v.ident == "time_step" || v.ident == "final_time")
+        .and_then(|v| v.units.clone());
+    SimSpecs {
+        start: env.get("initial_time").copied().unwrap_or(0.0),
+        stop: env.get("final_time").copied().unwrap_or(d.stop),
+        dt,
+        save_step: Some(
+            env.get("saveper")
+                .copied()
+                .filter(|x| *x > 0.0)
+                .unwrap_or(dt),
+        ),
+        method: d.method,
+        time_units,
+    }
+}
+
+fn eval(e: &Expr, env: &HashMap<String, f64>) -> Option<f64> {
+    Some(match e {
+        Expr::Num(v) => *v,
+        Expr::Var(n, _) => *env.get(n)?,
+        Expr::Unary(UnaryOp::Neg, x) => -eval(x, env)?,
+        Expr::Unary(UnaryOp::Plus, x) => eval(x, env)?,
+        Expr::Binary(op, a, b) => {
+            let (a, b) = (eval(a, env)?, eval(b, env)?);
+            match op {
+                BinaryOp::Add => a + b,
+                BinaryOp::Sub => a - b,
+                BinaryOp::Mul => a * b,
+                BinaryOp::Div => a / b,
+                BinaryOp::Pow => a.powf(b),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
+}

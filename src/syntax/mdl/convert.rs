@@ -1,0 +1,518 @@
+//! Classifying one equation record: its left-hand side (name, subscripts,
+//! `:EXCEPT:`), and what it defines — a subscript range, an equivalence, a
+//! stock (`INTEG`), a lookup table, a constant list or an ordinary
+//! equation. The result is a [`Def`]; joining records of the same variable
+//! and resolving dimensions happens in [`super::build`].
+
+use super::equations::Record;
+use super::lexer::{lex, Tok, Token};
+use super::parser::{describe, PErr, Parser};
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::ir::{Equation, GraphicalFunction};
+use crate::syntax::ident::canonicalize;
+
+/// One item of a subscript range definition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DimItem {
+    /// An element, or the name of another dimension to include.
+    Name(String),
+}
+
+/// What a variable record's right-hand side is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Expr(Equation, Option<GraphicalFunction>),
+    Stock {
+        rate: Equation,
+        init: Equation,
+    },
+    Lookup(GraphicalFunction),
+    /// A constant list (`1, 2; 3, 4`) or `TABBED ARRAY`, row-major.
+    Consts(Vec<f64>, Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarRecord {
+    pub name: String,
+    pub ident: String,
+    /// Subscripts of the left-hand side, as written.
+    pub subs: Vec<String>,
+    pub except: Vec<Vec<String>>,
+    pub body: Body,
+    pub units: Option<String>,
+    pub doc: Option<String>,
+    pub line: u32,
+    pub offset: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Def {
+    Dim {
+        name: String,
+        items: Vec<DimItem>,
+        maps_to: Vec<String>,
+        offset: usize,
+    },
+    Equiv {
+        name: String,
+        other: String,
+        offset: usize,
+    },
+    Var(Box<VarRecord>),
+    /// A group marker or other record with nothing to define.
+    Skip,
+}
+
+fn pe(ctx: &Ctx, var: &str, e: PErr) -> Error {
+    if e.unsupported {
+        Error::Unsupported {
+            variable: var.to_string(),
+            construct: e.message,
+        }
+    } else {
+        ctx.syntax(e.offset, var, e.message)
+    }
+}
+
+/// Classify one record.
+pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
+    let trimmed = rec.eqn.trim_start();
+    if trimmed.is_empty() || trimmed.starts_with('*') {
+        return Ok(Def::Skip);
+    }
+    let toks = lex(&rec.eqn, rec.offset).map_err(|(o, m)| ctx.syntax(o, "", m))?;
+    let Some(first) = toks.first() else {
+        return Ok(Def::Skip);
+    };
+    let name = match &first.tok {
+        Tok::Name(n) | Tok::Quoted(n) => n.clone(),
+        t => {
+            return Err(ctx.syntax(
+                first.start,
+                "",
+                format!("expected a variable name, found {}", describe(t)),
+            ))
+        }
+    };
+    let mut p = 1;
+    let mut subs = Vec::new();
+    if at(&toks, p, &Tok::LBracket) {
+        let (s, np) = sub_list(ctx, &toks, p + 1, &name)?;
+        subs = s;
+        p = np;
+    }
+    let mut except = Vec::new();
+    if matches!(toks.get(p).map(|t| &t.tok), Some(Tok::Keyword(k)) if k == "EXCEPT") {
+        p += 1;
+        loop {
+            if !at(&toks, p, &Tok::LBracket) {
+                return Err(unexpected(ctx, &toks, p, &name, &rec.eqn));
+            }
+            let (s, np) = sub_list(ctx, &toks, p + 1, &name)?;
+            except.push(s);
+            p = np;
+            if !at(&toks, p, &Tok::Comma) {
+                break;
+            }
+            p += 1;
+        }
+    }
+    // Data-interpolation keywords (`:INTERPOLATE:` ...) only matter for
+    // external data.
+    while let Some(Tok::Keyword(k)) = toks.get(p).map(|t| &t.tok) {
+        // Reality checks are not simulated.
+        if k == "THE CONDITION" || k == "TEST INPUT" {
+            ctx.warn(first.start, format!("reality check '{name}' ignored"));
+            return Ok(Def::Skip);
+        }
+        p += 1;
+    }
+    let (line, _) = ctx.pos(first.start);
+    let mut vr = VarRecord {
+        name: name.clone(),
+        ident: canonicalize(&name),
+        subs,
+        except,
+        body: Body::Consts(Vec::new(), Vec::new()),
+        units: units_of(&rec.units),
+        doc: Some(rec.comment.clone()).filter(|c| !c.is_empty()),
+        line,
+        offset: first.start,
+    };
+    let end = rec.offset + rec.eqn.trim_end().len();
+    match toks.get(p).map(|t| &t.tok) {
+        Some(Tok::Colon) => return dim_def(ctx, &toks[p + 1..], name, first.start),
+        Some(Tok::Equiv) => {
+            return match toks.get(p + 1).map(|t| &t.tok) {
+                Some(Tok::Name(o) | Tok::Quoted(o)) if toks.len() == p + 2 => Ok(Def::Equiv {
+                    name,
+                    other: o.clone(),
+                    offset: first.start,
+                }),
+                _ => Err(unexpected(ctx, &toks, p + 1, &vr.name, &rec.eqn)),
+            }
+        }
+        Some(Tok::Eq | Tok::ColonEq) => {
+            // `==` marks an unchangeable constant.
+            if at(&toks, p + 1, &Tok::Eq) {
+                p += 1;
+            }
+            vr.body = rhs(ctx, &toks[p + 1..], &vr.name, end)?;
+        }
+        Some(Tok::LParen) => {
+            let mut parser = Parser::new(&toks[p + 1..], rec.offset, end);
+            if !matches!(
+                toks.get(p + 1).map(|t| &t.tok),
+                Some(Tok::LBracket | Tok::LParen | Tok::Num(_) | Tok::Minus)
+            ) {
+                return Err(Error::Unsupported {
+                    variable: name,
+                    construct: "lookup defined by a function (external data is not supported)"
+                        .into(),
+                });
+            }
+            let gf = parser.table().map_err(|e| pe(ctx, &name, e))?;
+            let close = p + 1 + parser_pos(&parser);
+            if !at(&toks, close, &Tok::RParen) || close + 1 != toks.len() {
+                return Err(unexpected(ctx, &toks, close, &name, &rec.eqn));
+            }
+            vr.body = Body::Lookup(gf);
+        }
+        None => {
+            return Err(Error::Unsupported {
+                variable: name,
+                construct: "data variable without equation (external data is not supported)".into(),
+            })
+        }
+        Some(_) => return Err(unexpected(ctx, &toks, p, &name, &rec.eqn)),
+    }
+    Ok(Def::Var(Box::new(vr)))
+}
+
+fn parser_pos(p: &Parser<'_>) -> usize {
+    p.position()
+}
+
+fn at(toks: &[Token], p: usize, t: &Tok) -> bool {
+    toks.get(p).map(|x| &x.tok) == Some(t)
+}
+
+fn unexpected(ctx: &Ctx, toks: &[Token], p: usize, var: &str, eqn: &str) -> Error {
+    match toks.get(p) {
+        Some(t) => ctx.syntax(t.start, var, format!("unexpected {}", describe(&t.tok))),
+        None => ctx.syntax(
+            toks.last().map_or(0, |t| t.end),
+            var,
+            format!("unexpected end of '{}'", eqn.trim()),
+        ),
+    }
+}
+
+/// `a, b, c]` starting at `p`: the names and the index after `]`.
+fn sub_list(ctx: &Ctx, toks: &[Token], mut p: usize, var: &str) -> Result<(Vec<String>, usize)> {
+    let mut out = Vec::new();
+    loop {
+        match toks.get(p).map(|t| &t.tok) {
+            Some(Tok::Name(n) | Tok::Quoted(n)) => out.push(n.clone()),
+            Some(Tok::Num(v)) => out.push(format!("{v}")),
+            _ => return Err(unexpected(ctx, toks, p, var, "")),
+        }
+        p += 1;
+        if at(toks, p, &Tok::Bang) {
+            p += 1;
+        }
+        match toks.get(p).map(|t| &t.tok) {
+            Some(Tok::Comma) => p += 1,
+            Some(Tok::RBracket) => return Ok((out, p + 1)),
+            _ => return Err(unexpected(ctx, toks, p, var, "")),
+        }
+    }
+}
+
+fn units_of(u: &str) -> Option<String> {
+    let u = match u.find('[') {
+        Some(i) => &u[..i],
+        None => u,
+    };
+    Some(u.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn text_of(ctx: &Ctx, toks: &[Token]) -> String {
+    match (toks.first(), toks.last()) {
+        (Some(a), Some(b)) => ctx.text.get(a.start..b.end).unwrap_or("").to_string(),
+        _ => String::new(),
+    }
+}
+
+fn equation<'t>(
+    ctx: &Ctx,
+    toks: &'t [Token],
+    var: &str,
+    end: usize,
+) -> Result<(Equation, Parser<'t>)> {
+    let base = toks.first().map_or(end, |t| t.start);
+    let mut parser = Parser::new(toks, base, end);
+    let expr = parser.parse_all().map_err(|e| pe(ctx, var, e))?;
+    let eq = Equation {
+        text: text_of(ctx, toks),
+        expr,
+    };
+    Ok((eq, parser))
+}
+
+/// The right-hand side after `=`.
+fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
+    let head = match toks.first().map(|t| &t.tok) {
+        Some(Tok::Name(n)) => canonicalize(n),
+        None => return Err(ctx.syntax(end, var, "missing equation after '='")),
+        _ => String::new(),
+    };
+    if head == "a_function_of" {
+        return Err(Error::Unsupported {
+            variable: var.to_string(),
+            construct: "incomplete model: 'A FUNCTION OF' placeholder equation".into(),
+        });
+    }
+    let whole_call = at(toks, 1, &Tok::LParen) && close_of(toks, 1) == Some(toks.len() - 1);
+    if head == "integ" && whole_call {
+        let args = split_args(&toks[2..toks.len() - 1]);
+        if args.len() != 2 {
+            return Err(ctx.syntax(
+                toks[0].start,
+                var,
+                format!(
+                    "INTEG takes 2 arguments (rate, initial), got {}",
+                    args.len()
+                ),
+            ));
+        }
+        let (rate, _) = equation(ctx, args[0], var, end)?;
+        let (init, _) = equation(ctx, args[1], var, end)?;
+        return Ok(Body::Stock { rate, init });
+    }
+    if head == "tabbed_array" && whole_call {
+        return consts(ctx, &toks[2..toks.len() - 1], var, true);
+    }
+    let top_level_list = {
+        let mut depth = 0i32;
+        toks.iter().any(|t| {
+            match t.tok {
+                Tok::LParen | Tok::LBracket => depth += 1,
+                Tok::RParen | Tok::RBracket => depth -= 1,
+                _ => {}
+            }
+            depth == 0 && matches!(t.tok, Tok::Comma | Tok::Semi)
+        })
+    };
+    if top_level_list {
+        return consts(ctx, toks, var, false);
+    }
+    let (eq, parser) = equation(ctx, toks, var, end)?;
+    if parser.gf.is_some() && head != "with_lookup" {
+        return Err(Error::Unsupported {
+            variable: var.to_string(),
+            construct: "WITH LOOKUP inside a larger expression".into(),
+        });
+    }
+    Ok(Body::Expr(eq, parser.gf))
+}
+
+/// Index of the token closing the bracket opened at `open`.
+fn close_of(toks: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (k, t) in toks.iter().enumerate().skip(open) {
+        match t.tok {
+            Tok::LParen | Tok::LBracket => depth += 1,
+            Tok::RParen | Tok::RBracket => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn split_args(toks: &[Token]) -> Vec<&[Token]> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (k, t) in toks.iter().enumerate() {
+        match t.tok {
+            Tok::LParen | Tok::LBracket => depth += 1,
+            Tok::RParen | Tok::RBracket => depth -= 1,
+            Tok::Comma if depth == 0 => {
+                out.push(&toks[start..k]);
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&toks[start..]);
+    out
+}
+
+/// Numbers separated by `,`/`;` (or only whitespace, for TABBED ARRAY).
+fn consts(ctx: &Ctx, toks: &[Token], var: &str, tabbed: bool) -> Result<Body> {
+    let mut vals = Vec::new();
+    let mut texts = Vec::new();
+    let mut k = 0;
+    while k < toks.len() {
+        let start = toks[k].start;
+        let neg = match toks[k].tok {
+            Tok::Minus => {
+                k += 1;
+                true
+            }
+            Tok::Plus => {
+                k += 1;
+                false
+            }
+            _ => false,
+        };
+        let (v, t_end) = match toks.get(k) {
+            Some(Token {
+                tok: Tok::Num(v),
+                end,
+                ..
+            }) => (*v, *end),
+            Some(Token {
+                tok: Tok::Keyword(kw),
+                end,
+                ..
+            }) if kw == "NA" => (super::parser::NA, *end),
+            Some(t) => {
+                return Err(ctx.syntax(
+                    t.start,
+                    var,
+                    format!(
+                        "expected a number in constant list, found {}",
+                        describe(&t.tok)
+                    ),
+                ))
+            }
+            None => return Err(ctx.syntax(start, var, "constant list ends with a sign")),
+        };
+        vals.push(if neg { -v } else { v });
+        texts.push(ctx.text.get(start..t_end).unwrap_or("").to_string());
+        k += 1;
+        if !tabbed {
+            match toks.get(k).map(|t| &t.tok) {
+                Some(Tok::Comma | Tok::Semi) => k += 1,
+                None => {}
+                Some(t) => {
+                    return Err(ctx.syntax(
+                        toks[k].start,
+                        var,
+                        format!(
+                            "expected ',' or ';' in constant list, found {}",
+                            describe(t)
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(Body::Consts(vals, texts))
+}
+
+/// `a1, a2, (a3-a5), Other -> Map` after `Dim:`.
+fn dim_def(ctx: &Ctx, toks: &[Token], name: String, offset: usize) -> Result<Def> {
+    let mut items = Vec::new();
+    let mut maps_to = Vec::new();
+    let mut k = 0;
+    let bad = |k: usize| unexpected(ctx, toks, k, &name, "subscript range");
+    if matches!(toks.first().map(|t| &t.tok), Some(Tok::Name(n)) if canonicalize(n).starts_with("get_"))
+    {
+        return Err(Error::Unsupported {
+            variable: name,
+            construct: "subscript range read from external data".into(),
+        });
+    }
+    while k < toks.len() {
+        match &toks[k].tok {
+            Tok::Name(n) | Tok::Quoted(n) => {
+                items.push(DimItem::Name(n.clone()));
+                k += 1;
+            }
+            Tok::Num(v) => {
+                items.push(DimItem::Name(format!("{v}")));
+                k += 1;
+            }
+            Tok::LParen => {
+                let (a, b) = match (toks.get(k + 1), toks.get(k + 2), toks.get(k + 3)) {
+                    (Some(a), Some(m), Some(b)) if m.tok == Tok::Minus => (a, b),
+                    _ => return Err(bad(k + 1)),
+                };
+                if !at(toks, k + 4, &Tok::RParen) {
+                    return Err(bad(k + 4));
+                }
+                let range = numeric_range(&a.tok, &b.tok)
+                    .ok_or_else(|| ctx.syntax(a.start, &name, "bad numeric subscript range"))?;
+                items.extend(range.into_iter().map(DimItem::Name));
+                k += 5;
+            }
+            Tok::Arrow => {
+                k += 1;
+                while k < toks.len() {
+                    match &toks[k].tok {
+                        Tok::Name(n) | Tok::Quoted(n) => maps_to.push(canonicalize(n)),
+                        Tok::LParen => match toks.get(k + 1).map(|t| &t.tok) {
+                            Some(Tok::Name(n) | Tok::Quoted(n)) => {
+                                maps_to.push(canonicalize(n));
+                                k = close_of(toks, k).ok_or_else(|| bad(k))?;
+                            }
+                            _ => return Err(bad(k + 1)),
+                        },
+                        Tok::Comma => {}
+                        _ => return Err(bad(k)),
+                    }
+                    k += 1;
+                }
+                break;
+            }
+            _ => return Err(bad(k)),
+        }
+        match toks.get(k).map(|t| &t.tok) {
+            Some(Tok::Comma) => k += 1,
+            Some(Tok::Arrow) | None => {}
+            Some(_) => return Err(bad(k)),
+        }
+    }
+    if items.is_empty() {
+        return Err(ctx.syntax(offset, &name, "subscript range has no elements"));
+    }
+    Ok(Def::Dim {
+        name,
+        items,
+        maps_to,
+        offset,
+    })
+}
+
+/// `(a1-a10)` → a1..a10; `(1-5)` → 1..5. Zero padding is kept.
+fn numeric_range(a: &Tok, b: &Tok) -> Option<Vec<String>> {
+    let (a, b) = match (a, b) {
+        (Tok::Name(a), Tok::Name(b)) => (a.clone(), b.clone()),
+        (Tok::Num(a), Tok::Num(b)) => (format!("{a}"), format!("{b}")),
+        _ => return None,
+    };
+    let split = |s: &str| {
+        let d = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        (s[..s.len() - d].to_string(), s[s.len() - d..].to_string())
+    };
+    let (pa, na) = split(&a);
+    let (pb, nb) = split(&b);
+    if pa != pb || na.is_empty() || nb.is_empty() {
+        return None;
+    }
+    let (x, y): (u64, u64) = (na.parse().ok()?, nb.parse().ok()?);
+    if y < x || y - x > 100_000 {
+        return None;
+    }
+    let width = if na.starts_with('0') { na.len() } else { 0 };
+    Some((x..=y).map(|n| format!("{pa}{n:0width$}")).collect())
+}

@@ -1,0 +1,203 @@
+//! Native Vensim `.mdl` reader: model text → [`crate::ir::Project`] with
+//! [`Dialect::Vensim`], without a detour through XMILE.
+//!
+//! `equations` splits the file into records (skipping the sketch),
+//! `lexer` + `parser` turn equation text into [`crate::syntax::ast::Expr`],
+//! `convert` classifies each record (stock, lookup, subscript range, ...),
+//! `build` joins records into dimensions, variables and sim specs, and
+//! `rewrite` specialises expressions per element.
+//! Every problem is an [`Error`] with line and column; nothing panics on
+//! malformed input.
+
+mod build;
+mod convert;
+mod equations;
+mod lexer;
+mod parser;
+mod rewrite;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{Error, Result};
+use crate::ir::{Dialect, Equation, Macro, Model, Project};
+use crate::syntax::ast::{Expr, Span};
+use crate::syntax::ident::canonicalize;
+use convert::{classify, Def, VarRecord};
+use equations::{equations_end, split, Item, Lines};
+use lexer::{lex, Tok};
+
+/// The file being read, for turning offsets into positions.
+pub struct Ctx<'a> {
+    pub text: &'a str,
+    lines: Lines,
+    /// Non-fatal problems, for `Project::warnings`.
+    warnings: std::cell::RefCell<Vec<String>>,
+}
+
+impl Ctx<'_> {
+    /// Record a non-fatal problem at `offset`.
+    pub fn warn(&self, offset: usize, message: impl std::fmt::Display) {
+        let (line, _) = self.pos(offset);
+        self.warnings
+            .borrow_mut()
+            .push(format!("line {line}: {message}"));
+    }
+
+    pub fn pos(&self, offset: usize) -> (u32, u32) {
+        self.lines.pos(self.text, offset)
+    }
+
+    /// An [`Error::MdlSyntax`] at `offset` in the equation of `variable`.
+    pub fn syntax(&self, offset: usize, variable: &str, message: impl Into<String>) -> Error {
+        let (line, col) = self.pos(offset);
+        Error::MdlSyntax {
+            line,
+            col,
+            variable: variable.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+struct MacroDef {
+    name: String,
+    params: Vec<String>,
+    defs: Vec<Def>,
+}
+
+/// Parse Vensim `.mdl` text into a project.
+pub fn parse_mdl(text: &str) -> Result<Project> {
+    let ctx = Ctx {
+        text,
+        lines: Lines::new(text),
+        warnings: Default::default(),
+    };
+    if let Some(i) = text.find('\0') {
+        return Err(ctx.syntax(i, "", "binary data: this is not a Vensim .mdl text file"));
+    }
+    let head = text.trim_start_matches('\u{feff}').trim_start();
+    if head.starts_with('<') {
+        return Err(ctx.syntax(
+            text.len() - head.len(),
+            "",
+            "this looks like XML (an XMILE file?), not a Vensim .mdl model",
+        ));
+    }
+    let items = split(text, equations_end(text)).map_err(|(o, m)| ctx.syntax(o, "", m))?;
+    let mut main = Vec::new();
+    let mut macros: Vec<MacroDef> = Vec::new();
+    let mut current: Option<MacroDef> = None;
+    for item in items {
+        match item {
+            Item::MacroStart(header, offset) => {
+                if current.is_some() {
+                    return Err(ctx.syntax(offset, "", ":MACRO: inside another macro"));
+                }
+                current = Some(macro_header(&ctx, &header, offset)?);
+            }
+            Item::MacroEnd(offset) => match current.take() {
+                Some(m) => macros.push(m),
+                None => return Err(ctx.syntax(offset, "", ":END OF MACRO: without :MACRO:")),
+            },
+            Item::Record(rec) => {
+                let def = classify(&ctx, &rec)?;
+                match current.as_mut() {
+                    Some(m) => m.defs.push(def),
+                    None => main.push(def),
+                }
+            }
+        }
+    }
+    if let Some(m) = current {
+        return Err(ctx.syntax(
+            text.len(),
+            &m.name,
+            format!("macro '{}' has no :END OF MACRO:", m.name),
+        ));
+    }
+    if !main.iter().any(|d| matches!(d, Def::Var(_))) {
+        return Err(ctx.syntax(0, "", "no equations found: not a Vensim .mdl model"));
+    }
+    let dimensions = build::dimensions(&ctx, &main)?;
+    let variables = build::variables(&ctx, &dimensions, var_records(main))?;
+    let mut project = Project {
+        sim_specs: build::sim_specs(&variables),
+        dialect: Dialect::Vensim,
+        ..Project::default()
+    };
+    for m in macros {
+        let ident = canonicalize(&m.name);
+        let vars = build::variables(&ctx, &dimensions, var_records(m.defs))?;
+        project.macros.push(Macro {
+            eqn: Equation {
+                text: m.name.clone(),
+                expr: Expr::Var(ident.clone(), Span::default()),
+            },
+            name: m.name,
+            ident,
+            params: m.params,
+            variables: vars,
+        });
+    }
+    project.dimensions = dimensions;
+    project.warnings = ctx.warnings.take();
+    project.models.push(Model {
+        variables,
+        ..Model::default()
+    });
+    Ok(project)
+}
+
+fn var_records(defs: Vec<Def>) -> Vec<VarRecord> {
+    defs.into_iter()
+        .filter_map(|d| match d {
+            Def::Var(v) => Some(*v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `NAME(in1, in2)`; outputs after `:` are not supported.
+fn macro_header(ctx: &Ctx, header: &str, offset: usize) -> Result<MacroDef> {
+    let base = offset + ":MACRO:".len() + 1;
+    let toks = lex(header, base).map_err(|(o, m)| ctx.syntax(o, "", m))?;
+    let mut it = toks.iter();
+    let name = match it.next().map(|t| &t.tok) {
+        Some(Tok::Name(n) | Tok::Quoted(n)) => n.clone(),
+        _ => return Err(ctx.syntax(offset, "", "expected a macro name after :MACRO:")),
+    };
+    let bad = || {
+        ctx.syntax(
+            offset,
+            &name,
+            "malformed :MACRO: header, expected NAME(inputs)",
+        )
+    };
+    if it.next().map(|t| &t.tok) != Some(&Tok::LParen) {
+        return Err(bad());
+    }
+    let mut params = Vec::new();
+    loop {
+        match it.next().map(|t| &t.tok) {
+            Some(Tok::Name(n) | Tok::Quoted(n)) => params.push(canonicalize(n)),
+            Some(Tok::RParen) if params.is_empty() => break,
+            _ => return Err(bad()),
+        }
+        match it.next().map(|t| &t.tok) {
+            Some(Tok::Comma) => {}
+            Some(Tok::RParen) => break,
+            Some(Tok::Colon) => {
+                return Err(Error::Unsupported {
+                    variable: name,
+                    construct: "macro with additional outputs (NAME(inputs : outputs))".into(),
+                })
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(MacroDef {
+        name,
+        params,
+        defs: Vec::new(),
+    })
+}

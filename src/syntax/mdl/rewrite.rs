@@ -1,0 +1,160 @@
+//! Expression rewrites the `.mdl` reader needs once ranges are known:
+//! a per-element equation gets its left-hand-side ranges replaced by the
+//! element (in subscripts, in element lookup calls `table[i](x)`, and as
+//! values, where a range stands for the element's position), and
+//! `ELMCOUNT(range)` and element names used as values fold to numbers.
+
+use std::collections::HashSet;
+
+use super::build::find_dim;
+use crate::ir::Dimension;
+use crate::syntax::ast::{Expr, IndexExpr, Span};
+use crate::syntax::ident::canonicalize;
+
+/// Replace subscripts naming a left-hand-side range with the element this
+/// per-element equation is for, and a range used as a value with the
+/// element's position (Vensim: `x[dim] = dim` is 1, 2, 3...).
+pub fn substitute(e: &Expr, subs: &[String], elems: &[String], dims: &[Dimension]) -> Expr {
+    let map: Vec<(String, String)> = subs
+        .iter()
+        .zip(elems)
+        .filter(|(s, _)| find_dim(dims, s).is_some())
+        .map(|(s, e)| (canonicalize(s), canonicalize(e)))
+        .collect();
+    if map.is_empty() {
+        return e.clone();
+    }
+    let index = |x: &Expr| match x {
+        Expr::Var(d, sp) => map
+            .iter()
+            .find(|(from, _)| from == d)
+            .map(|(_, to)| Expr::Var(to.clone(), *sp)),
+        _ => None,
+    };
+    let value = |x: &Expr| match x {
+        Expr::Var(d, _) => map
+            .iter()
+            .find(|(from, _)| from == d)
+            .map(|(_, to)| Expr::Num(element_value(dims, to))),
+        _ => None,
+    };
+    map_expr(e, &value, &index)
+}
+
+/// The numeric value of an element: its 1-based position in the largest
+/// range holding it.
+fn element_value(dims: &[Dimension], elem: &str) -> f64 {
+    dims.iter()
+        .filter_map(|d| {
+            d.elements
+                .iter()
+                .position(|e| canonicalize(e) == elem)
+                .map(|p| (d.elements.len(), p))
+        })
+        .fold(None, |best: Option<(usize, usize)>, c| match best {
+            Some(b) if b.0 >= c.0 => Some(b),
+            _ => Some(c),
+        })
+        .map_or(0.0, |(_, p)| (p + 1) as f64)
+}
+
+/// `ELMCOUNT(range)` and an element name used as a value (`dim = b2`,
+/// not a variable's name) are constants: fold them.
+pub fn fold_constants(e: &Expr, dims: &[Dimension], idents: &HashSet<String>) -> Expr {
+    let value = |x: &Expr| match x {
+        Expr::Call(f, args, _) if f == "elmcount" => match args.as_slice() {
+            [Expr::Var(d, _)] => find_dim(dims, d).map(|d| Expr::Num(d.elements.len() as f64)),
+            _ => None,
+        },
+        Expr::Var(n, _) if !idents.contains(n) && find_dim(dims, n).is_none() => {
+            let v = element_value(dims, n);
+            (v > 0.0).then_some(Expr::Num(v))
+        }
+        _ => None,
+    };
+    map_expr(e, &value, &|_| None)
+}
+
+/// Whether `e` uses one of `subs` (ranges) as a value.
+pub fn uses_range_value(e: &Expr, subs: &[String], dims: &[Dimension]) -> bool {
+    let found = std::cell::Cell::new(false);
+    let is_range = |d: &str| {
+        subs.iter()
+            .any(|s| canonicalize(s) == d && find_dim(dims, s).is_some())
+    };
+    let value = |x: &Expr| {
+        match x {
+            Expr::Var(d, _) if is_range(d) => found.set(true),
+            // An element lookup call over a left-hand-side range.
+            Expr::Call(f, _, _) => {
+                let inner = f
+                    .split_once('[')
+                    .map_or("", |(_, i)| i.trim_end_matches(']'));
+                if inner.split(',').any(is_range) {
+                    found.set(true);
+                }
+            }
+            _ => {}
+        }
+        None
+    };
+    // Subscript indices name ranges, they do not use them as values.
+    map_expr(e, &value, &|x| Some(x.clone()));
+    found.get()
+}
+
+/// The subscripts of an element lookup call `table[i,j]` go through the
+/// same index substitution as `x[i,j]`.
+fn rename_element_call(f: &str, index: &dyn Fn(&Expr) -> Option<Expr>) -> String {
+    let Some((base, inner)) = f.split_once('[') else {
+        return f.to_string();
+    };
+    let parts: Vec<String> = inner
+        .trim_end_matches(']')
+        .split(',')
+        .map(
+            |p| match index(&Expr::Var(p.to_string(), Span::default())) {
+                Some(Expr::Var(n, _)) => n,
+                _ => p.to_string(),
+            },
+        )
+        .collect();
+    format!("{base}[{}]", parts.join(","))
+}
+
+/// Rebuild `e`, replacing nodes where `value` (outside subscripts) or
+/// `index` (a subscript index) returns a replacement.
+fn map_expr(
+    e: &Expr,
+    value: &dyn Fn(&Expr) -> Option<Expr>,
+    index: &dyn Fn(&Expr) -> Option<Expr>,
+) -> Expr {
+    if let Some(r) = value(e) {
+        return r;
+    }
+    let b = |x: &Expr| Box::new(map_expr(x, value, index));
+    match e {
+        Expr::Subscript(n, idx, sp) => {
+            let idx = idx
+                .iter()
+                .map(|i| match i {
+                    IndexExpr::Expr(x) => match index(x) {
+                        Some(r) => IndexExpr::Expr(r),
+                        None => IndexExpr::Expr(map_expr(x, value, index)),
+                    },
+                    other => other.clone(),
+                })
+                .collect();
+            Expr::Subscript(n.clone(), idx, *sp)
+        }
+        Expr::Call(f, args, sp) => Expr::Call(
+            rename_element_call(f, index),
+            args.iter().map(|a| map_expr(a, value, index)).collect(),
+            *sp,
+        ),
+        Expr::Unary(op, x) => Expr::Unary(*op, b(x)),
+        Expr::Binary(op, x, y) => Expr::Binary(*op, b(x), b(y)),
+        Expr::If(c, x, y) => Expr::If(b(c), b(x), b(y)),
+        Expr::Num(_) | Expr::Var(..) => e.clone(),
+    }
+}

@@ -1,0 +1,463 @@
+//! Unit tests of the `.mdl` reader on small inline models.
+
+use super::parse_mdl;
+use crate::error::Error;
+use crate::ir::{Equations, VarKind};
+use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, UnaryOp};
+
+const CONTROL: &str = "
+********************************************************
+\t.Control
+********************************************************~
+\t\tSimulation Control Parameters
+\t|
+
+FINAL TIME  = 30
+\t~\tMinute
+\t~\tThe final time for the simulation.
+\t|
+
+INITIAL TIME  = 0
+\t~\tMinute
+\t~\tThe initial time for the simulation.
+\t|
+
+SAVEPER  = 
+        TIME STEP * 2
+\t~\tMinute [0,?]
+\t~\tThe frequency with which output is stored.
+\t|
+
+TIME STEP  = 0.125
+\t~\tMinute [0,?]
+\t~\tThe time step for the simulation.
+\t|
+
+\\\\\\---/// Sketch information - do not modify anything except names
+V300  Do not put anything below this section - it will be ignored
+*View 1
+$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|96,96,100,0
+///---\\\\\\
+:L<%^E!@
+";
+
+fn model(eqs: &str) -> String {
+    format!("{{UTF-8}}\n{eqs}\n{CONTROL}")
+}
+
+fn expr_of(src: &str) -> Expr {
+    let p = parse_mdl(&model(&format!("x = {src}\n\t~\t~\t|\n"))).unwrap();
+    match &p.models[0].get("x").unwrap().equations {
+        Equations::Single(eq) => eq.expr.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn show(e: &Expr) -> String {
+    match e {
+        Expr::Num(v) => format!("{v}"),
+        Expr::Var(n, _) => n.clone(),
+        Expr::Subscript(n, idx, _) => format!("{n}[{}]", idx.len()),
+        Expr::Call(f, a, _) => format!("{f}({})", a.iter().map(show).collect::<Vec<_>>().join(",")),
+        Expr::Unary(UnaryOp::Neg, x) => format!("(-{})", show(x)),
+        Expr::Unary(UnaryOp::Not, x) => format!("(not {})", show(x)),
+        Expr::Unary(_, x) => show(x),
+        Expr::Binary(op, a, b) => format!("({} {op} {})", show(a), show(b)),
+        Expr::If(c, a, b) => format!("if({},{},{})", show(c), show(a), show(b)),
+    }
+}
+
+#[test]
+fn teacup_stock_and_control() {
+    let src = model(
+        "Teacup Temperature= INTEG (
+\t-Heat Loss to Room,
+\t\t180)
+\t~\tDegrees Fahrenheit [32,212]
+\t~\tThe model is only valid for the liquid phase of tea. \\
+\t\tsecond line.
+\t|
+
+Heat Loss to Room=
+\t(Teacup Temperature - Room Temperature) / Characteristic Time
+\t~\tDegrees/Minute
+\t~\t|
+",
+    );
+    let p = parse_mdl(&src).unwrap();
+    assert_eq!(p.sim_specs.stop, 30.0);
+    assert_eq!(p.sim_specs.dt, 0.125);
+    assert_eq!(p.sim_specs.save_step, Some(0.25));
+    let m = &p.models[0];
+    let t = m.get("teacup_temperature").unwrap();
+    match &t.kind {
+        VarKind::Stock {
+            net_rate: Some(r),
+            inflows,
+            ..
+        } => {
+            assert!(inflows.is_empty());
+            assert_eq!(r.text, "-Heat Loss to Room");
+            assert_eq!(show(&r.expr), "(-heat_loss_to_room)");
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(t.units.as_deref(), Some("Degrees Fahrenheit"));
+    assert_eq!(
+        t.doc.as_deref(),
+        Some("The model is only valid for the liquid phase of tea. second line.")
+    );
+    assert_eq!(t.line, Some(2));
+    assert!(m.get("time_step").is_some() && m.get("saveper").is_some());
+}
+
+#[test]
+fn precedence_and_names() {
+    assert_eq!(
+        show(&expr_of("1 + 2 * 3 ^ 2 ^ 2")),
+        "(1 + (2 * (3 ^ (2 ^ 2))))"
+    );
+    assert_eq!(show(&expr_of("-2^2")), "(-(2 ^ 2))");
+    assert_eq!(show(&expr_of(":NOT: 1 > 2")), "(not (1 > 2))");
+    assert_eq!(
+        show(&expr_of("a = b :AND: c <> d :OR: e")),
+        "(((a = b) AND (c <> d)) OR e)"
+    );
+    assert_eq!(
+        show(&expr_of(
+            "IF THEN ELSE(Time >= 1, DELAY FIXED(a, 2, 0), 1e+006)"
+        )),
+        "if((time >= 1),delay_fixed(a,2,0),1000000)"
+    );
+    assert_eq!(
+        show(&expr_of("\"my var\" * .5 + :NA:")),
+        "((my_var * 0.5) + -649037107316853500000000000000000)"
+    );
+    assert_eq!(
+        show(&expr_of("Random   Uniform(0, 1, 2)")),
+        "random_uniform(0,1,2)"
+    );
+    assert!(matches!(
+        expr_of("2 ^ -1"),
+        Expr::Binary(BinaryOp::Pow, _, _)
+    ));
+}
+
+#[test]
+fn lookups() {
+    let p = parse_mdl(&model(
+        "tbl(
+\t[(0,0)-(2,10)],(0,0),(1,5),(2,10))
+\t~\t~\t|
+old( (0,1),(1,2))
+\t~\t~\t|
+tab([(0,0)-(1,1)], 0, 1, 2, 10, 20, 30)
+\t~\t~\t|
+y = WITH LOOKUP(Time, ([(0,0)-(1,1)], (0,0), (1,1)))
+\t~\t~\t|
+z = tbl(Time)
+\t~\t~\t|
+",
+    ))
+    .unwrap();
+    let m = &p.models[0];
+    let tbl = m.get("tbl").unwrap();
+    assert_eq!(tbl.equations, Equations::None);
+    assert_eq!(tbl.gf.as_ref().unwrap().ys, vec![0.0, 5.0, 10.0]);
+    assert_eq!(
+        m.get("old").unwrap().gf.as_ref().unwrap().xs,
+        vec![0.0, 1.0]
+    );
+    let tab = m.get("tab").unwrap().gf.clone().unwrap();
+    assert_eq!(
+        (tab.xs, tab.ys),
+        (vec![0.0, 1.0, 2.0], vec![10.0, 20.0, 30.0])
+    );
+    let y = m.get("y").unwrap();
+    assert!(y.gf.is_some());
+    assert!(matches!(&y.equations, Equations::Single(e) if show(&e.expr) == "time"));
+    assert!(
+        matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "tbl(time)")
+    );
+    let err = parse_mdl(&model("w = 1 + ( [(0,0)-(1,1)], (0,0))\n~~|\n")).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { ref variable, .. } if variable == "w"));
+}
+
+#[test]
+fn subscripts() {
+    let p = parse_mdl(&model(
+        "Dim: (a1-a3) -> Other ~~|
+Sub: a1, a2 ~~|
+Other: b1, b2, b3 ~~|
+Same <-> Other ~~|
+x[Dim] = y[Dim] * 2 ~~|
+c[Dim, Other] = 1, 2, 3; 4, 5, 6; 7, 8, 9; ~~|
+p[Sub] = 1 ~~|
+p[a3] = q[a3] ~~|
+e[Dim] :EXCEPT: [a1] = 5 ~~|
+e[a1] = 6 ~~|
+s[Dim] = INTEG(r[Dim], 1) ~~|
+",
+    ))
+    .unwrap();
+    let dim = p.dimension("dim").unwrap();
+    assert_eq!(dim.elements, vec!["a1", "a2", "a3"]);
+    assert_eq!(dim.maps_to, vec!["other"]);
+    assert_eq!(
+        p.dimension("same").unwrap().elements,
+        vec!["b1", "b2", "b3"]
+    );
+    let m = &p.models[0];
+    let x = m.get("x").unwrap();
+    assert_eq!(x.dims, vec!["dim"]);
+    assert!(
+        matches!(&x.equations, Equations::Single(e) if matches!(&e.expr,
+        Expr::Binary(_, a, _) if matches!(&**a, Expr::Subscript(n, i, _) if n == "y"
+            && matches!(&i[0], IndexExpr::Expr(Expr::Var(d, _)) if d == "dim"))))
+    );
+    let c = m.get("c").unwrap();
+    assert_eq!(c.dims, vec!["dim", "other"]);
+    match &c.equations {
+        Equations::PerElement(list) => {
+            assert_eq!(list.len(), 9);
+            assert_eq!(list[1].0, vec!["a1", "b2"]);
+            assert_eq!(list[1].1.expr, Expr::Num(2.0));
+            assert_eq!(list[3].1.expr, Expr::Num(4.0));
+        }
+        e => panic!("{e:?}"),
+    }
+    let pv = m.get("p").unwrap();
+    assert_eq!(pv.dims, vec!["dim"]);
+    assert!(matches!(&pv.equations, Equations::PerElement(l) if l.len() == 3));
+    match &m.get("e").unwrap().equations {
+        Equations::PerElement(l) => {
+            let keys: Vec<_> = l.iter().map(|(k, _, _)| k[0].as_str()).collect();
+            assert_eq!(keys, vec!["a2", "a3", "a1"]);
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(matches!(m.get("s").unwrap().kind, VarKind::Stock { .. }));
+}
+
+#[test]
+fn macros() {
+    let p = parse_mdl(&model(
+        ":MACRO: EXPRESSION MACRO(input, parameter)
+EXPRESSION MACRO = input * intermediate
+\t~\tinput
+\t~\ttests basic macro
+\t|
+
+intermediate = parameter * 3
+\t~\tmyunit
+\t~\t|
+
+:END OF MACRO:
+out = EXPRESSION MACRO(1, 2) ~~|
+",
+    ))
+    .unwrap();
+    let mac = &p.macros[0];
+    assert_eq!(mac.ident, "expression_macro");
+    assert_eq!(mac.params, vec!["input", "parameter"]);
+    assert_eq!(mac.variables.len(), 2);
+    assert!(p.models[0].get("intermediate").is_none());
+    let err = parse_mdl(&model(":MACRO: M(a : b)\nM = a ~~|\n:END OF MACRO:\n")).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }));
+}
+
+#[test]
+fn errors_carry_line_and_variable() {
+    let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();
+    match err {
+        Error::MdlSyntax { line, variable, .. } => {
+            assert_eq!(line, 4);
+            assert_eq!(variable, "bad var");
+        }
+        e => panic!("{e:?}"),
+    }
+    let err = parse_mdl(&model("f = A FUNCTION OF(x) ~~|")).unwrap_err();
+    assert!(err.to_string().contains("incomplete model"), "{err}");
+    for bad in [
+        "<?xml version=\"1.0\"?><xmile/>",
+        "ab\0cd",
+        "{UTF-8}\nx = 1 ~ ~",
+        "",
+    ] {
+        let e = parse_mdl(bad).unwrap_err();
+        assert_eq!(e.stage(), crate::error::ErrorStage::Import, "{e}");
+    }
+}
+
+#[test]
+fn no_prefix_panics_and_nesting_is_bounded() {
+    let src = model(
+        "Dim: (a1-a3) ~~|\nx[Dim] = IF THEN ELSE(\"q\" > 1, 2, 3) * t(Time) ~~|\nt([(0,0)-(1,1)],(0,0),(1,1)) ~~|\n:MACRO: M(a)\nM = a ~~|\n:END OF MACRO:\n",
+    );
+    for (i, _) in src.char_indices() {
+        let _ = parse_mdl(&src[..i]);
+    }
+    let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
+    let deep = format!("{}1", "-".repeat(5000));
+    assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
+    let deep = format!("{}1", ":NOT: ".repeat(5000));
+    assert!(parse_mdl(&model(&format!("x = {deep} ~~|"))).is_err());
+}
+
+#[test]
+fn element_names_and_ranges_as_values() {
+    let p = parse_mdl(&model(
+        "dim: a, b, c ~~|\nsub: b, c ~~|\nv[sub] = sub ~~|\nw[dim] = IF THEN ELSE(dim = b, 1, 0) ~~|\nn = ELMCOUNT(dim) ~~|\nu == 3 ~~|\n",
+    ))
+    .unwrap();
+    let m = &p.models[0];
+    match &m.get("v").unwrap().equations {
+        Equations::PerElement(l) => {
+            assert_eq!(l[0].1.expr, Expr::Num(2.0));
+            assert_eq!(l[1].1.expr, Expr::Num(3.0));
+        }
+        e => panic!("{e:?}"),
+    }
+    match &m.get("w").unwrap().equations {
+        Equations::PerElement(l) => assert_eq!(show(&l[1].1.expr), "if((2 = 2),1,0)"),
+        e => panic!("{e:?}"),
+    }
+    assert!(
+        matches!(&m.get("n").unwrap().equations, Equations::Single(e) if e.expr == Expr::Num(3.0))
+    );
+    assert!(
+        matches!(&m.get("u").unwrap().equations, Equations::Single(e) if e.expr == Expr::Num(3.0))
+    );
+}
+
+#[test]
+fn reality_checks_and_short_sketch_marker_are_skipped() {
+    let src = "{UTF-8}\nrc[s]:THE CONDITION: a :IMPLIES: b ~~|\nx = 1 ~~|\nFINAL TIME = 5 ~~|\n\\\\---/// sketch\nnot | an ~ equation";
+    let p = parse_mdl(src).unwrap();
+    assert_eq!(p.models[0].variables.len(), 2);
+    assert_eq!(p.sim_specs.stop, 5.0);
+    assert_eq!(p.warnings, vec!["line 2: reality check 'rc' ignored"]);
+}
+
+/// Every prefix of every corpus model must load or fail cleanly
+/// (`cargo test -- --ignored`; needs the test-models checkout).
+#[test]
+#[ignore]
+fn corpus_prefixes_never_panic() {
+    let root = crate::testsuite::default_root();
+    let cases = crate::testsuite::discover(&root).unwrap_or_default();
+    for c in cases
+        .iter()
+        .filter(|c| c.format == crate::testsuite::Format::Mdl)
+    {
+        let Ok(text) = std::fs::read_to_string(&c.model) else {
+            continue;
+        };
+        let step = (text.len() / 300).max(1);
+        for (i, _) in text.char_indices().step_by(step) {
+            let _ = parse_mdl(&text[..i]);
+        }
+    }
+}
+
+#[test]
+fn load_file_reads_latin1_and_refuses_binary() {
+    let dir = std::env::temp_dir().join(format!("simlin-mdl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let latin = dir.join("latin.mdl");
+    let mut bytes = b"{UTF-8}\ncaf".to_vec();
+    bytes.extend([0xe9, b' ']);
+    bytes.extend(b"= 1 ~~|\nFINAL TIME = 2 ~~|\n");
+    std::fs::write(&latin, bytes).unwrap();
+    let binary = dir.join("bin.mdl");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1]).unwrap();
+    let xml = dir.join("x.mdl");
+    std::fs::write(&xml, "<xmile></xmile>").unwrap();
+    let p = crate::load_file(&latin);
+    let b = crate::load_file(&binary);
+    let x = crate::load_file(&xml);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(p.unwrap().models[0].get("café").is_some());
+    for e in [b.unwrap_err(), x.unwrap_err()] {
+        assert_eq!(e.code(), "MDL_SYNTAX");
+        assert_eq!(e.stage(), crate::error::ErrorStage::Import);
+    }
+}
+
+#[test]
+fn subscripted_lookups_become_element_tables() {
+    let p = parse_mdl(&model(
+        "d: a, b ~~|\nt[a]( (2,3),(0,1)) ~~|\nt[b]( (0,5),(1,6)) ~~|\ny[d] = t[d](Time) ~~|\nz = t[b](1) ~~|\n",
+    ))
+    .unwrap();
+    let m = &p.models[0];
+    let ta = m.get("t[a]").unwrap();
+    assert_eq!(ta.gf.as_ref().unwrap().xs, vec![0.0, 2.0]);
+    assert_eq!(ta.gf.as_ref().unwrap().ys, vec![1.0, 3.0]);
+    match &m.get("y").unwrap().equations {
+        Equations::PerElement(l) => assert_eq!(show(&l[1].1.expr), "t[b](time)"),
+        e => panic!("{e:?}"),
+    }
+    assert!(
+        matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "t[b](1)")
+    );
+}
+
+/// Corpus models with bytes replaced by syntax characters must load or
+/// fail cleanly (`cargo test -- --ignored`).
+#[test]
+#[ignore]
+fn corpus_mutations_never_panic() {
+    const CHARS: &[u8] = b"()[],;:=~|\"'!-+*/^<>\\{}\n 0.aZ";
+    let root = crate::testsuite::default_root();
+    let cases = crate::testsuite::discover(&root).unwrap_or_default();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for c in cases
+        .iter()
+        .filter(|c| c.format == crate::testsuite::Format::Mdl)
+    {
+        let Ok(text) = std::fs::read_to_string(&c.model) else {
+            continue;
+        };
+        let end = super::equations::equations_end(&text).max(1);
+        for _ in 0..200 {
+            let mut bytes = text.as_bytes().to_vec();
+            for _ in 0..3 {
+                let at = (next() as usize) % end;
+                bytes[at] = CHARS[(next() as usize) % CHARS.len()];
+            }
+            if let Ok(s) = String::from_utf8(bytes) {
+                let _ = parse_mdl(&s);
+            }
+        }
+    }
+}
+
+#[test]
+fn huge_arrays_are_refused() {
+    let src = model("a: (e1-e100000) ~~|\nb: (f1-f100000) ~~|\nx[a, b] = 1 ~~|\n");
+    let err = parse_mdl(&src).unwrap_err();
+    assert!(err.to_string().contains("elements"), "{err}");
+}
+
+#[test]
+fn per_element_with_lookup_keeps_its_table() {
+    let p = parse_mdl(&model(
+        "d: a, b ~~|\nw[a] = WITH LOOKUP(Time, ((0,1),(1,2))) ~~|\nw[b] = WITH LOOKUP(Time, ((0,5),(1,6))) ~~|\n",
+    ))
+    .unwrap();
+    match &p.models[0].get("w").unwrap().equations {
+        Equations::PerElement(l) => {
+            assert_eq!(l[0].2.as_ref().unwrap().ys, vec![1.0, 2.0]);
+            assert_eq!(l[1].2.as_ref().unwrap().ys, vec![5.0, 6.0]);
+        }
+        e => panic!("{e:?}"),
+    }
+}
