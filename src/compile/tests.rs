@@ -648,6 +648,7 @@ fn vmax_vmin_prod_and_elmcount_reduce_over_a_dimension() {
             ident: "region".into(),
             elements: vec!["a".into(), "b".into(), "c".into()],
             indexed: false,
+            maps_to: vec![],
         }],
         models: vec![Model {
             variables: vec![
@@ -688,6 +689,7 @@ fn reductions_over_expressions_bind_the_reduced_dimension() {
         ident: n.into(),
         elements: vec!["a".into(), "b".into()],
         indexed: false,
+        maps_to: vec![],
     };
     let with_dims = |v: Variable, dims: &[&str]| Variable {
         dims: dims.iter().map(|d| d.to_string()).collect(),
