@@ -240,6 +240,12 @@ impl<'p> ArrayInfo<'p> {
                 if elems.contains(&n) {
                     return Ok(vec![n]);
                 }
+                // A dimension the context fixes through a mapping (`A -> B`).
+                if let Some(e) = self.mapped_element(&n, ctx) {
+                    if elems.contains(&e) {
+                        return Ok(vec![e]);
+                    }
+                }
                 if n == dim || self.project.dimension(&n).is_some() {
                     // A dimension with no element fixed: the whole slice.
                     let sub = self.elements(&n, variable)?;
@@ -264,6 +270,27 @@ impl<'p> ArrayInfo<'p> {
         }
     }
 
+    /// The element of dimension `dim` that the context fixes through a
+    /// Vensim mapping declared on either side (`A: a1, a2 -> B` pairs A's
+    /// and B's elements by position).
+    fn mapped_element(&self, dim: &str, ctx: &ElementCtx) -> Option<String> {
+        let target = self.project.dimension(dim)?;
+        // Dimensions mapped to or from the target, e.g. a subrange of the
+        // context's dimension that maps onto `dim`.
+        let linked = self.project.dimensions.iter().filter(|d| {
+            d.ident != target.ident
+                && (d.maps_to.iter().any(|m| m == dim) || target.maps_to.contains(&d.ident))
+        });
+        for source in linked {
+            for (_, e) in ctx {
+                if let Some(pos) = source.elements.iter().position(|x| canonicalize(x) == *e) {
+                    return target.elements.get(pos).map(|x| canonicalize(x));
+                }
+            }
+        }
+        None
+    }
+
     /// The dimensions a reduction's argument ranges over, in order of first
     /// appearance: every wildcard (`x[*]`, `x[*:d]`, Vensim `x[d!]`), every
     /// dimension name not fixed by the element being computed, and every
@@ -275,7 +302,8 @@ impl<'p> ArrayInfo<'p> {
                 out.push(d.to_string());
             }
         };
-        let bound = |d: &str| ctx.iter().any(|(x, _)| x == d);
+        let bound =
+            |d: &str| ctx.iter().any(|(x, _)| x == d) || self.mapped_element(d, ctx).is_some();
         let mut stack = vec![e];
         while let Some(e) = stack.pop() {
             match e {
