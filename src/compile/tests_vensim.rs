@@ -241,7 +241,8 @@ fn active_initial_matches_reference() {
         10.0,
         1.0,
     );
-    check(&r, "value_a", TAB, &[(0.0, 45.0), (1.0, 1.0), (10.0, 10.0)]);
+    // The reference reports the active value at t0 (0); 45 only seeds Stock A.
+    check(&r, "value_a", TAB, &[(0.0, 0.0), (1.0, 1.0), (10.0, 10.0)]);
     check(
         &r,
         "stock_a",

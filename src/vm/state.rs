@@ -199,6 +199,10 @@ impl RunState {
         self.run_init_segments(m, false);
         self.initializing = false;
         self.initialized = true;
+        // The initial phase seeds stocks and stateful ops; what is reported
+        // at the start time is the ordinary equations evaluated then (Vensim
+        // ACTIVE INITIAL shows its active value at t0, not the initial one).
+        self.eval_step(m);
         self.record(m);
         self.save();
     }
