@@ -49,12 +49,14 @@ pub fn pulse(start: f64, width: f64, ctx: TimeCtx) -> f64 {
 }
 
 /// Vensim PULSE TRAIN(start, width, between, end): 1.0 for `width` at
-/// start, start + between, ... until end (exclusive); a width up to one
+/// start, start + between, ... until end (inclusive on TIME); a width up to one
 /// TIME STEP lasts one step, and a `between` shorter than the width gives
 /// 1.0 all the way from start to end (Vensim manual, PULSE TRAIN).
 pub fn pulse_train(start: f64, width: f64, between: f64, end: f64, ctx: TimeCtx) -> f64 {
     let tp = time_plus(ctx);
-    if tp <= start || tp >= end {
+    // The end is inclusive on TIME itself (SDXorg Query_file: a train
+    // ending at 59 is still on at t=59).
+    if tp <= start || ctx.time > end + ctx.dt * 1e-9 {
         return 0.0;
     }
     let width = width.max(ctx.dt);
