@@ -27,6 +27,10 @@ class Project:
     def from_xmile(text: str) -> Project:
         """Parse XMILE text."""
 
+    @staticmethod
+    def from_mdl(text: str) -> Project:
+        """Parse Vensim .mdl text."""
+
     @property
     def name(self) -> str:
         """Project name (may be empty)."""

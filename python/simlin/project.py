@@ -53,6 +53,26 @@ class Project:
             raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
         return cls(_simlin.Project.from_xmile(text))
 
+    @classmethod
+    def from_mdl(cls, text: str | bytes) -> Project:
+        """Parse Vensim ``.mdl`` text (``bytes`` are decoded as UTF-8, else Latin-1).
+
+        Raises:
+            SimlinImportError: ``MDL_SYNTAX`` (with the line) if the text is not
+                a valid Vensim model.
+
+        """
+        if isinstance(text, bytes):
+            raw = text
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                # Older Vensim files are Latin-1, which decodes any byte string.
+                text = raw.decode("latin-1")
+        if not isinstance(text, str):
+            raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
+        return cls(_simlin.Project.from_mdl(text))
+
     @property
     def name(self) -> str:
         """The project name (may be empty)."""

@@ -45,6 +45,15 @@ impl PyProject {
         })
     }
 
+    /// Parse Vensim `.mdl` text.
+    #[staticmethod]
+    fn from_mdl(py: Python<'_>, text: &str) -> Result<PyProject, BindError> {
+        let project = detached(py, || Ok(simlin::load_mdl(text)?))?;
+        Ok(PyProject {
+            inner: Arc::new(project),
+        })
+    }
+
     /// Project name (may be empty).
     #[getter]
     fn name(&self) -> String {
