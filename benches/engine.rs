@@ -23,6 +23,8 @@ const SAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("SIR", &["samples/SIR/SIR.xmile"]),
+    // The largest .mdl in the suite that compiles (about 47 KB of Vensim).
+    ("query_file_mdl", &["samples/Query_file/Query_file.mdl"]),
     (
         "lotka_volterra",
         &[
@@ -44,6 +46,26 @@ const SAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// The biggest `.mdl` file under `root`, by size.
+fn largest_mdl(root: &Path) -> Option<PathBuf> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "mdl") {
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                if best.as_ref().is_none_or(|(b, _)| size > *b) {
+                    best = Some((size, path));
+                }
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
 
 fn models() -> Vec<(String, PathBuf)> {
     let root = simlin::testsuite::default_root();
@@ -97,6 +119,16 @@ fn main() {
             });
         }
         group.finish();
+    }
+    // Parsing alone, for the largest .mdl file in the suite (whether or
+    // not the engine can compile it yet).
+    if let Some(largest) = largest_mdl(&simlin::testsuite::default_root()) {
+        let mut group = c.benchmark_group("parse");
+        group.bench_function("largest_mdl", |b| {
+            b.iter(|| black_box(simlin::load_file(&largest).ok()))
+        });
+        group.finish();
+        println!("parse/largest_mdl is {}", largest.display());
     }
     {
         let mut group = c.benchmark_group("run");
