@@ -219,6 +219,17 @@ fn compiled_model_is_send_and_sync() {
     check::<CompiledModel>();
 }
 
+/// The `Region` dimension with the given elements.
+fn region(elements: &[&str]) -> crate::ir::Dimension {
+    crate::ir::Dimension {
+        name: "Region".into(),
+        ident: "region".into(),
+        elements: elements.iter().map(|e| e.to_string()).collect(),
+        indexed: false,
+        maps_to: Vec::new(),
+    }
+}
+
 fn arrayed(name: &str, kind: VarKind, eqs: Equations) -> Variable {
     Variable {
         dims: vec!["region".into()],
@@ -247,7 +258,6 @@ fn per_element(items: &[(&str, Expr)]) -> Equations {
 
 #[test]
 fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
-    use crate::ir::Dimension;
     use crate::syntax::ast::IndexExpr;
     let single = |e: Expr| {
         Equations::Single(Equation {
@@ -265,13 +275,7 @@ fn arrays_scalarize_per_element_with_reductions_and_recurrences() {
             dt: 1.0,
             ..SimSpecs::default()
         },
-        dimensions: vec![Dimension {
-            name: "Region".into(),
-            ident: "region".into(),
-            elements: vec!["North".into(), "South".into(), "East".into()],
-            indexed: false,
-            maps_to: Vec::new(),
-        }],
+        dimensions: vec![region(&["North", "South", "East"])],
         models: vec![Model {
             variables: vec![
                 arrayed(
@@ -635,7 +639,6 @@ fn net_rate_expressions_integrate_like_flows() {
 
 #[test]
 fn vmax_vmin_prod_and_elmcount_reduce_over_a_dimension() {
-    use crate::ir::Dimension;
     let p = Project {
         sim_specs: SimSpecs {
             start: 0.0,
@@ -643,13 +646,7 @@ fn vmax_vmin_prod_and_elmcount_reduce_over_a_dimension() {
             dt: 1.0,
             ..SimSpecs::default()
         },
-        dimensions: vec![Dimension {
-            name: "Region".into(),
-            ident: "region".into(),
-            elements: vec!["a".into(), "b".into(), "c".into()],
-            indexed: false,
-            maps_to: vec![],
-        }],
+        dimensions: vec![region(&["a", "b", "c"])],
         models: vec![Model {
             variables: vec![
                 arrayed(
