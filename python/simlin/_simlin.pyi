@@ -9,7 +9,7 @@ from typing import Any, final
 
 __version__: str
 
-OverrideValue = float | list[tuple[float, float]]
+OverrideValue = float | list[tuple[float, float]] | list[float]
 VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
 
 def _debug_panic() -> None:
@@ -158,6 +158,9 @@ class Results:
 
     def column_at(self, index: int) -> Float64View:
         """Zero-copy view of the column at ``index``."""
+
+    def array_columns(self, name: str) -> tuple[list[int], list[int]] | None:
+        """Shape and element column indices of an arrayed variable, or None."""
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         """Arrow C stream capsule."""

@@ -11,12 +11,24 @@ import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from simlin.errors import SimlinArgumentError, SimlinTypeError
 
-OverrideValue = float | Sequence[tuple[float, float]]
-"""A constant's or stock's new value, or a graphical function's new points."""
+OverrideValue = (
+    float
+    | Sequence[tuple[float, float]]
+    | Sequence[float]
+    | Mapping[str, float]
+    | Mapping[tuple[str, ...], float]
+    | npt.NDArray[np.float64]
+)
+"""A constant's or stock's new value (for an arrayed one: a number for every
+element, a NumPy array or flat row-major list of one number per element, or a
+mapping of element name to number), or a graphical function's new points."""
 
-NativeOverride = float | list[tuple[float, float]]
+NativeOverride = float | list[tuple[float, float]] | list[float]
 
 
 def _type_name(value: object) -> str:
@@ -85,9 +97,31 @@ def overrides(value: object) -> list[tuple[str, NativeOverride]]:
         var = name(key, "override name")
         if is_real(v):
             out.append((var, float(v)))
+        elif isinstance(v, np.ndarray):
+            # One number per element of an arrayed variable, row-major.
+            if not np.issubdtype(v.dtype, np.number) or np.issubdtype(v.dtype, np.bool_):
+                raise SimlinTypeError(
+                    f"override for '{var}' must be a numeric array, got dtype {v.dtype}",
+                    variable=var,
+                )
+            out.append((var, [float(x) for x in v.astype(np.float64).ravel()]))
+        elif isinstance(v, Mapping):
+            # Element name (or tuple of names, one per dimension) -> number.
+            for element, x in v.items():
+                key_text = ",".join(element) if isinstance(element, tuple) else element
+                label = f"{var}[{name(key_text, 'element name')}]"
+                out.append((label, real(x, f"override for '{label}'")))
+        elif (
+            isinstance(v, Sequence)
+            and not isinstance(v, str | bytes)
+            and len(v) > 0
+            and all(is_real(x) for x in v)
+        ):
+            out.append((var, [float(x) for x in v]))
         elif isinstance(v, str | bytes) or not isinstance(v, Iterable):
             raise SimlinTypeError(
-                f"override for '{var}' must be a number or a sequence of (x, y) pairs, "
+                f"override for '{var}' must be a number, a sequence of (x, y) pairs, "
+                "a sequence or array of numbers, or a mapping of element to number, "
                 f"got {_type_name(v)}",
                 variable=var,
             )

@@ -56,6 +56,10 @@ class Results(NativeHandle):
     def __getitem__(self, name: str) -> FloatArray:
         """The series of one variable (read-only, zero-copy).
 
+        For an arrayed variable named without subscripts (``"pop"``), an
+        N-dimensional array with time first (``(times, *shape)``, a copy);
+        single elements are columns of their own (``"pop[North]"``).
+
         Raises:
             SimlinRuntimeError: ``UNKNOWN_OUTPUT`` if there is no such column.
 
@@ -64,6 +68,17 @@ class Results(NativeHandle):
             from simlin.errors import SimlinTypeError
 
             raise SimlinTypeError(f"variable name must be a str, got {type(name).__name__}")
+        if self._native.index_of(name) is None:
+            array = self._native.array_columns(name)
+            if array is not None:
+                # A whole arrayed variable: time first, then its dimensions.
+                shape, columns = array
+                stacked = np.stack(
+                    [np.asarray(self._native.column_at(c)) for c in columns], axis=-1
+                )
+                out: FloatArray = stacked.reshape((len(self), *shape))
+                out.flags.writeable = False
+                return out
         return np.asarray(self._native.column_view(name))
 
     def __len__(self) -> int:

@@ -67,6 +67,22 @@ pub struct FlatModel {
     pub vars: Vec<FlatVar>,
     /// ident → index (lookups only; never iterated).
     pub index: HashMap<String, usize>,
+    /// Every visible arrayed variable, in source order.
+    pub arrays: Vec<FlatArray>,
+}
+
+/// The shape of one arrayed variable and the flat variables of its
+/// elements, so results and overrides can speak of the whole array.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlatArray {
+    /// Display name, e.g. `Population`.
+    pub name: String,
+    /// Full canonical identifier of the array (not of an element).
+    pub ident: String,
+    /// Display name and element display names of each dimension.
+    pub dims: Vec<(String, Vec<String>)>,
+    /// Identifiers of the element variables, row-major (last dimension fastest).
+    pub elements: Vec<String>,
 }
 
 impl FlatModel {
@@ -340,7 +356,32 @@ pub fn flatten_var(
             visible,
         });
     }
-    for (canon, display) in expander.arrays.tuples(&var.dims, &name)? {
+    let tuples = expander.arrays.tuples(&var.dims, &name)?;
+    if visible {
+        let dims = var
+            .dims
+            .iter()
+            .map(|d| {
+                let shown = expander
+                    .arrays
+                    .project
+                    .dimension(d)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| d.clone());
+                (shown, expander.arrays.element_names(d))
+            })
+            .collect();
+        out.arrays.push(FlatArray {
+            name: name.clone(),
+            ident: ident.clone(),
+            dims,
+            elements: tuples
+                .iter()
+                .map(|(canon, _)| element_ident(&ident, canon))
+                .collect(),
+        });
+    }
+    for (canon, display) in tuples {
         let el_ident = element_ident(&ident, &canon);
         let el_name = format!("{name}[{}]", display.join(","));
         let ctx: ElementCtx = var

@@ -85,6 +85,25 @@ pub struct CompiledModel {
     pub(crate) max_stack: usize,
     /// Visible slots in output order.
     pub(crate) outputs: Vec<u32>,
+    /// Arrayed variables: shape and element slots.
+    pub(crate) arrays: Vec<ArrayInfo>,
+}
+
+/// An arrayed variable as a whole: its shape and the slots of its elements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArrayInfo {
+    pub name: String,
+    pub ident: String,
+    /// Display name and element names of each dimension.
+    pub dims: Vec<(String, Vec<String>)>,
+    /// Element slots, row-major (last dimension fastest).
+    pub slots: Vec<u32>,
+}
+
+impl ArrayInfo {
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims.iter().map(|(_, e)| e.len()).collect()
+    }
 }
 
 fn push_segment(code: &mut Vec<Op>, var: usize, ops: Vec<Op>) -> Segment {
@@ -296,6 +315,23 @@ impl CompiledModel {
             .filter(|&i| vars[i].visible)
             .map(|i| i as u32)
             .collect();
+        let arrays = flat
+            .arrays
+            .iter()
+            .map(|a| {
+                let slots = a
+                    .elements
+                    .iter()
+                    .map(|e| slot_of(e, &a.name).map(|s| s as u32))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(ArrayInfo {
+                    name: a.name.clone(),
+                    ident: a.ident.clone(),
+                    dims: a.dims.clone(),
+                    slots,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let index = flat
             .index
             .iter()
@@ -321,6 +357,7 @@ impl CompiledModel {
             stateful,
             max_stack,
             outputs,
+            arrays,
         })
     }
 
@@ -339,6 +376,17 @@ impl CompiledModel {
     /// All variables (visible and hidden), indexed by slot.
     pub fn variables(&self) -> &[VarInfo] {
         &self.vars
+    }
+
+    /// Every arrayed variable's shape and element slots, in source order.
+    pub fn arrays(&self) -> &[ArrayInfo] {
+        &self.arrays
+    }
+
+    /// An arrayed variable by any spelling of its name.
+    pub fn array(&self, name: &str) -> Option<&ArrayInfo> {
+        let id = canonicalize(name);
+        self.arrays.iter().find(|a| a.ident == id)
     }
 
     /// Slot of a variable by any spelling of its name.

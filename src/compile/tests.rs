@@ -757,3 +757,89 @@ fn reductions_over_expressions_bind_the_reduced_dimension() {
     assert_eq!((at0("y[a]"), at0("y[b]")), (1.0 + 30.0, 2.0 + 40.0));
     assert_eq!((at0("z[a]"), at0("z[b]")), (1.0 + 20.0, 3.0 + 40.0));
 }
+
+#[test]
+fn whole_arrays_in_overrides_outputs_and_results() {
+    let p = Project {
+        sim_specs: SimSpecs {
+            start: 0.0,
+            stop: 1.0,
+            dt: 1.0,
+            ..SimSpecs::default()
+        },
+        dimensions: vec![region(&["North", "South", "East"])],
+        models: vec![Model {
+            variables: vec![
+                arrayed(
+                    "k",
+                    VarKind::Aux,
+                    per_element(&[
+                        ("North", Expr::Num(1.0)),
+                        ("South", Expr::Num(2.0)),
+                        ("East", Expr::Num(3.0)),
+                    ]),
+                ),
+                arrayed(
+                    "pop",
+                    VarKind::Stock {
+                        inflows: vec![],
+                        outflows: vec![],
+                        non_negative: false,
+                        net_rate: None,
+                    },
+                    Equations::Single(Equation {
+                        text: "k".into(),
+                        expr: v("k"),
+                    }),
+                ),
+                eq_var("total", VarKind::Aux, "SUM(pop[*])"),
+            ],
+            ..Model::default()
+        }],
+        ..Project::default()
+    };
+    let m = CompiledModel::new(&p, None).unwrap();
+    assert_eq!(m.array("POP").unwrap().shape(), vec![3]);
+    let r = m.run(&RunOptions::default()).unwrap();
+    let pop = r.array("pop").unwrap();
+    assert_eq!(pop.dims[0].0, "Region");
+    assert_eq!(pop.dims[0].1, vec!["North", "South", "East"]);
+    assert_eq!(
+        pop.columns
+            .iter()
+            .map(|&c| r.names[c].as_str())
+            .collect::<Vec<_>>(),
+        vec!["pop[North]", "pop[South]", "pop[East]"]
+    );
+    // A scalar sets every element; a list sets each; a wrong length is refused.
+    let run = |o: Override| {
+        m.run(&RunOptions {
+            overrides: vec![("k".into(), o)],
+            ..RunOptions::default()
+        })
+    };
+    assert_eq!(
+        run(Override::Value(5.0)).unwrap().column("total").unwrap()[0],
+        15.0
+    );
+    assert_eq!(
+        run(Override::Array(vec![1.0, 10.0, 100.0]))
+            .unwrap()
+            .column("pop[East]")
+            .unwrap()[0],
+        100.0
+    );
+    assert!(matches!(
+        run(Override::Array(vec![1.0])),
+        Err(crate::Error::BadOverride { .. })
+    ));
+    // Naming the array in `outputs` selects all its elements.
+    let only = m
+        .run(&RunOptions {
+            outputs: Some(vec!["pop".into()]),
+            ..RunOptions::default()
+        })
+        .unwrap();
+    assert_eq!(only.names.len(), 3);
+    assert_eq!(only.arrays.len(), 1);
+}

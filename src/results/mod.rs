@@ -15,6 +15,25 @@ pub struct Results {
     pub times: Vec<f64>,
     /// `columns[i][k]` is variable `names[i]` at `times[k]`.
     pub columns: Vec<Vec<f64>>,
+    /// Arrayed variables whose every element is among the columns.
+    pub arrays: Vec<ArrayColumns>,
+}
+
+/// An arrayed variable in the results: its shape and which columns hold
+/// its elements, so callers can view it as an N-dimensional series.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ArrayColumns {
+    pub name: String,
+    /// Display name and element names of each dimension.
+    pub dims: Vec<(String, Vec<String>)>,
+    /// Column index of each element, row-major (last dimension fastest).
+    pub columns: Vec<usize>,
+}
+
+impl ArrayColumns {
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims.iter().map(|(_, e)| e.len()).collect()
+    }
 }
 
 impl Results {
@@ -23,6 +42,12 @@ impl Results {
     pub fn index_of(&self, name: &str) -> Option<usize> {
         let want = canonicalize(name);
         self.names.iter().position(|n| canonicalize(n) == want)
+    }
+
+    /// An arrayed variable by any spelling of its name.
+    pub fn array(&self, name: &str) -> Option<&ArrayColumns> {
+        let want = canonicalize(name);
+        self.arrays.iter().find(|a| canonicalize(&a.name) == want)
     }
 
     pub fn column(&self, name: &str) -> Option<&[f64]> {

@@ -246,6 +246,7 @@ mod tests {
             names: vec!["hares.births".into(), "stock[a,b]".into(), "x".into()],
             times: vec![0.0, 0.5, 1.0],
             columns: vec![vec![1.0, 2.0, 3.0], vec![5.0; 3], vec![0.0; 3]],
+            ..Results::default()
         }
     }
 

@@ -25,6 +25,9 @@ pub enum Override {
     Value(f64),
     /// New (x, y) points for a graphical function; x must be ascending.
     Table(Vec<(f64, f64)>),
+    /// One value per element of an arrayed constant or stock, row-major
+    /// (last dimension fastest). A plain `Value` on an array sets every element.
+    Array(Vec<f64>),
 }
 
 /// Everything a single run may change.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::compile::{CompiledModel, SlotKind};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
-use crate::results::Results;
+use crate::results::{ArrayColumns, Results};
 use crate::vm::{Override, RunOptions};
 
 pub(crate) struct RunState {
@@ -83,27 +83,70 @@ impl RunState {
         let n = m.vars.len();
         let mut tables = m.tables.clone();
         let mut overrides = Vec::new();
+        let mut set_value = |slot: usize, v: f64| -> Result<()> {
+            let var = &m.vars[slot];
+            if !(var.constant || var.kind == SlotKind::Stock) {
+                return Err(Error::BadOverride {
+                    variable: var.name.clone(),
+                    message: "only constants and stocks' initial values can be overridden (its equation depends on other variables or time)".into(),
+                });
+            }
+            if overrides.is_empty() {
+                overrides = vec![None; n];
+            }
+            overrides[slot] = Some(v);
+            Ok(())
+        };
         for (name, value) in &opts.overrides {
-            let slot =
-                m.slot(name)
-                    .filter(|&s| m.vars[s].visible)
-                    .ok_or_else(|| Error::BadOverride {
-                        variable: name.clone(),
-                        message: "no such variable in the model".into(),
-                    })?;
+            let slot = m.slot(name).filter(|&s| m.vars[s].visible);
+            // A whole arrayed variable: a scalar for every element, or one
+            // value per element.
+            if let (None, Some(array)) = (slot, m.array(name)) {
+                match value {
+                    Override::Value(v) => {
+                        for &s in &array.slots {
+                            set_value(s as usize, *v)?;
+                        }
+                    }
+                    Override::Array(values) if values.len() == array.slots.len() => {
+                        for (&s, &v) in array.slots.iter().zip(values) {
+                            set_value(s as usize, v)?;
+                        }
+                    }
+                    Override::Array(values) => {
+                        return Err(Error::BadOverride {
+                            variable: array.name.clone(),
+                            message: format!(
+                                "expected {} values (shape {:?}), got {}",
+                                array.slots.len(),
+                                array.shape(),
+                                values.len()
+                            ),
+                        })
+                    }
+                    Override::Table(_) => {
+                        return Err(Error::BadOverride {
+                            variable: array.name.clone(),
+                            message:
+                                "override one element's graphical function, e.g. 'name[element]'"
+                                    .into(),
+                        })
+                    }
+                }
+                continue;
+            }
+            let slot = slot.ok_or_else(|| Error::BadOverride {
+                variable: name.clone(),
+                message: "no such variable in the model".into(),
+            })?;
             let var = &m.vars[slot];
             match value {
-                Override::Value(v) => {
-                    if !(var.constant || var.kind == SlotKind::Stock) {
-                        return Err(Error::BadOverride {
-                            variable: var.name.clone(),
-                            message: "only constants and stocks' initial values can be overridden (its equation depends on other variables or time)".into(),
-                        });
-                    }
-                    if overrides.is_empty() {
-                        overrides = vec![None; n];
-                    }
-                    overrides[slot] = Some(*v);
+                Override::Value(v) => set_value(slot, *v)?,
+                Override::Array(_) => {
+                    return Err(Error::BadOverride {
+                        variable: var.name.clone(),
+                        message: "a list of values needs an arrayed variable".into(),
+                    })
                 }
                 Override::Table(points) => {
                     let t = var.table.ok_or_else(|| Error::BadOverride {
@@ -115,20 +158,45 @@ impl RunState {
                 }
             }
         }
-        let outputs = match &opts.outputs {
+        let outputs: Vec<u32> = match &opts.outputs {
             None => m.outputs.clone(),
-            Some(names) => names
-                .iter()
-                .map(|name| {
-                    m.slot(name)
-                        .filter(|&s| m.vars[s].visible)
-                        .map(|s| s as u32)
-                        .ok_or_else(|| Error::UnknownOutput {
-                            variable: name.clone(),
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?,
+            Some(names) => {
+                let mut out = Vec::new();
+                for name in names {
+                    match m.slot(name).filter(|&s| m.vars[s].visible) {
+                        Some(s) => out.push(s as u32),
+                        // An arrayed variable's name selects all its elements.
+                        None => match m.array(name) {
+                            Some(a) => out.extend(&a.slots),
+                            None => {
+                                return Err(Error::UnknownOutput {
+                                    variable: name.clone(),
+                                })
+                            }
+                        },
+                    }
+                }
+                out
+            }
         };
+        let column_of: std::collections::HashMap<u32, usize> =
+            outputs.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+        let arrays = m
+            .arrays
+            .iter()
+            .filter_map(|a| {
+                let columns = a
+                    .slots
+                    .iter()
+                    .map(|s| column_of.get(s).copied())
+                    .collect::<Option<Vec<_>>>()?;
+                Some(ArrayColumns {
+                    name: a.name.clone(),
+                    dims: a.dims.clone(),
+                    columns,
+                })
+            })
+            .collect();
         let results = Results {
             names: outputs
                 .iter()
@@ -136,6 +204,7 @@ impl RunState {
                 .collect(),
             times: Vec::new(),
             columns: vec![Vec::new(); outputs.len()],
+            arrays,
         };
         let nstate = m.stateful.len();
         Ok(RunState {

@@ -98,11 +98,13 @@ fn main_index(project: &Project) -> Option<usize> {
     project.models.iter().position(|m| std::ptr::eq(m, main))
 }
 
-/// A value accepted as an override: a number or graphical-function points.
+/// A value accepted as an override: a number, graphical-function points,
+/// or one number per element of an arrayed variable.
 #[derive(FromPyObject)]
 pub(crate) enum OverrideArg {
     Value(f64),
     Table(Vec<(f64, f64)>),
+    Array(Vec<f64>),
 }
 
 /// One variable's description, as a tuple for the Python dataclass:
@@ -198,6 +200,7 @@ fn run_options(
             let value = match value {
                 OverrideArg::Value(v) => Override::Value(v),
                 OverrideArg::Table(points) => Override::Table(points),
+                OverrideArg::Array(values) => Override::Array(values),
             };
             (name, value)
         })

@@ -19,6 +19,9 @@ use simlin::syntax::ident::canonicalize;
 
 use crate::errors::BindError;
 
+/// An arrayed variable's shape and its element columns (row-major).
+type ShapeAndColumns = (Vec<usize>, Vec<usize>);
+
 /// The immutable, shared columns of one set of results.
 pub(crate) struct Table {
     names: Vec<String>,
@@ -26,6 +29,8 @@ pub(crate) struct Table {
     lookup: HashMap<String, usize>,
     times: PrimitiveArray<f64>,
     columns: Vec<PrimitiveArray<f64>>,
+    /// Arrayed variables: (canonical name, shape, element column indices).
+    arrays: Vec<(String, Vec<usize>, Vec<usize>)>,
 }
 
 impl Table {
@@ -34,7 +39,12 @@ impl Table {
             names,
             times,
             columns,
+            arrays,
         } = results;
+        let arrays = arrays
+            .into_iter()
+            .map(|a| (canonicalize(&a.name), a.shape(), a.columns))
+            .collect();
         let mut lookup = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
             lookup.entry(canonicalize(n)).or_insert(i);
@@ -44,6 +54,7 @@ impl Table {
             lookup,
             times: PrimitiveArray::from_vec(times),
             columns: columns.into_iter().map(PrimitiveArray::from_vec).collect(),
+            arrays,
         }
     }
 
@@ -148,6 +159,18 @@ impl PyResults {
     }
 
     /// A zero-copy view of the column at `index` (column order).
+    /// An arrayed variable's shape and element column indices (row-major),
+    /// or `None` if `name` is not an arrayed variable of these results.
+    fn array_columns(&self, name: &str) -> Result<Option<ShapeAndColumns>, BindError> {
+        let table = self.table()?;
+        let id = canonicalize(name);
+        Ok(table
+            .arrays
+            .iter()
+            .find(|(n, _, _)| *n == id)
+            .map(|(_, shape, cols)| (shape.clone(), cols.clone())))
+    }
+
     fn column_at(&self, index: usize) -> Result<Float64View, BindError> {
         let table = self.table()?;
         if index >= table.columns.len() {
