@@ -473,3 +473,144 @@ fn read_delimited(path: &Path, delim: &str) -> Result<Book, String> {
         names: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Equations, Project, Variable};
+    use crate::syntax::ast::Expr;
+    use crate::syntax::mdl::parse_mdl_with_base;
+
+    const TAIL: &str = "
+INITIAL TIME = 0 ~ Month ~ |
+FINAL TIME = 4 ~ Month ~ |
+TIME STEP = 1 ~ Month ~ |
+SAVEPER = 1 ~ Month ~ |
+";
+
+    /// A fresh folder under the system temp dir holding `files`.
+    fn folder(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("simlin-extdata-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("write data file");
+        }
+        dir
+    }
+
+    fn var<'p>(p: &'p Project, ident: &str) -> &'p Variable {
+        p.models[0]
+            .variables
+            .iter()
+            .find(|v| v.ident == ident)
+            .unwrap_or_else(|| panic!("no variable {ident}"))
+    }
+
+    fn nums(v: &Variable) -> Vec<f64> {
+        match &v.equations {
+            Equations::Single(eq) => match eq.expr {
+                Expr::Num(x) => vec![x],
+                ref e => panic!("not a number: {e:?}"),
+            },
+            Equations::PerElement(es) => es
+                .iter()
+                .map(|(_, eq, _)| match eq.expr {
+                    Expr::Num(x) => x,
+                    ref e => panic!("not a number: {e:?}"),
+                })
+                .collect(),
+            e => panic!("no equations: {e:?}"),
+        }
+    }
+
+    const CSV: &str = "time,a,b\n0,1,10\n2,3,30\n4,5,50\n";
+
+    #[test]
+    fn csv_data_constants_and_lookups() {
+        let dir = folder("csv", &[("d.csv", CSV)]);
+        let mdl = format!(
+            "D: a, b ~~|
+data := GET DIRECT DATA('d.csv', ',', 'A', 'B2') ~~|
+hold :HOLD BACKWARD: := GET DIRECT DATA('d.csv', ',', 'A', 'C2') ~~|
+arr[D] := GET DIRECT DATA('d.csv', ',', 'A', 'B2') ~~|
+k[D] = GET DIRECT CONSTANTS('d.csv', ',', 'B3') ~~|
+kd[D] = GET DIRECT CONSTANTS('d.csv', ',', 'B3*') ~~|
+tab(GET DIRECT LOOKUPS('d.csv', ',', 'A', 'C2')) ~~|
+{TAIL}"
+        );
+        let p = parse_mdl_with_base(&mdl, Some(&dir)).expect("loads");
+        let data = var(&p, "data");
+        let gf = data.gf.as_ref().expect("data table");
+        assert_eq!(
+            (gf.xs.clone(), gf.ys.clone()),
+            (vec![0.0, 2.0, 4.0], vec![1.0, 3.0, 5.0])
+        );
+        assert_eq!(gf.kind, GfKind::Continuous);
+        assert!(
+            matches!(&data.equations, Equations::Single(eq) if eq.expr == Expr::Var("time".into(), Default::default()))
+        );
+        assert_eq!(
+            var(&p, "hold").gf.as_ref().map(|g| g.kind),
+            Some(GfKind::Discrete)
+        );
+        match &var(&p, "arr").equations {
+            Equations::PerElement(es) => {
+                let ys: Vec<Vec<f64>> = es
+                    .iter()
+                    .map(|(_, _, g)| g.as_ref().map_or(vec![], |g| g.ys.clone()))
+                    .collect();
+                assert_eq!(ys, vec![vec![1.0, 3.0, 5.0], vec![10.0, 30.0, 50.0]]);
+            }
+            e => panic!("not per element: {e:?}"),
+        }
+        // Across the row from B3, and down the column with `*`.
+        assert_eq!(nums(var(&p, "k")), vec![3.0, 30.0]);
+        assert_eq!(nums(var(&p, "kd")), vec![3.0, 5.0]);
+        let tab = var(&p, "tab").gf.as_ref().expect("lookup");
+        assert_eq!(
+            (tab.xs.clone(), tab.ys.clone()),
+            (vec![0.0, 2.0, 4.0], vec![10.0, 30.0, 50.0])
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn look_forward_steps_to_the_next_point() {
+        let gf = table(vec![0.0, 2.0], vec![1.0, 3.0], Interp::LookForward);
+        let at = |x| crate::vm::table::lookup(&gf, x);
+        assert_eq!((at(0.0), at(1.0), at(2.0), at(3.0)), (1.0, 3.0, 3.0, 3.0));
+    }
+
+    #[test]
+    fn missing_file_names_file_and_variable() {
+        let dir = folder("missing", &[]);
+        let mdl = format!("x := GET XLS DATA('nope.xlsx', 'Sheet1', '1', 'B2') ~~|\n{TAIL}");
+        let err = parse_mdl_with_base(&mdl, Some(&dir)).expect_err("no such file");
+        assert_eq!(err.code(), "DATA_FILE");
+        assert_eq!(err.variable(), Some("x"));
+        assert!(
+            matches!(&err, Error::DataFile { file, .. } if file == "nope.xlsx"),
+            "{err}"
+        );
+        // Without a folder the same model fails the same way.
+        let err = crate::load_mdl(&mdl).expect_err("no folder");
+        assert_eq!(err.code(), "DATA_FILE");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn xlsx_from_the_suite() {
+        let path = crate::testsuite::default_root()
+            .join("tests/get_xls_cellrange/test_get_xls_cellrange.mdl");
+        let p = crate::load_file(&path).expect("loads");
+        // Named ranges: a time row and a value row on sheet 'Global'.
+        let gf = var(&p, "data1").gf.as_ref().expect("data table");
+        let xs: Vec<f64> = (0..6).map(f64::from).collect();
+        assert_eq!(gf.xs, xs);
+        assert_eq!(gf.ys, vec![11.0, 21.0, 31.0, 41.0, 51.0, 61.0]);
+        let lookup = var(&p, "lookup2").gf.as_ref().expect("lookup table");
+        assert_eq!(lookup.ys, vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0]);
+        assert_eq!(&nums(var(&p, "value1"))[..3], &[11.0, 21.0, 31.0]);
+        assert_eq!(&nums(var(&p, "valuev"))[..3], &[1.0, 2.0, 3.0]);
+    }
+}
