@@ -58,9 +58,18 @@ pub struct ExtCall {
 #[derive(Debug, Default)]
 struct Grid {
     cells: HashMap<(u32, u32), f64>,
+    /// One past the last row and column holding a number.
+    rows: u32,
+    cols: u32,
 }
 
 impl Grid {
+    fn insert(&mut self, r: u32, c: u32, v: f64) {
+        self.cells.insert((r, c), v);
+        self.rows = self.rows.max(r + 1);
+        self.cols = self.cols.max(c + 1);
+    }
+
     fn get(&self, r: u32, c: u32) -> Option<f64> {
         self.cells.get(&(r, c)).copied()
     }
@@ -243,8 +252,13 @@ fn series(
     interp: Interp,
 ) -> Option<GraphicalFunction> {
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    // Stop at the first missing time/x cell, skipping empty data cells.
-    for step in 0..1_000_000u32 {
+    // Points whose time/x or data cell is blank are skipped (Vensim
+    // interpolates across them), up to the end of the sheet's data.
+    let len = match *axis {
+        Axis::Row(_) => grid.cols.saturating_sub(first.1),
+        Axis::Col(_) => grid.rows.saturating_sub(first.0),
+    };
+    for step in 0..len {
         let (x, y) = match *axis {
             Axis::Row(tr) => {
                 let c = first.1 + step;
@@ -255,8 +269,7 @@ fn series(
                 (grid.get(r, tc), grid.get(r, first.1 + e))
             }
         };
-        let Some(x) = x else { break };
-        if let Some(y) = y {
+        if let (Some(x), Some(y)) = (x, y) {
             xs.push(x);
             ys.push(y);
         }
@@ -437,7 +450,7 @@ fn read_workbook(path: &Path) -> Result<Book, String> {
                     _ => None,
                 };
                 if let Some(v) = v {
-                    grid.cells.insert((r0 + i as u32, c0 + j as u32), v);
+                    grid.insert(r0 + i as u32, c0 + j as u32, v);
                 }
             }
         }
@@ -464,7 +477,7 @@ fn read_delimited(path: &Path, delim: &str) -> Result<Book, String> {
         let rec = rec.map_err(|e| format!("cannot read: {e}"))?;
         for (j, field) in rec.iter().enumerate() {
             if let Ok(v) = field.trim().parse::<f64>() {
-                grid.cells.insert((i as u32, j as u32), v);
+                grid.insert(i as u32, j as u32, v);
             }
         }
     }
@@ -571,6 +584,18 @@ tab(GET DIRECT LOOKUPS('d.csv', ',', 'A', 'C2')) ~~|
             (tab.xs.clone(), tab.ys.clone()),
             (vec![0.0, 2.0, 4.0], vec![10.0, 30.0, 50.0])
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn blank_cells_are_skipped() {
+        // Time across row 1 with a blank time cell; data row 2 with a blank.
+        let dir = folder("blank", &[("b.csv", "0,1,,3,4\n5,,7,8,9\n")]);
+        let mdl = format!("x := GET DIRECT DATA('b.csv', ',', '1', 'A2') ~~|\n{TAIL}");
+        let p = parse_mdl_with_base(&mdl, Some(&dir)).expect("loads");
+        let gf = var(&p, "x").gf.as_ref().expect("table");
+        assert_eq!(gf.xs, vec![0.0, 3.0, 4.0]);
+        assert_eq!(gf.ys, vec![5.0, 8.0, 9.0]);
         std::fs::remove_dir_all(&dir).ok();
     }
 
