@@ -56,6 +56,12 @@ pub enum Error {
         variable: String,
         message: String,
     },
+    #[error("external data for '{variable}' from '{file}': {message}")]
+    DataFile {
+        variable: String,
+        file: String,
+        message: String,
+    },
     #[error("no model named '{name}' in project")]
     UnknownModel { name: String },
 
@@ -106,6 +112,7 @@ impl Error {
             | BadGraphicalFunction { .. }
             | DuplicateVariable { .. }
             | UnknownModel { .. }
+            | DataFile { .. }
             | MdlSyntax { .. } => ErrorStage::Import,
             UnknownVariable { .. }
             | UnknownFunction { .. }
@@ -136,6 +143,7 @@ impl Error {
             DuplicateVariable { .. } => "DUPLICATE_VARIABLE",
             UnknownModel { .. } => "UNKNOWN_MODEL",
             MdlSyntax { .. } => "MDL_SYNTAX",
+            DataFile { .. } => "DATA_FILE",
             UnknownVariable { .. } => "UNKNOWN_VARIABLE",
             UnknownFunction { .. } => "UNKNOWN_FUNCTION",
             WrongArgumentCount { .. } => "WRONG_ARGUMENT_COUNT",
@@ -166,6 +174,7 @@ impl Error {
             | BadModule { variable, .. }
             | BadSubscript { variable, .. }
             | BadOverride { variable, .. }
+            | DataFile { variable, .. }
             | UnknownOutput { variable } => Some(variable),
             MdlSyntax { variable, .. } if !variable.is_empty() => Some(variable),
             CircularDependency { cycle } => cycle.first().map(String::as_str),

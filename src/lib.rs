@@ -63,7 +63,7 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
                 Ok(t) => t,
                 Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
             };
-            load_mdl(&text)
+            load_mdl_with_base(&text, Some(path.parent().unwrap_or(Path::new("."))))
         }
         _ => Err(Error::UnsupportedFormat { extension: ext }),
     }
@@ -77,4 +77,11 @@ pub fn load_xmile(text: &str) -> Result<Project> {
 /// Parse Vensim `.mdl` text into a project (dialect [`ir::Dialect::Vensim`]).
 pub fn load_mdl(text: &str) -> Result<Project> {
     syntax::mdl::parse_mdl(text)
+}
+
+/// Parse Vensim `.mdl` text, reading external data files (`GET XLS DATA`,
+/// `GET DIRECT CONSTANTS`, ...) relative to `base` (the model's folder).
+/// With `None`, models using them fail with [`Error::DataFile`].
+pub fn load_mdl_with_base(text: &str, base: Option<&Path>) -> Result<Project> {
+    syntax::mdl::parse_mdl_with_base(text, base)
 }

@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use super::convert::{Body, Def, DimItem, VarRecord};
+use super::external::{ExtKind, Resolved};
 use super::rewrite::{fold_constants, substitute, uses_range_value};
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::ir::{Dimension, Equation, Equations, SimSpecs, VarKind, Variable};
+use crate::ir::{Dimension, Equation, Equations, GraphicalFunction, SimSpecs, VarKind, Variable};
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
 use crate::syntax::ident::canonicalize;
 
@@ -154,6 +155,14 @@ fn stock_kind(rate: Equation) -> VarKind {
     }
 }
 
+/// `TIME`, the input of an external data variable's table.
+fn time_eq(text: &str) -> Equation {
+    Equation {
+        text: text.to_string(),
+        expr: Expr::Var("time".into(), Span::default()),
+    }
+}
+
 fn num_eq(v: f64, text: &str) -> Equation {
     Equation {
         text: text.to_string(),
@@ -176,6 +185,52 @@ fn variable(
                 fold(init);
             }
             _ => {}
+        }
+    }
+    // Elements each record covers, per position.
+    let unknown = |r: &VarRecord, s: &str| {
+        ctx.syntax(
+            r.offset,
+            &r.name,
+            format!("'{s}' is neither a subscript range nor an element of one"),
+        )
+    };
+    let expand = |r: &VarRecord, s: &str| -> Result<Vec<String>> {
+        if let Some(d) = find_dim(dims, s) {
+            return Ok(d.elements.clone());
+        }
+        let c = canonicalize(s);
+        if dims
+            .iter()
+            .any(|d| d.elements.iter().any(|e| canonicalize(e) == c))
+        {
+            Ok(vec![s.to_string()])
+        } else {
+            Err(unknown(r, s))
+        }
+    };
+    for r in &mut g {
+        if let Body::External(call) = &r.body {
+            let lists: Vec<Vec<String>> =
+                r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
+            let shape: Vec<usize> = lists.iter().map(Vec::len).collect();
+            let text = call.text.clone();
+            r.body = match (ctx.data.resolve(&r.name, call, &shape)?, call.kind) {
+                (Resolved::Numbers(vals), _) => {
+                    let texts = vec![text; vals.len()];
+                    Body::Consts(vals, texts)
+                }
+                (Resolved::Tables(gfs), ExtKind::Lookups) => match <[_; 1]>::try_from(gfs) {
+                    Ok([gf]) if r.subs.is_empty() => Body::Lookup(gf),
+                    Ok([gf]) => Body::Lookups(vec![gf]),
+                    Err(gfs) => Body::Lookups(gfs),
+                },
+                (Resolved::Tables(gfs), _) => match <[_; 1]>::try_from(gfs) {
+                    Ok([gf]) if r.subs.is_empty() => Body::Expr(time_eq(&text), Some(gf)),
+                    Ok([gf]) => Body::Data(vec![gf], text),
+                    Err(gfs) => Body::Data(gfs, text),
+                },
+            };
         }
     }
     let Some(first) = g.first() else {
@@ -212,6 +267,13 @@ fn variable(
                 v.equations = Equations::Single(init);
             }
             Body::Lookup(gf) => v.gf = Some(gf),
+            Body::Data(..) | Body::Lookups(_) | Body::External(_) => {
+                return Err(ctx.syntax(
+                    first.offset,
+                    &first.name,
+                    "unresolved external data for a scalar variable",
+                ))
+            }
             Body::Consts(vals, texts) => match (vals.as_slice(), texts.first()) {
                 ([x], Some(t)) => v.equations = Equations::Single(num_eq(*x, t)),
                 _ => {
@@ -225,28 +287,6 @@ fn variable(
         }
         return Ok(vec![v]);
     }
-    // Elements each record covers, per position.
-    let unknown = |r: &VarRecord, s: &str| {
-        ctx.syntax(
-            r.offset,
-            &r.name,
-            format!("'{s}' is neither a subscript range nor an element of one"),
-        )
-    };
-    let expand = |r: &VarRecord, s: &str| -> Result<Vec<String>> {
-        if let Some(d) = find_dim(dims, s) {
-            return Ok(d.elements.clone());
-        }
-        let c = canonicalize(s);
-        if dims
-            .iter()
-            .any(|d| d.elements.iter().any(|e| canonicalize(e) == c))
-        {
-            Ok(vec![s.to_string()])
-        } else {
-            Err(unknown(r, s))
-        }
-    };
     let mut var_dims = Vec::new();
     for p in 0..n {
         let same = g
@@ -285,7 +325,9 @@ fn variable(
         ));
     }
     v.dims = var_dims;
-    if g.iter().all(|r| matches!(r.body, Body::Lookup(_))) {
+    if g.iter()
+        .all(|r| matches!(r.body, Body::Lookup(_) | Body::Lookups(_)))
+    {
         return element_lookups(&v, &g, &expand);
     }
     let all_dims = first.subs.iter().all(|s| find_dim(dims, s).is_some());
@@ -313,7 +355,7 @@ fn variable(
                 v.gf = Some(gf);
                 return Ok(vec![v]);
             }
-            Body::Consts(..) => {}
+            Body::Consts(..) | Body::Data(..) | Body::Lookups(_) | Body::External(_) => {}
         }
     }
     per_element(ctx, dims, g, v, &expand)
@@ -326,11 +368,16 @@ type Expand<'a> = dyn Fn(&VarRecord, &str) -> Result<Vec<String>> + 'a;
 fn element_lookups(v: &Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result<Vec<Variable>> {
     let mut out: Vec<Variable> = Vec::new();
     for r in g {
-        let Body::Lookup(gf) = &r.body else {
-            continue;
+        let gfs: &[GraphicalFunction] = match &r.body {
+            Body::Lookup(gf) => std::slice::from_ref(gf),
+            Body::Lookups(gfs) => gfs,
+            _ => continue,
         };
         let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
-        for t in product(&lists) {
+        for (i, t) in product(&lists).into_iter().enumerate() {
+            let Some(gf) = gfs.get(i).or_else(|| gfs.first()) else {
+                continue;
+            };
             let canon: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
             let ident = format!("{}[{}]", v.ident, canon.join(","));
             if out.iter().any(|x| x.ident == ident) {
@@ -372,18 +419,17 @@ fn per_element(
             })
             .collect::<Result<_>>()?;
         let tuples = product(&lists);
-        if let Body::Consts(vals, _) = &r.body {
-            if vals.len() != tuples.len() {
-                return Err(ctx.syntax(
-                    r.offset,
-                    &r.name,
-                    format!(
-                        "{} constants given for {} elements",
-                        vals.len(),
-                        tuples.len()
-                    ),
-                ));
-            }
+        let given = match &r.body {
+            Body::Consts(vals, _) => Some(vals.len()),
+            Body::Data(gfs, _) => Some(gfs.len()),
+            _ => None,
+        };
+        if let Some(given) = given.filter(|&n| n != tuples.len()) {
+            return Err(ctx.syntax(
+                r.offset,
+                &r.name,
+                format!("{given} constants given for {} elements", tuples.len()),
+            ));
         }
         for (i, t) in tuples.iter().enumerate() {
             let excluded = except.iter().any(|ex| {
@@ -410,11 +456,15 @@ fn per_element(
                     vals.get(i).copied().unwrap_or(0.0),
                     texts.get(i).map_or("", String::as_str),
                 ),
-                Body::Lookup(_) => {
+                Body::Data(_, text) => time_eq(text),
+                Body::Lookup(_) | Body::Lookups(_) => {
                     return Err(Error::Unsupported {
                         variable: r.name.clone(),
                         construct: "lookup tables defined element by element".into(),
                     })
+                }
+                Body::External(_) => {
+                    return Err(ctx.syntax(r.offset, &r.name, "unresolved external data"))
                 }
             };
             if is_stock && !matches!(r.body, Body::Stock { .. }) {
@@ -427,6 +477,7 @@ fn per_element(
             // A per-element WITH LOOKUP keeps its own table.
             let gf = match &r.body {
                 Body::Expr(_, gf) => gf.clone(),
+                Body::Data(gfs, _) => gfs.get(i).cloned(),
                 _ => None,
             };
             entries.push((t.clone(), eq, gf));

@@ -5,6 +5,7 @@
 //! and resolving dimensions happens in [`super::build`].
 
 use super::equations::Record;
+use super::external::{ExtCall, ExtKind, Interp};
 use super::lexer::{lex, Tok, Token};
 use super::parser::{describe, PErr, Parser};
 use super::Ctx;
@@ -30,6 +31,12 @@ pub enum Body {
     Lookup(GraphicalFunction),
     /// A constant list (`1, 2; 3, 4`) or `TABBED ARRAY`, row-major.
     Consts(Vec<f64>, Vec<String>),
+    /// A `GET XLS/DIRECT ...` call, resolved in [`super::build`].
+    External(ExtCall),
+    /// Resolved external data: one table of TIME per element, row-major.
+    Data(Vec<GraphicalFunction>, String),
+    /// Resolved external lookups: one table per element, row-major.
+    Lookups(Vec<GraphicalFunction>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -120,11 +127,18 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
     }
     // Data-interpolation keywords (`:INTERPOLATE:` ...) only matter for
     // external data.
+    let mut interp = Interp::default();
     while let Some(Tok::Keyword(k)) = toks.get(p).map(|t| &t.tok) {
         // Reality checks are not simulated.
         if k == "THE CONDITION" || k == "TEST INPUT" {
             ctx.warn(first.start, format!("reality check '{name}' ignored"));
             return Ok(Def::Skip);
+        }
+        match k.as_str() {
+            "HOLD BACKWARD" | "RAW" => interp = Interp::HoldBackward,
+            "LOOK FORWARD" => interp = Interp::LookForward,
+            "INTERPOLATE" => interp = Interp::Interpolate,
+            _ => {}
         }
         p += 1;
     }
@@ -160,6 +174,14 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             }
             vr.body = rhs(ctx, &toks[p + 1..], &vr.name, end)?;
         }
+        Some(Tok::LParen)
+            if toks.len() > p + 2
+                && at(&toks, toks.len() - 1, &Tok::RParen)
+                && matches!(toks.get(p + 1).map(|t| &t.tok), Some(Tok::Name(n)) if canonicalize(n).starts_with("get_")) =>
+        {
+            // `table( GET XLS LOOKUPS(...) )`
+            vr.body = rhs(ctx, &toks[p + 1..toks.len() - 1], &vr.name, end)?;
+        }
         Some(Tok::LParen) => {
             let mut parser = Parser::new(&toks[p + 1..], rec.offset, end);
             if !matches!(
@@ -186,6 +208,9 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             })
         }
         Some(_) => return Err(unexpected(ctx, &toks, p, &name, &rec.eqn)),
+    }
+    if let Body::External(call) = &mut vr.body {
+        call.interp = interp;
     }
     Ok(Def::Var(Box::new(vr)))
 }
@@ -291,6 +316,9 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
         let (init, _) = equation(ctx, args[1], var, end)?;
         return Ok(Body::Stock { rate, init });
     }
+    if let Some(kind) = ext_kind(&head).filter(|_| whole_call) {
+        return external(ctx, toks, var, kind);
+    }
     if head == "tabbed_array" && whole_call {
         return consts(ctx, &toks[2..toks.len() - 1], var, true);
     }
@@ -316,6 +344,60 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
         });
     }
     Ok(Body::Expr(eq, parser.gf))
+}
+
+/// The kind of a `GET XLS/DIRECT ...` function name (canonical).
+fn ext_kind(head: &str) -> Option<ExtKind> {
+    let rest = head
+        .strip_prefix("get_xls_")
+        .or_else(|| head.strip_prefix("get_direct_"))?;
+    match rest {
+        "data" => Some(ExtKind::Data),
+        "constants" => Some(ExtKind::Constants),
+        "lookups" => Some(ExtKind::Lookups),
+        _ => None,
+    }
+}
+
+/// `GET ... (args)` as a whole right-hand side: its string arguments.
+fn external(ctx: &Ctx, toks: &[Token], var: &str, kind: ExtKind) -> Result<Body> {
+    let args = split_args(&toks[2..toks.len() - 1]);
+    let want = if kind == ExtKind::Constants { 3 } else { 4 };
+    let mut strs = Vec::new();
+    for a in &args {
+        match a {
+            [Token {
+                tok: Tok::Str(s), ..
+            }] => strs.push(s.clone()),
+            _ => {
+                let at = a.first().map_or(toks[0].start, |t| t.start);
+                return Err(ctx.syntax(at, var, "external data arguments must be quoted strings"));
+            }
+        }
+    }
+    if strs.len() != want {
+        return Err(ctx.syntax(
+            toks[0].start,
+            var,
+            format!(
+                "this external data function takes {want} arguments, got {}",
+                strs.len()
+            ),
+        ));
+    }
+    let cell = strs.pop().unwrap_or_default();
+    let axis = if want == 4 { strs.pop() } else { None };
+    let tab = strs.pop().unwrap_or_default();
+    let file = strs.pop().unwrap_or_default();
+    Ok(Body::External(ExtCall {
+        kind,
+        file,
+        tab,
+        axis,
+        cell,
+        interp: Interp::default(),
+        text: text_of(ctx, toks),
+    }))
 }
 
 /// Index of the token closing the bracket opened at `open`.

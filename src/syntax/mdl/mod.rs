@@ -12,6 +12,7 @@
 mod build;
 mod convert;
 mod equations;
+pub mod external;
 mod lexer;
 mod parser;
 mod rewrite;
@@ -32,6 +33,8 @@ pub struct Ctx<'a> {
     lines: Lines,
     /// Non-fatal problems, for `Project::warnings`.
     warnings: std::cell::RefCell<Vec<String>>,
+    /// External data files (`GET XLS DATA` ...), relative to the model's folder.
+    pub data: external::DataFiles,
 }
 
 impl Ctx<'_> {
@@ -65,12 +68,20 @@ struct MacroDef {
     defs: Vec<Def>,
 }
 
-/// Parse Vensim `.mdl` text into a project.
+/// Parse Vensim `.mdl` text into a project; external data functions then
+/// fail with [`Error::DataFile`] (there is no folder to read files from).
 pub fn parse_mdl(text: &str) -> Result<Project> {
+    parse_mdl_with_base(text, None)
+}
+
+/// Parse Vensim `.mdl` text, reading external data files (`GET XLS DATA`
+/// ...) relative to `base`, the folder of the model file.
+pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result<Project> {
     let ctx = Ctx {
         text,
         lines: Lines::new(text),
         warnings: Default::default(),
+        data: external::DataFiles::new(base),
     };
     if let Some(i) = text.find('\0') {
         return Err(ctx.syntax(i, "", "binary data: this is not a Vensim .mdl text file"));

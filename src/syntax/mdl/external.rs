@@ -1,0 +1,641 @@
+//! Vensim external data: `GET XLS/DIRECT DATA`, `... CONSTANTS` and
+//! `... LOOKUPS`, resolved while the model is imported.
+//!
+//! Each call is read from its spreadsheet (`.xlsx`/`.xls`/`.ods` via
+//! calamine) or delimited text file (`.csv`/`.tab`/`.txt`, where the "tab"
+//! argument is the delimiter) and turned into plain values: data and
+//! lookups become graphical functions, constants become numbers. A file is
+//! opened once per import; [`DataFiles`] caches its numeric cells.
+//!
+//! Layout, as Vensim documents it: the cell argument names the first cell
+//! (or an Excel named range, whose first cell is used). For data and
+//! lookups the time/x argument is a row number (values run across that
+//! row, one array element per following row) or a column letter (values run
+//! down, one element per following column). Constants of a 1-D array run
+//! across a row, of a 2-D array the first dimension runs down and the
+//! second across; a trailing `*` on the cell transposes.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::error::Error;
+use crate::ir::{GfKind, GraphicalFunction};
+
+/// Which family of `GET ...` function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtKind {
+    Data,
+    Constants,
+    Lookups,
+}
+
+/// How a data variable is evaluated between its points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Interp {
+    #[default]
+    Interpolate,
+    HoldBackward,
+    LookForward,
+}
+
+/// One parsed `GET XLS/DIRECT ...(...)` call, arguments unquoted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtCall {
+    pub kind: ExtKind,
+    pub file: String,
+    pub tab: String,
+    /// The time/x row or column (data and lookups only).
+    pub axis: Option<String>,
+    pub cell: String,
+    pub interp: Interp,
+    /// The call as written, kept as the equation text.
+    pub text: String,
+}
+
+/// Numeric cells of one sheet, addressed by 0-based (row, column).
+#[derive(Debug, Default)]
+struct Grid {
+    cells: HashMap<(u32, u32), f64>,
+    /// One past the last row and column holding a number.
+    rows: u32,
+    cols: u32,
+}
+
+impl Grid {
+    fn insert(&mut self, r: u32, c: u32, v: f64) {
+        self.cells.insert((r, c), v);
+        self.rows = self.rows.max(r + 1);
+        self.cols = self.cols.max(c + 1);
+    }
+
+    fn get(&self, r: u32, c: u32) -> Option<f64> {
+        self.cells.get(&(r, c)).copied()
+    }
+}
+
+/// A loaded file: its sheets by name and its defined (named) ranges.
+#[derive(Debug, Default)]
+struct Book {
+    sheets: Vec<(String, Grid)>,
+    /// (name, formula such as `Sheet1!$B$3:$D$3`).
+    names: Vec<(String, String)>,
+}
+
+/// Data files of one import, each read at most once.
+pub struct DataFiles {
+    base: Option<PathBuf>,
+    /// Keyed by path and, for text files, the delimiter. Only looked up.
+    cache: RefCell<HashMap<(PathBuf, String), Rc<Book>>>,
+}
+
+/// A cell position, 0-based.
+type Cell = (u32, u32);
+
+/// Where the time/x values are.
+enum Axis {
+    Row(u32),
+    Col(u32),
+}
+
+impl DataFiles {
+    pub fn new(base: Option<&Path>) -> DataFiles {
+        DataFiles {
+            base: base.map(Path::to_path_buf),
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Resolve `call` for a variable whose left-hand side covers
+    /// `shape` elements per position (1 for a single element); values come
+    /// back in row-major order, last position fastest.
+    pub fn resolve(
+        &self,
+        variable: &str,
+        call: &ExtCall,
+        shape: &[usize],
+    ) -> Result<Resolved, Error> {
+        let err = |message: String| Error::DataFile {
+            variable: variable.to_string(),
+            file: call.file.clone(),
+            message,
+        };
+        let book = self.book(call).map_err(err)?;
+        let delimited = is_delimited(&call.file);
+        let sheet_name = if delimited { "" } else { call.tab.as_str() };
+        let (cell, transpose, sheet) = locate(&book, sheet_name, &call.cell).map_err(&err)?;
+        let grid =
+            sheet_grid(&book, &sheet).ok_or_else(|| err(format!("no sheet named '{sheet}'")))?;
+        let varying: Vec<(usize, usize)> = shape
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 1)
+            .map(|(i, &n)| (i, n))
+            .collect();
+        let total: usize = shape.iter().product();
+        match call.kind {
+            ExtKind::Constants => {
+                if varying.len() > 2 {
+                    return Err(err(format!(
+                        "constants for {} subscript ranges at once (at most 2 are supported)",
+                        varying.len()
+                    )));
+                }
+                let mut vals = Vec::with_capacity(total);
+                for k in 0..total {
+                    let idx = unravel(k, shape);
+                    let (a, b) = match varying.as_slice() {
+                        [] => (0, 0),
+                        [(p, _)] => (0, idx[*p]),
+                        [(p, _), (q, _), ..] => (idx[*p], idx[*q]),
+                    };
+                    // Default: first range down the rows, second across.
+                    let (dr, dc) = if transpose { (b, a) } else { (a, b) };
+                    let (r, c) = (cell.0 + dr as u32, cell.1 + dc as u32);
+                    let v = grid.get(r, c).ok_or_else(|| {
+                        err(format!(
+                            "cell {} of '{sheet}' is empty or not a number",
+                            a1(r, c)
+                        ))
+                    })?;
+                    vals.push(v);
+                }
+                Ok(Resolved::Numbers(vals))
+            }
+            ExtKind::Data | ExtKind::Lookups => {
+                if varying.len() > 1 {
+                    return Err(err(format!(
+                        "data for {} subscript ranges at once (at most 1 is supported)",
+                        varying.len()
+                    )));
+                }
+                let axis_text = call.axis.as_deref().unwrap_or("");
+                let axis = parse_axis(&book, &sheet, axis_text).map_err(&err)?;
+                let mut out = Vec::with_capacity(total);
+                for k in 0..total {
+                    let e = varying.first().map_or(0, |(p, _)| unravel(k, shape)[*p]) as u32;
+                    let gf = series(grid, &axis, cell, e, call.interp).ok_or_else(|| {
+                        err(format!("no data points at {} of '{sheet}'", call.cell))
+                    })?;
+                    out.push(gf);
+                }
+                Ok(Resolved::Tables(out))
+            }
+        }
+    }
+
+    fn book(&self, call: &ExtCall) -> Result<Rc<Book>, String> {
+        if call.file.starts_with('?') {
+            return Err(format!(
+                "indirect file reference '{}' (settings section) is not supported",
+                call.file
+            ));
+        }
+        let Some(base) = &self.base else {
+            return Err(
+                "the model was not loaded from a file, so there is no folder to find data files in"
+                    .into(),
+            );
+        };
+        let path = base.join(&call.file);
+        let delim = if is_delimited(&call.file) {
+            call.tab.clone()
+        } else {
+            String::new()
+        };
+        let key = (path.clone(), delim.clone());
+        if let Some(b) = self.cache.borrow().get(&key) {
+            return Ok(b.clone());
+        }
+        let book = Rc::new(if is_delimited(&call.file) {
+            read_delimited(&path, &delim)?
+        } else {
+            read_workbook(&path)?
+        });
+        self.cache.borrow_mut().insert(key, book.clone());
+        Ok(book)
+    }
+}
+
+/// What a call resolved to.
+pub enum Resolved {
+    Numbers(Vec<f64>),
+    Tables(Vec<GraphicalFunction>),
+}
+
+fn is_delimited(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    [".csv", ".tab", ".txt", ".dat"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// Index `k` of a row-major product over `shape` → one index per position.
+fn unravel(mut k: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for p in (0..shape.len()).rev() {
+        let n = shape[p].max(1);
+        idx[p] = k % n;
+        k /= n;
+    }
+    idx
+}
+
+/// The points of element `e` (its offset from the first cell across the
+/// series direction) as a graphical function of time/x.
+fn series(
+    grid: &Grid,
+    axis: &Axis,
+    first: Cell,
+    e: u32,
+    interp: Interp,
+) -> Option<GraphicalFunction> {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    // Points whose time/x or data cell is blank are skipped (Vensim
+    // interpolates across them), up to the end of the sheet's data.
+    let len = match *axis {
+        Axis::Row(_) => grid.cols.saturating_sub(first.1),
+        Axis::Col(_) => grid.rows.saturating_sub(first.0),
+    };
+    for step in 0..len {
+        let (x, y) = match *axis {
+            Axis::Row(tr) => {
+                let c = first.1 + step;
+                (grid.get(tr, c), grid.get(first.0 + e, c))
+            }
+            Axis::Col(tc) => {
+                let r = first.0 + step;
+                (grid.get(r, tc), grid.get(r, first.1 + e))
+            }
+        };
+        if let (Some(x), Some(y)) = (x, y) {
+            xs.push(x);
+            ys.push(y);
+        }
+    }
+    if xs.is_empty() {
+        return None;
+    }
+    Some(table(xs, ys, interp))
+}
+
+/// A graphical function with Vensim's data semantics for `interp`.
+pub fn table(xs: Vec<f64>, ys: Vec<f64>, interp: Interp) -> GraphicalFunction {
+    match interp {
+        Interp::Interpolate => GraphicalFunction {
+            kind: GfKind::Continuous,
+            xs,
+            ys,
+        },
+        Interp::HoldBackward => GraphicalFunction {
+            kind: GfKind::Discrete,
+            xs,
+            ys,
+        },
+        Interp::LookForward => {
+            // Value of the next point at or after t: step up just past
+            // each point.
+            let mut nx = Vec::with_capacity(xs.len());
+            for (i, x) in xs.iter().enumerate() {
+                if i == 0 {
+                    nx.push(*x);
+                } else {
+                    nx.push(xs[i - 1].next_up().min(*x));
+                }
+            }
+            GraphicalFunction {
+                kind: GfKind::Discrete,
+                xs: nx,
+                ys,
+            }
+        }
+    }
+}
+
+fn sheet_grid<'b>(book: &'b Book, sheet: &str) -> Option<&'b Grid> {
+    if sheet.is_empty() {
+        return book.sheets.first().map(|(_, g)| g);
+    }
+    book.sheets
+        .iter()
+        .find(|(n, _)| n == sheet)
+        .or_else(|| {
+            book.sheets
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(sheet))
+        })
+        .map(|(_, g)| g)
+}
+
+/// `B2` → (1, 1); `$B$2` also accepted.
+pub fn parse_a1(s: &str) -> Option<Cell> {
+    let s = s.trim().replace('$', "");
+    let split = s.find(|c: char| c.is_ascii_digit())?;
+    let (letters, digits) = s.split_at(split);
+    let col = col_index(letters)?;
+    let row: u32 = digits.parse().ok()?;
+    row.checked_sub(1).map(|r| (r, col))
+}
+
+fn col_index(letters: &str) -> Option<u32> {
+    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for c in letters.chars() {
+        n = n * 26 + (c.to_ascii_uppercase() as u32 - 'A' as u32 + 1);
+    }
+    Some(n - 1)
+}
+
+fn a1(r: u32, c: u32) -> String {
+    let mut letters = String::new();
+    let mut n = c + 1;
+    while n > 0 {
+        let m = (n - 1) % 26;
+        letters.insert(0, char::from(b'A' + m as u8));
+        n = (n - 1) / 26;
+    }
+    format!("{letters}{}", r + 1)
+}
+
+/// A named range `name` → (sheet, first cell, last cell), preferring one
+/// defined on `sheet`.
+fn named(book: &Book, sheet: &str, name: &str) -> Option<(String, Cell, Cell)> {
+    let mut found = None;
+    for (n, formula) in &book.names {
+        if !n.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        let Some((sh, range)) = formula.rsplit_once('!') else {
+            continue;
+        };
+        let sh = sh.trim_start_matches('=').trim_matches('\'').to_string();
+        let (a, b) = range.split_once(':').unwrap_or((range, range));
+        let (Some(a), Some(b)) = (parse_a1(a), parse_a1(b)) else {
+            continue;
+        };
+        let here = sh.eq_ignore_ascii_case(sheet);
+        if found.is_none() || here {
+            found = Some((sh, a, b));
+        }
+        if here {
+            break;
+        }
+    }
+    found
+}
+
+/// The first cell of `spec` (A1 reference or named range), whether it is
+/// transposed (`*`), and the sheet it is on.
+fn locate(book: &Book, sheet: &str, spec: &str) -> Result<(Cell, bool, String), String> {
+    let spec = spec.trim();
+    let (spec, transpose) = match spec.strip_suffix('*') {
+        Some(s) => (s.trim(), true),
+        None => (spec, false),
+    };
+    if let Some(c) = parse_a1(spec) {
+        return Ok((c, transpose, sheet.to_string()));
+    }
+    match named(book, sheet, spec) {
+        Some((sh, a, _)) => Ok((a, transpose, sh)),
+        None => Err(format!(
+            "'{spec}' is neither a cell reference nor a named range"
+        )),
+    }
+}
+
+/// The time/x argument: a row number, a column letter or a named range.
+fn parse_axis(book: &Book, sheet: &str, s: &str) -> Result<Axis, String> {
+    let s = s.trim();
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        let r: u32 = s.parse().map_err(|_| format!("bad row number '{s}'"))?;
+        return r
+            .checked_sub(1)
+            .map(Axis::Row)
+            .ok_or_else(|| format!("bad row number '{s}'"));
+    }
+    if let Some(c) = col_index(s) {
+        return Ok(Axis::Col(c));
+    }
+    match named(book, sheet, s) {
+        Some((_, a, b)) if a.0 == b.0 && a.1 != b.1 => Ok(Axis::Row(a.0)),
+        Some((_, a, _)) => Ok(Axis::Col(a.1)),
+        None => Err(format!(
+            "time/x argument '{s}' is neither a row number, a column letter nor a named range"
+        )),
+    }
+}
+
+fn read_workbook(path: &Path) -> Result<Book, String> {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let mut wb = open_workbook_auto(path).map_err(|e| format!("cannot open: {e}"))?;
+    let names = wb.defined_names().to_vec();
+    let mut sheets = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| format!("cannot read sheet '{name}': {e}"))?;
+        let mut grid = Grid::default();
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        for (i, row) in range.rows().enumerate() {
+            for (j, d) in row.iter().enumerate() {
+                let v = match d {
+                    Data::Float(f) => Some(*f),
+                    Data::Int(n) => Some(*n as f64),
+                    Data::String(s) => s.trim().parse::<f64>().ok(),
+                    Data::Bool(b) => Some(f64::from(u8::from(*b))),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    grid.insert(r0 + i as u32, c0 + j as u32, v);
+                }
+            }
+        }
+        sheets.push((name, grid));
+    }
+    Ok(Book { sheets, names })
+}
+
+fn read_delimited(path: &Path, delim: &str) -> Result<Book, String> {
+    let d = match delim {
+        "" => b',',
+        "\\t" | "\t" | "tab" => b'\t',
+        s if s.len() == 1 => s.as_bytes()[0],
+        s => return Err(format!("delimiter '{s}' must be one character")),
+    };
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(d)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    let mut grid = Grid::default();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| format!("cannot read: {e}"))?;
+        for (j, field) in rec.iter().enumerate() {
+            if let Ok(v) = field.trim().parse::<f64>() {
+                grid.insert(i as u32, j as u32, v);
+            }
+        }
+    }
+    Ok(Book {
+        sheets: vec![(String::new(), grid)],
+        names: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Equations, Project, Variable};
+    use crate::syntax::ast::Expr;
+    use crate::syntax::mdl::parse_mdl_with_base;
+
+    const TAIL: &str = "
+INITIAL TIME = 0 ~ Month ~ |
+FINAL TIME = 4 ~ Month ~ |
+TIME STEP = 1 ~ Month ~ |
+SAVEPER = 1 ~ Month ~ |
+";
+
+    /// A fresh folder under the system temp dir holding `files`.
+    fn folder(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("simlin-extdata-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("write data file");
+        }
+        dir
+    }
+
+    fn var<'p>(p: &'p Project, ident: &str) -> &'p Variable {
+        p.models[0]
+            .variables
+            .iter()
+            .find(|v| v.ident == ident)
+            .unwrap_or_else(|| panic!("no variable {ident}"))
+    }
+
+    fn nums(v: &Variable) -> Vec<f64> {
+        match &v.equations {
+            Equations::Single(eq) => match eq.expr {
+                Expr::Num(x) => vec![x],
+                ref e => panic!("not a number: {e:?}"),
+            },
+            Equations::PerElement(es) => es
+                .iter()
+                .map(|(_, eq, _)| match eq.expr {
+                    Expr::Num(x) => x,
+                    ref e => panic!("not a number: {e:?}"),
+                })
+                .collect(),
+            e => panic!("no equations: {e:?}"),
+        }
+    }
+
+    const CSV: &str = "time,a,b\n0,1,10\n2,3,30\n4,5,50\n";
+
+    #[test]
+    fn csv_data_constants_and_lookups() {
+        let dir = folder("csv", &[("d.csv", CSV)]);
+        let mdl = format!(
+            "D: a, b ~~|
+data := GET DIRECT DATA('d.csv', ',', 'A', 'B2') ~~|
+hold :HOLD BACKWARD: := GET DIRECT DATA('d.csv', ',', 'A', 'C2') ~~|
+arr[D] := GET DIRECT DATA('d.csv', ',', 'A', 'B2') ~~|
+k[D] = GET DIRECT CONSTANTS('d.csv', ',', 'B3') ~~|
+kd[D] = GET DIRECT CONSTANTS('d.csv', ',', 'B3*') ~~|
+tab(GET DIRECT LOOKUPS('d.csv', ',', 'A', 'C2')) ~~|
+{TAIL}"
+        );
+        let p = parse_mdl_with_base(&mdl, Some(&dir)).expect("loads");
+        let data = var(&p, "data");
+        let gf = data.gf.as_ref().expect("data table");
+        assert_eq!(
+            (gf.xs.clone(), gf.ys.clone()),
+            (vec![0.0, 2.0, 4.0], vec![1.0, 3.0, 5.0])
+        );
+        assert_eq!(gf.kind, GfKind::Continuous);
+        assert!(
+            matches!(&data.equations, Equations::Single(eq) if eq.expr == Expr::Var("time".into(), Default::default()))
+        );
+        assert_eq!(
+            var(&p, "hold").gf.as_ref().map(|g| g.kind),
+            Some(GfKind::Discrete)
+        );
+        match &var(&p, "arr").equations {
+            Equations::PerElement(es) => {
+                let ys: Vec<Vec<f64>> = es
+                    .iter()
+                    .map(|(_, _, g)| g.as_ref().map_or(vec![], |g| g.ys.clone()))
+                    .collect();
+                assert_eq!(ys, vec![vec![1.0, 3.0, 5.0], vec![10.0, 30.0, 50.0]]);
+            }
+            e => panic!("not per element: {e:?}"),
+        }
+        // Across the row from B3, and down the column with `*`.
+        assert_eq!(nums(var(&p, "k")), vec![3.0, 30.0]);
+        assert_eq!(nums(var(&p, "kd")), vec![3.0, 5.0]);
+        let tab = var(&p, "tab").gf.as_ref().expect("lookup");
+        assert_eq!(
+            (tab.xs.clone(), tab.ys.clone()),
+            (vec![0.0, 2.0, 4.0], vec![10.0, 30.0, 50.0])
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn blank_cells_are_skipped() {
+        // Time across row 1 with a blank time cell; data row 2 with a blank.
+        let dir = folder("blank", &[("b.csv", "0,1,,3,4\n5,,7,8,9\n")]);
+        let mdl = format!("x := GET DIRECT DATA('b.csv', ',', '1', 'A2') ~~|\n{TAIL}");
+        let p = parse_mdl_with_base(&mdl, Some(&dir)).expect("loads");
+        let gf = var(&p, "x").gf.as_ref().expect("table");
+        assert_eq!(gf.xs, vec![0.0, 3.0, 4.0]);
+        assert_eq!(gf.ys, vec![5.0, 8.0, 9.0]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn look_forward_steps_to_the_next_point() {
+        let gf = table(vec![0.0, 2.0], vec![1.0, 3.0], Interp::LookForward);
+        let at = |x| crate::vm::table::lookup(&gf, x);
+        assert_eq!((at(0.0), at(1.0), at(2.0), at(3.0)), (1.0, 3.0, 3.0, 3.0));
+    }
+
+    #[test]
+    fn missing_file_names_file_and_variable() {
+        let dir = folder("missing", &[]);
+        let mdl = format!("x := GET XLS DATA('nope.xlsx', 'Sheet1', '1', 'B2') ~~|\n{TAIL}");
+        let err = parse_mdl_with_base(&mdl, Some(&dir)).expect_err("no such file");
+        assert_eq!(err.code(), "DATA_FILE");
+        assert_eq!(err.variable(), Some("x"));
+        assert!(
+            matches!(&err, Error::DataFile { file, .. } if file == "nope.xlsx"),
+            "{err}"
+        );
+        // Without a folder the same model fails the same way.
+        let err = crate::load_mdl(&mdl).expect_err("no folder");
+        assert_eq!(err.code(), "DATA_FILE");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn xlsx_from_the_suite() {
+        let path = crate::testsuite::default_root()
+            .join("tests/get_xls_cellrange/test_get_xls_cellrange.mdl");
+        let p = crate::load_file(&path).expect("loads");
+        // Named ranges: a time row and a value row on sheet 'Global'.
+        let gf = var(&p, "data1").gf.as_ref().expect("data table");
+        let xs: Vec<f64> = (0..6).map(f64::from).collect();
+        assert_eq!(gf.xs, xs);
+        assert_eq!(gf.ys, vec![11.0, 21.0, 31.0, 41.0, 51.0, 61.0]);
+        let lookup = var(&p, "lookup2").gf.as_ref().expect("lookup table");
+        assert_eq!(lookup.ys, vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0]);
+        assert_eq!(&nums(var(&p, "value1"))[..3], &[11.0, 21.0, 31.0]);
+        assert_eq!(&nums(var(&p, "valuev"))[..3], &[1.0, 2.0, 3.0]);
+    }
+}
