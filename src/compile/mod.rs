@@ -15,6 +15,7 @@ pub mod expand;
 pub mod flatten;
 pub mod fold;
 pub mod program;
+pub mod vector_fns;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -361,6 +362,8 @@ impl CompiledModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_vector;
 #[cfg(test)]
 mod tests_vensim;
 #[cfg(test)]
