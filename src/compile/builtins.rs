@@ -63,6 +63,9 @@ pub enum Builtin {
     TimeBase,
     /// Vensim `GET TIME VALUE(relative to, offset, measure)`.
     GetTimeValue,
+    /// One entry of a matrix inverse: `(row, col, entries...)`, as
+    /// INVERT MATRIX expands (see [`crate::compile::vector_fns`]).
+    InvertMatrixElement,
 }
 
 impl Builtin {
@@ -234,6 +237,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 a(2)
             }
         }
+        InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }

@@ -65,3 +65,48 @@ h4[dim1,dim2] = VECTOR SELECT(percol[dim1!,dim2], input4[dim1,dim2!], -12345, Ti
     check(&r, "f2[B4]", TAB, &at([9.0, -81248.0, -4.0, 4.8, 0.45]));
     check(&r, "h4[A4,B3]", TAB, &at([5.6, 3.072, 0.8, 2.0, 1.4]));
 }
+
+/// SDXorg `invert_matrix`: 2x2 and 3x3 inverses, with a leading dimension
+/// the element fixes.
+#[test]
+fn invert_matrix_matches_reference() {
+    let eqs = "
+c: E, F ~~|
+d: A, B ~~|
+d1: A, B ~~|
+dim1: h, m, l ~~|
+dim2: h, m, l ~~|
+m2[E,d,d1] = 3, 3.5; 3.2, 3.6; ~~|
+m2[F,d,d1] = 0.6, -0.7; -0.2, 0.4; ~~|
+m2i[c,d,d1] = INVERT MATRIX(m2[c,d,d1], 2) ~~|
+m3[A,dim1,dim2] = 3, 0, 2; 2, 0, -2; 0, 1, 1; ~~|
+m3[B,dim1,dim2] = 1, 0, 5; 2, 1, 5; 3, 4, 0; ~~|
+m3i[d,dim1,dim2] = INVERT MATRIX(m3[d,dim1,dim2], 3) ~~|
+";
+    let r = run_mdl(eqs, 1.0);
+    let expect = [
+        ("m2i[E,A,A]", -8.99999),
+        ("m2i[E,A,B]", 8.74999),
+        ("m2i[E,B,A]", 7.99999),
+        ("m2i[F,B,B]", 6.0),
+        ("m3i[A,h,h]", 0.2),
+        ("m3i[A,m,l]", 1.0),
+        ("m3i[A,l,m]", -0.3),
+        ("m3i[B,h,h]", -4.0),
+        ("m3i[B,h,m]", 4.0),
+        ("m3i[B,m,l]", 1.0),
+        ("m3i[B,l,m]", -0.8),
+    ];
+    for (name, v) in expect {
+        check(&r, name, TAB, &[(0.0, v), (1.0, v)]);
+    }
+}
+
+/// A singular matrix has no inverse: NaN rather than a panic.
+#[test]
+fn singular_matrix_inverts_to_nan() {
+    use crate::compile::vector_fns::invert_matrix_element;
+    assert!(invert_matrix_element(&[0.0, 0.0, 1.0, 2.0, 2.0, 4.0]).is_nan());
+    assert!(invert_matrix_element(&[0.0, 0.0, 1.0, 2.0, 3.0]).is_nan());
+    assert_eq!(invert_matrix_element(&[1.0, 0.0, 0.0, 1.0, 1.0, 0.0]), 1.0);
+}

@@ -1,5 +1,5 @@
 //! Vensim array functions that take whole slices (`x[d!]`) and give one
-//! value per element being computed: VECTOR SELECT.
+//! value per element being computed: VECTOR SELECT, INVERT MATRIX.
 //!
 //! Like the reductions in [`crate::compile::arrays`], they expand at
 //! scalarisation time into plain scalar expressions over the elements of
@@ -7,7 +7,8 @@
 
 use crate::compile::arrays::{balanced, balanced_call, ArrayInfo, ElementCtx};
 use crate::error::{Error, Result};
-use crate::syntax::ast::{BinaryOp, Expr, Span};
+use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span};
+use crate::syntax::ident::canonicalize;
 
 fn num(x: f64) -> Expr {
     Expr::Num(x)
@@ -50,6 +51,7 @@ impl ArrayInfo<'_> {
     ) -> Result<Option<Expr>> {
         match f {
             "vector_select" => self.vector_select(args, ctx, variable).map(Some),
+            "invert_matrix" => self.invert_matrix(args, ctx, variable).map(Some),
             _ => Ok(None),
         }
     }
@@ -151,4 +153,118 @@ impl ArrayInfo<'_> {
         };
         Ok(iff(bin(BinaryOp::Eq, count, num(0.0)), missing, chosen))
     }
+
+    /// `INVERT MATRIX(m[..., row dim, col dim], n)`: the last two
+    /// subscripts of the argument are the matrix's dimensions, which the
+    /// element being computed fixes. The expansion reads every entry of the
+    /// matrix (other subscripts as the element fixes them) and calls the
+    /// builtin that returns this element's entry of the inverse.
+    fn invert_matrix(&self, args: &[Expr], ctx: &ElementCtx, variable: &str) -> Result<Expr> {
+        let bad = |m: &str| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: format!("INVERT MATRIX {m}"),
+        };
+        if args.len() != 2 {
+            return Err(Error::WrongArgumentCount {
+                variable: variable.to_string(),
+                function: "INVERT MATRIX".into(),
+                expected: "2".into(),
+                got: args.len(),
+            });
+        }
+        let Expr::Subscript(_, idx, _) = &args[0] else {
+            return Err(bad("needs a subscripted matrix m[..., rows, columns]"));
+        };
+        let dim_of = |i: &IndexExpr| -> Option<String> {
+            let d = match i {
+                IndexExpr::Expr(Expr::Var(n, _)) => canonicalize(n),
+                IndexExpr::Wildcard(Some(d)) => d.clone(),
+                _ => return None,
+            };
+            self.project.dimension(&d).map(|_| d)
+        };
+        let k = idx.len();
+        let (Some(rd), Some(cd)) = (
+            idx.get(k.wrapping_sub(2)).and_then(dim_of),
+            idx.get(k.wrapping_sub(1)).and_then(dim_of),
+        ) else {
+            return Err(bad("needs its last two subscripts to be dimensions"));
+        };
+        let rows = self.elements(&rd, variable)?;
+        let cols = self.elements(&cd, variable)?;
+        if rd == cd || rows.len() != cols.len() || rows.len() > MAX_INVERT_SIZE {
+            return Err(bad(&format!(
+                "needs two distinct dimensions of the same size (at most \
+                 {MAX_INVERT_SIZE}), got '{rd}' and '{cd}'"
+            )));
+        }
+        let at = |d: &str, elems: &[String]| {
+            let (_, e) = ctx.iter().find(|(x, _)| x == d)?;
+            elems.iter().position(|x| x == e)
+        };
+        let (Some(r), Some(c)) = (at(&rd, &rows), at(&cd, &cols)) else {
+            return Err(bad(&format!(
+                "must be computed per element of '{rd}' and '{cd}'"
+            )));
+        };
+        let mut call = vec![num(r as f64), num(c as f64)];
+        for er in &rows {
+            for ec in &cols {
+                let mut inner: ElementCtx =
+                    vec![(rd.clone(), er.clone()), (cd.clone(), ec.clone())];
+                inner.extend(ctx.iter().cloned());
+                call.push(self.scalarize(&args[0], &inner, variable)?);
+            }
+        }
+        Ok(Expr::Call(
+            "invert_matrix_element".into(),
+            call,
+            Span::default(),
+        ))
+    }
+}
+
+/// The largest matrix INVERT MATRIX takes: its elements and the two
+/// indices must fit one call's 255 arguments.
+pub const MAX_INVERT_SIZE: usize = 15;
+
+/// Entry (`row`, `col`) of the inverse of the square matrix whose entries
+/// follow row-major in `args` after `row` and `col` (0-based): column `col`
+/// of the inverse solves `A x = e_col`, by Gauss-Jordan elimination with
+/// partial pivoting on a fixed-size buffer (the VM never allocates). A
+/// singular matrix gives NaN.
+pub fn invert_matrix_element(args: &[f64]) -> f64 {
+    let entries = args.get(2..).unwrap_or(&[]);
+    let n = (entries.len() as f64).sqrt().round() as usize;
+    if n == 0 || n > MAX_INVERT_SIZE || n * n != entries.len() {
+        return f64::NAN;
+    }
+    let (row, col) = (args[0] as usize, args[1] as usize);
+    if row >= n || col >= n {
+        return f64::NAN;
+    }
+    let mut m = [[0.0f64; MAX_INVERT_SIZE + 1]; MAX_INVERT_SIZE];
+    for i in 0..n {
+        m[i][..n].copy_from_slice(&entries[i * n..(i + 1) * n]);
+        m[i][n] = if i == col { 1.0 } else { 0.0 };
+    }
+    for k in 0..n {
+        let p = (k..n)
+            .max_by(|&a, &b| m[a][k].abs().total_cmp(&m[b][k].abs()))
+            .unwrap_or(k);
+        if m[p][k] == 0.0 || !m[p][k].is_finite() {
+            return f64::NAN;
+        }
+        m.swap(k, p);
+        let pivot = m[k];
+        for (i, r) in m.iter_mut().enumerate().take(n) {
+            if i != k {
+                let f = r[k] / pivot[k];
+                for (x, y) in r[k..=n].iter_mut().zip(&pivot[k..=n]) {
+                    *x -= f * y;
+                }
+            }
+        }
+    }
+    m[row][n] / m[row][row]
 }
