@@ -66,6 +66,9 @@ pub enum Builtin {
     /// One entry of a matrix inverse: `(row, col, entries...)`, as
     /// INVERT MATRIX expands (see [`crate::compile::vector_fns`]).
     InvertMatrixElement,
+    /// One requester's share: `(k, available, 5 values per requester)`,
+    /// as ALLOCATE AVAILABLE expands (see [`crate::compile::allocate`]).
+    AllocateAvailableElement,
 }
 
 impl Builtin {
@@ -238,6 +241,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
             }
         }
         InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
+        AllocateAvailableElement => crate::compile::allocate::allocate_available_element(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }

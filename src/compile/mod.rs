@@ -7,6 +7,7 @@
 //! it is `Send + Sync`, shared by every run through an `Arc`, and a run only
 //! ever changes its own slots, overrides and tables.
 
+pub mod allocate;
 pub mod arrays;
 pub mod builtins;
 pub mod builtins_vensim;
