@@ -1,5 +1,5 @@
-//! Vensim ALLOCATE AVAILABLE: share a supply among requesters by priority
-//! profiles.
+//! Vensim ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY: share a supply
+//! among requesters by priority profiles.
 //!
 //! `ALLOCATE AVAILABLE(request[.., r], profile[.., r, ptype], available)`
 //! ranges over the last dimension `r` of the request; the profile's last
@@ -53,36 +53,19 @@ impl ArrayInfo<'_> {
         else {
             return Err(bad("needs subscripted request and profile arguments".into()));
         };
-        let rd = match ridx.last() {
-            Some(IndexExpr::Expr(Expr::Var(n, _))) => canonicalize(n),
-            Some(IndexExpr::Wildcard(Some(d))) => d.clone(),
-            _ => String::new(),
-        };
-        if self.project.dimension(&rd).is_none() {
-            return Err(bad(
-                "needs the request's last subscript to be a dimension".into()
-            ));
-        }
+        let (rd, requesters, k) = self.request_dim(ridx, ctx, variable, "ALLOCATE AVAILABLE")?;
         let profile_dim = self
             .var_dims
             .get(pname)
             .and_then(|d| d.last())
             .ok_or_else(|| bad(format!("profile '{pname}' is not an array")))?;
         let profile = self.elements(profile_dim, variable)?;
-        let requesters = self.elements(&rd, variable)?;
-        if profile.len() < 3 || requesters.len() > MAX_REQUESTERS {
+        if profile.len() < 3 {
             return Err(bad(format!(
-                "needs a profile dimension of at least 3 elements and at most \
-                 {MAX_REQUESTERS} requesters (got {} and {})",
-                profile.len(),
-                requesters.len()
+                "needs a profile dimension of at least 3 elements (got {})",
+                profile.len()
             )));
         }
-        let k = ctx
-            .iter()
-            .find(|(d, _)| *d == rd)
-            .and_then(|(_, e)| requesters.iter().position(|x| x == e))
-            .ok_or_else(|| bad(format!("must be computed per element of '{rd}'")))?;
         let mut call = vec![
             Expr::Num(k as f64),
             self.scalarize(&args[2], ctx, variable)?,
@@ -103,6 +86,91 @@ impl ArrayInfo<'_> {
                 let sub = Expr::Subscript(pname.clone(), idx, *pspan);
                 call.push(self.scalarize(&sub, &inner, variable)?);
             }
+        }
+        Ok(Expr::Call(
+            "allocate_available_element".into(),
+            call,
+            Span::default(),
+        ))
+    }
+
+    /// The request's last subscript (the dimension shared out), its
+    /// elements, and the position of the element being computed.
+    fn request_dim(
+        &self,
+        ridx: &[IndexExpr],
+        ctx: &ElementCtx,
+        variable: &str,
+        function: &str,
+    ) -> Result<(String, Vec<String>, usize)> {
+        let bad = |m: String| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: format!("{function} {m}"),
+        };
+        let rd = match ridx.last() {
+            Some(IndexExpr::Expr(Expr::Var(n, _))) => canonicalize(n),
+            Some(IndexExpr::Wildcard(Some(d))) => d.clone(),
+            _ => String::new(),
+        };
+        if self.project.dimension(&rd).is_none() {
+            return Err(bad(
+                "needs the request's last subscript to be a dimension".into()
+            ));
+        }
+        let requesters = self.elements(&rd, variable)?;
+        if requesters.len() > MAX_REQUESTERS {
+            return Err(bad(format!(
+                "takes at most {MAX_REQUESTERS} requesters (got {})",
+                requesters.len()
+            )));
+        }
+        let k = ctx
+            .iter()
+            .find(|(d, _)| *d == rd)
+            .and_then(|(_, e)| requesters.iter().position(|x| x == e))
+            .ok_or_else(|| bad(format!("must be computed per element of '{rd}'")))?;
+        Ok((rd, requesters, k))
+    }
+
+    /// `ALLOCATE BY PRIORITY(request[.., r], priority[.., r], size, width,
+    /// supply)`: ALLOCATE AVAILABLE with a rectangular profile of full
+    /// width `width` for every requester (matches the SDXorg
+    /// `allocate_by_priority` reference); `size` (the number of
+    /// requesters) is implied by `r` and not read.
+    pub(crate) fn allocate_by_priority(
+        &self,
+        args: &[Expr],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Expr> {
+        const NAME: &str = "ALLOCATE BY PRIORITY";
+        if args.len() != 5 {
+            return Err(Error::WrongArgumentCount {
+                variable: variable.to_string(),
+                function: NAME.into(),
+                expected: "5".into(),
+                got: args.len(),
+            });
+        }
+        let Expr::Subscript(_, ridx, _) = &args[0] else {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!("{NAME} needs a subscripted request"),
+            });
+        };
+        let (rd, requesters, k) = self.request_dim(ridx, ctx, variable, NAME)?;
+        let mut call = vec![
+            Expr::Num(k as f64),
+            self.scalarize(&args[4], ctx, variable)?,
+        ];
+        for e in &requesters {
+            let mut inner: ElementCtx = vec![(rd.clone(), e.clone())];
+            inner.extend(ctx.iter().cloned());
+            call.push(self.scalarize(&args[0], &inner, variable)?);
+            call.push(Expr::Num(1.0));
+            call.push(self.scalarize(&args[1], &inner, variable)?);
+            call.push(self.scalarize(&args[3], &inner, variable)?);
+            call.push(Expr::Num(0.0));
         }
         Ok(Expr::Call(
             "allocate_available_element".into(),

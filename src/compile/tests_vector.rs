@@ -156,3 +156,39 @@ a4[branch] = ALLOCATE AVAILABLE(demand[branch], p4[branch,ptype], available) ~~|
     check(&r, "a4[Boston]", 1e-3, &[(20.0, 99.9995), (48.0, 429.507)]);
     check(&r, "a4[Fresno]", 1e-3, &[(4.0, 19.0223)]);
 }
+
+/// SDXorg `allocate_by_priority` (TIME STEP 0.25): a rectangular profile
+/// of full width `width` around each priority; the request dimension is
+/// the request's last subscript, others follow the element computed.
+#[test]
+fn allocate_by_priority_matches_reference() {
+    let eqs = "
+dim: A, B, C ~~|
+dim2: A, B, C, D, E ~~|
+demands1[dim] = 10, 6, 3 ~~|
+priorities1[dim] = 2, 4, 3 ~~|
+a1[dim] = ALLOCATE BY PRIORITY(demands1[dim], priorities1[dim], ELMCOUNT(dim), 3, Time) ~~|
+demands2D[dim,dim2] = 6, 3, 3, 3, 1; 8, 1, 3, 4, 0; 0.6, 0, 3, 3, 1; ~~|
+priorities2D[dim,dim2] = 1,10,2,1,0; 5,3,0,1.5,4; 7,-2,3,4,0.5; ~~|
+widths[dim] = 2, 3, 3 ~~|
+supply[A] = Time ~~|
+supply[B] = 10 + Time ~~|
+supply[C] = Time / 2 + 1 ~~|
+a2D[dim,dim2] = ALLOCATE BY PRIORITY(demands2D[dim,dim2], priorities2D[dim,dim2], ELMCOUNT(dim2), widths[dim], supply[dim]) ~~|
+";
+    let text = format!(
+        "{{UTF-8}}\n{eqs}\nFINAL TIME = 20\n~~|\nINITIAL TIME = 0\n~~|\n\
+         SAVEPER = TIME STEP\n~~|\nTIME STEP = 0.25\n~~|\n"
+    );
+    let project = crate::load_mdl(&text).unwrap();
+    let r = CompiledModel::new(&project, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(&r, "a1[A]", TAB, &[(5.25, 0.131579), (11.5, 3.46154)]);
+    check(&r, "a1[B]", TAB, &[(2.25, 2.16667), (11.5, 6.0)]);
+    check(&r, "a1[C]", TAB, &[(2.25, 0.0833333), (12.0, 2.15385)]);
+    check(&r, "a2D[A,C]", TAB, &[(4.75, 1.5625)]);
+    check(&r, "a2D[C,C]", TAB, &[(10.25, 2.51875)]);
+    check(&r, "a2D[C,E]", TAB, &[(11.75, 0.275)]);
+}

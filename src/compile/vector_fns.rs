@@ -53,6 +53,7 @@ impl ArrayInfo<'_> {
             "vector_select" => self.vector_select(args, ctx, variable).map(Some),
             "invert_matrix" => self.invert_matrix(args, ctx, variable).map(Some),
             "allocate_available" => self.allocate_available(args, ctx, variable).map(Some),
+            "allocate_by_priority" => self.allocate_by_priority(args, ctx, variable).map(Some),
             _ => Ok(None),
         }
     }
