@@ -69,6 +69,13 @@ pub enum Builtin {
     /// One requester's share: `(k, available, 5 values per requester)`,
     /// as ALLOCATE AVAILABLE expands (see [`crate::compile::allocate`]).
     AllocateAvailableElement,
+    /// `(k, direction, values...)`: VECTOR RANK's value for element k
+    /// (see [`crate::compile::vector_order`]).
+    VectorRankElement,
+    /// `(k, direction, values...)`: VECTOR SORT ORDER at sorted position k.
+    VectorSortOrderElement,
+    /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
+    ElementAt,
 }
 
 impl Builtin {
@@ -242,6 +249,9 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         }
         InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
         AllocateAvailableElement => crate::compile::allocate::allocate_available_element(args),
+        VectorRankElement => crate::compile::vector_order::vector_rank_element(args),
+        VectorSortOrderElement => crate::compile::vector_order::vector_sort_order_element(args),
+        ElementAt => crate::compile::vector_order::element_at(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }

@@ -192,3 +192,44 @@ a2D[dim,dim2] = ALLOCATE BY PRIORITY(demands2D[dim,dim2], priorities2D[dim,dim2]
     check(&r, "a2D[C,C]", TAB, &[(10.25, 2.51875)]);
     check(&r, "a2D[C,E]", TAB, &[(11.75, 0.275)]);
 }
+
+/// SDXorg `vector_order` at t=0 (its revenues come from GET DIRECT DATA,
+/// so the values are written out): 0-based sort order, 1-based rank,
+/// reorder by the sort order, over a dimension mapped to a sorted one and
+/// along the last subscript of a 2-d vector.
+#[test]
+fn vector_order_functions_match_reference() {
+    let eqs = "
+company: (company1-company5) -> scompany ~~|
+scompany: (sort1-sort5) -> company ~~|
+region: A, B ~~|
+revenue[company] = -25, 18, 27, -2, 2 ~~|
+order[scompany] = VECTOR SORT ORDER(revenue[company], 1) ~~|
+order_neg[scompany] = VECTOR SORT ORDER(revenue[company], 0) ~~|
+rank[company] = VECTOR RANK(revenue[company], 1) ~~|
+rank_neg[company] = VECTOR RANK(revenue[company], 0) ~~|
+sorted[scompany] = VECTOR REORDER(revenue[company], order[scompany]) ~~|
+m[region,company] = 3, 1, 2, 5, 4; 1, 1, 0, 9, 7; ~~|
+m_rank[region,company] = VECTOR RANK(m[region,company], 1) ~~|
+next[company] = VECTOR ELM MAP(revenue[company1], 1) ~~|
+";
+    let r = run_mdl(eqs, 0.0);
+    let col = |prefix: &str, elems: &[&str], want: &[f64]| {
+        for (e, w) in elems.iter().zip(want) {
+            check(&r, &format!("{prefix}[{e}]"), TAB, &[(0.0, *w)]);
+        }
+    };
+    let sorts = ["sort1", "sort2", "sort3", "sort4", "sort5"];
+    let cos = ["company1", "company2", "company3", "company4", "company5"];
+    col("order", &sorts, &[0.0, 3.0, 4.0, 1.0, 2.0]);
+    col("order_neg", &sorts, &[2.0, 1.0, 4.0, 3.0, 0.0]);
+    col("rank", &cos, &[1.0, 4.0, 5.0, 2.0, 3.0]);
+    col("rank_neg", &cos, &[5.0, 2.0, 1.0, 4.0, 3.0]);
+    col("sorted", &sorts, &[-25.0, -2.0, 2.0, 18.0, 27.0]);
+    col(
+        "m_rank",
+        &["B,company1", "B,company2", "B,company3"],
+        &[2.0, 3.0, 1.0],
+    );
+    check(&r, "next[company3]", TAB, &[(0.0, 18.0)]);
+}

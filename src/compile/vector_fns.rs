@@ -54,7 +54,7 @@ impl ArrayInfo<'_> {
             "invert_matrix" => self.invert_matrix(args, ctx, variable).map(Some),
             "allocate_available" => self.allocate_available(args, ctx, variable).map(Some),
             "allocate_by_priority" => self.allocate_by_priority(args, ctx, variable).map(Some),
-            _ => Ok(None),
+            _ => self.vector_order_fn(f, args, ctx, variable),
         }
     }
 
