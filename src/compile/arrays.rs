@@ -123,6 +123,9 @@ impl<'p> ArrayInfo<'p> {
                 if let Some(r) = self.reduction(f, args, ctx, variable)? {
                     return Ok(r);
                 }
+                if let Some(r) = self.vector_fn(f, args, ctx, variable)? {
+                    return Ok(r);
+                }
                 let args = args
                     .iter()
                     .map(|a| self.scalarize(a, ctx, variable))
@@ -206,8 +209,12 @@ impl<'p> ArrayInfo<'p> {
             // Inside a reduction the dimension a wildcard stands for is bound
             // (see `free_dims`); anywhere else it selects every element.
             IndexExpr::Wildcard(w) => {
+                // `d!` binds first to a `d!` entry: a function ranging over
+                // `d!` while the element being computed fixes a plain `d`.
                 let d = w.as_deref().unwrap_or(dim);
-                match ctx.iter().find(|(x, _)| x == d) {
+                let bang = format!("{d}!");
+                let bound = ctx.iter().find(|(x, _)| *x == bang);
+                match bound.or_else(|| ctx.iter().find(|(x, _)| x == d)) {
                     Some((_, e)) if elems.contains(e) => Ok(vec![e.clone()]),
                     _ => Ok(elems.to_vec()),
                 }
@@ -295,7 +302,7 @@ impl<'p> ArrayInfo<'p> {
     /// appearance: every wildcard (`x[*]`, `x[*:d]`, Vensim `x[d!]`), every
     /// dimension name not fixed by the element being computed, and every
     /// dimension of an arrayed variable used without subscripts.
-    fn free_dims(&self, e: &Expr, ctx: &ElementCtx) -> Vec<String> {
+    pub(crate) fn free_dims(&self, e: &Expr, ctx: &ElementCtx) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut add = |d: &str| {
             if !out.iter().any(|x| x == d) {
@@ -426,7 +433,7 @@ impl<'p> ArrayInfo<'p> {
 
 /// Combine items with `op` as a balanced tree, so a reduction over many
 /// elements nests only log2(n) deep (later stages recurse over trees).
-fn balanced(mut items: Vec<Expr>, op: BinaryOp, empty: f64) -> Expr {
+pub(crate) fn balanced(mut items: Vec<Expr>, op: BinaryOp, empty: f64) -> Expr {
     match items.len() {
         0 => Expr::Num(empty),
         1 => items.remove(0),
@@ -442,7 +449,7 @@ fn balanced(mut items: Vec<Expr>, op: BinaryOp, empty: f64) -> Expr {
 }
 
 /// `min`/`max` over many items: nested calls of at most 64 arguments.
-fn balanced_call(f: &str, mut items: Vec<Expr>) -> Expr {
+pub(crate) fn balanced_call(f: &str, mut items: Vec<Expr>) -> Expr {
     while items.len() > 64 {
         items = items
             .chunks(64)

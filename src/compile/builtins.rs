@@ -63,6 +63,19 @@ pub enum Builtin {
     TimeBase,
     /// Vensim `GET TIME VALUE(relative to, offset, measure)`.
     GetTimeValue,
+    /// One entry of a matrix inverse: `(row, col, entries...)`, as
+    /// INVERT MATRIX expands (see [`crate::compile::vector_fns`]).
+    InvertMatrixElement,
+    /// One requester's share: `(k, available, 5 values per requester)`,
+    /// as ALLOCATE AVAILABLE expands (see [`crate::compile::allocate`]).
+    AllocateAvailableElement,
+    /// `(k, direction, values...)`: VECTOR RANK's value for element k
+    /// (see [`crate::compile::vector_order`]).
+    VectorRankElement,
+    /// `(k, direction, values...)`: VECTOR SORT ORDER at sorted position k.
+    VectorSortOrderElement,
+    /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
+    ElementAt,
 }
 
 impl Builtin {
@@ -234,6 +247,11 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 a(2)
             }
         }
+        InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
+        AllocateAvailableElement => crate::compile::allocate::allocate_available_element(args),
+        VectorRankElement => crate::compile::vector_order::vector_rank_element(args),
+        VectorSortOrderElement => crate::compile::vector_order::vector_sort_order_element(args),
+        ElementAt => crate::compile::vector_order::element_at(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }

@@ -18,6 +18,12 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "quantum" => (Quantum, 2, 2),
         "time_base" => (TimeBase, 2, 2),
         "get_time_value" => (GetTimeValue, 3, 3),
+        // Internal: what INVERT MATRIX expands into.
+        "invert_matrix_element" => (InvertMatrixElement, 3, 255),
+        "allocate_available_element" => (AllocateAvailableElement, 7, 255),
+        "vector_rank_element" => (VectorRankElement, 3, 255),
+        "vector_sort_order_element" => (VectorSortOrderElement, 3, 255),
+        "element_at" => (ElementAt, 2, 255),
         // Vensim: INTEGER truncates toward zero (reference: INTEGER(-9.9) = -9).
         "integer" | "int" => (Integer, 1, 1),
         // Vensim: RAMP(slope, start, end) always has its end time.

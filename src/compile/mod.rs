@@ -7,6 +7,7 @@
 //! it is `Send + Sync`, shared by every run through an `Arc`, and a run only
 //! ever changes its own slots, overrides and tables.
 
+pub mod allocate;
 pub mod arrays;
 pub mod builtins;
 pub mod builtins_vensim;
@@ -15,6 +16,8 @@ pub mod expand;
 pub mod flatten;
 pub mod fold;
 pub mod program;
+pub mod vector_fns;
+pub mod vector_order;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -409,6 +412,8 @@ impl CompiledModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_vector;
 #[cfg(test)]
 mod tests_vensim;
 #[cfg(test)]

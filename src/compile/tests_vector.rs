@@ -1,0 +1,235 @@
+//! Vensim array functions (VECTOR SELECT, ...) on small `.mdl` models,
+//! against values from the SDXorg references' `output.tab`.
+
+use super::tests_vensim::{check, TAB};
+use crate::results::Results;
+use crate::vm::RunOptions;
+use crate::CompiledModel;
+
+/// Compile and run `.mdl` equations with TIME 0..`stop`, DT 1.
+pub(super) fn run_mdl(equations: &str, stop: f64) -> Results {
+    let text = format!(
+        "{{UTF-8}}\n{equations}\nFINAL TIME = {stop}\n~~|\nINITIAL TIME = 0\n~~|\n\
+         SAVEPER = TIME STEP\n~~|\nTIME STEP = 1\n~~|\n"
+    );
+    let project = crate::load_mdl(&text).unwrap();
+    CompiledModel::new(&project, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap()
+}
+
+const SELECT_INPUTS: &str = "
+dim1: (A1-A5) ~~|
+dim2: (B1-B4) ~~|
+input1[dim1] = -0.5,-1.2,0.3,-1,1 ~~|
+input1b[dim1] = 0.5,1.2,0.3,1,1 ~~|
+input2[dim2] = 0.5,1.2,0.3,-1 ~~|
+input4[dim1,dim2] = 1,2,3,4; 4,3,2,1; 0,-1,2,-1; 0.5,0.4,0.3,0.2; 4,-3,2,-1; ~~|
+sel[dim1] = 1,0.3,-1,0.5,1 ~~|
+none[dim1] = 0 ~~|
+selm[dim1,dim2] = 1,2,3,4; 1,1,1,1; -1,-1,2,3; 1,2,3,4; 1,1,-2,-3; ~~|
+percol[dim1,dim2] = -3,0,0,0; 0,0,4,0; 0,0,0,3; 0,1,0,0; 0,-1,0,0; ~~|
+";
+
+/// SDXorg `vector_select`: actions 0..=4 weight by the selection, 6..=10
+/// do not, 5 is the product of `expression ^ selection`; slices over
+/// different dimensions pair as a cartesian product; `d!` beside a plain
+/// `d` the element fixes is a separate range; nothing selected gives the
+/// missing value.
+#[test]
+fn vector_select_matches_reference() {
+    let eqs = format!(
+        "{SELECT_INPUTS}
+a = VECTOR SELECT(sel[dim1!], input1[dim1!], -12345, Time, 0) ~~|
+a0 = VECTOR SELECT(sel[dim1!], input1[dim1!], -12345, Time+6, 0) ~~|
+a1 = VECTOR SELECT(sel[dim1!], input1b[dim1!], -12345, 5, 0) ~~|
+a2 = VECTOR SELECT(sel[dim1!], input2[dim2!], -12345, Time, 0) ~~|
+c = VECTOR SELECT(none[dim1!], input1[dim1!], -12345, Time, 0) ~~|
+f2[dim2] = VECTOR SELECT(selm[dim1!,dim2], input2[dim2!], -12345, Time, 0) ~~|
+h4[dim1,dim2] = VECTOR SELECT(percol[dim1!,dim2], input4[dim1,dim2!], -12345, Time, 0) ~~|
+"
+    );
+    let r = run_mdl(&eqs, 4.0);
+    let at = |vals: [f64; 5]| -> Vec<(f64, f64)> {
+        vals.iter()
+            .enumerate()
+            .map(|(t, v)| (t as f64, *v))
+            .collect()
+    };
+    check(&r, "a", TAB, &at([-0.66, 0.027, -0.5, 1.0, -0.132]));
+    check(&r, "a0", TAB, &at([-1.4, -0.18, -1.2, 1.0, -0.28]));
+    check(&r, "a1", TAB, &[(0.0, 1.76037)]);
+    check(&r, "a2", TAB, &at([1.8, -9.56594e-08, -1.2, 1.2, 0.09]));
+    check(&r, "c", TAB, &at([-12345.0; 5]));
+    check(&r, "f2[B4]", TAB, &at([9.0, -81248.0, -4.0, 4.8, 0.45]));
+    check(&r, "h4[A4,B3]", TAB, &at([5.6, 3.072, 0.8, 2.0, 1.4]));
+}
+
+/// SDXorg `invert_matrix`: 2x2 and 3x3 inverses, with a leading dimension
+/// the element fixes.
+#[test]
+fn invert_matrix_matches_reference() {
+    let eqs = "
+c: E, F ~~|
+d: A, B ~~|
+d1: A, B ~~|
+dim1: h, m, l ~~|
+dim2: h, m, l ~~|
+m2[E,d,d1] = 3, 3.5; 3.2, 3.6; ~~|
+m2[F,d,d1] = 0.6, -0.7; -0.2, 0.4; ~~|
+m2i[c,d,d1] = INVERT MATRIX(m2[c,d,d1], 2) ~~|
+m3[A,dim1,dim2] = 3, 0, 2; 2, 0, -2; 0, 1, 1; ~~|
+m3[B,dim1,dim2] = 1, 0, 5; 2, 1, 5; 3, 4, 0; ~~|
+m3i[d,dim1,dim2] = INVERT MATRIX(m3[d,dim1,dim2], 3) ~~|
+";
+    let r = run_mdl(eqs, 1.0);
+    let expect = [
+        ("m2i[E,A,A]", -8.99999),
+        ("m2i[E,A,B]", 8.74999),
+        ("m2i[E,B,A]", 7.99999),
+        ("m2i[F,B,B]", 6.0),
+        ("m3i[A,h,h]", 0.2),
+        ("m3i[A,m,l]", 1.0),
+        ("m3i[A,l,m]", -0.3),
+        ("m3i[B,h,h]", -4.0),
+        ("m3i[B,h,m]", 4.0),
+        ("m3i[B,m,l]", 1.0),
+        ("m3i[B,l,m]", -0.8),
+    ];
+    for (name, v) in expect {
+        check(&r, name, TAB, &[(0.0, v), (1.0, v)]);
+    }
+}
+
+/// A singular matrix has no inverse: NaN rather than a panic.
+#[test]
+fn singular_matrix_inverts_to_nan() {
+    use crate::compile::vector_fns::invert_matrix_element;
+    assert!(invert_matrix_element(&[0.0, 0.0, 1.0, 2.0, 2.0, 4.0]).is_nan());
+    assert!(invert_matrix_element(&[0.0, 0.0, 1.0, 2.0, 3.0]).is_nan());
+    assert_eq!(invert_matrix_element(&[1.0, 0.0, 0.0, 1.0, 1.0, 0.0]), 1.0);
+}
+
+const ALLOCATE_INPUTS: &str = "
+branch: Boston, Dayton, Fresno ~~|
+pprofile: ptype, ppriority, pwidth, pextra ~~|
+demand[branch] = 500, 300, 750 ~~|
+available = 20 * Time ~~|
+p1[branch,pprofile] = 1,5,2,0; 1,7,4,0; 1,3,4,0; ~~|
+p2[branch,pprofile] = 2,5,2,0; 2,7,4,0; 2,3,4,0; ~~|
+p3[branch,pprofile] = 3,5,1,0; 3,7,2,0; 3,3,2,0; ~~|
+p4[branch,pprofile] = 4,5,1,0; 4,7,2,0; 4,3,2,0; ~~|
+";
+
+/// SDXorg `allocate_available` (TIME STEP 4): rectangular (full width) and
+/// triangular (base = width) profiles to the reference's precision; normal
+/// (sd = width) and Laplace (scale = width) within 0.1%, since Vensim's
+/// search for the common priority stops short (its shares add up to the
+/// supply only within about 1e-5).
+#[test]
+fn allocate_available_matches_reference() {
+    let eqs = format!(
+        "{ALLOCATE_INPUTS}
+a1[branch] = ALLOCATE AVAILABLE(demand[branch], p1[branch,ptype], available) ~~|
+a2[branch] = ALLOCATE AVAILABLE(demand[branch], p2[branch,ptype], available) ~~|
+a3[branch] = ALLOCATE AVAILABLE(demand[branch], p3[branch,ptype], available) ~~|
+a4[branch] = ALLOCATE AVAILABLE(demand[branch], p4[branch,ptype], available) ~~|
+"
+    );
+    let text = format!(
+        "{{UTF-8}}\n{eqs}\nFINAL TIME = 100\n~~|\nINITIAL TIME = 0\n~~|\n\
+         SAVEPER = TIME STEP\n~~|\nTIME STEP = 4\n~~|\n"
+    );
+    let project = crate::load_mdl(&text).unwrap();
+    let r = CompiledModel::new(&project, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(&r, "a1[Boston]", TAB, &[(12.0, 11.5385), (28.0, 255.714)]);
+    check(&r, "a1[Dayton]", TAB, &[(4.0, 80.0), (16.0, 246.923)]);
+    check(&r, "a1[Fresno]", TAB, &[(28.0, 4.28571), (100.0, 750.0)]);
+    check(&r, "a2[Boston]", 1e-4, &[(16.0, 34.7498), (44.0, 498.798)]);
+    check(&r, "a2[Fresno]", 1e-4, &[(40.0, 36.0615)]);
+    check(&r, "a3[Dayton]", 1e-3, &[(4.0, 76.7926), (24.0, 234.227)]);
+    check(&r, "a3[Fresno]", 1e-3, &[(40.0, 175.768)]);
+    check(&r, "a4[Boston]", 1e-3, &[(20.0, 99.9995), (48.0, 429.507)]);
+    check(&r, "a4[Fresno]", 1e-3, &[(4.0, 19.0223)]);
+}
+
+/// SDXorg `allocate_by_priority` (TIME STEP 0.25): a rectangular profile
+/// of full width `width` around each priority; the request dimension is
+/// the request's last subscript, others follow the element computed.
+#[test]
+fn allocate_by_priority_matches_reference() {
+    let eqs = "
+dim: A, B, C ~~|
+dim2: A, B, C, D, E ~~|
+demands1[dim] = 10, 6, 3 ~~|
+priorities1[dim] = 2, 4, 3 ~~|
+a1[dim] = ALLOCATE BY PRIORITY(demands1[dim], priorities1[dim], ELMCOUNT(dim), 3, Time) ~~|
+demands2D[dim,dim2] = 6, 3, 3, 3, 1; 8, 1, 3, 4, 0; 0.6, 0, 3, 3, 1; ~~|
+priorities2D[dim,dim2] = 1,10,2,1,0; 5,3,0,1.5,4; 7,-2,3,4,0.5; ~~|
+widths[dim] = 2, 3, 3 ~~|
+supply[A] = Time ~~|
+supply[B] = 10 + Time ~~|
+supply[C] = Time / 2 + 1 ~~|
+a2D[dim,dim2] = ALLOCATE BY PRIORITY(demands2D[dim,dim2], priorities2D[dim,dim2], ELMCOUNT(dim2), widths[dim], supply[dim]) ~~|
+";
+    let text = format!(
+        "{{UTF-8}}\n{eqs}\nFINAL TIME = 20\n~~|\nINITIAL TIME = 0\n~~|\n\
+         SAVEPER = TIME STEP\n~~|\nTIME STEP = 0.25\n~~|\n"
+    );
+    let project = crate::load_mdl(&text).unwrap();
+    let r = CompiledModel::new(&project, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    check(&r, "a1[A]", TAB, &[(5.25, 0.131579), (11.5, 3.46154)]);
+    check(&r, "a1[B]", TAB, &[(2.25, 2.16667), (11.5, 6.0)]);
+    check(&r, "a1[C]", TAB, &[(2.25, 0.0833333), (12.0, 2.15385)]);
+    check(&r, "a2D[A,C]", TAB, &[(4.75, 1.5625)]);
+    check(&r, "a2D[C,C]", TAB, &[(10.25, 2.51875)]);
+    check(&r, "a2D[C,E]", TAB, &[(11.75, 0.275)]);
+}
+
+/// SDXorg `vector_order` at t=0 (its revenues come from GET DIRECT DATA,
+/// so the values are written out): 0-based sort order, 1-based rank,
+/// reorder by the sort order, over a dimension mapped to a sorted one and
+/// along the last subscript of a 2-d vector.
+#[test]
+fn vector_order_functions_match_reference() {
+    let eqs = "
+company: (company1-company5) -> scompany ~~|
+scompany: (sort1-sort5) -> company ~~|
+region: A, B ~~|
+revenue[company] = -25, 18, 27, -2, 2 ~~|
+order[scompany] = VECTOR SORT ORDER(revenue[company], 1) ~~|
+order_neg[scompany] = VECTOR SORT ORDER(revenue[company], 0) ~~|
+rank[company] = VECTOR RANK(revenue[company], 1) ~~|
+rank_neg[company] = VECTOR RANK(revenue[company], 0) ~~|
+sorted[scompany] = VECTOR REORDER(revenue[company], order[scompany]) ~~|
+m[region,company] = 3, 1, 2, 5, 4; 1, 1, 0, 9, 7; ~~|
+m_rank[region,company] = VECTOR RANK(m[region,company], 1) ~~|
+next[company] = VECTOR ELM MAP(revenue[company1], 1) ~~|
+";
+    let r = run_mdl(eqs, 0.0);
+    let col = |prefix: &str, elems: &[&str], want: &[f64]| {
+        for (e, w) in elems.iter().zip(want) {
+            check(&r, &format!("{prefix}[{e}]"), TAB, &[(0.0, *w)]);
+        }
+    };
+    let sorts = ["sort1", "sort2", "sort3", "sort4", "sort5"];
+    let cos = ["company1", "company2", "company3", "company4", "company5"];
+    col("order", &sorts, &[0.0, 3.0, 4.0, 1.0, 2.0]);
+    col("order_neg", &sorts, &[2.0, 1.0, 4.0, 3.0, 0.0]);
+    col("rank", &cos, &[1.0, 4.0, 5.0, 2.0, 3.0]);
+    col("rank_neg", &cos, &[5.0, 2.0, 1.0, 4.0, 3.0]);
+    col("sorted", &sorts, &[-25.0, -2.0, 2.0, 18.0, 27.0]);
+    col(
+        "m_rank",
+        &["B,company1", "B,company2", "B,company3"],
+        &[2.0, 3.0, 1.0],
+    );
+    check(&r, "next[company3]", TAB, &[(0.0, 18.0)]);
+}

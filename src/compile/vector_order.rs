@@ -1,0 +1,218 @@
+//! Vensim vector functions along an argument's last subscript: VECTOR
+//! RANK, VECTOR SORT ORDER, VECTOR REORDER and VECTOR ELM MAP.
+//!
+//! Each expands at scalarisation time into an internal pure builtin that
+//! takes the element's position and every element of the vector, so the
+//! VM sorts nothing and never allocates (ranks are counted, O(n) per
+//! element). Semantics follow the SDXorg `vector_order` reference (Vensim
+//! 9): positions are 0-based offsets; VECTOR SORT ORDER(v, 1) gives, per
+//! sorted position, the offset of the element there (ascending; 0 for
+//! descending), VECTOR RANK(v, 1) the 1-based rank of each element
+//! (ascending; 0 for descending), VECTOR REORDER(v, order) the element at
+//! each offset of `order`; ties keep their original order.
+
+use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::error::{Error, Result};
+use crate::syntax::ast::{Expr, IndexExpr, Span};
+use crate::syntax::ident::canonicalize;
+
+/// Elements one call can take (the rest of 255 arguments are fixed ones).
+pub const MAX_VECTOR: usize = 250;
+
+impl ArrayInfo<'_> {
+    /// The vector functions of this module, when `f` names one.
+    pub(crate) fn vector_order_fn(
+        &self,
+        f: &str,
+        args: &[Expr],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Option<Expr>> {
+        let (internal, name, n) = match f {
+            "vector_rank" => ("vector_rank_element", "VECTOR RANK", 2),
+            "vector_sort_order" => ("vector_sort_order_element", "VECTOR SORT ORDER", 2),
+            "vector_reorder" => ("element_at", "VECTOR REORDER", 2),
+            "vector_elm_map" => ("element_at", "VECTOR ELM MAP", 2),
+            _ => return Ok(None),
+        };
+        if args.len() != n {
+            return Err(Error::WrongArgumentCount {
+                variable: variable.to_string(),
+                function: name.into(),
+                expected: n.to_string(),
+                got: args.len(),
+            });
+        }
+        let bad = |m: &str| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: format!("{name} {m}"),
+        };
+        let Expr::Subscript(vname, idx, span) = &args[0] else {
+            return Err(bad("needs a subscripted vector"));
+        };
+        let rd = self
+            .var_dims
+            .get(vname)
+            .and_then(|d| d.last())
+            .ok_or_else(|| bad("needs an arrayed vector"))?
+            .clone();
+        let elems = self.elements(&rd, variable)?;
+        if elems.is_empty() || elems.len() > MAX_VECTOR {
+            return Err(bad(&format!(
+                "takes 1 to {MAX_VECTOR} elements, '{rd}' has {}",
+                elems.len()
+            )));
+        }
+        let mut values = Vec::with_capacity(elems.len());
+        for e in &elems {
+            let mut sub = idx.clone();
+            if let Some(last) = sub.last_mut() {
+                *last = IndexExpr::Expr(Expr::Var(e.clone(), *span));
+            }
+            let inner: ElementCtx = ctx.iter().filter(|(d, _)| *d != rd).cloned().collect();
+            values.push(self.scalarize(
+                &Expr::Subscript(vname.clone(), sub, *span),
+                &inner,
+                variable,
+            )?);
+        }
+        let first = if f == "vector_elm_map" {
+            let base = self
+                .start_position(idx.last(), &elems, ctx, variable)
+                .ok_or_else(|| {
+                    bad("needs its last subscript to be an element or a fixed dimension")
+                })?;
+            let offset = self.scalarize(&args[1], ctx, variable)?;
+            vec![Expr::Binary(
+                crate::syntax::ast::BinaryOp::Add,
+                Box::new(Expr::Num(base as f64)),
+                Box::new(offset),
+            )]
+        } else if f == "vector_reorder" {
+            vec![self.scalarize(&args[1], ctx, variable)?]
+        } else {
+            let k = self
+                .output_position(&rd, ctx, variable)
+                .ok_or_else(|| bad("must be computed per element of an arrayed variable"))?;
+            vec![
+                Expr::Num(k as f64),
+                self.scalarize(&args[1], ctx, variable)?,
+            ]
+        };
+        let mut call = first;
+        call.extend(values);
+        Ok(Some(Expr::Call(internal.into(), call, Span::default())))
+    }
+
+    /// The 0-based position of the element being computed along the
+    /// vector's dimension `rd`: the element the context fixes for `rd`,
+    /// else that of the variable's last dimension (e.g. a sorted dimension
+    /// mapped to `rd`).
+    fn output_position(&self, rd: &str, ctx: &ElementCtx, variable: &str) -> Option<usize> {
+        let (d, e) = ctx.iter().find(|(d, _)| d == rd).or_else(|| ctx.last())?;
+        self.elements(d, variable).ok()?.iter().position(|x| x == e)
+    }
+
+    /// The 0-based position VECTOR ELM MAP starts from: an element of the
+    /// vector's dimension, or a dimension the element being computed fixes
+    /// (by position).
+    fn start_position(
+        &self,
+        last: Option<&IndexExpr>,
+        elems: &[String],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Option<usize> {
+        let n = match last {
+            // An element the reader already turned into its 1-based position.
+            Some(IndexExpr::Expr(Expr::Num(v))) if *v >= 1.0 && (*v as usize) <= elems.len() => {
+                return Some(*v as usize - 1)
+            }
+            Some(IndexExpr::Expr(Expr::Var(n, _))) => n,
+            _ => return None,
+        };
+        let n = canonicalize(n);
+        if let Some(p) = elems.iter().position(|x| *x == n) {
+            return Some(p);
+        }
+        let (_, e) = ctx.iter().find(|(d, _)| *d == n)?;
+        self.elements(&n, variable)
+            .ok()?
+            .iter()
+            .position(|x| x == e)
+    }
+}
+
+/// 0-based rank of `values[i]`: how many elements sort before it
+/// (ascending when `ascending`, ties by position).
+fn rank0(values: &[f64], i: usize, ascending: bool) -> usize {
+    let v = values[i];
+    values
+        .iter()
+        .enumerate()
+        .filter(|&(j, &w)| {
+            let before = if ascending { w < v } else { w > v };
+            before || (w == v && j < i)
+        })
+        .count()
+}
+
+/// `(k, direction, values...)`: the 1-based rank of element k.
+pub fn vector_rank_element(args: &[f64]) -> f64 {
+    let (Some(&k), Some(&dir), Some(values)) = (args.first(), args.get(1), args.get(2..)) else {
+        return f64::NAN;
+    };
+    if k < 0.0 || k as usize >= values.len() {
+        return f64::NAN;
+    }
+    (rank0(values, k as usize, dir != 0.0) + 1) as f64
+}
+
+/// `(k, direction, values...)`: the 0-based offset of the element at
+/// sorted position k.
+pub fn vector_sort_order_element(args: &[f64]) -> f64 {
+    let (Some(&k), Some(&dir), Some(values)) = (args.first(), args.get(1), args.get(2..)) else {
+        return f64::NAN;
+    };
+    (0..values.len())
+        .find(|&i| rank0(values, i, dir != 0.0) as f64 == k)
+        .map_or(f64::NAN, |i| i as f64)
+}
+
+/// `(offset, values...)`: the element at a 0-based offset (rounded), NaN
+/// outside the vector.
+pub fn element_at(args: &[f64]) -> f64 {
+    let (Some(&at), Some(values)) = (args.first(), args.get(1..)) else {
+        return f64::NAN;
+    };
+    let at = at.round();
+    if at < 0.0 || at as usize >= values.len() {
+        return f64::NAN;
+    }
+    values[at as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_gives_nan() {
+        assert!(element_at(&[5.0, 1.0, 2.0]).is_nan());
+        assert!(element_at(&[-1.0, 1.0]).is_nan());
+        assert!(element_at(&[]).is_nan());
+        assert!(vector_rank_element(&[3.0, 1.0, 1.0, 2.0]).is_nan());
+        assert!(vector_sort_order_element(&[7.0, 1.0, 1.0, 2.0]).is_nan());
+    }
+
+    /// Values [5, 5, 1] ascending: ranks [2, 3, 1], sort order [2, 0, 1].
+    #[test]
+    fn ties_keep_their_order() {
+        let rank = |k: f64| vector_rank_element(&[k, 1.0, 5.0, 5.0, 1.0]);
+        assert_eq!([rank(0.0), rank(1.0), rank(2.0)], [2.0, 3.0, 1.0]);
+        let order = |k: f64| vector_sort_order_element(&[k, 1.0, 5.0, 5.0, 1.0]);
+        assert_eq!([order(0.0), order(1.0), order(2.0)], [2.0, 0.0, 1.0]);
+        let desc = |k: f64| vector_sort_order_element(&[k, 0.0, 5.0, 5.0, 1.0]);
+        assert_eq!([desc(0.0), desc(1.0), desc(2.0)], [0.0, 1.0, 2.0]);
+    }
+}
