@@ -431,6 +431,27 @@ impl<'p> Expander<'p> {
         }
     }
 
+    /// What every chain of n stages starts with: a hidden aux holding the
+    /// initial value, and each stage's share of the total time.
+    fn chain_start(
+        p: &str,
+        np: &str,
+        n: usize,
+        t_id: &str,
+        init: Expr,
+        out: &mut FlatModel,
+    ) -> Result<(String, Expr)> {
+        let init_id = format!("{p}init");
+        Self::hidden(
+            out,
+            init_id.clone(),
+            format!("{np}init"),
+            FlatKind::Aux,
+            init,
+        )?;
+        Ok((init_id, bin(BinaryOp::Div, var(t_id), Expr::Num(n as f64))))
+    }
+
     /// n first-order smooths in series, each over time/n; returns the last stock.
     #[allow(clippy::too_many_arguments)]
     fn smooth_chain(
@@ -443,15 +464,7 @@ impl<'p> Expander<'p> {
         init: Expr,
         out: &mut FlatModel,
     ) -> Result<Expr> {
-        let init_id = format!("{p}init");
-        Self::hidden(
-            out,
-            init_id.clone(),
-            format!("{np}init"),
-            FlatKind::Aux,
-            init,
-        )?;
-        let stage_time = bin(BinaryOp::Div, var(t_id), Expr::Num(n as f64));
+        let (init_id, stage_time) = Self::chain_start(p, np, n, t_id, init, out)?;
         let mut upstream = input;
         for i in 1..=n {
             let s = format!("{p}s{i}");
@@ -498,15 +511,7 @@ impl<'p> Expander<'p> {
         init: Expr,
         out: &mut FlatModel,
     ) -> Result<Expr> {
-        let init_id = format!("{p}init");
-        Self::hidden(
-            out,
-            init_id.clone(),
-            format!("{np}init"),
-            FlatKind::Aux,
-            init,
-        )?;
-        let stage_time = bin(BinaryOp::Div, var(t_id), Expr::Num(n as f64));
+        let (init_id, stage_time) = Self::chain_start(p, np, n, t_id, init, out)?;
         let mut inflow = in_id.to_string();
         for i in 1..=n {
             let s = format!("{p}s{i}");
