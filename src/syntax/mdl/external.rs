@@ -86,6 +86,8 @@ struct Book {
 /// Data files of one import, each read at most once.
 pub struct DataFiles {
     base: Option<PathBuf>,
+    /// `?name` → file, from the settings section (`30:?name=path`).
+    aliases: Vec<(String, String)>,
     /// Keyed by path and, for text files, the delimiter. Only looked up.
     cache: RefCell<HashMap<(PathBuf, String), Rc<Book>>>,
 }
@@ -100,9 +102,12 @@ enum Axis {
 }
 
 impl DataFiles {
-    pub fn new(base: Option<&Path>) -> DataFiles {
+    /// Data files relative to `base`; a file argument `'?name'` reads the
+    /// path `aliases` gives for `?name` (matched ignoring ASCII case).
+    pub fn new(base: Option<&Path>, aliases: Vec<(String, String)>) -> DataFiles {
         DataFiles {
             base: base.map(Path::to_path_buf),
+            aliases,
             cache: RefCell::new(HashMap::new()),
         }
     }
@@ -121,8 +126,9 @@ impl DataFiles {
             file: call.file.clone(),
             message,
         };
-        let book = self.book(call).map_err(err)?;
-        let delimited = is_delimited(&call.file);
+        let file = self.file_name(&call.file).map_err(err)?;
+        let book = self.book(file, &call.tab).map_err(err)?;
+        let delimited = is_delimited(file);
         let sheet_name = if delimited { "" } else { call.tab.as_str() };
         let (cell, transpose, sheet) = locate(&book, sheet_name, &call.cell).map_err(&err)?;
         let grid =
@@ -185,22 +191,37 @@ impl DataFiles {
         }
     }
 
-    fn book(&self, call: &ExtCall) -> Result<Rc<Book>, String> {
-        if call.file.starts_with('?') {
-            return Err(format!(
-                "indirect file reference '{}' (settings section) is not supported",
-                call.file
-            ));
+    /// The file `file` names: itself, or for `?name` the file its alias
+    /// in the settings section points to (Vensim's indirect file
+    /// references, <https://www.vensim.com/documentation/fn_get_direct_data.html>).
+    fn file_name<'a>(&'a self, file: &'a str) -> Result<&'a str, String> {
+        if !file.trim_start().starts_with('?') {
+            return Ok(file);
         }
+        let name = file.trim();
+        self.aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map(|(_, path)| path.as_str())
+            .ok_or_else(|| {
+                format!(
+                    "indirect file reference '{name}' has no alias in the settings section \
+                     (a line '30:{name}=FILE')"
+                )
+            })
+    }
+
+    fn book(&self, file: &str, tab: &str) -> Result<Rc<Book>, String> {
         let Some(base) = &self.base else {
             return Err(
                 "the model was not loaded from a file, so there is no folder to find data files in"
                     .into(),
             );
         };
-        let path = base.join(&call.file);
-        let delim = if is_delimited(&call.file) {
-            call.tab.clone()
+        // Vensim writes Windows separators in paths relative to the model.
+        let path = base.join(file.replace('\\', "/"));
+        let delim = if is_delimited(file) {
+            tab.to_string()
         } else {
             String::new()
         };
@@ -208,7 +229,7 @@ impl DataFiles {
         if let Some(b) = self.cache.borrow().get(&key) {
             return Ok(b.clone());
         }
-        let book = Rc::new(if is_delimited(&call.file) {
+        let book = Rc::new(if is_delimited(file) {
             read_delimited(&path, &delim)?
         } else {
             read_workbook(&path)?
@@ -584,6 +605,28 @@ tab(GET DIRECT LOOKUPS('d.csv', ',', 'A', 'C2')) ~~|
             (tab.xs.clone(), tab.ys.clone()),
             (vec![0.0, 2.0, 4.0], vec![10.0, 30.0, 50.0])
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn indirect_file_names_from_the_settings_block() {
+        let dir = folder("alias", &[("real data.csv", CSV)]);
+        let settings =
+            "\\\\\\---/// Sketch\n///---\\\\\\\n:L\u{7f}<%^E!@\n30:?Data=real data.csv\n";
+        let mdl = format!(
+            "x := GET DIRECT DATA('?data', ',', 'A', 'B2') ~~|
+k = GET DIRECT CONSTANTS('?DATA', ',', 'C3') ~~|
+{TAIL}{settings}"
+        );
+        let p = parse_mdl_with_base(&mdl, Some(&dir)).expect("loads");
+        let gf = var(&p, "x").gf.as_ref().expect("data table");
+        assert_eq!(gf.ys, vec![1.0, 3.0, 5.0]);
+        assert_eq!(nums(var(&p, "k")), vec![30.0]);
+        // An alias the settings block does not define is a typed error.
+        let mdl = format!("x := GET DIRECT DATA('?other', ',', 'A', 'B2') ~~|\n{TAIL}{settings}");
+        let err = parse_mdl_with_base(&mdl, Some(&dir)).expect_err("no alias");
+        assert_eq!(err.code(), "DATA_FILE");
+        assert!(err.to_string().contains("30:?other="), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -5,7 +5,8 @@
 //! `lexer` + `parser` turn equation text into [`crate::syntax::ast::Expr`],
 //! `convert` classifies each record (stock, lookup, subscript range, ...),
 //! `build` joins records into dimensions, variables and sim specs, and
-//! `rewrite` specialises expressions per element.
+//! `rewrite` specialises expressions per element, and `settings` reads
+//! the integration type and file aliases from the settings block at the end.
 //! Every problem is an [`Error`] with line and column; nothing panics on
 //! malformed input.
 
@@ -16,6 +17,7 @@ pub mod external;
 mod lexer;
 mod parser;
 mod rewrite;
+mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -77,11 +79,13 @@ pub fn parse_mdl(text: &str) -> Result<Project> {
 /// Parse Vensim `.mdl` text, reading external data files (`GET XLS DATA`
 /// ...) relative to `base`, the folder of the model file.
 pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result<Project> {
+    let end = equations_end(text);
+    let settings = settings::read(text, end);
     let ctx = Ctx {
         text,
         lines: Lines::new(text),
         warnings: Default::default(),
-        data: external::DataFiles::new(base),
+        data: external::DataFiles::new(base, settings.aliases),
     };
     if let Some(i) = text.find('\0') {
         return Err(ctx.syntax(i, "", "binary data: this is not a Vensim .mdl text file"));
@@ -94,7 +98,7 @@ pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result
             "this looks like XML (an XMILE file?), not a Vensim .mdl model",
         ));
     }
-    let items = split(text, equations_end(text)).map_err(|(o, m)| ctx.syntax(o, "", m))?;
+    let items = split(text, end).map_err(|(o, m)| ctx.syntax(o, "", m))?;
     let mut main = Vec::new();
     let mut macros: Vec<MacroDef> = Vec::new();
     let mut current: Option<MacroDef> = None;
@@ -131,8 +135,12 @@ pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result
     }
     let dimensions = build::dimensions(&ctx, &main)?;
     let variables = build::variables(&ctx, &dimensions, var_records(main))?;
+    let mut sim_specs = build::sim_specs(&variables);
+    if let Some(method) = settings.method {
+        sim_specs.method = method;
+    }
     let mut project = Project {
-        sim_specs: build::sim_specs(&variables),
+        sim_specs,
         dialect: Dialect::Vensim,
         ..Project::default()
     };

@@ -461,3 +461,55 @@ fn per_element_with_lookup_keeps_its_table() {
         e => panic!("{e:?}"),
     }
 }
+
+/// `x' = x` from 1 over one step of 1, with the settings block naming
+/// integration type `code`.
+fn growth(code: u32) -> String {
+    format!(
+        "x = INTEG(x, 1) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 1 ~~|
+TIME STEP = 1 ~~|
+SAVEPER = 1 ~~|
+\\\\\\---/// Sketch information - do not modify anything except names
+V300  Do not put anything below this section - it will be ignored
+*View 1
+///---\\\\\\
+:L\u{7f}<%^E!@
+1:Current.vdf
+15:0,0,0,{code},0,0
+19:100,0
+"
+    )
+}
+
+#[test]
+fn integration_type_from_the_settings_block() {
+    use crate::ir::Method;
+    use crate::{CompiledModel, RunOptions};
+    let final_x = |code: u32, method: Option<Method>| {
+        let p = parse_mdl(&growth(code)).expect("parses");
+        let m = CompiledModel::new(&p, None).expect("compiles");
+        let r = m
+            .run(&RunOptions {
+                method,
+                ..RunOptions::default()
+            })
+            .expect("runs");
+        (p.sim_specs.method, r.column("x").expect("x")[1])
+    };
+    // Euler: 1 + 1; RK4: 1 + 1 + 1/2 + 1/6 + 1/24.
+    assert_eq!(final_x(0, None), (Method::Euler, 2.0));
+    assert_eq!(
+        final_x(5, None),
+        (Method::Rk4, 1.0 + 1.0 + 0.5 + 1.0 / 6.0 + 1.0 / 24.0)
+    );
+    assert_eq!(final_x(1, None).0, Method::Rk4);
+    // RK2 (Heun or midpoint): 1 + 1 + 1/2.
+    assert_eq!(final_x(4, None), (Method::Rk2, 2.5));
+    // The caller's method still wins.
+    assert_eq!(final_x(5, Some(Method::Euler)).1, 2.0);
+    // No settings block at all: Euler.
+    let p = parse_mdl(&model("x = INTEG(x, 1) ~~|")).expect("parses");
+    assert_eq!(p.sim_specs.method, Method::Euler);
+}
