@@ -5,7 +5,7 @@
 //! and resolving dimensions happens in [`super::build`].
 
 use super::equations::Record;
-use super::external::{ExtCall, ExtKind, Interp};
+use super::external::{ExtCall, ExtKind, Interp, SubscriptCall};
 use super::lexer::{lex, Tok, Token};
 use super::parser::{describe, PErr, Parser};
 use super::Ctx;
@@ -400,6 +400,44 @@ fn external(ctx: &Ctx, toks: &[Token], var: &str, kind: ExtKind) -> Result<Body>
     }))
 }
 
+/// `GET ... SUBSCRIPT('file', 'tab', 'first', 'last', 'prefix')`.
+fn subscript_call(ctx: &Ctx, toks: &[Token], range: &str) -> Result<SubscriptCall> {
+    let inner = toks.get(2..toks.len().saturating_sub(1)).unwrap_or(&[]);
+    let mut strs = Vec::new();
+    for a in split_args(inner) {
+        match a {
+            [Token {
+                tok: Tok::Str(s), ..
+            }] => strs.push(s.clone()),
+            _ => {
+                let at = a.first().map_or(toks[0].start, |t| t.start);
+                return Err(ctx.syntax(
+                    at,
+                    range,
+                    "GET SUBSCRIPT arguments must be quoted strings",
+                ));
+            }
+        }
+    }
+    match <[String; 5]>::try_from(strs) {
+        Ok([file, tab, first, last, prefix]) => Ok(SubscriptCall {
+            file,
+            tab,
+            first,
+            last,
+            prefix,
+        }),
+        Err(strs) => Err(ctx.syntax(
+            toks[0].start,
+            range,
+            format!(
+                "GET SUBSCRIPT takes 5 arguments (file, tab, first cell, last cell, prefix), got {}",
+                strs.len()
+            ),
+        )),
+    }
+}
+
 /// Index of the token closing the bracket opened at `open`.
 fn close_of(toks: &[Token], open: usize) -> Option<usize> {
     let mut depth = 0i32;
@@ -507,12 +545,28 @@ fn dim_def(ctx: &Ctx, toks: &[Token], name: String, offset: usize) -> Result<Def
     let mut maps_to = Vec::new();
     let mut k = 0;
     let bad = |k: usize| unexpected(ctx, toks, k, &name, "subscript range");
-    if matches!(toks.first().map(|t| &t.tok), Some(Tok::Name(n)) if canonicalize(n).starts_with("get_"))
-    {
-        return Err(Error::Unsupported {
-            variable: name,
-            construct: "subscript range read from external data".into(),
-        });
+    if let Some(Tok::Name(n)) = toks.first().map(|t| &t.tok) {
+        if canonicalize(n).starts_with("get_") {
+            // `GET XLS/DIRECT SUBSCRIPT(...)`, optionally followed by a mapping.
+            let f = canonicalize(n);
+            if f != "get_direct_subscript" && f != "get_xls_subscript" {
+                return Err(Error::Unsupported {
+                    variable: name,
+                    construct: format!("subscript range defined by {n}"),
+                });
+            }
+            if !at(toks, 1, &Tok::LParen) {
+                return Err(bad(1));
+            }
+            let close = close_of(toks, 1).ok_or_else(|| bad(toks.len()))?;
+            let call = subscript_call(ctx, &toks[..=close], &name)?;
+            let elems = ctx.data.subscript(&name, &call)?;
+            items.extend(elems.into_iter().map(DimItem::Name));
+            k = close + 1;
+            if !matches!(toks.get(k).map(|t| &t.tok), Some(Tok::Arrow) | None) {
+                return Err(bad(k));
+            }
+        }
     }
     while k < toks.len() {
         match &toks[k].tok {

@@ -54,11 +54,23 @@ pub struct ExtCall {
     pub text: String,
 }
 
-/// Numeric cells of one sheet, addressed by 0-based (row, column).
+/// One parsed `GET XLS/DIRECT SUBSCRIPT(...)` call, arguments unquoted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubscriptCall {
+    pub file: String,
+    pub tab: String,
+    pub first: String,
+    pub last: String,
+    pub prefix: String,
+}
+
+/// Cells of one sheet, addressed by 0-based (row, column): numbers, and
+/// the text of text cells (for subscript names).
 #[derive(Debug, Default)]
 struct Grid {
     cells: HashMap<(u32, u32), f64>,
-    /// One past the last row and column holding a number.
+    texts: HashMap<(u32, u32), String>,
+    /// One past the last row and column holding a value.
     rows: u32,
     cols: u32,
 }
@@ -66,12 +78,39 @@ struct Grid {
 impl Grid {
     fn insert(&mut self, r: u32, c: u32, v: f64) {
         self.cells.insert((r, c), v);
+        self.extend(r, c);
+    }
+
+    fn insert_text(&mut self, r: u32, c: u32, text: &str) {
+        let text = text.trim();
+        if !text.is_empty() {
+            self.texts.insert((r, c), text.to_string());
+            self.extend(r, c);
+        }
+    }
+
+    fn extend(&mut self, r: u32, c: u32) {
         self.rows = self.rows.max(r + 1);
         self.cols = self.cols.max(c + 1);
     }
 
     fn get(&self, r: u32, c: u32) -> Option<f64> {
         self.cells.get(&(r, c)).copied()
+    }
+
+    /// The cell as a subscript element name: its text, or its number
+    /// without a trailing `.0`; `None` for an empty cell.
+    fn label(&self, r: u32, c: u32) -> Option<String> {
+        if let Some(t) = self.texts.get(&(r, c)) {
+            return Some(t.clone());
+        }
+        self.get(r, c).map(|v| {
+            if v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}")
+            }
+        })
     }
 }
 
@@ -191,9 +230,78 @@ impl DataFiles {
         }
     }
 
+    /// `GET XLS/DIRECT SUBSCRIPT(file, tab, first, last, prefix)`: the
+    /// element names of subscript range `range`, `prefix` + the text of
+    /// each non-empty cell from `first` to `last`, row by row. `last` may
+    /// be a cell, a row number or a column letter (bounding only that way),
+    /// or empty (to the end of the sheet); `first` may also be a named
+    /// range, which then gives both corners
+    /// (<https://vensim.com/documentation/fn_get_direct_subscript.html>).
+    pub fn subscript(&self, range: &str, call: &SubscriptCall) -> Result<Vec<String>, Error> {
+        let err = |message: String| Error::DataFile {
+            variable: range.to_string(),
+            file: call.file.clone(),
+            message,
+        };
+        let file = self.file_name(&call.file).map_err(err)?;
+        let book = self.book(file, &call.tab).map_err(err)?;
+        let sheet_name = if is_delimited(file) {
+            ""
+        } else {
+            call.tab.as_str()
+        };
+        let first = call.first.trim();
+        let (start, end_cell, sheet) = match parse_a1(first) {
+            Some(c) => (c, None, sheet_name.to_string()),
+            None => match named(&book, sheet_name, first) {
+                Some((sh, a, b)) => (a, Some(b), sh),
+                None => {
+                    return Err(err(format!(
+                        "'{first}' is neither a cell reference nor a named range"
+                    )))
+                }
+            },
+        };
+        let grid =
+            sheet_grid(&book, &sheet).ok_or_else(|| err(format!("no sheet named '{sheet}'")))?;
+        let last = call.last.trim();
+        let (mut row_end, mut col_end) = (grid.rows, grid.cols);
+        if let Some((r, c)) = end_cell {
+            (row_end, col_end) = (r + 1, c + 1);
+        } else if let Some((r, c)) = parse_a1(last) {
+            (row_end, col_end) = (r + 1, c + 1);
+        } else if !last.is_empty() && last.chars().all(|c| c.is_ascii_digit()) {
+            row_end = last
+                .parse::<u32>()
+                .map_err(|_| err(format!("bad last cell '{last}'")))?;
+        } else if let Some(c) = col_index(last) {
+            col_end = c + 1;
+        } else if !last.is_empty() {
+            return Err(err(format!(
+                "last cell '{last}' is neither a cell, a row number nor a column letter"
+            )));
+        }
+        let mut names = Vec::new();
+        for r in start.0..row_end.min(grid.rows) {
+            for c in start.1..col_end.min(grid.cols) {
+                if let Some(label) = grid.label(r, c) {
+                    names.push(format!("{}{label}", call.prefix));
+                }
+            }
+        }
+        if names.is_empty() {
+            return Err(err(format!(
+                "no subscript names from {first} to {} of '{sheet}'",
+                if last.is_empty() { "the end" } else { last }
+            )));
+        }
+        Ok(names)
+    }
+
     /// The file `file` names: itself, or for `?name` the file its alias
-    /// in the settings section points to (Vensim's indirect file
-    /// references, <https://www.vensim.com/documentation/fn_get_direct_data.html>).
+    /// in the settings section points to (Vensim: "use '?Tag' to indirectly
+    /// reference a file and resolve the reference in Model>Settings>XLS
+    /// Files", <https://vensim.com/documentation/fn_get_direct_subscript.html>).
     fn file_name<'a>(&'a self, file: &'a str) -> Result<&'a str, String> {
         if !file.trim_start().starts_with('?') {
             return Ok(file);
@@ -466,7 +574,10 @@ fn read_workbook(path: &Path) -> Result<Book, String> {
                 let v = match d {
                     Data::Float(f) => Some(*f),
                     Data::Int(n) => Some(*n as f64),
-                    Data::String(s) => s.trim().parse::<f64>().ok(),
+                    Data::String(s) => {
+                        grid.insert_text(r0 + i as u32, c0 + j as u32, s);
+                        s.trim().parse::<f64>().ok()
+                    }
                     Data::Bool(b) => Some(f64::from(u8::from(*b))),
                     _ => None,
                 };
@@ -497,8 +608,9 @@ fn read_delimited(path: &Path, delim: &str) -> Result<Book, String> {
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| format!("cannot read: {e}"))?;
         for (j, field) in rec.iter().enumerate() {
-            if let Ok(v) = field.trim().parse::<f64>() {
-                grid.insert(i as u32, j as u32, v);
+            match field.trim().parse::<f64>() {
+                Ok(v) => grid.insert(i as u32, j as u32, v),
+                Err(_) => grid.insert_text(i as u32, j as u32, field),
             }
         }
     }
@@ -627,6 +739,61 @@ k = GET DIRECT CONSTANTS('?DATA', ',', 'C3') ~~|
         let err = parse_mdl_with_base(&mdl, Some(&dir)).expect_err("no alias");
         assert_eq!(err.code(), "DATA_FILE");
         assert!(err.to_string().contains("30:?other="), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn subscript_ranges_from_a_file() {
+        let names = "name,north,south,,east\nid,1,2,,3\nx,4.5,,6,\n";
+        let dir = folder("subs", &[("n.csv", names)]);
+        let dims = |eqs: &str| -> Result<Vec<(String, Vec<String>)>, Error> {
+            let mdl = format!("{eqs}\nv = 1 ~~|\n{TAIL}");
+            let p = parse_mdl_with_base(&mdl, Some(&dir))?;
+            Ok(p.dimensions
+                .iter()
+                .map(|d| (d.name.clone(), d.elements.clone()))
+                .collect())
+        };
+        let one = |eq: &str| dims(eq).map(|d| d.into_iter().next().map(|(_, e)| e));
+        // No last cell: to the end of the sheet, across then down; blank
+        // cells are skipped.
+        let all = ["north", "south", "east", "1", "2", "3", "4.5", "6"];
+        assert_eq!(
+            one("R: GET DIRECT SUBSCRIPT('n.csv', ',', 'B1', '', '') ~~|").expect("reads"),
+            Some(all.iter().map(|s| s.to_string()).collect())
+        );
+        // A block read across then down; numbers keep no trailing `.0`.
+        assert_eq!(
+            one("R: GET XLS SUBSCRIPT('n.csv', ',', 'B2', 'D3', 'p') ~~|").expect("reads"),
+            Some(vec!["p1".into(), "p2".into(), "p4.5".into(), "p6".into()])
+        );
+        // Last cell as a column letter (to the sheet's last row) or a row.
+        assert_eq!(
+            one("R: GET DIRECT SUBSCRIPT('n.csv', ',', 'A2', 'A', '') ~~|").expect("reads"),
+            Some(vec!["id".into(), "x".into()])
+        );
+        assert_eq!(
+            one("R: GET DIRECT SUBSCRIPT('n.csv', ',', 'D2', '2', 'e') ~~|").expect("reads"),
+            Some(vec!["e3".into()])
+        );
+        // A mapping may follow; other ranges can use the elements.
+        let d = dims(
+            "R: GET DIRECT SUBSCRIPT('n.csv', ',', 'B2', 'C2', 'k') -> S ~~|
+S: s1, s2 ~~|
+T: R, t9 ~~|",
+        )
+        .expect("reads");
+        let t = d.iter().find(|(n, _)| n == "T").map(|(_, e)| e.clone());
+        assert_eq!(t, Some(vec!["k1".into(), "k2".into(), "t9".into()]));
+        // Errors are typed and name the range.
+        let err = one("R: GET DIRECT SUBSCRIPT('n.csv', ',', 'Z9', '', '') ~~|")
+            .expect_err("nothing there");
+        assert_eq!((err.code(), err.variable()), ("DATA_FILE", Some("R")));
+        let err = one("R: GET DIRECT SUBSCRIPT('n.csv', ',', 'B1') ~~|").expect_err("3 args");
+        assert!(err.to_string().contains("5 arguments"), "{err}");
+        let err = one("R: GET DIRECT SUBSCRIPT('n.csv', ',', 'B1', '', '') + 1 ~~|")
+            .expect_err("trailing tokens");
+        assert_eq!(err.code(), "MDL_SYNTAX");
         std::fs::remove_dir_all(&dir).ok();
     }
 

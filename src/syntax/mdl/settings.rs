@@ -13,8 +13,8 @@
 //!   (<https://vensim.com/documentation/rungekutta.html>); here they run
 //!   as the fixed-step method of the same order.
 //! * `30:?name=path` — a file alias: a data function whose file argument is
-//!   `'?name'` reads `path` (Vensim's "indirect" file references,
-//!   <https://www.vensim.com/documentation/fn_get_direct_data.html>).
+//!   `'?name'` reads `path` ("use '?Tag' to indirectly reference a file",
+//!   <https://vensim.com/documentation/fn_get_direct_subscript.html>).
 //!
 //! Anything else is ignored. A missing or malformed block leaves the
 //! defaults (Euler, no aliases); reading it never fails.
