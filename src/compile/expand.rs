@@ -167,6 +167,7 @@ impl<'p> Expander<'p> {
         // Put input and time in hidden auxes so the structure references them once.
         let in_id = format!("{p}input");
         let t_id = format!("{p}time");
+        let time_expr = time.clone();
         Self::hidden(
             out,
             in_id.clone(),
@@ -195,23 +196,23 @@ impl<'p> Expander<'p> {
                 _ => None,
             }
         };
+        let specs = project
+            .main_model()
+            .and_then(|m| m.sim_specs.as_ref())
+            .unwrap_or(&project.sim_specs);
+        let fold_ctx = FoldCtx {
+            var_expr: &var_expr,
+            dialect: project.dialect,
+            time: TimeCtx {
+                time: specs.start,
+                dt: specs.dt,
+                start: specs.start,
+                stop: specs.stop,
+                step_time: specs.start,
+            },
+        };
         let order = |e: Option<&Expr>| -> Result<usize> {
-            let specs = project
-                .main_model()
-                .and_then(|m| m.sim_specs.as_ref())
-                .unwrap_or(&project.sim_specs);
-            let ctx = FoldCtx {
-                var_expr: &var_expr,
-                dialect: project.dialect,
-                time: TimeCtx {
-                    time: specs.start,
-                    dt: specs.dt,
-                    start: specs.start,
-                    stop: specs.stop,
-                    step_time: specs.start,
-                },
-            };
-            let n = match e.map(|e| fold(e, &ctx, 0)) {
+            let n = match e.map(|e| fold(e, &fold_ctx, 0)) {
                 Some(Ok(n)) => n,
                 Some(Err(r)) if !r.is_empty() => {
                     return Err(Error::Unsupported {
@@ -269,6 +270,23 @@ impl<'p> Expander<'p> {
                     None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
+                if vensim_n {
+                    // Vensim DELAY N (https://vensim.com/documentation/fn_delay_n.html):
+                    // "delay time must be bigger than order * TIME STEP. If
+                    // this is not the case Vensim will ... reduce the order
+                    // so that this is true" (checked with the initial delay
+                    // time; equality is allowed: a delay of exactly
+                    // order * TIME STEP is a pipeline of one step per stage).
+                    let n = match fold(&time_expr, &fold_ctx, 0) {
+                        Ok(d) if specs.dt > 0.0 && d.is_finite() => {
+                            let fit = (d / specs.dt * (1.0 + 1e-9)).floor();
+                            n.min(fit.max(1.0) as usize)
+                        }
+                        // A delay time unknown before the run keeps the order.
+                        _ => n,
+                    };
+                    return self.delay_chain_vensim(&p, &np, n, &in_id, &t_id, init, out);
+                }
                 self.delay_chain(&p, &np, n, &in_id, &t_id, init, out)
             }
             Structure::Trend | Structure::Forecast => {
@@ -524,6 +542,71 @@ impl<'p> Expander<'p> {
                     non_negative: false,
                 },
                 bin(BinaryOp::Div, var(&s), stage_time.clone()),
+            )?;
+            Self::hidden(
+                out,
+                s.clone(),
+                format!("{np}s{i}"),
+                FlatKind::Stock {
+                    inflows: vec![inflow.clone()],
+                    outflows: vec![r.clone()],
+                    non_negative: false,
+                },
+                bin(BinaryOp::Mul, var(&init_id), stage_time.clone()),
+            )?;
+            inflow = r;
+        }
+        Ok(var(&inflow))
+    }
+
+    /// Vensim DELAY N: `delay_chain`, except that the output (the last
+    /// stage's outflow) divides by the stage time of the previous step:
+    /// "the output of the DELAY N function depends only on the values delay
+    /// time had in previous Time Steps"
+    /// (<https://vensim.com/documentation/fn_delay_n.html>). The inner
+    /// stages use the current delay time; with a constant delay time this is
+    /// exactly `delay_chain`. (The SDXorg delays reference confirms both: when
+    /// the delay time steps up, the output first keeps the old divisor for
+    /// one step. Vensim also holds DELAY N's output constant within a step
+    /// under Runge-Kutta; here its stages integrate with the run's method
+    /// like any stock, so only Euler runs are exact.)
+    #[allow(clippy::too_many_arguments)]
+    fn delay_chain_vensim(
+        &mut self,
+        p: &str,
+        np: &str,
+        n: usize,
+        in_id: &str,
+        t_id: &str,
+        init: Expr,
+        out: &mut FlatModel,
+    ) -> Result<Expr> {
+        let (init_id, stage_time) = Self::chain_start(p, np, n, t_id, init, out)?;
+        let lagged = format!("{p}lagged_time");
+        Self::hidden(
+            out,
+            lagged.clone(),
+            format!("{np}lagged_time"),
+            FlatKind::Aux,
+            call("previous", vec![stage_time.clone(), stage_time.clone()]),
+        )?;
+        let mut inflow = in_id.to_string();
+        for i in 1..=n {
+            let s = format!("{p}s{i}");
+            let r = format!("{p}r{i}");
+            let divisor = if i == n {
+                var(&lagged)
+            } else {
+                stage_time.clone()
+            };
+            Self::hidden(
+                out,
+                r.clone(),
+                format!("{np}r{i}"),
+                FlatKind::Flow {
+                    non_negative: false,
+                },
+                bin(BinaryOp::Div, var(&s), divisor),
             )?;
             Self::hidden(
                 out,

@@ -385,10 +385,10 @@ fn delays_match_reference() {
         let pts: Vec<(f64, f64)> = times.iter().copied().zip(vals).collect();
         check(&r, name, TAB, &pts);
     }
-    // DELAY N matches while its delay time is constant. After the delay
-    // time steps from 4 to 6 at t=15 Vensim's output departs from a chain
-    // of first-order stages (reference 2.20442 at t=16; we give 2.64);
-    // that behaviour is not reproduced.
+    // DELAY N: when the delay time steps from 4 to 6 at t=15 the output
+    // still divides by the old stage time at t=15 (3.94971, where a plain
+    // chain of stages gives 2.63) and by the new one from t=16, while the
+    // first stage already drains over the new time at t=15.
     check(
         &r,
         "outputdelayn",
@@ -400,7 +400,48 @@ fn delays_match_reference() {
             (7.0, 0.6875),
             (10.0, 3.1377),
             (14.0, 3.90875),
+            (15.0, 3.94971),
+            (16.0, 2.20442),
+            (17.0, 2.50596),
+            (20.0, 3.29333),
+            (28.0, 3.94496),
         ],
+    );
+}
+
+/// SDXorg `delay_pipeline`: DELAY N's order is reduced until delay time >=
+/// order * TIME STEP (a third-order delay over 1.25 with TIME STEP 0.5 runs
+/// as second order); exactly order * TIME STEP keeps the order.
+#[test]
+fn delay_n_order_is_reduced_to_fit_the_time_step() {
+    let r = run(
+        vec![
+            aux("input", "-1 + STEP(5, 5)"),
+            aux("d2", "delay_n(input, 1.25, 6, 2)"),
+            aux("d3", "delay_n(input, 1.25, 6, 3)"),
+            aux("d2_exact", "delay_n(input, 1, 6, 2)"),
+            aux("d3_exact", "delay_n(input, 1.5, 6, 3)"),
+        ],
+        0.0,
+        10.0,
+        0.5,
+    );
+    let second = [
+        (0.5, 6.0),
+        (1.0, 1.52),
+        (1.5, -0.272),
+        (2.0, -0.8096),
+        (3.0, -0.9888),
+        (6.0, 2.2),
+    ];
+    check(&r, "d2", TAB, &second);
+    check(&r, "d3", TAB, &second);
+    check(&r, "d2_exact", TAB, &[(0.5, 6.0), (1.0, -1.0), (6.0, 4.0)]);
+    check(
+        &r,
+        "d3_exact",
+        TAB,
+        &[(1.0, 6.0), (1.5, -1.0), (6.0, -1.0), (6.5, 4.0)],
     );
 }
 
