@@ -11,6 +11,7 @@ use super::parser::{describe, PErr, Parser};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ir::{Equation, GraphicalFunction};
+use crate::syntax::ast::Expr;
 use crate::syntax::ident::canonicalize;
 
 /// One item of a subscript range definition.
@@ -51,6 +52,20 @@ pub struct VarRecord {
     pub doc: Option<String>,
     pub line: u32,
     pub offset: usize,
+    /// Additional outputs of macro calls in the equation
+    /// (`NAME(inputs : outputs)`), which define further variables.
+    pub outputs: Vec<MacroOutput>,
+}
+
+/// Variable `name` (at `offset`) is output `index` (0-based, after the
+/// macro's own value) of the call of macro `call` with `args`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MacroOutput {
+    pub name: String,
+    pub offset: usize,
+    pub call: String,
+    pub index: usize,
+    pub args: Vec<Expr>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +168,7 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
         doc: Some(rec.comment.clone()).filter(|c| !c.is_empty()),
         line,
         offset: first.start,
+        outputs: Vec::new(),
     };
     let end = rec.offset + rec.eqn.trim_end().len();
     match toks.get(p).map(|t| &t.tok) {
@@ -172,7 +188,7 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             if at(&toks, p + 1, &Tok::Eq) {
                 p += 1;
             }
-            vr.body = rhs(ctx, &toks[p + 1..], &vr.name, end)?;
+            (vr.body, vr.outputs) = rhs(ctx, &toks[p + 1..], &vr.name, end)?;
         }
         Some(Tok::LParen)
             if toks.len() > p + 2
@@ -180,7 +196,7 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
                 && matches!(toks.get(p + 1).map(|t| &t.tok), Some(Tok::Name(n)) if canonicalize(n).starts_with("get_")) =>
         {
             // `table( GET XLS LOOKUPS(...) )`
-            vr.body = rhs(ctx, &toks[p + 1..toks.len() - 1], &vr.name, end)?;
+            (vr.body, vr.outputs) = rhs(ctx, &toks[p + 1..toks.len() - 1], &vr.name, end)?;
         }
         Some(Tok::LParen) => {
             let mut parser = Parser::new(&toks[p + 1..], rec.offset, end);
@@ -270,7 +286,25 @@ fn text_of(ctx: &Ctx, toks: &[Token]) -> String {
     }
 }
 
+/// Parse `toks` as one equation; macro outputs (`NAME(in : out)`) are
+/// refused here and accepted only by [`rhs`], which defines them.
 fn equation<'t>(
+    ctx: &Ctx,
+    toks: &'t [Token],
+    var: &str,
+    end: usize,
+) -> Result<(Equation, Parser<'t>)> {
+    let (eq, parser) = equation_with_outputs(ctx, toks, var, end)?;
+    if !parser.outputs.is_empty() {
+        return Err(Error::Unsupported {
+            variable: var.to_string(),
+            construct: "macro outputs (NAME(inputs : outputs)) inside INTEG".into(),
+        });
+    }
+    Ok((eq, parser))
+}
+
+fn equation_with_outputs<'t>(
     ctx: &Ctx,
     toks: &'t [Token],
     var: &str,
@@ -287,7 +321,9 @@ fn equation<'t>(
 }
 
 /// The right-hand side after `=`.
-fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
+/// The right-hand side's body and the macro outputs it defines.
+fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<(Body, Vec<MacroOutput>)> {
+    let body = |b: Result<Body>| b.map(|b| (b, Vec::new()));
     let head = match toks.first().map(|t| &t.tok) {
         Some(Tok::Name(n)) => canonicalize(n),
         None => return Err(ctx.syntax(end, var, "missing equation after '='")),
@@ -314,13 +350,13 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
         }
         let (rate, _) = equation(ctx, args[0], var, end)?;
         let (init, _) = equation(ctx, args[1], var, end)?;
-        return Ok(Body::Stock { rate, init });
+        return Ok((Body::Stock { rate, init }, Vec::new()));
     }
     if let Some(kind) = ext_kind(&head).filter(|_| whole_call) {
-        return external(ctx, toks, var, kind);
+        return body(external(ctx, toks, var, kind));
     }
     if head == "tabbed_array" && whole_call {
-        return consts(ctx, &toks[2..toks.len() - 1], var, true);
+        return body(consts(ctx, &toks[2..toks.len() - 1], var, true));
     }
     let top_level_list = {
         let mut depth = 0i32;
@@ -334,16 +370,32 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
         })
     };
     if top_level_list {
-        return consts(ctx, toks, var, false);
+        return body(consts(ctx, toks, var, false));
     }
-    let (eq, parser) = equation(ctx, toks, var, end)?;
+    let (eq, parser) = equation_with_outputs(ctx, toks, var, end)?;
     if parser.gf.is_some() && head != "with_lookup" {
         return Err(Error::Unsupported {
             variable: var.to_string(),
             construct: "WITH LOOKUP inside a larger expression".into(),
         });
     }
-    Ok(Body::Expr(eq, parser.gf))
+    let outputs = parser
+        .outputs
+        .into_iter()
+        .flat_map(|(call, args, names)| {
+            names
+                .into_iter()
+                .enumerate()
+                .map(move |(index, (name, offset))| MacroOutput {
+                    name,
+                    offset,
+                    call: call.clone(),
+                    index,
+                    args: args.clone(),
+                })
+        })
+        .collect();
+    Ok((Body::Expr(eq, parser.gf), outputs))
 }
 
 /// The kind of a `GET XLS/DIRECT ...` function name (canonical).

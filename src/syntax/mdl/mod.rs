@@ -67,7 +67,11 @@ impl Ctx<'_> {
 struct MacroDef {
     name: String,
     params: Vec<String>,
+    /// Additional outputs (`NAME(inputs : outputs)`), canonical.
+    outputs: Vec<String>,
     defs: Vec<Def>,
+    /// Offset of the `:MACRO:` line.
+    offset: usize,
 }
 
 /// Parse Vensim `.mdl` text into a project; external data functions then
@@ -102,6 +106,7 @@ pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result
     let mut main = Vec::new();
     let mut macros: Vec<MacroDef> = Vec::new();
     let mut current: Option<MacroDef> = None;
+    let mut called: Vec<convert::MacroOutput> = Vec::new();
     for item in items {
         match item {
             Item::MacroStart(header, offset) => {
@@ -116,10 +121,16 @@ pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result
             },
             Item::Record(rec) => {
                 let def = classify(&ctx, &rec)?;
-                match current.as_mut() {
-                    Some(m) => m.defs.push(def),
-                    None => main.push(def),
+                let extra = output_defs(&def);
+                if let Def::Var(v) = &def {
+                    called.extend(v.outputs.iter().cloned());
                 }
+                let defs = match current.as_mut() {
+                    Some(m) => &mut m.defs,
+                    None => &mut main,
+                };
+                defs.push(def);
+                defs.extend(extra);
             }
         }
     }
@@ -147,6 +158,31 @@ pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result
     for m in macros {
         let ident = canonicalize(&m.name);
         let vars = build::variables(&ctx, &dimensions, var_records(m.defs))?;
+        // Each additional output is read through a macro of its own: the
+        // same body, with that output as its value (Vensim: "The output
+        // arguments are variables that are defined inside of the macro",
+        // https://vensim.com/documentation/22145.html). A call naming
+        // outputs instantiates the body once per value it reads; the
+        // copies see the same inputs, so they evolve alike.
+        for (k, out) in m.outputs.iter().enumerate() {
+            if !vars.iter().any(|v| &v.ident == out) {
+                return Err(ctx.syntax(
+                    m.offset,
+                    &m.name,
+                    format!("macro output '{out}' is not defined inside the macro"),
+                ));
+            }
+            project.macros.push(Macro {
+                eqn: Equation {
+                    text: out.clone(),
+                    expr: Expr::Var(out.clone(), Span::default()),
+                },
+                name: format!("{} (output {out})", m.name),
+                ident: output_macro(&ident, k),
+                params: m.params.clone(),
+                variables: vars.clone(),
+            });
+        }
         project.macros.push(Macro {
             eqn: Equation {
                 text: m.name.clone(),
@@ -158,6 +194,7 @@ pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result
             variables: vars,
         });
     }
+    check_outputs(&ctx, &project, &called)?;
     project.dimensions = dimensions;
     project.warnings = ctx.warnings.take();
     project.models.push(Model {
@@ -176,7 +213,81 @@ fn var_records(defs: Vec<Def>) -> Vec<VarRecord> {
         .collect()
 }
 
-/// `NAME(in1, in2)`; outputs after `:` are not supported.
+/// The identifier of the macro reading output `k` of macro `ident`; `:`
+/// never occurs in a canonical name, so it cannot clash with one.
+fn output_macro(ident: &str, k: usize) -> String {
+    format!("{ident}:{k}")
+}
+
+/// The variables a record's macro outputs define (`y = M(x : z)` defines
+/// `z`, with the left-hand side's subscripts): `z = M:0(x)`.
+fn output_defs(def: &Def) -> Vec<Def> {
+    let Def::Var(v) = def else {
+        return Vec::new();
+    };
+    v.outputs
+        .iter()
+        .map(|o| {
+            let text = format!("output {} of {}", o.index + 1, o.call);
+            Def::Var(Box::new(VarRecord {
+                name: o.name.clone(),
+                ident: canonicalize(&o.name),
+                subs: v.subs.clone(),
+                except: v.except.clone(),
+                body: convert::Body::Expr(
+                    Equation {
+                        text,
+                        expr: Expr::Call(
+                            output_macro(&o.call, o.index),
+                            o.args.clone(),
+                            Span::default(),
+                        ),
+                    },
+                    None,
+                ),
+                units: None,
+                doc: None,
+                line: v.line,
+                offset: o.offset,
+                outputs: Vec::new(),
+            }))
+        })
+        .collect()
+}
+
+/// Every call naming outputs must call a macro with that many outputs.
+fn check_outputs(ctx: &Ctx, project: &Project, called: &[convert::MacroOutput]) -> Result<()> {
+    for o in called {
+        let want = output_macro(&o.call, o.index);
+        if project.macros.iter().any(|m| m.ident == want) {
+            continue;
+        }
+        let have = (0..)
+            .take_while(|&k| {
+                project
+                    .macros
+                    .iter()
+                    .any(|m| m.ident == output_macro(&o.call, k))
+            })
+            .count();
+        let message = if project.macros.iter().any(|m| m.ident == o.call) {
+            format!(
+                "macro '{}' has {have} additional output(s), but this call names at least {}",
+                o.call,
+                o.index + 1
+            )
+        } else {
+            format!(
+                "'{}' is not a macro: only macro calls name outputs (NAME(inputs : outputs))",
+                o.call
+            )
+        };
+        return Err(ctx.syntax(o.offset, &o.name, message));
+    }
+    Ok(())
+}
+
+/// `NAME(in1, in2)` or `NAME(in1, in2 : out1, out2)`.
 fn macro_header(ctx: &Ctx, header: &str, offset: usize) -> Result<MacroDef> {
     let base = offset + ":MACRO:".len() + 1;
     let toks = lex(header, base).map_err(|(o, m)| ctx.syntax(o, "", m))?;
@@ -196,6 +307,7 @@ fn macro_header(ctx: &Ctx, header: &str, offset: usize) -> Result<MacroDef> {
         return Err(bad());
     }
     let mut params = Vec::new();
+    let mut outputs = Vec::new();
     loop {
         match it.next().map(|t| &t.tok) {
             Some(Tok::Name(n) | Tok::Quoted(n)) => params.push(canonicalize(n)),
@@ -206,10 +318,18 @@ fn macro_header(ctx: &Ctx, header: &str, offset: usize) -> Result<MacroDef> {
             Some(Tok::Comma) => {}
             Some(Tok::RParen) => break,
             Some(Tok::Colon) => {
-                return Err(Error::Unsupported {
-                    variable: name,
-                    construct: "macro with additional outputs (NAME(inputs : outputs))".into(),
-                })
+                loop {
+                    match it.next().map(|t| &t.tok) {
+                        Some(Tok::Name(n) | Tok::Quoted(n)) => outputs.push(canonicalize(n)),
+                        _ => return Err(bad()),
+                    }
+                    match it.next().map(|t| &t.tok) {
+                        Some(Tok::Comma) => {}
+                        Some(Tok::RParen) => break,
+                        _ => return Err(bad()),
+                    }
+                }
+                break;
             }
             _ => return Err(bad()),
         }
@@ -217,6 +337,8 @@ fn macro_header(ctx: &Ctx, header: &str, offset: usize) -> Result<MacroDef> {
     Ok(MacroDef {
         name,
         params,
+        outputs,
         defs: Vec::new(),
+        offset,
     })
 }

@@ -39,7 +39,15 @@ pub struct Parser<'a> {
     base: usize,
     /// The table of a `WITH LOOKUP` call, if one was parsed.
     pub gf: Option<GraphicalFunction>,
+    /// Macro calls naming additional outputs, `NAME(inputs : out1, out2)`:
+    /// the call's canonical name, its inputs and the output variables as
+    /// written, with their file offsets.
+    pub outputs: Vec<OutputCall>,
 }
+
+/// A macro call naming outputs: (canonical name, inputs, outputs as
+/// written with their file offsets).
+pub type OutputCall = (String, Vec<Expr>, Vec<(String, usize)>);
 
 impl<'a> Parser<'a> {
     pub fn new(toks: &'a [Token], base: usize, end: usize) -> Parser<'a> {
@@ -50,6 +58,7 @@ impl<'a> Parser<'a> {
             end,
             base,
             gf: None,
+            outputs: Vec::new(),
         }
     }
 
@@ -323,14 +332,36 @@ impl<'a> Parser<'a> {
             return Ok(input);
         }
         let mut args = Vec::new();
+        let mut outputs = Vec::new();
         if !self.eat(&Tok::RParen) {
             loop {
                 args.push(self.expr()?);
                 if self.eat(&Tok::RParen) {
                     break;
                 }
+                if self.eat(&Tok::Colon) {
+                    // Macro outputs: `: name, name )`.
+                    loop {
+                        let at = self.offset();
+                        match self.toks.get(self.pos).map(|t| &t.tok) {
+                            Some(Tok::Name(n) | Tok::Quoted(n)) => {
+                                outputs.push((n.clone(), at));
+                                self.pos += 1;
+                            }
+                            _ => return Err(self.unexpected()),
+                        }
+                        if self.eat(&Tok::RParen) {
+                            break;
+                        }
+                        self.expect(&Tok::Comma)?;
+                    }
+                    break;
+                }
                 self.expect(&Tok::Comma)?;
             }
+        }
+        if !outputs.is_empty() {
+            self.outputs.push((name.clone(), args.clone(), outputs));
         }
         if name == "if_then_else" {
             if args.len() != 3 {

@@ -262,8 +262,57 @@ out = EXPRESSION MACRO(1, 2) ~~|
     assert_eq!(mac.params, vec!["input", "parameter"]);
     assert_eq!(mac.variables.len(), 2);
     assert!(p.models[0].get("intermediate").is_none());
+}
+
+/// `:MACRO: NAME(inputs : outputs)`: a call `y = NAME(x : z)` also
+/// defines `z`, the macro's output variable, per element like `y`.
+#[test]
+fn macros_with_additional_outputs() {
+    use crate::{CompiledModel, RunOptions};
+    let text = model(
+        ":MACRO: ACC(rate, k : total, twice)
+ACC = total * k ~~|
+total = INTEG(rate, 0) ~~|
+twice = 2 * total ~~|
+:END OF MACRO:
+D: d1, d2 ~~|
+r[D] = 1, 3 ~~|
+y[D] = ACC(r[D], 10 : z, w) ~~|
+only = ACC(1, 1 : first) ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    let m = CompiledModel::new(&p, None).expect("compiles");
+    let r = m.run(&RunOptions::default()).expect("runs");
+    let last = |name: &str| *r.column(name).expect(name).last().expect("a row");
+    // CONTROL runs 0..30 with TIME STEP 1 (Euler): total = 30 * rate.
+    assert_eq!(last("z[d1]"), 30.0);
+    assert_eq!(last("z[d2]"), 90.0);
+    assert_eq!(last("w[d2]"), 180.0);
+    assert_eq!(last("y[d2]"), 900.0);
+    assert_eq!(last("first"), 30.0);
+    assert_eq!(last("only"), 30.0);
+
+    // Naming more outputs than the macro has, or outputs of a builtin.
+    let bad = |eq: &str| {
+        parse_mdl(&model(&format!(
+            ":MACRO: M(a : b)\nM = a ~~|\nb = 2 * a ~~|\n:END OF MACRO:\n{eq}"
+        )))
+        .expect_err("refused")
+    };
+    let err = bad("y = M(1 : p, q) ~~|");
+    assert!(
+        matches!(&err, Error::MdlSyntax { variable, message, .. }
+            if variable == "q" && message.contains("1 additional output")),
+        "{err}"
+    );
+    let err = bad("y = MAX(1 : p) ~~|");
+    assert!(err.to_string().contains("not a macro"), "{err}");
+    let err = bad("y = INTEG(M(1 : p), 0) ~~|");
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    // An output the macro never defines.
     let err = parse_mdl(&model(":MACRO: M(a : b)\nM = a ~~|\n:END OF MACRO:\n")).unwrap_err();
-    assert!(matches!(err, Error::Unsupported { .. }));
+    assert!(err.to_string().contains("'b' is not defined"), "{err}");
 }
 
 #[test]
