@@ -27,7 +27,11 @@ pub fn arrayed_xmile(n: usize, stop: f64, dt: f64) -> String {
     for i in 0..n {
         elems.push_str(&format!("<elem name=\"{}\"/>", region(i)));
         // A few seeded regions; the rest start almost clean.
-        let seed = if i % 97 == 0 { 10.0 } else { (i % 7) as f64 * 0.1 };
+        let seed = if i % 97 == 0 {
+            10.0
+        } else {
+            (i % 7) as f64 * 0.1
+        };
         initial.push_str(&format!(
             "<element subscript=\"{}\"><eqn>{seed}</eqn></element>",
             region(i)

@@ -54,7 +54,11 @@ fn main() {
         })
         .collect();
 
-    for (group, phase) in [("arrays_parse", 0), ("arrays_compile", 1), ("arrays_run", 2)] {
+    for (group, phase) in [
+        ("arrays_parse", 0),
+        ("arrays_compile", 1),
+        ("arrays_run", 2),
+    ] {
         let mut g = c.benchmark_group(group);
         g.sample_size(10);
         for (n, text, model) in &models {

@@ -24,6 +24,15 @@ pub type ElementCtx = Vec<(String, String)>;
 pub struct ArrayInfo<'p> {
     pub project: &'p Project,
     pub var_dims: HashMap<String, Vec<String>>,
+    /// Canonical element names of every dimension, computed once (large
+    /// dimensions are consulted once per element of every variable).
+    dims: HashMap<String, DimIndex>,
+}
+
+/// A dimension's canonical elements in order, and each one's position.
+struct DimIndex {
+    elements: Vec<String>,
+    position: HashMap<String, usize>,
 }
 
 /// The flat identifier of one element.
@@ -33,22 +42,40 @@ pub fn element_ident(ident: &str, elems: &[String]) -> String {
 
 impl<'p> ArrayInfo<'p> {
     pub fn new(project: &'p Project) -> Self {
+        let dims = project
+            .dimensions
+            .iter()
+            .map(|d| {
+                let elements: Vec<String> = d.elements.iter().map(|e| canonicalize(e)).collect();
+                let mut position = HashMap::with_capacity(elements.len());
+                for (i, e) in elements.iter().enumerate() {
+                    position.entry(e.clone()).or_insert(i);
+                }
+                (d.ident.clone(), DimIndex { elements, position })
+            })
+            .collect();
         ArrayInfo {
             project,
             var_dims: HashMap::new(),
+            dims,
         }
     }
 
     /// Canonical element names of a dimension.
-    pub fn elements(&self, dim: &str, variable: &str) -> Result<Vec<String>> {
-        let d = self
-            .project
-            .dimension(dim)
+    pub fn elements(&self, dim: &str, variable: &str) -> Result<&[String]> {
+        self.dims
+            .get(dim)
+            .map(|d| d.elements.as_slice())
             .ok_or_else(|| Error::BadSubscript {
                 variable: variable.to_string(),
                 message: format!("unknown dimension '{dim}'"),
-            })?;
-        Ok(d.elements.iter().map(|e| canonicalize(e)).collect())
+            })
+    }
+
+    /// The 0-based position of element `elem` (canonical) in dimension
+    /// `dim`, if it is one of its elements.
+    pub fn position(&self, dim: &str, elem: &str) -> Option<usize> {
+        self.dims.get(dim)?.position.get(elem).copied()
     }
 
     /// Display names of a dimension's elements.
@@ -172,7 +199,7 @@ impl<'p> ArrayInfo<'p> {
         let mut choices: Vec<Vec<String>> = Vec::with_capacity(dims.len());
         for (d, i) in dims.iter().zip(idx) {
             let elems = self.elements(d, variable)?;
-            choices.push(self.index_choice(d, &elems, i, ctx, variable)?);
+            choices.push(self.index_choice(d, elems, i, ctx, variable)?);
         }
         let mut refs = vec![Vec::new()];
         for c in choices {
@@ -205,6 +232,7 @@ impl<'p> ArrayInfo<'p> {
             variable: variable.to_string(),
             message: m,
         };
+        let has = |e: &str| self.position(dim, e).is_some();
         match i {
             // Inside a reduction the dimension a wildcard stands for is bound
             // (see `free_dims`); anywhere else it selects every element.
@@ -215,7 +243,7 @@ impl<'p> ArrayInfo<'p> {
                 let bang = format!("{d}!");
                 let bound = ctx.iter().find(|(x, _)| *x == bang);
                 match bound.or_else(|| ctx.iter().find(|(x, _)| x == d)) {
-                    Some((_, e)) if elems.contains(e) => Ok(vec![e.clone()]),
+                    Some((_, e)) if has(e) => Ok(vec![e.clone()]),
                     _ => Ok(elems.to_vec()),
                 }
             }
@@ -230,13 +258,12 @@ impl<'p> ArrayInfo<'p> {
                 let n = canonicalize(n);
                 // The same dimension (or one the context maps by name).
                 if let Some((_, e)) = ctx.iter().find(|(d, _)| *d == n) {
-                    if elems.contains(e) {
+                    if has(e) {
                         return Ok(vec![e.clone()]);
                     }
                     // A different dimension of the same size maps by position.
-                    let ctx_elems = self.elements(&n, variable)?;
-                    if ctx_elems.len() == elems.len() {
-                        if let Some(p) = ctx_elems.iter().position(|x| x == e) {
+                    if self.elements(&n, variable)?.len() == elems.len() {
+                        if let Some(p) = self.position(&n, e) {
                             return Ok(vec![elems[p].clone()]);
                         }
                     }
@@ -244,19 +271,19 @@ impl<'p> ArrayInfo<'p> {
                         "element '{e}' of '{n}' is not in dimension '{dim}'"
                     )));
                 }
-                if elems.contains(&n) {
+                if has(&n) {
                     return Ok(vec![n]);
                 }
                 // A dimension the context fixes through a mapping (`A -> B`).
                 if let Some(e) = self.mapped_element(&n, ctx) {
-                    if elems.contains(&e) {
+                    if has(&e) {
                         return Ok(vec![e]);
                     }
                 }
                 if n == dim || self.project.dimension(&n).is_some() {
                     // A dimension with no element fixed: the whole slice.
                     let sub = self.elements(&n, variable)?;
-                    return Ok(sub.into_iter().filter(|e| elems.contains(e)).collect());
+                    return Ok(sub.iter().filter(|e| has(e)).cloned().collect());
                 }
                 Err(bad(format!(
                     "'{n}' is neither an element of '{dim}' nor a dimension"
@@ -290,8 +317,8 @@ impl<'p> ArrayInfo<'p> {
         });
         for source in linked {
             for (_, e) in ctx {
-                if let Some(pos) = source.elements.iter().position(|x| canonicalize(x) == *e) {
-                    return target.elements.get(pos).map(|x| canonicalize(x));
+                if let Some(pos) = self.position(&source.ident, e) {
+                    return self.dims.get(dim)?.elements.get(pos).cloned();
                 }
             }
         }

@@ -210,8 +210,8 @@ impl ArrayInfo<'_> {
             )));
         };
         let mut call = vec![num(r as f64), num(c as f64)];
-        for er in &rows {
-            for ec in &cols {
+        for er in rows {
+            for ec in cols {
                 let mut inner: ElementCtx =
                     vec![(rd.clone(), er.clone()), (cd.clone(), ec.clone())];
                 inner.extend(ctx.iter().cloned());

@@ -64,7 +64,7 @@ impl ArrayInfo<'_> {
             )));
         }
         let mut values = Vec::with_capacity(elems.len());
-        for e in &elems {
+        for e in elems {
             let mut sub = idx.clone();
             if let Some(last) = sub.last_mut() {
                 *last = IndexExpr::Expr(Expr::Var(e.clone(), *span));
