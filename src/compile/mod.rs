@@ -17,6 +17,7 @@ pub mod flatten;
 pub mod fold;
 pub mod program;
 pub mod vector_fns;
+pub mod vector_lookup;
 pub mod vector_order;
 
 use std::collections::HashMap;
