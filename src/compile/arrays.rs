@@ -6,7 +6,9 @@
 //! per-element stateful builtins fall out of the scalar machinery. Array
 //! reductions (SUM, MEAN, MIN, MAX, VMIN, VMAX, PROD, STDDEV, SIZE,
 //! ELMCOUNT) expand into the
-//! scalar expression over the slice's elements.
+//! scalar expression over the slice's elements; an element range `x[a:b]`
+//! (names or 1-based positions, `SUM(x[2:4])`) limits the elements one
+//! dimension of the slice ranges over.
 
 use std::collections::HashMap;
 
@@ -253,7 +255,18 @@ impl<'p> ArrayInfo<'p> {
                     .ok_or_else(|| bad(format!("@{p} has no matching dimension")))?;
                 Ok(vec![e.clone()])
             }
-            IndexExpr::Range(..) => Err(bad("element ranges are not supported yet".into())),
+            // `a:b` selects the elements from a to b; inside a reduction
+            // the dimension is bound to one of them at a time.
+            IndexExpr::Range(a, b) => {
+                let range = self.range_elements(dim, elems, a, b, variable)?;
+                let bang = format!("{dim}!");
+                let bound = ctx.iter().find(|(x, _)| *x == bang);
+                match bound.or_else(|| ctx.iter().find(|(x, _)| x == dim)) {
+                    Some((_, e)) if range.contains(e) => Ok(vec![e.clone()]),
+                    Some((_, e)) => Err(bad(format!("element '{e}' is outside the range"))),
+                    None => Ok(range.to_vec()),
+                }
+            }
             IndexExpr::Expr(Expr::Var(n, _)) => {
                 let n = canonicalize(n);
                 // The same dimension (or one the context maps by name).
@@ -304,6 +317,92 @@ impl<'p> ArrayInfo<'p> {
         }
     }
 
+    /// The elements an `a:b` range selects from dimension `dim`: bounds are
+    /// element names or 1-based positions, in order.
+    fn range_elements<'e>(
+        &self,
+        dim: &str,
+        elems: &'e [String],
+        a: &Expr,
+        b: &Expr,
+        variable: &str,
+    ) -> Result<&'e [String]> {
+        let bad = |m: String| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: m,
+        };
+        let at = |e: &Expr| -> Result<usize> {
+            match e {
+                Expr::Var(n, _) => {
+                    let n = canonicalize(n);
+                    self.position(dim, &n).ok_or_else(|| {
+                        bad(format!("range bound '{n}' is not an element of '{dim}'"))
+                    })
+                }
+                Expr::Num(v) if v.fract() == 0.0 && *v >= 1.0 && *v <= elems.len() as f64 => {
+                    Ok(*v as usize - 1)
+                }
+                Expr::Num(v) => Err(bad(format!(
+                    "range bound {v} is not a position of '{dim}' (1..={})",
+                    elems.len()
+                ))),
+                _ => Err(bad("range bounds must be element names or positions".into())),
+            }
+        };
+        let (lo, hi) = (at(a)?, at(b)?);
+        if lo > hi {
+            return Err(bad(format!(
+                "range {}:{} of '{dim}' runs backwards",
+                elems[lo], elems[hi]
+            )));
+        }
+        Ok(&elems[lo..=hi])
+    }
+
+    /// Ranges `a:b` in a reduction's argument, as (dimension, its elements
+    /// in the range): the reduction visits only those elements.
+    fn ranges_in(&self, e: &Expr, variable: &str) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Num(_) | Expr::Var(..) => {}
+                Expr::Subscript(n, idx, _) => {
+                    for (k, i) in idx.iter().enumerate() {
+                        match i {
+                            IndexExpr::Range(a, b) => {
+                                let Some(d) = self.var_dims.get(n).and_then(|ds| ds.get(k)) else {
+                                    continue;
+                                };
+                                let elems = self.elements(d, variable)?;
+                                let range = self.range_elements(d, elems, a, b, variable)?;
+                                match out.iter_mut().find(|(x, _)| x == d) {
+                                    // Two ranges over one dimension: their overlap.
+                                    Some((_, have)) => have.retain(|x| range.contains(x)),
+                                    None => out.push((d.clone(), range.to_vec())),
+                                }
+                            }
+                            IndexExpr::Expr(x) => stack.push(x),
+                            _ => {}
+                        }
+                    }
+                }
+                Expr::Call(_, args, _) => stack.extend(args.iter()),
+                Expr::Unary(_, a) => stack.push(a),
+                Expr::Binary(_, a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Expr::If(c, a, b) => {
+                    stack.push(c);
+                    stack.push(a);
+                    stack.push(b);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The element of dimension `dim` that the context fixes through a
     /// Vensim mapping declared on either side (`A: a1, a2 -> B` pairs A's
     /// and B's elements by position).
@@ -352,7 +451,7 @@ impl<'p> ArrayInfo<'p> {
                     for (k, i) in idx.iter().enumerate() {
                         match i {
                             IndexExpr::Wildcard(Some(d)) => add(d),
-                            IndexExpr::Wildcard(None) => {
+                            IndexExpr::Wildcard(None) | IndexExpr::Range(..) => {
                                 if let Some(d) = dims.and_then(|ds| ds.get(k)) {
                                     add(d)
                                 }
@@ -417,8 +516,20 @@ impl<'p> ArrayInfo<'p> {
         // Evaluate the argument once per combination of the dimensions it
         // reduces over (wildcards, `d!`, free dimension names, whole arrays).
         let free = self.free_dims(&args[0], ctx);
+        let ranges = self.ranges_in(&args[0], variable)?;
+        let in_ranges = |canon: &[String]| {
+            free.iter().zip(canon).all(|(d, e)| {
+                ranges
+                    .iter()
+                    .find(|(x, _)| x == d)
+                    .is_none_or(|(_, r)| r.contains(e))
+            })
+        };
         let mut items = Vec::new();
         for (canon, _) in self.tuples(&free, variable)? {
+            if !in_ranges(&canon) {
+                continue;
+            }
             let mut inner: ElementCtx = free.iter().cloned().zip(canon).collect();
             inner.extend(ctx.iter().cloned());
             items.push(self.scalarize(&args[0], &inner, variable)?);

@@ -414,6 +414,8 @@ impl CompiledModel {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_arrays;
+#[cfg(test)]
 mod tests_vector;
 #[cfg(test)]
 mod tests_vensim;
