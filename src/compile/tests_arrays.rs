@@ -104,3 +104,53 @@ fn bad_ranges_are_typed_errors() {
     let vars = r#"<aux name="y"><eqn>x[2:3]</eqn></aux>"#;
     assert!(matches!(compile(vars), Err(Error::BadSubscript { .. })));
 }
+
+/// A stepwise run reads and sets whole arrayed variables; a bad item
+/// leaves every value as it was.
+#[test]
+fn sim_gets_and_sets_whole_arrays() {
+    use crate::vm::{Override, Sim};
+    let vars = r#"
+<aux name="k"><dimensions><dim name="D"/></dimensions><eqn>2</eqn></aux>
+<aux name="twice"><dimensions><dim name="D"/></dimensions><eqn>k * 2</eqn></aux>
+<aux name="clock"><dimensions><dim name="D"/></dimensions><eqn>TIME</eqn></aux>
+<stock name="s"><dimensions><dim name="N"/></dimensions><eqn>1</eqn><inflow>f</inflow></stock>
+<flow name="f"><dimensions><dim name="N"/></dimensions><eqn>1</eqn></flow>
+"#;
+    let model = std::sync::Arc::new(compile(vars).unwrap());
+    let mut sim = Sim::new(model, &RunOptions::default()).unwrap();
+    assert_eq!(sim.get_array("k").unwrap(), (vec![5], vec![2.0; 5]));
+    assert_eq!(sim.shape("s"), Some(vec![4]));
+    assert_eq!(sim.shape("k[d1]"), None);
+
+    sim.set_values(&[("k".into(), Override::Array(vec![1.0, 2.0, 3.0, 4.0, 5.0]))])
+        .unwrap();
+    assert_eq!(
+        sim.get_array("twice").unwrap().1,
+        vec![2.0, 4.0, 6.0, 8.0, 10.0]
+    );
+    sim.set_value("s", 7.0).unwrap();
+    assert_eq!(sim.get_array("s").unwrap().1, vec![7.0; 4]);
+
+    for bad in [
+        vec![
+            ("k".to_string(), Override::Value(0.0)),
+            ("k".to_string(), Override::Array(vec![1.0, 2.0])),
+        ],
+        vec![
+            ("k".to_string(), Override::Value(0.0)),
+            ("clock".to_string(), Override::Value(3.0)),
+        ],
+        vec![("k".to_string(), Override::Table(vec![(0.0, 1.0)]))],
+    ] {
+        let err = sim.set_values(&bad).unwrap_err();
+        assert!(matches!(err, Error::BadOverride { .. }), "{err:?}");
+        assert_eq!(sim.get_array("k").unwrap().1, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    }
+    assert!(matches!(
+        sim.get_array("nothing"),
+        Err(Error::UnknownOutput { .. })
+    ));
+    sim.run_to_end().unwrap();
+    assert_eq!(sim.get_array("s").unwrap().1, vec![8.0; 4]);
+}
