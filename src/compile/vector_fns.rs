@@ -204,7 +204,7 @@ impl ArrayInfo<'_> {
             let (_, e) = ctx.iter().find(|(x, _)| x == d)?;
             elems.iter().position(|x| x == e)
         };
-        let (Some(r), Some(c)) = (at(&rd, &rows), at(&cd, &cols)) else {
+        let (Some(r), Some(c)) = (at(&rd, rows), at(&cd, cols)) else {
             return Err(bad(&format!(
                 "must be computed per element of '{rd}' and '{cd}'"
             )));
