@@ -113,6 +113,15 @@ class Sim:
     def set_value(self, name: str, value: float) -> None:
         """Set a constant or a stock's current value."""
 
+    def get_array(self, name: str) -> tuple[list[int], list[float]]:
+        """Current values of an arrayed variable: (shape, row-major values)."""
+
+    def shape(self, name: str) -> list[int] | None:
+        """Shape of an arrayed variable, None for anything else."""
+
+    def set_values(self, items: Sequence[tuple[str, OverrideValue]]) -> None:
+        """Set several values at once, as run overrides (all or nothing)."""
+
     @property
     def time(self) -> float:
         """Current simulation time."""

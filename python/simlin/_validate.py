@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from simlin.errors import SimlinArgumentError, SimlinTypeError
+from simlin.errors import ErrorCode, SimlinArgumentError, SimlinRuntimeError, SimlinTypeError
 
 OverrideValue = (
     float
@@ -84,8 +84,27 @@ def _points(var: str, value: Iterable[object]) -> list[tuple[float, float]]:
     return points
 
 
-def overrides(value: object) -> list[tuple[str, NativeOverride]]:
-    """Normalise an overrides mapping to ``[(name, float | [(x, y), ...])]``."""
+ShapeOf = Callable[[str], Sequence[int] | None]
+"""The shape of an arrayed variable by name, ``None`` for anything else."""
+
+
+def _element_key(element: object) -> object:
+    """An element key as the engine names it: tuples and ``"a1, b2"`` become ``"a1,b2"``."""
+    if isinstance(element, tuple):
+        element = ",".join(name(e, "element name") for e in element)
+    if isinstance(element, str):
+        return ",".join(part.strip() for part in element.split(","))
+    return element
+
+
+def overrides(value: object, shape_of: ShapeOf | None = None) -> list[tuple[str, NativeOverride]]:
+    """Normalise an overrides mapping to ``[(name, float | [(x, y), ...])]``.
+
+    With ``shape_of``, a NumPy array of more than one dimension must have its
+    variable's shape exactly (a flat one needs only the right length, which
+    the engine checks); otherwise ``SimlinRuntimeError`` with code
+    ``BAD_OVERRIDE``.
+    """
     if value is None:
         return []
     if not isinstance(value, Mapping):
@@ -104,12 +123,19 @@ def overrides(value: object) -> list[tuple[str, NativeOverride]]:
                     f"override for '{var}' must be a numeric array, got dtype {v.dtype}",
                     variable=var,
                 )
+            shape = shape_of(var) if shape_of is not None and v.ndim > 1 else None
+            if shape is not None and tuple(v.shape) != tuple(shape):
+                raise SimlinRuntimeError(
+                    f"override for '{var}': expected an array of shape {tuple(shape)}, "
+                    f"got shape {tuple(v.shape)}",
+                    code=ErrorCode.BAD_OVERRIDE,
+                    variable=var,
+                )
             out.append((var, [float(x) for x in v.astype(np.float64).ravel()]))
         elif isinstance(v, Mapping):
             # Element name (or tuple of names, one per dimension) -> number.
             for element, x in v.items():
-                key_text = ",".join(element) if isinstance(element, tuple) else element
-                label = f"{var}[{name(key_text, 'element name')}]"
+                label = f"{var}[{name(_element_key(element), 'element name')}]"
                 out.append((label, real(x, f"override for '{label}'")))
         elif (
             isinstance(v, Sequence)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from simlin import _simlin, _validate
 from simlin._handle import NativeHandle
-from simlin.results import Results
+from simlin._validate import OverrideValue
+from simlin.results import FloatArray, Results
 
 __all__ = ["Sim"]
 
@@ -47,13 +50,38 @@ class Sim(NativeHandle):
         """Go back to the start time, keeping overrides and values set on constants."""
         self._native.reset()
 
-    def get_value(self, name: str) -> float:
-        """The current value of a variable (any spelling of its name)."""
-        return self._native.get_value(_validate.name(name, "name"))
+    def get_value(self, name: str) -> float | FloatArray:
+        """The current value of a variable (any spelling of its name).
 
-    def set_value(self, name: str, value: float) -> None:
-        """Set a constant, or a stock's current value, before the next step."""
-        self._native.set_value(_validate.name(name, "name"), _validate.real(value, "value"))
+        For an arrayed variable, a NumPy array of its shape (a copy), e.g.
+        ``(2, 3)`` for one over dimensions of 2 and 3 elements; one element
+        (``"stock[North,Small]"``) is a float.
+        """
+        var = _validate.name(name, "name")
+        if self._native.shape(var) is None:
+            return self._native.get_value(var)
+        shape, values = self._native.get_array(var)
+        return np.asarray(values, dtype=np.float64).reshape(shape)
+
+    def set_value(self, name: str, value: OverrideValue) -> None:
+        """Set a constant, or a stock's current value, before the next step.
+
+        For an arrayed variable ``value`` may be a number (every element), a
+        NumPy array of the variable's shape (or a flat row-major sequence of
+        one number per element), or a mapping of element to number for some
+        elements (keys ``"North"``, ``("North", "Small")`` or
+        ``"North,Small"``), exactly as ``Model.run(overrides=...)`` takes it.
+        Either every value is set or, on an error, none.
+
+        Raises:
+            SimlinTypeError: ``value`` is not one of those types.
+            SimlinRuntimeError: code ``BAD_OVERRIDE`` for a wrong shape, an
+                unknown variable or element, or a variable computed from
+                others.
+
+        """
+        var = _validate.name(name, "name")
+        self._native.set_values(_validate.overrides({var: value}, shape_of=self._native.shape))
 
     def results(self) -> Results:
         """A snapshot of the results saved so far."""

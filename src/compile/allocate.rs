@@ -129,7 +129,7 @@ impl ArrayInfo<'_> {
             .find(|(d, _)| *d == rd)
             .and_then(|(_, e)| requesters.iter().position(|x| x == e))
             .ok_or_else(|| bad(format!("must be computed per element of '{rd}'")))?;
-        Ok((rd, requesters, k))
+        Ok((rd, requesters.to_vec(), k))
     }
 
     /// `ALLOCATE BY PRIORITY(request[.., r], priority[.., r], size, width,

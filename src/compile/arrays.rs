@@ -6,7 +6,9 @@
 //! per-element stateful builtins fall out of the scalar machinery. Array
 //! reductions (SUM, MEAN, MIN, MAX, VMIN, VMAX, PROD, STDDEV, SIZE,
 //! ELMCOUNT) expand into the
-//! scalar expression over the slice's elements.
+//! scalar expression over the slice's elements; an element range `x[a:b]`
+//! (names or 1-based positions, `SUM(x[2:4])`) limits the elements one
+//! dimension of the slice ranges over.
 
 use std::collections::HashMap;
 
@@ -24,6 +26,15 @@ pub type ElementCtx = Vec<(String, String)>;
 pub struct ArrayInfo<'p> {
     pub project: &'p Project,
     pub var_dims: HashMap<String, Vec<String>>,
+    /// Canonical element names of every dimension, computed once (large
+    /// dimensions are consulted once per element of every variable).
+    dims: HashMap<String, DimIndex>,
+}
+
+/// A dimension's canonical elements in order, and each one's position.
+struct DimIndex {
+    elements: Vec<String>,
+    position: HashMap<String, usize>,
 }
 
 /// The flat identifier of one element.
@@ -33,22 +44,40 @@ pub fn element_ident(ident: &str, elems: &[String]) -> String {
 
 impl<'p> ArrayInfo<'p> {
     pub fn new(project: &'p Project) -> Self {
+        let dims = project
+            .dimensions
+            .iter()
+            .map(|d| {
+                let elements: Vec<String> = d.elements.iter().map(|e| canonicalize(e)).collect();
+                let mut position = HashMap::with_capacity(elements.len());
+                for (i, e) in elements.iter().enumerate() {
+                    position.entry(e.clone()).or_insert(i);
+                }
+                (d.ident.clone(), DimIndex { elements, position })
+            })
+            .collect();
         ArrayInfo {
             project,
             var_dims: HashMap::new(),
+            dims,
         }
     }
 
     /// Canonical element names of a dimension.
-    pub fn elements(&self, dim: &str, variable: &str) -> Result<Vec<String>> {
-        let d = self
-            .project
-            .dimension(dim)
+    pub fn elements(&self, dim: &str, variable: &str) -> Result<&[String]> {
+        self.dims
+            .get(dim)
+            .map(|d| d.elements.as_slice())
             .ok_or_else(|| Error::BadSubscript {
                 variable: variable.to_string(),
                 message: format!("unknown dimension '{dim}'"),
-            })?;
-        Ok(d.elements.iter().map(|e| canonicalize(e)).collect())
+            })
+    }
+
+    /// The 0-based position of element `elem` (canonical) in dimension
+    /// `dim`, if it is one of its elements.
+    pub fn position(&self, dim: &str, elem: &str) -> Option<usize> {
+        self.dims.get(dim)?.position.get(elem).copied()
     }
 
     /// Display names of a dimension's elements.
@@ -172,7 +201,7 @@ impl<'p> ArrayInfo<'p> {
         let mut choices: Vec<Vec<String>> = Vec::with_capacity(dims.len());
         for (d, i) in dims.iter().zip(idx) {
             let elems = self.elements(d, variable)?;
-            choices.push(self.index_choice(d, &elems, i, ctx, variable)?);
+            choices.push(self.index_choice(d, elems, i, ctx, variable)?);
         }
         let mut refs = vec![Vec::new()];
         for c in choices {
@@ -205,6 +234,7 @@ impl<'p> ArrayInfo<'p> {
             variable: variable.to_string(),
             message: m,
         };
+        let has = |e: &str| self.position(dim, e).is_some();
         match i {
             // Inside a reduction the dimension a wildcard stands for is bound
             // (see `free_dims`); anywhere else it selects every element.
@@ -215,7 +245,7 @@ impl<'p> ArrayInfo<'p> {
                 let bang = format!("{d}!");
                 let bound = ctx.iter().find(|(x, _)| *x == bang);
                 match bound.or_else(|| ctx.iter().find(|(x, _)| x == d)) {
-                    Some((_, e)) if elems.contains(e) => Ok(vec![e.clone()]),
+                    Some((_, e)) if has(e) => Ok(vec![e.clone()]),
                     _ => Ok(elems.to_vec()),
                 }
             }
@@ -225,18 +255,28 @@ impl<'p> ArrayInfo<'p> {
                     .ok_or_else(|| bad(format!("@{p} has no matching dimension")))?;
                 Ok(vec![e.clone()])
             }
-            IndexExpr::Range(..) => Err(bad("element ranges are not supported yet".into())),
+            // `a:b` selects the elements from a to b; inside a reduction
+            // the dimension is bound to one of them at a time.
+            IndexExpr::Range(a, b) => {
+                let range = self.range_elements(dim, elems, a, b, variable)?;
+                let bang = format!("{dim}!");
+                let bound = ctx.iter().find(|(x, _)| *x == bang);
+                match bound.or_else(|| ctx.iter().find(|(x, _)| x == dim)) {
+                    Some((_, e)) if range.contains(e) => Ok(vec![e.clone()]),
+                    Some((_, e)) => Err(bad(format!("element '{e}' is outside the range"))),
+                    None => Ok(range.to_vec()),
+                }
+            }
             IndexExpr::Expr(Expr::Var(n, _)) => {
                 let n = canonicalize(n);
                 // The same dimension (or one the context maps by name).
                 if let Some((_, e)) = ctx.iter().find(|(d, _)| *d == n) {
-                    if elems.contains(e) {
+                    if has(e) {
                         return Ok(vec![e.clone()]);
                     }
                     // A different dimension of the same size maps by position.
-                    let ctx_elems = self.elements(&n, variable)?;
-                    if ctx_elems.len() == elems.len() {
-                        if let Some(p) = ctx_elems.iter().position(|x| x == e) {
+                    if self.elements(&n, variable)?.len() == elems.len() {
+                        if let Some(p) = self.position(&n, e) {
                             return Ok(vec![elems[p].clone()]);
                         }
                     }
@@ -244,19 +284,19 @@ impl<'p> ArrayInfo<'p> {
                         "element '{e}' of '{n}' is not in dimension '{dim}'"
                     )));
                 }
-                if elems.contains(&n) {
+                if has(&n) {
                     return Ok(vec![n]);
                 }
                 // A dimension the context fixes through a mapping (`A -> B`).
                 if let Some(e) = self.mapped_element(&n, ctx) {
-                    if elems.contains(&e) {
+                    if has(&e) {
                         return Ok(vec![e]);
                     }
                 }
                 if n == dim || self.project.dimension(&n).is_some() {
                     // A dimension with no element fixed: the whole slice.
                     let sub = self.elements(&n, variable)?;
-                    return Ok(sub.into_iter().filter(|e| elems.contains(e)).collect());
+                    return Ok(sub.iter().filter(|e| has(e)).cloned().collect());
                 }
                 Err(bad(format!(
                     "'{n}' is neither an element of '{dim}' nor a dimension"
@@ -277,6 +317,92 @@ impl<'p> ArrayInfo<'p> {
         }
     }
 
+    /// The elements an `a:b` range selects from dimension `dim`: bounds are
+    /// element names or 1-based positions, in order.
+    fn range_elements<'e>(
+        &self,
+        dim: &str,
+        elems: &'e [String],
+        a: &Expr,
+        b: &Expr,
+        variable: &str,
+    ) -> Result<&'e [String]> {
+        let bad = |m: String| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: m,
+        };
+        let at = |e: &Expr| -> Result<usize> {
+            match e {
+                Expr::Var(n, _) => {
+                    let n = canonicalize(n);
+                    self.position(dim, &n).ok_or_else(|| {
+                        bad(format!("range bound '{n}' is not an element of '{dim}'"))
+                    })
+                }
+                Expr::Num(v) if v.fract() == 0.0 && *v >= 1.0 && *v <= elems.len() as f64 => {
+                    Ok(*v as usize - 1)
+                }
+                Expr::Num(v) => Err(bad(format!(
+                    "range bound {v} is not a position of '{dim}' (1..={})",
+                    elems.len()
+                ))),
+                _ => Err(bad("range bounds must be element names or positions".into())),
+            }
+        };
+        let (lo, hi) = (at(a)?, at(b)?);
+        if lo > hi {
+            return Err(bad(format!(
+                "range {}:{} of '{dim}' runs backwards",
+                elems[lo], elems[hi]
+            )));
+        }
+        Ok(&elems[lo..=hi])
+    }
+
+    /// Ranges `a:b` in a reduction's argument, as (dimension, its elements
+    /// in the range): the reduction visits only those elements.
+    fn ranges_in(&self, e: &Expr, variable: &str) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Num(_) | Expr::Var(..) => {}
+                Expr::Subscript(n, idx, _) => {
+                    for (k, i) in idx.iter().enumerate() {
+                        match i {
+                            IndexExpr::Range(a, b) => {
+                                let Some(d) = self.var_dims.get(n).and_then(|ds| ds.get(k)) else {
+                                    continue;
+                                };
+                                let elems = self.elements(d, variable)?;
+                                let range = self.range_elements(d, elems, a, b, variable)?;
+                                match out.iter_mut().find(|(x, _)| x == d) {
+                                    // Two ranges over one dimension: their overlap.
+                                    Some((_, have)) => have.retain(|x| range.contains(x)),
+                                    None => out.push((d.clone(), range.to_vec())),
+                                }
+                            }
+                            IndexExpr::Expr(x) => stack.push(x),
+                            _ => {}
+                        }
+                    }
+                }
+                Expr::Call(_, args, _) => stack.extend(args.iter()),
+                Expr::Unary(_, a) => stack.push(a),
+                Expr::Binary(_, a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Expr::If(c, a, b) => {
+                    stack.push(c);
+                    stack.push(a);
+                    stack.push(b);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The element of dimension `dim` that the context fixes through a
     /// Vensim mapping declared on either side (`A: a1, a2 -> B` pairs A's
     /// and B's elements by position).
@@ -290,8 +416,8 @@ impl<'p> ArrayInfo<'p> {
         });
         for source in linked {
             for (_, e) in ctx {
-                if let Some(pos) = source.elements.iter().position(|x| canonicalize(x) == *e) {
-                    return target.elements.get(pos).map(|x| canonicalize(x));
+                if let Some(pos) = self.position(&source.ident, e) {
+                    return self.dims.get(dim)?.elements.get(pos).cloned();
                 }
             }
         }
@@ -325,7 +451,7 @@ impl<'p> ArrayInfo<'p> {
                     for (k, i) in idx.iter().enumerate() {
                         match i {
                             IndexExpr::Wildcard(Some(d)) => add(d),
-                            IndexExpr::Wildcard(None) => {
+                            IndexExpr::Wildcard(None) | IndexExpr::Range(..) => {
                                 if let Some(d) = dims.and_then(|ds| ds.get(k)) {
                                     add(d)
                                 }
@@ -390,8 +516,20 @@ impl<'p> ArrayInfo<'p> {
         // Evaluate the argument once per combination of the dimensions it
         // reduces over (wildcards, `d!`, free dimension names, whole arrays).
         let free = self.free_dims(&args[0], ctx);
+        let ranges = self.ranges_in(&args[0], variable)?;
+        let in_ranges = |canon: &[String]| {
+            free.iter().zip(canon).all(|(d, e)| {
+                ranges
+                    .iter()
+                    .find(|(x, _)| x == d)
+                    .is_none_or(|(_, r)| r.contains(e))
+            })
+        };
         let mut items = Vec::new();
         for (canon, _) in self.tuples(&free, variable)? {
+            if !in_ranges(&canon) {
+                continue;
+            }
             let mut inner: ElementCtx = free.iter().cloned().zip(canon).collect();
             inner.extend(ctx.iter().cloned());
             items.push(self.scalarize(&args[0], &inner, variable)?);

@@ -76,6 +76,9 @@ pub enum Builtin {
     VectorSortOrderElement,
     /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
     ElementAt,
+    /// `(x, xmin, xmax, mode, y...)`: VECTOR LOOKUP (see
+    /// [`crate::compile::vector_lookup`]).
+    VectorLookupElement,
 }
 
 impl Builtin {
@@ -252,6 +255,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         VectorRankElement => crate::compile::vector_order::vector_rank_element(args),
         VectorSortOrderElement => crate::compile::vector_order::vector_sort_order_element(args),
         ElementAt => crate::compile::vector_order::element_at(args),
+        VectorLookupElement => crate::compile::vector_lookup::vector_lookup_element(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }

@@ -24,6 +24,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "vector_rank_element" => (VectorRankElement, 3, 255),
         "vector_sort_order_element" => (VectorSortOrderElement, 3, 255),
         "element_at" => (ElementAt, 2, 255),
+        "vector_lookup_element" => (VectorLookupElement, 5, 255),
         // Vensim: INTEGER truncates toward zero (reference: INTEGER(-9.9) = -9).
         "integer" | "int" => (Integer, 1, 1),
         // Vensim: RAMP(slope, start, end) always has its end time.

@@ -381,6 +381,14 @@ pub fn flatten_var(
                 .collect(),
         });
     }
+    // Per-element equations by canonical key (the first one for a key wins).
+    let mut per_element: HashMap<Vec<String>, usize> = HashMap::new();
+    if let Equations::PerElement(list) = &var.equations {
+        for (i, (key, _, _)) in list.iter().enumerate() {
+            let key = key.iter().map(|k| canonicalize(k)).collect();
+            per_element.entry(key).or_insert(i);
+        }
+    }
     for (canon, display) in tuples {
         let el_ident = element_ident(&ident, &canon);
         let el_name = format!("{name}[{}]", display.join(","));
@@ -393,10 +401,7 @@ pub fn flatten_var(
         let (eq, gf) = match &var.equations {
             Equations::Single(eq) => (Some(eq), var.gf.clone()),
             Equations::PerElement(list) => {
-                let found = list.iter().find(|(key, _, _)| {
-                    key.len() == canon.len()
-                        && key.iter().zip(&canon).all(|(k, c)| canonicalize(k) == *c)
-                });
+                let found = per_element.get(&canon).and_then(|&i| list.get(i));
                 match found {
                     Some((_, eq, gf)) => (Some(eq), gf.clone().or_else(|| var.gf.clone())),
                     None => (None, None),

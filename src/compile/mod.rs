@@ -17,6 +17,7 @@ pub mod flatten;
 pub mod fold;
 pub mod program;
 pub mod vector_fns;
+pub mod vector_lookup;
 pub mod vector_order;
 
 use std::collections::HashMap;
@@ -412,6 +413,8 @@ impl CompiledModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_arrays;
 #[cfg(test)]
 mod tests_vector;
 #[cfg(test)]

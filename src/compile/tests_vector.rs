@@ -233,3 +233,65 @@ next[company] = VECTOR ELM MAP(revenue[company1], 1) ~~|
     );
     check(&r, "next[company3]", TAB, &[(0.0, 18.0)]);
 }
+
+/// VECTOR LOOKUP reads its table from a (possibly changing) array along
+/// the last subscript: y values at evenly spaced x from xmin to xmax.
+#[test]
+fn vector_lookup_reads_a_table_from_an_array() {
+    let eqs = "
+s: (s1-s3) ~~|
+r: (r1-r2) ~~|
+lv[s] = 0, 2, 3 ~~|
+tab[r, s] = 0, 2, 3; 10, 20, 40 ~~|
+grow[s] = lv[s] * Time ~~|
+y = VECTOR LOOKUP(lv[s1], Time / 2, 0, 2, 0) ~~|
+extra = VECTOR LOOKUP(lv[s1], Time - 1, 0, 2, 3) ~~|
+area = VECTOR LOOKUP(lv[s1], Time / 2, 0, 2, 1) ~~|
+inv = VECTOR LOOKUP(lv[s1], Time / 2, 0, 2, 5) ~~|
+rows[r] = VECTOR LOOKUP(tab[r, s1], 1.5, 0, 2, 0) ~~|
+moving = VECTOR LOOKUP(grow[s1], 1, 0, 2, 0) ~~|
+";
+    let r = run_mdl(eqs, 4.0);
+    let series = |v: [f64; 5]| -> Vec<(f64, f64)> {
+        v.iter().enumerate().map(|(t, x)| (t as f64, *x)).collect()
+    };
+    check(&r, "y", TAB, &series([0.0, 1.0, 2.0, 2.5, 3.0]));
+    check(&r, "extra", TAB, &series([-2.0, 0.0, 2.0, 3.0, 4.0]));
+    check(&r, "area", TAB, &series([0.0, 0.25, 1.0, 2.125, 3.5]));
+    check(&r, "inv", TAB, &series([0.0, 0.25, 0.5, 0.75, 1.0]));
+    check(&r, "rows[r1]", TAB, &series([2.5; 5]));
+    check(&r, "rows[r2]", TAB, &series([30.0; 5]));
+    // The table is the array's current value: 2 * Time at x = 1.
+    check(&r, "moving", TAB, &series([0.0, 2.0, 4.0, 6.0, 8.0]));
+}
+
+/// Vensim reads VECTOR LOOKUP's vector from the element given: anything
+/// but the first element is a typed error, as is a scalar argument.
+#[test]
+fn vector_lookup_rejects_a_vector_not_starting_at_its_first_element() {
+    let compile = |eq: &str| {
+        let text = format!(
+            "{{UTF-8}}\ns: (s1-s3) ~~|\nlv[s] = 0, 2, 3 ~~|\nk = 1 ~~|\n{eq} ~~|\n\
+             FINAL TIME = 1\n~~|\nINITIAL TIME = 0\n~~|\nSAVEPER = 1\n~~|\nTIME STEP = 1\n~~|\n"
+        );
+        let project = crate::load_mdl(&text).expect("parses");
+        CompiledModel::new(&project, None).map(|_| ())
+    };
+    assert!(compile("y = VECTOR LOOKUP(lv[s1], 1, 0, 2, 0)").is_ok());
+    for bad in [
+        "y = VECTOR LOOKUP(lv[s2], 1, 0, 2, 0)",
+        "y = VECTOR LOOKUP(k, 1, 0, 2, 0)",
+        "y = VECTOR LOOKUP(lv[s1], 1, 0, 2)",
+    ] {
+        let err = compile(bad).expect_err(bad);
+        assert!(
+            matches!(
+                err,
+                crate::Error::BadSubscript { .. } | crate::Error::WrongArgumentCount { .. }
+            ),
+            "{bad}: {err:?}"
+        );
+    }
+    let err = compile("y = VECTOR LOOKUP(lv[s2], 1, 0, 2, 0)").expect_err("s2");
+    assert!(err.to_string().contains("first element"), "{err}");
+}

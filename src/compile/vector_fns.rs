@@ -204,14 +204,14 @@ impl ArrayInfo<'_> {
             let (_, e) = ctx.iter().find(|(x, _)| x == d)?;
             elems.iter().position(|x| x == e)
         };
-        let (Some(r), Some(c)) = (at(&rd, &rows), at(&cd, &cols)) else {
+        let (Some(r), Some(c)) = (at(&rd, rows), at(&cd, cols)) else {
             return Err(bad(&format!(
                 "must be computed per element of '{rd}' and '{cd}'"
             )));
         };
         let mut call = vec![num(r as f64), num(c as f64)];
-        for er in &rows {
-            for ec in &cols {
+        for er in rows {
+            for ec in cols {
                 let mut inner: ElementCtx =
                     vec![(rd.clone(), er.clone()), (cd.clone(), ec.clone())];
                 inner.extend(ctx.iter().cloned());

@@ -33,6 +33,7 @@ impl ArrayInfo<'_> {
             "vector_sort_order" => ("vector_sort_order_element", "VECTOR SORT ORDER", 2),
             "vector_reorder" => ("element_at", "VECTOR REORDER", 2),
             "vector_elm_map" => ("element_at", "VECTOR ELM MAP", 2),
+            "vector_lookup" => return self.vector_lookup(args, ctx, variable).map(Some),
             _ => return Ok(None),
         };
         if args.len() != n {
@@ -50,35 +51,10 @@ impl ArrayInfo<'_> {
         let Expr::Subscript(vname, idx, span) = &args[0] else {
             return Err(bad("needs a subscripted vector"));
         };
-        let rd = self
-            .var_dims
-            .get(vname)
-            .and_then(|d| d.last())
-            .ok_or_else(|| bad("needs an arrayed vector"))?
-            .clone();
-        let elems = self.elements(&rd, variable)?;
-        if elems.is_empty() || elems.len() > MAX_VECTOR {
-            return Err(bad(&format!(
-                "takes 1 to {MAX_VECTOR} elements, '{rd}' has {}",
-                elems.len()
-            )));
-        }
-        let mut values = Vec::with_capacity(elems.len());
-        for e in &elems {
-            let mut sub = idx.clone();
-            if let Some(last) = sub.last_mut() {
-                *last = IndexExpr::Expr(Expr::Var(e.clone(), *span));
-            }
-            let inner: ElementCtx = ctx.iter().filter(|(d, _)| *d != rd).cloned().collect();
-            values.push(self.scalarize(
-                &Expr::Subscript(vname.clone(), sub, *span),
-                &inner,
-                variable,
-            )?);
-        }
+        let (rd, elems, values) = self.along_last(vname, idx, *span, ctx, variable, name)?;
         let first = if f == "vector_elm_map" {
             let base = self
-                .start_position(idx.last(), &elems, ctx, variable)
+                .start_position(idx.last(), elems, ctx, variable)
                 .ok_or_else(|| {
                     bad("needs its last subscript to be an element or a fixed dimension")
                 })?;
@@ -102,6 +78,52 @@ impl ArrayInfo<'_> {
         let mut call = first;
         call.extend(values);
         Ok(Some(Expr::Call(internal.into(), call, Span::default())))
+    }
+
+    /// The vector `vname[idx]` runs along its variable's last dimension:
+    /// that dimension, its elements, and the value of each element (other
+    /// subscripts as `idx` and the element being computed fix them).
+    /// `function` names the caller in errors.
+    pub(crate) fn along_last<'s>(
+        &'s self,
+        vname: &str,
+        idx: &[IndexExpr],
+        span: Span,
+        ctx: &ElementCtx,
+        variable: &str,
+        function: &str,
+    ) -> Result<(String, &'s [String], Vec<Expr>)> {
+        let bad = |m: &str| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: format!("{function} {m}"),
+        };
+        let rd = self
+            .var_dims
+            .get(vname)
+            .and_then(|d| d.last())
+            .ok_or_else(|| bad("needs an arrayed vector"))?
+            .clone();
+        let elems = self.elements(&rd, variable)?;
+        if elems.is_empty() || elems.len() > MAX_VECTOR {
+            return Err(bad(&format!(
+                "takes 1 to {MAX_VECTOR} elements, '{rd}' has {}",
+                elems.len()
+            )));
+        }
+        let inner: ElementCtx = ctx.iter().filter(|(d, _)| *d != rd).cloned().collect();
+        let mut values = Vec::with_capacity(elems.len());
+        for e in elems {
+            let mut sub = idx.to_vec();
+            if let Some(last) = sub.last_mut() {
+                *last = IndexExpr::Expr(Expr::Var(e.clone(), span));
+            }
+            values.push(self.scalarize(
+                &Expr::Subscript(vname.to_string(), sub, span),
+                &inner,
+                variable,
+            )?);
+        }
+        Ok((rd, elems, values))
     }
 
     /// The 0-based position of the element being computed along the

@@ -40,6 +40,11 @@ impl Results {
     /// Index of a column by any spelling of its name (case, spaces vs
     /// underscores, quotes do not matter).
     pub fn index_of(&self, name: &str) -> Option<usize> {
+        // Names are unique up to spelling, so an exact match is the match;
+        // it spares canonicalising every name of a large model.
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return Some(i);
+        }
         let want = canonicalize(name);
         self.names.iter().position(|n| canonicalize(n) == want)
     }

@@ -155,25 +155,65 @@ impl<'a> SimOf<'a> {
         Ok(self.state.slots[self.slot(name)?])
     }
 
-    /// Set a constant, or a stock's current value, between steps. Values
-    /// computed from it are refreshed at the current time.
-    pub fn set_value(&mut self, name: &str, v: f64) -> Result<()> {
-        let slot = self.slot(name)?;
+    /// Current values of a whole arrayed variable: its shape and the
+    /// element values, row-major (last dimension fastest).
+    pub fn get_array(&self, name: &str) -> Result<(Vec<usize>, Vec<f64>)> {
         let m = self.model.get();
-        let var = &m.vars[slot];
-        match var.kind {
-            SlotKind::Stock => self.state.slots[slot] = v,
-            _ if var.constant => {
+        let array = m.array(name).ok_or_else(|| Error::UnknownOutput {
+            variable: name.to_string(),
+        })?;
+        let values = array
+            .slots
+            .iter()
+            .map(|&s| self.state.slots[s as usize])
+            .collect();
+        Ok((array.shape(), values))
+    }
+
+    /// The shape of an arrayed variable (`None` for a scalar or unknown name).
+    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        self.model.get().array(name).map(|a| a.shape())
+    }
+
+    /// Set a constant, or a stock's current value, between steps. Values
+    /// computed from it are refreshed at the current time. An arrayed
+    /// variable's name sets every element.
+    pub fn set_value(&mut self, name: &str, v: f64) -> Result<()> {
+        self.set_values(&[(name.to_string(), Override::Value(v))])
+    }
+
+    /// Set several constants or stocks at once, each as a run override
+    /// would ([`Override::Value`], or [`Override::Array`] for a whole
+    /// arrayed variable). Either every value is set or, on an error, none.
+    pub fn set_values(&mut self, items: &[(String, Override)]) -> Result<()> {
+        let m = self.model.get();
+        let mut set = Vec::new();
+        for (name, value) in items {
+            match state::override_targets(m, name, value)? {
+                state::Targets::Values(values) => {
+                    for &(slot, _) in &values {
+                        state::check_settable(m, slot)?;
+                    }
+                    set.extend(values);
+                }
+                state::Targets::Table { variable, .. } => {
+                    return Err(Error::BadOverride {
+                        variable,
+                        message:
+                            "a graphical function's points can only be overridden when a run starts"
+                                .into(),
+                    })
+                }
+            }
+        }
+        for (slot, v) in set {
+            if m.vars[slot].kind == SlotKind::Stock {
+                self.state.slots[slot] = v;
+            } else {
                 if self.state.overrides.is_empty() {
                     self.state.overrides = vec![None; m.vars.len()];
                 }
                 self.state.overrides[slot] = Some(v);
-            }
-            _ => {
-                return Err(Error::BadOverride {
-                    variable: var.name.clone(),
-                    message: "only constants and stocks can be set (its equation depends on other variables or time)".into(),
-                })
             }
         }
         self.state.refresh(m);

@@ -49,6 +49,87 @@ fn bad_time(message: String) -> Error {
     Error::BadTimeSpec { message }
 }
 
+/// What one override sets: slots and their values, or a graphical
+/// function's points (table index).
+pub(crate) enum Targets<'o> {
+    Values(Vec<(usize, f64)>),
+    Table {
+        table: usize,
+        variable: String,
+        points: &'o [(f64, f64)],
+    },
+}
+
+/// Resolve an override by name: a scalar variable's slot, every element of
+/// an arrayed variable (one value for all, or one value each, row-major),
+/// or a graphical function. Does not check that the slots may be set.
+pub(crate) fn override_targets<'o>(
+    m: &CompiledModel,
+    name: &str,
+    value: &'o Override,
+) -> Result<Targets<'o>> {
+    let slot = m.slot(name).filter(|&s| m.vars[s].visible);
+    if let (None, Some(array)) = (slot, m.array(name)) {
+        let slots = array.slots.iter().map(|&s| s as usize);
+        return match value {
+            Override::Value(v) => Ok(Targets::Values(slots.map(|s| (s, *v)).collect())),
+            Override::Array(values) if values.len() == array.slots.len() => {
+                Ok(Targets::Values(slots.zip(values.iter().copied()).collect()))
+            }
+            Override::Array(values) => Err(Error::BadOverride {
+                variable: array.name.clone(),
+                message: format!(
+                    "expected {} values (shape {:?}), got {}",
+                    array.slots.len(),
+                    array.shape(),
+                    values.len()
+                ),
+            }),
+            Override::Table(_) => Err(Error::BadOverride {
+                variable: array.name.clone(),
+                message: "override one element's graphical function, e.g. 'name[element]'".into(),
+            }),
+        };
+    }
+    let slot = slot.ok_or_else(|| Error::BadOverride {
+        variable: name.to_string(),
+        message: "no such variable in the model".into(),
+    })?;
+    let var = &m.vars[slot];
+    match value {
+        Override::Value(v) => Ok(Targets::Values(vec![(slot, *v)])),
+        Override::Array(_) => Err(Error::BadOverride {
+            variable: var.name.clone(),
+            message: "a list of values needs an arrayed variable".into(),
+        }),
+        Override::Table(points) => {
+            let t = var.table.ok_or_else(|| Error::BadOverride {
+                variable: var.name.clone(),
+                message: "not a graphical function".into(),
+            })?;
+            Ok(Targets::Table {
+                table: t as usize,
+                variable: var.name.clone(),
+                points,
+            })
+        }
+    }
+}
+
+/// Only constants and stocks can be given values (at the start of a run,
+/// a stock's initial value; between steps, its current value).
+pub(crate) fn check_settable(m: &CompiledModel, slot: usize) -> Result<()> {
+    let var = &m.vars[slot];
+    if var.constant || var.kind == SlotKind::Stock {
+        Ok(())
+    } else {
+        Err(Error::BadOverride {
+            variable: var.name.clone(),
+            message: "only constants and stocks can be set (its equation depends on other variables or time)".into(),
+        })
+    }
+}
+
 impl RunState {
     pub(crate) fn new(m: &CompiledModel, opts: &RunOptions) -> Result<RunState> {
         let spec = &m.specs;
@@ -84,13 +165,7 @@ impl RunState {
         let mut tables = m.tables.clone();
         let mut overrides = Vec::new();
         let mut set_value = |slot: usize, v: f64| -> Result<()> {
-            let var = &m.vars[slot];
-            if !(var.constant || var.kind == SlotKind::Stock) {
-                return Err(Error::BadOverride {
-                    variable: var.name.clone(),
-                    message: "only constants and stocks' initial values can be overridden (its equation depends on other variables or time)".into(),
-                });
-            }
+            check_settable(m, slot)?;
             if overrides.is_empty() {
                 overrides = vec![None; n];
             }
@@ -98,63 +173,19 @@ impl RunState {
             Ok(())
         };
         for (name, value) in &opts.overrides {
-            let slot = m.slot(name).filter(|&s| m.vars[s].visible);
-            // A whole arrayed variable: a scalar for every element, or one
-            // value per element.
-            if let (None, Some(array)) = (slot, m.array(name)) {
-                match value {
-                    Override::Value(v) => {
-                        for &s in &array.slots {
-                            set_value(s as usize, *v)?;
-                        }
-                    }
-                    Override::Array(values) if values.len() == array.slots.len() => {
-                        for (&s, &v) in array.slots.iter().zip(values) {
-                            set_value(s as usize, v)?;
-                        }
-                    }
-                    Override::Array(values) => {
-                        return Err(Error::BadOverride {
-                            variable: array.name.clone(),
-                            message: format!(
-                                "expected {} values (shape {:?}), got {}",
-                                array.slots.len(),
-                                array.shape(),
-                                values.len()
-                            ),
-                        })
-                    }
-                    Override::Table(_) => {
-                        return Err(Error::BadOverride {
-                            variable: array.name.clone(),
-                            message:
-                                "override one element's graphical function, e.g. 'name[element]'"
-                                    .into(),
-                        })
+            match override_targets(m, name, value)? {
+                Targets::Values(values) => {
+                    for (slot, v) in values {
+                        set_value(slot, v)?;
                     }
                 }
-                continue;
-            }
-            let slot = slot.ok_or_else(|| Error::BadOverride {
-                variable: name.clone(),
-                message: "no such variable in the model".into(),
-            })?;
-            let var = &m.vars[slot];
-            match value {
-                Override::Value(v) => set_value(slot, *v)?,
-                Override::Array(_) => {
-                    return Err(Error::BadOverride {
-                        variable: var.name.clone(),
-                        message: "a list of values needs an arrayed variable".into(),
-                    })
-                }
-                Override::Table(points) => {
-                    let t = var.table.ok_or_else(|| Error::BadOverride {
-                        variable: var.name.clone(),
-                        message: "not a graphical function".into(),
-                    })?;
-                    tables[t as usize] =
-                        Arc::new(table_from_points(&var.name, points, &m.tables[t as usize])?);
+                Targets::Table {
+                    table,
+                    variable,
+                    points,
+                } => {
+                    tables[table] =
+                        Arc::new(table_from_points(&variable, points, &m.tables[table])?);
                 }
             }
         }

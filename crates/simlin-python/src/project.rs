@@ -174,6 +174,21 @@ impl PyModel {
     }
 }
 
+/// The engine's overrides from the Python arguments.
+pub(crate) fn engine_overrides(overrides: Vec<(String, OverrideArg)>) -> Vec<(String, Override)> {
+    overrides
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                OverrideArg::Value(v) => Override::Value(v),
+                OverrideArg::Table(points) => Override::Table(points),
+                OverrideArg::Array(values) => Override::Array(values),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
 /// Build [`RunOptions`] from the Python arguments.
 #[allow(clippy::too_many_arguments)]
 fn run_options(
@@ -194,17 +209,7 @@ fn run_options(
             ))
         })?),
     };
-    let overrides = overrides
-        .into_iter()
-        .map(|(name, value)| {
-            let value = match value {
-                OverrideArg::Value(v) => Override::Value(v),
-                OverrideArg::Table(points) => Override::Table(points),
-                OverrideArg::Array(values) => Override::Array(values),
-            };
-            (name, value)
-        })
-        .collect();
+    let overrides = engine_overrides(overrides);
     Ok(RunOptions {
         overrides,
         method,

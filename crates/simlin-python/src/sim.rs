@@ -12,6 +12,7 @@ use simlin::Sim;
 
 use crate::detach::detached;
 use crate::errors::BindError;
+use crate::project::{engine_overrides, OverrideArg};
 use crate::results::PyResults;
 
 /// A running simulation.
@@ -71,6 +72,26 @@ impl PySim {
     /// Set a constant or a stock's current value.
     fn set_value(&self, py: Python<'_>, name: &str, value: f64) -> Result<(), BindError> {
         self.with(py, |s| Ok(s.set_value(name, value)?))
+    }
+
+    /// Current values of a whole arrayed variable: (shape, row-major values).
+    fn get_array(&self, py: Python<'_>, name: &str) -> Result<(Vec<usize>, Vec<f64>), BindError> {
+        self.with(py, |s| Ok(s.get_array(name)?))
+    }
+
+    /// The shape of an arrayed variable, `None` for anything else.
+    fn shape(&self, py: Python<'_>, name: &str) -> Result<Option<Vec<usize>>, BindError> {
+        self.with(py, |s| Ok(s.shape(name)))
+    }
+
+    /// Set several values at once, as run overrides (all or nothing).
+    fn set_values(
+        &self,
+        py: Python<'_>,
+        items: Vec<(String, OverrideArg)>,
+    ) -> Result<(), BindError> {
+        let items = engine_overrides(items);
+        self.with(py, move |s| Ok(s.set_values(&items)?))
     }
 
     /// Current simulation time.
