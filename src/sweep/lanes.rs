@@ -12,6 +12,10 @@
 //! ops share one implementation ([`crate::vm::stateful`]), so a run's numbers
 //! are bit-identical whichever engine, batch size or thread executes it.
 
+// Lane loops index several arrays by the lane number on purpose: the
+// compiler turns `for l in 0..W` over fixed-size arrays into vector code.
+#![allow(clippy::needless_range_loop)]
+
 use std::sync::Arc;
 
 use crate::compile::builtins::{self, floor_mod, TimeCtx};
@@ -23,6 +27,8 @@ use crate::vm::stateful::{self, Cells, Clock};
 use crate::vm::table::{lookup, table_fn};
 
 type V<const W: usize> = [f64; W];
+/// One slot's per-lane fixed values and which lanes have one.
+type Fixed<const W: usize> = Box<(V<W>, [bool; W])>;
 
 #[inline(always)]
 fn b(x: bool) -> f64 {
@@ -53,7 +59,7 @@ pub(crate) struct Lanes<const W: usize> {
     /// Per graphical function and lane (`table * W + lane`).
     tables: Vec<Arc<GraphicalFunction>>,
     /// Per slot: which lanes take a fixed value, and the values.
-    fixed: Vec<Option<Box<(V<W>, [bool; W])>>>,
+    fixed: Vec<Option<Fixed<W>>>,
     /// Slots with an entry in `fixed` (to clear them cheaply).
     fixed_slots: Vec<u32>,
     seeds: [u64; W],
