@@ -97,6 +97,28 @@ pub enum Error {
     BadTimeSpec { message: String },
     #[error("simulation failed at time {time}: {message}")]
     Simulation { time: f64, message: String },
+
+    // ---- sweeps ----
+    #[error("parameter column '{column}'{}: {message}", at_row(*row))]
+    BadParameter {
+        column: String,
+        row: Option<usize>,
+        message: String,
+    },
+    #[error("run {row} failed: '{variable}' became NaN or infinite at time {time}")]
+    RunFailed {
+        row: usize,
+        variable: String,
+        time: f64,
+    },
+    #[error("invalid sweep: {message}")]
+    BadSweep { message: String },
+    #[error("the sweep was cancelled")]
+    Cancelled,
+}
+
+fn at_row(row: Option<usize>) -> String {
+    row.map(|r| format!(", row {r}")).unwrap_or_default()
 }
 
 impl Error {
@@ -122,9 +144,14 @@ impl Error {
             | MissingEquation { .. }
             | BadModule { .. }
             | BadSubscript { .. } => ErrorStage::Compile,
-            BadOverride { .. } | UnknownOutput { .. } | BadTimeSpec { .. } | Simulation { .. } => {
-                ErrorStage::Runtime
-            }
+            BadOverride { .. }
+            | UnknownOutput { .. }
+            | BadTimeSpec { .. }
+            | Simulation { .. }
+            | BadParameter { .. }
+            | RunFailed { .. }
+            | BadSweep { .. }
+            | Cancelled => ErrorStage::Runtime,
         }
     }
 
@@ -156,6 +183,10 @@ impl Error {
             UnknownOutput { .. } => "UNKNOWN_OUTPUT",
             BadTimeSpec { .. } => "BAD_TIME_SPEC",
             Simulation { .. } => "SIMULATION",
+            BadParameter { .. } => "BAD_PARAMETER",
+            RunFailed { .. } => "RUN_FAILED",
+            BadSweep { .. } => "BAD_SWEEP",
+            Cancelled => "CANCELLED",
         }
     }
 
@@ -175,7 +206,9 @@ impl Error {
             | BadSubscript { variable, .. }
             | BadOverride { variable, .. }
             | DataFile { variable, .. }
+            | RunFailed { variable, .. }
             | UnknownOutput { variable } => Some(variable),
+            BadParameter { column, .. } => Some(column),
             MdlSyntax { variable, .. } if !variable.is_empty() => Some(variable),
             CircularDependency { cycle } => cycle.first().map(String::as_str),
             _ => None,

@@ -5,7 +5,8 @@
 //! [`ir`] (format-neutral model) → [`analysis`] (dependency order, cycles) →
 //! [`compile`] (IR → flat program over numbered slots, immutable and
 //! `Send + Sync`) → [`vm`] (Euler/RK2/RK4 over that program, one small state
-//! per run) → [`results`] (columnar output).
+//! per run) → [`results`] (columnar output). [`sweep`] runs one compiled
+//! model over many parameter sets in parallel, batches of runs in lockstep.
 //!
 //! ```no_run
 //! let project = simlin::load_file("teacup.xmile").unwrap();
@@ -19,6 +20,7 @@ pub mod compile;
 pub mod error;
 pub mod ir;
 pub mod results;
+pub mod sweep;
 pub mod syntax;
 pub mod testsuite;
 pub mod vm;

@@ -5,10 +5,10 @@
 //! (`max_stack`), so evaluating never allocates.
 
 use crate::compile::builtins::{self, floor_mod, TimeCtx};
-use crate::compile::program::{Op, Segment, StatefulKind, TableFn};
+use crate::compile::program::{Op, Segment, TableFn};
 use crate::compile::CompiledModel;
-use crate::vm::random;
 use crate::vm::state::RunState;
+use crate::vm::stateful::{self, Cells, Clock};
 use crate::vm::table::{lookup, table_fn};
 
 #[inline]
@@ -122,11 +122,8 @@ impl RunState {
                 Op::Record(id) => {
                     let v = pop!();
                     let id = id as usize;
-                    match m.stateful[id] {
-                        StatefulKind::Previous => self.state[id] = v,
-                        StatefulKind::Delay | StatefulKind::DelayFixed => self.history[id].push(v),
-                        StatefulKind::SampleIfTrue => self.state[id] = v,
-                        _ => {}
+                    if stateful::record(m.stateful[id], v, &mut self.state[id]) {
+                        self.history[id].push(v);
                     }
                 }
             }
@@ -135,96 +132,18 @@ impl RunState {
     }
 
     fn stateful(&mut self, m: &CompiledModel, id: usize, args: &[f64]) -> f64 {
-        let arg = |i: usize| args.get(i).copied().unwrap_or(0.0);
-        match m.stateful[id] {
-            StatefulKind::Previous | StatefulKind::Init => {
-                if self.initializing {
-                    self.state[id] = arg(0);
-                    arg(0)
-                } else {
-                    self.state[id]
-                }
-            }
-            StatefulKind::Delay => {
-                if self.initializing {
-                    self.state[id] = arg(0);
-                    return arg(0);
-                }
-                self.delayed(id, arg(0))
-            }
-            StatefulKind::DelayFixed => {
-                if self.initializing {
-                    // Vensim DELAY FIXED: the delay is read once, at the
-                    // initial time, and rounded to whole steps (at least one).
-                    self.state[id] = arg(0);
-                    let steps = (arg(1) / self.dt).round();
-                    self.aux[id] = if steps.is_finite() {
-                        steps.max(1.0)
-                    } else {
-                        1.0
-                    };
-                    return arg(0);
-                }
-                let lag = self.aux[id] as u64;
-                match self.step.checked_sub(lag) {
-                    Some(k) => self.history[id]
-                        .get(k as usize)
-                        .copied()
-                        .unwrap_or(self.state[id]),
-                    None => self.state[id],
-                }
-            }
-            StatefulKind::SampleIfTrue => {
-                if self.initializing {
-                    let v = if arg(0) != 0.0 { arg(1) } else { arg(2) };
-                    self.state[id] = v;
-                    return v;
-                }
-                if arg(0) != 0.0 {
-                    arg(1)
-                } else {
-                    self.state[id]
-                }
-            }
-            StatefulKind::Random(kind) => {
-                let seed = if args.len() > kind.params() {
-                    if kind.is_vensim() {
-                        random::vensim_seed(self.seed, arg(kind.params()))
-                    } else {
-                        arg(kind.params()) as u64
-                    }
-                } else {
-                    self.seed
-                };
-                random::draw(
-                    kind,
-                    &args[..kind.params().min(args.len())],
-                    seed,
-                    id as u64,
-                    self.step,
-                )
-            }
-        }
-    }
-
-    /// The recorded input of DELAY op `id` at `time - delay`, linearly
-    /// interpolated between saved steps; its initial value before the start.
-    fn delayed(&self, id: usize, delay: f64) -> f64 {
-        let hist = &self.history[id];
-        let pos = (self.time - delay - self.start) / self.dt;
-        if pos < -1e-9 || hist.is_empty() {
-            return self.state[id];
-        }
-        let pos = pos.max(0.0);
-        let i0 = (pos + 1e-9).floor() as usize;
-        if i0 + 1 >= hist.len() {
-            return hist[hist.len() - 1];
-        }
-        let frac = pos - i0 as f64;
-        if frac < 1e-9 {
-            hist[i0]
-        } else {
-            hist[i0] + (hist[i0 + 1] - hist[i0]) * frac
-        }
+        let clock = Clock {
+            time: self.time,
+            dt: self.dt,
+            start: self.start,
+            step: self.step,
+            initializing: self.initializing,
+        };
+        let cells = Cells {
+            state: &mut self.state[id],
+            aux: &mut self.aux[id],
+            history: &self.history[id],
+        };
+        stateful::eval(m.stateful[id], id, args, &clock, self.seed, cells)
     }
 }

@@ -8,6 +8,7 @@
 mod eval;
 pub mod random;
 pub(crate) mod state;
+pub(crate) mod stateful;
 pub mod table;
 
 use std::sync::Arc;

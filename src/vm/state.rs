@@ -132,35 +132,15 @@ pub(crate) fn check_settable(m: &CompiledModel, slot: usize) -> Result<()> {
 
 impl RunState {
     pub(crate) fn new(m: &CompiledModel, opts: &RunOptions) -> Result<RunState> {
-        let spec = &m.specs;
-        let start = opts.start.unwrap_or(spec.start);
-        let stop = opts.stop.unwrap_or(spec.stop);
-        let dt = opts.dt.unwrap_or(spec.dt);
-        let save_step = opts.save_step.or(spec.save_step).unwrap_or(dt);
-        if !(start.is_finite() && stop.is_finite() && dt.is_finite() && save_step.is_finite()) {
-            return Err(bad_time(
-                "start, stop, dt and save_step must be finite numbers".into(),
-            ));
-        }
-        if dt <= 0.0 {
-            return Err(bad_time(format!("dt must be positive, got {dt}")));
-        }
-        if stop < start {
-            return Err(bad_time(format!("stop ({stop}) is before start ({start})")));
-        }
-        if save_step <= 0.0 {
-            return Err(bad_time(format!(
-                "save_step must be positive, got {save_step}"
-            )));
-        }
-        let n_steps = ((stop - start) / dt + 1e-6).floor();
-        if n_steps > 1e9 {
-            return Err(bad_time(format!(
-                "{n_steps} steps is too many (dt too small?)"
-            )));
-        }
-        let save_every = ((save_step / dt).round() as u64).max(1);
-
+        let grid = TimeGrid::resolve(m, opts)?;
+        let TimeGrid {
+            start,
+            stop,
+            dt,
+            n_steps,
+            save_every,
+            method,
+        } = grid;
         let n = m.vars.len();
         let mut tables = m.tables.clone();
         let mut overrides = Vec::new();
@@ -248,12 +228,12 @@ impl RunState {
             overrides,
             time: start,
             step: 0,
-            n_steps: n_steps as u64,
+            n_steps,
             save_every,
             start,
             stop,
             dt,
-            method: opts.method.unwrap_or(spec.method),
+            method,
             seed: opts.seed,
             initializing: false,
             initialized: false,
@@ -263,6 +243,46 @@ impl RunState {
             acc: vec![0.0; m.stocks.len()],
             k: vec![0.0; m.stocks.len()],
         })
+    }
+
+    /// Take exactly this (already validated) time axis.
+    pub(crate) fn set_grid(&mut self, g: &TimeGrid) {
+        self.start = g.start;
+        self.stop = g.stop;
+        self.dt = g.dt;
+        self.n_steps = g.n_steps;
+        self.save_every = g.save_every;
+        self.method = g.method;
+    }
+
+    /// Reuse this state for another run of a sweep: its fixed values,
+    /// replacement tables and seed, then back to the start.
+    pub(crate) fn load(
+        &mut self,
+        m: &CompiledModel,
+        values: &[(u32, f64)],
+        tables: &[(u32, Arc<GraphicalFunction>)],
+        seed: u64,
+    ) {
+        if values.is_empty() {
+            self.overrides.clear();
+        } else {
+            self.overrides.clear();
+            self.overrides.resize(m.vars.len(), None);
+            for &(s, v) in values {
+                self.overrides[s as usize] = Some(v);
+            }
+        }
+        self.tables.clone_from(&m.tables);
+        for (t, gf) in tables {
+            self.tables[*t as usize] = gf.clone();
+        }
+        self.seed = seed;
+        self.reset();
+    }
+
+    pub(crate) fn saves_now(&self) -> bool {
+        saves(self.step, self.save_every, self.n_steps)
     }
 
     /// Back to the start: clear everything but the run's options.
@@ -323,7 +343,7 @@ impl RunState {
     }
 
     fn save(&mut self) {
-        if !self.step.is_multiple_of(self.save_every) && self.step != self.n_steps {
+        if !saves(self.step, self.save_every, self.n_steps) {
             return;
         }
         self.results.times.push(self.time);
@@ -338,9 +358,17 @@ impl RunState {
 
     /// Store each stock's net flow (from the current flow slots) into `out`.
     fn derivatives(m: &CompiledModel, slots: &[f64], out: &mut [f64]) {
+        // Explicit sums in flow order: the batched sweep engine adds in the
+        // same order, so both give bit-identical results.
         for (d, s) in out.iter_mut().zip(&m.stocks) {
-            let ins: f64 = s.inflows.iter().map(|&f| slots[f as usize]).sum();
-            let outs: f64 = s.outflows.iter().map(|&f| slots[f as usize]).sum();
+            let mut ins = 0.0;
+            for &f in &s.inflows {
+                ins += slots[f as usize];
+            }
+            let mut outs = 0.0;
+            for &f in &s.outflows {
+                outs += slots[f as usize];
+            }
             *d = ins - outs;
         }
     }
@@ -405,8 +433,75 @@ impl RunState {
     }
 }
 
+/// True when step `step` of `n_steps` is a save point.
+#[inline]
+pub(crate) fn saves(step: u64, save_every: u64, n_steps: u64) -> bool {
+    step.is_multiple_of(save_every) || step == n_steps
+}
+
+/// A run's resolved time axis: the model's sim specs with the caller's
+/// overrides, validated once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct TimeGrid {
+    pub start: f64,
+    pub stop: f64,
+    pub dt: f64,
+    pub n_steps: u64,
+    pub save_every: u64,
+    pub method: Method,
+}
+
+impl TimeGrid {
+    pub(crate) fn resolve(m: &CompiledModel, opts: &RunOptions) -> Result<TimeGrid> {
+        let spec = &m.specs;
+        let start = opts.start.unwrap_or(spec.start);
+        let stop = opts.stop.unwrap_or(spec.stop);
+        let dt = opts.dt.unwrap_or(spec.dt);
+        let save_step = opts.save_step.or(spec.save_step).unwrap_or(dt);
+        if !(start.is_finite() && stop.is_finite() && dt.is_finite() && save_step.is_finite()) {
+            return Err(bad_time(
+                "start, stop, dt and save_step must be finite numbers".into(),
+            ));
+        }
+        if dt <= 0.0 {
+            return Err(bad_time(format!("dt must be positive, got {dt}")));
+        }
+        if stop < start {
+            return Err(bad_time(format!("stop ({stop}) is before start ({start})")));
+        }
+        if save_step <= 0.0 {
+            return Err(bad_time(format!(
+                "save_step must be positive, got {save_step}"
+            )));
+        }
+        let n_steps = ((stop - start) / dt + 1e-6).floor();
+        if n_steps > 1e9 {
+            return Err(bad_time(format!(
+                "{n_steps} steps is too many (dt too small?)"
+            )));
+        }
+        let save_every = ((save_step / dt).round() as u64).max(1);
+        Ok(TimeGrid {
+            start,
+            stop,
+            dt,
+            n_steps: n_steps as u64,
+            save_every,
+            method: opts.method.unwrap_or(spec.method),
+        })
+    }
+
+    /// The saved times, in order.
+    pub(crate) fn save_times(&self) -> Vec<f64> {
+        (0..=self.n_steps)
+            .filter(|&k| saves(k, self.save_every, self.n_steps))
+            .map(|k| self.start + k as f64 * self.dt)
+            .collect()
+    }
+}
+
 /// Validate and build a replacement table, keeping the original's kind.
-fn table_from_points(
+pub(crate) fn table_from_points(
     name: &str,
     points: &[(f64, f64)],
     original: &GraphicalFunction,

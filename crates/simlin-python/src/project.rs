@@ -143,7 +143,7 @@ impl PyModel {
     }
 
     /// The compiled model, compiling (without the GIL) on first use.
-    fn compiled(&self, py: Python<'_>) -> Result<Arc<CompiledModel>, BindError> {
+    pub(crate) fn compiled(&self, py: Python<'_>) -> Result<Arc<CompiledModel>, BindError> {
         let name = if main_index(&self.project) == Some(self.index) {
             None
         } else {

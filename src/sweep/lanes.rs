@@ -1,0 +1,435 @@
+//! The batched engine: `W` runs of one compiled model advanced in lockstep.
+//!
+//! Every value is a `[f64; W]` (structure of arrays): one op is decoded once
+//! and applied to all `W` runs, so the interpreter's dispatch cost is shared
+//! and the arithmetic loops vectorise. Runs of a sweep share their time axis
+//! and method, so they step together; what differs per run (overridden
+//! constants and initial values, graphical functions, the random seed, and
+//! the state of stateful ops) is kept per lane.
+//!
+//! Each lane performs exactly the float operations the scalar interpreter
+//! ([`crate::vm`]) performs for that run, in the same order, and the stateful
+//! ops share one implementation ([`crate::vm::stateful`]), so a run's numbers
+//! are bit-identical whichever engine, batch size or thread executes it.
+
+// Lane loops index several arrays by the lane number on purpose: the
+// compiler turns `for l in 0..W` over fixed-size arrays into vector code.
+#![allow(clippy::needless_range_loop)]
+
+use std::sync::Arc;
+
+use crate::compile::builtins::{self, floor_mod, TimeCtx};
+use crate::compile::program::{Op, Segment, TableFn};
+use crate::compile::CompiledModel;
+use crate::ir::{GraphicalFunction, Method};
+use crate::vm::state::{saves, TimeGrid};
+use crate::vm::stateful::{self, Cells, Clock};
+use crate::vm::table::{lookup, table_fn};
+
+type V<const W: usize> = [f64; W];
+/// One slot's per-lane fixed values and which lanes have one.
+type Fixed<const W: usize> = Box<(V<W>, [bool; W])>;
+
+#[inline(always)]
+fn b(x: bool) -> f64 {
+    if x {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The per-run inputs of one lane.
+pub(crate) struct LaneInputs<'a> {
+    /// (slot, value) pairs fixed for this run.
+    pub values: &'a [(u32, f64)],
+    /// (table number, replacement) pairs for this run.
+    pub tables: &'a [(u32, Arc<GraphicalFunction>)],
+    pub seed: u64,
+}
+
+/// `W` runs' state. Reused across batches (see [`Lanes::load`]).
+pub(crate) struct Lanes<const W: usize> {
+    slots: Vec<V<W>>,
+    stack: Vec<V<W>>,
+    /// Per stateful op and lane (`id * W + lane`).
+    state: Vec<f64>,
+    aux: Vec<f64>,
+    history: Vec<Vec<f64>>,
+    /// Per graphical function and lane (`table * W + lane`).
+    tables: Vec<Arc<GraphicalFunction>>,
+    /// Per slot: which lanes take a fixed value, and the values.
+    fixed: Vec<Option<Fixed<W>>>,
+    /// Slots with an entry in `fixed` (to clear them cheaply).
+    fixed_slots: Vec<u32>,
+    seeds: [u64; W],
+    /// Scratch for one lane's builtin arguments.
+    args: Vec<f64>,
+    grid: TimeGrid,
+    time: f64,
+    step: u64,
+    initializing: bool,
+    base: Vec<V<W>>,
+    acc: Vec<V<W>>,
+    k: Vec<V<W>>,
+}
+
+impl<const W: usize> Lanes<W> {
+    pub(crate) fn new(m: &CompiledModel, grid: TimeGrid) -> Lanes<W> {
+        let nstate = m.stateful.len();
+        let nstocks = m.stocks.len();
+        Lanes {
+            slots: vec![[0.0; W]; m.vars.len()],
+            stack: vec![[0.0; W]; m.max_stack],
+            state: vec![0.0; nstate * W],
+            aux: vec![0.0; nstate * W],
+            history: vec![Vec::new(); nstate * W],
+            tables: m
+                .tables
+                .iter()
+                .flat_map(|t| std::iter::repeat_n(t.clone(), W))
+                .collect(),
+            fixed: vec![None; m.vars.len()],
+            fixed_slots: Vec::new(),
+            seeds: [0; W],
+            args: vec![0.0; 256],
+            grid,
+            time: grid.start,
+            step: 0,
+            initializing: false,
+            base: vec![[0.0; W]; nstocks],
+            acc: vec![[0.0; W]; nstocks],
+            k: vec![[0.0; W]; nstocks],
+        }
+    }
+
+    /// Prepare for a new batch: clear the previous runs' state and install
+    /// each lane's inputs (lanes past `inputs.len()` run the model as is and
+    /// are ignored by the caller).
+    pub(crate) fn load(&mut self, m: &CompiledModel, inputs: &[LaneInputs<'_>]) {
+        self.slots.iter_mut().for_each(|v| *v = [0.0; W]);
+        self.state.iter_mut().for_each(|v| *v = 0.0);
+        self.aux.iter_mut().for_each(|v| *v = 0.0);
+        self.history.iter_mut().for_each(Vec::clear);
+        for &s in &self.fixed_slots {
+            self.fixed[s as usize] = None;
+        }
+        self.fixed_slots.clear();
+        for (t, original) in m.tables.iter().enumerate() {
+            for l in 0..W {
+                self.tables[t * W + l] = original.clone();
+            }
+        }
+        self.seeds = [0; W];
+        for (l, lane) in inputs.iter().enumerate().take(W) {
+            self.seeds[l] = lane.seed;
+            for &(slot, v) in lane.values {
+                let entry = &mut self.fixed[slot as usize];
+                if entry.is_none() {
+                    self.fixed_slots.push(slot);
+                }
+                let e = entry.get_or_insert_with(|| Box::new(([0.0; W], [false; W])));
+                e.0[l] = v;
+                e.1[l] = true;
+            }
+            for (t, gf) in lane.tables {
+                self.tables[*t as usize * W + l] = gf.clone();
+            }
+        }
+    }
+
+    pub(crate) fn value(&self, slot: u32, lane: usize) -> f64 {
+        self.slots[slot as usize][lane]
+    }
+
+    pub(crate) fn time(&self) -> f64 {
+        self.time
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.step >= self.grid.n_steps
+    }
+
+    pub(crate) fn saves_now(&self) -> bool {
+        saves(self.step, self.grid.save_every, self.grid.n_steps)
+    }
+
+    /// Compute every variable at the start time (as the scalar
+    /// `RunState::initialize`, before its save).
+    pub(crate) fn initialize(&mut self, m: &CompiledModel) {
+        self.time = self.grid.start;
+        self.step = 0;
+        self.initializing = true;
+        for &seg in &m.init_segments {
+            let var = seg.var as usize;
+            match self.fixed[var].as_deref().copied() {
+                Some((vals, mask)) => {
+                    if mask.iter().any(|&f| !f) {
+                        self.exec(m, seg);
+                    }
+                    let slot = &mut self.slots[var];
+                    for l in 0..W {
+                        if mask[l] {
+                            slot[l] = vals[l];
+                        }
+                    }
+                }
+                None => self.exec(m, seg),
+            }
+        }
+        self.initializing = false;
+        self.exec(m, m.step_range);
+        self.exec(m, m.record_range);
+    }
+
+    fn derivatives(m: &CompiledModel, slots: &[V<W>], out: &mut [V<W>]) {
+        for (d, s) in out.iter_mut().zip(&m.stocks) {
+            let mut ins = [0.0; W];
+            for &f in &s.inflows {
+                let v = &slots[f as usize];
+                for l in 0..W {
+                    ins[l] += v[l];
+                }
+            }
+            let mut outs = [0.0; W];
+            for &f in &s.outflows {
+                let v = &slots[f as usize];
+                for l in 0..W {
+                    outs[l] += v[l];
+                }
+            }
+            for l in 0..W {
+                d[l] = ins[l] - outs[l];
+            }
+        }
+    }
+
+    fn stage(&mut self, m: &CompiledModel, time: f64, h: f64) {
+        for ((s, b), k) in m.stocks.iter().zip(&self.base).zip(&self.k) {
+            let slot = &mut self.slots[s.slot as usize];
+            for l in 0..W {
+                slot[l] = b[l] + h * k[l];
+            }
+        }
+        self.time = time;
+        self.exec(m, m.step_range);
+        Self::derivatives(m, &self.slots, &mut self.k);
+    }
+
+    /// Advance one dt (as the scalar `RunState::step_once`, before its save).
+    pub(crate) fn step_once(&mut self, m: &CompiledModel) {
+        let dt = self.grid.dt;
+        let t0 = self.time;
+        for (b, s) in self.base.iter_mut().zip(&m.stocks) {
+            *b = self.slots[s.slot as usize];
+        }
+        Self::derivatives(m, &self.slots, &mut self.k);
+        self.acc.copy_from_slice(&self.k);
+        let combine = |acc: &mut [V<W>], k: &[V<W>], f: fn(f64, f64) -> f64| {
+            for (a, k) in acc.iter_mut().zip(k) {
+                for l in 0..W {
+                    a[l] = f(a[l], k[l]);
+                }
+            }
+        };
+        match self.grid.method {
+            Method::Euler => {}
+            Method::Rk2 => {
+                self.stage(m, t0 + dt, dt);
+                combine(&mut self.acc, &self.k, |a, k| (a + k) / 2.0);
+            }
+            Method::Rk4 => {
+                self.stage(m, t0 + dt / 2.0, dt / 2.0);
+                combine(&mut self.acc, &self.k, |a, k| a + 2.0 * k);
+                self.stage(m, t0 + dt / 2.0, dt / 2.0);
+                combine(&mut self.acc, &self.k, |a, k| a + 2.0 * k);
+                self.stage(m, t0 + dt, dt);
+                combine(&mut self.acc, &self.k, |a, k| (a + k) / 6.0);
+            }
+        }
+        for ((s, b), a) in m.stocks.iter().zip(&self.base).zip(&self.acc) {
+            let slot = &mut self.slots[s.slot as usize];
+            for l in 0..W {
+                let v = b[l] + dt * a[l];
+                slot[l] = if s.non_negative { v.max(0.0) } else { v };
+            }
+        }
+        self.step += 1;
+        self.time = self.grid.start + self.step as f64 * dt;
+        self.exec(m, m.step_range);
+        self.exec(m, m.record_range);
+    }
+
+    fn clock(&self) -> Clock {
+        Clock {
+            time: self.time,
+            dt: self.grid.dt,
+            start: self.grid.start,
+            step: self.step,
+            initializing: self.initializing,
+        }
+    }
+
+    /// Run `seg`'s ops on every lane.
+    fn exec(&mut self, m: &CompiledModel, seg: Segment) {
+        let code = &m.code[seg.start as usize..seg.end as usize];
+        let mut sp = 0usize;
+        let mut stack = std::mem::take(&mut self.stack);
+        macro_rules! unop {
+            (|$a:ident| $e:expr) => {{
+                let top = &mut stack[sp - 1];
+                for l in 0..W {
+                    let $a = top[l];
+                    top[l] = $e;
+                }
+            }};
+        }
+        macro_rules! binop {
+            (|$a:ident, $b:ident| $e:expr) => {{
+                sp -= 1;
+                let rhs = stack[sp];
+                let lhs = &mut stack[sp - 1];
+                for l in 0..W {
+                    let $a = lhs[l];
+                    let $b = rhs[l];
+                    lhs[l] = $e;
+                }
+            }};
+        }
+        for op in code {
+            match *op {
+                Op::Const(v) => {
+                    stack[sp] = [v; W];
+                    sp += 1;
+                }
+                Op::Load(i) => {
+                    stack[sp] = self.slots[i as usize];
+                    sp += 1;
+                }
+                Op::Store(i) => {
+                    sp -= 1;
+                    self.slots[i as usize] = stack[sp];
+                }
+                Op::Time => {
+                    stack[sp] = [self.time; W];
+                    sp += 1;
+                }
+                Op::Dt => {
+                    stack[sp] = [self.grid.dt; W];
+                    sp += 1;
+                }
+                Op::Start => {
+                    stack[sp] = [self.grid.start; W];
+                    sp += 1;
+                }
+                Op::Stop => {
+                    stack[sp] = [self.grid.stop; W];
+                    sp += 1;
+                }
+                Op::Neg => unop!(|a| -a),
+                Op::Not => unop!(|a| b(a == 0.0)),
+                Op::Add => binop!(|x, y| x + y),
+                Op::Sub => binop!(|x, y| x - y),
+                Op::Mul => binop!(|x, y| x * y),
+                Op::Div => binop!(|x, y| x / y),
+                Op::Pow => binop!(|x, y| x.powf(y)),
+                Op::Mod => binop!(|x, y| floor_mod(x, y)),
+                Op::Eq => binop!(|x, y| b(x == y)),
+                Op::Neq => binop!(|x, y| b(x != y)),
+                Op::Lt => binop!(|x, y| b(x < y)),
+                Op::Le => binop!(|x, y| b(x <= y)),
+                Op::Gt => binop!(|x, y| b(x > y)),
+                Op::Ge => binop!(|x, y| b(x >= y)),
+                Op::And => binop!(|x, y| b(x != 0.0 && y != 0.0)),
+                Op::Or => binop!(|x, y| b(x != 0.0 || y != 0.0)),
+                Op::Select => {
+                    sp -= 2;
+                    let t = stack[sp];
+                    let e = stack[sp + 1];
+                    let c = &mut stack[sp - 1];
+                    for l in 0..W {
+                        c[l] = if c[l] != 0.0 { t[l] } else { e[l] };
+                    }
+                }
+                Op::Call(f, n) => {
+                    let n = n as usize;
+                    sp -= n;
+                    let ctx = TimeCtx {
+                        time: self.time,
+                        dt: self.grid.dt,
+                        start: self.grid.start,
+                        stop: self.grid.stop,
+                        step_time: self.grid.start + self.step as f64 * self.grid.dt,
+                    };
+                    let mut out = [0.0; W];
+                    for (l, o) in out.iter_mut().enumerate() {
+                        for j in 0..n {
+                            self.args[j] = stack[sp + j][l];
+                        }
+                        *o = builtins::eval(f, &self.args[..n], ctx);
+                    }
+                    stack[sp] = out;
+                    sp += 1;
+                }
+                Op::Lookup(t) => {
+                    let top = &mut stack[sp - 1];
+                    let t = t as usize * W;
+                    for l in 0..W {
+                        top[l] = lookup(&self.tables[t + l], top[l]);
+                    }
+                }
+                Op::TableFn(t, f) => {
+                    let x2 = if f == TableFn::Area {
+                        sp -= 1;
+                        stack[sp]
+                    } else {
+                        [0.0; W]
+                    };
+                    let top = &mut stack[sp - 1];
+                    let t = t as usize * W;
+                    for l in 0..W {
+                        top[l] = table_fn(&self.tables[t + l], f, top[l], x2[l]);
+                    }
+                }
+                Op::Stateful(id, n) => {
+                    let n = n as usize;
+                    sp -= n;
+                    // Stateful ops take at most six arguments.
+                    let n = n.min(8);
+                    let id = id as usize;
+                    let kind = m.stateful[id];
+                    let clock = self.clock();
+                    let mut out = [0.0; W];
+                    for (l, o) in out.iter_mut().enumerate() {
+                        let mut args = [0.0; 8];
+                        for (j, a) in args.iter_mut().enumerate().take(n) {
+                            *a = stack[sp + j][l];
+                        }
+                        let i = id * W + l;
+                        let cells = Cells {
+                            state: &mut self.state[i],
+                            aux: &mut self.aux[i],
+                            history: &self.history[i],
+                        };
+                        *o = stateful::eval(kind, id, &args[..n], &clock, self.seeds[l], cells);
+                    }
+                    stack[sp] = out;
+                    sp += 1;
+                }
+                Op::Record(id) => {
+                    sp -= 1;
+                    let v = stack[sp];
+                    let id = id as usize;
+                    let kind = m.stateful[id];
+                    for (l, &v) in v.iter().enumerate() {
+                        let i = id * W + l;
+                        if stateful::record(kind, v, &mut self.state[i]) {
+                            self.history[i].push(v);
+                        }
+                    }
+                }
+            }
+        }
+        self.stack = stack;
+    }
+}

@@ -1,0 +1,446 @@
+//! Parameter sweeps: one compiled model, thousands of runs, in parallel.
+//!
+//! A sweep takes a table of parameter sets (one row per run, one column per
+//! overridden constant, stock initial value or graphical function) and
+//! returns either every run's saved series or per-run reductions. Nothing is
+//! recompiled: each run differs only in its inputs, which are bound to slots
+//! once per sweep ([`params`]).
+//!
+//! Runs are grouped into batches that advance in lockstep through
+//! [`lanes::Lanes`] (several runs per decoded instruction), batches run in
+//! parallel on rayon's pool, and each batch writes straight into its own
+//! disjoint chunk of the output buffer ([`sink`]), so results are in run
+//! order with no merging step. Run `r` (0-based row) uses the random seed
+//! `seed + r`, so `CompiledModel::run` with that seed reproduces it exactly;
+//! results are bit-identical for any thread count, batch width or engine.
+
+mod lanes;
+mod params;
+mod sink;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::compile::{CompiledModel, SlotKind};
+use crate::error::{Error, Result};
+use crate::ir::{GraphicalFunction, Method};
+use crate::vm::state::{RunState, TimeGrid};
+use crate::vm::RunOptions;
+
+use lanes::{LaneInputs, Lanes};
+pub use params::{Param, ParamValues};
+use sink::Sink;
+
+/// A per-run reduction computed in the engine instead of keeping series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reduce {
+    /// The value at the final saved time.
+    Final,
+    /// The largest saved value (NaNs ignored).
+    Max,
+    /// The smallest saved value (NaNs ignored).
+    Min,
+    /// The arithmetic mean over the saved times.
+    Mean,
+    /// The value at a time, linearly interpolated between saved times.
+    At(f64),
+}
+
+/// What happens when a run's numbers fail (a stock becomes NaN or infinite).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// The sweep fails with [`Error::RunFailed`] naming the first failed row.
+    #[default]
+    Raise,
+    /// The run is reported in [`SweepResult::failures`]; callers show its
+    /// values as nulls. No other run is affected.
+    Null,
+}
+
+/// Which engine executes the runs. Both give bit-identical numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Batches of runs in lockstep (the default).
+    #[default]
+    Batched,
+    /// One run at a time through the scalar interpreter (the baseline the
+    /// benchmarks compare against).
+    Scalar,
+}
+
+/// Options shared by every run of a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepOptions {
+    /// Output variables (any spelling; an arrayed name selects all its
+    /// elements). `None` = stocks and flows only, which keeps memory bounded
+    /// on models with many auxiliaries.
+    pub outputs: Option<Vec<String>>,
+    pub reduce: Option<Reduce>,
+    pub method: Option<Method>,
+    pub start: Option<f64>,
+    pub stop: Option<f64>,
+    pub dt: Option<f64>,
+    pub save_step: Option<f64>,
+    /// Base seed: row `r` runs with seed `seed + r`.
+    pub seed: u64,
+    pub on_error: OnError,
+    /// Worker threads; `None` = the current rayon pool (Polars' pool when
+    /// called from inside a Polars plugin, the global pool otherwise).
+    pub threads: Option<usize>,
+    pub engine: Engine,
+    /// Runs per lockstep batch: 1, 2, 4, 8 or 16.
+    pub batch: usize,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions {
+            outputs: None,
+            reduce: None,
+            method: None,
+            start: None,
+            stop: None,
+            dt: None,
+            save_step: None,
+            seed: 0,
+            on_error: OnError::Raise,
+            threads: None,
+            engine: Engine::Batched,
+            batch: 8,
+        }
+    }
+}
+
+/// Completed-run counter and cancel flag, shared with the caller's thread
+/// (progress bars, Ctrl-C).
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicUsize,
+    cancel: AtomicBool,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress::default()
+    }
+
+    /// Runs finished so far.
+    pub fn done(&self) -> usize {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Ask the sweep to stop; it returns [`Error::Cancelled`] soon after.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// Why one run failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunFailure {
+    /// The stock that first became NaN or infinite.
+    pub variable: String,
+    pub time: f64,
+}
+
+/// A sweep's output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepResult {
+    pub n_runs: usize,
+    /// Output display names (array elements as `name[a,b]`).
+    pub outputs: Vec<String>,
+    /// The saved times (the series' time axis).
+    pub times: Vec<f64>,
+    /// The reduction applied, if any.
+    pub reduce: Option<Reduce>,
+    /// Without a reduction: run-major, `values[(run * times + t) * outputs + o]`
+    /// (the long format's row order: run, time, variable). With one:
+    /// output-major, `values[o * n_runs + run]` (one column per output).
+    pub values: Vec<f64>,
+    /// Per run: why it failed (only with [`OnError::Null`]).
+    pub failures: Vec<Option<RunFailure>>,
+}
+
+/// Run every row of `params` (`n_runs` rows) and collect the outputs.
+pub fn sweep(
+    m: &CompiledModel,
+    n_runs: usize,
+    params: &[Param],
+    opts: &SweepOptions,
+    progress: &Progress,
+) -> Result<SweepResult> {
+    let run_opts = RunOptions {
+        method: opts.method,
+        start: opts.start,
+        stop: opts.stop,
+        dt: opts.dt,
+        save_step: opts.save_step,
+        ..RunOptions::default()
+    };
+    let grid = TimeGrid::resolve(m, &run_opts)?;
+    let times = grid.save_times();
+    let outputs = resolve_outputs(m, opts.outputs.as_deref())?;
+    let bound = params::bind(m, n_runs, params)?;
+    let sink = Sink::new(opts.reduce, &times, outputs.len())?;
+    if !matches!(opts.batch, 1 | 2 | 4 | 8 | 16) {
+        return Err(Error::BadSweep {
+            message: format!("batch must be 1, 2, 4, 8 or 16, got {}", opts.batch),
+        });
+    }
+    let job = Job {
+        m,
+        grid,
+        outputs: &outputs,
+        bound: &bound,
+        sink: &sink,
+        seed: opts.seed,
+        progress,
+    };
+    let per_run = sink.per_run();
+    let mut values = vec![0.0; n_runs * per_run];
+    let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
+    let (vals, fails, job) = (&mut values, &mut failures, &job);
+    let mut work = move || match opts.engine {
+        Engine::Scalar => job.run_scalar(vals, fails),
+        Engine::Batched => match opts.batch {
+            1 => job.run_batched::<1>(vals, fails),
+            2 => job.run_batched::<2>(vals, fails),
+            4 => job.run_batched::<4>(vals, fails),
+            16 => job.run_batched::<16>(vals, fails),
+            _ => job.run_batched::<8>(vals, fails),
+        },
+    };
+    match opts.threads {
+        Some(0) => {
+            return Err(Error::BadSweep {
+                message: "threads must be at least 1".into(),
+            })
+        }
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| Error::BadSweep {
+                message: format!("cannot start {n} threads: {e}"),
+            })?
+            .install(work),
+        None => work(),
+    }
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    if opts.on_error == OnError::Raise {
+        if let Some((row, f)) = failures
+            .iter()
+            .enumerate()
+            .find_map(|(r, f)| f.as_ref().map(|f| (r, f)))
+        {
+            return Err(Error::RunFailed {
+                row,
+                variable: f.variable.clone(),
+                time: f.time,
+            });
+        }
+    }
+    if opts.reduce.is_some() {
+        values = transpose(&values, n_runs, outputs.len());
+    }
+    Ok(SweepResult {
+        n_runs,
+        outputs: outputs
+            .iter()
+            .map(|&s| m.vars[s as usize].name.clone())
+            .collect(),
+        times,
+        reduce: opts.reduce,
+        values,
+        failures,
+    })
+}
+
+/// Output slots: the named variables, or every visible stock and flow.
+fn resolve_outputs(m: &CompiledModel, names: Option<&[String]>) -> Result<Vec<u32>> {
+    let Some(names) = names else {
+        return Ok(m
+            .outputs
+            .iter()
+            .copied()
+            .filter(|&s| matches!(m.vars[s as usize].kind, SlotKind::Stock | SlotKind::Flow))
+            .collect());
+    };
+    let mut out = Vec::new();
+    for name in names {
+        match m.slot(name).filter(|&s| m.vars[s].visible) {
+            Some(s) => out.push(s as u32),
+            None => match m.array(name) {
+                Some(a) => out.extend(&a.slots),
+                None => {
+                    return Err(Error::UnknownOutput {
+                        variable: name.clone(),
+                    })
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// `rows × cols` row-major → column-major.
+fn transpose(values: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Everything the workers share.
+struct Job<'a> {
+    m: &'a CompiledModel,
+    grid: TimeGrid,
+    outputs: &'a [u32],
+    bound: &'a params::Bound,
+    sink: &'a Sink,
+    seed: u64,
+    progress: &'a Progress,
+}
+
+impl Job<'_> {
+    fn seed_of(&self, row: usize) -> u64 {
+        self.seed.wrapping_add(row as u64)
+    }
+
+    /// Record a non-finite stock as the run's failure (the first one wins).
+    fn check_stocks(
+        &self,
+        failure: &mut Option<RunFailure>,
+        time: f64,
+        value: impl Fn(u32) -> f64,
+    ) {
+        if failure.is_some() {
+            return;
+        }
+        if let Some(s) = self.m.stocks.iter().find(|s| !value(s.slot).is_finite()) {
+            *failure = Some(RunFailure {
+                variable: self.m.vars[s.slot as usize].name.clone(),
+                time,
+            });
+        }
+    }
+
+    fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
+        let per_run = self.sink.per_run();
+        let m = self.m;
+        values
+            .par_chunks_mut((W * per_run).max(1))
+            .zip(failures.par_chunks_mut(W))
+            .enumerate()
+            .for_each_init(
+                || Lanes::<W>::new(m, self.grid),
+                |lanes, (batch, (out, failed))| {
+                    if self.progress.cancelled() {
+                        return;
+                    }
+                    let first = batch * W;
+                    let n = failed.len();
+                    let rows: Vec<_> = (first..first + n).map(|r| self.bound.row(r)).collect();
+                    let inputs: Vec<LaneInputs<'_>> = rows
+                        .iter()
+                        .enumerate()
+                        .map(|(l, (values, tables))| LaneInputs {
+                            values,
+                            tables,
+                            seed: self.seed_of(first + l),
+                        })
+                        .collect();
+                    lanes.load(m, &inputs);
+                    lanes.initialize(m);
+                    let mut ti = 0;
+                    loop {
+                        let time = lanes.time();
+                        for (l, f) in failed.iter_mut().enumerate() {
+                            self.check_stocks(f, time, |s| lanes.value(s, l));
+                        }
+                        if lanes.saves_now() {
+                            for l in 0..n {
+                                self.sink
+                                    .save(&mut out[l * per_run..(l + 1) * per_run], ti, |o| {
+                                        lanes.value(self.outputs[o], l)
+                                    });
+                            }
+                            ti += 1;
+                        }
+                        if lanes.is_done() {
+                            break;
+                        }
+                        lanes.step_once(m);
+                    }
+                    self.progress.done.fetch_add(n, Ordering::Relaxed);
+                },
+            );
+    }
+
+    fn run_scalar(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
+        let per_run = self.sink.per_run();
+        let m = self.m;
+        let quiet = RunOptions {
+            method: Some(self.grid.method),
+            start: Some(self.grid.start),
+            stop: Some(self.grid.stop),
+            dt: Some(self.grid.dt),
+            save_step: Some(self.grid.dt * self.grid.save_every as f64),
+            outputs: Some(Vec::new()),
+            ..RunOptions::default()
+        };
+        values
+            .par_chunks_mut(per_run.max(1))
+            .zip(failures.par_iter_mut())
+            .enumerate()
+            .for_each_init(
+                || {
+                    RunState::new(m, &quiet).ok().map(|mut s| {
+                        // The grid was validated once; keep it exactly.
+                        s.set_grid(&self.grid);
+                        s
+                    })
+                },
+                |state, (row, (out, failed))| {
+                    let Some(state) = state else { return };
+                    if self.progress.cancelled() {
+                        return;
+                    }
+                    let (vals, tables) = self.bound.row(row);
+                    state.load(m, &vals, &tables, self.seed_of(row));
+                    state.initialize(m);
+                    let mut ti = 0;
+                    loop {
+                        let time = state.time;
+                        self.check_stocks(failed, time, |s| state.slots[s as usize]);
+                        if state.saves_now() {
+                            self.sink
+                                .save(out, ti, |o| state.slots[self.outputs[o] as usize]);
+                            ti += 1;
+                        }
+                        if state.is_done() {
+                            break;
+                        }
+                        state.step_once(m);
+                    }
+                    self.progress.done.fetch_add(1, Ordering::Relaxed);
+                },
+            );
+    }
+}
+
+/// Shared by [`params`]: one run's replacement tables.
+pub(crate) type TableInputs = Vec<(u32, Arc<GraphicalFunction>)>;
+
+#[cfg(test)]
+mod tests;
