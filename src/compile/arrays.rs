@@ -119,7 +119,15 @@ impl<'p> ArrayInfo<'p> {
         Ok(match e {
             Expr::Num(_) => e.clone(),
             Expr::Var(name, span) => match self.var_dims.get(name) {
-                None => e.clone(),
+                // A dimension name as a value: the position (1-based) of the
+                // element being computed, as in XMILE and Vensim.
+                None => match ctx.iter().find(|(d, _)| d == name) {
+                    Some((d, elem)) => match self.position(d, elem) {
+                        Some(i) => Expr::Num((i + 1) as f64),
+                        None => e.clone(),
+                    },
+                    None => e.clone(),
+                },
                 Some(dims) => {
                     let idx: Vec<IndexExpr> = dims
                         .iter()

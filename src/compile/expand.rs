@@ -674,6 +674,7 @@ impl<'p> Expander<'p> {
             prefix: p.clone(),
             name_prefix: np.clone(),
             locals,
+            dims: crate::compile::flatten::dimension_names(self.arrays.project),
         };
         for v in &m.variables {
             if !v.dims.is_empty() {

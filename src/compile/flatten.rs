@@ -107,6 +107,19 @@ pub struct Scope<'a> {
     pub name_prefix: String,
     /// Canonical names declared in this scope.
     pub locals: HashSet<&'a str>,
+    /// The project's dimension names: inside an arrayed equation a
+    /// dimension name stands for the current element's 1-based position
+    /// (`x[Region] = 10 * Region`), resolved by the arrays pass.
+    pub dims: HashSet<&'a str>,
+}
+
+/// The project's dimension names, for [`Scope::dims`].
+pub fn dimension_names(project: &Project) -> HashSet<&str> {
+    project
+        .dimensions
+        .iter()
+        .map(|d| d.ident.as_str())
+        .collect()
 }
 
 impl Scope<'_> {
@@ -120,7 +133,7 @@ impl Scope<'_> {
             // Stella's ".name": the enclosing scope, already resolved by the caller.
             return Ok(stripped.to_string());
         }
-        if SPECIAL_NAMES.contains(&r) {
+        if SPECIAL_NAMES.contains(&r) || self.dims.contains(r) {
             return Ok(r.to_string());
         }
         Err(Error::UnknownVariable {
@@ -188,6 +201,7 @@ pub fn flatten(project: &Project, model: &Model) -> Result<FlatModel> {
         prefix: String::new(),
         name_prefix: String::new(),
         locals: model.variables.iter().map(|v| v.ident.as_str()).collect(),
+        dims: dimension_names(project),
     };
     instantiate(
         project,
@@ -251,6 +265,7 @@ fn instantiate(
                     .iter()
                     .map(|v| v.ident.as_str())
                     .collect(),
+                dims: dimension_names(project),
             };
             instantiate(
                 project,

@@ -154,3 +154,19 @@ fn sim_gets_and_sets_whole_arrays() {
     sim.run_to_end().unwrap();
     assert_eq!(sim.get_array("s").unwrap().1, vec![8.0; 4]);
 }
+
+#[test]
+fn a_dimension_name_is_the_element_position() {
+    let r = run(
+        r#"<aux name="pos"><dimensions><dim name="D"/></dimensions><eqn>100 + D</eqn></aux>
+<aux name="grid"><dimensions><dim name="D"/><dim name="N"/></dimensions><eqn>10 * D + N</eqn></aux>
+<aux name="total"><eqn>SUM(pos[*])</eqn></aux>"#,
+    );
+    assert_eq!(value(&r, "pos[d1]"), 101.0);
+    assert_eq!(value(&r, "pos[d5]"), 105.0);
+    assert_eq!(value(&r, "grid[d3,3]"), 33.0);
+    assert_eq!(value(&r, "total"), 515.0);
+    // Outside an arrayed equation a dimension has no single element.
+    let e = compile(r#"<aux name="bad"><eqn>D * 2</eqn></aux>"#).expect_err("scalar use");
+    assert!(e.to_string().contains("'d'"), "{e}");
+}
