@@ -42,6 +42,9 @@ pub(crate) struct LaneInputs<'a> {
     pub seed: u64,
 }
 
+/// One slot's fixed values per lane, and which lanes take them.
+type FixedLanes<const W: usize> = Box<(V<W>, [bool; W])>;
+
 /// `W` runs' state. Reused across batches (see [`Lanes::load`]).
 pub(crate) struct Lanes<const W: usize> {
     slots: Vec<V<W>>,
@@ -53,7 +56,7 @@ pub(crate) struct Lanes<const W: usize> {
     /// Per graphical function and lane (`table * W + lane`).
     tables: Vec<Arc<GraphicalFunction>>,
     /// Per slot: which lanes take a fixed value, and the values.
-    fixed: Vec<Option<Box<(V<W>, [bool; W])>>>,
+    fixed: Vec<Option<FixedLanes<W>>>,
     /// Slots with an entry in `fixed` (to clear them cheaply).
     fixed_slots: Vec<u32>,
     seeds: [u64; W],
@@ -368,8 +371,8 @@ impl<const W: usize> Lanes<W> {
                 Op::Lookup(t) => {
                     let top = &mut stack[sp - 1];
                     let t = t as usize * W;
-                    for l in 0..W {
-                        top[l] = lookup(&self.tables[t + l], top[l]);
+                    for (x, table) in top.iter_mut().zip(&self.tables[t..t + W]) {
+                        *x = lookup(table, *x);
                     }
                 }
                 Op::TableFn(t, f) => {
