@@ -27,7 +27,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
 import numpy as np
 
@@ -60,27 +60,29 @@ _PROGRESS_AFTER = 2.0
 _POLL = 0.1
 
 
-def _polars() -> Any:
+def _require_polars() -> None:
     try:
-        import polars as pl
+        import polars  # noqa: F401
     except ImportError:  # pragma: no cover - polars is a dev dependency
         raise SimlinError(
             "Model.sweep returns a polars DataFrame: pip install 'simlin[polars]'",
             code=ErrorCode.INVALID_ARGUMENT,
         ) from None
-    return pl
 
 
 def _to_polars(params: object) -> pl.DataFrame:
     """Any supported parameter table as a Polars DataFrame."""
-    pl = _polars()
+    _require_polars()
+    import polars as pl
+
     if isinstance(params, pl.DataFrame):
         return params
     if isinstance(params, pl.LazyFrame):
         return params.collect()
     module = type(params).__module__ or ""
     if module.startswith("pandas") and type(params).__name__ == "DataFrame":
-        return pl.from_pandas(params)
+        frame: pl.DataFrame = pl.from_pandas(cast(Any, params))
+        return frame
     if hasattr(params, "__arrow_c_stream__"):
         try:
             return pl.DataFrame(params)
@@ -88,7 +90,10 @@ def _to_polars(params: object) -> pl.DataFrame:
             # Older polars: go through pyarrow.
             import pyarrow as pa
 
-            return pl.from_arrow(pa.table(params))
+            table = pl.from_arrow(pa.table(params))
+            if not isinstance(table, pl.DataFrame):  # pragma: no cover
+                raise SimlinTypeError("params did not convert to a table") from None
+            return table
     if isinstance(params, Mapping):
         return pl.DataFrame(dict(params))
     raise SimlinTypeError(
@@ -139,7 +144,8 @@ def _points(column: str, values: list[Any]) -> list[list[tuple[float, float]]]:
 
 def _run_ids(column: str, series: Any) -> tuple[bytes | None, list[str] | None]:
     """The run-id column as int64 bytes or a list of strings."""
-    pl = _polars()
+    import polars as pl
+
     row = _first_null(series)
     if row is not None:
         raise _bad(column, row, "run id is null")
@@ -168,7 +174,8 @@ def _columns(
     list[str] | None,
 ]:
     """Split and convert the parameter columns (see the module docs)."""
-    pl = _polars()
+    import polars as pl
+
     if run_id is not None:
         if run_id not in frame.columns:
             raise SimlinArgumentError(
@@ -280,7 +287,8 @@ class SweepJob:
                 sweep's error (``RUN_FAILED``, ``BAD_PARAMETER``, ...).
 
         """
-        pl = _polars()
+        import polars as pl
+
         frame = self._native.result()
         return pl.DataFrame(frame)
 

@@ -87,48 +87,53 @@ fn parse_reduce(reduce: Option<&str>, at: Option<f64>) -> Result<Option<Reduce>,
     })
 }
 
-/// The outcome slot the worker thread fills, and the condition it signals.
+/// What the worker thread reports: finished yet, and the outcome until
+/// `result()` takes it.
+#[derive(Default)]
+struct State {
+    finished: bool,
+    outcome: Option<Result<SweepResult, BindError>>,
+}
+
+/// The state the worker thread fills, and the condition it signals.
 #[derive(Default)]
 struct Shared {
-    outcome: Mutex<Option<Result<SweepResult, BindError>>>,
+    state: Mutex<State>,
     ready: Condvar,
 }
 
 impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn finish(&self, outcome: Result<SweepResult, BindError>) {
-        let mut slot = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = Some(outcome);
+        let mut state = self.lock();
+        state.finished = true;
+        state.outcome = Some(outcome);
         self.ready.notify_all();
     }
 
-    /// Wait until the outcome is there or `timeout` passes; true if it is.
+    /// Wait until the sweep finished or `timeout` passes; true if it did.
     fn wait(&self, timeout: Option<Duration>) -> bool {
-        let slot = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
-        match timeout {
-            None => {
-                let slot = self
-                    .ready
-                    .wait_while(slot, |s| s.is_none())
-                    .unwrap_or_else(|e| e.into_inner());
-                slot.is_some()
-            }
-            Some(t) => {
-                let deadline = Instant::now() + t;
-                let mut slot = slot;
-                while slot.is_none() {
+        let mut state = self.lock();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        while !state.finished {
+            state = match deadline {
+                None => self.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return false;
                     }
-                    slot = self
-                        .ready
-                        .wait_timeout(slot, deadline - now)
+                    self.ready
+                        .wait_timeout(state, deadline - now)
                         .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                        .0
                 }
-                true
-            }
+            };
         }
+        true
     }
 }
 
@@ -305,11 +310,7 @@ impl PySweepJob {
     /// True once the sweep finished (successfully or not).
     #[getter]
     fn finished(&self) -> bool {
-        self.shared
-            .outcome
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        self.shared.lock().finished
     }
 
     /// Wait (without the GIL) up to `timeout` seconds (`None` = no limit);
@@ -340,12 +341,7 @@ impl PySweepJob {
     fn result(&self, py: Python<'_>) -> Result<PySweepFrame, BindError> {
         let shared = &self.shared;
         py.detach(|| shared.wait(None));
-        let outcome = self
-            .shared
-            .outcome
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let outcome = self.shared.lock().outcome.take();
         let run_ids = self
             .run_ids
             .lock()
