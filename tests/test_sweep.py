@@ -159,6 +159,15 @@ def test_pandas_input(teacup: simlin.Model) -> None:
     assert teacup.sweep(pdf).equals(teacup.sweep(TEACUP_PARAMS))
 
 
+def test_pandas_index_as_run_ids(teacup: simlin.Model) -> None:
+    pdf = TEACUP_PARAMS.to_pandas()
+    pdf.index = pd.Index([11, 12, 13, 14, 15], name="run")
+    df = teacup.sweep(pdf, reduce="final")
+    assert df.get_column("run").to_list() == [11, 12, 13, 14, 15]
+    pdf.index.name = None
+    assert teacup.sweep(pdf, reduce="final").get_column("run").to_list() == [0, 1, 2, 3, 4]
+
+
 def test_pyarrow_input(teacup: simlin.Model) -> None:
     table = pa.table(
         {

@@ -309,8 +309,9 @@ class Model:
                 fails the sweep, naming the row) or ``"null"`` (its values are
                 null; other runs are unaffected).
             run_id: Name of the run-id column (integers or strings) to carry
-                through; default: a column named ``"run"``, if there is one.
-                Without one, ``run`` is the row index.
+                through; default: a column named ``"run"``, if there is one
+                (a pandas index with that name counts). Without one, ``run``
+                is the row index. String ids come back categorical.
             start: Start time (default: the model's).
             stop: Stop time (default: the model's).
             dt: Integration step (default: the model's).

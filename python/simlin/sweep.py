@@ -70,8 +70,12 @@ def _require_polars() -> None:
         ) from None
 
 
-def _to_polars(params: object) -> pl.DataFrame:
-    """Any supported parameter table as a Polars DataFrame."""
+def _to_polars(params: object, run_id: str | None) -> pl.DataFrame:
+    """Any supported parameter table as a Polars DataFrame.
+
+    A pandas index is dropped, unless it is named like the run-id column
+    (``run_id``, else ``"run"``): then it becomes that column.
+    """
     _require_polars()
     import polars as pl
 
@@ -81,7 +85,9 @@ def _to_polars(params: object) -> pl.DataFrame:
         return params.collect()
     module = type(params).__module__ or ""
     if module.startswith("pandas") and type(params).__name__ == "DataFrame":
-        frame: pl.DataFrame = pl.from_pandas(cast(Any, params))
+        index_name = getattr(getattr(params, "index", None), "name", None)
+        keep_index = index_name is not None and index_name == (run_id or "run")
+        frame: pl.DataFrame = pl.from_pandas(cast(Any, params), include_index=keep_index)
         return frame
     if hasattr(params, "__arrow_c_stream__"):
         try:
@@ -321,9 +327,9 @@ def start_sweep(
     ``_engine`` (``"batched"`` or ``"scalar"``) and ``_batch`` (runs per
     lockstep batch: 1, 2, 4, 8 or 16) are for benchmarks.
     """
-    frame = _to_polars(params)
     if run_id is not None:
         run_id = _validate.name(run_id, "run_id")
+    frame = _to_polars(params, run_id)
     numbers, tables, ids_int, ids_str = _columns(frame, run_id)
     reduce_name, reduce_at = _reduce(reduce)
     if on_error not in ("raise", "null"):
