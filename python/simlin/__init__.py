@@ -10,6 +10,7 @@ Load an XMILE/Stella model, compile it once, and run it many times::
     df = results.to_pandas()
 
 See :class:`Project`, :class:`Model`, :class:`Sim` and :class:`Results`;
+:meth:`Model.sweep` runs a parameter table in parallel into a Polars frame;
 errors are :class:`SimlinError` subclasses with an :class:`ErrorCode`.
 """
 
@@ -27,6 +28,7 @@ from simlin.model import Model, OverrideValue, TimeSpec, Variable, VariableKind
 from simlin.project import SUPPORTED_EXTENSIONS, Project, load
 from simlin.results import Results
 from simlin.sim import Sim
+from simlin.sweep import SweepJob, start_sweep
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -42,9 +44,11 @@ __all__ = [
     "SimlinImportError",
     "SimlinRuntimeError",
     "SimlinTypeError",
+    "SweepJob",
     "TimeSpec",
     "Variable",
     "VariableKind",
     "__version__",
     "load",
+    "start_sweep",
 ]

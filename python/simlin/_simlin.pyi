@@ -15,6 +15,68 @@ VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
 def _debug_panic() -> None:
     """Panic inside the engine-call helper (tests only)."""
 
+def start_sweep(
+    model: Model,
+    n_runs: int,
+    numbers: Sequence[tuple[str, bytes]],
+    tables: Sequence[tuple[str, Sequence[Sequence[tuple[float, float]]]]],
+    run_ids_int: bytes | None,
+    run_ids_str: Sequence[str] | None,
+    outputs: Sequence[str] | None,
+    reduce: str | None,
+    reduce_at: float | None,
+    method: str | None,
+    start: float | None,
+    stop: float | None,
+    dt: float | None,
+    save_step: float | None,
+    seed: int,
+    threads: int | None,
+    on_error: str,
+    engine: str,
+    batch: int,
+) -> SweepJob:
+    """Start a sweep on a background thread (numbers as float64 bytes)."""
+
+@final
+class SweepJob:
+    """A sweep running on a background thread."""
+
+    @property
+    def n_runs(self) -> int:
+        """Total number of runs."""
+
+    def done(self) -> int:
+        """Runs finished so far."""
+
+    @property
+    def finished(self) -> bool:
+        """True once the sweep ended."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait without the GIL; True if finished."""
+
+    def cancel(self) -> None:
+        """Ask the sweep to stop."""
+
+    def result(self) -> SweepFrame:
+        """Wait and take the outputs (once), or raise the sweep's error."""
+
+@final
+class SweepFrame:
+    """A sweep's outputs as Arrow columns."""
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names."""
+
+    def __len__(self) -> int: ...
+    def failures(self) -> list[tuple[int, str, float]]:
+        """``(row, variable, time)`` of every failed run."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """Arrow C stream capsule (one record batch)."""
+
 @final
 class Project:
     """An imported project."""
@@ -28,8 +90,8 @@ class Project:
         """Parse XMILE text."""
 
     @staticmethod
-    def from_mdl(text: str) -> Project:
-        """Parse Vensim .mdl text."""
+    def from_mdl(text: str, base: str | None = None) -> Project:
+        """Parse Vensim .mdl text (external data files relative to ``base``)."""
 
     @property
     def name(self) -> str:

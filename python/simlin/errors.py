@@ -55,6 +55,17 @@ class ErrorCode(enum.Enum):
     UNKNOWN_OUTPUT = "UNKNOWN_OUTPUT"
     BAD_TIME_SPEC = "BAD_TIME_SPEC"
     SIMULATION = "SIMULATION"
+    # sweeps
+    BAD_PARAMETER = "BAD_PARAMETER"
+    """A parameter column of a sweep is unusable (unknown name, wrong dtype,
+    null, unsorted graphical-function points); the message names the column
+    and, where it applies, the row."""
+    RUN_FAILED = "RUN_FAILED"
+    """A sweep run's stock became NaN or infinite (with ``on_error="raise"``)."""
+    BAD_SWEEP = "BAD_SWEEP"
+    """Invalid sweep options (thread count, reduction time, ...)."""
+    CANCELLED = "CANCELLED"
+    """The sweep was cancelled (Ctrl-C surfaces as ``KeyboardInterrupt`` instead)."""
     # Python side only
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
     """An argument of the right type with an unusable value, or the wrong type."""

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from simlin import _simlin, _validate
 from simlin._validate import OverrideValue
 from simlin.results import Results
 from simlin.sim import Sim
 
-__all__ = ["Model", "OverrideValue", "TimeSpec", "Variable", "VariableKind"]
+if TYPE_CHECKING:
+    import polars as pl
+
+    from simlin.sweep import ParamsLike, ReduceSpec
+
+__all__ = ["Model", "OverrideValue", "Source", "TimeSpec", "Variable", "VariableKind"]
 
 VariableKind = Literal["stock", "flow", "aux", "module"]
 
@@ -65,15 +70,57 @@ class TimeSpec:
     method: str
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a project came from, enough to load it again (for pickling).
+
+    Attributes:
+        format: ``"xmile"`` or ``"mdl"``.
+        text: The model text.
+        base: For ``.mdl`` files, the folder external data files are read
+            from; ``None`` otherwise.
+
+    """
+
+    format: Literal["xmile", "mdl"]
+    text: str
+    base: str | None = None
+
+
 class Model:
-    """A model of a loaded project (from :attr:`simlin.Project.models` or :func:`simlin.load`)."""
+    """A model of a loaded project (from :attr:`simlin.Project.models` or :func:`simlin.load`).
 
-    __slots__ = ("__weakref__", "_native", "_variables")
+    Models pickle cheaply: the pickle holds the source text (and, for
+    ``.mdl`` files, the folder external data files are read from) and the
+    model's name, never compiled state, so Dask or multiprocessing workers
+    re-import and compile once on arrival.
+    """
 
-    def __init__(self, native: _simlin.Model) -> None:
-        """Wrap a native model (use :class:`simlin.Project` instead)."""
+    __slots__ = ("__weakref__", "_native", "_selector", "_source", "_variables")
+
+    def __init__(
+        self,
+        native: _simlin.Model,
+        source: Source | None = None,
+        selector: str | None = None,
+    ) -> None:
+        """Wrap a native model (use :class:`simlin.Project` instead).
+
+        ``source`` and ``selector`` (the model's name in the project, ``None``
+        for the main model) make the model picklable.
+        """
         self._native = native
         self._variables: tuple[Variable, ...] | None = None
+        self._source = source
+        self._selector = selector
+
+    def __reduce__(self) -> tuple[Any, tuple[Source, str | None]]:
+        """Pickle as source text + model name (not compiled state)."""
+        if self._source is None:
+            from simlin.errors import SimlinTypeError
+
+            raise SimlinTypeError("this model has no source text to pickle")
+        return (_unpickle_model, (self._source, self._selector))
 
     @property
     def name(self) -> str:
@@ -210,8 +257,113 @@ class Model:
             )
         )
 
+    def sweep(
+        self,
+        params: ParamsLike,
+        *,
+        outputs: Sequence[str] | None = None,
+        reduce: ReduceSpec | None = None,
+        method: str | None = None,
+        seed: int | None = None,
+        threads: int | None = None,
+        progress: bool | None = None,
+        on_error: Literal["raise", "null"] = "raise",
+        run_id: str | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        dt: float | None = None,
+        save_step: float | None = None,
+        _engine: Literal["batched", "scalar"] = "batched",
+        _batch: int = 8,
+    ) -> pl.DataFrame:
+        """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
+
+        The model is compiled once; runs are batched and spread over threads
+        without holding the GIL. Run ``r`` (0-based row) uses random seed
+        ``seed + r``, so ``model.run(overrides=row r, seed=seed + r)``
+        reproduces it exactly, whatever the thread count.
+
+        Args:
+            params: One row per run, one column per parameter: a Polars or
+                pandas DataFrame, a mapping of column name to values, or any
+                object with ``__arrow_c_stream__`` (pyarrow Table, ...). A
+                column is named after a model variable and holds numbers (a
+                constant or a stock's initial value; on an arrayed variable,
+                every element) or, for a graphical function, a list of
+                ``(x, y)`` points per row (lists of pairs or of structs with
+                two fields). The run-id column (see ``run_id``) is carried
+                through to the output instead.
+            outputs: Variables to return (any spelling; an arrayed name
+                selects all its elements). Default: the stocks and flows
+                only, which keeps memory bounded on large models.
+            reduce: ``None`` for the full series; ``"final"``, ``"max"``,
+                ``"min"``, ``"mean"`` (over the saved times), or a time (the
+                value at that time, linearly interpolated between saves)
+                for one number per run and output.
+            method: ``"euler"``, ``"rk2"`` or ``"rk4"`` (default: the model's).
+            seed: Base random seed (default 0); row ``r`` uses ``seed + r``.
+            threads: Worker threads (default: one per core).
+            progress: Show a progress bar on stderr once the sweep has run for
+                about 2 seconds; ``None`` = only if stderr is a terminal.
+            on_error: ``"raise"`` (a run whose stock becomes NaN or infinite
+                fails the sweep, naming the row) or ``"null"`` (its values are
+                null; other runs are unaffected).
+            run_id: Name of the run-id column (integers or strings) to carry
+                through; default: a column named ``"run"``, if there is one
+                (a pandas index with that name counts). Without one, ``run``
+                is the row index. String ids come back categorical.
+            start: Start time (default: the model's).
+            stop: Stop time (default: the model's).
+            dt: Integration step (default: the model's).
+            save_step: Output interval (default: the model's, else ``dt``).
+
+        Returns:
+            Without ``reduce``, a long frame ``run``, ``time``, ``variable``
+            (categorical), ``value``, ordered by run, then time, then variable
+            in output order. With ``reduce``, a wide frame: ``run`` plus one
+            float64 column per output.
+
+        Raises:
+            SimlinRuntimeError: ``BAD_PARAMETER`` (unknown column, null, bad
+                points; the message names column and row), ``RUN_FAILED``,
+                ``BAD_SWEEP``, ``UNKNOWN_OUTPUT``, ``BAD_TIME_SPEC``.
+            SimlinTypeError: wrongly typed arguments or parameter columns
+                (code ``BAD_PARAMETER`` for a column of the wrong dtype).
+            KeyboardInterrupt: Ctrl-C while waiting (the sweep is cancelled).
+
+        """
+        from simlin import sweep as _sweep
+
+        return _sweep.run_sweep(
+            self,
+            params,
+            outputs=outputs,
+            reduce=reduce,
+            method=method,
+            seed=seed,
+            threads=threads,
+            progress=progress,
+            on_error=on_error,
+            run_id=run_id,
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_step=save_step,
+            _engine=_engine,
+            _batch=_batch,
+        )
+
     def __repr__(self) -> str:
         return f"<simlin.Model {self.name!r}>"
+
+
+def _unpickle_model(source: Source, selector: str | None) -> Model:
+    """Load the model again from its source (the inverse of ``Model.__reduce__``)."""
+    if source.format == "mdl":
+        native = _simlin.Project.from_mdl(source.text, source.base)
+    else:
+        native = _simlin.Project.from_xmile(source.text)
+    return Model(native.model(selector), source, selector)
 
 
 def _run_args(

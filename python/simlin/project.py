@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from simlin import _simlin, _validate
 from simlin.errors import ErrorCode, SimlinImportError, SimlinTypeError
-from simlin.model import Model
+from simlin.model import Model, Source
 
 __all__ = ["SUPPORTED_EXTENSIONS", "Project", "load"]
 
@@ -17,11 +18,15 @@ SUPPORTED_EXTENSIONS = (".xmile", ".stmx", ".itmx", ".xml", ".mdl")
 class Project:
     """A loaded project: its models and any import warnings."""
 
-    __slots__ = ("__weakref__", "_native")
+    __slots__ = ("__weakref__", "_native", "_source")
 
-    def __init__(self, native: _simlin.Project) -> None:
-        """Wrap a native project (use :meth:`from_file` or :meth:`from_xmile`)."""
+    def __init__(self, native: _simlin.Project, source: Source | None = None) -> None:
+        """Wrap a native project (use :meth:`from_file` or :meth:`from_xmile`).
+
+        ``source`` (the text it was read from) makes its models picklable.
+        """
         self._native = native
+        self._source = source
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Project:
@@ -32,7 +37,9 @@ class Project:
                 ``IO`` if the file cannot be read, or a parse error code.
 
         """
-        return cls(_simlin.Project.from_file(_validate.path(path)))
+        path = _validate.path(path)
+        native = _simlin.Project.from_file(path)
+        return cls(native, _file_source(path))
 
     @classmethod
     def from_xmile(cls, text: str | bytes) -> Project:
@@ -51,7 +58,7 @@ class Project:
                 ) from None
         if not isinstance(text, str):
             raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
-        return cls(_simlin.Project.from_xmile(text))
+        return cls(_simlin.Project.from_xmile(text), Source("xmile", text))
 
     @classmethod
     def from_mdl(cls, text: str | bytes) -> Project:
@@ -71,7 +78,7 @@ class Project:
                 text = raw.decode("latin-1")
         if not isinstance(text, str):
             raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
-        return cls(_simlin.Project.from_mdl(text))
+        return cls(_simlin.Project.from_mdl(text), Source("mdl", text))
 
     @property
     def name(self) -> str:
@@ -86,12 +93,12 @@ class Project:
     @property
     def models(self) -> list[Model]:
         """Every model, in source order."""
-        return [Model(m) for m in self._native.models()]
+        return [Model(m, self._source, m.name) for m in self._native.models()]
 
     @property
     def main_model(self) -> Model:
         """The main model (the unnamed one, or the first)."""
-        return Model(self._native.model(None))
+        return Model(self._native.model(None), self._source, None)
 
     def get_model(self, name: str | None = None) -> Model:
         """A model by (any spelling of) its name; ``None`` gives the main model.
@@ -102,10 +109,33 @@ class Project:
         """
         if name is not None:
             name = _validate.name(name, "name")
-        return Model(self._native.model(name))
+        return Model(self._native.model(name), self._source, name)
 
     def __repr__(self) -> str:
         return f"<simlin.Project {self.name!r}>"
+
+
+def _file_source(path: str | os.PathLike[str]) -> Source | None:
+    """The text of a file that just loaded, for pickling its models.
+
+    Decoded as the engine decodes it (XMILE: UTF-8; ``.mdl``: UTF-8, else
+    Latin-1). A ``.mdl`` keeps its folder (absolute) for external data files.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError:
+        return None
+    if p.suffix.lower() == ".mdl":
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        return Source("mdl", text, str(p.resolve().parent))
+    try:
+        return Source("xmile", raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
 
 
 def load(path: str | os.PathLike[str]) -> Model:

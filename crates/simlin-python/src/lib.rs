@@ -3,7 +3,8 @@
 //! The Python package (`python/simlin`) wraps these classes with the public,
 //! documented API; this module only exposes the native pieces:
 //! [`project`] (projects, models, lazy compilation), [`sim`] (stepwise
-//! runs), [`results`] (zero-copy series and the Arrow stream export). Every
+//! runs), [`results`] (zero-copy series and the Arrow stream export),
+//! [`sweep`] (parameter sweeps on a background thread, outputs as Arrow). Every
 //! engine call goes through [`detach::detached`] (GIL released, panics
 //! caught) and every failure becomes a Python exception in [`errors`].
 
@@ -12,6 +13,7 @@ mod errors;
 mod project;
 mod results;
 mod sim;
+mod sweep;
 
 use pyo3::prelude::*;
 
@@ -34,5 +36,8 @@ fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sim::PySim>()?;
     m.add_class::<results::PyResults>()?;
     m.add_class::<results::Float64View>()?;
+    m.add_function(wrap_pyfunction!(sweep::start_sweep, m)?)?;
+    m.add_class::<sweep::PySweepJob>()?;
+    m.add_class::<sweep::PySweepFrame>()?;
     Ok(())
 }

@@ -45,10 +45,14 @@ impl PyProject {
         })
     }
 
-    /// Parse Vensim `.mdl` text.
+    /// Parse Vensim `.mdl` text; external data files are read relative to
+    /// `base` (the model's folder), if given.
     #[staticmethod]
-    fn from_mdl(py: Python<'_>, text: &str) -> Result<PyProject, BindError> {
-        let project = detached(py, || Ok(simlin::load_mdl(text)?))?;
+    #[pyo3(signature = (text, base = None))]
+    fn from_mdl(py: Python<'_>, text: &str, base: Option<PathBuf>) -> Result<PyProject, BindError> {
+        let project = detached(py, || {
+            Ok(simlin::load_mdl_with_base(text, base.as_deref())?)
+        })?;
         Ok(PyProject {
             inner: Arc::new(project),
         })

@@ -1,0 +1,563 @@
+//! Parameter sweeps from Python (native part of `simlin.Model.sweep`).
+//!
+//! [`start_sweep`] takes the parameter columns already converted by the
+//! Python package (numbers as native-endian float64 bytes, graphical
+//! functions as lists of `(x, y)` points), starts the engine's
+//! [`simlin::sweep::sweep`] on a background thread and returns a
+//! [`PySweepJob`] at once. The job reports progress (`done`), can be waited
+//! on with a timeout (the GIL is released meanwhile, so Ctrl-C reaches
+//! Python), cancelled, and finally yields a [`PySweepFrame`]: the outputs
+//! as one Arrow record batch exported through the Arrow C stream interface
+//! (`__arrow_c_stream__`), with the engine's value buffer moved, not copied,
+//! into the `value` column (or the reduced columns).
+//!
+//! Long format (no reduction): columns `run`, `time`, `variable`
+//! (dictionary-encoded), `value`; rows ordered by run, then time, then
+//! variable in output order. Wide format (a reduction): `run`, then one
+//! float64 column per output. A run that failed with `on_error="null"` has
+//! null values.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, StructArray, Utf8Array};
+use polars_arrow::bitmap::Bitmap;
+use polars_arrow::datatypes::{ArrowDataType, Field};
+use polars_arrow::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyCapsule};
+use simlin::sweep::{
+    sweep, Engine, OnError, Param, ParamValues, Progress, Reduce, SweepOptions, SweepResult,
+};
+use simlin::{Error, Method};
+
+use crate::detach::panic_message;
+use crate::errors::BindError;
+use crate::project::PyModel;
+
+/// The `run` column's source: the row index, or the caller's run ids.
+enum RunIds {
+    Index,
+    Ints(Vec<i64>),
+    Strings(Vec<String>),
+}
+
+/// Native-endian 8-byte values (from `numpy.ndarray.tobytes()`) decoded
+/// with `from_ne_bytes`; `what` names the column for the error.
+fn decode8<T>(
+    what: &str,
+    bytes: &[u8],
+    from_ne_bytes: fn([u8; 8]) -> T,
+) -> Result<Vec<T>, BindError> {
+    if !bytes.len().is_multiple_of(8) {
+        return Err(BindError::Argument(format!(
+            "{what}: {} bytes is not a whole number of 8-byte values",
+            bytes.len()
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            from_ne_bytes(a)
+        })
+        .collect())
+}
+
+/// One run's graphical-function points.
+type Points = Vec<(f64, f64)>;
+
+fn parse_reduce(reduce: Option<&str>, at: Option<f64>) -> Result<Option<Reduce>, BindError> {
+    Ok(match (reduce, at) {
+        (None, None) => None,
+        (None, Some(t)) => Some(Reduce::At(t)),
+        (Some("final"), None) => Some(Reduce::Final),
+        (Some("max"), None) => Some(Reduce::Max),
+        (Some("min"), None) => Some(Reduce::Min),
+        (Some("mean"), None) => Some(Reduce::Mean),
+        (Some(other), _) => {
+            return Err(BindError::Argument(format!(
+                "reduce must be 'final', 'max', 'min', 'mean' or a time, got '{other}'"
+            )))
+        }
+    })
+}
+
+/// What the worker thread reports: finished yet, and the outcome until
+/// `result()` takes it.
+#[derive(Default)]
+struct State {
+    finished: bool,
+    outcome: Option<Result<SweepResult, BindError>>,
+}
+
+/// The state the worker thread fills, and the condition it signals.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn finish(&self, outcome: Result<SweepResult, BindError>) {
+        let mut state = self.lock();
+        state.finished = true;
+        state.outcome = Some(outcome);
+        self.ready.notify_all();
+    }
+
+    /// Wait until the sweep finished or `timeout` passes; true if it did.
+    fn wait(&self, timeout: Option<Duration>) -> bool {
+        let mut state = self.lock();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        while !state.finished {
+            state = match deadline {
+                None => self.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    self.ready
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        true
+    }
+}
+
+/// Start a sweep on a background thread (see the module docs).
+///
+/// `numbers` are `(column, float64 bytes)`, `tables` are `(column, points
+/// per run)`; `run_ids_int` (int64 bytes) or `run_ids_str` name the runs.
+#[pyfunction]
+#[pyo3(signature = (
+    model, n_runs, numbers, tables, run_ids_int, run_ids_str, outputs, reduce, reduce_at,
+    method, start, stop, dt, save_step, seed, threads, on_error, engine, batch
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start_sweep(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+    n_runs: usize,
+    numbers: Vec<(String, Bound<'_, PyBytes>)>,
+    tables: Vec<(String, Vec<Points>)>,
+    run_ids_int: Option<Bound<'_, PyBytes>>,
+    run_ids_str: Option<Vec<String>>,
+    outputs: Option<Vec<String>>,
+    reduce: Option<&str>,
+    reduce_at: Option<f64>,
+    method: Option<&str>,
+    start: Option<f64>,
+    stop: Option<f64>,
+    dt: Option<f64>,
+    save_step: Option<f64>,
+    seed: u64,
+    threads: Option<usize>,
+    on_error: &str,
+    engine: &str,
+    batch: usize,
+) -> Result<PySweepJob, BindError> {
+    let reduce = parse_reduce(reduce, reduce_at)?;
+    let method = match method {
+        None => None,
+        Some(m) => Some(Method::parse(m).ok_or_else(|| {
+            BindError::Argument(format!(
+                "unknown integration method '{m}' (expected euler, rk2 or rk4)"
+            ))
+        })?),
+    };
+    let on_error = match on_error {
+        "raise" => OnError::Raise,
+        "null" => OnError::Null,
+        other => {
+            return Err(BindError::Argument(format!(
+                "on_error must be 'raise' or 'null', got '{other}'"
+            )))
+        }
+    };
+    let engine = match engine {
+        "batched" => Engine::Batched,
+        "scalar" => Engine::Scalar,
+        other => {
+            return Err(BindError::Argument(format!(
+                "engine must be 'batched' or 'scalar', got '{other}'"
+            )))
+        }
+    };
+    let run_ids = match (run_ids_int, run_ids_str) {
+        (None, None) => RunIds::Index,
+        (Some(b), None) => RunIds::Ints(decode8("run ids", b.as_bytes(), i64::from_ne_bytes)?),
+        (None, Some(s)) => RunIds::Strings(s),
+        (Some(_), Some(_)) => {
+            return Err(BindError::Argument(
+                "give integer or string run ids, not both".into(),
+            ))
+        }
+    };
+    let n_ids = match &run_ids {
+        RunIds::Index => n_runs,
+        RunIds::Ints(v) => v.len(),
+        RunIds::Strings(v) => v.len(),
+    };
+    if n_ids != n_runs {
+        return Err(BindError::Argument(format!(
+            "{n_ids} run ids for {n_runs} runs"
+        )));
+    }
+    let mut params = Vec::with_capacity(numbers.len() + tables.len());
+    for (name, bytes) in numbers {
+        let values = decode8(&name, bytes.as_bytes(), f64::from_ne_bytes)?;
+        params.push(Param {
+            name,
+            values: ParamValues::Numbers(values),
+        });
+    }
+    for (name, points) in tables {
+        params.push(Param {
+            name,
+            values: ParamValues::Tables(points),
+        });
+    }
+    let opts = SweepOptions {
+        outputs,
+        reduce,
+        method,
+        start,
+        stop,
+        dt,
+        save_step,
+        seed,
+        on_error,
+        threads,
+        engine,
+        batch,
+    };
+    let compiled = model.get().compiled(py)?;
+    let progress = Arc::new(Progress::new());
+    let shared = Arc::new(Shared::default());
+    let (p, s) = (progress.clone(), shared.clone());
+    let spawned = std::thread::Builder::new()
+        .name("simlin-sweep".into())
+        .spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                sweep(&compiled, n_runs, &params, &opts, &p)
+            }));
+            let outcome = match outcome {
+                Ok(r) => r.map_err(BindError::Engine),
+                Err(payload) => Err(BindError::Internal(panic_message(payload.as_ref()))),
+            };
+            s.finish(outcome);
+        });
+    if let Err(e) = spawned {
+        return Err(BindError::Internal(format!(
+            "cannot start the sweep thread: {e}"
+        )));
+    }
+    Ok(PySweepJob {
+        n_runs,
+        progress,
+        shared,
+        cancelled: AtomicBool::new(false),
+        run_ids: Mutex::new(Some(run_ids)),
+    })
+}
+
+/// A sweep running on a background thread.
+#[pyclass(module = "simlin._simlin", name = "SweepJob", frozen)]
+pub struct PySweepJob {
+    n_runs: usize,
+    progress: Arc<Progress>,
+    shared: Arc<Shared>,
+    /// `cancel()` was called: `result()` raises `CANCELLED` even if the
+    /// runs happened to finish first.
+    cancelled: AtomicBool,
+    /// Taken by the first `result()`.
+    run_ids: Mutex<Option<RunIds>>,
+}
+
+impl Drop for PySweepJob {
+    fn drop(&mut self) {
+        // Nobody can collect the result any more: stop the workers early.
+        self.progress.cancel();
+    }
+}
+
+#[pymethods]
+impl PySweepJob {
+    /// Total number of runs.
+    #[getter]
+    fn n_runs(&self) -> usize {
+        self.n_runs
+    }
+
+    /// Runs finished so far.
+    fn done(&self) -> usize {
+        self.progress.done()
+    }
+
+    /// True once the sweep finished (successfully or not).
+    #[getter]
+    fn finished(&self) -> bool {
+        self.shared.lock().finished
+    }
+
+    /// Wait (without the GIL) up to `timeout` seconds (`None` = no limit);
+    /// true if the sweep has finished.
+    #[pyo3(signature = (timeout = None))]
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> Result<bool, BindError> {
+        let timeout = match timeout {
+            None => None,
+            Some(t) if t.is_finite() && t >= 0.0 => Some(Duration::from_secs_f64(t.min(1e9))),
+            Some(t) => {
+                return Err(BindError::Argument(format!(
+                    "timeout must be a non-negative number of seconds, got {t}"
+                )))
+            }
+        };
+        let shared = &self.shared;
+        Ok(py.detach(|| shared.wait(timeout)))
+    }
+
+    /// Ask the sweep to stop; `result()` then raises `CANCELLED`.
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        self.progress.cancel();
+    }
+
+    /// Wait for the end and return the outputs (once), or raise the
+    /// sweep's error.
+    fn result(&self, py: Python<'_>) -> Result<PySweepFrame, BindError> {
+        let shared = &self.shared;
+        py.detach(|| shared.wait(None));
+        let outcome = self.shared.lock().outcome.take();
+        let run_ids = self
+            .run_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (Some(outcome), Some(run_ids)) = (outcome, run_ids) else {
+            return Err(BindError::Argument(
+                "the sweep's result was already taken".into(),
+            ));
+        };
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(BindError::Engine(Error::Cancelled));
+        }
+        let result = outcome?;
+        let frame = py.detach(move || {
+            catch_unwind(AssertUnwindSafe(|| build_frame(result, run_ids)))
+                .unwrap_or_else(|p| Err(BindError::Internal(panic_message(p.as_ref()))))
+        })?;
+        Ok(frame)
+    }
+}
+
+/// Unique strings and each input's index into them.
+fn dictionary(names: &[String]) -> (Vec<u32>, Vec<&str>) {
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    let mut unique = Vec::new();
+    let keys = names
+        .iter()
+        .map(|n| {
+            *seen.entry(n.as_str()).or_insert_with(|| {
+                unique.push(n.as_str());
+                (unique.len() - 1) as u32
+            })
+        })
+        .collect();
+    (keys, unique)
+}
+
+/// A dictionary-encoded string column: `keys` index into `values`.
+fn dictionary_column(keys: Vec<u32>, values: &[&str]) -> Result<Box<dyn Array>, BindError> {
+    let values = Utf8Array::<i64>::from_slice(values).boxed();
+    DictionaryArray::<u32>::try_from_keys(PrimitiveArray::from_vec(keys), values, false)
+        .map(|a| a.boxed())
+        .map_err(|e| BindError::Internal(format!("building a dictionary column: {e}")))
+}
+
+/// The `run` column for `n_runs` runs, each repeated `per_run` times.
+fn run_column(
+    run_ids: &RunIds,
+    n_runs: usize,
+    per_run: usize,
+) -> Result<Box<dyn Array>, BindError> {
+    let repeat = |r: usize| std::iter::repeat_n(r, per_run);
+    Ok(match run_ids {
+        RunIds::Index => {
+            PrimitiveArray::from_vec((0..n_runs).flat_map(repeat).map(|r| r as i64).collect())
+                .boxed()
+        }
+        RunIds::Ints(ids) => PrimitiveArray::from_vec(
+            ids.iter()
+                .flat_map(|&id| std::iter::repeat_n(id, per_run))
+                .collect(),
+        )
+        .boxed(),
+        RunIds::Strings(ids) => {
+            let (keys, unique) = dictionary(ids);
+            let keys = keys
+                .iter()
+                .flat_map(|&k| std::iter::repeat_n(k, per_run))
+                .collect();
+            dictionary_column(keys, &unique)?
+        }
+    })
+}
+
+/// Turn the engine's result into Arrow columns (moving the value buffer).
+fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, BindError> {
+    let SweepResult {
+        n_runs,
+        outputs,
+        times,
+        reduce,
+        values,
+        failures,
+    } = result;
+    let n_out = outputs.len();
+    let failed: Vec<(usize, String, f64)> = failures
+        .iter()
+        .enumerate()
+        .filter_map(|(r, f)| f.as_ref().map(|f| (r, f.variable.clone(), f.time)))
+        .collect();
+    let mut columns: Vec<(String, Box<dyn Array>, bool)> = Vec::new();
+    if reduce.is_some() {
+        // Wide: values are output-major, one contiguous slice per output.
+        if let Some(clash) = outputs.iter().find(|o| o.as_str() == "run") {
+            return Err(BindError::Engine(Error::BadSweep {
+                message: format!("output '{clash}' has the name of the run column"),
+            }));
+        }
+        let mut names = std::collections::HashSet::new();
+        if let Some(dup) = outputs.iter().find(|o| !names.insert(o.as_str())) {
+            return Err(BindError::Engine(Error::BadSweep {
+                message: format!("output '{dup}' is selected twice"),
+            }));
+        }
+        if values.len() != n_runs * n_out {
+            return Err(BindError::Internal(
+                "sweep output has the wrong size".into(),
+            ));
+        }
+        let validity =
+            (!failed.is_empty()).then(|| failures.iter().map(|f| f.is_none()).collect::<Bitmap>());
+        let all = PrimitiveArray::from_vec(values);
+        columns.push(("run".into(), run_column(&run_ids, n_runs, 1)?, false));
+        for (o, name) in outputs.iter().enumerate() {
+            let col = all
+                .clone()
+                .sliced(o * n_runs, n_runs)
+                .with_validity(validity.clone());
+            columns.push((name.clone(), col.boxed(), true));
+        }
+        return Ok(PySweepFrame {
+            columns,
+            len: n_runs,
+            failures: failed,
+        });
+    }
+    // Long: rows are (run, time, output), exactly the engine's value order.
+    let n_t = times.len();
+    let per_run = n_t * n_out;
+    let n_rows = n_runs * per_run;
+    if values.len() != n_rows {
+        return Err(BindError::Internal(
+            "sweep output has the wrong size".into(),
+        ));
+    }
+    let time: Vec<f64> = (0..n_runs)
+        .flat_map(|_| times.iter().flat_map(|&t| std::iter::repeat_n(t, n_out)))
+        .collect();
+    let (out_keys, unique) = dictionary(&outputs);
+    let variable_keys: Vec<u32> = (0..n_runs * n_t)
+        .flat_map(|_| out_keys.iter().copied())
+        .collect();
+    let validity = (!failed.is_empty()).then(|| {
+        failures
+            .iter()
+            .flat_map(|f| std::iter::repeat_n(f.is_none(), per_run))
+            .collect::<Bitmap>()
+    });
+    let value = PrimitiveArray::from_vec(values).with_validity(validity);
+    columns.push(("run".into(), run_column(&run_ids, n_runs, per_run)?, false));
+    columns.push(("time".into(), PrimitiveArray::from_vec(time).boxed(), false));
+    columns.push((
+        "variable".into(),
+        dictionary_column(variable_keys, &unique)?,
+        false,
+    ));
+    columns.push(("value".into(), value.boxed(), true));
+    Ok(PySweepFrame {
+        columns,
+        len: n_rows,
+        failures: failed,
+    })
+}
+
+/// A sweep's outputs as Arrow columns (see the module docs for the layout).
+#[pyclass(module = "simlin._simlin", name = "SweepFrame", frozen)]
+pub struct PySweepFrame {
+    /// Name, array, nullable.
+    columns: Vec<(String, Box<dyn Array>, bool)>,
+    len: usize,
+    /// `(row, variable, time)` of each failed run (`on_error="null"`).
+    failures: Vec<(usize, String, f64)>,
+}
+
+#[pymethods]
+impl PySweepFrame {
+    /// Column names, in order.
+    #[getter]
+    fn columns(&self) -> Vec<String> {
+        self.columns.iter().map(|(n, _, _)| n.clone()).collect()
+    }
+
+    /// Number of rows.
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    /// `(row, variable, time)` for every run that failed.
+    fn failures(&self) -> Vec<(usize, String, f64)> {
+        self.failures.clone()
+    }
+
+    /// Arrow PyCapsule interface: a stream of one struct array (one record
+    /// batch) over the shared buffers.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        // The schema is fixed; a request for another one may be ignored.
+        let _ = requested_schema;
+        let mut fields = Vec::with_capacity(self.columns.len());
+        let mut values = Vec::with_capacity(self.columns.len());
+        for (name, array, nullable) in &self.columns {
+            fields.push(Field::new(
+                name.as_str().into(),
+                array.dtype().clone(),
+                *nullable,
+            ));
+            values.push(array.clone());
+        }
+        let array = StructArray::new(ArrowDataType::Struct(fields), self.len, values, None);
+        let field = Field::new("".into(), array.dtype().clone(), false);
+        let stream = ffi::export_iterator(Box::new(std::iter::once(Ok(array.boxed()))), field);
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+}

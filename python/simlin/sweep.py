@@ -1,0 +1,476 @@
+"""Parameter sweeps: one compiled model, many runs, one Polars DataFrame.
+
+:meth:`simlin.Model.sweep` is the entry point; :func:`start_sweep` starts the
+same sweep in the background and returns a :class:`SweepJob` to poll, wait
+on or cancel.
+
+The parameter table has one row per run and one column per parameter, named
+after a model variable: numbers for a constant or a stock's initial value, or
+a list of ``(x, y)`` points per row for a graphical function. Columns are
+checked and converted here (wrong dtypes, nulls), then handed to the native
+engine, which runs batches of runs in lockstep on all cores without the GIL.
+Results come back as Arrow buffers (the engine's value buffer is moved, not
+copied) and become a Polars DataFrame:
+
+* without ``reduce`` (long format): ``run``, ``time``, ``variable``
+  (categorical), ``value``; rows are ordered by run, then time, then
+  variable in output order;
+* with ``reduce`` (wide format): ``run`` plus one float64 column per output.
+
+Run ``r`` (0-based row) uses the random seed ``seed + r``, so
+``model.run(overrides=row r, seed=seed + r)`` gives exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
+
+import numpy as np
+
+from simlin import _simlin, _validate
+from simlin.errors import (
+    ErrorCode,
+    SimlinArgumentError,
+    SimlinError,
+    SimlinTypeError,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from simlin.model import Model
+
+__all__ = ["ParamsLike", "ReduceSpec", "SweepJob", "run_sweep", "start_sweep"]
+
+ParamsLike = Any
+"""A Polars or pandas DataFrame, a mapping of column name to values, or any
+object with ``__arrow_c_stream__`` (a pyarrow Table, ...)."""
+
+ReduceSpec = Literal["final", "max", "min", "mean"] | float
+"""A per-run reduction: a name, or a time (the value at that time)."""
+
+_REDUCTIONS = ("final", "max", "min", "mean")
+
+# Progress bar: shown only once a sweep has run this long (seconds).
+_PROGRESS_AFTER = 2.0
+_POLL = 0.1
+
+
+def _require_polars() -> None:
+    try:
+        import polars  # noqa: F401
+    except ImportError:  # pragma: no cover - polars is a dev dependency
+        raise SimlinError(
+            "Model.sweep returns a polars DataFrame: pip install 'simlin[polars]'",
+            code=ErrorCode.INVALID_ARGUMENT,
+        ) from None
+
+
+def _to_polars(params: object, run_id: str | None) -> pl.DataFrame:
+    """Any supported parameter table as a Polars DataFrame.
+
+    A pandas index is dropped, unless it is named like the run-id column
+    (``run_id``, else ``"run"``): then it becomes that column.
+    """
+    _require_polars()
+    import polars as pl
+
+    if isinstance(params, pl.DataFrame):
+        return params
+    if isinstance(params, pl.LazyFrame):
+        return params.collect()
+    module = type(params).__module__ or ""
+    if module.startswith("pandas") and type(params).__name__ == "DataFrame":
+        index_name = getattr(getattr(params, "index", None), "name", None)
+        keep_index = index_name is not None and index_name == (run_id or "run")
+        frame: pl.DataFrame = pl.from_pandas(cast(Any, params), include_index=keep_index)
+        return frame
+    if hasattr(params, "__arrow_c_stream__"):
+        try:
+            return pl.DataFrame(params)
+        except Exception:
+            # Older polars: go through pyarrow.
+            import pyarrow as pa
+
+            table = pl.from_arrow(pa.table(params))
+            if not isinstance(table, pl.DataFrame):  # pragma: no cover
+                raise SimlinTypeError("params did not convert to a table") from None
+            return table
+    if isinstance(params, Mapping):
+        return pl.DataFrame(dict(params))
+    raise SimlinTypeError(
+        "params must be a polars or pandas DataFrame, a mapping of column to values, "
+        f"or an object with __arrow_c_stream__, got {type(params).__name__}"
+    )
+
+
+def _bad(column: str, row: int | None, message: str) -> SimlinArgumentError:
+    where = f", row {row}" if row is not None else ""
+    return SimlinArgumentError(
+        f"parameter column '{column}'{where}: {message}",
+        code=ErrorCode.BAD_PARAMETER,
+        variable=column,
+    )
+
+
+def _first_null(series: Any) -> int | None:
+    if series.null_count() == 0:
+        return None
+    return int(series.is_null().arg_true()[0])
+
+
+def _point(column: str, row: int, item: object) -> tuple[float, float]:
+    if isinstance(item, Mapping):
+        item = tuple(item.values())
+    if (
+        isinstance(item, Sequence)
+        and not isinstance(item, str | bytes)
+        and len(item) == 2
+        and _validate.is_real(item[0])
+        and _validate.is_real(item[1])
+    ):
+        return (float(item[0]), float(item[1]))
+    raise _bad(column, row, f"graphical-function points must be (x, y) numbers, got {item!r}")
+
+
+def _points(column: str, values: list[Any]) -> list[list[tuple[float, float]]]:
+    out: list[list[tuple[float, float]]] = []
+    for row, pts in enumerate(values):
+        if pts is None:
+            raise _bad(column, row, "is null")
+        if isinstance(pts, str | bytes) or not isinstance(pts, Sequence | np.ndarray):
+            raise _bad(column, row, f"expected a list of (x, y) points, got {pts!r}")
+        out.append([_point(column, row, p) for p in pts])
+    return out
+
+
+def _run_ids(column: str, series: Any) -> tuple[bytes | None, list[str] | None]:
+    """The run-id column as int64 bytes or a list of strings."""
+    import polars as pl
+
+    row = _first_null(series)
+    if row is not None:
+        raise _bad(column, row, "run id is null")
+    dtype = series.dtype
+    if dtype.is_integer():
+        try:
+            ints = series.cast(pl.Int64, strict=True)
+        except Exception:
+            raise _bad(column, None, "run ids do not fit in int64") from None
+        return np.ascontiguousarray(ints.to_numpy(), dtype=np.int64).tobytes(), None
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return None, [str(v) for v in series.cast(pl.String).to_list()]
+    raise SimlinTypeError(
+        f"run id column '{column}' has dtype {dtype}; expected integers or strings",
+        code=ErrorCode.BAD_PARAMETER,
+        variable=column,
+    )
+
+
+def _columns(
+    frame: pl.DataFrame, run_id: str | None
+) -> tuple[
+    list[tuple[str, bytes]],
+    list[tuple[str, list[list[tuple[float, float]]]]],
+    bytes | None,
+    list[str] | None,
+]:
+    """Split and convert the parameter columns (see the module docs)."""
+    import polars as pl
+
+    if run_id is not None:
+        if run_id not in frame.columns:
+            raise SimlinArgumentError(
+                f"run_id: no column named '{run_id}' in params", code=ErrorCode.BAD_PARAMETER
+            )
+        id_column: str | None = run_id
+    else:
+        id_column = "run" if "run" in frame.columns else None
+    numbers: list[tuple[str, bytes]] = []
+    tables: list[tuple[str, list[list[tuple[float, float]]]]] = []
+    ids_int: bytes | None = None
+    ids_str: list[str] | None = None
+    for name in frame.columns:
+        series = frame.get_column(name)
+        if name == id_column:
+            ids_int, ids_str = _run_ids(name, series)
+            continue
+        dtype = series.dtype
+        if dtype.is_numeric():
+            row = _first_null(series)
+            if row is not None:
+                raise _bad(name, row, "is null")
+            values = np.ascontiguousarray(series.cast(pl.Float64).to_numpy(), dtype=np.float64)
+            nan = np.flatnonzero(np.isnan(values))
+            if nan.size:
+                raise _bad(name, int(nan[0]), "is NaN")
+            numbers.append((name, values.tobytes()))
+        elif isinstance(dtype, pl.List | pl.Array) or dtype == pl.Object:
+            tables.append((name, _points(name, series.to_list())))
+        else:
+            raise SimlinTypeError(
+                f"parameter column '{name}' has dtype {dtype}; expected numbers, or a list "
+                "of (x, y) points per row for a graphical function",
+                code=ErrorCode.BAD_PARAMETER,
+                variable=name,
+            )
+    return numbers, tables, ids_int, ids_str
+
+
+def _reduce(value: object) -> tuple[str | None, float | None]:
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        if value.lower() in _REDUCTIONS:
+            return value.lower(), None
+        raise SimlinArgumentError(
+            f"reduce must be one of {', '.join(_REDUCTIONS)} or a time, got {value!r}"
+        )
+    if _validate.is_real(value):
+        t = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(t):
+            raise SimlinArgumentError(f"reduce time must be finite, got {t}")
+        return None, t
+    raise SimlinTypeError(
+        f"reduce must be one of {', '.join(_REDUCTIONS)} or a time, got {type(value).__name__}"
+    )
+
+
+def _positive_int(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise SimlinTypeError(f"{what} must be an int, got {type(value).__name__}")
+    if int(value) < 1:
+        raise SimlinArgumentError(f"{what} must be at least 1, got {value}")
+    return int(value)
+
+
+class SweepJob:
+    """A sweep running in the background (see :func:`start_sweep`).
+
+    The runs happen on native threads; this object only polls them. Call
+    :meth:`result` to wait for and collect the DataFrame.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _simlin.SweepJob) -> None:
+        """Wrap a native job (use :func:`start_sweep`)."""
+        self._native = native
+
+    @property
+    def n_runs(self) -> int:
+        """Total number of runs."""
+        return self._native.n_runs
+
+    def done(self) -> int:
+        """Number of runs finished so far."""
+        return self._native.done()
+
+    @property
+    def finished(self) -> bool:
+        """True once the sweep has ended (successfully or not)."""
+        return self._native.finished
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (``None``: until the end); True if finished."""
+        return self._native.wait(_validate.optional_real(timeout, "timeout"))
+
+    def cancel(self) -> None:
+        """Stop the sweep soon; :meth:`result` then raises ``CANCELLED``."""
+        self._native.cancel()
+
+    def result(self) -> pl.DataFrame:
+        """Wait for the end and return the outputs (see :mod:`simlin.sweep`).
+
+        Raises:
+            SimlinRuntimeError: ``CANCELLED`` after :meth:`cancel`, or the
+                sweep's error (``RUN_FAILED``, ``BAD_PARAMETER``, ...).
+
+        """
+        import polars as pl
+
+        frame = self._native.result()
+        return pl.DataFrame(frame)
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else "running"
+        return f"<simlin.SweepJob {self.done()}/{self.n_runs} runs, {state}>"
+
+
+def start_sweep(
+    model: Model,
+    params: ParamsLike,
+    *,
+    outputs: Sequence[str] | None = None,
+    reduce: ReduceSpec | None = None,
+    method: str | None = None,
+    seed: int | None = None,
+    threads: int | None = None,
+    on_error: Literal["raise", "null"] = "raise",
+    run_id: str | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    dt: float | None = None,
+    save_step: float | None = None,
+    _engine: Literal["batched", "scalar"] = "batched",
+    _batch: int = 8,
+) -> SweepJob:
+    """Start :meth:`simlin.Model.sweep` in the background and return the job.
+
+    Arguments as for :meth:`simlin.Model.sweep` (without ``progress``).
+    ``_engine`` (``"batched"`` or ``"scalar"``) and ``_batch`` (runs per
+    lockstep batch: 1, 2, 4, 8 or 16) are for benchmarks.
+    """
+    if run_id is not None:
+        run_id = _validate.name(run_id, "run_id")
+    frame = _to_polars(params, run_id)
+    numbers, tables, ids_int, ids_str = _columns(frame, run_id)
+    reduce_name, reduce_at = _reduce(reduce)
+    if on_error not in ("raise", "null"):
+        raise SimlinArgumentError(f"on_error must be 'raise' or 'null', got {on_error!r}")
+    if _engine not in ("batched", "scalar"):
+        raise SimlinArgumentError(f"_engine must be 'batched' or 'scalar', got {_engine!r}")
+    batch = _positive_int(_batch, "_batch") or 8
+    native = _simlin.start_sweep(
+        model._native,
+        frame.height,
+        numbers,
+        tables,
+        ids_int,
+        ids_str,
+        _validate.outputs(outputs),
+        reduce_name,
+        reduce_at,
+        _validate.method(method),
+        _validate.optional_real(start, "start"),
+        _validate.optional_real(stop, "stop"),
+        _validate.optional_real(dt, "dt"),
+        _validate.optional_real(save_step, "save_step"),
+        _validate.seed(0 if seed is None else seed),
+        _positive_int(threads, "threads"),
+        on_error,
+        _engine,
+        batch,
+    )
+    return SweepJob(native)
+
+
+class _ProgressBar:
+    """A one-line, tqdm-style progress bar redrawn in place on a stream."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.shown = False
+
+    @staticmethod
+    def _clock(seconds: float) -> str:
+        s = int(seconds)
+        return f"{s // 60:02d}:{s % 60:02d}" if s < 3600 else f"{s // 3600}:{s // 60 % 60:02d}"
+
+    def draw(self, done: int, elapsed: float) -> None:
+        frac = done / self.total if self.total else 1.0
+        filled = int(frac * self.WIDTH)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else 0.0
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        line = (
+            f"\rsweep {frac * 100:3.0f}%|{bar}| {done}/{self.total} "
+            f"[{self._clock(elapsed)}<{self._clock(eta)}, {rate:,.0f} runs/s]"
+        )
+        try:
+            self.stream.write(line)
+            self.stream.flush()
+            self.shown = True
+        except (OSError, ValueError):
+            pass
+
+    def close(self, done: int, elapsed: float) -> None:
+        if self.shown:
+            self.draw(done, elapsed)
+            try:
+                self.stream.write("\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _wants_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def wait_with_progress(job: SweepJob, progress: bool | None) -> pl.DataFrame:
+    """Wait for ``job`` (drawing a progress bar if asked) and return its result.
+
+    Ctrl-C (``KeyboardInterrupt``) cancels the job and is re-raised.
+    """
+    bar = _ProgressBar(job.n_runs, sys.stderr) if _wants_progress(progress) else None
+    t0 = time.monotonic()
+    try:
+        while not job.wait(_POLL):
+            elapsed = time.monotonic() - t0
+            if bar is not None and elapsed > _PROGRESS_AFTER:
+                bar.draw(job.done(), elapsed)
+    except KeyboardInterrupt:
+        job.cancel()
+        # The workers stop at their next batch; wait for them briefly.
+        job.wait(5.0)
+        raise
+    finally:
+        if bar is not None:
+            bar.close(job.done(), time.monotonic() - t0)
+    return job.result()
+
+
+def run_sweep(
+    model: Model,
+    params: ParamsLike,
+    *,
+    outputs: Sequence[str] | None = None,
+    reduce: ReduceSpec | None = None,
+    method: str | None = None,
+    seed: int | None = None,
+    threads: int | None = None,
+    progress: bool | None = None,
+    on_error: Literal["raise", "null"] = "raise",
+    run_id: str | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    dt: float | None = None,
+    save_step: float | None = None,
+    _engine: Literal["batched", "scalar"] = "batched",
+    _batch: int = 8,
+) -> pl.DataFrame:
+    """:meth:`simlin.Model.sweep` (see there)."""
+    job = start_sweep(
+        model,
+        params,
+        outputs=outputs,
+        reduce=reduce,
+        method=method,
+        seed=seed,
+        threads=threads,
+        on_error=on_error,
+        run_id=run_id,
+        start=start,
+        stop=stop,
+        dt=dt,
+        save_step=save_step,
+        _engine=_engine,
+        _batch=_batch,
+    )
+    return wait_with_progress(job, progress)
