@@ -142,6 +142,19 @@ impl<const W: usize> Lanes<W> {
         self.slots[slot as usize][lane]
     }
 
+    /// True when every lane's stocks are finite (the common case, checked
+    /// without looking at lanes one by one).
+    pub(crate) fn stocks_finite(&self, m: &CompiledModel) -> bool {
+        m.stocks.iter().all(|s| {
+            let v = &self.slots[s.slot as usize];
+            let mut ok = true;
+            for l in 0..W {
+                ok &= v[l].is_finite();
+            }
+            ok
+        })
+    }
+
     pub(crate) fn time(&self) -> f64 {
         self.time
     }

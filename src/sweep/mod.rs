@@ -90,7 +90,7 @@ pub struct SweepOptions {
     /// called from inside a Polars plugin, the global pool otherwise).
     pub threads: Option<usize>,
     pub engine: Engine,
-    /// Runs per lockstep batch: 1, 2, 4, 8 or 16.
+    /// Runs per lockstep batch: 1, 2, 4, 8, 16 (the default), 32 or 64.
     pub batch: usize,
 }
 
@@ -108,7 +108,7 @@ impl Default for SweepOptions {
             on_error: OnError::Raise,
             threads: None,
             engine: Engine::Batched,
-            batch: 8,
+            batch: 16,
         }
     }
 }
@@ -188,9 +188,9 @@ pub fn sweep(
     let outputs = resolve_outputs(m, opts.outputs.as_deref())?;
     let bound = params::bind(m, n_runs, params)?;
     let sink = Sink::new(opts.reduce, &times, outputs.len())?;
-    if !matches!(opts.batch, 1 | 2 | 4 | 8 | 16) {
+    if !matches!(opts.batch, 1 | 2 | 4 | 8 | 16 | 32 | 64) {
         return Err(Error::BadSweep {
-            message: format!("batch must be 1, 2, 4, 8 or 16, got {}", opts.batch),
+            message: format!("batch must be 1, 2, 4, 8, 16, 32 or 64, got {}", opts.batch),
         });
     }
     let job = Job {
@@ -212,8 +212,10 @@ pub fn sweep(
             1 => job.run_batched::<1>(vals, fails),
             2 => job.run_batched::<2>(vals, fails),
             4 => job.run_batched::<4>(vals, fails),
-            16 => job.run_batched::<16>(vals, fails),
-            _ => job.run_batched::<8>(vals, fails),
+            32 => job.run_batched::<32>(vals, fails),
+            64 => job.run_batched::<64>(vals, fails),
+            8 => job.run_batched::<8>(vals, fails),
+            _ => job.run_batched::<16>(vals, fails),
         },
     };
     match opts.threads {
@@ -364,17 +366,21 @@ impl Job<'_> {
                     lanes.initialize(m);
                     let mut ti = 0;
                     loop {
-                        let time = lanes.time();
-                        for (l, f) in failed.iter_mut().enumerate() {
-                            self.check_stocks(f, time, |s| lanes.value(s, l));
+                        if !lanes.stocks_finite(m) {
+                            let time = lanes.time();
+                            for (l, f) in failed.iter_mut().enumerate() {
+                                self.check_stocks(f, time, |s| lanes.value(s, l));
+                            }
                         }
-                        if lanes.saves_now() {
+                        if lanes.saves_now() && self.sink.needs(ti) {
                             for l in 0..n {
                                 self.sink
                                     .save(&mut out[l * per_run..(l + 1) * per_run], ti, |o| {
                                         lanes.value(self.outputs[o], l)
                                     });
                             }
+                        }
+                        if lanes.saves_now() {
                             ti += 1;
                         }
                         if lanes.is_done() {

@@ -58,6 +58,17 @@ impl Sink {
         }
     }
 
+    /// Whether save point `ti` changes anything (a final value needs only
+    /// the last one), so callers can skip reading the outputs.
+    #[inline]
+    pub(crate) fn needs(&self, ti: usize) -> bool {
+        match self.reduce {
+            Some(Reduce::Final) => ti + 1 == self.n_times,
+            Some(Reduce::At(_)) => ti == self.at.0 || Some(ti) == self.at.1,
+            _ => true,
+        }
+    }
+
     /// Save point `ti`: `value(o)` is output `o` now; `out` is this run's slice.
     #[inline]
     pub(crate) fn save(&self, out: &mut [f64], ti: usize, value: impl Fn(usize) -> f64) {
