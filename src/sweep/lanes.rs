@@ -26,6 +26,8 @@ use crate::vm::state::{saves, TimeGrid};
 use crate::vm::stateful::{self, Cells, Clock};
 use crate::vm::table::{lookup, table_fn};
 
+use super::regs::{ROp, RegProgram};
+
 type V<const W: usize> = [f64; W];
 /// One slot's per-lane fixed values and which lanes have one.
 type Fixed<const W: usize> = Box<(V<W>, [bool; W])>;
@@ -49,7 +51,11 @@ pub(crate) struct LaneInputs<'a> {
 }
 
 /// `W` runs' state. Reused across batches (see [`Lanes::load`]).
-pub(crate) struct Lanes<const W: usize> {
+pub(crate) struct Lanes<'p, const W: usize> {
+    /// The per-step and record code in register form.
+    prog: &'p RegProgram,
+    /// The register file: the model's slots first, then temporaries,
+    /// constants and the time registers (see [`RegProgram`]).
     slots: Vec<V<W>>,
     stack: Vec<V<W>>,
     /// Per stateful op and lane (`id * W + lane`).
@@ -74,12 +80,21 @@ pub(crate) struct Lanes<const W: usize> {
     k: Vec<V<W>>,
 }
 
-impl<const W: usize> Lanes<W> {
-    pub(crate) fn new(m: &CompiledModel, grid: TimeGrid) -> Lanes<W> {
+impl<'p, const W: usize> Lanes<'p, W> {
+    pub(crate) fn new(m: &CompiledModel, grid: TimeGrid, prog: &'p RegProgram) -> Lanes<'p, W> {
         let nstate = m.stateful.len();
         let nstocks = m.stocks.len();
+        let mut slots = vec![[0.0; W]; prog.n_regs.max(m.vars.len())];
+        for (i, &c) in prog.consts.iter().enumerate() {
+            slots[prog.const_base + i] = [c; W];
+        }
+        let t = prog.time_reg;
+        slots[t + 1] = [grid.dt; W];
+        slots[t + 2] = [grid.start; W];
+        slots[t + 3] = [grid.stop; W];
         Lanes {
-            slots: vec![[0.0; W]; m.vars.len()],
+            prog,
+            slots,
             stack: vec![[0.0; W]; m.max_stack],
             state: vec![0.0; nstate * W],
             aux: vec![0.0; nstate * W],
@@ -107,7 +122,10 @@ impl<const W: usize> Lanes<W> {
     /// each lane's inputs (lanes past `inputs.len()` run the model as is and
     /// are ignored by the caller).
     pub(crate) fn load(&mut self, m: &CompiledModel, inputs: &[LaneInputs<'_>]) {
-        self.slots.iter_mut().for_each(|v| *v = [0.0; W]);
+        // The model's slots only: constants and time registers stay.
+        self.slots[..m.vars.len()]
+            .iter_mut()
+            .for_each(|v| *v = [0.0; W]);
         self.state.iter_mut().for_each(|v| *v = 0.0);
         self.aux.iter_mut().for_each(|v| *v = 0.0);
         self.history.iter_mut().for_each(Vec::clear);
@@ -191,8 +209,8 @@ impl<const W: usize> Lanes<W> {
             }
         }
         self.initializing = false;
-        self.exec(m, m.step_range);
-        self.exec(m, m.record_range);
+        self.run_regs(m, &self.prog.step);
+        self.run_regs(m, &self.prog.record);
     }
 
     fn derivatives(m: &CompiledModel, slots: &[V<W>], out: &mut [V<W>]) {
@@ -225,7 +243,7 @@ impl<const W: usize> Lanes<W> {
             }
         }
         self.time = time;
-        self.exec(m, m.step_range);
+        self.run_regs(m, &self.prog.step);
         Self::derivatives(m, &self.slots, &mut self.k);
     }
 
@@ -269,8 +287,8 @@ impl<const W: usize> Lanes<W> {
         }
         self.step += 1;
         self.time = self.grid.start + self.step as f64 * dt;
-        self.exec(m, m.step_range);
-        self.exec(m, m.record_range);
+        self.run_regs(m, &self.prog.step);
+        self.run_regs(m, &self.prog.record);
     }
 
     fn clock(&self) -> Clock {
@@ -283,7 +301,135 @@ impl<const W: usize> Lanes<W> {
         }
     }
 
-    /// Run `seg`'s ops on every lane.
+    /// Run register code on every lane (the per-step and record programs).
+    fn run_regs(&mut self, m: &CompiledModel, code: &[ROp]) {
+        self.slots[self.prog.time_reg] = [self.time; W];
+        let clock = self.clock();
+        let ctx = TimeCtx {
+            time: self.time,
+            dt: self.grid.dt,
+            start: self.grid.start,
+            stop: self.grid.stop,
+            step_time: self.grid.start + self.step as f64 * self.grid.dt,
+        };
+        let r = &mut self.slots;
+        macro_rules! un {
+            ($d:expr, $a:expr, |$x:ident| $e:expr) => {{
+                let a = r[*$a as usize];
+                let mut o = [0.0; W];
+                for l in 0..W {
+                    let $x = a[l];
+                    o[l] = $e;
+                }
+                r[*$d as usize] = o;
+            }};
+        }
+        macro_rules! bin {
+            ($d:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+                let a = r[*$a as usize];
+                let b = r[*$b as usize];
+                let mut o = [0.0; W];
+                for l in 0..W {
+                    let $x = a[l];
+                    let $y = b[l];
+                    o[l] = $e;
+                }
+                r[*$d as usize] = o;
+            }};
+        }
+        for op in code {
+            match op {
+                ROp::Mov(d, a) => r[*d as usize] = r[*a as usize],
+                ROp::Neg(d, a) => un!(d, a, |x| -x),
+                ROp::Not(d, a) => un!(d, a, |x| b(x == 0.0)),
+                ROp::Add(d, a, c) => bin!(d, a, c, |x, y| x + y),
+                ROp::Sub(d, a, c) => bin!(d, a, c, |x, y| x - y),
+                ROp::Mul(d, a, c) => bin!(d, a, c, |x, y| x * y),
+                ROp::Div(d, a, c) => bin!(d, a, c, |x, y| x / y),
+                ROp::Pow(d, a, c) => bin!(d, a, c, |x, y| x.powf(y)),
+                ROp::Mod(d, a, c) => bin!(d, a, c, |x, y| floor_mod(x, y)),
+                ROp::Eq(d, a, c) => bin!(d, a, c, |x, y| b(x == y)),
+                ROp::Neq(d, a, c) => bin!(d, a, c, |x, y| b(x != y)),
+                ROp::Lt(d, a, c) => bin!(d, a, c, |x, y| b(x < y)),
+                ROp::Le(d, a, c) => bin!(d, a, c, |x, y| b(x <= y)),
+                ROp::Gt(d, a, c) => bin!(d, a, c, |x, y| b(x > y)),
+                ROp::Ge(d, a, c) => bin!(d, a, c, |x, y| b(x >= y)),
+                ROp::And(d, a, c) => bin!(d, a, c, |x, y| b(x != 0.0 && y != 0.0)),
+                ROp::Or(d, a, c) => bin!(d, a, c, |x, y| b(x != 0.0 || y != 0.0)),
+                ROp::Select(d, c, t, e) => {
+                    let (c, t, e) = (r[*c as usize], r[*t as usize], r[*e as usize]);
+                    let mut o = [0.0; W];
+                    for l in 0..W {
+                        o[l] = if c[l] != 0.0 { t[l] } else { e[l] };
+                    }
+                    r[*d as usize] = o;
+                }
+                ROp::Call(d, f, args) => {
+                    let n = args.len();
+                    let mut o = [0.0; W];
+                    for (l, out) in o.iter_mut().enumerate() {
+                        for (j, &a) in args.iter().enumerate() {
+                            self.args[j] = r[a as usize][l];
+                        }
+                        *out = builtins::eval(*f, &self.args[..n], ctx);
+                    }
+                    r[*d as usize] = o;
+                }
+                ROp::Lookup(d, t, x) => {
+                    let x = r[*x as usize];
+                    let t = *t as usize * W;
+                    let mut o = [0.0; W];
+                    for l in 0..W {
+                        o[l] = lookup(&self.tables[t + l], x[l]);
+                    }
+                    r[*d as usize] = o;
+                }
+                ROp::TableFn(d, t, f, x, x2) => {
+                    let (x, x2) = (r[*x as usize], r[*x2 as usize]);
+                    let t = *t as usize * W;
+                    let mut o = [0.0; W];
+                    for l in 0..W {
+                        o[l] = table_fn(&self.tables[t + l], *f, x[l], x2[l]);
+                    }
+                    r[*d as usize] = o;
+                }
+                ROp::Stateful(d, id, args) => {
+                    let id = *id as usize;
+                    let kind = m.stateful[id];
+                    // Stateful ops take at most six arguments.
+                    let n = args.len().min(8);
+                    let mut o = [0.0; W];
+                    for (l, out) in o.iter_mut().enumerate() {
+                        let mut a = [0.0; 8];
+                        for (j, &reg) in args.iter().take(n).enumerate() {
+                            a[j] = r[reg as usize][l];
+                        }
+                        let i = id * W + l;
+                        let cells = Cells {
+                            state: &mut self.state[i],
+                            aux: &mut self.aux[i],
+                            history: &self.history[i],
+                        };
+                        *out = stateful::eval(kind, id, &a[..n], &clock, self.seeds[l], cells);
+                    }
+                    r[*d as usize] = o;
+                }
+                ROp::Record(id, x) => {
+                    let v = r[*x as usize];
+                    let id = *id as usize;
+                    let kind = m.stateful[id];
+                    for (l, &v) in v.iter().enumerate() {
+                        let i = id * W + l;
+                        if stateful::record(kind, v, &mut self.state[i]) {
+                            self.history[i].push(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Run `seg`'s ops on every lane (the initial phase, once per batch).
     fn exec(&mut self, m: &CompiledModel, seg: Segment) {
         let code = &m.code[seg.start as usize..seg.end as usize];
         let mut sp = 0usize;

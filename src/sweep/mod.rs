@@ -16,6 +16,7 @@
 
 mod lanes;
 mod params;
+mod regs;
 mod sink;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -340,12 +341,14 @@ impl Job<'_> {
     fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
         let per_run = self.sink.per_run();
         let m = self.m;
+        let prog = regs::RegProgram::new(m);
+        let prog = &prog;
         values
             .par_chunks_mut((W * per_run).max(1))
             .zip(failures.par_chunks_mut(W))
             .enumerate()
             .for_each_init(
-                || Lanes::<W>::new(m, self.grid),
+                || Lanes::<W>::new(m, self.grid, prog),
                 |lanes, (batch, (out, failed))| {
                     if self.progress.cancelled() {
                         return;

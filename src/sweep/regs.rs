@@ -1,0 +1,310 @@
+//! The per-step program rewritten from stack code to register code, once per
+//! sweep, for the batched engine.
+//!
+//! In the stack machine every `Load` copies a slot onto the stack and every
+//! `Store` copies it back; with `W` lanes each copy moves `W` numbers. Here
+//! the operand stack is tracked symbolically while translating: a `Load`
+//! becomes a reference to the slot's register, a constant a reference to a
+//! pooled constant register, and each operation reads its operands where
+//! they live and writes its result either to the temporary register of its
+//! stack position or, when a `Store` follows at once, straight into the
+//! variable's slot. The operations and their order per lane are unchanged,
+//! so results stay bit-identical to the scalar interpreter.
+
+use crate::compile::builtins::Builtin;
+use crate::compile::program::{Op, Segment, TableFn};
+use crate::compile::CompiledModel;
+
+/// Register numbers: slots first (`0..vars`), then one temporary per stack
+/// position, then pooled constants, then TIME, DT, STARTTIME, STOPTIME.
+pub(crate) type Reg = u32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ROp {
+    Mov(Reg, Reg),
+    Neg(Reg, Reg),
+    Not(Reg, Reg),
+    Add(Reg, Reg, Reg),
+    Sub(Reg, Reg, Reg),
+    Mul(Reg, Reg, Reg),
+    Div(Reg, Reg, Reg),
+    Pow(Reg, Reg, Reg),
+    Mod(Reg, Reg, Reg),
+    Eq(Reg, Reg, Reg),
+    Neq(Reg, Reg, Reg),
+    Lt(Reg, Reg, Reg),
+    Le(Reg, Reg, Reg),
+    Gt(Reg, Reg, Reg),
+    Ge(Reg, Reg, Reg),
+    And(Reg, Reg, Reg),
+    Or(Reg, Reg, Reg),
+    /// dst, cond, then, else.
+    Select(Reg, Reg, Reg, Reg),
+    /// dst, builtin, argument registers.
+    Call(Reg, Builtin, Box<[Reg]>),
+    /// dst, table, x.
+    Lookup(Reg, u32, Reg),
+    /// dst, table, function, x, x2 (x2 only for AREA).
+    TableFn(Reg, u32, TableFn, Reg, Reg),
+    /// dst, stateful op, argument registers.
+    Stateful(Reg, u32, Box<[Reg]>),
+    /// stateful op, value.
+    Record(u32, Reg),
+}
+
+/// The step and record programs in register form, and the register layout.
+pub(crate) struct RegProgram {
+    pub step: Vec<ROp>,
+    pub record: Vec<ROp>,
+    /// Values of the constant registers, from `const_base`.
+    pub consts: Vec<f64>,
+    pub const_base: usize,
+    /// TIME's register; DT, STARTTIME, STOPTIME follow it.
+    pub time_reg: usize,
+    pub n_regs: usize,
+}
+
+impl RegProgram {
+    pub(crate) fn new(m: &CompiledModel) -> RegProgram {
+        let n = m.vars.len();
+        let temp_base = n;
+        let const_base = n + m.max_stack;
+        let mut consts = Vec::new();
+        // TIME and friends are placed after the constants, whose count is
+        // known only after translating: use placeholders and patch.
+        const TIME_MARK: Reg = Reg::MAX - 3;
+        let step = translate(m, m.step_range, temp_base, const_base, &mut consts);
+        let record = translate(m, m.record_range, temp_base, const_base, &mut consts);
+        let time_reg = const_base + consts.len();
+        let patch = |r: &mut Reg| {
+            if *r >= TIME_MARK {
+                *r = (time_reg + (*r - TIME_MARK) as usize) as Reg;
+            }
+        };
+        let mut step = step;
+        let mut record = record;
+        for op in step.iter_mut().chain(record.iter_mut()) {
+            for_each_reg(op, patch);
+        }
+        RegProgram {
+            step,
+            record,
+            consts,
+            const_base,
+            time_reg,
+            n_regs: time_reg + 4,
+        }
+    }
+}
+
+fn for_each_reg(op: &mut ROp, mut f: impl FnMut(&mut Reg)) {
+    use ROp::*;
+    match op {
+        Mov(d, a) | Neg(d, a) | Not(d, a) => {
+            f(d);
+            f(a);
+        }
+        Add(d, a, b)
+        | Sub(d, a, b)
+        | Mul(d, a, b)
+        | Div(d, a, b)
+        | Pow(d, a, b)
+        | Mod(d, a, b)
+        | Eq(d, a, b)
+        | Neq(d, a, b)
+        | Lt(d, a, b)
+        | Le(d, a, b)
+        | Gt(d, a, b)
+        | Ge(d, a, b)
+        | And(d, a, b)
+        | Or(d, a, b) => {
+            f(d);
+            f(a);
+            f(b);
+        }
+        Select(d, c, t, e) => {
+            f(d);
+            f(c);
+            f(t);
+            f(e);
+        }
+        Call(d, _, args) | Stateful(d, _, args) => {
+            f(d);
+            args.iter_mut().for_each(f);
+        }
+        Lookup(d, _, x) => {
+            f(d);
+            f(x);
+        }
+        TableFn(d, _, _, x, x2) => {
+            f(d);
+            f(x);
+            f(x2);
+        }
+        Record(_, x) => f(x),
+    }
+}
+
+fn translate(
+    m: &CompiledModel,
+    seg: Segment,
+    temp_base: usize,
+    const_base: usize,
+    consts: &mut Vec<f64>,
+) -> Vec<ROp> {
+    const TIME_MARK: Reg = Reg::MAX - 3;
+    let code = &m.code[seg.start as usize..seg.end as usize];
+    let mut out: Vec<ROp> = Vec::with_capacity(code.len());
+    // The symbolic operand stack: which register holds each position.
+    let mut stack: Vec<Reg> = Vec::new();
+    let temp = |pos: usize| (temp_base + pos) as Reg;
+    let mut constant = |v: f64| -> Reg {
+        // Pool by bit pattern so equal constants share a register.
+        let i = match consts.iter().position(|c| c.to_bits() == v.to_bits()) {
+            Some(i) => i,
+            None => {
+                consts.push(v);
+                consts.len() - 1
+            }
+        };
+        (const_base + i) as Reg
+    };
+    macro_rules! bin {
+        ($variant:ident) => {{
+            let b = stack.pop().unwrap_or(0);
+            let a = stack.pop().unwrap_or(0);
+            let d = temp(stack.len());
+            out.push(ROp::$variant(d, a, b));
+            stack.push(d);
+        }};
+    }
+    macro_rules! un {
+        ($variant:ident) => {{
+            let a = stack.pop().unwrap_or(0);
+            let d = temp(stack.len());
+            out.push(ROp::$variant(d, a));
+            stack.push(d);
+        }};
+    }
+    for op in code {
+        match *op {
+            Op::Const(v) => {
+                let r = constant(v);
+                stack.push(r);
+            }
+            Op::Load(i) => stack.push(i),
+            Op::Time => stack.push(TIME_MARK),
+            Op::Dt => stack.push(TIME_MARK + 1),
+            Op::Start => stack.push(TIME_MARK + 2),
+            Op::Stop => stack.push(TIME_MARK + 3),
+            Op::Store(i) => {
+                let x = stack.pop().unwrap_or(0);
+                // A pending reference to the slot being overwritten must
+                // keep the old value: copy it to its temporary first.
+                for (pos, entry) in stack.iter_mut().enumerate() {
+                    if *entry == i {
+                        out.push(ROp::Mov(temp(pos), i));
+                        *entry = temp(pos);
+                    }
+                }
+                let top = temp(stack.len());
+                let fused = x == top
+                    && match out.last_mut() {
+                        Some(last) => retarget(last, top, i),
+                        None => false,
+                    };
+                if !fused {
+                    out.push(ROp::Mov(i, x));
+                }
+            }
+            Op::Neg => un!(Neg),
+            Op::Not => un!(Not),
+            Op::Add => bin!(Add),
+            Op::Sub => bin!(Sub),
+            Op::Mul => bin!(Mul),
+            Op::Div => bin!(Div),
+            Op::Pow => bin!(Pow),
+            Op::Mod => bin!(Mod),
+            Op::Eq => bin!(Eq),
+            Op::Neq => bin!(Neq),
+            Op::Lt => bin!(Lt),
+            Op::Le => bin!(Le),
+            Op::Gt => bin!(Gt),
+            Op::Ge => bin!(Ge),
+            Op::And => bin!(And),
+            Op::Or => bin!(Or),
+            Op::Select => {
+                let e = stack.pop().unwrap_or(0);
+                let t = stack.pop().unwrap_or(0);
+                let c = stack.pop().unwrap_or(0);
+                let d = temp(stack.len());
+                out.push(ROp::Select(d, c, t, e));
+                stack.push(d);
+            }
+            Op::Call(f, n) => {
+                let args = stack.split_off(stack.len().saturating_sub(n as usize));
+                let d = temp(stack.len());
+                out.push(ROp::Call(d, f, args.into_boxed_slice()));
+                stack.push(d);
+            }
+            Op::Lookup(t) => {
+                let x = stack.pop().unwrap_or(0);
+                let d = temp(stack.len());
+                out.push(ROp::Lookup(d, t, x));
+                stack.push(d);
+            }
+            Op::TableFn(t, f) => {
+                let x2 = if f == TableFn::Area {
+                    stack.pop().unwrap_or(0)
+                } else {
+                    constant(0.0)
+                };
+                let x = stack.pop().unwrap_or(0);
+                let d = temp(stack.len());
+                out.push(ROp::TableFn(d, t, f, x, x2));
+                stack.push(d);
+            }
+            Op::Stateful(id, n) => {
+                let args = stack.split_off(stack.len().saturating_sub(n as usize));
+                let d = temp(stack.len());
+                out.push(ROp::Stateful(d, id, args.into_boxed_slice()));
+                stack.push(d);
+            }
+            Op::Record(id) => {
+                let x = stack.pop().unwrap_or(0);
+                out.push(ROp::Record(id, x));
+            }
+        }
+    }
+    out
+}
+
+/// Make `op` write `to` instead of `from`, if it writes `from`.
+fn retarget(op: &mut ROp, from: Reg, to: Reg) -> bool {
+    use ROp::*;
+    let d = match op {
+        Mov(d, _) | Neg(d, _) | Not(d, _) => d,
+        Add(d, ..)
+        | Sub(d, ..)
+        | Mul(d, ..)
+        | Div(d, ..)
+        | Pow(d, ..)
+        | Mod(d, ..)
+        | Eq(d, ..)
+        | Neq(d, ..)
+        | Lt(d, ..)
+        | Le(d, ..)
+        | Gt(d, ..)
+        | Ge(d, ..)
+        | And(d, ..)
+        | Or(d, ..) => d,
+        Select(d, ..) | Call(d, ..) | Lookup(d, ..) | TableFn(d, ..) | Stateful(d, ..) => d,
+        Record(..) => return false,
+    };
+    if *d == from {
+        *d = to;
+        true
+    } else {
+        false
+    }
+}
