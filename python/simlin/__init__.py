@@ -11,7 +11,12 @@ Load an XMILE/Stella model, compile it once, and run it many times::
 
 See :class:`Project`, :class:`Model`, :class:`Sim` and :class:`Results`;
 errors are :class:`SimlinError` subclasses with an :class:`ErrorCode`.
+With Polars installed, :func:`simulate` (see :mod:`simlin.plugin`) runs a
+model once per row of a DataFrame, and ``expr.simlin.simulate`` is the same
+as an expression namespace.
 """
+
+import importlib.util
 
 from simlin._simlin import __version__
 from simlin.errors import (
@@ -48,3 +53,9 @@ __all__ = [
     "__version__",
     "load",
 ]
+
+# The Polars plugin (and the `expr.simlin` namespace) only when Polars is there.
+if importlib.util.find_spec("polars") is not None:
+    from simlin.plugin import simulate
+
+    __all__ += ["simulate"]

@@ -15,6 +15,15 @@ VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
 def _debug_panic() -> None:
     """Panic inside the engine-call helper (tests only)."""
 
+def _register_model(model: Model) -> int:
+    """Compile ``model`` and register it for Polars plugin expressions; its handle."""
+
+def _unregister_model(handle: int) -> bool:
+    """Forget a plugin handle; whether it was registered."""
+
+def _registered_models() -> int:
+    """Number of models registered for plugin expressions."""
+
 @final
 class Project:
     """An imported project."""
