@@ -24,6 +24,9 @@ use crate::vm::table::{lookup, table_fn};
 
 type V<const W: usize> = [f64; W];
 
+/// One slot's fixed values: the values per lane and which lanes take them.
+type FixedLanes<const W: usize> = Option<Box<(V<W>, [bool; W])>>;
+
 #[inline(always)]
 fn b(x: bool) -> f64 {
     if x {
@@ -53,7 +56,7 @@ pub(crate) struct Lanes<const W: usize> {
     /// Per graphical function and lane (`table * W + lane`).
     tables: Vec<Arc<GraphicalFunction>>,
     /// Per slot: which lanes take a fixed value, and the values.
-    fixed: Vec<Option<Box<(V<W>, [bool; W])>>>,
+    fixed: Vec<FixedLanes<W>>,
     /// Slots with an entry in `fixed` (to clear them cheaply).
     fixed_slots: Vec<u32>,
     seeds: [u64; W],
@@ -368,8 +371,8 @@ impl<const W: usize> Lanes<W> {
                 Op::Lookup(t) => {
                     let top = &mut stack[sp - 1];
                     let t = t as usize * W;
-                    for l in 0..W {
-                        top[l] = lookup(&self.tables[t + l], top[l]);
+                    for (l, v) in top.iter_mut().enumerate() {
+                        *v = lookup(&self.tables[t + l], *v);
                     }
                 }
                 Op::TableFn(t, f) => {

@@ -29,11 +29,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use polars::prelude::*;
 use ::polars_arrow::array::{Array, ListArray, PrimitiveArray, StructArray};
 use ::polars_arrow::bitmap::Bitmap;
 use ::polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
 use ::polars_arrow::offset::OffsetsBuffer;
+use polars::prelude::*;
 use pyo3::prelude::*;
 use pyo3_polars::derive::polars_expr;
 use serde::Deserialize;
@@ -64,7 +64,10 @@ fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<CompiledModel>>
 /// Compile `model` (if not yet) and register it for plugin expressions;
 /// returns its handle.
 #[pyfunction]
-pub(crate) fn _register_model(py: Python<'_>, model: &Bound<'_, PyModel>) -> Result<u64, BindError> {
+pub(crate) fn _register_model(
+    py: Python<'_>,
+    model: &Bound<'_, PyModel>,
+) -> Result<u64, BindError> {
     let compiled = model.get().compiled(py)?;
     let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
     registry().insert(handle, compiled);
@@ -380,9 +383,7 @@ fn read_params(input: &Series, on_error: OnError) -> PolarsResult<ParamTable> {
                     ParamValues::Numbers(col.into_iter().map(|c| c.unwrap_or(fill)).collect())
                 }
                 Cells::Tables(col) => {
-                    let fill = first_valid
-                        .and_then(|r| col[r].clone())
-                        .unwrap_or_default();
+                    let fill = first_valid.and_then(|r| col[r].clone()).unwrap_or_default();
                     ParamValues::Tables(
                         col.into_iter()
                             .map(|c| c.unwrap_or_else(|| fill.clone()))
