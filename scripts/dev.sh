@@ -18,6 +18,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PIP_NO_INPUT=1
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
+# The oldest Polars the expression plugin supports (pyproject.toml pins it);
+# tests/test_plugin.py also runs against it, in a second venv that imports the
+# package from python/ (where the editable install put the native module).
+MIN_POLARS="1.28.1"
+MIN_VENV="$ROOT/.venv-polars-min"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -67,6 +72,21 @@ setup() {
     step "install simlin (editable, [dev])" "$PY" -m pip install --quiet -e '.[dev]'
 }
 
+polars_min_env() {
+    if [ ! -x "$MIN_VENV/bin/python" ]; then
+        local python
+        python="$(find_python)" || return 1
+        "$python" -m venv "$MIN_VENV"
+    fi
+    "$MIN_VENV/bin/python" -m pip install --quiet "polars==$MIN_POLARS" "numpy>=1.24" "pytest>=7"
+}
+
+polars_min_tests() {
+    # -s shows the Polars version the first test prints.
+    PYTHONPATH="$ROOT/python" "$MIN_VENV/bin/python" -m pytest -q -s -p no:cacheprovider \
+        tests/test_plugin.py
+}
+
 example() {
     setup
     step "simlin run examples/teacup.xmile" "$VENV/bin/simlin" run examples/teacup.xmile
@@ -82,6 +102,8 @@ run_tests() {
     step "ruff format --check" "$VENV/bin/ruff" format --check .
     step "mypy --strict" "$VENV/bin/mypy" --strict python/simlin tests
     step "pytest" "$VENV/bin/pytest" -q tests
+    step "venv with polars==$MIN_POLARS" polars_min_env
+    step "pytest tests/test_plugin.py (polars==$MIN_POLARS)" polars_min_tests
 }
 
 usage() {

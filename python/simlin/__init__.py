@@ -12,7 +12,12 @@ Load an XMILE/Stella model, compile it once, and run it many times::
 See :class:`Project`, :class:`Model`, :class:`Sim` and :class:`Results`;
 :meth:`Model.sweep` runs a parameter table in parallel into a Polars frame;
 errors are :class:`SimlinError` subclasses with an :class:`ErrorCode`.
+With Polars installed, :func:`simulate` (see :mod:`simlin.plugin`) runs a
+model once per row of a DataFrame, and ``expr.simlin.simulate`` is the same
+as an expression namespace.
 """
+
+import importlib.util
 
 from simlin._simlin import __version__
 from simlin.errors import (
@@ -52,3 +57,9 @@ __all__ = [
     "load",
     "start_sweep",
 ]
+
+# The Polars plugin (and the `expr.simlin` namespace) only when Polars is there.
+if importlib.util.find_spec("polars") is not None:
+    from simlin.plugin import simulate
+
+    __all__ += ["simulate"]

@@ -77,6 +77,15 @@ class SweepFrame:
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         """Arrow C stream capsule (one record batch)."""
 
+def _register_model(model: Model) -> int:
+    """Compile ``model`` and register it for Polars plugin expressions; its handle."""
+
+def _unregister_model(handle: int) -> bool:
+    """Forget a plugin handle; whether it was registered."""
+
+def _registered_models() -> int:
+    """Number of models registered for plugin expressions."""
+
 @final
 class Project:
     """An imported project."""

@@ -4,12 +4,14 @@
 //! documented API; this module only exposes the native pieces:
 //! [`project`] (projects, models, lazy compilation), [`sim`] (stepwise
 //! runs), [`results`] (zero-copy series and the Arrow stream export),
-//! [`sweep`] (parameter sweeps on a background thread, outputs as Arrow). Every
+//! [`sweep`] (parameter sweeps on a background thread, outputs as Arrow),
+//! [`plugin`] (the Polars expression plugin and its model-handle registry). Every
 //! engine call goes through [`detach::detached`] (GIL released, panics
 //! caught) and every failure becomes a Python exception in [`errors`].
 
 mod detach;
 mod errors;
+mod plugin;
 mod project;
 mod results;
 mod sim;
@@ -31,6 +33,7 @@ fn _debug_panic(py: Python<'_>) -> Result<(), errors::BindError> {
 fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
+    plugin::add_functions(m)?;
     m.add_class::<project::PyProject>()?;
     m.add_class::<project::PyModel>()?;
     m.add_class::<sim::PySim>()?;
