@@ -128,6 +128,7 @@ const ENGINES: &[(&str, Engine, usize)] = &[
     ("batched16", Engine::Batched, 16),
     ("batched32", Engine::Batched, 32),
     ("batched64", Engine::Batched, 64),
+    ("auto", Engine::Batched, 0),
 ];
 
 fn main() {

@@ -274,7 +274,7 @@ class Model:
         dt: float | None = None,
         save_step: float | None = None,
         _engine: Literal["batched", "scalar"] = "batched",
-        _batch: int = 8,
+        _batch: int | None = None,
     ) -> pl.DataFrame:
         """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
 

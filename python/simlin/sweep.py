@@ -319,13 +319,14 @@ def start_sweep(
     dt: float | None = None,
     save_step: float | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
-    _batch: int = 16,
+    _batch: int | None = None,
 ) -> SweepJob:
     """Start :meth:`simlin.Model.sweep` in the background and return the job.
 
     Arguments as for :meth:`simlin.Model.sweep` (without ``progress``).
     ``_engine`` (``"batched"`` or ``"scalar"``) and ``_batch`` (runs per
-    lockstep batch: 1, 2, 4, 8, 16, 32 or 64; default 16) are for benchmarks.
+    lockstep batch: 1, 2, 4, 8, 16, 32 or 64; default: chosen by model size)
+    are for benchmarks.
     """
     if run_id is not None:
         run_id = _validate.name(run_id, "run_id")
@@ -336,7 +337,7 @@ def start_sweep(
         raise SimlinArgumentError(f"on_error must be 'raise' or 'null', got {on_error!r}")
     if _engine not in ("batched", "scalar"):
         raise SimlinArgumentError(f"_engine must be 'batched' or 'scalar', got {_engine!r}")
-    batch = _positive_int(_batch, "_batch") or 16
+    batch = _positive_int(_batch, "_batch") or 0
     native = _simlin.start_sweep(
         model._native,
         frame.height,
@@ -453,7 +454,7 @@ def run_sweep(
     dt: float | None = None,
     save_step: float | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
-    _batch: int = 16,
+    _batch: int | None = None,
 ) -> pl.DataFrame:
     """:meth:`simlin.Model.sweep` (see there)."""
     job = start_sweep(

@@ -157,7 +157,10 @@ fn engines_batch_widths_and_threads_agree_exactly() {
         (Engine::Batched, 1, Some(2)),
         (Engine::Batched, 2, None),
         (Engine::Batched, 4, Some(1)),
+        (Engine::Batched, 8, None),
         (Engine::Batched, 16, Some(4)),
+        (Engine::Batched, 32, Some(1)),
+        (Engine::Batched, 64, Some(2)),
     ];
     for (engine, batch, threads) in variants {
         let opts = SweepOptions {
