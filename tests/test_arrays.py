@@ -107,3 +107,15 @@ def test_sim_set_value_wrong_shape_changes_nothing(arrays: simlin.Model) -> None
         np.testing.assert_allclose(sim.get_value("stock"), np.full((2, 3), 10.0))
         with pytest.raises(simlin.SimlinTypeError):
             sim.set_value("base", "ten")  # type: ignore[arg-type]
+
+
+def test_run_rejects_a_transposed_array(arrays: simlin.Model) -> None:
+    # Six values, but shape (3, 2) for a (2, 3) variable: a transposition
+    # mistake, not a flat list, so it is refused instead of reinterpreted.
+    with pytest.raises(SimlinRuntimeError) as info:
+        arrays.run({"base": np.arange(6.0).reshape(3, 2)})
+    assert info.value.code is ErrorCode.BAD_OVERRIDE
+    assert "shape (2, 3)" in str(info.value)
+    # The same values flat, or in the right shape, are accepted.
+    arrays.run({"base": np.arange(6.0)})
+    arrays.run({"base": np.arange(6.0).reshape(2, 3)})

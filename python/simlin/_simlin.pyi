@@ -133,6 +133,9 @@ class Model:
     def dependencies(self, name: str) -> list[str]:
         """Names the variable's equation references directly."""
 
+    def shape(self, name: str) -> list[int] | None:
+        """Shape of an arrayed variable; None for a scalar or unknown name."""
+
     def compile(self) -> None:
         """Compile now; raises the compile error if any."""
 

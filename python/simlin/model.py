@@ -234,7 +234,9 @@ class Model:
         """
         return Results(
             self._native.run(
-                *_run_args(overrides, method, start, stop, dt, save_step, outputs, seed)
+                *_run_args(
+                    overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
+                )
             )
         )
 
@@ -253,7 +255,9 @@ class Model:
         """Start a stepwise simulation (arguments as for :meth:`run`)."""
         return Sim(
             self._native.simulate(
-                *_run_args(overrides, method, start, stop, dt, save_step, outputs, seed)
+                *_run_args(
+                    overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
+                )
             )
         )
 
@@ -375,6 +379,7 @@ def _run_args(
     save_step: object,
     outputs: object,
     seed: object,
+    shape_of: _validate.ShapeOf,
 ) -> tuple[
     list[tuple[str, _validate.NativeOverride]],
     str | None,
@@ -386,7 +391,7 @@ def _run_args(
     int,
 ]:
     return (
-        _validate.overrides(overrides),
+        _validate.overrides(overrides, shape_of=shape_of),
         _validate.method(method),
         _validate.optional_real(start, "start"),
         _validate.optional_real(stop, "stop"),

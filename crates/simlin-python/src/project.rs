@@ -308,6 +308,11 @@ impl PyModel {
             .collect())
     }
 
+    /// Shape of an arrayed variable; `None` for a scalar or an unknown name.
+    fn shape(&self, py: Python<'_>, name: &str) -> Result<Option<Vec<usize>>, BindError> {
+        Ok(self.compiled(py)?.array(name).map(|a| a.shape()))
+    }
+
     /// Compile now (if not yet); raises the compile error if there is one.
     fn compile(&self, py: Python<'_>) -> Result<(), BindError> {
         self.compiled(py).map(|_| ())
