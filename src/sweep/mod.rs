@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use crate::compile::{CompiledModel, SlotKind};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
-use crate::vm::state::{RunState, TimeGrid};
+use crate::vm::state::{output_slots, RunState, TimeGrid};
 use crate::vm::RunOptions;
 
 use lanes::{LaneInputs, Lanes};
@@ -295,21 +295,7 @@ fn resolve_outputs(m: &CompiledModel, names: Option<&[String]>) -> Result<Vec<u3
             .filter(|&s| matches!(m.vars[s as usize].kind, SlotKind::Stock | SlotKind::Flow))
             .collect());
     };
-    let mut out = Vec::new();
-    for name in names {
-        match m.slot(name).filter(|&s| m.vars[s].visible) {
-            Some(s) => out.push(s as u32),
-            None => match m.array(name) {
-                Some(a) => out.extend(&a.slots),
-                None => {
-                    return Err(Error::UnknownOutput {
-                        variable: name.clone(),
-                    })
-                }
-            },
-        }
-    }
-    Ok(out)
+    output_slots(m, names)
 }
 
 /// `rows × cols` row-major → column-major.

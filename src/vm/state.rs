@@ -171,24 +171,7 @@ impl RunState {
         }
         let outputs: Vec<u32> = match &opts.outputs {
             None => m.outputs.clone(),
-            Some(names) => {
-                let mut out = Vec::new();
-                for name in names {
-                    match m.slot(name).filter(|&s| m.vars[s].visible) {
-                        Some(s) => out.push(s as u32),
-                        // An arrayed variable's name selects all its elements.
-                        None => match m.array(name) {
-                            Some(a) => out.extend(&a.slots),
-                            None => {
-                                return Err(Error::UnknownOutput {
-                                    variable: name.clone(),
-                                })
-                            }
-                        },
-                    }
-                }
-                out
-            }
+            Some(names) => output_slots(m, names)?,
         };
         let column_of: std::collections::HashMap<u32, usize> =
             outputs.iter().enumerate().map(|(i, &s)| (s, i)).collect();
@@ -431,6 +414,26 @@ impl RunState {
         self.record(m);
         self.save();
     }
+}
+
+/// The slots of the named outputs (any spelling); an arrayed variable's
+/// name selects all its elements.
+pub(crate) fn output_slots(m: &CompiledModel, names: &[String]) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for name in names {
+        match m.slot(name).filter(|&s| m.vars[s].visible) {
+            Some(s) => out.push(s as u32),
+            None => match m.array(name) {
+                Some(a) => out.extend(&a.slots),
+                None => {
+                    return Err(Error::UnknownOutput {
+                        variable: name.clone(),
+                    })
+                }
+            },
+        }
+    }
+    Ok(out)
 }
 
 /// True when step `step` of `n_steps` is a save point.

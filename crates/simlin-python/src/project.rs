@@ -193,6 +193,19 @@ pub(crate) fn engine_overrides(overrides: Vec<(String, OverrideArg)>) -> Vec<(St
         .collect()
 }
 
+/// An integration method's name (`euler`, `rk2`, `rk4`), if given.
+pub(crate) fn parse_method(method: Option<&str>) -> Result<Option<Method>, BindError> {
+    method
+        .map(|m| {
+            Method::parse(m).ok_or_else(|| {
+                BindError::Argument(format!(
+                    "unknown integration method '{m}' (expected euler, rk2 or rk4)"
+                ))
+            })
+        })
+        .transpose()
+}
+
 /// Build [`RunOptions`] from the Python arguments.
 #[allow(clippy::too_many_arguments)]
 fn run_options(
@@ -205,14 +218,7 @@ fn run_options(
     outputs: Option<Vec<String>>,
     seed: u64,
 ) -> Result<RunOptions, BindError> {
-    let method = match method {
-        None => None,
-        Some(m) => Some(Method::parse(m).ok_or_else(|| {
-            BindError::Argument(format!(
-                "unknown integration method '{m}' (expected euler, rk2 or rk4)"
-            ))
-        })?),
-    };
+    let method = parse_method(method)?;
     let overrides = engine_overrides(overrides);
     Ok(RunOptions {
         overrides,

@@ -32,7 +32,7 @@ use pyo3::types::{PyBytes, PyCapsule};
 use simlin::sweep::{
     sweep, Engine, OnError, Param, ParamValues, Progress, Reduce, SweepOptions, SweepResult,
 };
-use simlin::{Error, Method};
+use simlin::Error;
 
 use crate::detach::panic_message;
 use crate::errors::BindError;
@@ -170,14 +170,7 @@ pub(crate) fn start_sweep(
     batch: usize,
 ) -> Result<PySweepJob, BindError> {
     let reduce = parse_reduce(reduce, reduce_at)?;
-    let method = match method {
-        None => None,
-        Some(m) => Some(Method::parse(m).ok_or_else(|| {
-            BindError::Argument(format!(
-                "unknown integration method '{m}' (expected euler, rk2 or rk4)"
-            ))
-        })?),
-    };
+    let method = crate::project::parse_method(method)?;
     let on_error = match on_error {
         "raise" => OnError::Raise,
         "null" => OnError::Null,
