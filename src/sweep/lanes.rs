@@ -54,6 +54,8 @@ pub(crate) struct LaneInputs<'a> {
 pub(crate) struct Lanes<'p, const W: usize> {
     /// The per-step and record code in register form.
     prog: &'p RegProgram,
+    /// Every lane's stocks were finite after the last step or initialisation.
+    finite: bool,
     /// The CPU has AVX2 (see [`Lanes::run_regs`]).
     #[cfg(target_arch = "x86_64")]
     avx2: bool,
@@ -97,6 +99,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         slots[t + 3] = [grid.stop; W];
         Lanes {
             prog,
+            finite: true,
             #[cfg(target_arch = "x86_64")]
             avx2: std::arch::is_x86_feature_detected!("avx2"),
             slots,
@@ -165,17 +168,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
         self.slots[slot as usize][lane]
     }
 
-    /// True when every lane's stocks are finite (the common case, checked
+    /// True when every lane's stocks are finite (the common case, known
     /// without looking at lanes one by one).
-    pub(crate) fn stocks_finite(&self, m: &CompiledModel) -> bool {
-        m.stocks.iter().all(|s| {
-            let v = &self.slots[s.slot as usize];
-            let mut ok = true;
-            for l in 0..W {
-                ok &= v[l].is_finite();
-            }
-            ok
-        })
+    pub(crate) fn stocks_finite(&self) -> bool {
+        self.finite
     }
 
     pub(crate) fn time(&self) -> f64 {
@@ -216,8 +212,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
         self.initializing = false;
         self.run_regs(m, &self.prog.step);
         self.run_regs(m, &self.prog.record);
+        self.finite = self.check_finite(m);
     }
 
+    #[inline(always)]
     fn derivatives(m: &CompiledModel, slots: &[V<W>], out: &mut [V<W>]) {
         for (d, s) in out.iter_mut().zip(&m.stocks) {
             let mut ins = [0.0; W];
@@ -240,6 +238,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         }
     }
 
+    #[inline(always)]
     fn stage(&mut self, m: &CompiledModel, time: f64, h: f64) {
         for ((s, b), k) in m.stocks.iter().zip(&self.base).zip(&self.k) {
             let slot = &mut self.slots[s.slot as usize];
@@ -254,8 +253,40 @@ impl<'p, const W: usize> Lanes<'p, W> {
 
     /// Advance one dt (as the scalar `RunState::step_once`, before its save).
     pub(crate) fn step_once(&mut self, m: &CompiledModel) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2.
+            unsafe { self.step_once_avx2(m) };
+            return;
+        }
+        self.step_once_body(m);
+    }
+
+    /// [`Lanes::step_once`] with the lane loops compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn step_once_avx2(&mut self, m: &CompiledModel) {
+        self.step_once_body(m);
+    }
+
+    #[inline(always)]
+    fn step_once_body(&mut self, m: &CompiledModel) {
         let dt = self.grid.dt;
         let t0 = self.time;
+        if self.grid.method == Method::Euler {
+            // Euler needs no copies: each stock moves by dt times its net
+            // flow, exactly as the general path computes it.
+            Self::derivatives(m, &self.slots, &mut self.k);
+            for (s, k) in m.stocks.iter().zip(&self.k) {
+                let slot = &mut self.slots[s.slot as usize];
+                for l in 0..W {
+                    let v = slot[l] + dt * k[l];
+                    slot[l] = if s.non_negative { v.max(0.0) } else { v };
+                }
+            }
+            self.finish_step(m);
+            return;
+        }
         for (b, s) in self.base.iter_mut().zip(&m.stocks) {
             *b = self.slots[s.slot as usize];
         }
@@ -290,10 +321,30 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 slot[l] = if s.non_negative { v.max(0.0) } else { v };
             }
         }
+        self.finish_step(m);
+    }
+
+    /// After the stocks moved: advance the clock, compute the new time's
+    /// values, record, and note whether every stock is still finite.
+    #[inline(always)]
+    fn finish_step(&mut self, m: &CompiledModel) {
         self.step += 1;
-        self.time = self.grid.start + self.step as f64 * dt;
+        self.time = self.grid.start + self.step as f64 * self.grid.dt;
         self.run_regs(m, &self.prog.step);
         self.run_regs(m, &self.prog.record);
+        self.finite = self.check_finite(m);
+    }
+
+    #[inline(always)]
+    fn check_finite(&self, m: &CompiledModel) -> bool {
+        let mut ok = true;
+        for s in &m.stocks {
+            let v = &self.slots[s.slot as usize];
+            for l in 0..W {
+                ok &= v[l].is_finite();
+            }
+        }
+        ok
     }
 
     fn clock(&self) -> Clock {

@@ -374,7 +374,7 @@ impl Job<'_> {
                     lanes.initialize(m);
                     let mut ti = 0;
                     loop {
-                        if !lanes.stocks_finite(m) {
+                        if !lanes.stocks_finite() {
                             let time = lanes.time();
                             for (l, f) in failed.iter_mut().enumerate() {
                                 self.check_stocks(f, time, |s| lanes.value(s, l));
