@@ -87,3 +87,46 @@ def test_cli_runs_an_mdl_model(data_dir: Path) -> None:
     lines = out.stdout.splitlines()
     assert lines[0] == "time,Teacup Temperature"
     assert lines[1] == "0,180" or lines[1].startswith("0.0,180")
+
+
+DYNAMIC_STOP = """{UTF-8}
+growth = 1 ~~|
+level = INTEG(growth, 0) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = IF THEN ELSE(level >= 5, Time, 100) ~~|
+TIME STEP = IF THEN ELSE(Time < 2, 1, 0.5) ~~|
+SAVEPER = TIME STEP ~~|
+"""
+
+
+def test_mdl_control_variables_computed_during_the_run() -> None:
+    model = simlin.Project.from_mdl(DYNAMIC_STOP).main_model
+    assert model.time_spec.dynamic == ("stop", "dt", "save_step")
+    results = model.run()
+    # Steps of 1 until time 2, then of 0.5; the run stops once level >= 5.
+    assert list(results.times) == [0, 1, 2, 2.5, 3, 3.5, 4, 4.5, 5]
+    np.testing.assert_allclose(results["level"], results.times)
+    # Faster growth reaches the stop sooner; a given stop wins over the model's.
+    assert results.times[-1] == 5
+    assert model.run(overrides={"growth": 2}).times[-1] == 2.5
+    assert model.run(stop=3).times[-1] == 3
+
+
+def test_sweep_of_a_dynamic_time_spec_needs_it_given() -> None:
+    pl = pytest.importorskip("polars")
+    model = simlin.Project.from_mdl(DYNAMIC_STOP).main_model
+    params = pl.DataFrame({"growth": [1.0, 2.0]})
+    with pytest.raises(simlin.SimlinError) as info:
+        model.sweep(params, reduce="final")
+    assert info.value.code is ErrorCode.BAD_SWEEP
+    assert "FINAL TIME" in str(info.value)
+    out = model.sweep(params, reduce="final", stop=4, dt=0.5, save_step=0.5)
+    assert out["level"].to_list() == [4.0, 8.0]
+
+
+def test_unusable_dynamic_time_step_raises_naming_it() -> None:
+    text = DYNAMIC_STOP.replace("IF THEN ELSE(Time < 2, 1, 0.5)", "IF THEN ELSE(Time < 2, 1, 0)")
+    with pytest.raises(simlin.SimlinError) as info:
+        simlin.Project.from_mdl(text).main_model.run()
+    assert info.value.code is ErrorCode.BAD_TIME_SPEC
+    assert "TIME STEP" in str(info.value)

@@ -127,7 +127,7 @@ class Model:
     def variables(self) -> list[VariableTuple]:
         """``(name, kind, equation, units, dimensions, doc)`` per variable."""
 
-    def time_spec(self) -> tuple[float, float, float, float, str]:
+    def time_spec(self) -> tuple[float, float, float, float, str, list[str]]:
         """``(start, stop, dt, save_step, method)``."""
 
     def dependencies(self, name: str) -> list[str]:

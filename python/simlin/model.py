@@ -60,6 +60,11 @@ class TimeSpec:
         dt: Integration step.
         save_step: Interval between saved points.
         method: ``"euler"``, ``"rk2"`` or ``"rk4"``.
+        dynamic: The settings among ``"stop"``, ``"dt"`` and ``"save_step"``
+            that the model computes while it runs (a Vensim FINAL TIME, TIME
+            STEP or SAVEPER whose equation is not a constant). Their values
+            above are only fallbacks; a run reads them from the model each
+            step unless ``run()`` is given them. ``sweep()`` needs them given.
 
     """
 
@@ -68,6 +73,7 @@ class TimeSpec:
     dt: float
     save_step: float
     method: str
+    dynamic: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,8 +171,15 @@ class Model:
     @property
     def time_spec(self) -> TimeSpec:
         """The model's simulation time settings."""
-        start, stop, dt, save_step, method = self._native.time_spec()
-        return TimeSpec(start=start, stop=stop, dt=dt, save_step=save_step, method=method)
+        start, stop, dt, save_step, method, dynamic = self._native.time_spec()
+        return TimeSpec(
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_step=save_step,
+            method=method,
+            dynamic=tuple(dynamic),
+        )
 
     def dependencies(self, name: str) -> list[str]:
         """Names of the variables ``name``'s equation references directly.

@@ -91,6 +91,23 @@ pub struct CompiledModel {
     pub(crate) outputs: Vec<u32>,
     /// Arrayed variables: shape and element slots.
     pub(crate) arrays: Vec<ArrayInfo>,
+    /// Slots of the control variables that may change during a run.
+    pub(crate) time_vars: TimeVars,
+}
+
+/// The slots of the dynamic sim specs ([`crate::ir::DynamicSpecs`]): the
+/// VM reads FINAL TIME, TIME STEP and SAVEPER from these after each step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct TimeVars {
+    pub stop: Option<u32>,
+    pub dt: Option<u32>,
+    pub save_step: Option<u32>,
+}
+
+impl TimeVars {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.stop.is_none() && self.dt.is_none() && self.save_step.is_none()
+    }
 }
 
 /// An arrayed variable as a whole: its shape and the slots of its elements.
@@ -348,6 +365,17 @@ impl CompiledModel {
         if specs.save_step.is_none() {
             specs.save_step = project.sim_specs.save_step;
         }
+        let slot_of = |ident: &Option<String>| {
+            ident
+                .as_deref()
+                .and_then(|i| flat.index.get(i))
+                .map(|&s| s as u32)
+        };
+        let time_vars = TimeVars {
+            stop: slot_of(&specs.dynamic.stop),
+            dt: slot_of(&specs.dynamic.dt),
+            save_step: slot_of(&specs.dynamic.save_step),
+        };
         Ok(CompiledModel {
             specs,
             vars: infos,
@@ -362,6 +390,7 @@ impl CompiledModel {
             max_stack,
             outputs,
             arrays,
+            time_vars,
         })
     }
 

@@ -39,6 +39,7 @@ fn teacup(method: Method, dt: f64) -> Project {
             save_step: None,
             method,
             time_units: None,
+            dynamic: Default::default(),
         },
         models: vec![Model {
             variables: vec![

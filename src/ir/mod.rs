@@ -60,6 +60,26 @@ pub struct SimSpecs {
     pub save_step: Option<f64>,
     pub method: Method,
     pub time_units: Option<String>,
+    /// Control variables whose values may change during a run.
+    pub dynamic: DynamicSpecs,
+}
+
+/// Vensim lets FINAL TIME, TIME STEP and SAVEPER be any equation, even one
+/// of Time or of the model's state (a run that stops itself, a step that
+/// halves mid-run). Those that are not constant numbers are named here by
+/// variable ident; the VM reads them from the run after every step, and the
+/// matching fixed field of [`SimSpecs`] is only their fallback.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DynamicSpecs {
+    pub stop: Option<String>,
+    pub dt: Option<String>,
+    pub save_step: Option<String>,
+}
+
+impl DynamicSpecs {
+    pub fn is_empty(&self) -> bool {
+        self.stop.is_none() && self.dt.is_none() && self.save_step.is_none()
+    }
 }
 
 impl Default for SimSpecs {
@@ -71,6 +91,7 @@ impl Default for SimSpecs {
             save_step: None,
             method: Method::Euler,
             time_units: None,
+            dynamic: DynamicSpecs::default(),
         }
     }
 }

@@ -185,6 +185,24 @@ pub fn sweep(
         save_step: opts.save_step,
         ..RunOptions::default()
     };
+    // Every run of a sweep shares one time axis, so a control variable
+    // that the model computes during the run (Vensim's FINAL TIME = IF ...)
+    // must be fixed by the caller.
+    let tv = &m.time_vars;
+    for (slot, given, what) in [
+        (tv.stop, opts.stop.is_some(), "stop"),
+        (tv.dt, opts.dt.is_some(), "dt"),
+        (tv.save_step, opts.save_step.is_some(), "save_step"),
+    ] {
+        if let (Some(s), false) = (slot, given) {
+            return Err(Error::BadSweep {
+                message: format!(
+                    "{} changes during a run, but a sweep needs one time axis: pass {what}=...",
+                    m.vars[s as usize].name
+                ),
+            });
+        }
+    }
     let grid = TimeGrid::resolve(m, &run_opts)?;
     let times = grid.save_times();
     let outputs = resolve_outputs(m, opts.outputs.as_deref())?;

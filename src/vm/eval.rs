@@ -95,7 +95,7 @@ impl RunState {
                         dt: self.dt,
                         start: self.start,
                         stop: self.stop,
-                        step_time: self.start + self.step as f64 * self.dt,
+                        step_time: self.step_time(),
                     };
                     let v = builtins::eval(f, &stack[sp..sp + n], ctx);
                     push!(v)

@@ -10,6 +10,8 @@ pub mod random;
 pub(crate) mod state;
 pub(crate) mod stateful;
 pub mod table;
+#[cfg(test)]
+mod tests_time;
 
 use std::sync::Arc;
 
@@ -101,8 +103,13 @@ impl<'a> SimOf<'a> {
         self.state.initialize(m);
     }
 
+    /// The fault that ended the run early (a dynamic time spec with an
+    /// unusable value), if any.
     fn check_finite(&self) -> Result<()> {
-        Ok(())
+        match &self.state.fault {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Current simulation time.

@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use crate::compile::{CompiledModel, SlotKind};
+use crate::compile::program::StatefulKind;
+use crate::compile::{CompiledModel, SlotKind, TimeVars};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
 use crate::results::{ArrayColumns, Results};
@@ -39,6 +40,18 @@ pub(crate) struct RunState {
     pub(crate) initialized: bool,
     pub(crate) outputs: Vec<u32>,
     pub(crate) results: Results,
+    /// Control variables read from the run (those the caller did not fix).
+    dynamic: TimeVars,
+    /// The time and step at which `dt` last changed: `time = seg_time +
+    /// (step - seg_step) * dt`, exact within each stretch of equal steps.
+    seg_time: f64,
+    seg_step: u64,
+    /// With dynamic specs: the next time to save at, and the fixed save
+    /// interval used when SAVEPER itself is not dynamic.
+    next_save: f64,
+    save_step: f64,
+    /// A dynamic spec that took an unusable value ends the run with this.
+    pub(crate) fault: Option<Error>,
     /// RK scratch: stock values at the start of the step, and k sums.
     base: Vec<f64>,
     acc: Vec<f64>,
@@ -201,6 +214,12 @@ impl RunState {
             arrays,
         };
         let nstate = m.stateful.len();
+        // A time setting the caller passes wins over the model's equation.
+        let dynamic = TimeVars {
+            stop: m.time_vars.stop.filter(|_| opts.stop.is_none()),
+            dt: m.time_vars.dt.filter(|_| opts.dt.is_none()),
+            save_step: m.time_vars.save_step.filter(|_| opts.save_step.is_none()),
+        };
         Ok(RunState {
             slots: vec![0.0; n],
             stack: vec![0.0; m.max_stack],
@@ -222,6 +241,12 @@ impl RunState {
             initialized: false,
             outputs,
             results,
+            dynamic,
+            seg_time: start,
+            seg_step: 0,
+            next_save: start,
+            save_step: opts.save_step.or(m.specs.save_step).unwrap_or(dt),
+            fault: None,
             base: vec![0.0; m.stocks.len()],
             acc: vec![0.0; m.stocks.len()],
             k: vec![0.0; m.stocks.len()],
@@ -236,6 +261,7 @@ impl RunState {
         self.n_steps = g.n_steps;
         self.save_every = g.save_every;
         self.method = g.method;
+        self.seg_time = g.start;
     }
 
     /// Reuse this state for another run of a sweep: its fixed values,
@@ -265,7 +291,11 @@ impl RunState {
     }
 
     pub(crate) fn saves_now(&self) -> bool {
-        saves(self.step, self.save_every, self.n_steps)
+        if self.dynamic.is_empty() {
+            saves(self.step, self.save_every, self.n_steps)
+        } else {
+            self.is_done() || self.time >= self.next_save - self.dt * 1e-9
+        }
     }
 
     /// Back to the start: clear everything but the run's options.
@@ -276,6 +306,10 @@ impl RunState {
         self.history.iter_mut().for_each(Vec::clear);
         self.time = self.start;
         self.step = 0;
+        self.seg_time = self.start;
+        self.seg_step = 0;
+        self.next_save = self.start;
+        self.fault = None;
         self.initialized = false;
         self.results.times.clear();
         self.results.columns.iter_mut().for_each(Vec::clear);
@@ -298,6 +332,9 @@ impl RunState {
     pub(crate) fn initialize(&mut self, m: &CompiledModel) {
         self.time = self.start;
         self.step = 0;
+        self.seg_time = self.start;
+        self.seg_step = 0;
+        self.next_save = self.start;
         self.initializing = true;
         self.run_init_segments(m, false);
         self.initializing = false;
@@ -307,6 +344,7 @@ impl RunState {
         // ACTIVE INITIAL shows its active value at t0, not the initial one).
         self.eval_step(m);
         self.record(m);
+        self.read_dynamic(m);
         self.save();
     }
 
@@ -325,9 +363,83 @@ impl RunState {
         self.exec(m, m.record_range);
     }
 
-    fn save(&mut self) {
-        if !saves(self.step, self.save_every, self.n_steps) {
+    /// With dynamic sim specs: take FINAL TIME, TIME STEP and SAVEPER as
+    /// the model computed them at the current time. A value no run could
+    /// use (not a number, a step that is not positive, too many steps left)
+    /// ends the run with a `BadTimeSpec` fault naming the variable.
+    fn read_dynamic(&mut self, m: &CompiledModel) {
+        if self.dynamic.is_empty() {
             return;
+        }
+        let read = |slot: Option<u32>| {
+            slot.map(|s| (m.vars[s as usize].name.as_str(), self.slots[s as usize]))
+        };
+        let at = self.time;
+        if let Some((name, stop)) = read(self.dynamic.stop) {
+            if stop.is_nan() {
+                return self.fail(format!("{name} is NaN at time {at}"));
+            }
+            self.stop = stop;
+        }
+        if let Some((name, dt)) = read(self.dynamic.dt) {
+            if !(dt > 0.0 && dt.is_finite()) {
+                return self.fail(format!(
+                    "{name} must be a positive number, got {dt} at time {at}"
+                ));
+            }
+            if dt != self.dt {
+                // Histories of DELAY FIXED and pipeline DELAY are indexed
+                // by step, which only means a time while every step is equal.
+                let indexed = m
+                    .stateful
+                    .iter()
+                    .any(|k| matches!(k, StatefulKind::Delay | StatefulKind::DelayFixed));
+                if indexed && self.initialized {
+                    return self.fail(format!(
+                        "{name} changes from {} to {dt} at time {at}, which DELAY FIXED and DELAY with a recorded input do not support",
+                        self.dt
+                    ));
+                }
+                self.seg_time = self.time;
+                self.seg_step = self.step;
+                self.dt = dt;
+            }
+        }
+        if (self.stop - self.time) / self.dt > 1e9 {
+            return self.fail(format!(
+                "{} steps of {} from time {at} to {} is too many",
+                (self.stop - self.time) / self.dt,
+                self.dt,
+                self.stop
+            ));
+        }
+        if let Some((name, save)) = read(self.dynamic.save_step) {
+            if !(save > 0.0 && save.is_finite()) {
+                self.fail(format!(
+                    "{name} must be a positive number, got {save} at time {at}"
+                ));
+            }
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.fault = Some(bad_time(message));
+    }
+
+    /// The save interval in force now (dynamic specs only).
+    fn save_step_now(&self) -> f64 {
+        match self.dynamic.save_step {
+            Some(s) => self.slots[s as usize],
+            None => self.save_step,
+        }
+    }
+
+    fn save(&mut self) {
+        if !self.saves_now() {
+            return;
+        }
+        if !self.dynamic.is_empty() {
+            self.next_save = self.time + self.save_step_now();
         }
         self.results.times.push(self.time);
         for (col, &slot) in self.results.columns.iter_mut().zip(&self.outputs) {
@@ -336,7 +448,21 @@ impl RunState {
     }
 
     pub(crate) fn is_done(&self) -> bool {
-        self.initialized && self.step >= self.n_steps
+        if self.dynamic.is_empty() {
+            self.initialized && self.step >= self.n_steps
+        } else {
+            // The same rule as the fixed grid's step count: one more step
+            // only if it ends within the stop time (to a millionth of a step).
+            self.initialized
+                && (self.fault.is_some() || self.time + self.dt > self.stop + self.dt * 1e-6)
+        }
+    }
+
+    /// The time of the current step's start: what the stepwise builtins
+    /// (PULSE, STEP, ...) and the RK stages measure from.
+    #[inline]
+    pub(crate) fn step_time(&self) -> f64 {
+        self.seg_time + (self.step - self.seg_step) as f64 * self.dt
     }
 
     /// Store each stock's net flow (from the current flow slots) into `out`.
@@ -409,9 +535,10 @@ impl RunState {
             self.slots[s.slot as usize] = if s.non_negative { v.max(0.0) } else { v };
         }
         self.step += 1;
-        self.time = self.start + self.step as f64 * dt;
+        self.time = self.step_time();
         self.eval_step(m);
         self.record(m);
+        self.read_dynamic(m);
         self.save();
     }
 }

@@ -278,8 +278,13 @@ impl PyModel {
             .collect())
     }
 
-    /// `(start, stop, dt, save_step, method)`, as the compiled model uses them.
-    fn time_spec(&self) -> Result<(f64, f64, f64, f64, &'static str), BindError> {
+    /// `(start, stop, dt, save_step, method, dynamic)`, as the compiled model
+    /// uses them; `dynamic` names the settings the model computes during a
+    /// run (Vensim control variables with non-constant equations).
+    #[allow(clippy::type_complexity)]
+    fn time_spec(
+        &self,
+    ) -> Result<(f64, f64, f64, f64, &'static str, Vec<&'static str>), BindError> {
         let specs = match self.compiled_if_ready() {
             Some(m) => m.sim_specs().clone(),
             None => {
@@ -300,6 +305,15 @@ impl PyModel {
             specs.dt,
             specs.save_step.unwrap_or(specs.dt),
             specs.method.as_str(),
+            [
+                ("stop", &specs.dynamic.stop),
+                ("dt", &specs.dynamic.dt),
+                ("save_step", &specs.dynamic.save_step),
+            ]
+            .into_iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| k)
+            .collect(),
         ))
     }
 

@@ -10,7 +10,9 @@ use super::external::{ExtKind, Resolved};
 use super::rewrite::{fold_constants, substitute, uses_range_value};
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::ir::{Dimension, Equation, Equations, GraphicalFunction, SimSpecs, VarKind, Variable};
+use crate::ir::{
+    Dimension, DynamicSpecs, Equation, Equations, GraphicalFunction, SimSpecs, VarKind, Variable,
+};
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
 use crate::syntax::ident::canonicalize;
 
@@ -546,7 +548,10 @@ fn product(lists: &[Vec<String>]) -> Vec<Vec<String>> {
 }
 
 /// Sim specs from the control variables (INITIAL TIME, FINAL TIME,
-/// TIME STEP, SAVEPER), evaluating constant expressions among them.
+/// TIME STEP, SAVEPER), evaluating constant expressions among them. FINAL
+/// TIME, TIME STEP or SAVEPER given by any other equation (of Time, of the
+/// model's state) is left to the run as a dynamic spec; INITIAL TIME must be
+/// known before anything is computed, so a non-constant one falls back to 0.
 pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
     let mut env: HashMap<String, f64> = HashMap::new();
     // Four passes settle chains such as SAVEPER = TIME STEP.
@@ -560,6 +565,12 @@ pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
         }
     }
     let d = SimSpecs::default();
+    let dynamic = |ident: &str| {
+        let defined = vars
+            .iter()
+            .any(|v| v.ident == ident && matches!(v.equations, Equations::Single(_)));
+        (defined && !env.contains_key(ident)).then(|| ident.to_string())
+    };
     let dt = env
         .get("time_step")
         .copied()
@@ -581,6 +592,11 @@ pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
         ),
         method: d.method,
         time_units,
+        dynamic: DynamicSpecs {
+            stop: dynamic("final_time"),
+            dt: dynamic("time_step"),
+            save_step: dynamic("saveper"),
+        },
     }
 }
 

@@ -195,6 +195,7 @@ fn read_sim_specs(n: Node<'_, '_>) -> Result<SimSpecs> {
         save_step,
         method,
         time_units: n.attribute("time_units").map(str::to_string),
+        dynamic: Default::default(),
     })
 }
 
