@@ -36,6 +36,21 @@ use std::path::Path;
 /// Load a model file, choosing the reader from the extension
 /// (`.xmile`, `.stmx`, `.itmx`, `.xml`; `.mdl` for Vensim).
 pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
+    load_file_with(path, &LoadOptions::default())
+}
+
+/// What a model file is loaded with, beyond its own text.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadOptions {
+    /// Vensim data files (`.tab`, `.csv`, `.dat`, spreadsheets) feeding the
+    /// data variables that have no equation, in place of the data source the
+    /// model's settings name; relative paths are from the model's folder.
+    /// Only `.mdl` models have such variables: other formats reject them.
+    pub data_files: Option<Vec<String>>,
+}
+
+/// [`load_file`] with [`LoadOptions`].
+pub fn load_file_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Project> {
     let path = path.as_ref();
     let ext = path
         .extension()
@@ -43,6 +58,11 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
+        "xmile" | "stmx" | "itmx" | "xml" if opts.data_files.is_some() => Err(Error::DataFile {
+            variable: "data_files".into(),
+            file: path.display().to_string(),
+            message: "data files feed Vensim data variables; only .mdl models can use them".into(),
+        }),
         "xmile" | "stmx" | "itmx" | "xml" => {
             let bytes = std::fs::read(path).map_err(|e| Error::Io {
                 path: path.display().to_string(),
@@ -65,7 +85,11 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {
                 Ok(t) => t,
                 Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
             };
-            load_mdl_with_base(&text, Some(path.parent().unwrap_or(Path::new("."))))
+            syntax::mdl::parse_mdl_with(
+                &text,
+                Some(path.parent().unwrap_or(Path::new("."))),
+                opts.data_files.as_deref(),
+            )
         }
         _ => Err(Error::UnsupportedFormat { extension: ext }),
     }
@@ -86,4 +110,10 @@ pub fn load_mdl(text: &str) -> Result<Project> {
 /// With `None`, models using them fail with [`Error::DataFile`].
 pub fn load_mdl_with_base(text: &str, base: Option<&Path>) -> Result<Project> {
     syntax::mdl::parse_mdl_with_base(text, base)
+}
+
+/// [`load_mdl_with_base`] with [`LoadOptions`] (data files for data
+/// variables with no equation).
+pub fn load_mdl_with(text: &str, base: Option<&Path>, opts: &LoadOptions) -> Result<Project> {
+    syntax::mdl::parse_mdl_with(text, base, opts.data_files.as_deref())
 }

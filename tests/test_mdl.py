@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,50 @@ def test_unusable_dynamic_time_step_raises_naming_it() -> None:
         simlin.Project.from_mdl(text).main_model.run()
     assert info.value.code is ErrorCode.BAD_TIME_SPEC
     assert "TIME STEP" in str(info.value)
+
+
+DATA_MODEL = """{UTF-8}
+demand[region] :INTERPOLATE: ~~|
+region: north, south ~~|
+total = SUM(demand[region!]) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 2 ~~|
+TIME STEP = 1 ~~|
+SAVEPER = TIME STEP ~~|
+"""
+
+
+def test_data_variables_read_from_data_files(tmp_path: Path) -> None:
+    model_path = tmp_path / "m.mdl"
+    model_path.write_text(DATA_MODEL)
+    (tmp_path / "obs.csv").write_text("Time,demand[north],demand[south]\n0,1,10\n2,3,30\n")
+    model = simlin.load(model_path, data_files=[tmp_path / "obs.csv"])
+    results = model.run()
+    np.testing.assert_allclose(results["total"], [11, 22, 33])
+    # Pickling keeps the data files, so worker processes see the same data.
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(again.run()["total"], [11, 22, 33])
+    text_model = simlin.Project.from_mdl(DATA_MODEL, data_files=[tmp_path / "obs.csv"])
+    np.testing.assert_allclose(text_model.main_model.run()["total"], [11, 22, 33])
+
+
+def test_data_variable_without_data_raises_naming_it(tmp_path: Path) -> None:
+    model_path = tmp_path / "m.mdl"
+    model_path.write_text(DATA_MODEL)
+    with pytest.raises(SimlinImportError) as info:
+        simlin.load(model_path)
+    assert info.value.code is ErrorCode.DATA_FILE
+    assert "demand" in str(info.value)
+    (tmp_path / "obs.tab").write_text("Time\tdemand[north]\n0\t1\n")
+    with pytest.raises(SimlinImportError, match=r"demand\[south\]"):
+        simlin.load(model_path, data_files=[tmp_path / "obs.tab"])
+
+
+def test_data_files_argument_is_checked(data_dir: Path) -> None:
+    with pytest.raises(simlin.SimlinTypeError):
+        simlin.load(data_dir / "teacup.mdl", data_files="obs.csv")
+    with pytest.raises(simlin.SimlinTypeError):
+        simlin.load(data_dir / "teacup.mdl", data_files=[1])  # type: ignore[list-item]
+    with pytest.raises(SimlinImportError) as info:
+        simlin.load(data_dir / "teacup.xmile", data_files=["obs.csv"])
+    assert info.value.code is ErrorCode.DATA_FILE

@@ -91,7 +91,7 @@ class Project:
     """An imported project."""
 
     @staticmethod
-    def from_file(path: str | os.PathLike[str]) -> Project:
+    def from_file(path: str | os.PathLike[str], data_files: list[str] | None = None) -> Project:
         """Load a model file; the reader is chosen from the extension."""
 
     @staticmethod
@@ -99,7 +99,9 @@ class Project:
         """Parse XMILE text."""
 
     @staticmethod
-    def from_mdl(text: str, base: str | None = None) -> Project:
+    def from_mdl(
+        text: str, base: str | None = None, data_files: list[str] | None = None
+    ) -> Project:
         """Parse Vensim .mdl text (external data files relative to ``base``)."""
 
     @property

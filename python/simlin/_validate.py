@@ -66,6 +66,26 @@ def path(value: object) -> str | os.PathLike[str]:
     raise SimlinTypeError(f"path must be a str or os.PathLike, got {_type_name(value)}")
 
 
+def data_files(value: object) -> list[str] | None:
+    """Check a ``data_files`` argument: ``None``, or a sequence of paths.
+
+    Relative paths are made absolute from the current directory, as
+    ``open()`` reads them, before the engine sees them.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str | bytes | os.PathLike) or not isinstance(value, Sequence):
+        raise SimlinTypeError(f"data_files must be a list of paths, got {_type_name(value)}")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str | os.PathLike):
+            raise SimlinTypeError(
+                f"data_files entries must be str or os.PathLike, got {_type_name(item)}"
+            )
+        out.append(os.path.abspath(os.fspath(item)))
+    return out
+
+
 def _points(var: str, value: Iterable[object]) -> list[tuple[float, float]]:
     points: list[tuple[float, float]] = []
     for item in value:

@@ -85,12 +85,15 @@ class Source:
         text: The model text.
         base: For ``.mdl`` files, the folder external data files are read
             from; ``None`` otherwise.
+        data_files: For ``.mdl`` files loaded with ``data_files``, those
+            files (absolute paths); ``None`` otherwise.
 
     """
 
     format: Literal["xmile", "mdl"]
     text: str
     base: str | None = None
+    data_files: tuple[str, ...] | None = None
 
 
 class Model:
@@ -377,7 +380,8 @@ class Model:
 def _unpickle_model(source: Source, selector: str | None) -> Model:
     """Load the model again from its source (the inverse of ``Model.__reduce__``)."""
     if source.format == "mdl":
-        native = _simlin.Project.from_mdl(source.text, source.base)
+        files = None if source.data_files is None else list(source.data_files)
+        native = _simlin.Project.from_mdl(source.text, source.base, files)
     else:
         native = _simlin.Project.from_xmile(source.text)
     return Model(native.model(selector), source, selector)

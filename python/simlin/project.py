@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from simlin import _simlin, _validate
@@ -29,17 +30,31 @@ class Project:
         self._source = source
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Project:
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        data_files: Sequence[str | os.PathLike[str]] | None = None,
+    ) -> Project:
         """Load a model file; the format comes from the extension.
+
+        Args:
+            path: The model file.
+            data_files: For a Vensim ``.mdl`` model, the data files (``.tab``,
+                ``.csv``, ``.dat``, spreadsheets) its data variables without
+                an equation are read from, in place of the data source its
+                settings name. Relative paths are from the current directory.
 
         Raises:
             SimlinImportError: ``UNSUPPORTED_FORMAT`` for an unknown extension,
-                ``IO`` if the file cannot be read, or a parse error code.
+                ``IO`` if the file cannot be read, ``DATA_FILE`` if a data
+                file is missing or lacks a variable, or a parse error code.
 
         """
         path = _validate.path(path)
-        native = _simlin.Project.from_file(path)
-        return cls(native, _file_source(path))
+        files = _validate.data_files(data_files)
+        native = _simlin.Project.from_file(path, files)
+        return cls(native, _file_source(path, files))
 
     @classmethod
     def from_xmile(cls, text: str | bytes) -> Project:
@@ -61,8 +76,16 @@ class Project:
         return cls(_simlin.Project.from_xmile(text), Source("xmile", text))
 
     @classmethod
-    def from_mdl(cls, text: str | bytes) -> Project:
+    def from_mdl(
+        cls,
+        text: str | bytes,
+        *,
+        data_files: Sequence[str | os.PathLike[str]] | None = None,
+    ) -> Project:
         """Parse Vensim ``.mdl`` text (``bytes`` are decoded as UTF-8, else Latin-1).
+
+        ``data_files`` feed data variables without an equation, as in
+        :meth:`from_file`.
 
         Raises:
             SimlinImportError: ``MDL_SYNTAX`` (with the line) if the text is not
@@ -78,7 +101,9 @@ class Project:
                 text = raw.decode("latin-1")
         if not isinstance(text, str):
             raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
-        return cls(_simlin.Project.from_mdl(text), Source("mdl", text))
+        files = _validate.data_files(data_files)
+        source = Source("mdl", text, None, None if files is None else tuple(files))
+        return cls(_simlin.Project.from_mdl(text, None, files), source)
 
     @property
     def name(self) -> str:
@@ -115,7 +140,7 @@ class Project:
         return f"<simlin.Project {self.name!r}>"
 
 
-def _file_source(path: str | os.PathLike[str]) -> Source | None:
+def _file_source(path: str | os.PathLike[str], data_files: list[str] | None) -> Source | None:
     """The text of a file that just loaded, for pickling its models.
 
     Decoded as the engine decodes it (XMILE: UTF-8; ``.mdl``: UTF-8, else
@@ -131,21 +156,27 @@ def _file_source(path: str | os.PathLike[str]) -> Source | None:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
-        return Source("mdl", text, str(p.resolve().parent))
+        files = None if data_files is None else tuple(data_files)
+        return Source("mdl", text, str(p.resolve().parent), files)
     try:
         return Source("xmile", raw.decode("utf-8"))
     except UnicodeDecodeError:
         return None
 
 
-def load(path: str | os.PathLike[str]) -> Model:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    data_files: Sequence[str | os.PathLike[str]] | None = None,
+) -> Model:
     """Load a model file and return its main model.
 
     The format is chosen from the extension (``.xmile``, ``.stmx``,
-    ``.itmx``, ``.xml``; ``.mdl`` for Vensim).
+    ``.itmx``, ``.xml``; ``.mdl`` for Vensim). ``data_files`` feed a Vensim
+    model's data variables (see :meth:`Project.from_file`).
 
     Raises:
         SimlinImportError: if the file cannot be read or parsed.
 
     """
-    return Project.from_file(path).main_model
+    return Project.from_file(path, data_files=data_files).main_model

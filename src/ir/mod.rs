@@ -121,7 +121,14 @@ pub enum GfKind {
     Extrapolate,
     /// Step function: the y of the last point whose x is <= the input.
     Discrete,
+    /// Vensim `:RAW:` data: a point's y at its own x only, Vensim's `:NA:`
+    /// ([`VENSIM_NA`]) anywhere else ("Marks data as raw so :NA: is
+    /// reported for missing values", <https://vensim.com/documentation/keywords.html>).
+    Raw,
 }
+
+/// Vensim's `:NA:` value, -2^109.
+pub const VENSIM_NA: f64 = -649_037_107_316_853_453_566_312_041_152_512.0;
 
 /// A graphical function (lookup table), with x points always explicit.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -14,6 +14,9 @@ pub fn lookup(gf: &GraphicalFunction, x: f64) -> f64 {
     if x.is_nan() {
         return f64::NAN;
     }
+    if gf.kind == GfKind::Raw {
+        return raw(&xs[..n], ys, x);
+    }
     if n == 1 {
         return ys[0];
     }
@@ -34,6 +37,17 @@ pub fn lookup(gf: &GraphicalFunction, x: f64) -> f64 {
     match gf.kind {
         GfKind::Discrete => ys[i - 1],
         _ => slope_at(xs, ys, i - 1, x),
+    }
+}
+
+/// `:RAW:` data: the y of the point at `x` (to a billionth of the time's
+/// magnitude, so `3 * 0.1` finds the point at 0.3), else Vensim's `:NA:`.
+fn raw(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let tol = 1e-9 * x.abs().max(1.0);
+    let i = xs.partition_point(|&p| p < x - tol);
+    match xs.get(i) {
+        Some(&p) if (p - x).abs() <= tol => ys[i],
+        _ => crate::ir::VENSIM_NA,
     }
 }
 

@@ -28,9 +28,16 @@ pub struct PyProject {
 #[pymethods]
 impl PyProject {
     /// Load a model file; the reader is chosen from the extension.
+    /// `data_files` feed a Vensim model's data variables.
     #[staticmethod]
-    fn from_file(py: Python<'_>, path: PathBuf) -> Result<PyProject, BindError> {
-        let project = detached(py, || Ok(simlin::load_file(&path)?))?;
+    #[pyo3(signature = (path, data_files = None))]
+    fn from_file(
+        py: Python<'_>,
+        path: PathBuf,
+        data_files: Option<Vec<String>>,
+    ) -> Result<PyProject, BindError> {
+        let opts = simlin::LoadOptions { data_files };
+        let project = detached(py, || Ok(simlin::load_file_with(&path, &opts)?))?;
         Ok(PyProject {
             inner: Arc::new(project),
         })
@@ -46,12 +53,19 @@ impl PyProject {
     }
 
     /// Parse Vensim `.mdl` text; external data files are read relative to
-    /// `base` (the model's folder), if given.
+    /// `base` (the model's folder), if given, and `data_files` feed its data
+    /// variables.
     #[staticmethod]
-    #[pyo3(signature = (text, base = None))]
-    fn from_mdl(py: Python<'_>, text: &str, base: Option<PathBuf>) -> Result<PyProject, BindError> {
+    #[pyo3(signature = (text, base = None, data_files = None))]
+    fn from_mdl(
+        py: Python<'_>,
+        text: &str,
+        base: Option<PathBuf>,
+        data_files: Option<Vec<String>>,
+    ) -> Result<PyProject, BindError> {
+        let opts = simlin::LoadOptions { data_files };
         let project = detached(py, || {
-            Ok(simlin::load_mdl_with_base(text, base.as_deref())?)
+            Ok(simlin::load_mdl_with(text, base.as_deref(), &opts)?)
         })?;
         Ok(PyProject {
             inner: Arc::new(project),

@@ -212,6 +212,17 @@ fn variable(
         }
     };
     for r in &mut g {
+        if let Body::FromDataFiles(interp) = r.body {
+            let lists: Vec<Vec<String>> =
+                r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
+            let gfs = ctx.data.data_variable(&r.name, &product(&lists), interp)?;
+            let text = "(data from the run's data files)";
+            r.body = match <[_; 1]>::try_from(gfs) {
+                Ok([gf]) if r.subs.is_empty() => Body::Expr(time_eq(text), Some(gf)),
+                Ok([gf]) => Body::Data(vec![gf], text.into()),
+                Err(gfs) => Body::Data(gfs, text.into()),
+            };
+        }
         if let Body::External(call) = &r.body {
             let lists: Vec<Vec<String>> =
                 r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
@@ -269,7 +280,7 @@ fn variable(
                 v.equations = Equations::Single(init);
             }
             Body::Lookup(gf) => v.gf = Some(gf),
-            Body::Data(..) | Body::Lookups(_) | Body::External(_) => {
+            Body::Data(..) | Body::Lookups(_) | Body::External(_) | Body::FromDataFiles(_) => {
                 return Err(ctx.syntax(
                     first.offset,
                     &first.name,
@@ -357,7 +368,11 @@ fn variable(
                 v.gf = Some(gf);
                 return Ok(vec![v]);
             }
-            Body::Consts(..) | Body::Data(..) | Body::Lookups(_) | Body::External(_) => {}
+            Body::Consts(..)
+            | Body::Data(..)
+            | Body::Lookups(_)
+            | Body::External(_)
+            | Body::FromDataFiles(_) => {}
         }
     }
     per_element(ctx, dims, g, v, &expand)
@@ -465,7 +480,7 @@ fn per_element(
                         construct: "lookup tables defined element by element".into(),
                     })
                 }
-                Body::External(_) => {
+                Body::External(_) | Body::FromDataFiles(_) => {
                     return Err(ctx.syntax(r.offset, &r.name, "unresolved external data"))
                 }
             };

@@ -38,6 +38,9 @@ pub enum Body {
     Data(Vec<GraphicalFunction>, String),
     /// Resolved external lookups: one table per element, row-major.
     Lookups(Vec<GraphicalFunction>),
+    /// A data variable with no equation, read from the run's data files in
+    /// [`super::build`] ([`super::datasource`]).
+    FromDataFiles(Interp),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -150,7 +153,8 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             return Ok(Def::Skip);
         }
         match k.as_str() {
-            "HOLD BACKWARD" | "RAW" => interp = Interp::HoldBackward,
+            "HOLD BACKWARD" => interp = Interp::HoldBackward,
+            "RAW" => interp = Interp::Raw,
             "LOOK FORWARD" => interp = Interp::LookForward,
             "INTERPOLATE" => interp = Interp::Interpolate,
             _ => {}
@@ -217,12 +221,7 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             }
             vr.body = Body::Lookup(gf);
         }
-        None => {
-            return Err(Error::Unsupported {
-                variable: name,
-                construct: "data variable without equation (external data is not supported)".into(),
-            })
-        }
+        None => vr.body = Body::FromDataFiles(interp),
         Some(_) => return Err(unexpected(ctx, &toks, p, &name, &rec.eqn)),
     }
     if let Body::External(call) = &mut vr.body {

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::datasource::Series;
 use crate::error::Error;
 use crate::ir::{GfKind, GraphicalFunction};
 
@@ -38,6 +39,8 @@ pub enum Interp {
     Interpolate,
     HoldBackward,
     LookForward,
+    /// Values at the data's own times only, `:NA:` elsewhere.
+    Raw,
 }
 
 /// One parsed `GET XLS/DIRECT ...(...)` call, arguments unquoted.
@@ -67,12 +70,12 @@ pub struct SubscriptCall {
 /// Cells of one sheet, addressed by 0-based (row, column): numbers, and
 /// the text of text cells (for subscript names).
 #[derive(Debug, Default)]
-struct Grid {
+pub(super) struct Grid {
     cells: HashMap<(u32, u32), f64>,
     texts: HashMap<(u32, u32), String>,
     /// One past the last row and column holding a value.
-    rows: u32,
-    cols: u32,
+    pub(super) rows: u32,
+    pub(super) cols: u32,
 }
 
 impl Grid {
@@ -94,13 +97,13 @@ impl Grid {
         self.cols = self.cols.max(c + 1);
     }
 
-    fn get(&self, r: u32, c: u32) -> Option<f64> {
+    pub(super) fn get(&self, r: u32, c: u32) -> Option<f64> {
         self.cells.get(&(r, c)).copied()
     }
 
     /// The cell as a subscript element name: its text, or its number
     /// without a trailing `.0`; `None` for an empty cell.
-    fn label(&self, r: u32, c: u32) -> Option<String> {
+    pub(super) fn label(&self, r: u32, c: u32) -> Option<String> {
         if let Some(t) = self.texts.get(&(r, c)) {
             return Some(t.clone());
         }
@@ -116,8 +119,8 @@ impl Grid {
 
 /// A loaded file: its sheets by name and its defined (named) ranges.
 #[derive(Debug, Default)]
-struct Book {
-    sheets: Vec<(String, Grid)>,
+pub(super) struct Book {
+    pub(super) sheets: Vec<(String, Grid)>,
     /// (name, formula such as `Sheet1!$B$3:$D$3`).
     names: Vec<(String, String)>,
 }
@@ -129,6 +132,9 @@ pub struct DataFiles {
     aliases: Vec<(String, String)>,
     /// Keyed by path and, for text files, the delimiter. Only looked up.
     cache: RefCell<HashMap<(PathBuf, String), Rc<Book>>>,
+    /// The run's data files, for data variables with no equation.
+    pub(super) sources: Vec<String>,
+    pub(super) sources_read: RefCell<Option<Rc<Series>>>,
 }
 
 /// A cell position, 0-based.
@@ -143,11 +149,18 @@ enum Axis {
 impl DataFiles {
     /// Data files relative to `base`; a file argument `'?name'` reads the
     /// path `aliases` gives for `?name` (matched ignoring ASCII case).
-    pub fn new(base: Option<&Path>, aliases: Vec<(String, String)>) -> DataFiles {
+    /// `sources` are the run's data files (see [`super::datasource`]).
+    pub fn new(
+        base: Option<&Path>,
+        aliases: Vec<(String, String)>,
+        sources: Vec<String>,
+    ) -> DataFiles {
         DataFiles {
             base: base.map(Path::to_path_buf),
             aliases,
             cache: RefCell::new(HashMap::new()),
+            sources,
+            sources_read: RefCell::new(None),
         }
     }
 
@@ -319,15 +332,36 @@ impl DataFiles {
             })
     }
 
-    fn book(&self, file: &str, tab: &str) -> Result<Rc<Book>, String> {
-        let Some(base) = &self.base else {
-            return Err(
-                "the model was not loaded from a file, so there is no folder to find data files in"
-                    .into(),
-            );
-        };
+    /// Where `file` is: itself if absolute, else relative to the model's
+    /// folder (`None` when the model was not loaded from a file).
+    pub(super) fn resolve_path(&self, file: &str) -> Option<PathBuf> {
         // Vensim writes Windows separators in paths relative to the model.
-        let path = base.join(file.replace('\\', "/"));
+        let file = Path::new(file);
+        if file.is_absolute() {
+            return Some(file.to_path_buf());
+        }
+        let file = file.to_string_lossy().replace('\\', "/");
+        self.base.as_ref().map(|b| b.join(file))
+    }
+
+    fn path_of(&self, file: &str) -> Result<PathBuf, String> {
+        self.resolve_path(file).ok_or_else(|| {
+            "the model was not loaded from a file, so there is no folder to find data files in"
+                .to_string()
+        })
+    }
+
+    /// The whole text of `file` (UTF-8, else Latin-1 byte for byte).
+    pub(super) fn read_text(&self, file: &str) -> Result<String, String> {
+        let bytes = std::fs::read(self.path_of(file)?).map_err(|e| format!("cannot open: {e}"))?;
+        Ok(match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+        })
+    }
+
+    pub(super) fn book(&self, file: &str, tab: &str) -> Result<Rc<Book>, String> {
+        let path = self.path_of(file)?;
         let delim = if is_delimited(file) {
             tab.to_string()
         } else {
@@ -419,6 +453,11 @@ pub fn table(xs: Vec<f64>, ys: Vec<f64>, interp: Interp) -> GraphicalFunction {
         },
         Interp::HoldBackward => GraphicalFunction {
             kind: GfKind::Discrete,
+            xs,
+            ys,
+        },
+        Interp::Raw => GraphicalFunction {
+            kind: GfKind::Raw,
             xs,
             ys,
         },
@@ -621,7 +660,7 @@ fn read_delimited(path: &Path, delim: &str) -> Result<Book, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::ir::{Equations, Project, Variable};
     use crate::syntax::ast::Expr;
@@ -635,7 +674,7 @@ SAVEPER = 1 ~ Month ~ |
 ";
 
     /// A fresh folder under the system temp dir holding `files`.
-    fn folder(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    pub(in crate::syntax::mdl) fn folder(tag: &str, files: &[(&str, &str)]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("simlin-extdata-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         for (name, text) in files {

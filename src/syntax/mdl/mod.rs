@@ -12,6 +12,7 @@
 
 mod build;
 mod convert;
+mod datasource;
 mod equations;
 pub mod external;
 mod lexer;
@@ -83,13 +84,28 @@ pub fn parse_mdl(text: &str) -> Result<Project> {
 /// Parse Vensim `.mdl` text, reading external data files (`GET XLS DATA`
 /// ...) relative to `base`, the folder of the model file.
 pub fn parse_mdl_with_base(text: &str, base: Option<&std::path::Path>) -> Result<Project> {
+    parse_mdl_with(text, base, None)
+}
+
+/// Like [`parse_mdl_with_base`], with `data_files` (paths, absolute or
+/// relative to `base`) as the run's data source for data variables with no
+/// equation, in place of the one the model's settings name.
+pub fn parse_mdl_with(
+    text: &str,
+    base: Option<&std::path::Path>,
+    data_files: Option<&[String]>,
+) -> Result<Project> {
     let end = equations_end(text);
     let settings = settings::read(text, end);
+    let sources = match data_files {
+        Some(files) => files.to_vec(),
+        None => settings.data_sources,
+    };
     let ctx = Ctx {
         text,
         lines: Lines::new(text),
         warnings: Default::default(),
-        data: external::DataFiles::new(base, settings.aliases),
+        data: external::DataFiles::new(base, settings.aliases, sources),
     };
     if let Some(i) = text.find('\0') {
         return Err(ctx.syntax(i, "", "binary data: this is not a Vensim .mdl text file"));

@@ -18,7 +18,7 @@ use crate::syntax::ident::canonicalize;
 const MAX_DEPTH: usize = 100;
 
 /// Vensim's `:NA:` value.
-pub const NA: f64 = -649_037_107_316_853_453_566_312_041_152_512.0;
+pub const NA: f64 = crate::ir::VENSIM_NA;
 
 /// A parse problem at a file offset; `unsupported` marks valid Vensim the
 /// engine cannot represent (external data, inline lookups).

@@ -12,6 +12,12 @@
 //!   Auto variants adapt the step within TIME STEP
 //!   (<https://vensim.com/documentation/rungekutta.html>); here they run
 //!   as the fixed-step method of the same order.
+//! * `13:file[,file...]` — the run's data source: the datasets data
+//!   variables with no equation are read from (Model > Simulation Control >
+//!   Data). No Vensim page documents the code; the SDXorg
+//!   `data_from_other_model` case, the suite's only model with such
+//!   variables, has `13:data.vdf` and no other file-naming line but the
+//!   output list `1:`.
 //! * `30:?name=path` — a file alias: a data function whose file argument is
 //!   `'?name'` reads `path` ("use '?Tag' to indirectly reference a file",
 //!   <https://vensim.com/documentation/fn_get_direct_subscript.html>).
@@ -28,6 +34,8 @@ pub struct Settings {
     pub method: Option<Method>,
     /// `(?name, path)` file aliases, in file order.
     pub aliases: Vec<(String, String)>,
+    /// The run's data files (line `13:`), in order.
+    pub data_sources: Vec<String>,
 }
 
 /// Read the settings block of `text` (the whole file); `from` is where the
@@ -51,6 +59,13 @@ pub fn read(text: &str, from: usize) -> Settings {
                     settings.method = Some(m);
                 }
             }
+            "13" => settings.data_sources.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string),
+            ),
             "30" => {
                 if let Some((name, path)) = value.split_once('=') {
                     let (name, path) = (name.trim(), path.trim());
@@ -118,6 +133,21 @@ mod tests {
         // The marker without the DEL byte is accepted too.
         let text = "x = 1 ~~|\n:L<%^E!@\n15:0,0,0,5,0,0\n";
         assert_eq!(read(text, 0).method, Some(Method::Rk4));
+    }
+
+    #[test]
+    fn data_sources() {
+        let s = read(
+            &block("1:output.vdf\n1:data.vdf\n9:output\n13:data.vdf\n"),
+            0,
+        );
+        assert_eq!(s.data_sources, vec!["data.vdf".to_string()]);
+        let s = read(&block("13:a.vdf, b.tab\n"), 0);
+        assert_eq!(
+            s.data_sources,
+            vec!["a.vdf".to_string(), "b.tab".to_string()]
+        );
+        assert!(read(&block("1:Current.vdf\n"), 0).data_sources.is_empty());
     }
 
     #[test]
