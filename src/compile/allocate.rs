@@ -20,12 +20,14 @@
 //! quantity, constant elasticity) give NaN.
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::compile::program::MAX_CALL_ARGS;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{Expr, IndexExpr, Span};
 use crate::syntax::ident::canonicalize;
 
-/// Requesters one call can take: 2 + 5 per requester within 255 arguments.
-pub const MAX_REQUESTERS: usize = 50;
+/// Requesters one call can take: 2 + 5 per requester within
+/// [`MAX_CALL_ARGS`] arguments.
+pub const MAX_REQUESTERS: usize = (MAX_CALL_ARGS - 2) / 5;
 
 impl ArrayInfo<'_> {
     /// Expand `ALLOCATE AVAILABLE(request, profile, available)` for the

@@ -7,6 +7,7 @@
 //! the canonical lower-case forms the parser produces. Vensim-only maths
 //! lives in [`crate::compile::builtins_vensim`].
 
+use crate::compile::program::MAX_CALL_ARGS;
 use crate::ir::Dialect;
 
 /// A stateless builtin function.
@@ -128,8 +129,8 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "round" => (Round, 1, 1),
         "mod" | "modulo" => (Mod, 2, 2),
         "power" => (Power, 2, 2),
-        "min" => (Min, 1, 255),
-        "max" => (Max, 1, 255),
+        "min" => (Min, 1, MAX_CALL_ARGS),
+        "max" => (Max, 1, MAX_CALL_ARGS),
         "safediv" => (SafeDiv, 2, 3),
         "xidz" => (Xidz, 3, 3),
         "zidz" => (Zidz, 2, 2),

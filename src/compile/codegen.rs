@@ -423,7 +423,8 @@ impl<'t, 'a> Gen<'t, 'a> {
                 for a in args {
                     self.expr(a)?;
                 }
-                self.emit(Op::Call(b, args.len() as u8));
+                // `arity` bounds the count by MAX_CALL_ARGS, which fits a u16.
+                self.emit(Op::Call(b, args.len() as u16));
                 Ok(())
             }
         }

@@ -8,6 +8,12 @@
 
 use crate::compile::builtins::Builtin;
 
+/// Arguments one builtin call may take. The array builtins that read a
+/// whole vector per element (VECTOR SORT ORDER, ALLOCATE AVAILABLE, INVERT
+/// MATRIX, ...) pass every element as an argument, so an arrayed call emits
+/// about n^2 loads; this bound keeps that code to a few million ops.
+pub const MAX_CALL_ARGS: usize = 2048;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
     Const(f64),
@@ -35,8 +41,9 @@ pub enum Op {
     Or,
     /// Pops `else`, `then`, `cond`; pushes `cond != 0 ? then : else`.
     Select,
-    /// A pure builtin with `argc` arguments on the stack.
-    Call(Builtin, u8),
+    /// A pure builtin with `argc` arguments on the stack (at most
+    /// [`MAX_CALL_ARGS`]).
+    Call(Builtin, u16),
     /// Pops x, pushes the run's graphical function `n` at x.
     Lookup(u32),
     /// A Vensim lookup function over graphical function `n`: pops x (two

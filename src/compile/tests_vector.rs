@@ -295,3 +295,78 @@ fn vector_lookup_rejects_a_vector_not_starting_at_its_first_element() {
     let err = compile("y = VECTOR LOOKUP(lv[s2], 1, 0, 2, 0)").expect_err("s2");
     assert!(err.to_string().contains("first element"), "{err}");
 }
+
+/// Array builtins read the whole vector per element, as one call's
+/// arguments: vectors and matrices past the old 255-argument limit work,
+/// and past the new bound the error names the variable.
+#[test]
+fn array_builtins_take_long_vectors_and_larger_matrices() {
+    let n = 400;
+    let eqs = format!(
+        "e: (e1-e{n}) ~~|
+v[e] = MODULO(e * 37, {p}) ~~|
+order[e] = VECTOR SORT ORDER(v[e], 1) ~~|
+rank[e] = VECTOR RANK(v[e], 1) ~~|
+r: (r1-r20) ~~|
+c: (c1-c20) ~~|
+a[r, c] = IF THEN ELSE(r = c, 4, 1 / (r + c)) ~~|
+ai[r, c] = INVERT MATRIX(a[r, c], 20) ~~|
+",
+        p = n + 1
+    );
+    let r = run_mdl(&eqs, 0.0);
+    let col = |name: &str| -> f64 {
+        let i = r.names.iter().position(|x| x == name).unwrap();
+        r.columns[i][0]
+    };
+    let v: Vec<f64> = (1..=n).map(|k| col(&format!("v[e{k}]"))).collect();
+    // Sort order: offsets of the elements in ascending order of value.
+    let sorted: Vec<f64> = (1..=n)
+        .map(|k| v[col(&format!("order[e{k}]")) as usize])
+        .collect();
+    let mut want = v.clone();
+    want.sort_by(f64::total_cmp);
+    assert_eq!(sorted, want);
+    // Distinct values: ranks are 1..=n, each once.
+    let mut ranks: Vec<usize> = (1..=n)
+        .map(|k| col(&format!("rank[e{k}]")) as usize)
+        .collect();
+    ranks.sort_unstable();
+    assert_eq!(ranks, (1..=n).collect::<Vec<_>>());
+    // A times its inverse is the identity.
+    for (i, j) in [(1, 1), (1, 2), (7, 13), (20, 20), (20, 3)] {
+        let dot: f64 = (1..=20)
+            .map(|k| col(&format!("a[r{i},c{k}]")) * col(&format!("ai[r{k},c{j}]")))
+            .sum();
+        let id = if i == j { 1.0 } else { 0.0 };
+        assert!((dot - id).abs() < 1e-12, "({i},{j}): {dot}");
+    }
+}
+
+#[test]
+fn array_builtins_past_the_argument_bound_are_typed_errors() {
+    use crate::compile::program::MAX_CALL_ARGS;
+    let n = MAX_CALL_ARGS;
+    let text = format!(
+        "{{UTF-8}}\ne: (e1-e{n}) ~~|\nv[e] = e ~~|\norder[e] = VECTOR SORT ORDER(v[e], 1) ~~|\n\
+         s: (s1-s33) ~~|\nt: (t1-t33) ~~|\n"
+    );
+    let project = crate::load_mdl(&text).unwrap();
+    match CompiledModel::new(&project, None) {
+        Err(crate::Error::BadSubscript { variable, message }) => {
+            assert!(variable.starts_with("order["), "{variable}");
+            assert!(message.contains(&n.to_string()), "{message}");
+        }
+        other => panic!("expected BadSubscript, got {:?}", other.map(|_| ())),
+    }
+    let text = "{UTF-8}\ns: (s1-s33) ~~|\nt: (t1-t33) ~~|\nm[s, t] = 1 ~~|\n\
+                mi[s, t] = INVERT MATRIX(m[s, t], 33) ~~|\n";
+    let project = crate::load_mdl(text).unwrap();
+    match CompiledModel::new(&project, None) {
+        Err(crate::Error::BadSubscript { variable, message }) => {
+            assert!(variable.starts_with("mi["), "{variable}");
+            assert!(message.contains("32"), "{message}");
+        }
+        other => panic!("expected BadSubscript, got {:?}", other.map(|_| ())),
+    }
+}

@@ -226,9 +226,11 @@ impl ArrayInfo<'_> {
     }
 }
 
-/// The largest matrix INVERT MATRIX takes: its elements and the two
-/// indices must fit one call's 255 arguments.
-pub const MAX_INVERT_SIZE: usize = 15;
+/// The largest matrix INVERT MATRIX takes. Each element solves the whole
+/// system again (O(n^3), on a stack buffer so the VM never allocates), so
+/// a 32 x 32 inverse costs about 3e7 operations per step; its 1,026
+/// arguments fit [`MAX_CALL_ARGS`].
+pub const MAX_INVERT_SIZE: usize = 32;
 
 /// Entry (`row`, `col`) of the inverse of the square matrix whose entries
 /// follow row-major in `args` after `row` and `col` (0-based): column `col`

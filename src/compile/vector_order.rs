@@ -12,12 +12,13 @@
 //! each offset of `order`; ties keep their original order.
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::compile::program::MAX_CALL_ARGS;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{Expr, IndexExpr, Span};
 use crate::syntax::ident::canonicalize;
 
-/// Elements one call can take (the rest of 255 arguments are fixed ones).
-pub const MAX_VECTOR: usize = 250;
+/// Elements one call can take (the other arguments are fixed ones).
+pub const MAX_VECTOR: usize = MAX_CALL_ARGS - 8;
 
 impl ArrayInfo<'_> {
     /// The vector functions of this module, when `f` names one.

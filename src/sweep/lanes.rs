@@ -16,6 +16,7 @@
 // compiler turns `for l in 0..W` over fixed-size arrays into vector code.
 #![allow(clippy::needless_range_loop)]
 
+use crate::compile::program::MAX_CALL_ARGS;
 use std::sync::Arc;
 
 use crate::compile::builtins::{self, floor_mod, TimeCtx};
@@ -115,7 +116,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             fixed: vec![None; m.vars.len()],
             fixed_slots: Vec::new(),
             seeds: [0; W],
-            args: vec![0.0; 256],
+            args: vec![0.0; MAX_CALL_ARGS],
             grid,
             time: grid.start,
             step: 0,
