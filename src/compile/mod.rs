@@ -15,6 +15,7 @@ pub mod codegen;
 pub mod expand;
 pub mod flatten;
 pub mod fold;
+pub mod memo;
 pub mod program;
 pub mod vector_fns;
 pub mod vector_lookup;

@@ -6,6 +6,7 @@
 //! their argument slices, so the VM needs no array logic and no new ops.
 
 use crate::compile::arrays::{balanced, balanced_call, ArrayInfo, ElementCtx};
+use crate::compile::memo;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span};
 use crate::syntax::ident::canonicalize;
@@ -226,49 +227,72 @@ impl ArrayInfo<'_> {
     }
 }
 
-/// The largest matrix INVERT MATRIX takes. Each element solves the whole
-/// system again (O(n^3), on a stack buffer so the VM never allocates), so
-/// a 32 x 32 inverse costs about 3e7 operations per step; its 1,026
-/// arguments fit [`MAX_CALL_ARGS`].
+/// The largest matrix INVERT MATRIX takes: its 1,026 arguments per
+/// element fit [`crate::compile::program::MAX_CALL_ARGS`].
 pub const MAX_INVERT_SIZE: usize = 32;
 
 /// Entry (`row`, `col`) of the inverse of the square matrix whose entries
-/// follow row-major in `args` after `row` and `col` (0-based): column `col`
-/// of the inverse solves `A x = e_col`, by Gauss-Jordan elimination with
-/// partial pivoting on a fixed-size buffer (the VM never allocates). A
-/// singular matrix gives NaN.
+/// follow row-major in `args` after `row` and `col` (0-based). The whole
+/// inverse is computed once per matrix and step and shared by its entries
+/// ([`memo`]). A singular matrix gives NaN.
 pub fn invert_matrix_element(args: &[f64]) -> f64 {
     let entries = args.get(2..).unwrap_or(&[]);
     let n = (entries.len() as f64).sqrt().round() as usize;
     if n == 0 || n > MAX_INVERT_SIZE || n * n != entries.len() {
         return f64::NAN;
     }
-    let (row, col) = (args[0] as usize, args[1] as usize);
-    if row >= n || col >= n {
+    let (row, col) = (args[0], args[1]);
+    if !(row >= 0.0 && col >= 0.0 && (row as usize) < n && (col as usize) < n) {
         return f64::NAN;
     }
-    let mut m = [[0.0f64; MAX_INVERT_SIZE + 1]; MAX_INVERT_SIZE];
+    memo::element(
+        memo::INVERT_MATRIX,
+        entries,
+        row as usize * n + col as usize,
+        inverse,
+    )
+}
+
+/// The inverse of the square matrix `entries` (row-major) into `out`,
+/// row-major, by Gauss-Jordan elimination with partial pivoting on `[A | I]`;
+/// all NaN when the matrix is singular.
+fn inverse(entries: &[f64], out: &mut Vec<f64>) {
+    let n = (entries.len() as f64).sqrt().round() as usize;
+    let w = 2 * n;
+    // The augmented matrix, then the inverse, reuse `out` as scratch.
+    out.clear();
     for i in 0..n {
-        m[i][..n].copy_from_slice(&entries[i * n..(i + 1) * n]);
-        m[i][n] = if i == col { 1.0 } else { 0.0 };
+        out.extend_from_slice(&entries[i * n..(i + 1) * n]);
+        out.extend((0..n).map(|j| if i == j { 1.0 } else { 0.0 }));
     }
     for k in 0..n {
         let p = (k..n)
-            .max_by(|&a, &b| m[a][k].abs().total_cmp(&m[b][k].abs()))
+            .max_by(|&a, &b| out[a * w + k].abs().total_cmp(&out[b * w + k].abs()))
             .unwrap_or(k);
-        if m[p][k] == 0.0 || !m[p][k].is_finite() {
-            return f64::NAN;
+        let pk = out[p * w + k];
+        if pk == 0.0 || !pk.is_finite() {
+            out.clear();
+            out.resize(n * n, f64::NAN);
+            return;
         }
-        m.swap(k, p);
-        let pivot = m[k];
-        for (i, r) in m.iter_mut().enumerate().take(n) {
-            if i != k {
-                let f = r[k] / pivot[k];
-                for (x, y) in r[k..=n].iter_mut().zip(&pivot[k..=n]) {
-                    *x -= f * y;
-                }
+        if p != k {
+            for j in 0..w {
+                out.swap(k * w + j, p * w + j);
+            }
+        }
+        for i in (0..n).filter(|&i| i != k) {
+            let f = out[i * w + k] / out[k * w + k];
+            for j in k..w {
+                let y = out[k * w + j];
+                out[i * w + j] -= f * y;
             }
         }
     }
-    m[row][n] / m[row][row]
+    for i in 0..n {
+        let d = out[i * w + i];
+        for j in 0..n {
+            out[i * n + j] = out[i * w + n + j] / d;
+        }
+    }
+    out.truncate(n * n);
 }

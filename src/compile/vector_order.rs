@@ -12,6 +12,7 @@
 //! each offset of `order`; ties keep their original order.
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::compile::memo;
 use crate::compile::program::MAX_CALL_ARGS;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{Expr, IndexExpr, Span};
@@ -194,12 +195,30 @@ pub fn vector_rank_element(args: &[f64]) -> f64 {
 /// `(k, direction, values...)`: the 0-based offset of the element at
 /// sorted position k.
 pub fn vector_sort_order_element(args: &[f64]) -> f64 {
-    let (Some(&k), Some(&dir), Some(values)) = (args.first(), args.get(1), args.get(2..)) else {
+    let (Some(&k), Some(_), Some(values)) = (args.first(), args.get(1), args.get(2..)) else {
         return f64::NAN;
     };
-    (0..values.len())
-        .find(|&i| rank0(values, i, dir != 0.0) as f64 == k)
-        .map_or(f64::NAN, |i| i as f64)
+    if !(k >= 0.0 && (k as usize) < values.len()) {
+        return f64::NAN;
+    }
+    // The whole order once per vector and step, shared by every element.
+    memo::element(memo::SORT_ORDER, &args[1..], k as usize, sort_order)
+}
+
+/// `(direction, values...)` → for each sorted position, the offset of the
+/// element there (NaN where no element has that rank, as with NaN values):
+/// the first element whose [`rank0`] is the position.
+fn sort_order(key: &[f64], out: &mut Vec<f64>) {
+    let (Some(&dir), Some(values)) = (key.first(), key.get(1..)) else {
+        return;
+    };
+    out.resize(values.len(), f64::NAN);
+    for i in (0..values.len()).rev() {
+        let r = rank0(values, i, dir != 0.0);
+        if let Some(o) = out.get_mut(r) {
+            *o = i as f64;
+        }
+    }
 }
 
 /// `(offset, values...)`: the element at a 0-based offset (rounded), NaN
