@@ -7,17 +7,12 @@
 //! are (type, priority, width, extra). Scalarisation expands a call into the
 //! internal builtin `allocate_available_element(k, available, then per
 //! requester: request, type, priority, width, extra)` giving requester `k`'s
-//! share, so every element reads all of the requests at once.
-//!
-//! Semantics, fitted to the SDXorg `allocate_available` reference (Vensim):
-//! each requester gets `request * S(p)` where `S` is the survival function
-//! of a distribution centred on its priority, and the common `p` is chosen
-//! so the shares add up to the available supply (everyone gets the full
-//! request when the supply covers the total, nothing when it is <= 0).
-//! Types: 1 rectangular of full width `width`; 2 triangular of base
-//! `width`; 3 normal with standard deviation `width`; 4 Laplace
-//! (two-sided exponential) with scale `width`. Other types (fixed
-//! quantity, constant elasticity) give NaN.
+//! share, so every element reads all of the requests at once. The curves
+//! and Vensim's search for the common priority are in [`solve`].
+
+mod solve;
+
+pub use solve::allocate_available_element;
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
 use crate::compile::program::MAX_CALL_ARGS;
@@ -179,124 +174,5 @@ impl ArrayInfo<'_> {
             call,
             Span::default(),
         ))
-    }
-}
-
-/// Complementary error function (rational approximation, fractional error
-/// below 1.2e-7 everywhere).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
-}
-
-/// The fraction of its request a requester gets at level `p`.
-fn survival(kind: f64, priority: f64, width: f64, p: f64) -> f64 {
-    let w = width.abs().max(1e-12);
-    let x = p - priority;
-    match kind.round() as i64 {
-        1 => (0.5 - x / w).clamp(0.0, 1.0),
-        2 => {
-            let h = w / 2.0;
-            if x <= -h {
-                1.0
-            } else if x >= h {
-                0.0
-            } else if x <= 0.0 {
-                1.0 - (x + h) * (x + h) / (2.0 * h * h)
-            } else {
-                (h - x) * (h - x) / (2.0 * h * h)
-            }
-        }
-        3 => 0.5 * erfc(x / (w * std::f64::consts::SQRT_2)),
-        4 => {
-            if x >= 0.0 {
-                0.5 * (-x / w).exp()
-            } else {
-                1.0 - 0.5 * (x / w).exp()
-            }
-        }
-        _ => f64::NAN,
-    }
-}
-
-/// Requester `args[0]`'s share of supply `args[1]`; then five values per
-/// requester (request, type, priority, width, extra). NaN on malformed
-/// arguments or unsupported profile types.
-pub fn allocate_available_element(args: &[f64]) -> f64 {
-    let (Some(&k), Some(&available), Some(rest)) = (args.first(), args.get(1), args.get(2..))
-    else {
-        return f64::NAN;
-    };
-    if rest.len() % 5 != 0 || k < 0.0 || k as usize >= rest.len() / 5 {
-        return f64::NAN;
-    }
-    // Iterated afresh each time: the VM never allocates.
-    let req = || rest.chunks(5);
-    let Some(mine) = req().nth(k as usize) else {
-        return f64::NAN;
-    };
-    let total: f64 = req().map(|r| r[0].max(0.0)).sum();
-    if available >= total {
-        return mine[0].max(0.0);
-    }
-    if available <= 0.0 {
-        return 0.0;
-    }
-    let supplied = |p: f64| -> f64 {
-        req()
-            .map(|r| r[0].max(0.0) * survival(r[1], r[2], r[3], p))
-            .sum()
-    };
-    let span = req().map(|r| r[3].abs()).fold(1.0, f64::max) * 50.0;
-    let mut lo = req().map(|r| r[2]).fold(f64::INFINITY, f64::min) - span;
-    let mut hi = req().map(|r| r[2]).fold(f64::NEG_INFINITY, f64::max) + span;
-    if supplied(lo).is_nan() {
-        return f64::NAN;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if supplied(mid) > available {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let p = 0.5 * (lo + hi);
-    mine[0].max(0.0) * survival(mine[1], mine[2], mine[3], p)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Malformed calls give NaN rather than panicking.
-    #[test]
-    fn malformed_arguments_give_nan() {
-        assert!(allocate_available_element(&[]).is_nan());
-        assert!(allocate_available_element(&[3.0, 10.0, 5.0, 1.0, 1.0, 1.0, 0.0]).is_nan());
-        assert!(allocate_available_element(&[0.0, 10.0, 5.0, 1.0]).is_nan());
-        assert!(allocate_available_element(&[0.0, 1.0, 5.0, 9.0, 1.0, 1.0, 0.0]).is_nan());
-    }
-
-    #[test]
-    fn supply_covering_demand_gives_every_request() {
-        let a = [1.0, 100.0, 5.0, 1.0, 1.0, 1.0, 0.0, 7.0, 3.0, 2.0, 1.0, 0.0];
-        assert_eq!(allocate_available_element(&a), 7.0);
-        let none = [1.0, 0.0, 5.0, 1.0, 1.0, 1.0, 0.0, 7.0, 3.0, 2.0, 1.0, 0.0];
-        assert_eq!(allocate_available_element(&none), 0.0);
     }
 }

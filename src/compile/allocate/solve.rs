@@ -1,0 +1,321 @@
+//! The numeric side of ALLOCATE AVAILABLE: the priority curves and Vensim's
+//! search for the priority at which the shares use up the supply.
+//!
+//! Each requester gets `request * S(p)`, `S` being the survival function
+//! (1 - CDF) of a distribution centred on its priority, for one common
+//! priority `p` (Vensim Help, "Allocation Functions": ALLOCATE AVAILABLE,
+//! <https://www.vensim.com/documentation/fn_allocate_available.html>, and
+//! "Specifying the Curves", <https://www.vensim.com/documentation/24335.html>).
+//! Profile types: 1 rectangular of full width `width`; 2 triangular of base
+//! `width`; 3 normal with standard deviation `width`; 4 Laplace (two-sided
+//! exponential) with scale `width`. Other types (fixed quantity, constant
+//! elasticity) give NaN.
+//!
+//! Two details reproduce Vensim's numbers rather than the ideal ones (both
+//! read off the SDXorg `allocate_available` reference, Vensim DSS 9.2.4):
+//!
+//! * the normal curve is the three-term Hastings approximation
+//!   (Abramowitz & Stegun 26.2.16, absolute error below 1e-5), complemented
+//!   from the CDF: its upper tail runs up to 4% above the exact normal
+//!   tail at 7 standard deviations and falls to exactly 0 past ~8.3;
+//! * the search stops as soon as the shares are within `1e-6 * total
+//!   request` of the supply, so they miss it by up to that much (the
+//!   reference's shares never miss by more, and often by nearly that),
+//!   almost always on the side where the chord of the total curve lies:
+//!   short where the total is convex, over where it is concave. That is
+//!   the signature of false position (regula falsi), whose fixed end makes
+//!   it converge linearly from that side; and, as in the reference,
+//!   piecewise-linear (rectangular) totals nearly always come out exact.
+//!   Vensim's starting bracket is not documented (no simple choice
+//!   reproduces its exact residuals); here false position starts from the
+//!   tightest pair of curve breakpoints around the answer, so a
+//!   rectangular total is solved in one step.
+
+/// Vensim stops searching once the shares are within this fraction of the
+/// total request of the supply.
+const TOLERANCE: f64 = 1e-6;
+
+/// Bound on false-position steps; a few dozen are usual.
+const MAX_STEPS: usize = 1000;
+
+/// Standard deviations beyond which the normal curve is 1 (below) or 0
+/// (above) in double precision.
+const NORMAL_FLAT: f64 = 8.3;
+
+/// Scales beyond which the Laplace curve is within `2^-54` of 1 (below) or
+/// 0 (above): `0.5 * exp(-z) < 2^-54` for `z > 53 ln 2`.
+const LAPLACE_FLAT: f64 = 36.74;
+
+/// Upper tail `Q(z) = P(Z > z)` of the standard normal for `z >= 0`, by
+/// Abramowitz & Stegun 26.2.16.
+fn normal_upper_tail(z: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.332_67 * z);
+    let density = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    density * t * (0.436_183_6 + t * (-0.120_167_6 + t * 0.937_298))
+}
+
+/// Normal survival function at `z` standard deviations, computed as Vensim
+/// does through the CDF (so far tails come in steps of 2^-53).
+fn normal_survival(z: f64) -> f64 {
+    if z >= 0.0 {
+        let cdf = 1.0 - normal_upper_tail(z);
+        1.0 - cdf
+    } else {
+        1.0 - normal_upper_tail(-z)
+    }
+}
+
+/// Laplace survival function at `z` scales.
+fn laplace_survival(z: f64) -> f64 {
+    if z >= 0.0 {
+        0.5 * (-z).exp()
+    } else {
+        1.0 - 0.5 * z.exp()
+    }
+}
+
+/// Triangular survival function at `x` from the centre, half base `h`.
+fn triangular_survival(x: f64, h: f64) -> f64 {
+    if x <= -h {
+        1.0
+    } else if x >= h {
+        0.0
+    } else if x <= 0.0 {
+        1.0 - (x + h) * (x + h) / (2.0 * h * h)
+    } else {
+        (h - x) * (h - x) / (2.0 * h * h)
+    }
+}
+
+/// The fraction of its request a requester gets at priority `p`.
+fn survival(kind: f64, priority: f64, width: f64, p: f64) -> f64 {
+    let w = width.abs().max(1e-12);
+    let x = p - priority;
+    match kind.round() as i64 {
+        1 => (0.5 - x / w).clamp(0.0, 1.0),
+        2 => triangular_survival(x, w / 2.0),
+        3 => normal_survival(x / w),
+        4 => laplace_survival(x / w),
+        _ => f64::NAN,
+    }
+}
+
+/// Widths from its priority beyond which a requester's curve is flat.
+fn flat_beyond(kind: f64) -> f64 {
+    match kind.round() as i64 {
+        1 | 2 => 0.5,
+        3 => NORMAL_FLAT,
+        4 => LAPLACE_FLAT,
+        _ => f64::NAN,
+    }
+}
+
+/// One requester: request, profile type, priority, width (extra unused).
+#[derive(Clone, Copy)]
+struct Requester {
+    request: f64,
+    kind: f64,
+    priority: f64,
+    width: f64,
+}
+
+impl Requester {
+    fn share(&self, p: f64) -> f64 {
+        if self.request > 0.0 {
+            self.request * survival(self.kind, self.priority, self.width, p)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The requesters of a flattened argument list (five values each); a
+/// trailing partial group is ignored (callers check the length).
+fn requesters(rest: &[f64]) -> impl Iterator<Item = Requester> + '_ {
+    rest.chunks_exact(5).filter_map(|r| match *r {
+        [request, kind, priority, width, _extra] => Some(Requester {
+            request,
+            kind,
+            priority,
+            width,
+        }),
+        _ => None,
+    })
+}
+
+/// Each requester's curve breakpoints: the priorities where it starts to
+/// fall and where it is spent (flat to double precision beyond), and its
+/// centre (the triangular, normal and Laplace inflection).
+fn breakpoints(rest: &[f64]) -> impl Iterator<Item = f64> + '_ {
+    requesters(rest).filter(|r| r.request > 0.0).flat_map(|r| {
+        let reach = flat_beyond(r.kind) * r.width.abs().max(1e-12);
+        [r.priority - reach, r.priority, r.priority + reach]
+    })
+}
+
+/// Where false position starts: the tightest pair of breakpoints around
+/// the clearing priority, each with its excess supply, or a breakpoint
+/// that already clears within tolerance.
+enum Start {
+    Cleared(f64),
+    Bracket((f64, f64), (f64, f64)),
+}
+
+fn start(rest: &[f64], excess: impl Fn(f64) -> f64, tolerance: f64) -> Option<Start> {
+    let mut lo: Option<(f64, f64)> = None;
+    let mut hi: Option<(f64, f64)> = None;
+    for x in breakpoints(rest) {
+        let f = excess(x);
+        if f.abs() < tolerance {
+            return Some(Start::Cleared(x));
+        }
+        if f > 0.0 && lo.is_none_or(|(l, _)| x > l) {
+            lo = Some((x, f));
+        } else if f < 0.0 && hi.is_none_or(|(h, _)| x < h) {
+            hi = Some((x, f));
+        }
+    }
+    Some(Start::Bracket(lo?, hi?))
+}
+
+/// The common priority at which the shares use up `available` (strictly
+/// between 0 and the `total` request), found as Vensim finds it: false
+/// position, stopping within `TOLERANCE * total` (NaN for unsupported
+/// profile types).
+fn clearing_priority(rest: &[f64], available: f64, total: f64) -> f64 {
+    let excess = |p: f64| requesters(rest).map(|r| r.share(p)).sum::<f64>() - available;
+    let tolerance = TOLERANCE * total;
+    let ((mut lo, mut f_lo), (mut hi, mut f_hi)) = match start(rest, excess, tolerance) {
+        Some(Start::Cleared(p)) => return p,
+        Some(Start::Bracket(lo, hi)) => (lo, hi),
+        None => return f64::NAN,
+    };
+    let mut p = lo;
+    for _ in 0..MAX_STEPS {
+        p = hi - f_hi * (hi - lo) / (f_hi - f_lo);
+        let f = excess(p);
+        // A NaN excess stops the search too (and propagates).
+        if f.abs() < tolerance || f.is_nan() {
+            break;
+        }
+        if f > 0.0 {
+            (lo, f_lo) = (p, f);
+        } else {
+            (hi, f_hi) = (p, f);
+        }
+    }
+    p
+}
+
+/// Requester `args[0]`'s share of supply `args[1]`; then five values per
+/// requester (request, type, priority, width, extra). Everyone gets the full
+/// (non-negative) request when the supply covers the total, nothing when
+/// it is <= 0. NaN on malformed arguments or unsupported profile types.
+pub fn allocate_available_element(args: &[f64]) -> f64 {
+    let (Some(&k), Some(&available), Some(rest)) = (args.first(), args.get(1), args.get(2..))
+    else {
+        return f64::NAN;
+    };
+    if rest.len() % 5 != 0 || k < 0.0 || k as usize >= rest.len() / 5 {
+        return f64::NAN;
+    }
+    let Some(mine) = requesters(rest).nth(k as usize) else {
+        return f64::NAN;
+    };
+    let total: f64 = requesters(rest).map(|r| r.request.max(0.0)).sum();
+    if available >= total {
+        return mine.request.max(0.0);
+    }
+    if available <= 0.0 {
+        return 0.0;
+    }
+    mine.share(clearing_priority(rest, available, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Malformed calls give NaN rather than panicking.
+    #[test]
+    fn malformed_arguments_give_nan() {
+        assert!(allocate_available_element(&[]).is_nan());
+        assert!(allocate_available_element(&[3.0, 10.0, 5.0, 1.0, 1.0, 1.0, 0.0]).is_nan());
+        assert!(allocate_available_element(&[0.0, 10.0, 5.0, 1.0]).is_nan());
+        assert!(allocate_available_element(&[0.0, 1.0, 5.0, 9.0, 1.0, 1.0, 0.0]).is_nan());
+    }
+
+    #[test]
+    fn supply_covering_demand_gives_every_request() {
+        let a = [1.0, 100.0, 5.0, 1.0, 1.0, 1.0, 0.0, 7.0, 3.0, 2.0, 1.0, 0.0];
+        assert_eq!(allocate_available_element(&a), 7.0);
+        let none = [1.0, 0.0, 5.0, 1.0, 1.0, 1.0, 0.0, 7.0, 3.0, 2.0, 1.0, 0.0];
+        assert_eq!(allocate_available_element(&none), 0.0);
+    }
+
+    /// The normal curve is A&S 26.2.16, not the exact normal: at z = 3 it
+    /// gives 0.001354904 (by hand: t = 1/1.99801 = 0.500498, density
+    /// 0.004431848, polynomial 0.305720) where the exact tail is 0.001349898.
+    #[test]
+    fn normal_curve_is_hastings_approximation() {
+        assert!((normal_survival(3.0) - 0.001_354_904).abs() < 1e-9);
+        assert!((normal_survival(-3.0) - (1.0 - 0.001_354_904)).abs() < 1e-9);
+        assert!((normal_survival(0.0) - 0.5).abs() < 1e-5);
+        // Far tail: a multiple of 2^-53 (through the CDF), then exactly 0.
+        assert_eq!(normal_survival(8.1), 3.0 * f64::EPSILON / 2.0);
+        assert_eq!(normal_survival(8.4), 0.0);
+    }
+
+    #[test]
+    fn curves_by_hand() {
+        assert!((laplace_survival(1.0) - 0.183_939_720).abs() < 1e-9);
+        assert!((laplace_survival(-1.0) - 0.816_060_279).abs() < 1e-9);
+        // Triangular of base 4 at 1 past the centre: (2-1)^2 / (2*2^2).
+        assert!((survival(2.0, 5.0, 4.0, 6.0) - 0.125).abs() < 1e-15);
+        // Rectangular of width 4 at 1 past the centre: 0.5 - 1/4.
+        assert!((survival(1.0, 5.0, 4.0, 6.0) - 0.25).abs() < 1e-15);
+    }
+
+    /// Two rectangular requesters (10 each, priorities 1 and 1.5, width 4)
+    /// sharing 10: the breakpoints 1 (excess +1.25) and 1.5 (-1.25) bracket
+    /// the answer on one linear piece, so the first false-position step
+    /// lands on the exact clearing priority 1.25, giving 10 * (0.5 - 0.25/4)
+    /// = 4.375 and 10 * (0.5 + 0.25/4) = 5.625.
+    #[test]
+    fn rectangular_profiles_are_solved_exactly() {
+        let a = |k: f64| {
+            allocate_available_element(&[
+                k, 10.0, 10.0, 1.0, 1.0, 4.0, 0.0, 10.0, 1.0, 1.5, 4.0, 0.0,
+            ])
+        };
+        assert!((a(0.0) - 4.375).abs() < 1e-12);
+        assert!((a(1.0) - 5.625).abs() < 1e-12);
+    }
+
+    /// One normal requester asking 1000 of a supply of 100: the ideal
+    /// share is 100, Vensim's search stops within 1e-6 * 1000 of it, short
+    /// of it because the tail is convex (the chord lies above the curve).
+    #[test]
+    fn search_stops_short_within_tolerance_on_convex_tail() {
+        let share = allocate_available_element(&[0.0, 100.0, 1000.0, 3.0, 0.0, 1.0, 0.0]);
+        assert!((100.0 - 1e-3..=100.0).contains(&share), "{share}");
+        // ...and over it on the concave side (most of the request served).
+        let share = allocate_available_element(&[0.0, 900.0, 1000.0, 3.0, 0.0, 1.0, 0.0]);
+        assert!((900.0..900.0 + 1e-3).contains(&share), "{share}");
+    }
+
+    /// A zero request neither gets anything nor widens the search.
+    #[test]
+    fn zero_request_gets_nothing() {
+        let a = [1.0, 5.0, 10.0, 1.0, 1.0, 4.0, 0.0, 0.0, 1.0, 9.0, 50.0, 0.0];
+        assert_eq!(allocate_available_element(&a), 0.0);
+        assert!(
+            (allocate_available_element(&[0.0, 5.0, 10.0, 1.0, 1.0, 4.0, 0.0]) - 5.0).abs() < 1e-9
+        );
+    }
+
+    #[test]
+    fn unsupported_profile_type_gives_nan() {
+        assert!(allocate_available_element(&[0.0, 5.0, 10.0, 5.0, 1.0, 1.0, 2.0]).is_nan());
+    }
+}
