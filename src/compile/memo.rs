@@ -1,7 +1,7 @@
 //! Whole-vector results shared by the elements of one array builtin call.
 //!
 //! Array builtins that need a whole vector (VECTOR SORT ORDER, INVERT
-//! MATRIX) are scalarised into one call per element, each passing every
+//! MATRIX, ALLOCATE AVAILABLE) are scalarised into one call per element, each passing every
 //! element of the input. Computing the whole result inside each of the `n`
 //! calls would cost `n` times the function's own cost per step (a 1,000
 //! element sort order took half a second per step). Instead the first call
@@ -39,6 +39,7 @@ thread_local! {
 /// Which function a result belongs to.
 pub const SORT_ORDER: u8 = 1;
 pub const INVERT_MATRIX: u8 = 2;
+pub const ALLOCATE: u8 = 3;
 
 /// Element `index` of `compute(key)` (NaN past its end), computing the
 /// whole result at most once per distinct `(tag, key)` while it stays in

@@ -31,6 +31,8 @@
 //!   tightest pair of curve breakpoints around the answer, so a
 //!   rectangular total is solved in one step.
 
+use crate::compile::memo;
+
 /// Vensim stops searching once the shares are within this fraction of the
 /// total request of the supply.
 const TOLERANCE: f64 = 1e-6;
@@ -212,24 +214,31 @@ fn clearing_priority(rest: &[f64], available: f64, total: f64) -> f64 {
 /// (non-negative) request when the supply covers the total, nothing when
 /// it is <= 0. NaN on malformed arguments or unsupported profile types.
 pub fn allocate_available_element(args: &[f64]) -> f64 {
-    let (Some(&k), Some(&available), Some(rest)) = (args.first(), args.get(1), args.get(2..))
-    else {
+    let (Some(&k), Some(_), Some(rest)) = (args.first(), args.get(1), args.get(2..)) else {
         return f64::NAN;
     };
     if rest.len() % 5 != 0 || k < 0.0 || k as usize >= rest.len() / 5 {
         return f64::NAN;
     }
-    let Some(mine) = requesters(rest).nth(k as usize) else {
-        return f64::NAN;
+    // One search per supply and step, shared by every requester's element.
+    memo::element(memo::ALLOCATE, &args[1..], k as usize, shares)
+}
+
+/// `(available, then per requester: request, type, priority, width,
+/// extra)` → every requester's share, in order.
+fn shares(key: &[f64], out: &mut Vec<f64>) {
+    let (Some(&available), Some(rest)) = (key.first(), key.get(1..)) else {
+        return;
     };
     let total: f64 = requesters(rest).map(|r| r.request.max(0.0)).sum();
     if available >= total {
-        return mine.request.max(0.0);
+        out.extend(requesters(rest).map(|r| r.request.max(0.0)));
+    } else if available <= 0.0 {
+        out.extend(requesters(rest).map(|_| 0.0));
+    } else {
+        let p = clearing_priority(rest, available, total);
+        out.extend(requesters(rest).map(|r| r.share(p)));
     }
-    if available <= 0.0 {
-        return 0.0;
-    }
-    mine.share(clearing_priority(rest, available, total))
 }
 
 #[cfg(test)]
