@@ -2,7 +2,7 @@
 
 Run from the repository root, in the dev environment::
 
-    .venv/bin/python benches/sweep_bench.py [--runs 10000] [--loop-runs 500]
+    .venv/bin/python benches/sweep_bench.py [--runs 10000] [--loop-runs 3000]
 
 For two models (the SDXorg SIR sample, found at ``../shared/test-models``
 beside the repository, and a generated model of 50 coupled chains x 6
@@ -138,7 +138,7 @@ def main() -> None:
     """Run both models and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--loop-runs", type=int, default=500)
+    parser.add_argument("--loop-runs", type=int, default=3000)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     rng = np.random.default_rng(1)
