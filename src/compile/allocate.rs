@@ -15,6 +15,7 @@ mod solve;
 pub use solve::allocate_available_element;
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::compile::check_arity;
 use crate::compile::program::MAX_CALL_ARGS;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{Expr, IndexExpr, Span};
@@ -37,14 +38,7 @@ impl ArrayInfo<'_> {
             variable: variable.to_string(),
             message: format!("ALLOCATE AVAILABLE {m}"),
         };
-        if args.len() != 3 {
-            return Err(Error::WrongArgumentCount {
-                variable: variable.to_string(),
-                function: "ALLOCATE AVAILABLE".into(),
-                expected: "3".into(),
-                got: args.len(),
-            });
-        }
+        check_arity(variable, "ALLOCATE AVAILABLE", args.len(), 3, 3)?;
         let (Expr::Subscript(_, ridx, _), Expr::Subscript(pname, pidx, pspan)) =
             (&args[0], &args[1])
         else {
@@ -141,14 +135,7 @@ impl ArrayInfo<'_> {
         variable: &str,
     ) -> Result<Expr> {
         const NAME: &str = "ALLOCATE BY PRIORITY";
-        if args.len() != 5 {
-            return Err(Error::WrongArgumentCount {
-                variable: variable.to_string(),
-                function: NAME.into(),
-                expected: "5".into(),
-                got: args.len(),
-            });
-        }
+        check_arity(variable, NAME, args.len(), 5, 5)?;
         let Expr::Subscript(_, ridx, _) = &args[0] else {
             return Err(Error::BadSubscript {
                 variable: variable.to_string(),

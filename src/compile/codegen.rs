@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use crate::compile::builtins;
+use crate::compile::check_arity;
 use crate::compile::flatten::FlatVar;
 use crate::compile::program::{Op, RandomKind, StatefulKind, TableFn};
 use crate::error::{Error, Result};
@@ -99,19 +100,7 @@ impl<'t, 'a> Gen<'t, 'a> {
     }
 
     fn arity(&self, f: &str, got: usize, min: usize, max: usize) -> Result<()> {
-        if got < min || got > max {
-            return Err(Error::WrongArgumentCount {
-                variable: self.name(),
-                function: f.to_uppercase(),
-                expected: if min == max {
-                    min.to_string()
-                } else {
-                    format!("{min} to {max}")
-                },
-                got,
-            });
-        }
-        Ok(())
+        check_arity(&self.name(), &f.to_uppercase(), got, min, max)
     }
 
     /// Compile `e`, leaving its value on the stack.

@@ -9,6 +9,7 @@
 
 use crate::compile::arrays::ArrayInfo;
 use crate::compile::builtins::TimeCtx;
+use crate::compile::check_arity;
 use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
 use crate::compile::fold::{fold, FoldCtx};
 use crate::error::{Error, Result};
@@ -106,18 +107,7 @@ impl<'p> Expander<'p> {
                     .map(|a| self.expand(a, owner, owner_name, out))
                     .collect::<Result<Vec<_>>>()?;
                 if let Some((s, min, max)) = structure(f) {
-                    if args.len() < min || args.len() > max {
-                        return Err(Error::WrongArgumentCount {
-                            variable: owner_name.to_string(),
-                            function: f.to_uppercase(),
-                            expected: if min == max {
-                                min.to_string()
-                            } else {
-                                format!("{min} to {max}")
-                            },
-                            got: args.len(),
-                        });
-                    }
+                    check_arity(owner_name, &f.to_uppercase(), args.len(), min, max)?;
                     return self.structure(s, f, args, owner, owner_name, out);
                 }
                 if self.project.macros.iter().any(|m| &m.ident == f) {
@@ -639,14 +629,13 @@ impl<'p> Expander<'p> {
                 function: f.into(),
             });
         };
-        if args.len() != m.params.len() {
-            return Err(Error::WrongArgumentCount {
-                variable: owner_name.to_string(),
-                function: m.name.clone(),
-                expected: m.params.len().to_string(),
-                got: args.len(),
-            });
-        }
+        check_arity(
+            owner_name,
+            &m.name,
+            args.len(),
+            m.params.len(),
+            m.params.len(),
+        )?;
         if self.depth >= MAX_MACRO_DEPTH {
             return Err(Error::Unsupported {
                 variable: owner_name.to_string(),

@@ -68,6 +68,31 @@ pub struct StockInfo {
     pub non_negative: bool,
 }
 
+/// `function` in `variable` takes `min..=max` arguments: a
+/// [`Error::WrongArgumentCount`] when `got` is outside, shared by the code
+/// generator and every expansion of an array or macro call.
+pub(crate) fn check_arity(
+    variable: &str,
+    function: &str,
+    got: usize,
+    min: usize,
+    max: usize,
+) -> Result<()> {
+    if (min..=max).contains(&got) {
+        return Ok(());
+    }
+    Err(Error::WrongArgumentCount {
+        variable: variable.to_string(),
+        function: function.to_string(),
+        expected: if min == max {
+            min.to_string()
+        } else {
+            format!("{min} to {max}")
+        },
+        got,
+    })
+}
+
 /// An immutable, `Send + Sync` compiled model: compile once, run many.
 #[derive(Debug)]
 pub struct CompiledModel {

@@ -6,6 +6,7 @@
 //! their argument slices, so the VM needs no array logic and no new ops.
 
 use crate::compile::arrays::{balanced, balanced_call, ArrayInfo, ElementCtx};
+use crate::compile::check_arity;
 use crate::compile::memo;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span};
@@ -73,14 +74,7 @@ impl ArrayInfo<'_> {
     /// whether Vensim warns, so it does not change the value. Other actions
     /// give NaN.
     fn vector_select(&self, args: &[Expr], ctx: &ElementCtx, variable: &str) -> Result<Expr> {
-        if args.len() != 5 {
-            return Err(Error::WrongArgumentCount {
-                variable: variable.to_string(),
-                function: "VECTOR SELECT".into(),
-                expected: "5".into(),
-                got: args.len(),
-            });
-        }
+        check_arity(variable, "VECTOR SELECT", args.len(), 5, 5)?;
         let mut free = self.free_dims(&args[0], ctx);
         for d in self.free_dims(&args[1], ctx) {
             if !free.contains(&d) {
@@ -167,14 +161,7 @@ impl ArrayInfo<'_> {
             variable: variable.to_string(),
             message: format!("INVERT MATRIX {m}"),
         };
-        if args.len() != 2 {
-            return Err(Error::WrongArgumentCount {
-                variable: variable.to_string(),
-                function: "INVERT MATRIX".into(),
-                expected: "2".into(),
-                got: args.len(),
-            });
-        }
+        check_arity(variable, "INVERT MATRIX", args.len(), 2, 2)?;
         let Expr::Subscript(_, idx, _) = &args[0] else {
             return Err(bad("needs a subscripted matrix m[..., rows, columns]"));
         };

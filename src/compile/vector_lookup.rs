@@ -16,6 +16,7 @@
 //! y...)`, so `vec` may change during the run and the VM stays array-free.
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::compile::check_arity;
 use crate::error::{Error, Result};
 use crate::syntax::ast::{Expr, IndexExpr, Span};
 use crate::syntax::ident::canonicalize;
@@ -29,14 +30,7 @@ impl ArrayInfo<'_> {
         variable: &str,
     ) -> Result<Expr> {
         const NAME: &str = "VECTOR LOOKUP";
-        if args.len() != 5 {
-            return Err(Error::WrongArgumentCount {
-                variable: variable.to_string(),
-                function: NAME.into(),
-                expected: "5".into(),
-                got: args.len(),
-            });
-        }
+        check_arity(variable, NAME, args.len(), 5, 5)?;
         let bad = |m: String| Error::BadSubscript {
             variable: variable.to_string(),
             message: format!("{NAME} {m}"),

@@ -12,6 +12,7 @@
 //! each offset of `order`; ties keep their original order.
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
+use crate::compile::check_arity;
 use crate::compile::memo;
 use crate::compile::program::MAX_CALL_ARGS;
 use crate::error::{Error, Result};
@@ -38,14 +39,7 @@ impl ArrayInfo<'_> {
             "vector_lookup" => return self.vector_lookup(args, ctx, variable).map(Some),
             _ => return Ok(None),
         };
-        if args.len() != n {
-            return Err(Error::WrongArgumentCount {
-                variable: variable.to_string(),
-                function: name.into(),
-                expected: n.to_string(),
-                got: args.len(),
-            });
-        }
+        check_arity(variable, name, args.len(), n, n)?;
         let bad = |m: &str| Error::BadSubscript {
             variable: variable.to_string(),
             message: format!("{name} {m}"),
