@@ -358,6 +358,17 @@ impl<'p, const W: usize> Lanes<'p, W> {
         }
     }
 
+    /// What the time-reading builtins (PULSE, STEP, ...) see this step.
+    fn time_ctx(&self) -> TimeCtx {
+        TimeCtx {
+            time: self.time,
+            dt: self.grid.dt,
+            start: self.grid.start,
+            stop: self.grid.stop,
+            step_time: self.grid.start + self.step as f64 * self.grid.dt,
+        }
+    }
+
     /// Run register code on every lane (the per-step and record programs).
     /// On x86-64 CPUs with AVX2 the same code is compiled a second time with
     /// AVX2 enabled and chosen at run time: the lane loops then handle four
@@ -383,13 +394,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
     fn run_regs_body(&mut self, m: &CompiledModel, code: &[ROp]) {
         self.slots[self.prog.time_reg] = [self.time; W];
         let clock = self.clock();
-        let ctx = TimeCtx {
-            time: self.time,
-            dt: self.grid.dt,
-            start: self.grid.start,
-            stop: self.grid.stop,
-            step_time: self.grid.start + self.step as f64 * self.grid.dt,
-        };
+        let ctx = self.time_ctx();
         let r = &mut self.slots;
         macro_rules! un {
             ($d:expr, $a:expr, |$x:ident| $e:expr) => {{
@@ -591,13 +596,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 Op::Call(f, n) => {
                     let n = n as usize;
                     sp -= n;
-                    let ctx = TimeCtx {
-                        time: self.time,
-                        dt: self.grid.dt,
-                        start: self.grid.start,
-                        stop: self.grid.stop,
-                        step_time: self.grid.start + self.step as f64 * self.grid.dt,
-                    };
+                    let ctx = self.time_ctx();
                     let mut out = [0.0; W];
                     for (l, o) in out.iter_mut().enumerate() {
                         for j in 0..n {
