@@ -165,6 +165,16 @@ fn time_eq(text: &str) -> Equation {
     }
 }
 
+/// A data variable's body from its tables of TIME (one per element,
+/// row-major): a scalar is an equation of TIME with its table.
+fn data_body(gfs: Vec<GraphicalFunction>, scalar: bool, text: String) -> Body {
+    match <[_; 1]>::try_from(gfs) {
+        Ok([gf]) if scalar => Body::Expr(time_eq(&text), Some(gf)),
+        Ok([gf]) => Body::Data(vec![gf], text),
+        Err(gfs) => Body::Data(gfs, text),
+    }
+}
+
 fn num_eq(v: f64, text: &str) -> Equation {
     Equation {
         text: text.to_string(),
@@ -216,12 +226,8 @@ fn variable(
             let lists: Vec<Vec<String>> =
                 r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
             let gfs = ctx.data.data_variable(&r.name, &product(&lists), interp)?;
-            let text = "(data from the run's data files)";
-            r.body = match <[_; 1]>::try_from(gfs) {
-                Ok([gf]) if r.subs.is_empty() => Body::Expr(time_eq(text), Some(gf)),
-                Ok([gf]) => Body::Data(vec![gf], text.into()),
-                Err(gfs) => Body::Data(gfs, text.into()),
-            };
+            let text = "(data from the run's data files)".to_string();
+            r.body = data_body(gfs, r.subs.is_empty(), text);
         }
         if let Body::External(call) = &r.body {
             let lists: Vec<Vec<String>> =
@@ -238,11 +244,7 @@ fn variable(
                     Ok([gf]) => Body::Lookups(vec![gf]),
                     Err(gfs) => Body::Lookups(gfs),
                 },
-                (Resolved::Tables(gfs), _) => match <[_; 1]>::try_from(gfs) {
-                    Ok([gf]) if r.subs.is_empty() => Body::Expr(time_eq(&text), Some(gf)),
-                    Ok([gf]) => Body::Data(vec![gf], text),
-                    Err(gfs) => Body::Data(gfs, text),
-                },
+                (Resolved::Tables(gfs), _) => data_body(gfs, r.subs.is_empty(), text),
             };
         }
     }
