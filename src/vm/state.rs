@@ -58,6 +58,9 @@ pub(crate) struct RunState {
     k: Vec<f64>,
 }
 
+/// The most steps one run may take (a guard against a tiny dt).
+const MAX_STEPS: f64 = 1e9;
+
 fn bad_time(message: String) -> Error {
     Error::BadTimeSpec { message }
 }
@@ -405,7 +408,7 @@ impl RunState {
                 self.dt = dt;
             }
         }
-        if (self.stop - self.time) / self.dt > 1e9 {
+        if (self.stop - self.time) / self.dt > MAX_STEPS {
             return self.fail(format!(
                 "{} steps of {} from time {at} to {} is too many",
                 (self.stop - self.time) / self.dt,
@@ -605,7 +608,7 @@ impl TimeGrid {
             )));
         }
         let n_steps = ((stop - start) / dt + 1e-6).floor();
-        if n_steps > 1e9 {
+        if n_steps > MAX_STEPS {
             return Err(bad_time(format!(
                 "{n_steps} steps is too many (dt too small?)"
             )));
