@@ -1,20 +1,23 @@
 //! Conformance: every XMILE/Stella/Vensim row of the SDXorg suite
-//! (`../shared/test-models`) must match its reference output, unless it is
-//! listed in `tests/conformance/expected_failures.txt`.
+//! (`../shared/test-models`) and of the real-models suite
+//! (`../shared/real-models`: SDEverywhere, World3-03, C-LEARN) must match
+//! its reference output, unless it is listed in the suite's expected
+//! failures (`tests/conformance/expected_failures.txt`,
+//! `tests/conformance/real_models_expected_failures.txt`).
 //!
 //! Fails when an unlisted row fails, a listed row passes (the list only
 //! shrinks), a listed row does not exist, a model folder is neither run nor
-//! listed, or the suite itself is missing. `SIMLIN_BLESS=1` rewrites the list
-//! from this run instead (keeping existing reasons).
+//! listed, or the suite itself is missing. `SIMLIN_BLESS=1` rewrites the
+//! lists from this run instead (keeping existing reasons).
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use simlin::testsuite::{self, expected, CaseResult};
+use simlin::testsuite::{self, expected, CaseResult, Suite};
 
-fn expected_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/expected_failures.txt")
+fn expected_path(suite: Suite) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(suite.expected_failures_file())
 }
 
 /// Folders under `root` holding at least one model file, found
@@ -45,15 +48,26 @@ fn model_folders(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
 
 #[test]
 fn conformance() {
-    let root = testsuite::default_root();
+    check_suite(Suite::SdXorg);
+}
+
+#[test]
+fn real_models() {
+    check_suite(Suite::RealModels);
+}
+
+fn check_suite(suite: Suite) {
+    let root = suite.default_root();
     assert!(
         root.is_dir(),
-        "the SDXorg test-models suite is missing: expected it at {} \
-         (clone https://github.com/SDXorg/test-models there, or set SIMLIN_TEST_MODELS)",
+        "the {} suite is missing: expected it at {} (see README: ../shared beside the \
+         clone, or set SIMLIN_TEST_MODELS / SIMLIN_REAL_MODELS)",
+        suite.name(),
         root.display()
     );
-    let cases: Vec<_> = testsuite::discover(&root)
-        .expect("cannot list test-models")
+    let cases: Vec<_> = suite
+        .discover(&root)
+        .expect("cannot list the suite's models")
         .into_iter()
         .filter(|c| c.format.is_supported())
         .collect();
@@ -61,15 +75,16 @@ fn conformance() {
 
     let results = testsuite::run_all(&cases, testsuite::default_threads());
 
-    let list_path = expected_path();
+    let list_path = expected_path(suite);
     let text = std::fs::read_to_string(&list_path).unwrap_or_default();
     let list = expected::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", list_path.display()));
 
     if std::env::var_os("SIMLIN_BLESS").is_some_and(|v| v == "1") {
         let blessed = expected::bless(&list, &results);
-        std::fs::write(&list_path, expected::render(&blessed)).expect("cannot write list");
+        std::fs::write(&list_path, expected::render(suite, &blessed)).expect("cannot write list");
         let msg = format!(
-            "conformance: blessed {} with {} expected failures of {} rows\n",
+            "{}: blessed {} with {} expected failures of {} rows\n",
+            suite.name(),
             list_path.display(),
             blessed.len(),
             results.len()
@@ -126,7 +141,8 @@ fn conformance() {
     // Written straight to stderr so the summary shows even when the test
     // harness captures `println!` output of passing tests.
     let summary = format!(
-        "conformance: {passed} passed, {expected_failures} expected failures of {} rows\n",
+        "{}: {passed} passed, {expected_failures} expected failures of {} rows\n",
+        suite.name(),
         results.len()
     );
     let _ = std::io::stderr().write_all(summary.as_bytes());
@@ -135,9 +151,10 @@ fn conformance() {
             eprintln!("{e}");
         }
         panic!(
-            "{} conformance problem(s); if the changes are intended, run \
+            "{} {} conformance problem(s); if the changes are intended, run \
              `SIMLIN_BLESS=1 cargo test --test conformance` and review the diff",
-            errors.len()
+            errors.len(),
+            suite.name()
         );
     }
 }

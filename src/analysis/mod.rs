@@ -73,7 +73,7 @@ pub fn direct_dependencies(model: &Model, ident: &str) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     let mut add = |e: &crate::syntax::ast::Expr| e.walk_refs(&mut |r| out.push(r.to_string()));
     match &v.equations {
-        Equations::None => {}
+        Equations::None | Equations::Lookups(_) => {}
         Equations::Single(eq) => add(&eq.expr),
         Equations::PerElement(elems) => elems.iter().for_each(|(_, eq, _)| add(&eq.expr)),
     }

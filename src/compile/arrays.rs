@@ -126,7 +126,15 @@ impl<'p> ArrayInfo<'p> {
                         Some(i) => Expr::Num((i + 1) as f64),
                         None => e.clone(),
                     },
-                    None => e.clone(),
+                    // A dimension the context fixes through a mapping
+                    // (`s[A] = B` with `B: ... -> A`): that element's position.
+                    None => match self
+                        .mapped_element(name, ctx)
+                        .and_then(|m| self.position(name, &m))
+                    {
+                        Some(i) => Expr::Num((i + 1) as f64),
+                        None => e.clone(),
+                    },
                 },
                 Some(dims) => {
                     let idx: Vec<IndexExpr> = dims
@@ -412,20 +420,55 @@ impl<'p> ArrayInfo<'p> {
     }
 
     /// The element of dimension `dim` that the context fixes through a
-    /// Vensim mapping declared on either side (`A: a1, a2 -> B` pairs A's
-    /// and B's elements by position).
+    /// Vensim mapping declared on either side: `A: a1, a2 -> B` pairs A's
+    /// and B's elements by position; `D: d1, d2 -> (A: SubA, a3)` stands
+    /// `d1` for every element of `SubA` and `d2` for `a3`.
     fn mapped_element(&self, dim: &str, ctx: &ElementCtx) -> Option<String> {
         let target = self.project.dimension(dim)?;
-        // Dimensions mapped to or from the target, e.g. a subrange of the
-        // context's dimension that maps onto `dim`.
-        let linked = self.project.dimensions.iter().filter(|d| {
-            d.ident != target.ident
-                && (d.maps_to.iter().any(|m| m == dim) || target.maps_to.contains(&d.ident))
-        });
-        for source in linked {
+        let elements = &self.dims.get(dim)?.elements;
+        // `dim` maps onto a dimension the context fixes: the element of
+        // `dim` whose mapped elements hold the context's element.
+        for m in &target.maps_to {
             for (_, e) in ctx {
-                if let Some(pos) = self.position(&source.ident, e) {
-                    return self.dims.get(dim)?.elements.get(pos).cloned();
+                let Some(pos) = self.position(&m.to, e) else {
+                    continue;
+                };
+                let found = if m.elements.is_empty() {
+                    elements.get(pos)
+                } else {
+                    m.elements
+                        .iter()
+                        .position(|list| list.contains(e))
+                        .and_then(|i| elements.get(i))
+                };
+                if let Some(found) = found {
+                    return Some(found.clone());
+                }
+            }
+        }
+        // Another dimension maps onto `dim`, e.g. a subrange of the
+        // context's dimension: the element its mapping names.
+        for source in &self.project.dimensions {
+            if source.ident == target.ident {
+                continue;
+            }
+            for m in source.maps_to.iter().filter(|m| m.to == dim) {
+                for (_, e) in ctx {
+                    let Some(pos) = self.position(&source.ident, e) else {
+                        continue;
+                    };
+                    let found = if m.elements.is_empty() {
+                        elements.get(pos)
+                    } else {
+                        // One element standing for several is no single element.
+                        match m.elements.get(pos).map(Vec::as_slice) {
+                            Some([one]) => Some(one),
+                            _ => None,
+                        }
+                    };
+                    if let Some(found) = found {
+                        return Some(found.clone());
+                    }
                 }
             }
         }

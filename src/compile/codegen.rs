@@ -16,7 +16,7 @@ use crate::compile::flatten::FlatVar;
 use crate::compile::program::{Op, RandomKind, StatefulKind, TableFn};
 use crate::error::{Error, Result};
 use crate::ir::Dialect;
-use crate::syntax::ast::{BinaryOp, Expr, UnaryOp};
+use crate::syntax::ast::{BinaryOp, Expr, Span, UnaryOp};
 
 /// Which phase's code is being generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl<'t, 'a> Gen<'t, 'a> {
         self.t.vars[self.var].name.clone()
     }
 
-    fn emit(&mut self, op: Op) {
+    pub(crate) fn emit(&mut self, op: Op) {
         self.out.code.push(op);
     }
 
@@ -332,6 +332,37 @@ impl<'t, 'a> Gen<'t, 'a> {
                     self.expr(a)?;
                 }
                 self.emit(Op::TableFn(table, tf));
+                Ok(())
+            }
+            // Vensim GET DATA BETWEEN TIMES(data, time, mode). Vensim reads
+            // the time on the run's time grid: a time between two steps is
+            // the earlier step (what its reference runs show).
+            "get_data_between_times" => {
+                self.arity(f, args.len(), 3, 3)?;
+                let table = self.table_arg(f, &args[0])?;
+                let var = |n: &str| Expr::Var(n.to_string(), Span::default());
+                let bin = |op, a, b| Expr::Binary(op, Box::new(a), Box::new(b));
+                let steps = bin(
+                    BinaryOp::Add,
+                    bin(
+                        BinaryOp::Div,
+                        bin(BinaryOp::Sub, args[1].clone(), var("initial_time")),
+                        var("time_step"),
+                    ),
+                    Expr::Num(1e-9),
+                );
+                let on_grid = bin(
+                    BinaryOp::Add,
+                    var("initial_time"),
+                    bin(
+                        BinaryOp::Mul,
+                        Expr::Call("integer".into(), vec![steps], Span::default()),
+                        var("time_step"),
+                    ),
+                );
+                self.expr(&on_grid)?;
+                self.expr(&args[2])?;
+                self.emit(Op::TableFn(table, TableFn::DataBetween));
                 Ok(())
             }
             // Vensim RANDOM 0 1(): uniform on [0, 1], the run's own stream.

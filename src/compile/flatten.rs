@@ -136,6 +136,13 @@ impl Scope<'_> {
         if SPECIAL_NAMES.contains(&r) || self.dims.contains(r) {
             return Ok(r.to_string());
         }
+        // Vensim macros read the run's time settings as `Time$`,
+        // `TIME STEP$`, `INITIAL TIME$`, `FINAL TIME$` and `SAVEPER$`.
+        if let Some(base) = r.strip_suffix('$') {
+            if SPECIAL_NAMES.contains(&base) || base == "saveper" {
+                return Ok(base.to_string());
+            }
+        }
         Err(Error::UnknownVariable {
             variable: variable.to_string(),
             reference: r.to_string(),
@@ -295,6 +302,11 @@ pub fn flatten_var(
 ) -> Result<()> {
     let ident = format!("{}{}", scope.prefix, var.ident);
     let name = format!("{}{}", scope.name_prefix, var.name);
+    // A Vensim lookup is a function models call, not a value over time:
+    // it has no series of its own (XMILE gives a standalone graphical
+    // function the value of its table at TIME, so there it stays).
+    let visible = visible
+        && !(var.is_lookup() && expander.arrays.project.dialect == crate::ir::Dialect::Vensim);
     let resolve_flows = |names: &Vec<String>| -> Result<Vec<String>> {
         names.iter().map(|n| scope.resolve(n, &var.name)).collect()
     };
@@ -333,7 +345,7 @@ pub fn flatten_var(
         }
     };
     if var.dims.is_empty() {
-        if let Equations::PerElement(_) = var.equations {
+        if let Equations::PerElement(_) | Equations::Lookups(_) = var.equations {
             return Err(Error::BadSubscript {
                 variable: name,
                 message: "per-element equations on a variable with no dimensions".into(),
@@ -396,13 +408,17 @@ pub fn flatten_var(
                 .collect(),
         });
     }
-    // Per-element equations by canonical key (the first one for a key wins).
+    // Per-element equations (or tables) by canonical key (the first one
+    // for a key wins).
     let mut per_element: HashMap<Vec<String>, usize> = HashMap::new();
-    if let Equations::PerElement(list) = &var.equations {
-        for (i, (key, _, _)) in list.iter().enumerate() {
-            let key = key.iter().map(|k| canonicalize(k)).collect();
-            per_element.entry(key).or_insert(i);
-        }
+    let keys: Vec<&Vec<String>> = match &var.equations {
+        Equations::PerElement(list) => list.iter().map(|(k, _, _)| k).collect(),
+        Equations::Lookups(list) => list.iter().map(|(k, _)| k).collect(),
+        _ => Vec::new(),
+    };
+    for (i, key) in keys.into_iter().enumerate() {
+        let key = key.iter().map(|k| canonicalize(k)).collect();
+        per_element.entry(key).or_insert(i);
     }
     for (canon, display) in tuples {
         let el_ident = element_ident(&ident, &canon);
@@ -422,6 +438,10 @@ pub fn flatten_var(
                     None => (None, None),
                 }
             }
+            Equations::Lookups(list) => {
+                let found = per_element.get(&canon).and_then(|&i| list.get(i));
+                (None, found.map(|(_, gf)| gf.clone()))
+            }
             Equations::None => (None, var.gf.clone()),
         };
         let expr = match (eq, input) {
@@ -432,6 +452,8 @@ pub fn flatten_var(
                 Some(expander.expand(&scalar, &el_ident, &el_name, out)?)
             }
             (None, None) if gf.is_some() => None,
+            // An arrayed lookup may define tables for some elements only.
+            (None, None) if matches!(var.equations, Equations::Lookups(_)) => continue,
             (None, None) => return Err(Error::MissingEquation { variable: el_name }),
         };
         let mut kind = kind_for(Some(&canon));

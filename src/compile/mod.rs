@@ -27,7 +27,7 @@ use std::sync::Arc;
 use crate::analysis::topo_order;
 use crate::compile::codegen::{Gen, Phase, Tables};
 use crate::compile::flatten::{flatten, FlatKind};
-use crate::compile::program::{Op, Segment, StatefulKind, TableFn};
+use crate::compile::program::{Op, Segment, StatefulKind};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Project, SimSpecs};
 use crate::results::Results;
@@ -186,7 +186,7 @@ fn stack_depth(code: &[Op]) -> usize {
         depth += match op {
             Op::Const(_) | Op::Load(_) | Op::Time | Op::Dt | Op::Start | Op::Stop => 1,
             Op::Neg | Op::Not | Op::Lookup(_) => 0,
-            Op::TableFn(_, f) => -((*f == TableFn::Area) as isize),
+            Op::TableFn(_, f) => -(f.two_inputs() as isize),
             Op::Store(_) | Op::Record(_) => -1,
             Op::Select => -2,
             Op::Call(_, n) => 1 - *n as isize,
@@ -274,8 +274,12 @@ impl CompiledModel {
                     step_deps.push(Vec::new());
                     continue;
                 }
+                // A lookup that is only called (a Vensim lookup, not output)
+                // has no value: a constant NaN, never recomputed.
+                let called_only = v.expr.is_none() && !v.visible;
                 match &v.expr {
                     Some(e) => g.expr(e)?,
+                    None if called_only => g.emit(Op::Const(f64::NAN)),
                     // A standalone graphical function's own value: its table at TIME.
                     None => {
                         g.expr(&crate::syntax::ast::Expr::Var(
@@ -285,7 +289,7 @@ impl CompiledModel {
                     }
                 }
                 let mut out = std::mem::take(&mut g.out);
-                if !is_stock {
+                if !is_stock && !called_only {
                     if let Some(tbl) = table_of[i] {
                         out.code.push(Op::Lookup(tbl));
                     }

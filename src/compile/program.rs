@@ -106,6 +106,18 @@ pub enum TableFn {
     Invert,
     /// `LOOKUP AREA(table, x1, x2)`: the integral of the table from x1 to x2.
     Area,
+    /// Vensim `GET DATA BETWEEN TIMES(data, time, mode)` (the time already
+    /// rounded down to the run's time grid): mode 0 interpolates between
+    /// the data's points, mode 1 (forward) takes the first point at or
+    /// after the time, mode -1 (backward) the last point before it.
+    DataBetween,
+}
+
+impl TableFn {
+    /// Whether the op pops a second input (`x2`) below `x`.
+    pub fn two_inputs(self) -> bool {
+        matches!(self, TableFn::Area | TableFn::DataBetween)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -106,9 +106,32 @@ pub struct Dimension {
     pub elements: Vec<String>,
     /// True for XMILE `<dim size="n"/>` (numeric index) dimensions.
     pub indexed: bool,
-    /// Canonical names of dimensions this one maps to (Vensim
-    /// `A: a1, a2 -> B`), in the order written; empty for most.
-    pub maps_to: Vec<String>,
+    /// Dimensions this one maps to (Vensim `A: a1, a2 -> B`,
+    /// `-> (B: b3, b2, b1)`), in the order written; empty for most.
+    pub maps_to: Vec<DimMapping>,
+}
+
+/// One Vensim subscript mapping of a dimension onto another: where an
+/// equation over the target dimension refers to the mapped one (or the
+/// other way round), elements correspond through it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DimMapping {
+    /// Canonical name of the target dimension.
+    pub to: String,
+    /// Per element of the mapped dimension, in order, the target elements
+    /// (canonical) it stands for: `D: d1, d2 -> (A: SubA, a3)` maps `d1` to
+    /// every element of `SubA`. Empty: elements pair by position.
+    pub elements: Vec<Vec<String>>,
+}
+
+impl DimMapping {
+    /// A mapping that pairs elements by position.
+    pub fn positional(to: impl Into<String>) -> DimMapping {
+        DimMapping {
+            to: to.into(),
+            elements: Vec::new(),
+        }
+    }
 }
 
 /// How a graphical function treats x outside/between its points.
@@ -127,8 +150,9 @@ pub enum GfKind {
     Raw,
 }
 
-/// Vensim's `:NA:` value, -2^109.
-pub const VENSIM_NA: f64 = -649_037_107_316_853_453_566_312_041_152_512.0;
+/// Vensim's `:NA:` value, -2^110 (-1.298074e33: what Vensim's own runs
+/// record for it, e.g. C-LEARN's `Ref.vdf`).
+pub const VENSIM_NA: f64 = -1_298_074_214_633_706_907_132_624_082_305_024.0;
 
 /// A graphical function (lookup table), with x points always explicit.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -156,6 +180,10 @@ pub enum Equations {
     /// Arrayed, one equation per element; each key lists one element name per
     /// dimension of the variable, in dimension order.
     PerElement(Vec<(Vec<String>, Equation, Option<GraphicalFunction>)>),
+    /// An arrayed lookup (Vensim `table[a](...)` records): one table per
+    /// element and no input, called as `table[a](x)`; keys as in
+    /// [`Equations::PerElement`].
+    Lookups(Vec<(Vec<String>, GraphicalFunction)>),
 }
 
 /// A `<connect>` binding of a module instance.
@@ -196,6 +224,19 @@ impl VarKind {
             VarKind::Flow { .. } => "flow",
             VarKind::Aux => "aux",
             VarKind::Module { .. } => "module",
+        }
+    }
+}
+
+impl Variable {
+    /// Whether the variable is a lookup table with no input (a scalar
+    /// graphical function without an equation, or [`Equations::Lookups`]):
+    /// a function models call, not a value over time.
+    pub fn is_lookup(&self) -> bool {
+        match &self.equations {
+            Equations::Lookups(_) => true,
+            Equations::None => self.gf.is_some() && matches!(self.kind, VarKind::Aux),
+            _ => false,
         }
     }
 }

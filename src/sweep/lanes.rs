@@ -20,7 +20,7 @@ use crate::compile::program::MAX_CALL_ARGS;
 use std::sync::Arc;
 
 use crate::compile::builtins::{self, floor_mod, TimeCtx};
-use crate::compile::program::{Op, Segment, TableFn};
+use crate::compile::program::{Op, Segment};
 use crate::compile::CompiledModel;
 use crate::ir::{GraphicalFunction, Method};
 use crate::vm::state::{saves, TimeGrid};
@@ -615,7 +615,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                     }
                 }
                 Op::TableFn(t, f) => {
-                    let x2 = if f == TableFn::Area {
+                    let x2 = if f.two_inputs() {
                         sp -= 1;
                         stack[sp]
                     } else {

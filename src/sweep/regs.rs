@@ -254,7 +254,7 @@ fn translate(
                 stack.push(d);
             }
             Op::TableFn(t, f) => {
-                let x2 = if f == TableFn::Area {
+                let x2 = if f.two_inputs() {
                     stack.pop().unwrap_or(0)
                 } else {
                     constant(0.0)

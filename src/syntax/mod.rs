@@ -7,6 +7,7 @@
 //! [`crate::Error`]s with positions, never as panics.
 
 pub mod ast;
+pub mod dat;
 pub mod ident;
 pub mod lexer;
 pub mod mdl;

@@ -6,8 +6,9 @@
 //! module path segment (`hares.births`) and each subscript (`stock[A, B]`),
 //! so the sim's `stock[a,b]` matches the reference's `"Stock[A, B]"`.
 //!
-//! A value passes when `|sim - ref| <= max(ABS_TOL, REL_TOL * max(|sim|, |ref|))`;
-//! two NaNs are equal. Reference times match the saved sim time within
+//! A value passes when `|sim - ref| <= max(abs, rel * max(|sim|, |ref|),
+//! peak * column peak)` ([`Tolerance`]; SDXorg: `abs = 1e-5`, `rel = 1e-4`,
+//! no peak term); two NaNs are equal. Reference times match the saved sim time within
 //! `1e-9 * max(1, |t|)`, widened to the rounding of the printed time (several
 //! references print `10.0312` for `10.03125`). Vensim's control variables (`INITIAL TIME`,
 //! `FINAL TIME`, `TIME STEP`, `SAVEPER`), when the model has no variable of
@@ -23,6 +24,54 @@ use crate::syntax::ident::canonicalize;
 pub const ABS_TOL: f64 = 1e-5;
 pub const REL_TOL: f64 = 1e-4;
 
+/// How far a value may be from its reference:
+/// `max(abs, rel * max(|sim|, |ref|), peak * p)` where `p` is the
+/// column's largest finite `|ref|`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    pub abs: f64,
+    pub rel: f64,
+    pub peak: f64,
+}
+
+impl Tolerance {
+    /// SDXorg's rule.
+    pub const SDXORG: Tolerance = Tolerance {
+        abs: ABS_TOL,
+        rel: REL_TOL,
+        peak: 0.0,
+    };
+    /// Real-models rule for Vensim DAT references.
+    pub const DAT: Tolerance = Tolerance {
+        abs: ABS_TOL,
+        rel: REL_TOL,
+        peak: 1e-6,
+    };
+    /// Real-models rule for VDF references: single precision, from another
+    /// simulator.
+    pub const VDF: Tolerance = Tolerance {
+        abs: 0.0,
+        rel: 1e-2,
+        peak: 1e-4,
+    };
+
+    /// Allowed `|a - b|` in a column whose largest finite `|ref|` is `peak`.
+    pub fn allowed(&self, a: f64, b: f64, peak: f64) -> f64 {
+        self.abs
+            .max(self.rel * a.abs().max(b.abs()))
+            .max(self.peak * peak)
+    }
+}
+
+/// What a comparison counts and how strictly.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules<'a> {
+    pub tolerance: Tolerance,
+    /// When set, reference columns whose variable (the [`column_key`]
+    /// without subscripts) is not in this set are skipped, not failures.
+    pub defined: Option<&'a std::collections::HashSet<String>>,
+}
+
 /// One compared point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mismatch {
@@ -31,6 +80,8 @@ pub struct Mismatch {
     pub time: f64,
     pub sim: f64,
     pub reference: f64,
+    /// The allowed `|sim - reference|` here.
+    pub allowed: f64,
 }
 
 impl Mismatch {
@@ -46,7 +97,7 @@ impl Mismatch {
         if diff.is_nan() {
             return f64::INFINITY;
         }
-        diff / tolerance(self.sim, self.reference)
+        diff / self.allowed
     }
 
     pub fn passes(&self) -> bool {
@@ -62,11 +113,6 @@ impl std::fmt::Display for Mismatch {
             self.variable, self.time, self.sim, self.reference
         )
     }
-}
-
-/// Allowed absolute difference between `a` and `b`.
-pub fn tolerance(a: f64, b: f64) -> f64 {
-    ABS_TOL.max(REL_TOL * a.abs().max(b.abs()))
 }
 
 /// Outcome of comparing one run against one reference.
@@ -159,8 +205,28 @@ fn find_time(times: &[f64], t: f64, precision: f64) -> Option<usize> {
     best
 }
 
-/// Compare `results` (from a run with `specs`) against `reference`.
+/// Compare `results` (from a run with `specs`) against `reference` by the
+/// SDXorg rule.
 pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Comparison {
+    let rules = Rules {
+        tolerance: Tolerance::SDXORG,
+        defined: None,
+    };
+    compare_with(results, specs, reference, &rules)
+}
+
+/// The variable part of a [`column_key`] (`stock[a,b]` → `stock`).
+fn base_key(key: &str) -> &str {
+    key.split_once('[').map_or(key, |(b, _)| b)
+}
+
+/// Compare `results` against `reference` by `rules`.
+pub fn compare_with(
+    results: &Results,
+    specs: &SimSpecs,
+    reference: &Reference,
+    rules: &Rules<'_>,
+) -> Comparison {
     let mut by_key: HashMap<String, usize> = HashMap::new();
     for (i, n) in results.names.iter().enumerate() {
         by_key.entry(column_key(n)).or_insert(i);
@@ -193,6 +259,17 @@ pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Co
 
     for (name, col) in reference.names.iter().zip(&reference.columns) {
         let key = column_key(name);
+        if rules
+            .defined
+            .is_some_and(|d| !d.contains(base_key(&key)) && control_value(&key, specs).is_none())
+        {
+            continue;
+        }
+        let peak = col
+            .iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, |m, v| m.max(v.abs()));
         let sim_col = by_key.get(&key).map(|&i| results.columns[i].as_slice());
         let constant = if sim_col.is_none() {
             control_value(&key, specs)
@@ -219,6 +296,7 @@ pub fn compare(results: &Results, specs: &SimSpecs, reference: &Reference) -> Co
                 time: reference.times[k],
                 sim,
                 reference: ref_value,
+                allowed: rules.tolerance.allowed(sim, ref_value, peak),
             };
             let score = m.score();
             if col_worst.as_ref().is_none_or(|w| score > w.score()) {
@@ -301,6 +379,54 @@ mod tests {
     }
 
     #[test]
+    fn real_models_rules_skip_undefined_and_scale_with_the_peak() {
+        let r = reference(
+            &["x", "#d1>DELAY1#", "Stock[A,B]"],
+            &[0.0, 1.0],
+            vec![
+                vec![Some(5e-4), Some(1000.0)],
+                vec![Some(1.0), Some(1.0)],
+                vec![Some(5.0), Some(5.0)],
+            ],
+        );
+        let mut res = results();
+        res.columns[2] = vec![0.0, 0.0, 1000.0];
+        let defined: std::collections::HashSet<String> =
+            ["x", "stock"].iter().map(|s| s.to_string()).collect();
+        let strict = compare(&res, &SimSpecs::default(), &r);
+        assert!(strict.problems.iter().any(|p| p.contains("#d1>DELAY1#")));
+        // 5e-4 off at t=0: within 1e-6 * peak (1e-3), beyond abs 1e-5 alone.
+        let dat = Rules {
+            tolerance: Tolerance::DAT,
+            defined: Some(&defined),
+        };
+        let c = compare_with(&res, &SimSpecs::default(), &r, &dat);
+        assert!(c.passed(), "{c:?}");
+        assert_eq!(c.compared, 4);
+        res.columns[2][2] = 1011.0;
+        let c = compare_with(&res, &SimSpecs::default(), &r, &dat);
+        assert_eq!(c.failing.len(), 1);
+        let vdf = Rules {
+            tolerance: Tolerance::VDF,
+            defined: Some(&defined),
+        };
+        res.columns[2][2] = 1009.0;
+        assert!(compare_with(&res, &SimSpecs::default(), &r, &vdf).passed());
+        res.columns[2][2] = 1011.0;
+        assert!(!compare_with(&res, &SimSpecs::default(), &r, &vdf).passed());
+        // A defined variable the run lacks is still a failure.
+        let only_stock: std::collections::HashSet<String> =
+            ["stock", "nope"].iter().map(|s| s.to_string()).collect();
+        let r2 = reference(&["nope"], &[0.0], vec![vec![Some(1.0)]]);
+        let rules = Rules {
+            tolerance: Tolerance::DAT,
+            defined: Some(&only_stock),
+        };
+        let c = compare_with(&res, &SimSpecs::default(), &r2, &rules);
+        assert!(c.problems.iter().any(|p| p == "missing variable nope"));
+    }
+
+    #[test]
     fn rounded_reference_times_match_nearest() {
         let times = [10.0, 10.03125, 10.0625];
         assert_eq!(find_time(&times, 10.0312, 5e-5), Some(1));
@@ -311,11 +437,12 @@ mod tests {
 
     #[test]
     fn nan_equals_nan_only() {
-        let m = |sim, reference| Mismatch {
+        let m = |sim: f64, reference: f64| Mismatch {
             variable: String::new(),
             time: 0.0,
             sim,
             reference,
+            allowed: Tolerance::SDXORG.allowed(sim, reference, 0.0),
         };
         assert!(m(f64::NAN, f64::NAN).passes());
         assert!(!m(1.0, f64::NAN).passes());

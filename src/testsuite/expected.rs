@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::CaseResult;
+use super::{CaseResult, Suite};
 
 /// Row key → reason, sorted.
 pub type ExpectedFailures = BTreeMap<String, String>;
@@ -36,9 +36,13 @@ pub fn parse(text: &str) -> Result<ExpectedFailures, String> {
 }
 
 /// Render the list in its file format, with a short header.
-pub fn render(list: &ExpectedFailures) -> String {
-    let mut out = String::from(
-        "# Conformance rows (paths relative to test-models) that are expected to fail.\n\
+pub fn render(suite: Suite, list: &ExpectedFailures) -> String {
+    let root = match suite {
+        Suite::SdXorg => "test-models",
+        Suite::RealModels => "real-models",
+    };
+    let mut out = format!(
+        "# Conformance rows (paths relative to {root}) that are expected to fail.\n\
          # The list only shrinks: remove a row once it passes.\n\
          # Regenerate with: SIMLIN_BLESS=1 cargo test --test conformance\n",
     );
@@ -131,6 +135,8 @@ mod tests {
                 model: key.into(),
                 reference: None,
                 format: Format::Xmile,
+                scoring: super::super::Scoring::SDXORG,
+                data_files: Vec::new(),
             },
             outcome: if pass {
                 Outcome::Pass(Comparison::default())
@@ -146,7 +152,7 @@ mod tests {
         let list = parse(text).unwrap();
         assert_eq!(list["tests/a/a.xmile"], "needs DELAY");
         assert_eq!(list["tests/b/b.stmx"], "");
-        assert_eq!(parse(&render(&list)).unwrap(), list);
+        assert_eq!(parse(&render(Suite::SdXorg, &list)).unwrap(), list);
         assert!(parse("x/y.xmile\nx/y.xmile # again\n").is_err());
     }
 

@@ -15,6 +15,16 @@
 //!
 //! Vensim `.mdl` rows run like the XMILE ones, through the native `.mdl`
 //! reader ([`crate::load_file`] dispatches on the extension).
+//!
+//! The second suite, `../shared/real-models` ([`Suite::RealModels`]), holds
+//! models from real projects: SDEverywhere's test models (each scored
+//! against the Vensim DAT run of the same name beside it), World3-03 and
+//! C-LEARN (scored against Vensim's VDF runs decoded to CSV). Its rules
+//! ([`Scoring`]) differ from SDXorg's in two ways: reference columns for
+//! variables the model does not define (Vensim's internal `#d1>DELAY1#`
+//! levels) are not counted, and VDF references, single precision and from
+//! another simulator, are compared at 1 %. Model files with no reference
+//! of their own are [`Scoring::RunOnly`]: they must load, compile and run.
 
 pub mod compare;
 pub mod expected;
@@ -26,7 +36,8 @@ use std::sync::Mutex;
 
 use crate::compile::CompiledModel;
 use crate::vm::RunOptions;
-use compare::{compare, Comparison};
+use compare::{compare_with, Comparison};
+use std::collections::HashSet;
 use reference::read_reference;
 
 /// The model file format of a row.
@@ -66,15 +77,155 @@ impl Format {
     }
 }
 
-/// One row of the suite: a model file and its folder's reference output.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The two conformance suites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Suite {
+    /// SDXorg's `test-models`: one reference (`output.csv`/`.tab`) per folder.
+    SdXorg,
+    /// `real-models`: SDEverywhere's models with Vensim DAT runs, World3-03
+    /// and C-LEARN with decoded VDF runs.
+    RealModels,
+}
+
+impl Suite {
+    pub const ALL: [Suite; 2] = [Suite::SdXorg, Suite::RealModels];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::SdXorg => "sdxorg",
+            Suite::RealModels => "real-models",
+        }
+    }
+
+    /// Where the suite is expected: `SIMLIN_TEST_MODELS` / `SIMLIN_REAL_MODELS`
+    /// if set, else beside the repository in `../shared`.
+    pub fn default_root(self) -> PathBuf {
+        let (var, dir) = match self {
+            Suite::SdXorg => ("SIMLIN_TEST_MODELS", "test-models"),
+            Suite::RealModels => ("SIMLIN_REAL_MODELS", "real-models"),
+        };
+        match std::env::var_os(var) {
+            Some(p) => PathBuf::from(p),
+            None => Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared")
+                .join(dir),
+        }
+    }
+
+    /// Every row of the suite under `root`, sorted by key.
+    pub fn discover(self, root: &Path) -> std::io::Result<Vec<Case>> {
+        let mut cases = Vec::new();
+        walk(self, root, root, &mut cases)?;
+        cases.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(cases)
+    }
+
+    /// The checked-in list of rows expected to fail, relative to the
+    /// repository root.
+    pub fn expected_failures_file(self) -> &'static str {
+        match self {
+            Suite::SdXorg => "tests/conformance/expected_failures.txt",
+            Suite::RealModels => "tests/conformance/real_models_expected_failures.txt",
+        }
+    }
+
+    /// The group a row is totalled under in the scoreboard: the format for
+    /// SDXorg, the project folder (`sdeverywhere`, `C-LEARN`) otherwise.
+    pub fn group(self, case: &Case) -> String {
+        match self {
+            Suite::SdXorg => case.format.name().to_string(),
+            Suite::RealModels => case
+                .key
+                .split_once('/')
+                .map_or(case.key.as_str(), |(top, _)| top)
+                .to_string(),
+        }
+    }
+}
+
+/// How a row's values are compared with its reference.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scoring {
+    /// `|sim - ref| <= max(abs, rel * max(|sim|, |ref|), peak * column peak)`
+    /// at every reference time. `skip_undefined`: reference columns naming
+    /// no variable of the model are not counted (real-models rule); when
+    /// false they are failures (SDXorg rule).
+    Compare {
+        tolerance: compare::Tolerance,
+        skip_undefined: bool,
+    },
+    /// No reference of its own: the row passes when it loads, compiles and
+    /// runs.
+    RunOnly,
+}
+
+impl Scoring {
+    /// SDXorg's rule.
+    pub const SDXORG: Scoring = Scoring::Compare {
+        tolerance: compare::Tolerance::SDXORG,
+        skip_undefined: false,
+    };
+    /// A Vensim DAT reference (double precision, Vensim's own run).
+    pub const DAT: Scoring = Scoring::Compare {
+        tolerance: compare::Tolerance::DAT,
+        skip_undefined: true,
+    };
+    /// A decoded VDF reference (single precision, another simulator).
+    pub const VDF: Scoring = Scoring::Compare {
+        tolerance: compare::Tolerance::VDF,
+        skip_undefined: true,
+    };
+}
+
+/// One row of a suite: a model file and the reference it is scored against.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Case {
     /// Path relative to the suite root, `/`-separated.
     pub key: String,
     pub model: PathBuf,
-    /// `output.csv` if present, else `output.tab`, else `None`.
+    /// SDXorg: `output.csv` if present, else `output.tab`, else `None`;
+    /// real-models: `<stem>.dat` beside the model, else the folder's
+    /// `*.vdf.csv`, else `None` (run only).
     pub reference: Option<PathBuf>,
     pub format: Format,
+    pub scoring: Scoring,
+    /// Vensim data files the run reads its data variables from (the
+    /// `externalDatfiles` of an SDEverywhere `<stem>_spec.json`, the
+    /// equivalent of `vensim -d`), relative to the model's folder.
+    pub data_files: Vec<String>,
+}
+
+impl Case {
+    /// How the model file is loaded for this row.
+    pub fn load_options(&self) -> crate::LoadOptions {
+        crate::LoadOptions {
+            data_files: (!self.data_files.is_empty()).then(|| self.data_files.clone()),
+        }
+    }
+}
+
+/// The data files an SDEverywhere spec (`<stem>_spec.json` beside the
+/// model) names as the run's data source (`"externalDatfiles"`).
+fn spec_data_files(model: &Path) -> Vec<String> {
+    let Some(stem) = model.file_stem().and_then(|s| s.to_str()) else {
+        return Vec::new();
+    };
+    let spec = model.with_file_name(format!("{stem}_spec.json"));
+    let Ok(text) = std::fs::read_to_string(spec) else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    json.get("externalDatfiles")
+        .and_then(|v| v.as_array())
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Case {
@@ -84,38 +235,60 @@ impl Case {
     }
 }
 
-/// Where the suite is expected: `SIMLIN_TEST_MODELS` if set, else
-/// `<repo>/../shared/test-models`.
+/// Where the SDXorg suite is expected (see [`Suite::default_root`]).
 pub fn default_root() -> PathBuf {
-    match std::env::var_os("SIMLIN_TEST_MODELS") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/test-models"),
+    Suite::SdXorg.default_root()
+}
+
+/// Every model file of the SDXorg suite under `root`, sorted by key.
+pub fn discover(root: &Path) -> std::io::Result<Vec<Case>> {
+    Suite::SdXorg.discover(root)
+}
+
+/// The reference and scoring of model file `path` in `suite`, given the
+/// sorted entries of its folder.
+fn reference_for(suite: Suite, path: &Path, entries: &[PathBuf]) -> (Option<PathBuf>, Scoring) {
+    let file_named = |name: &str| {
+        entries
+            .iter()
+            .find(|e| {
+                e.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    && e.is_file()
+            })
+            .cloned()
+    };
+    match suite {
+        Suite::SdXorg => {
+            let reference = file_named("output.csv").or_else(|| file_named("output.tab"));
+            (reference, Scoring::SDXORG)
+        }
+        Suite::RealModels => {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            if let Some(dat) = file_named(&format!("{stem}.dat")) {
+                return (Some(dat), Scoring::DAT);
+            }
+            let vdf = entries.iter().find(|e| {
+                e.is_file()
+                    && e.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".vdf.csv"))
+            });
+            match vdf {
+                Some(v) => (Some(v.clone()), Scoring::VDF),
+                None => (None, Scoring::RunOnly),
+            }
+        }
     }
 }
 
-/// Every model file under `root` (all formats), sorted by key.
-pub fn discover(root: &Path) -> std::io::Result<Vec<Case>> {
-    let mut cases = Vec::new();
-    walk(root, root, &mut cases)?;
-    cases.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(cases)
-}
-
-fn walk(root: &Path, dir: &Path, cases: &mut Vec<Case>) -> std::io::Result<()> {
+fn walk(suite: Suite, root: &Path, dir: &Path, cases: &mut Vec<Case>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()?;
     entries.sort();
-    let csv = dir.join("output.csv");
-    let tab = dir.join("output.tab");
-    let reference = if csv.is_file() {
-        Some(csv)
-    } else if tab.is_file() {
-        Some(tab)
-    } else {
-        None
-    };
-    for path in entries {
+    for path in &entries {
         let hidden = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -124,7 +297,7 @@ fn walk(root: &Path, dir: &Path, cases: &mut Vec<Case>) -> std::io::Result<()> {
             continue;
         }
         if path.is_dir() {
-            walk(root, &path, cases)?;
+            walk(suite, root, path, cases)?;
             continue;
         }
         let Some(format) = path
@@ -134,17 +307,24 @@ fn walk(root: &Path, dir: &Path, cases: &mut Vec<Case>) -> std::io::Result<()> {
         else {
             continue;
         };
-        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let rel = path.strip_prefix(root).unwrap_or(path);
         let key = rel
             .components()
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
+        let (reference, scoring) = reference_for(suite, path, &entries);
+        let data_files = match (suite, format) {
+            (Suite::RealModels, Format::Mdl) => spec_data_files(path),
+            _ => Vec::new(),
+        };
         cases.push(Case {
             key,
             model: path.clone(),
-            reference: reference.clone(),
+            reference,
             format,
+            scoring,
+            data_files,
         });
     }
     Ok(())
@@ -181,6 +361,9 @@ impl CaseResult {
         match &self.outcome {
             Outcome::Pass(c) => match &c.worst {
                 Some(w) => format!("worst: {w}"),
+                None if self.case.scoring == Scoring::RunOnly => {
+                    "runs (no reference of its own)".into()
+                }
                 None => "no values compared".into(),
             },
             Outcome::Mismatch(c) => {
@@ -222,6 +405,13 @@ fn outcome_of(case: &Case) -> Outcome {
     if !case.format.is_supported() {
         return Outcome::NotRun(format!("{} files are not supported", case.format.name()));
     }
+    let (tolerance, skip_undefined) = match case.scoring {
+        Scoring::Compare {
+            tolerance,
+            skip_undefined,
+        } => (tolerance, skip_undefined),
+        Scoring::RunOnly => return run_only(case),
+    };
     let Some(ref_path) = &case.reference else {
         return Outcome::Error("no output.csv or output.tab in the folder".into());
     };
@@ -229,7 +419,7 @@ fn outcome_of(case: &Case) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::Error(e.to_string()),
     };
-    let project = match crate::load_file(&case.model) {
+    let project = match crate::load_file_with(&case.model, &case.load_options()) {
         Ok(p) => p,
         Err(e) => return Outcome::Error(format!("load [{}]: {e}", e.code())),
     };
@@ -241,12 +431,52 @@ fn outcome_of(case: &Case) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::Error(format!("run [{}]: {e}", e.code())),
     };
-    let cmp = compare(&results, model.sim_specs(), &reference);
+    let defined = skip_undefined.then(|| defined_names(&project));
+    let rules = compare::Rules {
+        tolerance,
+        defined: defined.as_ref(),
+    };
+    let cmp = compare_with(&results, model.sim_specs(), &reference, &rules);
     if cmp.passed() {
         Outcome::Pass(cmp)
     } else {
         Outcome::Mismatch(cmp)
     }
+}
+
+/// A row with no reference: load, compile and run, nothing to compare.
+fn run_only(case: &Case) -> Outcome {
+    let ran = crate::load_file_with(&case.model, &case.load_options())
+        .map_err(|e| format!("load [{}]: {e}", e.code()))
+        .and_then(|p| {
+            CompiledModel::new(&p, None).map_err(|e| format!("compile [{}]: {e}", e.code()))
+        })
+        .and_then(|m| {
+            m.run(&RunOptions::default())
+                .map_err(|e| format!("run [{}]: {e}", e.code()))
+        });
+    match ran {
+        Ok(_) => Outcome::Pass(Comparison::default()),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// Column keys ([`compare::column_key`]) of every variable of the main
+/// model, without subscripts: what the model "defines" for the
+/// real-models rule. Lookup tables are functions, not values over time: a
+/// VDF stores their points, not a series, so a decoded VDF's column for
+/// one is not a run's output and is not counted.
+fn defined_names(project: &crate::ir::Project) -> HashSet<String> {
+    project
+        .main_model()
+        .map(|m| {
+            m.variables
+                .iter()
+                .filter(|v| !v.is_lookup())
+                .map(|v| compare::column_key(&v.name))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// [`run_case`] with a panic turned into an [`Outcome::Error`].
@@ -314,12 +544,41 @@ mod tests {
         std::fs::write(case.join("m.MDL"), "").unwrap();
         std::fs::write(case.join("output.tab"), "Time\tx\n0\t1\n").unwrap();
         std::fs::write(case.join("notes.txt"), "").unwrap();
-        let cases = discover(&dir).unwrap();
+        let real = dir.join("real/proj");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::write(real.join("m.mdl"), "").unwrap();
+        std::fs::write(real.join("m.dat"), "x\n0\t1\n").unwrap();
+        std::fs::write(real.join("other.xmile"), "").unwrap();
+        std::fs::write(real.join("Ref.vdf.csv"), "time,x\n0,1\n").unwrap();
+        std::fs::write(real.join("none.mdl"), "").unwrap();
+        let solo = dir.join("real/solo");
+        std::fs::create_dir_all(&solo).unwrap();
+        std::fs::write(solo.join("s.mdl"), "").unwrap();
+        let real_cases = Suite::RealModels.discover(&dir.join("real")).unwrap();
+        let cases = discover(&dir.join("tests")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let keys: Vec<_> = cases.iter().map(|c| c.key.as_str()).collect();
-        assert_eq!(keys, vec!["tests/a/m.MDL", "tests/a/m.xmile"]);
+        assert_eq!(keys, vec!["a/m.MDL", "a/m.xmile"]);
         assert_eq!(cases[0].format, Format::Mdl);
-        assert_eq!(cases[1].folder(), "tests/a");
+        assert_eq!(cases[1].folder(), "a");
+        assert_eq!(cases[0].scoring, Scoring::SDXORG);
+        let real: Vec<_> = real_cases
+            .iter()
+            .map(|c| {
+                let reference = c.reference.as_ref().and_then(|r| r.file_name());
+                (c.key.as_str(), reference.map(|r| r.to_string_lossy()), c.scoring)
+            })
+            .collect();
+        assert_eq!(
+            real,
+            vec![
+                ("proj/m.mdl", Some("m.dat".into()), Scoring::DAT),
+                ("proj/none.mdl", Some("Ref.vdf.csv".into()), Scoring::VDF),
+                ("proj/other.xmile", Some("Ref.vdf.csv".into()), Scoring::VDF),
+                ("solo/s.mdl", None, Scoring::RunOnly),
+            ]
+        );
+        assert_eq!(Suite::RealModels.group(&real_cases[3]), "solo");
         assert!(cases[1].reference.as_ref().unwrap().ends_with("output.tab"));
         let results = run_all(&cases, 2);
         assert!(matches!(results[0].outcome, Outcome::Error(_)));

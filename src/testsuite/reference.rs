@@ -1,6 +1,8 @@
-//! Reading a conformance case's reference output (`output.csv` / `output.tab`).
+//! Reading a conformance case's reference output: `output.csv` / `output.tab`
+//! (SDXorg), a Vensim DAT run (`<case>.dat`, SDEverywhere) or a decoded VDF
+//! run (`Ref.vdf.csv`).
 //!
-//! Both formats are "one header line, then one line per saved time", with the
+//! The tables are "one header line, then one line per saved time", with the
 //! time in the first column. Lines may end in `\n`, `\r\n` or a bare `\r`
 //! (several files in the suite use old Mac line endings). Fields may be
 //! double-quoted (`"Two Dims[A,D]"`), with `""` as an escaped quote.
@@ -8,9 +10,13 @@
 //! An empty cell means "not recorded at this time" — Vensim writes constants
 //! only on the first row — and is kept as `None`, never compared. Any other
 //! cell that is not a number (`???`, `#N/A`) makes the whole reference
-//! unusable: the caller reports the case as failed.
+//! unusable: the caller reports the case as failed. DAT runs are read by the
+//! one DAT parser ([`crate::syntax::dat`]) and put on the union of their
+//! series' times.
 
 use std::path::Path;
+
+use crate::syntax::dat::parse_dat;
 
 /// A parsed reference file: `columns[i][k]` is `names[i]` at `times[k]`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -29,6 +35,8 @@ pub enum ReferenceError {
     Io(String),
     Empty,
     NoTimeColumn(String),
+    /// A Vensim DAT file that does not parse.
+    Dat(String),
     /// A cell that is neither empty nor a number.
     NonNumeric {
         line: usize,
@@ -42,6 +50,7 @@ impl std::fmt::Display for ReferenceError {
         match self {
             ReferenceError::Io(m) => write!(f, "cannot read reference: {m}"),
             ReferenceError::Empty => write!(f, "reference file is empty"),
+            ReferenceError::Dat(m) => write!(f, "reference (Vensim DAT): {m}"),
             ReferenceError::NoTimeColumn(h) => {
                 write!(f, "reference's first column is '{h}', not Time")
             }
@@ -53,7 +62,8 @@ impl std::fmt::Display for ReferenceError {
     }
 }
 
-/// Read a reference file; the delimiter is a tab for `.tab`, else a comma.
+/// Read a reference file: Vensim's DAT format for `.dat`, else a table
+/// whose delimiter is a tab for `.tab` and a comma otherwise.
 pub fn read_reference(path: &Path) -> Result<Reference, ReferenceError> {
     let bytes = std::fs::read(path).map_err(|e| ReferenceError::Io(e.to_string()))?;
     // Vensim writes non-UTF-8 references as Latin-1.
@@ -61,11 +71,51 @@ pub fn read_reference(path: &Path) -> Result<Reference, ReferenceError> {
         Ok(t) => std::borrow::Cow::Borrowed(t),
         Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
     };
-    let tab = path
+    let ext = path
         .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("tab"));
-    parse_reference(&text, if tab { '\t' } else { ',' })
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "dat" => dat_reference(&text),
+        "tab" => parse_reference(&text, '\t'),
+        _ => parse_reference(&text, ','),
+    }
+}
+
+/// A reference from a Vensim DAT run: one column per series, on the union
+/// of every series' times (a constant is printed at the first time only;
+/// its other cells stay empty, as in a `.tab` export).
+pub fn dat_reference(text: &str) -> Result<Reference, ReferenceError> {
+    let series = parse_dat(text).map_err(|e| ReferenceError::Dat(e.to_string()))?;
+    if series.is_empty() {
+        return Err(ReferenceError::Empty);
+    }
+    let mut times: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.times.iter().copied().zip(s.time_precision.iter().copied()))
+        .collect();
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    times.dedup_by(|b, a| a.0 == b.0);
+    let mut reference = Reference {
+        names: Vec::with_capacity(series.len()),
+        times: times.iter().map(|t| t.0).collect(),
+        time_precision: times.iter().map(|t| t.1).collect(),
+        columns: Vec::with_capacity(series.len()),
+    };
+    for s in series {
+        let mut column = vec![None; reference.times.len()];
+        for (t, v) in s.times.iter().zip(&s.values) {
+            let Ok(k) = reference.times.binary_search_by(|x| x.total_cmp(t)) else {
+                continue;
+            };
+            // A value Vensim could not compute is `:NA:`, compared as NaN.
+            column[k] = Some(v.unwrap_or(f64::NAN));
+        }
+        reference.names.push(s.name);
+        reference.columns.push(column);
+    }
+    Ok(reference)
 }
 
 /// Parse reference text with the given field delimiter.
@@ -124,19 +174,7 @@ fn parse_cell(cell: &str) -> Option<Option<f64>> {
     cell.parse::<f64>().ok().map(Some)
 }
 
-/// Half a unit in the last place of a printed decimal number
-/// (`"10.0312"` → `5e-5`, `"3"` → `0.5`, `"1.5e+06"` → `5e4`).
-pub fn half_ulp(cell: &str) -> f64 {
-    let lower = cell.to_ascii_lowercase();
-    let (mantissa, exp) = match lower.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (lower.as_str(), 0),
-    };
-    let decimals = mantissa
-        .split_once('.')
-        .map_or(0, |(_, frac)| frac.len() as i32);
-    0.5 * 10f64.powi(exp - decimals)
-}
+pub use crate::syntax::dat::half_ulp;
 
 /// Split one line into fields, honouring double quotes (`""` inside quotes
 /// is a literal quote). Quotes are removed from the returned fields.
@@ -184,11 +222,15 @@ mod tests {
     }
 
     #[test]
-    fn half_ulps() {
-        assert!((half_ulp("10.0312") - 5e-5).abs() < 1e-15);
-        assert_eq!(half_ulp("3"), 0.5);
-        assert!((half_ulp("1.5e+06") - 5e4).abs() < 1e-9);
-        assert!((half_ulp("2.5E-3") - 5e-5).abs() < 1e-15);
+    fn dat_reference_merges_series_on_one_time_axis() {
+        let r = dat_reference("c\n0\t2\nx[a]\n0\t1\n0.5\t1.5\n1\t:NA:\n").unwrap();
+        assert_eq!(r.names, vec!["c", "x[a]"]);
+        assert_eq!(r.times, vec![0.0, 0.5, 1.0]);
+        assert_eq!(r.columns[0], vec![Some(2.0), None, None]);
+        assert_eq!(r.columns[1][..2], [Some(1.0), Some(1.5)]);
+        assert!(r.columns[1][2].unwrap().is_nan());
+        assert!(matches!(dat_reference("0\t1\n"), Err(ReferenceError::Dat(_))));
+        assert_eq!(dat_reference(""), Err(ReferenceError::Empty));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! (`max_stack`), so evaluating never allocates.
 
 use crate::compile::builtins::{self, floor_mod, TimeCtx};
-use crate::compile::program::{Op, Segment, TableFn};
+use crate::compile::program::{Op, Segment};
 use crate::compile::CompiledModel;
 use crate::vm::state::RunState;
 use crate::vm::stateful::{self, Cells, Clock};
@@ -105,7 +105,7 @@ impl RunState {
                     push!(lookup(&self.tables[t as usize], x))
                 }
                 Op::TableFn(t, f) => {
-                    let x2 = if f == TableFn::Area { pop!() } else { 0.0 };
+                    let x2 = if f.two_inputs() { pop!() } else { 0.0 };
                     let x = pop!();
                     push!(table_fn(&self.tables[t as usize], f, x, x2))
                 }

@@ -85,6 +85,30 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             ys[i.saturating_sub(1)]
         }
         TableFn::Invert => invert(&xs[..n], &ys[..n], x),
+        TableFn::DataBetween => {
+            if x2.is_nan() {
+                return f64::NAN;
+            }
+            let mode = x2.round();
+            if mode == 0.0 {
+                // Linear between the points, the end values beyond them.
+                let i = xs[..n].partition_point(|&p| p <= x);
+                if i == 0 {
+                    ys[0]
+                } else if i >= n {
+                    ys[n - 1]
+                } else {
+                    let (x0, x1) = (xs[i - 1], xs[i]);
+                    ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+                }
+            } else if mode > 0.0 {
+                let i = xs[..n].partition_point(|&p| p < x);
+                ys[i.min(n - 1)]
+            } else {
+                let i = xs[..n].partition_point(|&p| p < x);
+                ys[i.saturating_sub(1)]
+            }
+        }
         TableFn::Area => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -199,6 +223,14 @@ mod tests {
         assert_eq!(f(TableFn::Invert, 99.0), 2.0);
         // Trapezoids 0..1 (5) and 1..2 (20); beyond x=2 the table is flat at 30.
         assert_eq!(table_fn(&g, TableFn::Area, 0.0, 2.0), 25.0);
+        // GET DATA BETWEEN TIMES: interpolate, forward (at or after),
+        // backward (strictly before).
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 1.5, 0.0), 20.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, -1.0, 0.0), 0.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 1.0, 1.0), 10.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 1.0, -1.0), 0.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 1.5, -1.0), 10.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 99.0, 1.0), 30.0);
         assert_eq!(table_fn(&g, TableFn::Area, 2.0, 0.0), -25.0);
         assert_eq!(table_fn(&g, TableFn::Area, 2.0, 3.0), 30.0);
         assert_eq!(table_fn(&g, TableFn::Area, 0.5, 1.0), 3.75);

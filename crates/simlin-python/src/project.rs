@@ -263,6 +263,7 @@ impl PyModel {
             .map(|v| {
                 let equation = match &v.equations {
                     Equations::None => String::new(),
+                    Equations::Lookups(_) => "(lookup)".into(),
                     Equations::Single(eq) => eq.text.clone(),
                     Equations::PerElement(elems) => elems
                         .iter()

@@ -11,7 +11,7 @@ use super::rewrite::{fold_constants, substitute, uses_range_value};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ir::{
-    Dimension, DynamicSpecs, Equation, Equations, GraphicalFunction, SimSpecs, VarKind, Variable,
+    DimMapping, Dimension, DynamicSpecs, Equation, Equations, GraphicalFunction, SimSpecs, VarKind, Variable,
 };
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
 use crate::syntax::ident::canonicalize;
@@ -84,24 +84,73 @@ pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
     }
     let mut out: Vec<Dimension> = Vec::new();
     for d in defs {
-        let (name, maps_to) = match d {
-            Def::Dim { name, maps_to, .. } => (name, maps_to.clone()),
-            Def::Equiv { name, .. } => (name, Vec::new()),
+        let (name, maps_to, offset) = match d {
+            Def::Dim {
+                name,
+                maps_to,
+                offset,
+                ..
+            } => (name, maps_to.as_slice(), *offset),
+            Def::Equiv { name, offset, .. } => (name, &[][..], *offset),
             _ => continue,
         };
         let ident = canonicalize(name);
         if out.iter().any(|x| x.ident == ident) {
             continue;
         }
+        let elements = done.get(&ident).cloned().unwrap_or_default();
+        let maps_to = maps_to
+            .iter()
+            .map(|(to, items)| mapping(ctx, &done, name, offset, elements.len(), to, items))
+            .collect::<Result<Vec<_>>>()?;
         out.push(Dimension {
             name: name.clone(),
-            elements: done.get(&ident).cloned().unwrap_or_default(),
+            elements,
             ident,
             indexed: false,
             maps_to,
         });
     }
     Ok(out)
+}
+
+/// One mapping of range `name` (with `count` elements) onto `to`: a list
+/// names, per element, a target element or a subrange of the target
+/// (expanded to its elements).
+fn mapping(
+    ctx: &Ctx,
+    done: &HashMap<String, Vec<String>>,
+    name: &str,
+    offset: usize,
+    count: usize,
+    to: &str,
+    items: &[String],
+) -> Result<DimMapping> {
+    let to = canonicalize(to);
+    if items.is_empty() {
+        return Ok(DimMapping::positional(to));
+    }
+    if items.len() != count {
+        return Err(ctx.syntax(
+            offset,
+            name,
+            format!(
+                "the mapping to '{to}' lists {} item(s) for {count} element(s)",
+                items.len()
+            ),
+        ));
+    }
+    let elements = items
+        .iter()
+        .map(|i| {
+            let c = canonicalize(i);
+            match done.get(&c) {
+                Some(sub) => sub.iter().map(|e| canonicalize(e)).collect(),
+                None => vec![c],
+            }
+        })
+        .collect();
+    Ok(DimMapping { to, elements })
 }
 
 /// Merge records into variables, in order of first appearance.
@@ -225,7 +274,10 @@ fn variable(
         if let Body::FromDataFiles(interp) = r.body {
             let lists: Vec<Vec<String>> =
                 r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
-            let gfs = ctx.data.data_variable(&r.name, &product(&lists), interp)?;
+            let (gfs, missing) = ctx.data.data_variable(&r.name, &product(&lists), interp)?;
+            for m in missing {
+                ctx.warn(r.offset, format!("no data for '{m}' in the data files: it is :NA:"));
+            }
             let text = "(data from the run's data files)".to_string();
             r.body = data_body(gfs, r.subs.is_empty(), text);
         }
@@ -343,7 +395,7 @@ fn variable(
     if g.iter()
         .all(|r| matches!(r.body, Body::Lookup(_) | Body::Lookups(_)))
     {
-        return element_lookups(&v, &g, &expand);
+        return element_lookups(v, &g, &expand);
     }
     let all_dims = first.subs.iter().all(|s| find_dim(dims, s).is_some());
     let range_value = match &first.body {
@@ -382,10 +434,10 @@ fn variable(
 
 type Expand<'a> = dyn Fn(&VarRecord, &str) -> Result<Vec<String>> + 'a;
 
-/// A subscripted lookup table becomes one scalar lookup per element, named
-/// `table[a,b]`: the name the parser gives calls like `table[a, b](x)`.
-fn element_lookups(v: &Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result<Vec<Variable>> {
-    let mut out: Vec<Variable> = Vec::new();
+/// An arrayed lookup: one table per element of its records (one table for
+/// every element a record's ranges cover, or one per element as listed).
+fn element_lookups(mut v: Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result<Vec<Variable>> {
+    let mut tables: Vec<(Vec<String>, GraphicalFunction)> = Vec::new();
     for r in g {
         let gfs: &[GraphicalFunction] = match &r.body {
             Body::Lookup(gf) => std::slice::from_ref(gf),
@@ -397,22 +449,17 @@ fn element_lookups(v: &Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result
             let Some(gf) = gfs.get(i).or_else(|| gfs.first()) else {
                 continue;
             };
-            let canon: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
-            let ident = format!("{}[{}]", v.ident, canon.join(","));
-            if out.iter().any(|x| x.ident == ident) {
-                continue;
+            let key: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
+            let seen = tables
+                .iter()
+                .any(|(k, _)| k.iter().map(|e| canonicalize(e)).eq(key.iter().cloned()));
+            if !seen {
+                tables.push((t, gf.clone()));
             }
-            out.push(Variable {
-                name: format!("{}[{}]", v.name, t.join(",")),
-                ident,
-                dims: Vec::new(),
-                gf: Some(gf.clone()),
-                line: Some(r.line),
-                ..v.clone()
-            });
         }
     }
-    Ok(out)
+    v.equations = Equations::Lookups(tables);
+    Ok(vec![v])
 }
 
 fn per_element(
@@ -477,10 +524,11 @@ fn per_element(
                 ),
                 Body::Data(_, text) => time_eq(text),
                 Body::Lookup(_) | Body::Lookups(_) => {
-                    return Err(Error::Unsupported {
-                        variable: r.name.clone(),
-                        construct: "lookup tables defined element by element".into(),
-                    })
+                    return Err(ctx.syntax(
+                        r.offset,
+                        &r.name,
+                        "some elements are lookup tables and others are not",
+                    ))
                 }
                 Body::External(_) | Body::FromDataFiles(_) => {
                     return Err(ctx.syntax(r.offset, &r.name, "unresolved external data"))

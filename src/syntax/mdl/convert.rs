@@ -76,7 +76,9 @@ pub enum Def {
     Dim {
         name: String,
         items: Vec<DimItem>,
-        maps_to: Vec<String>,
+        /// `-> B` (no list) or `-> (B: b2, Sub, b1)`: target and items as
+        /// written (subranges are expanded once every range is known).
+        maps_to: Vec<(String, Vec<String>)>,
         offset: usize,
     },
     Equiv {
@@ -646,14 +648,30 @@ fn dim_def(ctx: &Ctx, toks: &[Token], name: String, offset: usize) -> Result<Def
                 k += 1;
                 while k < toks.len() {
                     match &toks[k].tok {
-                        Tok::Name(n) | Tok::Quoted(n) => maps_to.push(canonicalize(n)),
-                        Tok::LParen => match toks.get(k + 1).map(|t| &t.tok) {
-                            Some(Tok::Name(n) | Tok::Quoted(n)) => {
-                                maps_to.push(canonicalize(n));
-                                k = close_of(toks, k).ok_or_else(|| bad(k))?;
+                        Tok::Name(n) | Tok::Quoted(n) => maps_to.push((n.clone(), Vec::new())),
+                        Tok::LParen => {
+                            let close = close_of(toks, k).ok_or_else(|| bad(k))?;
+                            let target = match toks.get(k + 1).map(|t| &t.tok) {
+                                Some(Tok::Name(n) | Tok::Quoted(n)) => n.clone(),
+                                _ => return Err(bad(k + 1)),
+                            };
+                            let mut list = Vec::new();
+                            if close > k + 2 {
+                                if !at(toks, k + 2, &Tok::Colon) {
+                                    return Err(bad(k + 2));
+                                }
+                                for (j, t) in toks.iter().enumerate().take(close).skip(k + 3) {
+                                    match &t.tok {
+                                        Tok::Name(n) | Tok::Quoted(n) => list.push(n.clone()),
+                                        Tok::Num(v) => list.push(format!("{v}")),
+                                        Tok::Comma => {}
+                                        _ => return Err(bad(j)),
+                                    }
+                                }
                             }
-                            _ => return Err(bad(k + 1)),
-                        },
+                            maps_to.push((target, list));
+                            k = close;
+                        }
                         Tok::Comma => {}
                         _ => return Err(bad(k)),
                     }

@@ -29,7 +29,8 @@ use std::rc::Rc;
 
 use super::external::{table, DataFiles, Grid, Interp};
 use crate::error::Error;
-use crate::ir::GraphicalFunction;
+use crate::ir::{GfKind, GraphicalFunction, VENSIM_NA};
+use crate::syntax::dat::parse_dat;
 use crate::syntax::ident::canonicalize;
 
 /// One series' times and values.
@@ -68,34 +69,49 @@ fn label_key(label: &str) -> String {
 impl DataFiles {
     /// One table of TIME per element of data variable `variable` (display
     /// name), `elements` giving each element's names in row-major order
-    /// (one empty list for a scalar).
+    /// (one empty list for a scalar), and the elements that have no series.
+    ///
+    /// As in Vensim, an element the data files do not mention is `:NA:`
+    /// throughout (models test for it with `x = :NA:`); a variable none of
+    /// whose elements has data is an error, since that is almost always a
+    /// wrong file or name.
     pub fn data_variable(
         &self,
         variable: &str,
         elements: &[Vec<String>],
         interp: Interp,
-    ) -> Result<Vec<GraphicalFunction>, Error> {
+    ) -> Result<(Vec<GraphicalFunction>, Vec<String>), Error> {
         let series = self.series(variable)?;
-        let err = |message: String| Error::DataFile {
-            variable: variable.to_string(),
-            file: series.files.join(", "),
-            message,
+        let shown = |e: &[String]| {
+            if e.is_empty() {
+                variable.to_string()
+            } else {
+                format!("{variable}[{}]", e.join(","))
+            }
         };
-        elements
-            .iter()
-            .map(|e| {
-                let key = series_key(variable, e);
-                let (xs, ys) = series.points.get(&key).ok_or_else(|| {
-                    let shown = if e.is_empty() {
-                        variable.to_string()
-                    } else {
-                        format!("{variable}[{}]", e.join(","))
-                    };
-                    err(format!("no data for '{shown}' in the data files"))
-                })?;
-                Ok(table(xs.clone(), ys.clone(), interp))
-            })
-            .collect()
+        let mut missing = Vec::new();
+        let mut gfs = Vec::with_capacity(elements.len());
+        for e in elements {
+            match series.points.get(&series_key(variable, e)) {
+                Some((xs, ys)) => gfs.push(table(xs.clone(), ys.clone(), interp)),
+                None => {
+                    missing.push(shown(e));
+                    gfs.push(GraphicalFunction {
+                        kind: GfKind::Continuous,
+                        xs: vec![0.0],
+                        ys: vec![VENSIM_NA],
+                    });
+                }
+            }
+        }
+        if missing.len() == elements.len() {
+            return Err(Error::DataFile {
+                variable: variable.to_string(),
+                file: series.files.join(", "),
+                message: format!("no data for '{}' in the data files", missing[0]),
+            });
+        }
+        Ok((gfs, missing))
     }
 
     /// The data files' series, read on first use.
@@ -122,7 +138,7 @@ impl DataFiles {
             let file = self.readable_source(source).map_err(err)?;
             let points = if extension(&file) == "dat" {
                 let text = self.read_text(&file).map_err(err)?;
-                dat_series(&text)
+                dat_series(&text).map_err(err)?
             } else {
                 let delim = if extension(&file) == "tab" { "\t" } else { "," };
                 let book = self.book(&file, delim).map_err(err)?;
@@ -218,27 +234,22 @@ fn grid_series(grid: &Grid) -> Result<Vec<(String, Points)>, String> {
     Ok(out)
 }
 
-/// Series of a Vensim `.dat` file: a line that is not two numbers names the
-/// next series; each `time value` line after it is a point.
-fn dat_series(text: &str) -> Vec<(String, Points)> {
-    let mut out: Vec<(String, Points)> = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let point = match fields.as_slice() {
-            [t, v] => t.parse::<f64>().ok().zip(v.parse::<f64>().ok()),
-            _ => None,
-        };
-        match (point, out.last_mut()) {
-            (Some((t, v)), Some((_, (xs, ys)))) => {
-                xs.push(t);
-                ys.push(v);
-            }
-            (Some(_), None) => {}
-            (None, _) => out.push((label_key(line), (Vec::new(), Vec::new()))),
-        }
-    }
-    out.retain(|(_, (xs, _))| !xs.is_empty());
-    out
+/// Series of a Vensim `.dat` file ([`crate::syntax::dat`]); `:NA:` points
+/// are points without data, skipped like blank cells.
+fn dat_series(text: &str) -> Result<Vec<(String, Points)>, String> {
+    let series = parse_dat(text).map_err(|e| e.to_string())?;
+    Ok(series
+        .into_iter()
+        .filter_map(|s| {
+            let (xs, ys): (Vec<f64>, Vec<f64>) = s
+                .times
+                .iter()
+                .zip(&s.values)
+                .filter_map(|(&t, v)| v.map(|v| (t, v)))
+                .unzip();
+            (!xs.is_empty()).then(|| (label_key(&s.name), (xs, ys)))
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -257,7 +268,7 @@ mod tests {
 
     #[test]
     fn dat_files_list_points_under_each_name() {
-        let s = dat_series("demand\n0 1\n1\t2.5\n\nprice[A]\n0 3\nbad line here\n");
+        let s = dat_series("demand\n0 1\n1\t2.5\n\nprice[A]\n0 3\n1 :NA:\nempty\n").unwrap();
         assert_eq!(
             s,
             vec![
@@ -265,6 +276,8 @@ mod tests {
                 ("price[a]".to_string(), (vec![0.0], vec![3.0])),
             ]
         );
+        let e = dat_series("demand\n0 1\n1 x\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
     }
 }
 
@@ -381,6 +394,26 @@ SAVEPER = TIME STEP ~~|
             }) => (variable, file, message),
             other => panic!("expected a DataFile error, got {:?}", other.map(|_| ())),
         }
+    }
+
+    #[test]
+    fn an_element_without_data_is_na_with_a_warning() {
+        let dat = "level\n0 0\nheld[north]\n0 1\nahead\n0 5\nraw\n0 7\n";
+        let dir = folder("ds-na", &[("in.dat", dat)]);
+        let p = parse_mdl_with(&model("in.dat"), Some(&dir), None).expect("loads");
+        assert!(
+            p.warnings.iter().any(|w| w.contains("held[south]") && w.contains(":NA:")),
+            "{:?}",
+            p.warnings
+        );
+        let r = CompiledModel::new(&p, None)
+            .unwrap()
+            .run(&RunOptions::default())
+            .unwrap();
+        assert!(column(&r, "held[south]")
+            .iter()
+            .all(|&v| v == crate::ir::VENSIM_NA));
+        assert_eq!(column(&r, "held[north]")[0], 1.0);
     }
 
     #[test]

@@ -103,6 +103,8 @@ pub fn split(text: &str, end: usize) -> Result<Vec<Item>, (usize, String)> {
 fn record(rest: &str, base: usize) -> Result<(Record, usize), (usize, String)> {
     let mut in_quote = false;
     let mut escaped = false;
+    // `{...}` comments in the equation (they nest) may hold `~` and `|`.
+    let mut comment_depth = 0usize;
     let mut tildes = Vec::new();
     for (k, c) in rest.char_indices() {
         if tildes.is_empty() {
@@ -112,10 +114,12 @@ fn record(rest: &str, base: usize) -> Result<(Record, usize), (usize, String)> {
             }
             match c {
                 '\\' if in_quote => escaped = true,
-                '"' => in_quote = !in_quote,
+                '"' if comment_depth == 0 => in_quote = !in_quote,
+                '{' if !in_quote => comment_depth += 1,
+                '}' if !in_quote && comment_depth > 0 => comment_depth -= 1,
                 _ => {}
             }
-            if in_quote {
+            if in_quote || comment_depth > 0 || c == '}' {
                 continue;
             }
         }

@@ -156,9 +156,29 @@ fn skip_space(text: &str, i: usize) -> Option<usize> {
         }
     }
     if c == '{' {
-        return Some(rest.find('}').map_or(text.len(), |p| i + p + 1));
+        return Some(comment_end(text, i));
     }
     None
+}
+
+/// The offset after the `{...}` comment at `i`. Comments nest (a comment
+/// may quote an equation that has comments of its own); an unclosed one
+/// runs to the end of the equation.
+fn comment_end(text: &str, i: usize) -> usize {
+    let mut depth = 0usize;
+    for (k, c) in text[i..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + k + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 fn colon(text: &str, i: usize) -> (Tok, usize) {
@@ -223,14 +243,16 @@ fn number(text: &str, i: usize) -> Option<(Tok, usize)> {
     Some((Tok::Num(v), j - i))
 }
 
-/// A name of one or more words; the length stops at the last word.
+/// A name of one or more words; the length stops at the last word. An
+/// apostrophe inside a word belongs to the name (`time's up`, `DimC'`);
+/// only at the start of a token does it open a string.
 fn name(text: &str, i: usize) -> (Tok, usize) {
     let mut words: Vec<&str> = Vec::new();
     let mut j = i;
     loop {
         let w_start = j;
         for c in text[j..].chars() {
-            if name_char(c) {
+            if name_char(c) || (c == '\'' && j > w_start) {
                 j += c.len_utf8();
             } else {
                 break;
@@ -253,6 +275,27 @@ fn name(text: &str, i: usize) -> (Tok, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apostrophes_in_names_and_nested_comments() {
+        assert_eq!(
+            toks("time's up + DimC' * GET('f.csv', 'a') {c {nested} c} - x"),
+            vec![
+                Tok::Name("time's up".into()),
+                Tok::Plus,
+                Tok::Name("DimC'".into()),
+                Tok::Star,
+                Tok::Name("GET".into()),
+                Tok::LParen,
+                Tok::Str("f.csv".into()),
+                Tok::Comma,
+                Tok::Str("a".into()),
+                Tok::RParen,
+                Tok::Minus,
+                Tok::Name("x".into()),
+            ]
+        );
+    }
 
     fn toks(s: &str) -> Vec<Tok> {
         lex(s, 0).unwrap().into_iter().map(|t| t.tok).collect()

@@ -285,21 +285,12 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                         let idx = self.indices()?;
                         if self.eat(&Tok::LParen) {
-                            // `table[a, b](x)`: a call of one element's lookup,
-                            // named `table[a,b]` (see `build`).
-                            let mut parts = Vec::new();
-                            for i in &idx {
-                                match i {
-                                    IndexExpr::Expr(Expr::Var(p, _)) => parts.push(p.clone()),
-                                    IndexExpr::Expr(Expr::Num(v)) => parts.push(format!("{v}")),
-                                    _ => {
-                                        return Err(self.unsupported(format!(
-                                            "calling the lookup table '{n}' with a range slice"
-                                        )))
-                                    }
-                                }
-                            }
-                            return self.call(format!("{id}[{}]", parts.join(",")), span);
+                            // `table[a, b](x)`: a call of an arrayed lookup,
+                            // `LOOKUP(table[a, b], x)`, so the subscripts go
+                            // through the array machinery like any other
+                            // (`SUM(table[r!](x))`).
+                            let table = Expr::Subscript(id, idx, span);
+                            return self.lookup_call(table, span);
                         }
                         Ok(Expr::Subscript(id, idx, span))
                     }
@@ -307,6 +298,17 @@ impl<'a> Parser<'a> {
                 }
             }
             _ => Err(self.unexpected()),
+        }
+    }
+
+    /// The arguments of `table[...](x)` after its `(`, as `LOOKUP(table, x)`.
+    fn lookup_call(&mut self, table: Expr, span: Span) -> Result<Expr, PErr> {
+        match self.call("lookup".into(), span)? {
+            Expr::Call(f, mut args, sp) => {
+                args.insert(0, table);
+                Ok(Expr::Call(f, args, sp))
+            }
+            other => Ok(other),
         }
     }
 

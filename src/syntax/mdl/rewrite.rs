@@ -1,6 +1,6 @@
 //! Expression rewrites the `.mdl` reader needs once ranges are known:
 //! a per-element equation gets its left-hand-side ranges replaced by the
-//! element (in subscripts, in element lookup calls `table[i](x)`, and as
+//! element (in subscripts, including a lookup's `table[i](x)`, and as
 //! values, where a range stands for the element's position), and
 //! `ELMCOUNT(range)` and element names used as values fold to numbers.
 
@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use super::build::find_dim;
 use crate::ir::Dimension;
-use crate::syntax::ast::{Expr, IndexExpr, Span};
+use crate::syntax::ast::{Expr, IndexExpr};
 use crate::syntax::ident::canonicalize;
 
 /// Replace subscripts naming a left-hand-side range with the element this
@@ -72,7 +72,13 @@ pub fn fold_constants(e: &Expr, dims: &[Dimension], idents: &HashSet<String>) ->
         }
         _ => None,
     };
-    map_expr(e, &value, &|_| None)
+    // In a subscript an element name selects that element (`q[M3]` with
+    // `q` over a subrange): it stays a name.
+    let index = |x: &Expr| match x {
+        Expr::Var(..) => Some(x.clone()),
+        _ => None,
+    };
+    map_expr(e, &value, &index)
 }
 
 /// Whether `e` uses one of `subs` (ranges) as a value.
@@ -83,43 +89,14 @@ pub fn uses_range_value(e: &Expr, subs: &[String], dims: &[Dimension]) -> bool {
             .any(|s| canonicalize(s) == d && find_dim(dims, s).is_some())
     };
     let value = |x: &Expr| {
-        match x {
-            Expr::Var(d, _) if is_range(d) => found.set(true),
-            // An element lookup call over a left-hand-side range.
-            Expr::Call(f, _, _) => {
-                let inner = f
-                    .split_once('[')
-                    .map_or("", |(_, i)| i.trim_end_matches(']'));
-                if inner.split(',').any(is_range) {
-                    found.set(true);
-                }
-            }
-            _ => {}
+        if matches!(x, Expr::Var(d, _) if is_range(d)) {
+            found.set(true);
         }
         None
     };
     // Subscript indices name ranges, they do not use them as values.
     map_expr(e, &value, &|x| Some(x.clone()));
     found.get()
-}
-
-/// The subscripts of an element lookup call `table[i,j]` go through the
-/// same index substitution as `x[i,j]`.
-fn rename_element_call(f: &str, index: &dyn Fn(&Expr) -> Option<Expr>) -> String {
-    let Some((base, inner)) = f.split_once('[') else {
-        return f.to_string();
-    };
-    let parts: Vec<String> = inner
-        .trim_end_matches(']')
-        .split(',')
-        .map(
-            |p| match index(&Expr::Var(p.to_string(), Span::default())) {
-                Some(Expr::Var(n, _)) => n,
-                _ => p.to_string(),
-            },
-        )
-        .collect();
-    format!("{base}[{}]", parts.join(","))
 }
 
 /// Rebuild `e`, replacing nodes where `value` (outside subscripts) or
@@ -148,7 +125,7 @@ fn map_expr(
             Expr::Subscript(n.clone(), idx, *sp)
         }
         Expr::Call(f, args, sp) => Expr::Call(
-            rename_element_call(f, index),
+            f.clone(),
             args.iter().map(|a| map_expr(a, value, index)).collect(),
             *sp,
         ),

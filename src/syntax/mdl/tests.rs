@@ -131,7 +131,7 @@ fn precedence_and_names() {
     );
     assert_eq!(
         show(&expr_of("\"my var\" * .5 + :NA:")),
-        "((my_var * 0.5) + -649037107316853500000000000000000)"
+        "((my_var * 0.5) + -1298074214633707000000000000000000)"
     );
     assert_eq!(
         show(&expr_of("Random   Uniform(0, 1, 2)")),
@@ -202,7 +202,7 @@ s[Dim] = INTEG(r[Dim], 1) ~~|
     .unwrap();
     let dim = p.dimension("dim").unwrap();
     assert_eq!(dim.elements, vec!["a1", "a2", "a3"]);
-    assert_eq!(dim.maps_to, vec!["other"]);
+    assert_eq!(dim.maps_to, vec![crate::ir::DimMapping::positional("other")]);
     assert_eq!(
         p.dimension("same").unwrap().elements,
         vec!["b1", "b2", "b3"]
@@ -435,22 +435,42 @@ fn load_file_reads_latin1_and_refuses_binary() {
 }
 
 #[test]
-fn subscripted_lookups_become_element_tables() {
+fn subscripted_lookups_become_one_arrayed_lookup() {
     let p = parse_mdl(&model(
-        "d: a, b ~~|\nt[a]( (2,3),(0,1)) ~~|\nt[b]( (0,5),(1,6)) ~~|\ny[d] = t[d](Time) ~~|\nz = t[b](1) ~~|\n",
+        "d: a, b ~~|\nt[a]( (2,3),(0,1)) ~~|\nt[b]( (0,5),(1,6)) ~~|\ny[d] = t[d](Time) ~~|\n\
+         z = t[b](1) ~~|\ns = SUM(t[d!](2)) ~~|\n",
     ))
     .unwrap();
     let m = &p.models[0];
-    let ta = m.get("t[a]").unwrap();
-    assert_eq!(ta.gf.as_ref().unwrap().xs, vec![0.0, 2.0]);
-    assert_eq!(ta.gf.as_ref().unwrap().ys, vec![1.0, 3.0]);
-    match &m.get("y").unwrap().equations {
-        Equations::PerElement(l) => assert_eq!(show(&l[1].1.expr), "t[b](time)"),
+    let t = m.get("t").unwrap();
+    assert_eq!(t.dims, vec!["d"]);
+    assert!(t.is_lookup());
+    match &t.equations {
+        Equations::Lookups(l) => {
+            assert_eq!(l[0].0, vec!["a"]);
+            assert_eq!(l[0].1.xs, vec![0.0, 2.0]);
+            assert_eq!(l[0].1.ys, vec![1.0, 3.0]);
+        }
         e => panic!("{e:?}"),
     }
+    // `t[d](x)` is LOOKUP(t[d], x): subscripts go through the array code.
     assert!(
-        matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "t[b](1)")
+        matches!(&m.get("y").unwrap().equations, Equations::Single(e) if show(&e.expr) == "lookup(t[1],time)")
     );
+    assert!(
+        matches!(&m.get("z").unwrap().equations, Equations::Single(e) if show(&e.expr) == "lookup(t[1],1)")
+    );
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::RunOptions::default())
+        .unwrap();
+    let col = |n: &str| r.columns[r.names.iter().position(|x| x == n).unwrap()][0];
+    assert_eq!(col("y[b]"), 5.0);
+    assert_eq!(col("z"), 6.0);
+    // SUM over a range slice of lookup calls: t[a](2) + t[b](2) = 3 + 6.
+    assert_eq!(col("s"), 9.0);
+    // A Vensim lookup is a function, not a series of its own.
+    assert!(!r.names.iter().any(|n| n.starts_with("t[")));
 }
 
 /// Corpus models with bytes replaced by syntax characters must load or
