@@ -45,7 +45,8 @@ pub struct LoadOptions {
     /// Vensim data files (`.tab`, `.csv`, `.dat`, spreadsheets) feeding the
     /// data variables that have no equation, in place of the data source the
     /// model's settings name; relative paths are from the model's folder.
-    /// Only `.mdl` models have such variables: other formats reject them.
+    /// Vensim models have such variables, in `.mdl` or exported to XMILE by
+    /// xmutil; other models ignore the files.
     pub data_files: Option<Vec<String>>,
 }
 
@@ -58,11 +59,6 @@ pub fn load_file_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Proj
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "xmile" | "stmx" | "itmx" | "xml" if opts.data_files.is_some() => Err(Error::DataFile {
-            variable: "data_files".into(),
-            file: path.display().to_string(),
-            message: "data files feed Vensim data variables; only .mdl models can use them".into(),
-        }),
         "xmile" | "stmx" | "itmx" | "xml" => {
             let bytes = std::fs::read(path).map_err(|e| Error::Io {
                 path: path.display().to_string(),
@@ -72,7 +68,11 @@ pub fn load_file_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Proj
                 message: format!("file is not UTF-8 text: {e}"),
                 pos: error::Pos::default(),
             })?;
-            load_xmile(&text)
+            syntax::xmile::parse_xmile_with(
+                &text,
+                Some(path.parent().unwrap_or(Path::new("."))),
+                opts.data_files.as_deref(),
+            )
         }
         "mdl" => {
             let bytes = std::fs::read(path).map_err(|e| Error::Io {

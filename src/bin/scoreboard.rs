@@ -80,7 +80,11 @@ fn run_suite(suite: Suite, args: &Args) -> Option<Tally> {
     let cases = match suite.discover(&root) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("cannot read the {} suite at {}: {e}", suite.name(), root.display());
+            eprintln!(
+                "cannot read the {} suite at {}: {e}",
+                suite.name(),
+                root.display()
+            );
             return None;
         }
     };
@@ -111,7 +115,10 @@ fn run_suite(suite: Suite, args: &Args) -> Option<Tally> {
             run_only.add(r.passed());
             continue;
         }
-        groups.entry(suite.group(&r.case)).or_default().add(r.passed());
+        groups
+            .entry(suite.group(&r.case))
+            .or_default()
+            .add(r.passed());
         scored.add(r.passed());
         if r.case.format == Format::Mdl {
             mdl.add(r.passed());

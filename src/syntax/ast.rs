@@ -106,6 +106,29 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// A copy of the tree in which every node for which `f` returns a
+    /// replacement is replaced (the replacement is not visited again);
+    /// subscripted names and subscript indices are left alone.
+    pub fn rewrite(&self, f: &dyn Fn(&Expr) -> Option<Expr>) -> Expr {
+        if let Some(r) = f(self) {
+            return r;
+        }
+        let m = |e: &Expr| Box::new(e.rewrite(f));
+        match self {
+            Expr::Num(_) | Expr::Var(..) | Expr::Subscript(..) => self.clone(),
+            Expr::Call(name, args, s) => Expr::Call(
+                name.clone(),
+                args.iter().map(|a| a.rewrite(f)).collect(),
+                *s,
+            ),
+            Expr::Unary(op, a) => Expr::Unary(*op, m(a)),
+            Expr::Binary(op, a, b) => Expr::Binary(*op, m(a), m(b)),
+            Expr::If(c, a, b) => Expr::If(m(c), m(a), m(b)),
+        }
+    }
+}
+
 impl fmt::Display for BinaryOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {

@@ -157,7 +157,8 @@ mod tests {
 
     #[test]
     fn series_with_tabs_spaces_quotes_and_subscripts() {
-        let text = "Simple 1\n0\t1000\n1\t2000\n\"M&Ms\"\r\n0 5\r\n2 :NA:\r\nx[a1,b2]\n0\t-1.5e-3\n";
+        let text =
+            "Simple 1\n0\t1000\n1\t2000\n\"M&Ms\"\r\n0 5\r\n2 :NA:\r\nx[a1,b2]\n0\t-1.5e-3\n";
         let s = parse_dat(text).unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(s[0].name, "Simple 1");

@@ -285,7 +285,24 @@ impl Parser {
                 let b = self.expr()?;
                 Ok(Expr::If(Box::new(c), Box::new(a), Box::new(b)))
             }
-            Tok::Ident(name) => {
+            Tok::Ident(mut name) => {
+                // `VECTOR SELECT(...)`: words followed by `(` are one
+                // function name. Two names side by side are never valid
+                // XMILE; Vensim's XMILE export (xmutil) writes the Vensim
+                // functions it does not translate this way.
+                let mut k = self.pos;
+                while let Some(Tok::Ident(_)) = self.tokens.get(k).map(|t| &t.tok) {
+                    k += 1;
+                }
+                if k > self.pos && self.tokens.get(k).map(|t| &t.tok) == Some(&Tok::LParen) {
+                    for t in &self.tokens[self.pos..k] {
+                        if let Tok::Ident(w) = &t.tok {
+                            name.push('_');
+                            name.push_str(w);
+                        }
+                    }
+                    self.pos = k;
+                }
                 if self.peek() == Some(&Tok::LParen) {
                     let open = self.offset();
                     self.pos += 1;

@@ -37,8 +37,8 @@ use std::sync::Mutex;
 use crate::compile::CompiledModel;
 use crate::vm::RunOptions;
 use compare::{compare_with, Comparison};
-use std::collections::HashSet;
 use reference::read_reference;
+use std::collections::HashSet;
 
 /// The model file format of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -314,9 +314,9 @@ fn walk(suite: Suite, root: &Path, dir: &Path, cases: &mut Vec<Case>) -> std::io
             .collect::<Vec<_>>()
             .join("/");
         let (reference, scoring) = reference_for(suite, path, &entries);
-        let data_files = match (suite, format) {
-            (Suite::RealModels, Format::Mdl) => spec_data_files(path),
-            _ => Vec::new(),
+        let data_files = match suite {
+            Suite::RealModels => spec_data_files(path),
+            Suite::SdXorg => Vec::new(),
         };
         cases.push(Case {
             key,
@@ -566,7 +566,11 @@ mod tests {
             .iter()
             .map(|c| {
                 let reference = c.reference.as_ref().and_then(|r| r.file_name());
-                (c.key.as_str(), reference.map(|r| r.to_string_lossy()), c.scoring)
+                (
+                    c.key.as_str(),
+                    reference.map(|r| r.to_string_lossy()),
+                    c.scoring,
+                )
             })
             .collect();
         assert_eq!(

@@ -93,7 +93,12 @@ pub fn dat_reference(text: &str) -> Result<Reference, ReferenceError> {
     }
     let mut times: Vec<(f64, f64)> = series
         .iter()
-        .flat_map(|s| s.times.iter().copied().zip(s.time_precision.iter().copied()))
+        .flat_map(|s| {
+            s.times
+                .iter()
+                .copied()
+                .zip(s.time_precision.iter().copied())
+        })
         .collect();
     times.sort_by(|a, b| a.0.total_cmp(&b.0));
     times.dedup_by(|b, a| a.0 == b.0);
@@ -229,7 +234,10 @@ mod tests {
         assert_eq!(r.columns[0], vec![Some(2.0), None, None]);
         assert_eq!(r.columns[1][..2], [Some(1.0), Some(1.5)]);
         assert!(r.columns[1][2].unwrap().is_nan());
-        assert!(matches!(dat_reference("0\t1\n"), Err(ReferenceError::Dat(_))));
+        assert!(matches!(
+            dat_reference("0\t1\n"),
+            Err(ReferenceError::Dat(_))
+        ));
         assert_eq!(dat_reference(""), Err(ReferenceError::Empty));
     }
 

@@ -11,7 +11,8 @@ use super::rewrite::{fold_constants, substitute, uses_range_value};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ir::{
-    DimMapping, Dimension, DynamicSpecs, Equation, Equations, GraphicalFunction, SimSpecs, VarKind, Variable,
+    DimMapping, Dimension, DynamicSpecs, Equation, Equations, GraphicalFunction, SimSpecs, VarKind,
+    Variable,
 };
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
 use crate::syntax::ident::canonicalize;
@@ -276,7 +277,10 @@ fn variable(
                 r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
             let (gfs, missing) = ctx.data.data_variable(&r.name, &product(&lists), interp)?;
             for m in missing {
-                ctx.warn(r.offset, format!("no data for '{m}' in the data files: it is :NA:"));
+                ctx.warn(
+                    r.offset,
+                    format!("no data for '{m}' in the data files: it is :NA:"),
+                );
             }
             let text = "(data from the run's data files)".to_string();
             r.body = data_body(gfs, r.subs.is_empty(), text);

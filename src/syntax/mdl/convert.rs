@@ -414,8 +414,17 @@ fn ext_kind(head: &str) -> Option<ExtKind> {
 
 /// `GET ... (args)` as a whole right-hand side: its string arguments.
 fn external(ctx: &Ctx, toks: &[Token], var: &str, kind: ExtKind) -> Result<Body> {
-    let args = split_args(&toks[2..toks.len() - 1]);
+    ext_call(toks, kind, text_of(ctx, toks))
+        .map(Body::External)
+        .map_err(|(at, message)| ctx.syntax(at, var, message))
+}
+
+/// The call `toks` (`NAME ( 'a', 'b', ... )`) of an external data function
+/// of `kind`; errors are (file offset, message).
+fn ext_call(toks: &[Token], kind: ExtKind, text: String) -> Result<ExtCall, (usize, String)> {
+    let args = split_args(toks.get(2..toks.len().saturating_sub(1)).unwrap_or(&[]));
     let want = if kind == ExtKind::Constants { 3 } else { 4 };
+    let start = toks.first().map_or(0, |t| t.start);
     let mut strs = Vec::new();
     for a in &args {
         match a {
@@ -423,15 +432,14 @@ fn external(ctx: &Ctx, toks: &[Token], var: &str, kind: ExtKind) -> Result<Body>
                 tok: Tok::Str(s), ..
             }] => strs.push(s.clone()),
             _ => {
-                let at = a.first().map_or(toks[0].start, |t| t.start);
-                return Err(ctx.syntax(at, var, "external data arguments must be quoted strings"));
+                let at = a.first().map_or(start, |t| t.start);
+                return Err((at, "external data arguments must be quoted strings".into()));
             }
         }
     }
     if strs.len() != want {
-        return Err(ctx.syntax(
-            toks[0].start,
-            var,
+        return Err((
+            start,
             format!(
                 "this external data function takes {want} arguments, got {}",
                 strs.len()
@@ -442,15 +450,30 @@ fn external(ctx: &Ctx, toks: &[Token], var: &str, kind: ExtKind) -> Result<Body>
     let axis = if want == 4 { strs.pop() } else { None };
     let tab = strs.pop().unwrap_or_default();
     let file = strs.pop().unwrap_or_default();
-    Ok(Body::External(ExtCall {
+    Ok(ExtCall {
         kind,
         file,
         tab,
         axis,
         cell,
         interp: Interp::default(),
-        text: text_of(ctx, toks),
-    }))
+        text,
+    })
+}
+
+/// `text` as one `GET XLS/DIRECT DATA|CONSTANTS|LOOKUPS(...)` call on its
+/// own (as xmutil keeps the ones it cannot translate); `None` if it is
+/// not one.
+pub fn external_call(text: &str) -> Option<ExtCall> {
+    let toks = lex(text, 0).ok()?;
+    let kind = match toks.first().map(|t| &t.tok) {
+        Some(Tok::Name(n)) => ext_kind(&canonicalize(n))?,
+        _ => return None,
+    };
+    if !at(&toks, 1, &Tok::LParen) || close_of(&toks, 1)? + 1 != toks.len() {
+        return None;
+    }
+    ext_call(&toks, kind, text.trim().to_string()).ok()
 }
 
 /// `GET ... SUBSCRIPT('file', 'tab', 'first', 'last', 'prefix')`.

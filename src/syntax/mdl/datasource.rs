@@ -402,7 +402,9 @@ SAVEPER = TIME STEP ~~|
         let dir = folder("ds-na", &[("in.dat", dat)]);
         let p = parse_mdl_with(&model("in.dat"), Some(&dir), None).expect("loads");
         assert!(
-            p.warnings.iter().any(|w| w.contains("held[south]") && w.contains(":NA:")),
+            p.warnings
+                .iter()
+                .any(|w| w.contains("held[south]") && w.contains(":NA:")),
             "{:?}",
             p.warnings
         );

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Dialect, Equation, Macro, Model, Project};
 use crate::syntax::ast::{Expr, Span};
 use crate::syntax::ident::canonicalize;
+pub use convert::external_call;
 use convert::{classify, Def, VarRecord};
 use equations::{equations_end, split, Item, Lines};
 use lexer::{lex, Tok};
@@ -73,6 +74,14 @@ struct MacroDef {
     defs: Vec<Def>,
     /// Offset of the `:MACRO:` line.
     offset: usize,
+}
+
+/// Parse one Vensim expression on its own (no record around it): a call
+/// another tool kept in Vensim syntax (see `syntax::xmile::xmutil`).
+pub fn parse_vensim_expr(text: &str) -> std::result::Result<Expr, String> {
+    let toks = lex(text, 0).map_err(|(_, m)| m)?;
+    let mut p = parser::Parser::new(&toks, 0, text.len());
+    p.parse_all().map_err(|e| e.message)
 }
 
 /// Parse Vensim `.mdl` text into a project; external data functions then

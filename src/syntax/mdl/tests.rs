@@ -202,7 +202,10 @@ s[Dim] = INTEG(r[Dim], 1) ~~|
     .unwrap();
     let dim = p.dimension("dim").unwrap();
     assert_eq!(dim.elements, vec!["a1", "a2", "a3"]);
-    assert_eq!(dim.maps_to, vec![crate::ir::DimMapping::positional("other")]);
+    assert_eq!(
+        dim.maps_to,
+        vec![crate::ir::DimMapping::positional("other")]
+    );
     assert_eq!(
         p.dimension("same").unwrap().elements,
         vec!["b1", "b2", "b3"]

@@ -8,16 +8,29 @@
 //! the first syntax error is returned with the variable and line.
 
 mod variables;
+pub mod xmutil;
 
 use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::error::{Error, Pos, Result};
-use crate::ir::{Dimension, Macro, Method, Model, Project, SimSpecs};
+use crate::ir::{DimMapping, Dimension, Macro, Method, Model, Project, SimSpecs};
 use crate::syntax::ident::canonicalize;
+use crate::syntax::mdl::external::DataFiles;
 use variables::{read_variables, Defaults, Reader};
 
 /// Parse XMILE text into a project.
 pub fn parse_xmile(text: &str) -> Result<Project> {
+    parse_xmile_with(text, None, None)
+}
+
+/// Parse XMILE text; `base` is the model's folder and `data_files` the
+/// run's Vensim data files (relative to `base`), which feed the data
+/// variables of a Vensim model exported by xmutil (see [`xmutil`]).
+pub fn parse_xmile_with(
+    text: &str,
+    base: Option<&std::path::Path>,
+    data_files: Option<&[String]>,
+) -> Result<Project> {
     let opts = ParsingOptions {
         allow_dtd: false,
         ..ParsingOptions::default()
@@ -42,10 +55,14 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
             ),
         });
     }
+    let xmutil = xmutil::is_xmutil(root);
     let mut r = Reader {
         doc: &doc,
-        warnings: Vec::new(),
+        warnings: Default::default(),
         dimensions: Vec::new(),
+        xmutil,
+        data: DataFiles::new(base, Vec::new(), data_files.unwrap_or_default().to_vec()),
+        run_data: data_files.is_some(),
     };
     let mut project = Project {
         name: child(root, "header")
@@ -101,7 +118,11 @@ pub fn parse_xmile(text: &str) -> Result<Project> {
         let main = project.models.remove(i);
         project.models.insert(0, main);
     }
-    project.warnings = r.warnings;
+    if xmutil {
+        // Vensim equations: builtins keep their Vensim meaning.
+        project.dialect = crate::ir::Dialect::Vensim;
+    }
+    project.warnings = r.warnings.into_inner();
     Ok(project)
 }
 
@@ -223,12 +244,19 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
         } else {
             (elems, false)
         };
+        // isee's `<isee:maps_to>`: Vensim's positional subscript mapping.
+        let maps_to = d
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "maps_to")
+            .filter_map(|c| c.text())
+            .map(|t| DimMapping::positional(canonicalize(t.trim())))
+            .collect();
         out.push(Dimension {
             ident: canonicalize(&name),
             name,
             elements,
             indexed,
-            maps_to: Vec::new(),
+            maps_to,
         });
     }
     Ok(out)

@@ -183,3 +183,85 @@ fn malformed_documents_are_typed_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Runs a project and returns one column.
+fn run_column(p: &crate::ir::Project, name: &str) -> Vec<f64> {
+    let r = crate::CompiledModel::new(p, None)
+        .unwrap()
+        .run(&crate::RunOptions::default())
+        .unwrap();
+    let i = r
+        .names
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", r.names));
+    r.columns[i].clone()
+}
+
+const STEPS: &str = "<sim_specs><start>0</start><stop>3</stop><dt>1</dt></sim_specs>";
+
+#[test]
+fn self_init_eqn_and_isee_maps_to() {
+    let dims = r#"<dimensions><dim name="A"><elem name="a1"/><elem name="a2"/><isee:maps_to>B</isee:maps_to></dim>
+        <dim name="B"><elem name="b1"/><elem name="b2"/></dim></dimensions>"#;
+    let vars = r#"<aux name="counter"><eqn>PREVIOUS(SELF, 10) + 1</eqn></aux>
+        <aux name="arr"><eqn>PREVIOUS(SELF, A) * 2</eqn><dimensions><dim name="A"/></dimensions></aux>
+        <aux name="target"><eqn>counter * 2</eqn><init_eqn>-1</init_eqn></aux>
+        <stock name="s"><eqn>target</eqn></stock>
+        <aux name="from b"><eqn>src[A]</eqn><dimensions><dim name="B"/></dimensions></aux>
+        <aux name="src"><eqn>A * 100</eqn><dimensions><dim name="A"/></dimensions></aux>"#;
+    let text = doc(STEPS, vars).replace("<model>", &format!("{dims}<model>"));
+    let p = parse_xmile(&text).unwrap();
+    assert_eq!(run_column(&p, "counter"), vec![11.0, 12.0, 13.0, 14.0]);
+    // SELF in an arrayed equation is the element being computed.
+    assert_eq!(run_column(&p, "arr[a2]"), vec![4.0, 8.0, 16.0, 32.0]);
+    // <init_eqn>: the value while initializing (Vensim ACTIVE INITIAL), the
+    // equation afterwards.
+    assert_eq!(run_column(&p, "s"), vec![-1.0; 4]);
+    assert_eq!(run_column(&p, "target"), vec![22.0, 24.0, 26.0, 28.0]);
+    // isee:maps_to pairs A's elements with B's by position.
+    assert_eq!(run_column(&p, "from b[b2]"), vec![200.0; 4]);
+}
+
+#[test]
+fn xmutil_files_are_vensim_models() {
+    let xmutil = |vars: &str| {
+        r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+<header><vendor>Ventana Systems, xmutil</vendor></header>STEPS
+<dimensions><dim name="D"><elem name="d1"/><elem name="d2"/></dim></dimensions>
+<model><variables>VARS</variables></model></xmile>"#
+            .replace("STEPS", STEPS)
+            .replace("VARS", vars)
+    };
+    let p = parse_xmile(&xmutil(
+        r#"<aux name="x"><eqn>IF Time = 1 THEN -1e+38 ELSE 5</eqn></aux>
+<aux name="is na"><eqn>IF x = -1e+38 THEN 1 ELSE 0</eqn></aux>
+<aux name="m"><eqn>VECTOR SELECT(sel[*], vals[*], 0, 2, 0)</eqn></aux>
+<aux name="sel"><eqn>1</eqn><dimensions><dim name="D"/></dimensions></aux>
+<aux name="vals"><element subscript="d1"><eqn>3</eqn></element><element subscript="d2"><eqn>2</eqn></element><dimensions><dim name="D"/></dimensions></aux>"#,
+    ))
+    .unwrap();
+    assert_eq!(p.dialect, crate::ir::Dialect::Vensim);
+    // xmutil's -1e+38 is Vensim's :NA:.
+    assert_eq!(run_column(&p, "is na"), vec![0.0, 1.0, 0.0, 0.0]);
+    // A multi-word Vensim function name, with its Vensim meaning (2 = min).
+    assert_eq!(run_column(&p, "m"), vec![2.0; 4]);
+
+    // Calls xmutil kept in comments come back; one that does not parse
+    // stays 0 with a warning.
+    let p = parse_xmile(&xmutil(
+        r#"<aux name="kept"><eqn>1 + 0{GET_DATA_BETWEEN_TIMES(x,_Time,_0)}</eqn></aux>
+<aux name="lost"><eqn>0{NO_SUCH_SYNTAX(((}</eqn></aux>"#,
+    ))
+    .unwrap();
+    assert!(
+        p.warnings.iter().any(|w| w.contains("kept as 0")),
+        "{:?}",
+        p.warnings
+    );
+    let kept = p.models[0].get("kept").unwrap();
+    assert!(
+        matches!(&kept.equations, Equations::Single(e) if format!("{:?}", e.expr).contains("get_data_between_times")),
+        "{kept:?}"
+    );
+}

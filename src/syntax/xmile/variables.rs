@@ -8,8 +8,9 @@ use crate::ir::{
     Equation, Equations, GfKind, GraphicalFunction, ModuleConnection, VarKind, Variable,
 };
 use crate::syntax::ident::canonicalize;
+use crate::syntax::mdl::external::{DataFiles, ExtCall, ExtKind, Interp, Resolved};
 use crate::syntax::parse_equation;
-use crate::syntax::xmile::child;
+use crate::syntax::xmile::{child, xmutil};
 
 /// Global `<behavior>` defaults.
 #[derive(Clone, Copy, Debug, Default)]
@@ -20,9 +21,16 @@ pub struct Defaults {
 
 pub struct Reader<'a, 'i> {
     pub doc: &'a Document<'i>,
-    pub warnings: Vec<String>,
+    pub warnings: std::cell::RefCell<Vec<String>>,
     /// The project's dimensions (read before any model).
     pub dimensions: Vec<crate::ir::Dimension>,
+    /// Written by xmutil: Vensim conventions to undo (see [`super::xmutil`]).
+    pub xmutil: bool,
+    /// Data files beside the model (xmutil keeps Vensim's external data
+    /// calls) and the run's data files, for its data-variable placeholders.
+    pub data: DataFiles,
+    /// Whether the run's data files were given.
+    pub run_data: bool,
 }
 
 /// `<non_negative/>` is on; `<non_negative>false</non_negative>` is off.
@@ -44,9 +52,14 @@ fn elements<'a, 'i>(n: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item =
 
 impl<'a, 'i> Reader<'a, 'i> {
     pub fn warn(&mut self, element: &str) {
-        let msg = format!("ignored unknown element <{element}>");
-        if !self.warnings.contains(&msg) {
-            self.warnings.push(msg);
+        self.note(format!("ignored unknown element <{element}>"));
+    }
+
+    /// Record a non-fatal problem once.
+    pub fn note(&self, msg: String) {
+        let mut w = self.warnings.borrow_mut();
+        if !w.contains(&msg) {
+            w.push(msg);
         }
     }
 
@@ -57,17 +70,29 @@ impl<'a, 'i> Reader<'a, 'i> {
     /// Parse an `<eqn>` element; `None` when it is empty.
     pub fn equation(&self, variable: &str, n: Node<'_, '_>) -> Result<Option<Equation>> {
         let text = n.text().unwrap_or("").trim().to_string();
+        let (parsed, calls) = if self.xmutil {
+            xmutil::extract_calls(&text)
+        } else {
+            (text.clone(), Vec::new())
+        };
         // Empty, or only a `{comment}` (Stella's placeholder for module
         // inputs that are not hooked up): no equation.
-        if crate::syntax::lexer::lex(&text).is_ok_and(|t| t.is_empty()) {
+        if crate::syntax::lexer::lex(&parsed).is_ok_and(|t| t.is_empty()) {
             return Ok(None);
         }
-        let expr = parse_equation(&text).map_err(|e| Error::EquationSyntax {
+        let mut expr = parse_equation(&parsed).map_err(|e| Error::EquationSyntax {
             variable: variable.to_string(),
             message: e.message,
             offset: e.offset,
             line: Some(self.line(n)),
         })?;
+        if self.xmutil {
+            let line = self.line(n);
+            expr = xmutil::restore_calls(&expr, &calls, &mut |w| {
+                self.note(format!("line {line}, '{variable}': {w}"))
+            });
+            expr = xmutil::restore_na(&expr);
+        }
         Ok(Some(Equation { text, expr }))
     }
 
@@ -186,7 +211,7 @@ impl<'a, 'i> Reader<'a, 'i> {
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
         };
-        Ok(Some(Variable {
+        let mut v = Variable {
             name,
             ident,
             kind,
@@ -196,7 +221,43 @@ impl<'a, 'i> Reader<'a, 'i> {
             dims,
             gf,
             line: Some(self.line(n)),
-        }))
+        };
+        // `<init_eqn>` on a non-stock: the value while initializing
+        // (Vensim's ACTIVE INITIAL, as xmutil writes it).
+        if let (Some(init), false) = (
+            child(n, "init_eqn"),
+            matches!(v.kind, VarKind::Stock { .. }),
+        ) {
+            if let Some(init) = self.equation(&v.name, init)? {
+                v.equations = with_initial(v.equations, &init);
+            }
+        }
+        if self.xmutil {
+            self.fill_data_variable(&mut v, text_of("eqn").as_deref())?;
+            self.resolve_external(&mut v)?;
+        }
+        Ok(Some(v))
+    }
+}
+
+/// Every equation as `ACTIVE INITIAL(equation, init)`.
+fn with_initial(eqs: Equations, init: &Equation) -> Equations {
+    let wrap = |eq: Equation| Equation {
+        text: format!("{} (initially {})", eq.text, init.text),
+        expr: crate::syntax::ast::Expr::Call(
+            "active_initial".into(),
+            vec![eq.expr, init.expr.clone()],
+            Default::default(),
+        ),
+    };
+    match eqs {
+        Equations::Single(eq) => Equations::Single(wrap(eq)),
+        Equations::PerElement(list) => Equations::PerElement(
+            list.into_iter()
+                .map(|(k, eq, gf)| (k, wrap(eq), gf))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -214,6 +275,196 @@ fn literal_list(text: &str) -> Option<Vec<f64>> {
 }
 
 impl Reader<'_, '_> {
+    /// xmutil's stand-ins for a data variable with no equation (the whole
+    /// variable or single elements; `eqn` is the variable's own `<eqn>`):
+    /// their series from the run's data files when there are any, else the
+    /// stand-ins stay (with a warning).
+    fn fill_data_variable(&self, v: &mut Variable, eqn: Option<&str>) -> Result<()> {
+        let whole = xmutil::is_data_placeholder(eqn, v.gf.as_ref());
+        let keys: Vec<Vec<String>> = match &v.equations {
+            Equations::PerElement(list) if !whole => list
+                .iter()
+                .filter(|(_, eq, gf)| xmutil::is_data_placeholder(Some(&eq.text), gf.as_ref()))
+                .map(|(k, _, _)| k.clone())
+                .collect(),
+            _ if whole => self.element_keys(&v.name, &v.dims)?,
+            _ => Vec::new(),
+        };
+        if keys.is_empty() {
+            return Ok(());
+        }
+        if !self.run_data {
+            self.note(format!(
+                "'{}' is a Vensim data variable (xmutil's placeholder): give the run's data \
+                 files to read its values",
+                v.name
+            ));
+            return Ok(());
+        }
+        let (gfs, missing) = self
+            .data
+            .data_variable(&v.name, &keys, Interp::Interpolate)?;
+        for m in missing {
+            self.note(format!("no data for '{m}' in the data files: it is :NA:"));
+        }
+        let time = || Equation {
+            text: "(data from the run's data files)".into(),
+            expr: crate::syntax::ast::Expr::Var("time".into(), Default::default()),
+        };
+        if v.dims.is_empty() {
+            v.equations = Equations::Single(time());
+            v.gf = gfs.into_iter().next();
+            return Ok(());
+        }
+        let mut filled: Vec<(Vec<String>, GraphicalFunction)> = keys.into_iter().zip(gfs).collect();
+        match &mut v.equations {
+            Equations::PerElement(list) if !whole => {
+                for (k, eq, gf) in list.iter_mut() {
+                    if let Some(i) = filled.iter().position(|(fk, _)| fk == k) {
+                        *eq = time();
+                        *gf = Some(filled.swap_remove(i).1);
+                    }
+                }
+            }
+            _ => {
+                v.gf = None;
+                v.equations = Equations::PerElement(
+                    filled
+                        .into_iter()
+                        .map(|(k, g)| (k, time(), Some(g)))
+                        .collect(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Vensim external data calls xmutil kept as `0{GET_...(...)}`
+    /// (the whole equation of the variable or of elements): read the data
+    /// as the `.mdl` reader does. Elements sharing one call take its
+    /// values in order over the elements they cover; a call that cannot be
+    /// read stays `0`, with a warning.
+    fn resolve_external(&self, v: &mut Variable) -> Result<()> {
+        let call_of = |text: &str| {
+            let (rest, calls) = xmutil::extract_calls(text.trim());
+            match calls.as_slice() {
+                [c] if rest.trim() == xmutil::placeholder(0) => {
+                    crate::syntax::mdl::external_call(c)
+                }
+                _ => None,
+            }
+        };
+        // (element keys, call): one group per distinct call.
+        let mut groups: Vec<(Vec<Vec<String>>, ExtCall)> = Vec::new();
+        match &v.equations {
+            Equations::Single(eq) => {
+                if let Some(c) = call_of(&eq.text) {
+                    groups.push((self.element_keys(&v.name, &v.dims)?, c));
+                }
+            }
+            Equations::PerElement(list) => {
+                for (k, eq, _) in list {
+                    let Some(c) = call_of(&eq.text) else { continue };
+                    match groups.iter_mut().find(|(_, g)| g.text == c.text) {
+                        Some((keys, _)) => keys.push(k.clone()),
+                        None => groups.push((vec![k.clone()], c)),
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut numbers: Vec<(Vec<String>, f64)> = Vec::new();
+        let mut tables: Vec<(Vec<String>, GraphicalFunction, ExtKind)> = Vec::new();
+        for (keys, call) in groups {
+            // The ranges the call covers: each position's distinct names.
+            let mut ranges: Vec<Vec<String>> = vec![Vec::new(); keys.first().map_or(0, Vec::len)];
+            for k in &keys {
+                for (r, e) in ranges.iter_mut().zip(k) {
+                    if !r.contains(e) {
+                        r.push(e.clone());
+                    }
+                }
+            }
+            let shape: Vec<usize> = ranges.iter().map(Vec::len).collect();
+            let position = |k: &Vec<String>| {
+                k.iter().zip(&ranges).fold(0, |acc, (e, r)| {
+                    acc * r.len() + r.iter().position(|x| x == e).unwrap_or(0)
+                })
+            };
+            match self.data.resolve(&v.name, &call, &shape) {
+                Ok(Resolved::Numbers(vals)) => {
+                    for k in keys {
+                        let x = vals.get(position(&k)).copied().unwrap_or(0.0);
+                        numbers.push((k, x));
+                    }
+                }
+                Ok(Resolved::Tables(gfs)) => {
+                    for k in keys {
+                        if let Some(g) = gfs.get(position(&k)) {
+                            tables.push((k, g.clone(), call.kind));
+                        }
+                    }
+                }
+                Err(e) => self.note(format!(
+                    "'{}': the Vensim call '{}' xmutil kept could not be read ({e}); it is 0",
+                    v.name, call.text
+                )),
+            }
+        }
+        if numbers.is_empty() && tables.is_empty() {
+            return Ok(());
+        }
+        let num = |x: f64| Equation {
+            text: x.to_string(),
+            expr: crate::syntax::ast::Expr::Num(x),
+        };
+        let time = || Equation {
+            text: "(external data)".into(),
+            expr: crate::syntax::ast::Expr::Var("time".into(), Default::default()),
+        };
+        let lookups = tables.iter().all(|(_, _, k)| *k == ExtKind::Lookups) && numbers.is_empty();
+        if v.dims.is_empty() {
+            match (numbers.pop(), tables.pop()) {
+                (Some((_, x)), _) => v.equations = Equations::Single(num(x)),
+                (None, Some((_, g, ExtKind::Lookups))) => {
+                    v.equations = Equations::None;
+                    v.gf = Some(g);
+                }
+                (None, Some((_, g, _))) => {
+                    v.equations = Equations::Single(time());
+                    v.gf = Some(g);
+                }
+                (None, None) => {}
+            }
+            return Ok(());
+        }
+        if lookups {
+            v.gf = None;
+            v.equations = Equations::Lookups(tables.into_iter().map(|(k, g, _)| (k, g)).collect());
+            return Ok(());
+        }
+        // Everything else keeps its own equation; resolved elements replace theirs.
+        let mut list: Vec<(Vec<String>, Equation, Option<GraphicalFunction>)> = match &v.equations {
+            Equations::PerElement(list) => list.clone(),
+            _ => Vec::new(),
+        };
+        for (k, x) in numbers {
+            match list.iter_mut().find(|(lk, _, _)| *lk == k) {
+                Some(entry) => *entry = (k, num(x), None),
+                None => list.push((k, num(x), None)),
+            }
+        }
+        for (k, g, _) in tables {
+            match list.iter_mut().find(|(lk, _, _)| *lk == k) {
+                Some(entry) => *entry = (k, time(), Some(g)),
+                None => list.push((k, time(), Some(g))),
+            }
+        }
+        v.gf = None;
+        v.equations = Equations::PerElement(list);
+        Ok(())
+    }
+
     /// Element keys of `dims`, row-major (last dimension fastest).
     fn element_keys(&self, name: &str, dims: &[String]) -> Result<Vec<Vec<String>>> {
         let mut keys: Vec<Vec<String>> = vec![Vec::new()];
@@ -311,7 +562,46 @@ pub fn read_variables(
             out.push(v);
         }
     }
+    if !out.iter().any(|v| v.ident == "self") {
+        out.iter_mut().for_each(resolve_self);
+    }
     Ok(out)
+}
+
+/// `SELF` in a variable's equation is the variable itself (Stella writes
+/// `PREVIOUS(SELF, init)`; xmutil writes Vensim's SAMPLE IF TRUE that way),
+/// the element being computed for an arrayed one.
+fn resolve_self(v: &mut Variable) {
+    use crate::syntax::ast::{Expr, IndexExpr};
+    let ident = v.ident.clone();
+    let own = |idx: Vec<IndexExpr>| {
+        if idx.is_empty() {
+            Expr::Var(ident.clone(), Default::default())
+        } else {
+            Expr::Subscript(ident.clone(), idx, Default::default())
+        }
+    };
+    let var = |n: &str| IndexExpr::Expr(Expr::Var(n.to_string(), Default::default()));
+    let replace = |e: &Expr, me: &Expr| {
+        e.rewrite(&|x| match x {
+            Expr::Var(n, _) if n == "self" => Some(me.clone()),
+            _ => None,
+        })
+    };
+    match &mut v.equations {
+        Equations::Single(eq) => {
+            let me = own(v.dims.iter().map(|d| var(d)).collect());
+            // (dims are read before the equations are rewritten)
+            eq.expr = replace(&eq.expr, &me);
+        }
+        Equations::PerElement(list) => {
+            for (key, eq, _) in list.iter_mut() {
+                let me = own(key.iter().map(|k| var(&canonicalize(k))).collect());
+                eq.expr = replace(&eq.expr, &me);
+            }
+        }
+        Equations::None | Equations::Lookups(_) => {}
+    }
 }
 
 fn points(variable: &str, n: Node<'_, '_>) -> Result<Vec<f64>> {
