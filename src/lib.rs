@@ -100,6 +100,12 @@ pub fn load_xmile(text: &str) -> Result<Project> {
     syntax::xmile::parse_xmile(text)
 }
 
+/// Parse XMILE text; `base` (the model's folder) and the run's data files
+/// serve Vensim models exported by xmutil (external data, data variables).
+pub fn load_xmile_with(text: &str, base: Option<&Path>, opts: &LoadOptions) -> Result<Project> {
+    syntax::xmile::parse_xmile_with(text, base, opts.data_files.as_deref())
+}
+
 /// Parse Vensim `.mdl` text into a project (dialect [`ir::Dialect::Vensim`]).
 pub fn load_mdl(text: &str) -> Result<Project> {
     syntax::mdl::parse_mdl(text)

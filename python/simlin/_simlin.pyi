@@ -95,8 +95,10 @@ class Project:
         """Load a model file; the reader is chosen from the extension."""
 
     @staticmethod
-    def from_xmile(text: str) -> Project:
-        """Parse XMILE text."""
+    def from_xmile(
+        text: str, base: str | None = None, data_files: list[str] | None = None
+    ) -> Project:
+        """Parse XMILE text (xmutil's Vensim exports: data relative to ``base``)."""
 
     @staticmethod
     def from_mdl(

@@ -83,10 +83,11 @@ class Source:
     Attributes:
         format: ``"xmile"`` or ``"mdl"``.
         text: The model text.
-        base: For ``.mdl`` files, the folder external data files are read
-            from; ``None`` otherwise.
-        data_files: For ``.mdl`` files loaded with ``data_files``, those
-            files (absolute paths); ``None`` otherwise.
+        base: For files, the folder external data files are read from
+            (Vensim models: ``.mdl``, or XMILE exported by xmutil); ``None``
+            for models given as text.
+        data_files: For files loaded with ``data_files``, those files
+            (absolute paths); ``None`` otherwise.
 
     """
 
@@ -383,7 +384,8 @@ def _unpickle_model(source: Source, selector: str | None) -> Model:
         files = None if source.data_files is None else list(source.data_files)
         native = _simlin.Project.from_mdl(source.text, source.base, files)
     else:
-        native = _simlin.Project.from_xmile(source.text)
+        files = None if source.data_files is None else list(source.data_files)
+        native = _simlin.Project.from_xmile(source.text, source.base, files)
     return Model(native.model(selector), source, selector)
 
 

@@ -40,9 +40,10 @@ class Project:
 
         Args:
             path: The model file.
-            data_files: For a Vensim ``.mdl`` model, the data files (``.tab``,
-                ``.csv``, ``.dat``, spreadsheets) its data variables without
-                an equation are read from, in place of the data source its
+            data_files: For a Vensim model (``.mdl``, or XMILE exported from
+                Vensim by xmutil), the data files (``.tab``, ``.csv``,
+                ``.dat``, spreadsheets) its data variables without an
+                equation are read from, in place of the data source its
                 settings name. Relative paths are from the current directory.
 
         Raises:
@@ -144,22 +145,23 @@ def _file_source(path: str | os.PathLike[str], data_files: list[str] | None) -> 
     """The text of a file that just loaded, for pickling its models.
 
     Decoded as the engine decodes it (XMILE: UTF-8; ``.mdl``: UTF-8, else
-    Latin-1). A ``.mdl`` keeps its folder (absolute) for external data files.
+    Latin-1). It keeps its folder (absolute) and data files for external data.
     """
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError:
         return None
+    files = None if data_files is None else tuple(data_files)
+    base = str(p.resolve().parent)
     if p.suffix.lower() == ".mdl":
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
-        files = None if data_files is None else tuple(data_files)
-        return Source("mdl", text, str(p.resolve().parent), files)
+        return Source("mdl", text, base, files)
     try:
-        return Source("xmile", raw.decode("utf-8"))
+        return Source("xmile", raw.decode("utf-8"), base, files)
     except UnicodeDecodeError:
         return None
 

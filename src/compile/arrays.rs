@@ -215,15 +215,42 @@ impl<'p> ArrayInfo<'p> {
             });
         }
         let mut choices: Vec<Vec<String>> = Vec::with_capacity(dims.len());
-        for (d, i) in dims.iter().zip(idx) {
+        // Computed subscripts known only while running (`x[idx + 1]`): the
+        // 1-based position expression, per subscript.
+        let mut computed: Vec<Option<Expr>> = vec![None; dims.len()];
+        for (p, (d, i)) in dims.iter().zip(idx).enumerate() {
             let elems = self.elements(d, variable)?;
-            choices.push(self.index_choice(d, elems, i, ctx, variable)?);
+            let position = match i {
+                IndexExpr::Expr(Expr::Num(_)) => None,
+                IndexExpr::Expr(Expr::Var(n, _)) if self.names_subscript(d, n, ctx) => None,
+                // A variable or an expression: the position it computes.
+                IndexExpr::Expr(e) => Some(self.scalarize(e, ctx, variable)?),
+                _ => None,
+            };
+            match position {
+                // Known while compiling (`x[D + 1]`): that element. (Outside
+                // the dimension it is left to run time, NaN, since such an
+                // index usually sits in a branch that is not taken.)
+                Some(e)
+                    if constant(&e)
+                        .is_some_and(|v| v.round() >= 1.0 && v.round() <= elems.len() as f64) =>
+                {
+                    let v = constant(&e).unwrap_or(f64::NAN);
+                    let chosen = IndexExpr::Expr(Expr::Num(v));
+                    choices.push(self.index_choice(d, elems, &chosen, ctx, variable)?);
+                }
+                Some(e) => {
+                    computed[p] = Some(e);
+                    choices.push(elems.to_vec());
+                }
+                None => choices.push(self.index_choice(d, elems, i, ctx, variable)?),
+            }
         }
         let mut refs = vec![Vec::new()];
-        for c in choices {
+        for c in &choices {
             let mut next = Vec::new();
             for r in &refs {
-                for e in &c {
+                for e in c {
                     let mut r2: Vec<String> = r.clone();
                     r2.push(e.clone());
                     next.push(r2);
@@ -231,10 +258,49 @@ impl<'p> ArrayInfo<'p> {
             }
             refs = next;
         }
-        Ok(refs
+        let mut out: Vec<Expr> = refs
             .into_iter()
             .map(|r| Expr::Var(element_ident(name, &r), Span::default()))
-            .collect())
+            .collect();
+        // Each computed subscript, last first, picks among the elements that
+        // differ only there: ELEMENT AT(position - 1, ...).
+        let mut stride = 1;
+        for p in (0..dims.len()).rev() {
+            let n = choices[p].len();
+            if let Some(pos) = &computed[p] {
+                let offset = Expr::Binary(
+                    BinaryOp::Sub,
+                    Box::new(pos.clone()),
+                    Box::new(Expr::Num(1.0)),
+                );
+                let block = n * stride;
+                let mut picked = Vec::with_capacity(out.len() / n);
+                for b in 0..out.len() / block {
+                    for s in 0..stride {
+                        let mut args = vec![offset.clone()];
+                        args.extend((0..n).map(|k| out[b * block + k * stride + s].clone()));
+                        picked.push(Expr::Call("element_at".into(), args, Span::default()));
+                    }
+                }
+                out = picked;
+            } else {
+                stride *= n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the name `n` in a subscript of dimension `dim` names
+    /// elements (an element, a dimension, `dim.element`, or a dimension the
+    /// context fixes) rather than a variable whose value is the position.
+    fn names_subscript(&self, dim: &str, n: &str, ctx: &ElementCtx) -> bool {
+        let n = canonicalize(n);
+        n == dim
+            || ctx.iter().any(|(d, _)| *d == n)
+            || self.position(dim, &n).is_some()
+            || self.project.dimension(&n).is_some()
+            || n.split_once('.')
+                .is_some_and(|(d, e)| self.position(d, e).is_some())
     }
 
     /// Which elements of dimension `dim` one index selects.
@@ -303,6 +369,12 @@ impl<'p> ArrayInfo<'p> {
                 if has(&n) {
                     return Ok(vec![n]);
                 }
+                // XMILE's `dimension.element` names an element explicitly.
+                if let Some((d, e)) = n.split_once('.') {
+                    if self.position(d, e).is_some() && has(e) {
+                        return Ok(vec![e.to_string()]);
+                    }
+                }
                 // A dimension the context fixes through a mapping (`A -> B`).
                 if let Some(e) = self.mapped_element(&n, ctx) {
                     if has(&e) {
@@ -329,7 +401,9 @@ impl<'p> ArrayInfo<'p> {
                     )))
                 }
             }
-            IndexExpr::Expr(_) => Err(bad("computed subscripts are not supported yet".into())),
+            IndexExpr::Expr(_) => Err(bad(
+                "a computed subscript can only select one element of its dimension".into(),
+            )),
         }
     }
 
@@ -552,6 +626,20 @@ impl<'p> ArrayInfo<'p> {
                 }
             }
         }
+        // XMILE MEAN(a, b, ...): the mean of its arguments.
+        if f == "mean" && args.len() > 1 {
+            let items = args
+                .iter()
+                .map(|a| self.scalarize(a, ctx, variable))
+                .collect::<Result<Vec<_>>>()?;
+            let n = items.len() as f64;
+            let sum = balanced(items, BinaryOp::Add, 0.0);
+            return Ok(Some(Expr::Binary(
+                BinaryOp::Div,
+                Box::new(sum),
+                Box::new(Expr::Num(n)),
+            )));
+        }
         let is_reduction = matches!(
             f,
             "sum" | "mean" | "prod" | "stddev" | "size" | "vmin" | "vmax"
@@ -618,6 +706,28 @@ impl<'p> ArrayInfo<'p> {
             _ => balanced_call(f, items),
         }))
     }
+}
+
+/// The value of an arithmetic expression of numbers (a computed subscript
+/// the compiler can settle), or `None` if it reads anything.
+fn constant(e: &Expr) -> Option<f64> {
+    use crate::syntax::ast::UnaryOp;
+    Some(match e {
+        Expr::Num(v) => *v,
+        Expr::Unary(UnaryOp::Neg, a) => -constant(a)?,
+        Expr::Unary(UnaryOp::Plus, a) => constant(a)?,
+        Expr::Binary(op, a, b) => {
+            let (a, b) = (constant(a)?, constant(b)?);
+            match op {
+                BinaryOp::Add => a + b,
+                BinaryOp::Sub => a - b,
+                BinaryOp::Mul => a * b,
+                BinaryOp::Div => a / b,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// Combine items with `op` as a balanced tree, so a reduction over many

@@ -109,6 +109,14 @@ pub fn lookup_in(name: &str, dialect: Dialect) -> Option<(Builtin, usize, usize)
 pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
     use Builtin::*;
     Some(match name {
+        // Internal: what array functions (INVERT MATRIX, ALLOCATE AVAILABLE,
+        // VECTOR ...) and computed subscripts expand into, in any dialect.
+        "invert_matrix_element" => (InvertMatrixElement, 3, MAX_CALL_ARGS),
+        "allocate_available_element" => (AllocateAvailableElement, 7, MAX_CALL_ARGS),
+        "vector_rank_element" => (VectorRankElement, 3, MAX_CALL_ARGS),
+        "vector_sort_order_element" => (VectorSortOrderElement, 3, MAX_CALL_ARGS),
+        "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
+        "vector_lookup_element" => (VectorLookupElement, 5, MAX_CALL_ARGS),
         "abs" => (Abs, 1, 1),
         "arccos" | "acos" => (Arccos, 1, 1),
         "arcsin" | "asin" => (Arcsin, 1, 1),
@@ -184,7 +192,8 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Log10 => a(0).log10(),
         Log => a(0).ln() / a(1).ln(),
         Sqrt => a(0).sqrt(),
-        Int => a(0).trunc(),
+        // XMILE INT: the largest integer <= x (isee: INT(-7.5) = -8).
+        Int => a(0).floor(),
         Integer => a(0).trunc(),
         Round => a(0).round(),
         Mod => floor_mod(a(0), a(1)),
@@ -303,8 +312,9 @@ mod tests {
     }
 
     #[test]
-    fn int_and_integer_truncate() {
-        assert_eq!(eval(Builtin::Int, &[-9.9], CTX), -9.0);
+    fn xmile_int_floors_and_vensim_integer_truncates() {
+        assert_eq!(eval(Builtin::Int, &[-9.9], CTX), -10.0);
+        assert_eq!(eval(Builtin::Int, &[9.9], CTX), 9.0);
         assert_eq!(eval(Builtin::Integer, &[-1.5], CTX), -1.0);
     }
 

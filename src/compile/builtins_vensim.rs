@@ -6,7 +6,6 @@
 //! it; where that differs from XMILE the comment says how.
 
 use crate::compile::builtins::{Builtin, TimeCtx};
-use crate::compile::program::MAX_CALL_ARGS;
 
 /// Vensim builtins by canonical name: `(builtin, min args, max args)`.
 pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
@@ -19,13 +18,6 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "quantum" => (Quantum, 2, 2),
         "time_base" => (TimeBase, 2, 2),
         "get_time_value" => (GetTimeValue, 3, 3),
-        // Internal: what INVERT MATRIX expands into.
-        "invert_matrix_element" => (InvertMatrixElement, 3, MAX_CALL_ARGS),
-        "allocate_available_element" => (AllocateAvailableElement, 7, MAX_CALL_ARGS),
-        "vector_rank_element" => (VectorRankElement, 3, MAX_CALL_ARGS),
-        "vector_sort_order_element" => (VectorSortOrderElement, 3, MAX_CALL_ARGS),
-        "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
-        "vector_lookup_element" => (VectorLookupElement, 5, MAX_CALL_ARGS),
         // Vensim: INTEGER truncates toward zero (reference: INTEGER(-9.9) = -9).
         "integer" | "int" => (Integer, 1, 1),
         // Vensim: RAMP(slope, start, end) always has its end time.

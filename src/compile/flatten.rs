@@ -159,6 +159,14 @@ impl Scope<'_> {
                     .iter()
                     .map(|i| {
                         Ok(match i {
+                            // A variable of this scope (not a dimension) is a
+                            // computed subscript: resolve it like any reference.
+                            IndexExpr::Expr(Expr::Var(n, s))
+                                if self.locals.contains(n.as_str())
+                                    && !self.dims.contains(n.as_str()) =>
+                            {
+                                IndexExpr::Expr(Expr::Var(self.resolve(n, variable)?, *s))
+                            }
                             // Element/dimension names are not variables: keep them.
                             IndexExpr::Expr(Expr::Var(n, s)) => {
                                 IndexExpr::Expr(Expr::Var(n.clone(), *s))

@@ -273,6 +273,21 @@ impl Parser {
                 self.expect_close(Tok::RParen, t.start)?;
                 Ok(e)
             }
+            // `MOD(a, b)`: the function form of the infix operator.
+            Tok::Keyword("MOD") if self.peek() == Some(&Tok::LParen) => {
+                let open = self.offset();
+                self.pos += 1;
+                let args = self.call_args(open)?;
+                let end = self.tokens.get(self.pos - 1).map_or(self.len, |t| t.end);
+                Ok(Expr::Call(
+                    "mod".into(),
+                    args,
+                    Span {
+                        start: t.start,
+                        end,
+                    },
+                ))
+            }
             Tok::Keyword("IF") => {
                 let c = self.expr()?;
                 if !self.eat(&Tok::Keyword("THEN")) {

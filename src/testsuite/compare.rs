@@ -170,6 +170,9 @@ fn fold(part: &str) -> String {
             out.push('_');
         }
         pending_sep = false;
+        // A decoded VDF writes a dot inside a name as U+2024 (one dot
+        // leader), keeping `.` for module paths.
+        let ch = if ch == '\u{2024}' { '.' } else { ch };
         out.extend(ch.to_lowercase());
     }
     out
@@ -342,6 +345,7 @@ mod tests {
         assert_eq!(column_key("\"Stock\"[A, B]"), column_key("stock[a,b]"));
         assert_eq!(column_key("Hares.Birth  Fraction"), "hares.birth_fraction");
         assert_eq!(column_key("a__b c"), "a_b_c");
+        assert_eq!(column_key("goal_1\u{2024}5"), column_key("Goal 1.5"));
     }
 
     #[test]

@@ -43,10 +43,20 @@ impl PyProject {
         })
     }
 
-    /// Parse XMILE text.
+    /// Parse XMILE text; `base` (the model's folder) and `data_files` serve
+    /// Vensim models exported by xmutil, as for `from_mdl`.
     #[staticmethod]
-    fn from_xmile(py: Python<'_>, text: &str) -> Result<PyProject, BindError> {
-        let project = detached(py, || Ok(simlin::load_xmile(text)?))?;
+    #[pyo3(signature = (text, base = None, data_files = None))]
+    fn from_xmile(
+        py: Python<'_>,
+        text: &str,
+        base: Option<PathBuf>,
+        data_files: Option<Vec<String>>,
+    ) -> Result<PyProject, BindError> {
+        let opts = simlin::LoadOptions { data_files };
+        let project = detached(py, || {
+            Ok(simlin::load_xmile_with(text, base.as_deref(), &opts)?)
+        })?;
         Ok(PyProject {
             inner: Arc::new(project),
         })

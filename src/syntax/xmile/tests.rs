@@ -265,3 +265,37 @@ fn xmutil_files_are_vensim_models() {
         "{kept:?}"
     );
 }
+
+#[test]
+fn xmile_builtins_element_references_and_computed_subscripts() {
+    let dims = r#"<dimensions><dim name="D"><elem name="a1"/><elem name="a2"/><elem name="a3"/></dim></dimensions>"#;
+    let vars = r#"<aux name="x"><eqn>D * 10 + TIME</eqn><dimensions><dim name="D"/></dimensions></aux>
+        <aux name="k"><eqn>1 + TIME</eqn></aux>
+        <aux name="m"><eqn>MEAN(x[*])</eqn></aux>
+        <aux name="m2"><eqn>MEAN(1, 2, 6)</eqn></aux>
+        <aux name="v"><eqn>VMAX(x[*]) - VMIN(x[*])</eqn></aux>
+        <aux name="h"><eqn>COSH(0) + SINH(0) + TANH(0)</eqn></aux>
+        <aux name="md"><eqn>MOD(7, 3) + (7 MOD 3)</eqn></aux>
+        <aux name="it"><eqn>INT(-2.5)</eqn></aux>
+        <aux name="de"><eqn>x[D.a2]</eqn></aux>
+        <aux name="next"><eqn>IF D &lt; 3 THEN x[D + 1] ELSE -1</eqn><dimensions><dim name="D"/></dimensions></aux>
+        <aux name="moving"><eqn>x[k]</eqn></aux>"#;
+    let text = doc(STEPS, vars).replace("<model>", &format!("{dims}<model>"));
+    let p = parse_xmile(&text).unwrap();
+    assert_eq!(run_column(&p, "m"), vec![20.0, 21.0, 22.0, 23.0]);
+    assert_eq!(run_column(&p, "m2"), vec![3.0; 4]);
+    assert_eq!(run_column(&p, "v"), vec![20.0; 4]);
+    assert_eq!(run_column(&p, "h"), vec![1.0; 4]);
+    assert_eq!(run_column(&p, "md"), vec![2.0; 4]);
+    // XMILE INT is the floor; Vensim's INTEGER (and INT in files Vensim
+    // wrote) truncates.
+    assert_eq!(run_column(&p, "it"), vec![-3.0; 4]);
+    assert_eq!(run_column(&p, "de"), vec![20.0, 21.0, 22.0, 23.0]);
+    // x[D + 1]: settled while compiling; out of range only where not taken.
+    assert_eq!(run_column(&p, "next[a2]"), vec![30.0, 31.0, 32.0, 33.0]);
+    assert_eq!(run_column(&p, "next[a3]"), vec![-1.0; 4]);
+    // x[k] with k read while running: x[a1], x[a2], x[a3], then outside (NaN).
+    let moving = run_column(&p, "moving");
+    assert_eq!(moving[..3], [10.0, 21.0, 32.0]);
+    assert!(moving[3].is_nan());
+}

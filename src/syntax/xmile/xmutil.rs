@@ -1,7 +1,8 @@
 //! Vensim models as xmutil writes them to XMILE.
 //!
 //! xmutil is Ventana's converter (what Vensim's own XMILE export runs), and
-//! its files say so in `<header><vendor>`/`<product>`. They hold Vensim
+//! its files say so in `<header><vendor>`/`<product>` (as do XMILE files
+//! older Vensim versions wrote themselves). They hold Vensim
 //! equations in XMILE clothing, with conventions of their own that this
 //! module undoes, so such a file runs as the Vensim model it came from:
 //!
@@ -27,15 +28,17 @@ use roxmltree::Node;
 
 use super::child;
 
-/// Whether the document was written by xmutil.
+/// Whether the document was written by Vensim's side: xmutil, or Vensim's
+/// own XMILE export (`<vendor>Ventana Systems...`, `<product>Vensim`).
 pub fn is_xmutil(root: Node<'_, '_>) -> bool {
     let Some(header) = child(root, "header") else {
         return false;
     };
     ["vendor", "product"].iter().any(|tag| {
-        child(header, tag)
-            .and_then(|n| n.text())
-            .is_some_and(|t| t.to_ascii_lowercase().contains("xmutil"))
+        child(header, tag).and_then(|n| n.text()).is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            t.contains("xmutil") || t.contains("ventana") || t.contains("vensim")
+        })
     })
 }
 
