@@ -60,6 +60,9 @@ pub struct Gen<'t, 'a> {
     pub out: Emitted,
     /// Inside a lagged argument: references are not dependencies.
     lagged: bool,
+    /// Inside SAMPLE IF TRUE's step-phase arguments: a reference to the
+    /// variable itself reads its held value, not a dependency.
+    holds_self: bool,
     /// Address of the call expression being compiled: the site of a
     /// stateful call with no arguments (whose empty argument list has no
     /// address of its own).
@@ -74,6 +77,7 @@ impl<'t, 'a> Gen<'t, 'a> {
             var,
             out: Emitted::default(),
             lagged: false,
+            holds_self: false,
             call_site: 0,
         }
     }
@@ -87,7 +91,7 @@ impl<'t, 'a> Gen<'t, 'a> {
     }
 
     fn dep(&mut self, i: usize) {
-        if !self.lagged {
+        if !self.lagged && !(self.holds_self && i == self.var) {
             self.out.deps.push(i);
         }
     }
@@ -282,20 +286,30 @@ impl<'t, 'a> Gen<'t, 'a> {
                 // Vensim SAMPLE IF TRUE(cond, input, initial): input while
                 // cond is true, else the last sampled value (initially
                 // `initial`).
+                // The input may refer to the variable itself
+                // (`x = SAMPLE IF TRUE(c, x + 1, 0)`): that is the value held
+                // so far (the initial value while initializing), not a cycle.
                 self.arity(f, args.len(), 3, 3)?;
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::SampleIfTrue);
+                let own = self.t.vars[self.var].ident.clone();
                 match self.phase {
                     Phase::Init => {
-                        for a in args {
-                            self.expr(a)?;
-                        }
+                        let input = args[1].rewrite(&|x| match x {
+                            Expr::Var(n, _) if *n == own => Some(args[2].clone()),
+                            _ => None,
+                        });
+                        self.expr(&args[0])?;
+                        self.expr(&input)?;
+                        self.expr(&args[2])?;
                         self.emit(Op::Stateful(id, 3));
                     }
                     Phase::Step => {
+                        let outer = std::mem::replace(&mut self.holds_self, true);
                         self.expr(&args[0])?;
                         self.expr(&args[1])?;
                         self.emit(Op::Stateful(id, 2));
+                        self.holds_self = outer;
                         self.record_all(id, &args[..2], Some(Op::Stateful(id, 2)))?;
                     }
                 }

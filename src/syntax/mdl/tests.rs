@@ -585,3 +585,65 @@ fn integration_type_from_the_settings_block() {
     let p = parse_mdl(&model("x = INTEG(x, 1) ~~|")).expect("parses");
     assert_eq!(p.sim_specs.method, Method::Euler);
 }
+
+/// Constructs real Vensim models combine: quoted names with any
+/// characters, mappings onto subranges, :EXCEPT:, macros with several
+/// outputs, arrayed macro calls and `TIME STEP$`, SAMPLE IF TRUE reading its
+/// own held value, DELAY N / SMOOTH N orders from other variables.
+#[test]
+fn real_model_constructs_run() {
+    let text = r#"{UTF-8}
+:MACRO: TWO OUT(a, b : lo, hi)
+TWO OUT = a + b ~~|
+lo = MIN(a, b) ~~|
+hi = MAX(a, b) ~~|
+:END OF MACRO:
+:MACRO: STEPPER(x)
+STEPPER = INTEG(x / TIME STEP$, 0) ~~|
+:END OF MACRO:
+DimA: A1, A2, A3 ~~|
+SubA: A2, A3 ~~|
+SubSub: A3 ~~|
+DimD: D1, D2 -> (DimA: SubA, A1) ~~|
+"a.b/c" = 1 ~~|
+"say \"hi\"" = 2 ~~|
+q = "a.b/c" + "say \"hi\"" ~~|
+j[DimD] = 10, 20 ~~|
+k[DimA] = j[DimD] ~~|
+e[DimA] :EXCEPT: [SubSub] = 1 ~~|
+e[SubSub] = 9 ~~|
+tot = TWO OUT(k[A1], k[A2] : low, high) ~~|
+arr[DimA] = TWO OUT(k[DimA], 1 : alow, ahigh) ~~|
+st = STEPPER(1) ~~|
+held = SAMPLE IF TRUE(Time >= 2, held + 1, 0) ~~|
+n = 3 ~~|
+d3 = DELAY N(Time, 2, 0, n) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 4 ~~|
+TIME STEP = 0.5 ~~|
+SAVEPER = 1 ~~|
+"#;
+    let p = parse_mdl(text).unwrap();
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::RunOptions::default())
+        .unwrap();
+    let col = |n: &str| r.column(n).unwrap_or_else(|| panic!("no {n}")).to_vec();
+    assert_eq!(col("q"), vec![3.0; 5]);
+    // D1 stands for every element of SubA, D2 for A1.
+    assert_eq!(
+        [col("k[A1]")[0], col("k[A2]")[0], col("k[A3]")[0]],
+        [20.0, 10.0, 10.0]
+    );
+    assert_eq!([col("e[A1]")[0], col("e[A3]")[0]], [1.0, 9.0]);
+    assert_eq!(
+        [col("tot")[0], col("low")[0], col("high")[0]],
+        [30.0, 10.0, 20.0]
+    );
+    assert_eq!([col("arr[A2]")[0], col("ahigh[A1]")[0]], [11.0, 20.0]);
+    // TIME STEP$ is the run's step: 1 / 0.5 per unit of time.
+    assert_eq!(col("st"), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+    // Held value + 1 on every step from time 2 (steps of 0.5).
+    assert_eq!(col("held"), vec![0.0, 0.0, 1.0, 3.0, 5.0]);
+    assert!(col("d3")[4] > 1.0 && col("d3")[4] < 2.5);
+}
