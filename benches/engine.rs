@@ -1,6 +1,8 @@
-//! Engine benchmarks: `compile` (load + `CompiledModel::new`) and `run` for
-//! the SDXorg samples teacup and SIR, and XMILE transcriptions (in
-//! `benches/models/`) of the Lotka–Volterra and pendulum samples.
+//! Engine benchmarks: `load` (reading the file), `compile` (load +
+//! `CompiledModel::new`) and `run` for the SDXorg samples teacup and SIR,
+//! XMILE transcriptions (in `benches/models/`) of the Lotka–Volterra and
+//! pendulum samples, and the real models World3-03 and C-LEARN v77 (about
+//! 3,500 variables) from `../shared/real-models`.
 //!
 //! After the criterion groups, prints ns per (variable × step) for each
 //! model, the number that stays comparable across model sizes. Models that
@@ -11,7 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::Criterion;
+use simlin::testsuite::Suite;
 use simlin::{CompiledModel, RunOptions};
+
+/// Real models: (label, path relative to real-models).
+const REAL: &[(&str, &str)] = &[
+    ("wrld3_03", "WRLD3-03/wrld3-03.mdl"),
+    ("c_learn", "C-LEARN/C-LEARN v77 for Vensim.mdl"),
+];
 
 /// SDXorg samples: (label, candidate paths relative to test-models).
 const SAMPLES: &[(&str, &[&str])] = &[
@@ -84,6 +93,15 @@ fn models() -> Vec<(String, PathBuf)> {
             ),
         }
     }
+    let real = Suite::RealModels.default_root();
+    for (label, rel) in REAL {
+        let path = real.join(rel);
+        if path.is_file() {
+            out.push((label.to_string(), path));
+        } else {
+            eprintln!("note: {label}: {} is missing, skipped", path.display());
+        }
+    }
     out
 }
 
@@ -108,6 +126,13 @@ fn main() {
         .collect();
     let opts = RunOptions::default();
 
+    {
+        let mut group = c.benchmark_group("load");
+        for (label, src, _) in &runnable {
+            group.bench_function(*label, |b| b.iter(|| black_box(simlin::load_file(src).ok())));
+        }
+        group.finish();
+    }
     {
         let mut group = c.benchmark_group("compile");
         for (label, src, _) in &runnable {
