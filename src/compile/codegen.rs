@@ -91,7 +91,8 @@ impl<'t, 'a> Gen<'t, 'a> {
     }
 
     fn dep(&mut self, i: usize) {
-        if !self.lagged && !(self.holds_self && i == self.var) {
+        let held_self = self.holds_self && i == self.var;
+        if !(self.lagged || held_self) {
             self.out.deps.push(i);
         }
     }
