@@ -129,7 +129,9 @@ fn main() {
     {
         let mut group = c.benchmark_group("load");
         for (label, src, _) in &runnable {
-            group.bench_function(*label, |b| b.iter(|| black_box(simlin::load_file(src).ok())));
+            group.bench_function(*label, |b| {
+                b.iter(|| black_box(simlin::load_file(src).ok()))
+            });
         }
         group.finish();
     }

@@ -97,6 +97,8 @@ pub enum Error {
     BadTimeSpec { message: String },
     #[error("simulation failed at time {time}: {message}")]
     Simulation { time: f64, message: String },
+    #[error("out of memory: cannot allocate {what} ({bytes} bytes)")]
+    OutOfMemory { what: String, bytes: u128 },
 
     // ---- sweeps ----
     #[error("parameter column '{column}'{}: {message}", at_row(*row))]
@@ -148,6 +150,7 @@ impl Error {
             | UnknownOutput { .. }
             | BadTimeSpec { .. }
             | Simulation { .. }
+            | OutOfMemory { .. }
             | BadParameter { .. }
             | RunFailed { .. }
             | BadSweep { .. }
@@ -183,6 +186,7 @@ impl Error {
             UnknownOutput { .. } => "UNKNOWN_OUTPUT",
             BadTimeSpec { .. } => "BAD_TIME_SPEC",
             Simulation { .. } => "SIMULATION",
+            OutOfMemory { .. } => "OUT_OF_MEMORY",
             BadParameter { .. } => "BAD_PARAMETER",
             RunFailed { .. } => "RUN_FAILED",
             BadSweep { .. } => "BAD_SWEEP",
@@ -235,3 +239,27 @@ fn in_variable(v: &str) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `n` zeros, or [`Error::OutOfMemory`] naming `what` when they cannot be
+/// allocated (a run's or sweep's results can be asked to hold more than
+/// the machine has; that must be an error, not an abort).
+pub fn zeros(n: usize, what: &str) -> Result<Vec<f64>> {
+    let mut v: Vec<f64> = Vec::new();
+    let bytes = n as u128 * std::mem::size_of::<f64>() as u128;
+    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        what: what.to_string(),
+        bytes,
+    })?;
+    v.resize(n, 0.0);
+    Ok(v)
+}
+
+/// An empty vector with room for `n` values, or [`Error::OutOfMemory`].
+pub fn reserved(n: usize, what: &str) -> Result<Vec<f64>> {
+    let mut v: Vec<f64> = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        what: what.to_string(),
+        bytes: n as u128 * std::mem::size_of::<f64>() as u128,
+    })?;
+    Ok(v)
+}

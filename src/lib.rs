@@ -29,9 +29,41 @@ pub use compile::CompiledModel;
 pub use error::{Error, ErrorStage, Result};
 pub use ir::{Method, Project, SimSpecs};
 pub use results::Results;
-pub use vm::{Override, RunOptions, Sim};
+pub use vm::{Cancel, Override, RunOptions, Sim};
 
 use std::path::Path;
+
+/// Stack of the thread that reads and compiles a model. Every stage after
+/// parsing walks expression trees recursively, and an operator chain is one
+/// tree level per operator: a 100,000-term sum (machine-written models have
+/// them) needs far more than the 2-8 MiB a caller's thread has (Python's
+/// threads may have 256 KiB). Only the pages a model touches are committed.
+pub const DEEP_STACK_BYTES: usize = 1 << 30;
+
+/// Run `f` (reading or compiling a model) on a thread with
+/// [`DEEP_STACK_BYTES`] of stack, whatever thread calls; if such a thread
+/// cannot be started, on the caller's. A panic in `f` is re-raised here.
+pub fn with_deep_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let mut job = Some(f);
+    let ran = std::thread::scope(|s| {
+        let slot = &mut job;
+        std::thread::Builder::new()
+            .name("simlin-compile".into())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(s, move || slot.take().map(|f| f()))
+            .ok()
+            .map(|handle| handle.join())
+    });
+    match (ran, job) {
+        (Some(Ok(Some(v))), _) => v,
+        (Some(Err(panic)), _) => std::panic::resume_unwind(panic),
+        // No thread could be started (a memory limit): run here.
+        (_, Some(f)) => f(),
+        (Some(Ok(None)), None) | (None, None) => {
+            unreachable!("the job runs exactly once")
+        }
+    }
+}
 
 /// Load a model file, choosing the reader from the extension
 /// (`.xmile`, `.stmx`, `.itmx`, `.xml`; `.mdl` for Vensim).
@@ -53,6 +85,10 @@ pub struct LoadOptions {
 /// [`load_file`] with [`LoadOptions`].
 pub fn load_file_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Project> {
     let path = path.as_ref();
+    with_deep_stack(|| load_file_here(path, opts))
+}
+
+fn load_file_here(path: &Path, opts: &LoadOptions) -> Result<Project> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -97,29 +133,29 @@ pub fn load_file_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Proj
 
 /// Parse XMILE text into a project.
 pub fn load_xmile(text: &str) -> Result<Project> {
-    syntax::xmile::parse_xmile(text)
+    with_deep_stack(|| syntax::xmile::parse_xmile(text))
 }
 
 /// Parse XMILE text; `base` (the model's folder) and the run's data files
 /// serve Vensim models exported by xmutil (external data, data variables).
 pub fn load_xmile_with(text: &str, base: Option<&Path>, opts: &LoadOptions) -> Result<Project> {
-    syntax::xmile::parse_xmile_with(text, base, opts.data_files.as_deref())
+    with_deep_stack(|| syntax::xmile::parse_xmile_with(text, base, opts.data_files.as_deref()))
 }
 
 /// Parse Vensim `.mdl` text into a project (dialect [`ir::Dialect::Vensim`]).
 pub fn load_mdl(text: &str) -> Result<Project> {
-    syntax::mdl::parse_mdl(text)
+    with_deep_stack(|| syntax::mdl::parse_mdl(text))
 }
 
 /// Parse Vensim `.mdl` text, reading external data files (`GET XLS DATA`,
 /// `GET DIRECT CONSTANTS`, ...) relative to `base` (the model's folder).
 /// With `None`, models using them fail with [`Error::DataFile`].
 pub fn load_mdl_with_base(text: &str, base: Option<&Path>) -> Result<Project> {
-    syntax::mdl::parse_mdl_with_base(text, base)
+    with_deep_stack(|| syntax::mdl::parse_mdl_with_base(text, base))
 }
 
 /// [`load_mdl_with_base`] with [`LoadOptions`] (data files for data
 /// variables with no equation).
 pub fn load_mdl_with(text: &str, base: Option<&Path>, opts: &LoadOptions) -> Result<Project> {
-    syntax::mdl::parse_mdl_with(text, base, opts.data_files.as_deref())
+    with_deep_stack(|| syntax::mdl::parse_mdl_with(text, base, opts.data_files.as_deref()))
 }

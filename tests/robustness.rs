@@ -102,3 +102,66 @@ fn mutated_and_truncated_models_never_panic() {
     }
     eprintln!("robustness: {cases} mutated models, no panic");
 }
+
+/// A 100,000-term sum (Vensim and XMILE) loads, compiles and runs, from a
+/// thread with a small stack too; dropping the model does not recurse.
+#[test]
+fn hundred_thousand_term_sums_run_anywhere() {
+    let terms = vec!["1"; 100_000].join("+");
+    let mdl = format!(
+        "{{UTF-8}}\nx = {terms} ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n"
+    );
+    let xmile = format!(
+        r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs><model><variables><aux name="x"><eqn>{terms}</eqn></aux></variables></model></xmile>"#
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            for project in [simlin::load_mdl(&mdl), simlin::load_xmile(&xmile)] {
+                let project = project.expect("loads");
+                let model = simlin::CompiledModel::new(&project, None).expect("compiles");
+                let r = model.run(&simlin::RunOptions::default()).expect("runs");
+                assert_eq!(r.column("x").expect("x")[0], 100_000.0);
+            }
+        })
+        .expect("thread");
+    handle.join().expect("no crash");
+}
+
+/// Inputs that used to abort or run without end now fail with a typed error.
+#[test]
+fn hostile_sizes_and_time_specs_are_typed_errors() {
+    let dim = r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs><dimensions><dim name="d" size="1000000000"/></dimensions><model><variables><aux name="a"><eqn>1</eqn><dimensions><dim name="d"/></dimensions></aux></variables></model></xmile>"#;
+    assert_eq!(simlin::load_xmile(dim).unwrap_err().code(), "NOT_XMILE");
+    let cube = r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs><dimensions><dim name="d" size="1000"/></dimensions><model><variables><aux name="a"><eqn>1</eqn><dimensions><dim name="d"/><dim name="d"/><dim name="d"/></dimensions></aux></variables></model></xmile>"#;
+    let p = simlin::load_xmile(cube).expect("loads");
+    assert_eq!(
+        simlin::CompiledModel::new(&p, None).unwrap_err().code(),
+        "BAD_SUBSCRIPT"
+    );
+    let mdl = |dt: &str, stop: &str| {
+        format!("{{UTF-8}}\ns = INTEG(1, 0) ~~|\nFINAL TIME = {stop} ~~|\nINITIAL TIME = 0 ~~|\nSAVEPER = TIME STEP ~~|\nTIME STEP = {dt} ~~|\n")
+    };
+    for dt in ["0", "-1"] {
+        let e = simlin::load_mdl(&mdl(dt, "10")).unwrap_err();
+        assert_eq!(e.code(), "BAD_SIM_SPECS", "{e}");
+        assert!(e.to_string().contains("TIME STEP"), "{e}");
+    }
+    // A stop time that moves with the run ends (here by the memory guard of
+    // a run that saves without end; with few saves, by the step bound).
+    let p = simlin::load_mdl(&mdl("1", "Time + 10")).expect("loads");
+    let m = simlin::CompiledModel::new(&p, None).expect("compiles");
+    let opts = simlin::RunOptions {
+        save_step: Some(1e12),
+        cancel: Some(simlin::Cancel::new()),
+        ..Default::default()
+    };
+    let flag = opts.cancel.clone().expect("flag");
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        flag.cancel();
+    });
+    // Cancelled from another thread well before the step bound.
+    assert_eq!(m.run(&opts).unwrap_err().code(), "CANCELLED");
+    stopper.join().expect("stopper");
+}

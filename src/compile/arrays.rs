@@ -95,6 +95,19 @@ impl<'p> ArrayInfo<'p> {
         dims: &[String],
         variable: &str,
     ) -> Result<Vec<(Vec<String>, Vec<String>)>> {
+        let total = dims.iter().try_fold(1usize, |acc, d| {
+            self.elements(d, variable)
+                .map(|e| acc.saturating_mul(e.len().max(1)))
+        })?;
+        if total > crate::ir::MAX_ELEMENTS {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!(
+                    "{total} elements; at most {} are supported",
+                    crate::ir::MAX_ELEMENTS
+                ),
+            });
+        }
         let mut out = vec![(Vec::new(), Vec::new())];
         for d in dims {
             let canon = self.elements(d, variable)?;

@@ -201,6 +201,10 @@ fn stack_depth(code: &[Op]) -> usize {
 impl CompiledModel {
     /// Compile the named model of a project (`None` = the main model).
     pub fn new(project: &Project, model: Option<&str>) -> Result<CompiledModel> {
+        crate::with_deep_stack(|| Self::compile(project, model))
+    }
+
+    fn compile(project: &Project, model: Option<&str>) -> Result<CompiledModel> {
         let m = project.model(model).ok_or_else(|| Error::UnknownModel {
             name: model.unwrap_or("(main)").to_string(),
         })?;

@@ -96,6 +96,12 @@ impl Default for SimSpecs {
     }
 }
 
+/// Most elements one dimension, or one arrayed variable, may have: far
+/// above real models (C-LEARN's largest variable has a few hundred), and
+/// low enough that a hostile file cannot make the engine allocate without
+/// bound.
+pub const MAX_ELEMENTS: usize = 1_000_000;
+
 /// A named dimension (subscript range).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dimension {

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 use crate::compile::{CompiledModel, SlotKind};
 use crate::error::{Error, Result};
@@ -227,7 +228,16 @@ pub fn sweep(
         progress,
     };
     let per_run = sink.per_run();
-    let mut values = vec![0.0; n_runs * per_run];
+    let cells = n_runs
+        .checked_mul(per_run)
+        .ok_or_else(|| Error::OutOfMemory {
+            what: format!("{n_runs} runs x {per_run} values"),
+            bytes: n_runs as u128 * per_run as u128 * 8,
+        })?;
+    let mut values = crate::error::zeros(
+        cells,
+        &format!("the sweep's {n_runs} runs x {per_run} values"),
+    )?;
     let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
     let (vals, fails, job) = (&mut values, &mut failures, &job);
     let mut work = move || match opts.engine {
@@ -255,7 +265,9 @@ pub fn sweep(
                 message: format!("cannot start {n} threads: {e}"),
             })?
             .install(work),
-        None => work(),
+        // Inside a rayon pool (Polars' pool, for the plugin): that pool.
+        None if rayon::current_thread_index().is_some() => work(),
+        None => process_pool()?.install(work),
     }
     if progress.cancelled() {
         return Err(Error::Cancelled);
@@ -274,7 +286,7 @@ pub fn sweep(
         }
     }
     if opts.reduce.is_some() {
-        values = transpose(&values, n_runs, outputs.len());
+        values = transpose(&values, n_runs, outputs.len())?;
     }
     Ok(SweepResult {
         n_runs,
@@ -316,15 +328,44 @@ fn resolve_outputs(m: &CompiledModel, names: Option<&[String]>) -> Result<Vec<u3
     output_slots(m, names)
 }
 
+/// The pool sweeps run on by default: one per process, made on first use.
+/// Not rayon's global pool: a `fork`ed child inherits that pool's state but
+/// none of its threads, so the child's first sweep would wait forever. A
+/// child (a new process id) makes a pool of its own; the parent's, whose
+/// threads do not exist in the child, is left alone.
+fn process_pool() -> Result<Arc<rayon::ThreadPool>> {
+    static POOL: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((owner, pool)) = slot.as_ref() {
+        if *owner == pid {
+            return Ok(pool.clone());
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("simlin-sweep-{i}"))
+        .build()
+        .map_err(|e| Error::BadSweep {
+            message: format!("cannot start the sweep's threads: {e}"),
+        })?;
+    let pool = Arc::new(pool);
+    if let Some(stale) = slot.replace((pid, pool.clone())) {
+        // The inherited pool's threads are gone: dropping it would signal
+        // them; forgetting it is all a child can do.
+        std::mem::forget(stale);
+    }
+    Ok(pool)
+}
+
 /// `rows × cols` row-major → column-major.
-fn transpose(values: &[f64], rows: usize, cols: usize) -> Vec<f64> {
-    let mut out = vec![0.0; values.len()];
+fn transpose(values: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
+    let mut out = crate::error::zeros(values.len(), "the sweep's reduced values")?;
     for r in 0..rows {
         for c in 0..cols {
             out[c * rows + r] = values[r * cols + c];
         }
     }
-    out
+    Ok(out)
 }
 
 /// Everything the workers share.

@@ -150,3 +150,47 @@ impl fmt::Display for BinaryOp {
         f.write_str(s)
     }
 }
+
+/// Dropping a tree walks it with a worklist, not recursion: a 100,000-term
+/// chain (`a + b + ...`) is 100,000 levels deep, and a recursive drop of it
+/// would overflow the stack of whichever thread lets go of the model.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut stack: Vec<Expr> = Vec::new();
+        take_children(self, &mut stack);
+        while let Some(mut e) = stack.pop() {
+            take_children(&mut e, &mut stack);
+        }
+    }
+}
+
+/// Move `e`'s boxed children onto `stack`, leaving leaves behind.
+fn take_children(e: &mut Expr, stack: &mut Vec<Expr>) {
+    let mut take = |b: &mut Box<Expr>| stack.push(std::mem::replace(&mut **b, Expr::Num(0.0)));
+    match e {
+        Expr::Num(_) | Expr::Var(..) => {}
+        Expr::Subscript(_, idx, _) => {
+            for i in idx.iter_mut() {
+                match i {
+                    IndexExpr::Expr(x) => stack.push(std::mem::replace(x, Expr::Num(0.0))),
+                    IndexExpr::Range(a, b) => {
+                        stack.push(std::mem::replace(a, Expr::Num(0.0)));
+                        stack.push(std::mem::replace(b, Expr::Num(0.0)));
+                    }
+                    IndexExpr::Wildcard(_) | IndexExpr::DimPosition(_) => {}
+                }
+            }
+        }
+        Expr::Call(_, args, _) => stack.append(args),
+        Expr::Unary(_, a) => take(a),
+        Expr::Binary(_, a, b) => {
+            take(a);
+            take(b);
+        }
+        Expr::If(c, a, b) => {
+            take(c);
+            take(a);
+            take(b);
+        }
+    }
+}

@@ -47,6 +47,40 @@ pub struct RunOptions {
     pub outputs: Option<Vec<String>>,
     /// Seed for the stochastic builtins; the same seed gives the same run.
     pub seed: u64,
+    /// Set from another thread to stop the run: it ends with
+    /// [`Error::Cancelled`] within a few steps (Ctrl-C in Python).
+    pub cancel: Option<Cancel>,
+}
+
+/// A flag another thread raises to stop a run or a stepwise simulation.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Ask the run to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Lower the flag again (before the next call that uses it).
+    pub fn clear(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Options compare by their values; a cancel flag by identity.
+impl PartialEq for Cancel {
+    fn eq(&self, other: &Cancel) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Either an owned handle on the compiled model (for [`Sim`]) or a borrow
@@ -69,6 +103,7 @@ impl ModelRef<'_> {
 pub struct SimOf<'a> {
     model: ModelRef<'a>,
     state: RunState,
+    cancel: Option<Cancel>,
 }
 
 /// The stepwise simulation most callers hold: owns an `Arc` of the model.
@@ -81,6 +116,7 @@ impl SimOf<'static> {
         let mut sim = SimOf {
             model: ModelRef::Shared(model),
             state,
+            cancel: opts.cancel.clone(),
         };
         sim.init();
         Ok(sim)
@@ -93,6 +129,7 @@ impl<'a> SimOf<'a> {
         let mut sim = SimOf {
             model: ModelRef::Borrowed(model),
             state,
+            cancel: opts.cancel.clone(),
         };
         sim.init();
         Ok(sim)
@@ -131,10 +168,21 @@ impl<'a> SimOf<'a> {
         }
         let m = self.model.get();
         let eps = self.state.dt * 1e-9;
+        let mut n: u32 = 0;
         while !self.state.is_done() && self.state.time + eps < t {
             self.state.step_once(m);
+            n = n.wrapping_add(1);
+            if n.is_multiple_of(64) && self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+                return Err(Error::Cancelled);
+            }
         }
         self.check_finite()
+    }
+
+    /// The flag that stops [`SimOf::run_to`] from another thread (made on
+    /// first use; a run's own [`RunOptions::cancel`] if it had one).
+    pub fn cancel_flag(&mut self) -> Cancel {
+        self.cancel.get_or_insert_with(Cancel::new).clone()
     }
 
     pub fn run_to_end(&mut self) -> Result<()> {
@@ -183,8 +231,10 @@ impl<'a> SimOf<'a> {
         self.model.get().array(name).map(|a| a.shape())
     }
 
-    /// Set a constant, or a stock's current value, between steps. Values
-    /// computed from it are refreshed at the current time. An arrayed
+    /// Set a constant, or a stock's current value, between steps. At the
+    /// initial time (before any step, also right after [`SimOf::reset`]) it
+    /// acts as a run override: the run initializes again from it. Later,
+    /// values computed from it are refreshed at the current time. An arrayed
     /// variable's name sets every element.
     pub fn set_value(&mut self, name: &str, v: f64) -> Result<()> {
         self.set_values(&[(name.to_string(), Override::Value(v))])
@@ -214,8 +264,13 @@ impl<'a> SimOf<'a> {
                 }
             }
         }
+        // At the initial time a value is what an override of the run would
+        // be: everything initialized from it (stocks' initial values, INIT,
+        // initial-only equations) starts again from it. Later it changes
+        // only what follows: a stock's current value, a constant from now on.
+        let at_start = self.state.step == 0;
         for (slot, v) in set {
-            if m.vars[slot].kind == SlotKind::Stock {
+            if m.vars[slot].kind == SlotKind::Stock && !at_start {
                 self.state.slots[slot] = v;
             } else {
                 if self.state.overrides.is_empty() {
@@ -224,8 +279,13 @@ impl<'a> SimOf<'a> {
                 self.state.overrides[slot] = Some(v);
             }
         }
-        self.state.refresh(m);
-        Ok(())
+        if at_start {
+            self.state.reset();
+            self.init();
+        } else {
+            self.state.refresh(m);
+        }
+        self.check_finite()
     }
 
     /// The results saved so far.

@@ -61,6 +61,11 @@ pub(crate) struct RunState {
 /// The most steps one run may take (a guard against a tiny dt).
 const MAX_STEPS: f64 = 1e9;
 
+/// Most a run whose stop time is computed while running may save (the row
+/// count is unknown up front, so this guards the machine: on Linux a large
+/// allocation "succeeds" and the process is killed later instead).
+const MAX_GROWN_RESULTS_BYTES: u128 = 8 << 30;
+
 fn bad_time(message: String) -> Error {
     Error::BadTimeSpec { message }
 }
@@ -207,13 +212,25 @@ impl RunState {
                 })
             })
             .collect();
+        // Storage for every save, reserved up front when the grid is fixed:
+        // a run that asks for more than the machine has fails here, typed.
+        let rows = if m.time_vars.stop.is_none() && m.time_vars.save_step.is_none() {
+            (n_steps / save_every.max(1) + 1) as usize
+        } else {
+            0
+        };
+        let what = || format!("{rows} saved rows of {} outputs", outputs.len());
+        let mut columns = Vec::with_capacity(outputs.len());
+        for _ in &outputs {
+            columns.push(crate::error::reserved(rows, &what())?);
+        }
         let results = Results {
             names: outputs
                 .iter()
                 .map(|&i| m.vars[i as usize].name.clone())
                 .collect(),
-            times: Vec::new(),
-            columns: vec![Vec::new(); outputs.len()],
+            times: crate::error::reserved(rows, &what())?,
+            columns,
             arrays,
         };
         let nstate = m.stateful.len();
@@ -408,6 +425,14 @@ impl RunState {
                 self.dt = dt;
             }
         }
+        // A stop time that moves with the run (`FINAL TIME = Time + 10`)
+        // must still end: the same bound on the steps taken so far.
+        if self.step as f64 >= MAX_STEPS {
+            return self.fail(format!(
+                "the run reached {MAX_STEPS} steps at time {at} and the stop time ({}) keeps moving",
+                self.stop
+            ));
+        }
         if (self.stop - self.time) / self.dt > MAX_STEPS {
             return self.fail(format!(
                 "{} steps of {} from time {at} to {} is too many",
@@ -443,6 +468,34 @@ impl RunState {
         }
         if !self.dynamic.is_empty() {
             self.next_save = self.time + self.save_step_now();
+        }
+        // Grow without aborting when the machine runs out (a stop time
+        // computed while running has no row count up front).
+        if self.results.times.len() == self.results.times.capacity() {
+            let more = self.results.times.len().max(64);
+            let bytes = (self.results.times.len() + more) as u128
+                * (self.outputs.len() as u128 + 1)
+                * std::mem::size_of::<f64>() as u128;
+            let ok = bytes <= MAX_GROWN_RESULTS_BYTES
+                && self.results.times.try_reserve(more).is_ok()
+                && self
+                    .results
+                    .columns
+                    .iter_mut()
+                    .all(|c| c.try_reserve(more).is_ok());
+            if !ok {
+                self.fault = Some(Error::OutOfMemory {
+                    what: format!(
+                        "more than {} saved rows of {} outputs",
+                        self.results.times.len(),
+                        self.outputs.len()
+                    ),
+                    bytes: (self.results.times.len() as u128 + more as u128)
+                        * (self.outputs.len() as u128 + 1)
+                        * 8,
+                });
+                return;
+            }
         }
         self.results.times.push(self.time);
         for (col, &slot) in self.results.columns.iter_mut().zip(&self.outputs) {

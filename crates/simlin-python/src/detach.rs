@@ -4,9 +4,13 @@
 //! releases the GIL (so other Python threads run while a model compiles or
 //! simulates) and wraps the call in `catch_unwind`, so a bug in the engine
 //! surfaces as a `SimlinError` with code `INTERNAL` instead of aborting the
-//! interpreter.
+//! interpreter. [`interruptible`] does the same for calls that may run long
+//! (a run, `run_to`), on a worker thread, while the calling thread checks
+//! for Ctrl-C and cancels the run when it comes.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::time::Duration;
 
 use pyo3::prelude::*;
 
@@ -22,6 +26,55 @@ where
     py.detach(|| match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => Err(BindError::Internal(panic_message(payload.as_ref()))),
+    })
+}
+
+/// [`detached`] for a long engine call that `cancel` stops: `f` runs on a
+/// worker thread while this thread, every 50 ms, gives Python the chance to
+/// handle signals. On Ctrl-C the run is cancelled, and once it has stopped
+/// the `KeyboardInterrupt` is raised, leaving the process usable.
+pub(crate) fn interruptible<T, F>(
+    py: Python<'_>,
+    cancel: &simlin::Cancel,
+    f: F,
+) -> Result<T, BindError>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, BindError> + Send,
+{
+    cancel.clear();
+    std::thread::scope(|s| {
+        let (tx, rx) = channel();
+        s.spawn(move || {
+            let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+        });
+        let mut interrupted: Option<PyErr> = None;
+        loop {
+            match py.detach(|| rx.recv_timeout(Duration::from_millis(50))) {
+                Ok(done) => {
+                    if let Some(err) = interrupted {
+                        return Err(BindError::Python(err));
+                    }
+                    return match done {
+                        Ok(result) => result,
+                        Err(payload) => Err(BindError::Internal(panic_message(payload.as_ref()))),
+                    };
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if interrupted.is_none() {
+                        if let Err(err) = py.check_signals() {
+                            cancel.cancel();
+                            interrupted = Some(err);
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(BindError::Internal(
+                        "the run's thread ended without a result".into(),
+                    ))
+                }
+            }
+        }
     })
 }
 

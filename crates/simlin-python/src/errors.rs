@@ -27,6 +27,8 @@ pub(crate) enum BindError {
     UnknownVariable(String),
     /// The engine panicked; the message is the panic payload.
     Internal(String),
+    /// A Python exception raised while waiting (Ctrl-C's KeyboardInterrupt).
+    Python(PyErr),
 }
 
 impl From<Error> for BindError {
@@ -90,6 +92,7 @@ impl BindError {
                 Some(&name),
                 None,
             ),
+            BindError::Python(err) => err,
             BindError::Internal(message) => make(
                 py,
                 "SimlinError",

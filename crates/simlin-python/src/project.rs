@@ -14,7 +14,7 @@ use simlin::ir::{Equations, Model, Project};
 use simlin::syntax::ident::canonicalize;
 use simlin::{CompiledModel, Error, Method, Override, RunOptions, Sim};
 
-use crate::detach::detached;
+use crate::detach::{detached, interruptible};
 use crate::errors::BindError;
 use crate::results::PyResults;
 use crate::sim::PySim;
@@ -253,6 +253,7 @@ fn run_options(
         save_step,
         outputs,
         seed,
+        cancel: Some(simlin::Cancel::new()),
     })
 }
 
@@ -390,7 +391,8 @@ impl PyModel {
     ) -> Result<PyResults, BindError> {
         let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = self.compiled(py)?;
-        let results = detached(py, move || Ok(model.run(&opts)?))?;
+        let cancel = opts.cancel.clone().unwrap_or_default();
+        let results = interruptible(py, &cancel, move || Ok(model.run(&opts)?))?;
         Ok(PyResults::from_results(results))
     }
 
@@ -411,7 +413,8 @@ impl PyModel {
     ) -> Result<PySim, BindError> {
         let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = self.compiled(py)?;
-        let sim = detached(py, move || Ok(Sim::new(model, &opts)?))?;
-        Ok(PySim::new(sim))
+        let mut sim = detached(py, move || Ok(Sim::new(model, &opts)?))?;
+        let cancel = sim.cancel_flag();
+        Ok(PySim::new(sim, cancel))
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use simlin::Sim;
 
-use crate::detach::detached;
+use crate::detach::{detached, interruptible};
 use crate::errors::BindError;
 use crate::project::{engine_overrides, OverrideArg};
 use crate::results::PyResults;
@@ -19,13 +19,34 @@ use crate::results::PyResults;
 #[pyclass(module = "simlin._simlin", name = "Sim", frozen)]
 pub struct PySim {
     inner: Mutex<Option<Sim>>,
+    /// Stops a `run_to` in progress (Ctrl-C), without the lock.
+    cancel: simlin::Cancel,
 }
 
 impl PySim {
-    pub(crate) fn new(sim: Sim) -> PySim {
+    pub(crate) fn new(sim: Sim, cancel: simlin::Cancel) -> PySim {
         PySim {
             inner: Mutex::new(Some(sim)),
+            cancel,
         }
+    }
+
+    /// [`PySim::with`] for a call that may run long: Ctrl-C cancels it.
+    fn with_interruptible<T, F>(&self, py: Python<'_>, f: F) -> Result<T, BindError>
+    where
+        T: Send,
+        F: FnOnce(&mut Sim) -> Result<T, BindError> + Send,
+    {
+        let cell = &self.inner;
+        interruptible(py, &self.cancel, move || {
+            let mut guard = cell.lock().map_err(|_| {
+                BindError::Internal(
+                    "this simulation is unusable after an earlier internal error".into(),
+                )
+            })?;
+            let sim = guard.as_mut().ok_or(BindError::Closed("Sim"))?;
+            f(sim)
+        })
     }
 
     /// Run `f` on the open simulation, without the GIL.
@@ -51,12 +72,12 @@ impl PySim {
 impl PySim {
     /// Advance until the time reaches `t` (clamped to the stop time).
     fn run_to(&self, py: Python<'_>, t: f64) -> Result<(), BindError> {
-        self.with(py, |s| Ok(s.run_to(t)?))
+        self.with_interruptible(py, |s| Ok(s.run_to(t)?))
     }
 
     /// Advance to the stop time.
     fn run_to_end(&self, py: Python<'_>) -> Result<(), BindError> {
-        self.with(py, |s| Ok(s.run_to_end()?))
+        self.with_interruptible(py, |s| Ok(s.run_to_end()?))
     }
 
     /// Back to the start time.

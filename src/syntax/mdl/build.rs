@@ -17,9 +17,7 @@ use crate::ir::{
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span, UnaryOp};
 use crate::syntax::ident::canonicalize;
 
-/// Largest number of elements one variable may have (hostile files could
-/// otherwise ask for astronomically many).
-const MAX_ELEMENTS: usize = 1_000_000;
+use crate::ir::MAX_ELEMENTS;
 
 /// Resolve subscript range definitions and equivalences into dimensions.
 pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
@@ -621,7 +619,7 @@ fn product(lists: &[Vec<String>]) -> Vec<Vec<String>> {
 /// TIME, TIME STEP or SAVEPER given by any other equation (of Time, of the
 /// model's state) is left to the run as a dynamic spec; INITIAL TIME must be
 /// known before anything is computed, so a non-constant one falls back to 0.
-pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
+pub fn sim_specs(vars: &[Variable]) -> Result<SimSpecs> {
     let mut env: HashMap<String, f64> = HashMap::new();
     // Four passes settle chains such as SAVEPER = TIME STEP.
     for _ in 0..4 {
@@ -640,25 +638,37 @@ pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
             .any(|v| v.ident == ident && matches!(v.equations, Equations::Single(_)));
         (defined && !env.contains_key(ident)).then(|| ident.to_string())
     };
-    let dt = env
-        .get("time_step")
-        .copied()
-        .filter(|x| *x > 0.0)
-        .unwrap_or(d.dt);
+    // A constant TIME STEP or SAVEPER that no run can use is an error, not
+    // a default (Vensim refuses to simulate it too); computed ones are
+    // checked while running.
+    let positive = |ident: &str, name: &str| -> Result<Option<f64>> {
+        match env.get(ident) {
+            Some(&x) if !(x > 0.0 && x.is_finite()) => Err(Error::BadSimSpecs {
+                message: format!("{name} is {x}; it must be a positive number"),
+            }),
+            other => Ok(other.copied()),
+        }
+    };
+    let dt = positive("time_step", "TIME STEP")?.unwrap_or(d.dt);
+    let save_step = positive("saveper", "SAVEPER")?.unwrap_or(dt);
+    let (start, stop) = (
+        env.get("initial_time").copied().unwrap_or(0.0),
+        env.get("final_time").copied().unwrap_or(d.stop),
+    );
+    if !(start.is_finite() && stop.is_finite()) {
+        return Err(Error::BadSimSpecs {
+            message: format!("INITIAL TIME ({start}) and FINAL TIME ({stop}) must be finite"),
+        });
+    }
     let time_units = vars
         .iter()
         .find(|v| v.ident == "time_step" || v.ident == "final_time")
         .and_then(|v| v.units.clone());
-    SimSpecs {
-        start: env.get("initial_time").copied().unwrap_or(0.0),
-        stop: env.get("final_time").copied().unwrap_or(d.stop),
+    Ok(SimSpecs {
+        start,
+        stop,
         dt,
-        save_step: Some(
-            env.get("saveper")
-                .copied()
-                .filter(|x| *x > 0.0)
-                .unwrap_or(dt),
-        ),
+        save_step: Some(save_step),
         method: d.method,
         time_units,
         dynamic: DynamicSpecs {
@@ -666,7 +676,7 @@ pub fn sim_specs(vars: &[Variable]) -> SimSpecs {
             dt: dynamic("time_step"),
             save_step: dynamic("saveper"),
         },
-    }
+    })
 }
 
 fn eval(e: &Expr, env: &HashMap<String, f64>) -> Option<f64> {

@@ -353,7 +353,9 @@ impl DataFiles {
 
     /// The whole text of `file` (UTF-8, else Latin-1 byte for byte).
     pub(super) fn read_text(&self, file: &str) -> Result<String, String> {
-        let bytes = std::fs::read(self.path_of(file)?).map_err(|e| format!("cannot open: {e}"))?;
+        let path = self.path_of(file)?;
+        check_data_file(&path)?;
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot open: {e}"))?;
         Ok(match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
@@ -597,8 +599,28 @@ fn parse_axis(book: &Book, sheet: &str, s: &str) -> Result<Axis, String> {
     }
 }
 
+/// Largest data file read (a model's data is far smaller; this bounds what
+/// a hostile or mistaken path, such as a device, can make the import read).
+pub const MAX_DATA_FILE_BYTES: u64 = 1 << 30;
+
+/// A data file must be a regular file of at most [`MAX_DATA_FILE_BYTES`].
+fn check_data_file(path: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_DATA_FILE_BYTES {
+        return Err(format!(
+            "{} bytes is more than the {MAX_DATA_FILE_BYTES} a data file may have",
+            meta.len()
+        ));
+    }
+    Ok(())
+}
+
 fn read_workbook(path: &Path) -> Result<Book, String> {
     use calamine::{open_workbook_auto, Data, Reader};
+    check_data_file(path)?;
     let mut wb = open_workbook_auto(path).map_err(|e| format!("cannot open: {e}"))?;
     let names = wb.defined_names().to_vec();
     let mut sheets = Vec::new();
@@ -637,6 +659,7 @@ fn read_delimited(path: &Path, delim: &str) -> Result<Book, String> {
         s if s.len() == 1 => s.as_bytes()[0],
         s => return Err(format!("delimiter '{s}' must be one character")),
     };
+    check_data_file(path)?;
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(d)

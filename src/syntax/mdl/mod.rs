@@ -171,7 +171,7 @@ pub fn parse_mdl_with(
     }
     let dimensions = build::dimensions(&ctx, &main)?;
     let variables = build::variables(&ctx, &dimensions, var_records(main))?;
-    let mut sim_specs = build::sim_specs(&variables);
+    let mut sim_specs = build::sim_specs(&variables)?;
     if let Some(method) = settings.method {
         sim_specs.method = method;
     }

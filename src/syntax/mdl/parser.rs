@@ -303,13 +303,11 @@ impl<'a> Parser<'a> {
 
     /// The arguments of `table[...](x)` after its `(`, as `LOOKUP(table, x)`.
     fn lookup_call(&mut self, table: Expr, span: Span) -> Result<Expr, PErr> {
-        match self.call("lookup".into(), span)? {
-            Expr::Call(f, mut args, sp) => {
-                args.insert(0, table);
-                Ok(Expr::Call(f, args, sp))
-            }
-            other => Ok(other),
+        let mut call = self.call("lookup".into(), span)?;
+        if let Expr::Call(_, args, _) = &mut call {
+            args.insert(0, table);
         }
+        Ok(call)
     }
 
     fn call(&mut self, name: String, span: Span) -> Result<Expr, PErr> {

@@ -13,7 +13,7 @@ pub mod xmutil;
 use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::error::{Error, Pos, Result};
-use crate::ir::{DimMapping, Dimension, Macro, Method, Model, Project, SimSpecs};
+use crate::ir::{DimMapping, Dimension, Macro, Method, Model, Project, SimSpecs, MAX_ELEMENTS};
 use crate::syntax::ident::canonicalize;
 use crate::syntax::mdl::external::DataFiles;
 use variables::{read_variables, Defaults, Reader};
@@ -56,8 +56,11 @@ pub fn parse_xmile_with(
         });
     }
     let xmutil = xmutil::is_xmutil(root);
+    let line_starts = std::iter::once(0)
+        .chain(declared.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut r = Reader {
-        doc: &doc,
+        line_starts,
         warnings: Default::default(),
         dimensions: Vec::new(),
         xmutil,
@@ -240,6 +243,13 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
                 .ok_or_else(|| Error::NotXmile {
                     message: format!("dimension '{name}' has neither elements nor a size"),
                 })?;
+            if size > MAX_ELEMENTS {
+                return Err(Error::NotXmile {
+                    message: format!(
+                        "dimension '{name}' has {size} elements; at most {MAX_ELEMENTS} are supported"
+                    ),
+                });
+            }
             ((1..=size).map(|i| i.to_string()).collect(), true)
         } else {
             (elems, false)
@@ -281,7 +291,7 @@ fn read_behavior(root: Node<'_, '_>) -> Defaults {
     d
 }
 
-fn read_macro(r: &mut Reader<'_, '_>, n: Node<'_, '_>, defaults: Defaults) -> Result<Macro> {
+fn read_macro(r: &mut Reader, n: Node<'_, '_>, defaults: Defaults) -> Result<Macro> {
     let name = n.attribute("name").unwrap_or("").to_string();
     let params = n
         .children()

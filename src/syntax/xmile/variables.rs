@@ -1,7 +1,7 @@
 //! Reading `<variables>`: stocks, flows, auxes, modules, graphical functions
 //! and arrayed equations.
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 
 use crate::error::{Error, Result};
 use crate::ir::{
@@ -19,8 +19,9 @@ pub struct Defaults {
     pub flow_non_negative: bool,
 }
 
-pub struct Reader<'a, 'i> {
-    pub doc: &'a Document<'i>,
+pub struct Reader {
+    /// Byte offset where each line of the document starts.
+    pub line_starts: Vec<usize>,
     pub warnings: std::cell::RefCell<Vec<String>>,
     /// The project's dimensions (read before any model).
     pub dimensions: Vec<crate::ir::Dimension>,
@@ -50,7 +51,7 @@ fn elements<'a, 'i>(n: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item =
         .filter(move |c| c.is_element() && c.tag_name().name() == name)
 }
 
-impl<'a, 'i> Reader<'a, 'i> {
+impl Reader {
     pub fn warn(&mut self, element: &str) {
         self.note(format!("ignored unknown element <{element}>"));
     }
@@ -63,8 +64,12 @@ impl<'a, 'i> Reader<'a, 'i> {
         }
     }
 
+    /// 1-based line of a node, from the line-start offsets computed once
+    /// (roxmltree's own lookup scans from the start of the text each time,
+    /// which made import time quadratic in the number of variables).
     fn line(&self, n: Node<'_, '_>) -> u32 {
-        self.doc.text_pos_at(n.range().start).row
+        let at = n.range().start;
+        self.line_starts.partition_point(|&s| s <= at) as u32
     }
 
     /// Parse an `<eqn>` element; `None` when it is empty.
@@ -274,7 +279,7 @@ fn literal_list(text: &str) -> Option<Vec<f64>> {
         .collect()
 }
 
-impl Reader<'_, '_> {
+impl Reader {
     /// xmutil's stand-ins for a data variable with no equation (the whole
     /// variable or single elements; `eqn` is the variable's own `<eqn>`):
     /// their series from the run's data files when there are any, else the
@@ -546,7 +551,7 @@ impl Reader<'_, '_> {
 
 /// Read the variables of a `<variables>` element, in document order.
 pub fn read_variables(
-    r: &mut Reader<'_, '_>,
+    r: &mut Reader,
     n: Node<'_, '_>,
     defaults: Defaults,
 ) -> Result<Vec<Variable>> {
