@@ -165,9 +165,14 @@ def test_data_variable_without_data_raises_naming_it(tmp_path: Path) -> None:
         simlin.load(model_path)
     assert info.value.code is ErrorCode.DATA_FILE
     assert "demand" in str(info.value)
+    # An element missing from the data files is :NA: with a warning, as in
+    # Vensim (real models leave some elements without data on purpose).
     (tmp_path / "obs.tab").write_text("Time\tdemand[north]\n0\t1\n")
-    with pytest.raises(SimlinImportError, match=r"demand\[south\]"):
-        simlin.load(model_path, data_files=[tmp_path / "obs.tab"])
+    project = simlin.Project.from_file(model_path, data_files=[tmp_path / "obs.tab"])
+    assert any("demand[south]" in w and ":NA:" in w for w in project.warnings)
+    results = project.main_model.run()
+    np.testing.assert_array_equal(results["demand[south]"], [-(2.0**110)] * 3)
+    np.testing.assert_array_equal(results["demand[north]"], [1.0] * 3)
 
 
 def test_data_files_argument_is_checked(data_dir: Path) -> None:

@@ -327,7 +327,13 @@ def test_failed_run_raise_and_null() -> None:
     assert "run 1" in str(e.value)
     assert e.value.variable == "level"
 
-    df = model.sweep(params, on_error="null")
+    with pytest.warns(simlin.SweepFailureWarning) as caught:
+        df = model.sweep(params, on_error="null")
+    # Nothing lost: every good row is in the frame, every failed one named.
+    warning = caught[0].message
+    assert isinstance(warning, simlin.SweepFailureWarning)
+    assert [(row, var) for row, var, _ in warning.failures] == [(1, "level"), (3, "level")]
+    assert "2 of 5 runs failed" in str(warning)
     for r in (1, 3):
         values = df.filter(pl.col("run") == r).get_column("value")
         assert values.null_count() == values.len() > 0
@@ -336,7 +342,8 @@ def test_failed_run_raise_and_null() -> None:
         np.testing.assert_array_equal(long_series(df, r, "level"), res["level"])
         np.testing.assert_array_equal(long_series(df, r, "growth"), res["growth"])
 
-    wide = model.sweep(params, on_error="null", reduce="final")
+    with pytest.warns(simlin.SweepFailureWarning):
+        wide = model.sweep(params, on_error="null", reduce="final")
     assert wide.get_column("level").is_null().to_list() == [False, True, False, True, False]
     assert wide.get_column("level")[4] == model.run(overrides={"divisor": 1.0})["level"][-1]
 

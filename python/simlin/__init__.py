@@ -26,14 +26,16 @@ from simlin.errors import (
     SimlinCompilationError,
     SimlinError,
     SimlinImportError,
+    SimlinMemoryError,
     SimlinRuntimeError,
     SimlinTypeError,
+    SweepFailureWarning,
 )
 from simlin.model import Model, OverrideValue, TimeSpec, Variable, VariableKind
 from simlin.project import SUPPORTED_EXTENSIONS, Project, load
 from simlin.results import Results
 from simlin.sim import Sim
-from simlin.sweep import SweepJob, start_sweep
+from simlin.sweep import SweepJob, run_seed, start_sweep
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -47,14 +49,17 @@ __all__ = [
     "SimlinCompilationError",
     "SimlinError",
     "SimlinImportError",
+    "SimlinMemoryError",
     "SimlinRuntimeError",
     "SimlinTypeError",
+    "SweepFailureWarning",
     "SweepJob",
     "TimeSpec",
     "Variable",
     "VariableKind",
     "__version__",
     "load",
+    "run_seed",
     "start_sweep",
 ]
 

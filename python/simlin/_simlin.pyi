@@ -15,6 +15,9 @@ VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
 def _debug_panic() -> None:
     """Panic inside the engine-call helper (tests only)."""
 
+def run_seed(seed: int, key: int | str) -> int:
+    """The seed of the run with key ``key`` (see ``simlin.run_seed``)."""
+
 def start_sweep(
     model: Model,
     n_runs: int,
@@ -77,11 +80,11 @@ class SweepFrame:
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         """Arrow C stream capsule (one record batch)."""
 
-def _register_model(model: Model) -> int:
-    """Compile ``model`` and register it for Polars plugin expressions; its handle."""
+def _register_model(model: Model, key: str) -> None:
+    """Compile ``model`` and cache it for plugin expressions under ``key``."""
 
-def _unregister_model(handle: int) -> bool:
-    """Forget a plugin handle; whether it was registered."""
+def _unregister_model(key: str) -> bool:
+    """Drop a cached model; returns whether ``key`` was registered."""
 
 def _registered_models() -> int:
     """Number of models registered for plugin expressions."""
@@ -139,6 +142,9 @@ class Model:
 
     def shape(self, name: str) -> list[int] | None:
         """Shape of an arrayed variable; None for a scalar or unknown name."""
+
+    def is_stochastic(self) -> bool:
+        """Whether the model draws random numbers."""
 
     def compile(self) -> None:
         """Compile now; raises the compile error if any."""

@@ -41,10 +41,20 @@ def is_real(value: object) -> bool:
 
 
 def real(value: object, what: str) -> float:
-    """Convert a real number to float, or raise SimlinTypeError naming ``what``."""
+    """Convert a real number to float, or raise SimlinTypeError naming ``what``.
+
+    An integer too large for a float (``10**400``) is a SimlinArgumentError.
+    """
     if not is_real(value):
         raise SimlinTypeError(f"{what} must be a number, got {_type_name(value)}")
-    return float(value)  # type: ignore[arg-type]
+    return _float(value, what)
+
+
+def _float(value: object, what: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        raise SimlinArgumentError(f"{what} is too large for a float: {value}") from None
 
 
 def optional_real(value: object, what: str) -> float | None:
@@ -100,7 +110,8 @@ def _points(var: str, value: Iterable[object]) -> list[tuple[float, float]]:
                 f"of numbers, got {item!r}",
                 variable=var,
             )
-        points.append((float(item[0]), float(item[1])))
+        what = f"override for '{var}'"
+        points.append((_float(item[0], what), _float(item[1], what)))
     return points
 
 
@@ -134,11 +145,16 @@ def overrides(value: object, shape_of: ShapeOf | None = None) -> list[tuple[str,
     out: list[tuple[str, NativeOverride]] = []
     for key, v in value.items():
         var = name(key, "override name")
+        what = f"override for '{var}'"
         if is_real(v):
-            out.append((var, float(v)))
+            out.append((var, _float(v, what)))
         elif isinstance(v, np.ndarray):
             # One number per element of an arrayed variable, row-major.
-            if not np.issubdtype(v.dtype, np.number) or np.issubdtype(v.dtype, np.bool_):
+            if (
+                not np.issubdtype(v.dtype, np.number)
+                or np.issubdtype(v.dtype, np.bool_)
+                or np.iscomplexobj(v)
+            ):
                 raise SimlinTypeError(
                     f"override for '{var}' must be a numeric array, got dtype {v.dtype}",
                     variable=var,
@@ -163,7 +179,7 @@ def overrides(value: object, shape_of: ShapeOf | None = None) -> list[tuple[str,
             and len(v) > 0
             and all(is_real(x) for x in v)
         ):
-            out.append((var, [float(x) for x in v]))
+            out.append((var, [_float(x, what) for x in v]))
         elif isinstance(v, str | bytes) or not isinstance(v, Iterable):
             raise SimlinTypeError(
                 f"override for '{var}' must be a number, a sequence of (x, y) pairs, "

@@ -73,7 +73,10 @@ def _write_parquet(results: Results, path: str) -> None:
     except ImportError:
         pass
     else:
-        pl.DataFrame(results).write_parquet(path)
+        try:
+            pl.DataFrame(results).write_parquet(path)
+        except OSError as e:
+            raise _CliError(f"cannot write {path}: {e.strerror or e}") from None
         return
     try:
         import pyarrow as pa
@@ -82,15 +85,20 @@ def _write_parquet(results: Results, path: str) -> None:
         raise _CliError(
             "parquet output needs polars or pyarrow: pip install 'simlin[polars]'"
         ) from None
-    pq.write_table(pa.table(results), path)
+    try:
+        pq.write_table(pa.table(results), path)
+    except OSError as e:
+        raise _CliError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.format == "parquet" and not args.output:
         raise _CliError("--format parquet needs an output file (-o FILE)")
     outputs = None
-    if args.vars:
+    if args.vars is not None:
         outputs = [v.strip() for v in args.vars.split(",") if v.strip()]
+        if not outputs:
+            raise _CliError(f"--vars {args.vars!r} names no variable")
     model = Project.from_file(args.model).main_model
     with model.run(
         method=args.method,
@@ -108,7 +116,13 @@ def _run(args: argparse.Namespace) -> int:
             except OSError as e:
                 raise _CliError(f"cannot write {args.output}: {e.strerror}") from None
         else:
-            _write_csv(results, sys.stdout)
+            try:
+                _write_csv(results, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                raise _CliError(f"cannot write the results: {e.strerror or e}") from None
     return 0
 
 
@@ -123,6 +137,17 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's exit flush stays quiet."""
+    try:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _build_parser().parse_args(argv)
@@ -134,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simlin: error: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:
+        # The reader went away (`simlin run m.xmile | head`): not an error
+        # worth a message; stop writing to the closed pipe.
+        _silence_stdout()
         return 1
     except KeyboardInterrupt:
         print("simlin: error: interrupted", file=sys.stderr)

@@ -21,8 +21,10 @@ __all__ = [
     "SimlinCompilationError",
     "SimlinError",
     "SimlinImportError",
+    "SimlinMemoryError",
     "SimlinRuntimeError",
     "SimlinTypeError",
+    "SweepFailureWarning",
 ]
 
 
@@ -55,6 +57,9 @@ class ErrorCode(enum.Enum):
     UNKNOWN_OUTPUT = "UNKNOWN_OUTPUT"
     BAD_TIME_SPEC = "BAD_TIME_SPEC"
     SIMULATION = "SIMULATION"
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"
+    """A run's or sweep's results do not fit in memory (raised as
+    :class:`SimlinMemoryError`, a :class:`MemoryError`)."""
     # sweeps
     BAD_PARAMETER = "BAD_PARAMETER"
     """A parameter column of a sweep is unusable (unknown name, wrong dtype,
@@ -128,6 +133,10 @@ class SimlinRuntimeError(SimlinError):
     """A run could not be set up or failed, or a closed object was used."""
 
 
+class SimlinMemoryError(SimlinRuntimeError, MemoryError):
+    """The results asked for do not fit in memory (code ``OUT_OF_MEMORY``)."""
+
+
 class SimlinArgumentError(SimlinError, ValueError):
     """An argument had an unusable value (code ``INVALID_ARGUMENT``)."""
 
@@ -154,3 +163,26 @@ class SimlinTypeError(SimlinError, TypeError):
         line: int | None = None,
     ) -> None:
         super().__init__(message, code=code, variable=variable, line=line)
+
+
+class SweepFailureWarning(RuntimeWarning):
+    """Runs of a sweep with ``on_error="null"`` failed; their values are null.
+
+    Attributes:
+        failures: ``(row, variable, time)`` per failed run: the 0-based row
+            of the parameter table, the stock that became NaN or infinite
+            and the time it did.
+
+    """
+
+    def __init__(self, failures: list[tuple[int, str, float]], n_runs: int) -> None:
+        self.failures = failures
+        shown = "; ".join(
+            f"row {row}: '{var}' became NaN or infinite at time {t:g}"
+            for row, var, t in failures[:10]
+        )
+        more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
+        super().__init__(
+            f"{len(failures)} of {n_runs} runs failed and are null ({shown}{more}); "
+            "the warning's .failures lists them all"
+        )

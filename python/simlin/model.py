@@ -300,9 +300,11 @@ class Model:
         """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
 
         The model is compiled once; runs are batched and spread over threads
-        without holding the GIL. Run ``r`` (0-based row) uses random seed
-        ``seed + r``, so ``model.run(overrides=row r, seed=seed + r)``
-        reproduces it exactly, whatever the thread count.
+        without holding the GIL. A run's random stream follows its id: with
+        a run-id column, seed ``simlin.run_seed(seed, id)`` (``seed + id``
+        for integers), else row ``r`` (0-based) uses ``seed + r``; so
+        ``model.run(overrides=row, seed=...)`` with that seed reproduces it
+        exactly, whatever the thread count or order of rows.
 
         Args:
             params: One row per run, one column per parameter: a Polars or
@@ -322,7 +324,7 @@ class Model:
                 value at that time, linearly interpolated between saves)
                 for one number per run and output.
             method: ``"euler"``, ``"rk2"`` or ``"rk4"`` (default: the model's).
-            seed: Base random seed (default 0); row ``r`` uses ``seed + r``.
+            seed: Base random seed (default 0); see above for each run's.
             threads: Worker threads (default: one per core).
             progress: Show a progress bar on stderr once the sweep has run for
                 about 2 seconds; ``None`` = only if stderr is a terminal.

@@ -19,13 +19,17 @@ row, run in parallel inside Polars by the native plugin compiled into
     df.select(pl.struct(pl.all()).simlin.simulate(model, outputs=["Teacup Temperature"]))
 
 Importing this module registers the ``simlin`` expression namespace; it needs
-``polars >= 1.28.1`` (``pip install 'simlin[polars]'``). The expression refers
-to the model through a handle registered once per :class:`~simlin.Model`; keep
-the model alive until the expression (or a lazy frame using it) is evaluated.
+``polars >= 1.28.1`` (``pip install 'simlin[polars]'``). The expression carries
+the model's source (text, folder, data files) under a key derived from it, so
+a serialized query evaluates identically in another process (which compiles
+the model once from that text); in this process the compiled model is reused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import threading
 import weakref
@@ -53,21 +57,41 @@ MIN_POLARS = (1, 28, 1)
 """Oldest Polars that can exchange data with this plugin."""
 
 _lock = threading.Lock()
-_handles: weakref.WeakKeyDictionary[Model, int] = weakref.WeakKeyDictionary()
+_keys: weakref.WeakKeyDictionary[Model, dict[str, object]] = weakref.WeakKeyDictionary()
 
 
-def _handle(model: Model) -> int:
-    """The model's plugin handle, registering (and compiling) it on first use.
+def _model_kwargs(model: Model) -> dict[str, object]:
+    """What the expression carries of ``model``: its source and a key naming it.
 
-    The handle is released when the model is garbage-collected.
+    The compiled model is cached under the key in this process (released when
+    the model is garbage-collected); another process compiles it from the
+    source once.
     """
     with _lock:
-        handle = _handles.get(model)
-        if handle is None:
-            handle = _simlin._register_model(model._native)
-            _handles[model] = handle
-            weakref.finalize(model, _simlin._unregister_model, handle)
-        return handle
+        found = _keys.get(model)
+        if found is not None:
+            return found
+        source = model._source
+        fields: dict[str, object] = {
+            "format": source.format if source is not None else "xmile",
+            "text": source.text if source is not None else None,
+            "base": source.base if source is not None else None,
+            "data_files": list(source.data_files)
+            if source is not None and source.data_files is not None
+            else None,
+            "name": model._selector,
+        }
+        digest = hashlib.blake2b(
+            json.dumps(fields, sort_keys=True).encode("utf-8"), digest_size=16
+        ).hexdigest()
+        # A model without source can only be evaluated where it was built:
+        # give it a key no other process can produce.
+        key = digest if source is not None else f"{digest}-{os.getpid()}-{id(model)}"
+        fields["key"] = key
+        _simlin._register_model(model._native, key)
+        weakref.finalize(model, _simlin._unregister_model, key)
+        _keys[model] = fields
+        return fields
 
 
 def _check_polars_version() -> None:
@@ -117,6 +141,7 @@ def simulate(
     dt: float | None = None,
     save_step: float | None = None,
     seed: int = 0,
+    run: pl.Expr | str | None = None,
     on_error: Literal["raise", "null"] = "raise",
 ) -> pl.Expr:
     """An expression that runs ``model`` once per row of ``params``.
@@ -141,10 +166,16 @@ def simulate(
         stop: Stop time (default: the model's).
         dt: Integration step (default: the model's).
         save_step: Output interval (default: the model's, else ``dt``).
-        seed: Base seed for the random builtins: row ``r`` of each batch Polars
-            passes to the plugin (the whole column with the default in-memory
-            engine) runs with seed ``seed + r``, exactly like
-            ``model.run(row, seed=seed + r)``.
+        seed: Base seed for the random builtins.
+        run: Each row's run key, a column name or expression of integers or
+            strings (e.g. ``df.with_row_index("run")`` then ``run="run"``): the
+            row runs with seed ``simlin.run_seed(seed, key)`` (``seed + key``;
+            a string key by its FNV-1a hash), so its random stream stays with
+            it however Polars splits the frame (chunks, streaming,
+            partitions, other processes), ``model.run(row, seed=...)`` with
+            that seed reproduces it, and ``model.sweep`` with the same run-id
+            column gives the same numbers. Required for
+            a model that draws random numbers; otherwise optional.
         on_error: ``"raise"`` fails the query on a null parameter or a run
             whose stocks become NaN/infinite; ``"null"`` makes those rows null.
 
@@ -155,7 +186,8 @@ def simulate(
 
     Raises:
         SimlinTypeError: for arguments of the wrong type.
-        SimlinArgumentError: for a bad ``reduce``, ``on_error`` or ``seed``.
+        SimlinArgumentError: for a bad ``reduce``, ``on_error`` or ``seed``,
+            or a model with random functions and no ``run`` key.
         SimlinCompilationError: if the model does not compile.
         SimlinError: ``UNSUPPORTED`` if the installed Polars is older than 1.28.1.
 
@@ -173,8 +205,23 @@ def simulate(
     if out is not None and not out:
         raise SimlinArgumentError("outputs must name at least one variable (or be None)")
     reduce_name, reduce_at = _reduce(reduce)
+    args = [params]
+    if run is not None:
+        if isinstance(run, str):
+            run = pl.col(run)
+        elif not isinstance(run, pl.Expr):
+            raise SimlinTypeError(
+                f"run must be a polars expression or a column name, got {type(run).__name__}"
+            )
+        args.append(run)
+    elif model._native.is_stochastic():
+        raise SimlinArgumentError(
+            "this model draws random numbers, so each row needs a run key that stays with "
+            "it however Polars splits the frame: pass run=<column of ints or strings>, e.g. "
+            "df.with_row_index('run') and run='run'"
+        )
     kwargs = {
-        "model": _handle(model),
+        "model": _model_kwargs(model),
         "outputs": out,
         "reduce": reduce_name,
         "reduce_at": reduce_at,
@@ -189,7 +236,7 @@ def simulate(
     expr: pl.Expr = register_plugin_function(
         plugin_path=_LIB,
         function_name="simulate",
-        args=[params],
+        args=args,
         kwargs=kwargs,
         is_elementwise=True,
     )
@@ -215,6 +262,7 @@ class SimlinExprNamespace:
         dt: float | None = None,
         save_step: float | None = None,
         seed: int = 0,
+        run: pl.Expr | str | None = None,
         on_error: Literal["raise", "null"] = "raise",
     ) -> pl.Expr:
         """``simlin.simulate(model, expr, ...)``; see :func:`simulate`."""
@@ -229,5 +277,6 @@ class SimlinExprNamespace:
             dt=dt,
             save_step=save_step,
             seed=seed,
+            run=run,
             on_error=on_error,
         )

@@ -74,6 +74,7 @@ class Project:
                 ) from None
         if not isinstance(text, str):
             raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
+        _encodable(text, ErrorCode.MALFORMED_XML)
         return cls(_simlin.Project.from_xmile(text), Source("xmile", text))
 
     @classmethod
@@ -102,6 +103,7 @@ class Project:
                 text = raw.decode("latin-1")
         if not isinstance(text, str):
             raise SimlinTypeError(f"text must be a str, got {type(text).__name__}")
+        _encodable(text, ErrorCode.MDL_SYNTAX)
         files = _validate.data_files(data_files)
         source = Source("mdl", text, None, None if files is None else tuple(files))
         return cls(_simlin.Project.from_mdl(text, None, files), source)
@@ -139,6 +141,16 @@ class Project:
 
     def __repr__(self) -> str:
         return f"<simlin.Project {self.name!r}>"
+
+
+def _encodable(text: str, code: ErrorCode) -> None:
+    """Model text must be valid Unicode (no lone surrogates) to reach the engine."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise SimlinImportError(
+            f"model text is not valid Unicode at character {e.start}: {e.reason}", code=code
+        ) from None
 
 
 def _file_source(path: str | os.PathLike[str], data_files: list[str] | None) -> Source | None:

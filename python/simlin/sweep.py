@@ -17,8 +17,11 @@ copied) and become a Polars DataFrame:
   variable in output order;
 * with ``reduce`` (wide format): ``run`` plus one float64 column per output.
 
-Run ``r`` (0-based row) uses the random seed ``seed + r``, so
-``model.run(overrides=row r, seed=seed + r)`` gives exactly the same numbers.
+Random streams follow the run: a run with an id (the run-id column) uses
+``run_seed(seed, id)`` (``seed + id`` for an integer id, ``seed`` plus the
+id's FNV-1a hash for a string), else row ``r`` (0-based) uses ``seed + r``;
+``model.run(overrides=row, seed=that seed)`` gives exactly the same numbers,
+and the Polars plugin's ``run=`` key gives the same seeds.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
@@ -37,6 +41,7 @@ from simlin.errors import (
     SimlinArgumentError,
     SimlinError,
     SimlinTypeError,
+    SweepFailureWarning,
 )
 
 if TYPE_CHECKING:
@@ -44,7 +49,7 @@ if TYPE_CHECKING:
 
     from simlin.model import Model
 
-__all__ = ["ParamsLike", "ReduceSpec", "SweepJob", "run_sweep", "start_sweep"]
+__all__ = ["ParamsLike", "ReduceSpec", "SweepJob", "run_seed", "run_sweep", "start_sweep"]
 
 ParamsLike = Any
 """A Polars or pandas DataFrame, a mapping of column name to values, or any
@@ -70,6 +75,28 @@ def _require_polars() -> None:
         ) from None
 
 
+def run_seed(seed: int, key: int | str) -> int:
+    """The random seed of the sweep run whose id is ``key``.
+
+    ``seed + key`` for an integer id, ``seed`` plus the id's 64-bit FNV-1a
+    hash (the same on every machine) for a string, modulo 2**64. With it,
+    ``model.run(overrides=row, seed=simlin.run_seed(seed, id))`` reproduces
+    the run of a ``model.sweep`` with a run-id column, or of
+    ``simlin.simulate(..., run=...)``.
+
+    Raises:
+        SimlinTypeError: ``seed`` is not an int or ``key`` not an int or str.
+        SimlinArgumentError: ``seed`` is outside ``[0, 2**64)``.
+
+    """
+    s = _validate.seed(seed)
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
+        raise SimlinTypeError(f"a run key is an int or a str, got {type(key).__name__}")
+    if isinstance(key, int) and not -(2**63) <= key < 2**63:
+        raise SimlinArgumentError(f"an integer run key must fit in 64 bits, got {key}")
+    return _simlin.run_seed(s, key)
+
+
 def _to_polars(params: object, run_id: str | None) -> pl.DataFrame:
     """Any supported parameter table as a Polars DataFrame.
 
@@ -77,8 +104,28 @@ def _to_polars(params: object, run_id: str | None) -> pl.DataFrame:
     (``run_id``, else ``"run"``): then it becomes that column.
     """
     _require_polars()
+    try:
+        return _convert_table(params, run_id)
+    except SimlinError:
+        raise
+    except Exception as e:
+        # pandas/Polars/pyarrow refusing the table (duplicate column names,
+        # mixed types, ...) is a bad parameter table, not a crash.
+        raise SimlinArgumentError(
+            f"params could not be read as a table: {type(e).__name__}: {e}",
+            code=ErrorCode.BAD_PARAMETER,
+        ) from e
+
+
+def _convert_table(params: object, run_id: str | None) -> pl.DataFrame:
     import polars as pl
 
+    columns = getattr(params, "columns", None)
+    if columns is not None and not isinstance(params, pl.LazyFrame):
+        names = [str(c) for c in columns]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup is not None:
+            raise _bad(dup, None, "appears more than once")
     if isinstance(params, pl.DataFrame):
         return params
     if isinstance(params, pl.LazyFrame):
@@ -240,13 +287,13 @@ def _reduce(value: object) -> tuple[str | None, float | None]:
     )
 
 
-def _positive_int(value: object, what: str) -> int | None:
+def _positive_int(value: object, what: str, most: int = 2**16) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise SimlinTypeError(f"{what} must be an int, got {type(value).__name__}")
-    if int(value) < 1:
-        raise SimlinArgumentError(f"{what} must be at least 1, got {value}")
+    if not 1 <= int(value) <= most:
+        raise SimlinArgumentError(f"{what} must be between 1 and {most}, got {value}")
     return int(value)
 
 
@@ -288,6 +335,9 @@ class SweepJob:
     def result(self) -> pl.DataFrame:
         """Wait for the end and return the outputs (see :mod:`simlin.sweep`).
 
+        With ``on_error="null"``, failed runs are null in the frame and a
+        :class:`simlin.SweepFailureWarning` names each (row, variable, time).
+
         Raises:
             SimlinRuntimeError: ``CANCELLED`` after :meth:`cancel`, or the
                 sweep's error (``RUN_FAILED``, ``BAD_PARAMETER``, ...).
@@ -296,6 +346,11 @@ class SweepJob:
         import polars as pl
 
         frame = self._native.result()
+        failed = frame.failures()
+        if failed:
+            # Nothing is lost: the good runs are in the frame, each failed
+            # one is named here with its reason.
+            warnings.warn(SweepFailureWarning(failed, self.n_runs), stacklevel=3)
         return pl.DataFrame(frame)
 
     def __repr__(self) -> str:

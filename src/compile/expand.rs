@@ -636,11 +636,21 @@ impl<'p> Expander<'p> {
             m.params.len(),
             m.params.len(),
         )?;
-        if self.depth >= MAX_MACRO_DEPTH {
-            return Err(Error::Unsupported {
+        if macro_calls_itself(m) {
+            return Err(Error::BadModule {
                 variable: owner_name.to_string(),
-                construct: format!(
-                    "macro '{}' nested more than {MAX_MACRO_DEPTH} deep (recursive?)",
+                message: format!(
+                    "macro '{}' calls itself; macros cannot be recursive",
+                    m.name
+                ),
+            });
+        }
+        if self.depth >= MAX_MACRO_DEPTH {
+            return Err(Error::BadModule {
+                variable: owner_name.to_string(),
+                message: format!(
+                    "macro '{}' is nested more than {MAX_MACRO_DEPTH} deep \
+                     (macros calling each other in a cycle?)",
                     m.name
                 ),
             });
@@ -688,4 +698,27 @@ impl<'p> Expander<'p> {
         self.depth -= 1;
         Ok(var(&rid))
     }
+}
+
+/// Whether any equation of macro `m` calls `m` itself (Vensim refuses
+/// recursive macros; expanding one would never end).
+fn macro_calls_itself(m: &crate::ir::Macro) -> bool {
+    let found = std::cell::Cell::new(false);
+    let visit = |e: &Expr| {
+        e.rewrite(&|n| {
+            if matches!(n, Expr::Call(g, ..) if *g == m.ident) {
+                found.set(true);
+            }
+            None
+        });
+    };
+    visit(&m.eqn.expr);
+    for v in &m.variables {
+        match &v.equations {
+            Equations::Single(eq) => visit(&eq.expr),
+            Equations::PerElement(list) => list.iter().for_each(|(_, eq, _)| visit(&eq.expr)),
+            _ => {}
+        }
+    }
+    found.get()
 }

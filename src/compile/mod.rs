@@ -467,6 +467,13 @@ impl CompiledModel {
     }
 
     /// Run to the end with the given options.
+    /// Whether the model draws random numbers (its runs depend on the seed).
+    pub fn is_stochastic(&self) -> bool {
+        self.stateful
+            .iter()
+            .any(|k| matches!(k, StatefulKind::Random(_)))
+    }
+
     pub fn run(self: &CompiledModel, opts: &RunOptions) -> Result<Results> {
         let mut sim = crate::vm::SimOf::with_model_ref(self, opts)?;
         sim.run_to_end()?;

@@ -87,6 +87,10 @@ pub struct SweepOptions {
     pub save_step: Option<f64>,
     /// Base seed: row `r` runs with seed `seed + r`.
     pub seed: u64,
+    /// Each row's own seed, in place of `seed + r`: a key that stays with
+    /// the row however the rows are split into calls (the plugin's `run`
+    /// column), so no two rows of one query share a random stream.
+    pub run_seeds: Option<Vec<u64>>,
     pub on_error: OnError,
     /// Worker threads; `None` = the current rayon pool (Polars' pool when
     /// called from inside a Polars plugin, the global pool otherwise).
@@ -108,12 +112,29 @@ impl Default for SweepOptions {
             dt: None,
             save_step: None,
             seed: 0,
+            run_seeds: None,
             on_error: OnError::Raise,
             threads: None,
             engine: Engine::Batched,
             batch: 0,
         }
     }
+}
+
+/// The seed of the run whose key is the integer `key`: `seed + key`
+/// (wrapping), so `CompiledModel::run` with that seed reproduces the run.
+pub fn int_key_seed(seed: u64, key: i64) -> u64 {
+    seed.wrapping_add(key as u64)
+}
+
+/// The seed of the run whose key is the string `key`: `seed` plus the
+/// key's 64-bit FNV-1a hash, which is the same on every machine, process
+/// and version (unlike std's randomly keyed hasher).
+pub fn str_key_seed(seed: u64, key: &str) -> u64 {
+    let h = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    seed.wrapping_add(h)
 }
 
 /// Completed-run counter and cancel flag, shared with the caller's thread
@@ -218,6 +239,13 @@ pub fn sweep(
             })
         }
     };
+    if let Some(seeds) = &opts.run_seeds {
+        if seeds.len() != n_runs {
+            return Err(Error::BadSweep {
+                message: format!("{} run seeds for {n_runs} runs", seeds.len()),
+            });
+        }
+    }
     let job = Job {
         m,
         grid,
@@ -225,6 +253,7 @@ pub fn sweep(
         bound: &bound,
         sink: &sink,
         seed: opts.seed,
+        run_seeds: opts.run_seeds.as_deref(),
         progress,
     };
     let per_run = sink.per_run();
@@ -376,12 +405,16 @@ struct Job<'a> {
     bound: &'a params::Bound,
     sink: &'a Sink,
     seed: u64,
+    run_seeds: Option<&'a [u64]>,
     progress: &'a Progress,
 }
 
 impl Job<'_> {
     fn seed_of(&self, row: usize) -> u64 {
-        self.seed.wrapping_add(row as u64)
+        match self.run_seeds {
+            Some(seeds) => seeds.get(row).copied().unwrap_or(self.seed),
+            None => self.seed.wrapping_add(row as u64),
+        }
     }
 
     /// Record a non-finite stock as the run's failure (the first one wins).

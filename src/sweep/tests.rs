@@ -459,3 +459,66 @@ fn zero_runs_give_an_empty_result() {
     assert_eq!(res.n_runs, 0);
     assert!(res.values.is_empty());
 }
+
+/// With run seeds, a row's random stream is its own wherever it sits:
+/// splitting the rows into two sweeps gives the same numbers as one.
+#[test]
+fn run_seeds_follow_the_row_not_its_position() {
+    let m = rich();
+    assert!(m.is_stochastic());
+    let n = 20;
+    let p = params(n);
+    let outputs = all_outputs();
+    let seeds: Vec<u64> = (0..n as u64).map(|r| 1000 + 7 * r).collect();
+    let opts = |run_seeds: Vec<u64>| SweepOptions {
+        outputs: Some(outputs.clone()),
+        run_seeds: Some(run_seeds),
+        ..SweepOptions::default()
+    };
+    let whole = sweep(&m, n, &p, &opts(seeds.clone()), &Progress::new()).expect("sweep");
+    let slice = |lo: usize, hi: usize| -> Vec<Param> {
+        p.iter()
+            .map(|q| Param {
+                name: q.name.clone(),
+                values: match &q.values {
+                    ParamValues::Numbers(v) => ParamValues::Numbers(v[lo..hi].to_vec()),
+                    ParamValues::Tables(t) => ParamValues::Tables(t[lo..hi].to_vec()),
+                },
+            })
+            .collect()
+    };
+    let per_run = whole.values.len() / n;
+    for (lo, hi) in [(0, 7), (7, 20)] {
+        let part = sweep(
+            &m,
+            hi - lo,
+            &slice(lo, hi),
+            &opts(seeds[lo..hi].to_vec()),
+            &Progress::new(),
+        )
+        .expect("part");
+        assert_eq!(
+            bits(&part.values),
+            bits(&whole.values[lo * per_run..hi * per_run]),
+            "rows {lo}..{hi}"
+        );
+    }
+    // And each row equals a single run with its own seed.
+    let single = m
+        .run(&RunOptions {
+            seed: seeds[3],
+            ..row_options(&p, 3, 0, &outputs)
+        })
+        .expect("single");
+    let nt = whole.times.len();
+    let o = outputs.iter().position(|x| x == "noise").expect("noise");
+    let swept: Vec<f64> = (0..nt)
+        .map(|t| whole.values[(3 * nt + t) * outputs.len() + o])
+        .collect();
+    assert_eq!(bits(&swept), bits(single.column("noise").expect("noise")));
+    let bad = SweepOptions {
+        run_seeds: Some(vec![1, 2]),
+        ..SweepOptions::default()
+    };
+    assert_eq!(err(&m, 3, params(3), bad).code(), "BAD_SWEEP");
+}

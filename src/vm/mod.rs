@@ -11,6 +11,8 @@ pub(crate) mod state;
 pub(crate) mod stateful;
 pub mod table;
 #[cfg(test)]
+mod tests_overrides;
+#[cfg(test)]
 mod tests_time;
 
 use std::sync::Arc;
@@ -240,12 +242,14 @@ impl<'a> SimOf<'a> {
         self.set_values(&[(name.to_string(), Override::Value(v))])
     }
 
-    /// Set several constants or stocks at once, each as a run override
-    /// would ([`Override::Value`], or [`Override::Array`] for a whole
-    /// arrayed variable). Either every value is set or, on an error, none.
+    /// Set several constants, stocks or graphical functions at once, each as
+    /// a run override would ([`Override::Value`], [`Override::Array`] for a
+    /// whole arrayed variable, [`Override::Table`] for new points). Either
+    /// every value is set or, on an error, none.
     pub fn set_values(&mut self, items: &[(String, Override)]) -> Result<()> {
         let m = self.model.get();
         let mut set = Vec::new();
+        let mut tables = Vec::new();
         for (name, value) in items {
             match state::override_targets(m, name, value)? {
                 state::Targets::Values(values) => {
@@ -254,15 +258,20 @@ impl<'a> SimOf<'a> {
                     }
                     set.extend(values);
                 }
-                state::Targets::Table { variable, .. } => {
-                    return Err(Error::BadOverride {
-                        variable,
-                        message:
-                            "a graphical function's points can only be overridden when a run starts"
-                                .into(),
-                    })
+                state::Targets::Table {
+                    table,
+                    variable,
+                    points,
+                } => {
+                    let gf = state::table_from_points(&variable, points, &m.tables[table])?;
+                    tables.push((table, Arc::new(gf)));
                 }
             }
+        }
+        // A graphical function's new points, like a constant: from the
+        // start at the initial time, from now on later.
+        for (table, gf) in tables {
+            self.state.tables[table] = gf;
         }
         // At the initial time a value is what an override of the run would
         // be: everything initialized from it (stocks' initial values, INIT,

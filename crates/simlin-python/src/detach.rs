@@ -45,12 +45,19 @@ where
     cancel.clear();
     std::thread::scope(|s| {
         let (tx, rx) = channel();
+        // A Receiver is not Sync; the waiting closure borrows it through a lock.
+        let rx = std::sync::Mutex::new(rx);
         s.spawn(move || {
             let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
         });
         let mut interrupted: Option<PyErr> = None;
         loop {
-            match py.detach(|| rx.recv_timeout(Duration::from_millis(50))) {
+            let wait = || {
+                rx.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .recv_timeout(Duration::from_millis(50))
+            };
+            match py.detach(wait) {
                 Ok(done) => {
                     if let Some(err) = interrupted {
                         return Err(BindError::Python(err));

@@ -59,9 +59,13 @@ impl BindError {
             BindError::Engine(e) => {
                 let line = e.line();
                 let variable = e.variable().map(str::to_owned);
+                let class = match e {
+                    Error::OutOfMemory { .. } => "SimlinMemoryError",
+                    _ => class_for_stage(e.stage()),
+                };
                 make(
                     py,
-                    class_for_stage(e.stage()),
+                    class,
                     e.code(),
                     &e.to_string(),
                     variable.as_deref(),

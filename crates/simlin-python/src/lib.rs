@@ -40,6 +40,7 @@ fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::PyResults>()?;
     m.add_class::<results::Float64View>()?;
     m.add_function(wrap_pyfunction!(sweep::start_sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::run_seed, m)?)?;
     m.add_class::<sweep::PySweepJob>()?;
     m.add_class::<sweep::PySweepFrame>()?;
     Ok(())

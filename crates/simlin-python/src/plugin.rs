@@ -6,12 +6,22 @@
 //! module) and calls the `_polars_plugin_simulate` / `_polars_plugin_field_simulate`
 //! symbols that `#[polars_expr]` generates.
 //!
-//! Polars pickles the expression's keyword arguments, so the model itself
-//! cannot travel with the expression. Instead Python registers the compiled
-//! model once per `simlin.Model` in [`REGISTRY`] ([`_register_model`]) and
-//! the expression carries the returned integer handle. The Python wrapper
-//! unregisters the handle when its `Model` is garbage-collected; an
-//! expression evaluated after that fails with a clear "unknown handle" error.
+//! Polars pickles the expression's keyword arguments, and a query may be
+//! serialized and evaluated in another process (Polars' own serialization,
+//! Dask, a saved query). So the expression carries the model itself: its
+//! source text (and the folder and data files it reads), under a key derived
+//! from that content ([`ModelKwargs`]). A process keeps compiled models in a
+//! cache by key ([`REGISTRY`]): Python registers each `simlin.Model` it builds
+//! an expression from ([`_register_model`]), and an expression whose model a
+//! process has not seen compiles it from the text it carries, once. The key
+//! names the content, never a per-process number, so the same query gives the
+//! same answer anywhere, and a key only ever matches its own text.
+//!
+//! Random streams follow the run key: with a `run` input (second input, the
+//! `run=` of `simlin.simulate`), row `r` uses seed `seed + key(r)` (integers
+//! as they are, strings by their FNV-1a hash), whatever batch Polars hands it
+//! in; without one, `seed + r` within the batch, which Python only allows for
+//! models that draw no random numbers.
 //!
 //! Input: one Struct column, one field per parameter (numbers, or lists of
 //! `(x, y)` points for graphical functions: `List(Struct{x, y})` or
@@ -26,7 +36,6 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use ::polars_arrow::array::{Array, ListArray, PrimitiveArray, StructArray};
@@ -45,45 +54,52 @@ use crate::errors::BindError;
 use crate::project::PyModel;
 
 // ---------------------------------------------------------------------------
-// The handle registry
+// The model cache
 // ---------------------------------------------------------------------------
 
-/// Compiled models reachable from plugin expressions, by handle.
-static REGISTRY: LazyLock<Mutex<HashMap<u64, Arc<CompiledModel>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Compiled models by content key, the registered ones (pinned while their
+/// `simlin.Model` lives) and those compiled from an expression's text.
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
 
-/// The next handle; handles are never reused.
-static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+/// How many models compiled from expressions (not registered) stay cached.
+const REBUILT_CACHE: usize = 8;
 
-fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<CompiledModel>>> {
+#[derive(Default)]
+struct Registry {
+    pinned: HashMap<String, Arc<CompiledModel>>,
+    /// Most recently used last.
+    rebuilt: Vec<(String, Arc<CompiledModel>)>,
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
     // Nothing panics while the lock is held, but a poisoned map is still a
     // consistent map.
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Compile `model` (if not yet) and register it for plugin expressions;
-/// returns its handle.
+/// Compile `model` (if not yet) and register it under its content `key`.
 #[pyfunction]
 pub(crate) fn _register_model(
     py: Python<'_>,
     model: &Bound<'_, PyModel>,
-) -> Result<u64, BindError> {
+    key: String,
+) -> Result<(), BindError> {
     let compiled = model.get().compiled(py)?;
-    let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
-    registry().insert(handle, compiled);
-    Ok(handle)
+    registry().pinned.insert(key, compiled);
+    Ok(())
 }
 
-/// Forget a handle; returns whether it was registered.
+/// Forget a registered key; returns whether it was registered.
 #[pyfunction]
-pub(crate) fn _unregister_model(handle: u64) -> bool {
-    registry().remove(&handle).is_some()
+pub(crate) fn _unregister_model(key: &str) -> bool {
+    registry().pinned.remove(key).is_some()
 }
 
-/// Number of registered models (for tests).
+/// Number of cached models, registered and rebuilt (for tests).
 #[pyfunction]
 pub(crate) fn _registered_models() -> usize {
-    registry().len()
+    let r = registry();
+    r.pinned.len() + r.rebuilt.len()
 }
 
 /// Add the registry functions to the native module.
@@ -94,13 +110,95 @@ pub(crate) fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-fn lookup(handle: u64) -> PolarsResult<Arc<CompiledModel>> {
-    registry().get(&handle).cloned().ok_or_else(|| {
-        err(format!(
-            "unknown model handle {handle}: the simlin.Model this expression was built \
-             from no longer exists (keep it alive until the expression is evaluated)"
-        ))
-    })
+/// The model an expression names: a cached one, or compiled from the text
+/// the expression carries (and cached).
+fn lookup(model: &ModelKwargs) -> PolarsResult<Arc<CompiledModel>> {
+    {
+        let mut r = registry();
+        if let Some(m) = r.pinned.get(&model.key) {
+            return Ok(m.clone());
+        }
+        if let Some(i) = r.rebuilt.iter().position(|(k, _)| *k == model.key) {
+            let entry = r.rebuilt.remove(i);
+            let m = entry.1.clone();
+            r.rebuilt.push(entry);
+            return Ok(m);
+        }
+    }
+    let compiled = Arc::new(model.compile()?);
+    let mut r = registry();
+    r.rebuilt.push((model.key.clone(), compiled.clone()));
+    if r.rebuilt.len() > REBUILT_CACHE {
+        r.rebuilt.remove(0);
+    }
+    Ok(compiled)
+}
+
+/// The model, as the expression carries it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ModelKwargs {
+    /// Digest of everything below (computed by Python).
+    key: String,
+    /// `"xmile"` or `"mdl"`.
+    format: String,
+    text: Option<String>,
+    base: Option<String>,
+    data_files: Option<Vec<String>>,
+    /// The model's name for a project's non-main model; `None` for the main one.
+    name: Option<String>,
+}
+
+impl ModelKwargs {
+    fn compile(&self) -> PolarsResult<CompiledModel> {
+        let text = self.text.as_deref().ok_or_else(|| {
+            err(
+                "the simlin.Model this expression was built from is not available in this \
+                 process and its source was not kept (build the expression from a model \
+                 loaded from a file or text)",
+            )
+        })?;
+        let opts = simlin::LoadOptions {
+            data_files: self.data_files.clone(),
+        };
+        let base = self.base.as_deref().map(std::path::Path::new);
+        let project = match self.format.as_str() {
+            "mdl" => simlin::load_mdl_with(text, base, &opts),
+            _ => simlin::load_xmile_with(text, base, &opts),
+        }
+        .map_err(err)?;
+        CompiledModel::new(&project, self.name.as_deref()).map_err(err)
+    }
+}
+
+/// Each row's seed from the `run` input.
+fn run_seeds(run: &Series, seed: u64) -> PolarsResult<Vec<u64>> {
+    if run.null_count() > 0 {
+        return Err(err(
+            "the run key column has nulls: every row needs its own key",
+        ));
+    }
+    if run.dtype().is_integer() {
+        let keys = run.cast(&DataType::Int64)?;
+        let keys = keys.i64()?;
+        return Ok(keys
+            .into_no_null_iter()
+            .map(|k| simlin::sweep::int_key_seed(seed, k))
+            .collect());
+    }
+    if !run.dtype().is_float() {
+        // Strings, and anything that reads as strings (categoricals).
+        if let Ok(keys) = run.cast(&DataType::String) {
+            let keys = keys.str()?;
+            return Ok(keys
+                .iter()
+                .map(|k| simlin::sweep::str_key_seed(seed, k.unwrap_or_default()))
+                .collect());
+        }
+    }
+    Err(err(format!(
+        "the run key column has dtype {}; expected integers or strings",
+        run.dtype()
+    )))
 }
 
 // ---------------------------------------------------------------------------
@@ -111,7 +209,7 @@ fn lookup(handle: u64) -> PolarsResult<Arc<CompiledModel>> {
 /// them (`reduce` is split into a name and the time for `"at"`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct SimulateKwargs {
-    model: u64,
+    model: ModelKwargs,
     outputs: Option<Vec<String>>,
     reduce: Option<String>,
     reduce_at: Option<f64>,
@@ -222,10 +320,10 @@ fn output_dtype(names: &[String], reduced: bool) -> DataType {
 fn simulate_output(input_fields: &[Field], kwargs: SimulateKwargs) -> PolarsResult<Field> {
     guarded(|| {
         let input = match input_fields {
-            [f] => f,
-            _ => return Err(err("simulate takes exactly one (struct) input")),
+            [f] | [f, _] => f,
+            _ => return Err(err("simulate takes a struct input and an optional run key")),
         };
-        let m = lookup(kwargs.model)?;
+        let m = lookup(&kwargs.model)?;
         let opts = kwargs.sweep_options()?;
         let names = output_names(&m, &opts)?;
         Ok(Field::new(
@@ -253,13 +351,18 @@ fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
 }
 
 fn simulate_impl(inputs: &[Series], kwargs: &SimulateKwargs) -> PolarsResult<Series> {
-    let input = match inputs {
-        [s] => s,
-        _ => return Err(err("simulate takes exactly one (struct) input")),
+    let (input, run) = match inputs {
+        [s] => (s, None),
+        [s, run] => (s, Some(run)),
+        _ => return Err(err("simulate takes a struct input and an optional run key")),
     };
-    let m = lookup(kwargs.model)?;
-    let opts = kwargs.sweep_options()?;
+    let m = lookup(&kwargs.model)?;
+    let mut opts = kwargs.sweep_options()?;
+    // Outputs are checked with an empty sweep, before the seeds of the rows.
     let names = output_names(&m, &opts)?;
+    if let Some(run) = run {
+        opts.run_seeds = Some(run_seeds(run, opts.seed)?);
+    }
     let n = input.len();
     let table = read_params(input, opts.on_error)?;
     // Rows that run and report: not null in the input, and (below) not failed.

@@ -354,6 +354,11 @@ impl PyModel {
             .collect())
     }
 
+    /// Whether the model draws random numbers (compiles it if needed).
+    fn is_stochastic(&self, py: Python<'_>) -> Result<bool, BindError> {
+        Ok(self.compiled(py)?.is_stochastic())
+    }
+
     /// Shape of an arrayed variable; `None` for a scalar or an unknown name.
     fn shape(&self, py: Python<'_>, name: &str) -> Result<Option<Vec<usize>>, BindError> {
         Ok(self.compiled(py)?.array(name).map(|a| a.shape()))

@@ -30,7 +30,8 @@ use polars_arrow::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 use simlin::sweep::{
-    sweep, Engine, OnError, Param, ParamValues, Progress, Reduce, SweepOptions, SweepResult,
+    int_key_seed, str_key_seed, sweep, Engine, OnError, Param, ParamValues, Progress, Reduce,
+    SweepOptions, SweepResult,
 };
 use simlin::Error;
 
@@ -141,6 +142,26 @@ impl Shared {
 ///
 /// `numbers` are `(column, float64 bytes)`, `tables` are `(column, points
 /// per run)`; `run_ids_int` (int64 bytes) or `run_ids_str` name the runs.
+/// The seed a sweep or plugin run with run key `key` uses: `seed + key`
+/// for an integer key, `seed` plus the key's FNV-1a hash for a string
+/// (`simlin.run_seed` in Python).
+#[pyfunction]
+pub(crate) fn run_seed(seed: u64, key: &Bound<'_, PyAny>) -> Result<u64, BindError> {
+    if let Ok(k) = key.extract::<i64>() {
+        return Ok(int_key_seed(seed, k));
+    }
+    if let Ok(k) = key.extract::<String>() {
+        return Ok(str_key_seed(seed, &k));
+    }
+    Err(BindError::Argument(format!(
+        "a run key is an integer or a string, not {}",
+        key.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    )))
+}
+
 #[pyfunction]
 #[pyo3(signature = (
     model, n_runs, numbers, tables, run_ids_int, run_ids_str, outputs, reduce, reduce_at,
@@ -209,6 +230,11 @@ pub(crate) fn start_sweep(
             "{n_ids} run ids for {n_runs} runs"
         )));
     }
+    let run_seeds = match &run_ids {
+        RunIds::Index => None,
+        RunIds::Ints(v) => Some(v.iter().map(|&k| int_key_seed(seed, k)).collect()),
+        RunIds::Strings(v) => Some(v.iter().map(|k| str_key_seed(seed, k)).collect()),
+    };
     let mut params = Vec::with_capacity(numbers.len() + tables.len());
     for (name, bytes) in numbers {
         let values = decode8(&name, bytes.as_bytes(), f64::from_ne_bytes)?;
@@ -232,6 +258,9 @@ pub(crate) fn start_sweep(
         dt,
         save_step,
         seed,
+        // A run's random stream follows its id when the frame has one (as
+        // the plugin's `run` key does), else its row: seed + r.
+        run_seeds,
         on_error,
         threads,
         engine,

@@ -556,9 +556,10 @@ pub fn read_variables(
     defaults: Defaults,
 ) -> Result<Vec<Variable>> {
     let mut out: Vec<Variable> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in n.children().filter(Node::is_element) {
         if let Some(v) = r.variable(c, defaults)? {
-            if out.iter().any(|o| o.ident == v.ident) {
+            if !seen.insert(v.ident.clone()) {
                 return Err(Error::DuplicateVariable {
                     model: String::new(),
                     variable: v.name,
