@@ -94,6 +94,23 @@ def test_installed_polars_loads_the_plugin(teacup: simlin.Model) -> None:
     assert out["sim"].struct.field(CUP).to_list() == [expected]
 
 
+def test_import_simlin_leaves_polars_until_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, simlin\n"
+        "assert 'polars' not in sys.modules, 'import simlin imported polars'\n"
+        "import polars as pl\n"
+        "assert hasattr(pl.col('a'), 'simlin'), 'namespace not registered'\n"
+        "assert callable(simlin.simulate)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 def test_exported_from_simlin() -> None:
     assert simlin.simulate is plugin.simulate
     assert "simulate" in simlin.__all__

@@ -175,3 +175,31 @@ def test_results_that_do_not_fit_raise_memory_error(teacup_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "typed SimlinMemoryError OUT_OF_MEMORY"
+
+
+def test_sixteen_threads_on_one_model_agree_with_serial_runs() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # A stochastic model: every thread's run, stepwise sim and sweep must
+    # give exactly the numbers of the same call made serially.
+    noisy = simlin.Project.from_mdl(
+        "{UTF-8}\nlevel = INTEG(change, 5) ~~|\nchange = RANDOM NORMAL(-3, 3, drift, 1, 0) ~~|\n"
+        "drift = 0 ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 50 ~~|\nTIME STEP = 0.25 ~~|\n"
+        "SAVEPER = 1 ~~|\n"
+    ).main_model
+
+    def work(i: int) -> list[float]:
+        drift = 0.01 * i
+        a = noisy.run({"drift": drift}, seed=i)["level"]
+        sim = noisy.simulate({"drift": drift}, seed=i)
+        sim.run_to(20)
+        sim.run_to_end()
+        b = sim.results()["level"]
+        c = noisy.sweep({"drift": [drift]}, reduce="final", seed=i, threads=1)["level"][0]
+        return [*a, *b, c]
+
+    serial = [work(i) for i in range(64)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        threaded = list(pool.map(work, range(64)))
+    assert threaded == serial
+    assert len({tuple(r) for r in serial}) == 64

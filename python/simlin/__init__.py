@@ -18,7 +18,9 @@ as an expression namespace.
 """
 
 import importlib.util
+from typing import TYPE_CHECKING, Any
 
+from simlin._lazy import register_when_polars_loads
 from simlin._simlin import __version__
 from simlin.errors import (
     ErrorCode,
@@ -63,8 +65,19 @@ __all__ = [
     "start_sweep",
 ]
 
-# The Polars plugin (and the `expr.simlin` namespace) only when Polars is there.
-if importlib.util.find_spec("polars") is not None:
+# The Polars plugin (and the `expr.simlin` namespace) only when Polars is
+# there, and loaded only when used (see simlin/_lazy.py): Polars' import costs
+# more than the rest of simlin.
+if TYPE_CHECKING:
     from simlin.plugin import simulate
-
+if importlib.util.find_spec("polars") is not None:
     __all__ += ["simulate"]
+    register_when_polars_loads()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "simulate" and "simulate" in __all__:
+        from simlin.plugin import simulate
+
+        return simulate
+    raise AttributeError(f"module 'simlin' has no attribute '{name}'")

@@ -119,6 +119,8 @@ pub struct CompiledModel {
     pub(crate) arrays: Vec<ArrayInfo>,
     /// Slots of the control variables that may change during a run.
     pub(crate) time_vars: TimeVars,
+    /// The register form the batched engine runs (single runs included).
+    pub(crate) regs: crate::sweep::regs::RegCache,
 }
 
 /// The slots of the dynamic sim specs ([`crate::ir::DynamicSpecs`]): the
@@ -425,11 +427,30 @@ impl CompiledModel {
             outputs,
             arrays,
             time_vars,
+            regs: Default::default(),
         })
     }
 
     pub fn sim_specs(&self) -> &SimSpecs {
         &self.specs
+    }
+
+    /// The rough size of a run with `opts`, in variable-steps (infinite
+    /// when the model moves its own stop time or step): for callers that
+    /// choose how to wait for a run, not a promise of its cost.
+    pub fn run_size(&self, opts: &RunOptions) -> f64 {
+        if !self.time_vars.is_empty() {
+            return f64::INFINITY;
+        }
+        let start = opts.start.unwrap_or(self.specs.start);
+        let stop = opts.stop.unwrap_or(self.specs.stop);
+        let dt = opts.dt.unwrap_or(self.specs.dt);
+        let steps = ((stop - start) / dt).abs();
+        if steps.is_finite() {
+            steps * self.vars.len() as f64
+        } else {
+            f64::INFINITY
+        }
     }
 
     /// Display names of every visible variable, in output order.
@@ -475,6 +496,10 @@ impl CompiledModel {
     }
 
     pub fn run(self: &CompiledModel, opts: &RunOptions) -> Result<Results> {
+        // The one-lane batched engine, unless the time axis moves mid-run.
+        if let Some(results) = crate::sweep::single::run(self, opts)? {
+            return Ok(results);
+        }
         let mut sim = crate::vm::SimOf::with_model_ref(self, opts)?;
         sim.run_to_end()?;
         Ok(sim.into_results())

@@ -16,7 +16,8 @@
 
 mod lanes;
 mod params;
-mod regs;
+pub(crate) mod regs;
+pub(crate) mod single;
 mod sink;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -357,6 +358,13 @@ fn resolve_outputs(m: &CompiledModel, names: Option<&[String]>) -> Result<Vec<u3
     output_slots(m, names)
 }
 
+/// Run `f` on the process's sweep pool (see [`process_pool`]), for callers
+/// that spread work of their own around a sweep (building its output
+/// frame) without touching rayon's global pool, which a `fork` breaks.
+pub fn on_process_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
+    Ok(process_pool()?.install(f))
+}
+
 /// The pool sweeps run on by default: one per process, made on first use.
 /// Not rayon's global pool: a `fork`ed child inherits that pool's state but
 /// none of its threads, so the child's first sweep would wait forever. A
@@ -438,8 +446,7 @@ impl Job<'_> {
     fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
         let per_run = self.sink.per_run();
         let m = self.m;
-        let prog = regs::RegProgram::new(m);
-        let prog = &prog;
+        let prog = m.reg_program();
         values
             .par_chunks_mut((W * per_run).max(1))
             .zip(failures.par_chunks_mut(W))

@@ -308,3 +308,25 @@ fn retarget(op: &mut ROp, from: Reg, to: Reg) -> bool {
         false
     }
 }
+
+/// A model's register program, made on first use and kept with the model:
+/// single runs and sweeps of one `CompiledModel` share it.
+#[derive(Default)]
+pub(crate) struct RegCache(std::sync::OnceLock<RegProgram>);
+
+impl std::fmt::Debug for RegCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "RegCache(built)"
+        } else {
+            "RegCache(empty)"
+        })
+    }
+}
+
+impl CompiledModel {
+    /// The register form of this model's step and record code (built once).
+    pub(crate) fn reg_program(&self) -> &RegProgram {
+        self.regs.0.get_or_init(|| RegProgram::new(self))
+    }
+}

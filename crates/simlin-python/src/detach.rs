@@ -29,19 +29,29 @@ where
     })
 }
 
+/// Runs smaller than this many variable-steps (a few milliseconds) are
+/// waited for on the calling thread: handing them to a worker costs a
+/// thread and a wake-up, which on a busy machine is more than the run.
+pub(crate) const QUICK_RUN: f64 = 2e5;
+
 /// [`detached`] for a long engine call that `cancel` stops: `f` runs on a
 /// worker thread while this thread, every 50 ms, gives Python the chance to
 /// handle signals. On Ctrl-C the run is cancelled, and once it has stopped
-/// the `KeyboardInterrupt` is raised, leaving the process usable.
+/// the `KeyboardInterrupt` is raised, leaving the process usable. A `quick`
+/// call (see [`QUICK_RUN`]) runs on this thread; Ctrl-C waits for its end.
 pub(crate) fn interruptible<T, F>(
     py: Python<'_>,
     cancel: &simlin::Cancel,
+    quick: bool,
     f: F,
 ) -> Result<T, BindError>
 where
     T: Send,
     F: FnOnce() -> Result<T, BindError> + Send,
 {
+    if quick {
+        return detached(py, f);
+    }
     cancel.clear();
     std::thread::scope(|s| {
         let (tx, rx) = channel();

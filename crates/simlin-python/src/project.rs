@@ -397,7 +397,8 @@ impl PyModel {
         let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = self.compiled(py)?;
         let cancel = opts.cancel.clone().unwrap_or_default();
-        let results = interruptible(py, &cancel, move || Ok(model.run(&opts)?))?;
+        let quick = model.run_size(&opts) < crate::detach::QUICK_RUN;
+        let results = interruptible(py, &cancel, quick, move || Ok(model.run(&opts)?))?;
         Ok(PyResults::from_results(results))
     }
 

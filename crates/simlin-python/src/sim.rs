@@ -38,7 +38,7 @@ impl PySim {
         F: FnOnce(&mut Sim) -> Result<T, BindError> + Send,
     {
         let cell = &self.inner;
-        interruptible(py, &self.cancel, move || {
+        interruptible(py, &self.cancel, false, move || {
             let mut guard = cell.lock().map_err(|_| {
                 BindError::Internal(
                     "this simulation is unusable after an earlier internal error".into(),

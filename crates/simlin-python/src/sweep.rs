@@ -29,6 +29,7 @@ use polars_arrow::datatypes::{ArrowDataType, Field};
 use polars_arrow::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
+use rayon::prelude::*;
 use simlin::sweep::{
     int_key_seed, str_key_seed, sweep, Engine, OnError, Param, ParamValues, Progress, Reduce,
     SweepOptions, SweepResult,
@@ -410,30 +411,42 @@ fn dictionary_column(keys: Vec<u32>, values: &[&str]) -> Result<Box<dyn Array>, 
         .map_err(|e| BindError::Internal(format!("building a dictionary column: {e}")))
 }
 
+/// `n` values written in parallel, `chunk` at a time (`f(chunk index,
+/// chunk)`; the last chunk may be shorter). Chunks are grouped so that each
+/// task writes at least a few thousand values.
+fn filled<T: Copy + Default + Send + Sync>(
+    n: usize,
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) -> Vec<T> {
+    let mut v = vec![T::default(); n];
+    if chunk > 0 {
+        v.par_chunks_mut(chunk)
+            .with_min_len(4096_usize.div_ceil(chunk))
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    }
+    v
+}
+
 /// The `run` column for `n_runs` runs, each repeated `per_run` times.
 fn run_column(
     run_ids: &RunIds,
     n_runs: usize,
     per_run: usize,
 ) -> Result<Box<dyn Array>, BindError> {
-    let repeat = |r: usize| std::iter::repeat_n(r, per_run);
+    let n = n_runs * per_run;
     Ok(match run_ids {
         RunIds::Index => {
-            PrimitiveArray::from_vec((0..n_runs).flat_map(repeat).map(|r| r as i64).collect())
+            PrimitiveArray::from_vec(filled(n, per_run, |r, c: &mut [i64]| c.fill(r as i64)))
                 .boxed()
         }
-        RunIds::Ints(ids) => PrimitiveArray::from_vec(
-            ids.iter()
-                .flat_map(|&id| std::iter::repeat_n(id, per_run))
-                .collect(),
-        )
-        .boxed(),
+        RunIds::Ints(ids) => {
+            PrimitiveArray::from_vec(filled(n, per_run, |r, c: &mut [i64]| c.fill(ids[r]))).boxed()
+        }
         RunIds::Strings(ids) => {
             let (keys, unique) = dictionary(ids);
-            let keys = keys
-                .iter()
-                .flat_map(|&k| std::iter::repeat_n(k, per_run))
-                .collect();
+            let keys = filled(n, per_run, |r, c: &mut [u32]| c.fill(keys[r]));
             dictionary_column(keys, &unique)?
         }
     })
@@ -500,13 +513,22 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
             "sweep output has the wrong size".into(),
         ));
     }
-    let time: Vec<f64> = (0..n_runs)
-        .flat_map(|_| times.iter().flat_map(|&t| std::iter::repeat_n(t, n_out)))
-        .collect();
+    // The index columns repeat one run's pattern n_runs times: filled in
+    // parallel, a run per chunk, into zeroed (lazily mapped) buffers.
     let (out_keys, unique) = dictionary(&outputs);
-    let variable_keys: Vec<u32> = (0..n_runs * n_t)
-        .flat_map(|_| out_keys.iter().copied())
-        .collect();
+    let (time, variable_keys, run) = simlin::sweep::on_process_pool(|| {
+        let time = filled(n_rows, per_run, |_, c: &mut [f64]| {
+            for (k, &t) in times.iter().enumerate() {
+                c[k * n_out..(k + 1) * n_out].fill(t);
+            }
+        });
+        let keys = filled(n_rows, per_run, |_, c: &mut [u32]| {
+            for row in c.chunks_exact_mut(n_out) {
+                row.copy_from_slice(&out_keys);
+            }
+        });
+        (time, keys, run_column(&run_ids, n_runs, per_run))
+    })?;
     let validity = (!failed.is_empty()).then(|| {
         failures
             .iter()
@@ -514,7 +536,7 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
             .collect::<Bitmap>()
     });
     let value = PrimitiveArray::from_vec(values).with_validity(validity);
-    columns.push(("run".into(), run_column(&run_ids, n_runs, per_run)?, false));
+    columns.push(("run".into(), run?, false));
     columns.push(("time".into(), PrimitiveArray::from_vec(time).boxed(), false));
     columns.push((
         "variable".into(),

@@ -1,0 +1,85 @@
+//! A single run on the batched engine: its one-lane case.
+//!
+//! The lockstep engine ([`super::lanes`], over the register form of
+//! [`super::regs`]) runs a model two to three times faster than the scalar
+//! stack interpreter, and its numbers are bit-identical to it (the sweep
+//! invariant). So `CompiledModel::run` goes through here whenever the time
+//! axis is fixed before the run starts; only runs whose stop time or step
+//! the model itself changes during the run stay on the scalar interpreter
+//! (the stepwise `Sim` too, which may change values between steps).
+//!
+//! The run's overrides, outputs and result storage are exactly the scalar
+//! run's: a [`RunState`] is built as for that run (which validates every
+//! override and reserves the results), and its fixed values and replaced
+//! tables become the lane's inputs.
+
+use std::sync::Arc;
+
+use super::lanes::{LaneInputs, Lanes};
+use crate::compile::CompiledModel;
+use crate::error::{Error, Result};
+use crate::results::Results;
+use crate::vm::state::{RunState, TimeGrid};
+use crate::vm::RunOptions;
+
+/// Run on one lane, or `None` when the run needs the scalar interpreter
+/// (a stop time, step or save interval computed during the run).
+pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results>> {
+    let tv = &m.time_vars;
+    if (tv.stop.is_some() && opts.stop.is_none())
+        || (tv.dt.is_some() && opts.dt.is_none())
+        || (tv.save_step.is_some() && opts.save_step.is_none())
+    {
+        return Ok(None);
+    }
+    let state = RunState::new(m, opts)?;
+    let grid = TimeGrid::resolve(m, opts)?;
+    let values: Vec<(u32, f64)> = state
+        .overrides
+        .iter()
+        .enumerate()
+        .filter_map(|(s, v)| v.map(|v| (s as u32, v)))
+        .collect();
+    let tables: Vec<_> = state
+        .tables
+        .iter()
+        .zip(&m.tables)
+        .enumerate()
+        .filter(|(_, (mine, model))| !Arc::ptr_eq(mine, model))
+        .map(|(t, (mine, _))| (t as u32, mine.clone()))
+        .collect();
+    let RunState {
+        outputs,
+        mut results,
+        ..
+    } = state;
+    let prog = m.reg_program();
+    let mut lanes = Lanes::<1>::new(m, grid, prog);
+    lanes.load(
+        m,
+        &[LaneInputs {
+            values: &values,
+            tables: &tables,
+            seed: opts.seed,
+        }],
+    );
+    lanes.initialize(m);
+    let mut n: u32 = 0;
+    loop {
+        if lanes.saves_now() {
+            results.times.push(lanes.time());
+            for (col, &s) in results.columns.iter_mut().zip(&outputs) {
+                col.push(lanes.value(s, 0));
+            }
+        }
+        if lanes.is_done() {
+            break;
+        }
+        lanes.step_once(m);
+        n = n.wrapping_add(1);
+        if n.is_multiple_of(64) && opts.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            return Err(Error::Cancelled);
+        }
+    }
+    Ok(Some(results))
+}
