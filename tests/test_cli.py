@@ -130,10 +130,28 @@ def test_check_errors() -> None:
         ("run", TEACUP, "--stop", "soon"),
         ("frobnicate",),
         (),
+        ("run", TEACUP, "--vars", ","),
+        ("run", TEACUP, "--format", "parquet", "-o", "/nonexistent-dir/x.parquet"),
+        ("run", TEACUP, "-o", str(DATA)),
     ],
 )
 def test_errors_are_clean(args: tuple[str, ...]) -> None:
     assert_clean_error(run_cli(*args))
+
+
+def test_full_stdout_is_a_clean_error() -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "simlin", "run", TEACUP],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("simlin: error:"), proc.stderr
 
 
 def test_python_dash_m_simlin() -> None:
