@@ -436,3 +436,52 @@ def test_pickle_text_and_mdl_models(data_dir: Path) -> None:
     mdl = simlin.load(data_dir / "teacup.mdl")
     copy = pickle.loads(pickle.dumps(mdl))
     np.testing.assert_array_equal(copy.run()["Teacup Temperature"], mdl.run()["Teacup Temperature"])
+
+
+# ---- streaming to Parquet ----
+
+
+@pytest.mark.parametrize("reduce", [None, "final"])
+def test_sweep_to_parquet_is_the_sweep_in_row_groups(tmp_path: Path, reduce: Any) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    model = simlin.Project.from_xmile(NOISY).main_model
+    n = 23
+    params = pl.DataFrame({"base": np.linspace(0.0, 1.0, n)})
+    whole = model.sweep(params, reduce=reduce, seed=5)
+    path = tmp_path / "runs.parquet"
+    # A few rows per group: many batches, each run keeping its seed.
+    lazy = model.sweep_to_parquet(params, path, reduce=reduce, seed=5, rows_per_group=5)
+    assert isinstance(lazy, pl.LazyFrame)
+    got = lazy.collect()
+    assert got.columns == whole.columns
+    assert got.with_columns(pl.col(pl.Categorical).cast(pl.String)).equals(
+        whole.with_columns(pl.col(pl.Categorical).cast(pl.String))
+    )
+    groups = pq.ParquetFile(path).metadata.num_row_groups
+    assert groups > 3
+
+
+def test_sweep_to_parquet_keeps_run_ids_and_names_failures(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow.parquet")
+    model = simlin.Project.from_xmile(FRAGILE).main_model
+    params = pl.DataFrame({"id": [10, 11, 12, 13], "divisor": [2.0, 0.0, 4.0, 0.0]})
+    with pytest.warns(simlin.SweepFailureWarning) as caught:
+        lazy = model.sweep_to_parquet(
+            params, tmp_path / "f.parquet", run_id="id", on_error="null", rows_per_group=1
+        )
+    warning = caught[0].message
+    assert isinstance(warning, simlin.SweepFailureWarning)
+    assert [row for row, _, _ in warning.failures] == [1, 3]
+    frame = lazy.collect()
+    assert frame.get_column("run").unique(maintain_order=True).to_list() == [10, 11, 12, 13]
+    bad = frame.filter(pl.col("run") == 11).get_column("value")
+    assert bad.null_count() == bad.len()
+
+
+def test_sweep_to_parquet_unwritable(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow.parquet")
+    model = simlin.Project.from_xmile(FRAGILE).main_model
+    with pytest.raises(simlin.SimlinArgumentError, match="cannot write"):
+        model.sweep_to_parquet({"divisor": [1.0]}, tmp_path / "missing" / "x.parquet")
+    with pytest.raises(simlin.SimlinArgumentError, match="rows_per_group"):
+        model.sweep_to_parquet({"divisor": [1.0]}, tmp_path / "x.parquet", rows_per_group=0)

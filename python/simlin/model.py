@@ -7,6 +7,7 @@ compiled program (runs never recompile, whatever they override).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -374,6 +375,66 @@ class Model:
             save_step=save_step,
             _engine=_engine,
             _batch=_batch,
+        )
+
+    def sweep_to_parquet(
+        self,
+        params: ParamsLike,
+        path: str | os.PathLike[str],
+        *,
+        outputs: Sequence[str] | None = None,
+        reduce: ReduceSpec | None = None,
+        method: str | None = None,
+        seed: int | None = None,
+        threads: int | None = None,
+        progress: bool | None = None,
+        on_error: Literal["raise", "null"] = "raise",
+        run_id: str | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        dt: float | None = None,
+        save_step: float | None = None,
+        rows_per_group: int | None = None,
+    ) -> pl.LazyFrame:
+        """:meth:`sweep` streamed to a Parquet file, for sweeps beyond memory.
+
+        Runs go in batches, each written as a row group as soon as it is
+        done, so memory holds one batch (about ``rows_per_group`` frame
+        rows, default 4 Mi) whatever the number of runs. The file holds
+        exactly the frame :meth:`sweep` would return, same seeds included
+        (rows without a run-id column get their 0-based index as their id).
+        Needs pyarrow (its Parquet writer).
+
+        Returns:
+            ``polars.scan_parquet(path)``: a lazy frame over the file.
+
+        Raises:
+            As :meth:`sweep`; also ``SimlinArgumentError`` when pyarrow is
+            missing or the file cannot be written. With ``on_error="null"``
+            one :class:`simlin.SweepFailureWarning` names every failed row.
+
+        """
+        from simlin import sweep as _sweep
+
+        return _sweep._sweep_to_parquet(
+            self,
+            params,
+            path,
+            rows_per_group,
+            run_id,
+            progress,
+            {
+                "outputs": outputs,
+                "reduce": reduce,
+                "method": method,
+                "seed": seed,
+                "threads": threads,
+                "on_error": on_error,
+                "start": start,
+                "stop": stop,
+                "dt": dt,
+                "save_step": save_step,
+            },
         )
 
     def __repr__(self) -> str:

@@ -27,6 +27,7 @@ and the Polars plugin's ``run=`` key gives the same seeds.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import warnings
@@ -490,6 +491,81 @@ def wait_with_progress(job: SweepJob, progress: bool | None) -> pl.DataFrame:
         if bar is not None:
             bar.close(job.done(), time.monotonic() - t0)
     return job.result()
+
+
+#: A Parquet sink's row groups hold about this many frame rows.
+_SINK_ROWS = 1 << 22
+
+
+def _sweep_to_parquet(
+    model: Model,
+    params: ParamsLike,
+    sink: str | os.PathLike[str],
+    rows_per_group: int | None,
+    run_id: str | None,
+    progress: bool | None,
+    kwargs: dict[str, Any],
+) -> pl.LazyFrame:
+    """:func:`run_sweep` into a Parquet file, a row group per batch of runs.
+
+    Memory is bounded by one batch, whatever the number of runs. Each run
+    keeps the seed it would have in one sweep of the whole table: without a
+    run-id column, rows are given their 0-based index as their id.
+    """
+    import polars as pl
+
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise SimlinArgumentError(
+            "sink= writes Parquet through pyarrow: pip install pyarrow"
+        ) from None
+    if rows_per_group is not None and (
+        isinstance(rows_per_group, bool)
+        or not isinstance(rows_per_group, int)
+        or rows_per_group < 1
+    ):
+        raise SimlinArgumentError(f"rows_per_group must be a positive int, got {rows_per_group!r}")
+    path = os.fspath(sink)
+    frame = _to_polars(params, run_id)
+    key = run_id or "run"
+    if key not in frame.columns:
+        frame = frame.with_row_index(key).with_columns(pl.col(key).cast(pl.Int64))
+    n = frame.height
+    target = rows_per_group or _SINK_ROWS
+    failures: list[tuple[int, str, float]] = []
+    writer: Any = None
+    done = 0
+    per_run = 0
+    try:
+        while done < n or writer is None:
+            # The first batch is one run, to learn how many rows a run makes.
+            size = 1 if per_run == 0 else max(1, target // per_run)
+            chunk = frame.slice(done, size)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SweepFailureWarning)
+                out = run_sweep(model, chunk, run_id=key, progress=progress, **kwargs)
+            for w in caught:
+                if isinstance(w.message, SweepFailureWarning):
+                    failures.extend((done + r, v, t) for r, v, t in w.message.failures)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            table = out.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+            per_run = max(per_run, out.height // max(chunk.height, 1), 1)
+            done += chunk.height
+            if n == 0:
+                break
+    except OSError as e:
+        raise SimlinArgumentError(f"cannot write {path}: {e}") from None
+    finally:
+        if writer is not None:
+            writer.close()
+    if failures:
+        warnings.warn(SweepFailureWarning(failures, n), stacklevel=3)
+    return pl.scan_parquet(path)
 
 
 def run_sweep(
