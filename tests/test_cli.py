@@ -168,3 +168,9 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", TEACUP]) == 0
     assert capsys.readouterr().out.strip().endswith("ok")
     assert simlin.__version__
+
+
+def test_version() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"simlin {simlin.__version__}"

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, NoReturn
 
+from simlin._simlin import __version__
 from simlin.errors import SimlinError
 from simlin.project import Project
 from simlin.results import Results
@@ -40,7 +41,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="simlin", description="Simulate system dynamics models.")
+    parser = _Parser(
+        prog="simlin",
+        description="Simulate system dynamics models (XMILE, Stella .stmx/.itmx, Vensim .mdl).",
+    )
+    parser.add_argument("--version", action="version", version=f"simlin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="simulate a model and write its results")
