@@ -133,3 +133,16 @@ def test_close(results: simlin.Results) -> None:
 
 def test_repr(results: simlin.Results) -> None:
     assert "241" in repr(results)
+
+
+def test_unknown_name_is_a_key_error_with_suggestions(results: simlin.Results) -> None:
+    with pytest.raises(KeyError) as info:
+        results["teacup temprature"]
+    err = info.value
+    assert isinstance(err, simlin.SimlinKeyError)
+    assert isinstance(err, simlin.SimlinRuntimeError)
+    assert err.code is simlin.ErrorCode.UNKNOWN_OUTPUT
+    assert err.variable == "teacup temprature"
+    assert "did you mean 'Teacup Temperature'" in str(err)
+    with pytest.raises(simlin.SimlinKeyError, match="no variable named 'zzz'"):
+        results["zzz"]

@@ -21,6 +21,7 @@ __all__ = [
     "SimlinCompilationError",
     "SimlinError",
     "SimlinImportError",
+    "SimlinKeyError",
     "SimlinMemoryError",
     "SimlinRuntimeError",
     "SimlinTypeError",
@@ -135,6 +136,18 @@ class SimlinRuntimeError(SimlinError):
 
 class SimlinMemoryError(SimlinRuntimeError, MemoryError):
     """The results asked for do not fit in memory (code ``OUT_OF_MEMORY``)."""
+
+
+class SimlinKeyError(SimlinRuntimeError, KeyError):
+    """A name that is not among the results (code ``UNKNOWN_OUTPUT``).
+
+    Also a ``KeyError``, as a mapping lookup of a missing key is; the
+    message suggests the closest names.
+    """
+
+    def __str__(self) -> str:
+        # KeyError shows its argument's repr; show the message as it is.
+        return self.message
 
 
 class SimlinArgumentError(SimlinError, ValueError):

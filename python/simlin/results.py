@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from simlin import _simlin
 from simlin._handle import NativeHandle
+from simlin.errors import ErrorCode, SimlinKeyError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +62,9 @@ class Results(NativeHandle):
         single elements are columns of their own (``"pop[North]"``).
 
         Raises:
-            SimlinRuntimeError: ``UNKNOWN_OUTPUT`` if there is no such column.
+            SimlinKeyError: ``UNKNOWN_OUTPUT`` if there is no such column (a
+                ``KeyError`` and a ``SimlinRuntimeError``; the message
+                suggests the closest names).
 
         """
         if not isinstance(name, str):
@@ -70,16 +73,28 @@ class Results(NativeHandle):
             raise SimlinTypeError(f"variable name must be a str, got {type(name).__name__}")
         if self._native.index_of(name) is None:
             array = self._native.array_columns(name)
-            if array is not None:
-                # A whole arrayed variable: time first, then its dimensions.
-                shape, columns = array
-                stacked = np.stack(
-                    [np.asarray(self._native.column_at(c)) for c in columns], axis=-1
-                )
-                out: FloatArray = stacked.reshape((len(self), *shape))
-                out.flags.writeable = False
-                return out
+            if array is None:
+                raise self._unknown(name)
+            # A whole arrayed variable: time first, then its dimensions.
+            shape, columns = array
+            stacked = np.stack([np.asarray(self._native.column_at(c)) for c in columns], axis=-1)
+            out: FloatArray = stacked.reshape((len(self), *shape))
+            out.flags.writeable = False
+            return out
         return np.asarray(self._native.column_view(name))
+
+    def _unknown(self, name: str) -> SimlinKeyError:
+        """The error for a name that is no column, with the closest names."""
+        import difflib
+
+        folded = {n.lower().replace("_", " "): n for n in self.names}
+        close = difflib.get_close_matches(name.lower().replace("_", " "), folded, n=3)
+        hint = f"; did you mean {', '.join(repr(folded[c]) for c in close)}?" if close else ""
+        return SimlinKeyError(
+            f"no variable named {name!r} in the results{hint}",
+            code=ErrorCode.UNKNOWN_OUTPUT,
+            variable=name,
+        )
 
     def __len__(self) -> int:
         """Number of saved time points."""
