@@ -387,7 +387,7 @@ def test_not_a_struct(teacup: simlin.Model) -> None:
         ("last", SimlinArgumentError),
         ({"when": 3}, SimlinArgumentError),
         ({"at": "3"}, SimlinTypeError),
-        (3, SimlinTypeError),
+        ([3], SimlinTypeError),
     ],
 )
 def test_bad_reduce(teacup: simlin.Model, reduce: object, exc: type[Exception]) -> None:
@@ -533,3 +533,17 @@ def test_queries_on_a_dask_cluster_run_their_own_models(teacup_path: Path) -> No
         results = client.gather(futures)
     for i, got in enumerate(results):
         assert got == (expected if i % 2 == 0 else expected[::-1])
+
+
+def test_reduce_and_outputs_take_the_sweeps_forms(teacup: simlin.Model) -> None:
+    df = params_frame()
+    at = df.select(v=simlin.simulate(teacup, pl.struct(ROOM, TAU), reduce={"at": 7.25}))
+    bare = df.select(v=simlin.simulate(teacup, pl.struct(ROOM, TAU), reduce=7.25))
+    assert at.equals(bare)
+    # outputs default to the stocks and flows, as in Model.sweep.
+    swept = teacup.sweep(df.select(ROOM, TAU), reduce={"at": 7.25})
+    assert swept.equals(teacup.sweep(df.select(ROOM, TAU), reduce=7.25))
+    fields = bare.unnest("v")
+    assert fields.columns == [c for c in swept.columns if c != "run"]
+    for name in fields.columns:
+        assert fields[name].to_list() == swept[name].to_list()

@@ -46,7 +46,7 @@ from simlin.model import Model
 
 __all__ = ["Reduce", "SimlinExprNamespace", "simulate"]
 
-Reduce: TypeAlias = Literal["final", "max", "min", "mean"] | Mapping[str, float]
+Reduce: TypeAlias = Literal["final", "max", "min", "mean"] | float | Mapping[str, float]
 """A per-run reduction: ``"final"``, ``"max"``, ``"min"``, ``"mean"``, or
 ``{"at": t}`` (the value at time ``t``, interpolated between saved times)."""
 
@@ -120,7 +120,12 @@ def _reduce(value: object) -> tuple[str | None, float | None]:
                 f"a reduce mapping must be {{'at': time}}, got keys {sorted(map(str, value))}"
             )
         return "at", _validate.real(value["at"], "reduce time")
-    raise SimlinTypeError(f"reduce must be a str or {{'at': time}}, got {type(value).__name__}")
+    if _validate.is_real(value):
+        # A bare time, as Model.sweep takes it, is the same as {"at": t}.
+        return "at", _validate.real(value, "reduce time")
+    raise SimlinTypeError(
+        f"reduce must be a str, a time or {{'at': time}}, got {type(value).__name__}"
+    )
 
 
 def _on_error(value: object) -> str:
@@ -133,7 +138,7 @@ def simulate(
     model: Model,
     params: pl.Expr | str,
     *,
-    outputs: Sequence[str] | None,
+    outputs: Sequence[str] | None = None,
     reduce: Reduce | None = None,
     method: str | None = None,
     start: float | None = None,
@@ -157,7 +162,8 @@ def simulate(
         outputs: Variables to report (any spelling; an arrayed name gives one
             field per element). ``None`` = every stock and flow.
         reduce: Reduce each run to one number per output (``"final"``,
-            ``"max"``, ``"min"``, ``"mean"`` or ``{"at": t}``); the result is a
+            ``"max"``, ``"min"``, ``"mean"``, or a time ``t`` or ``{"at": t}``
+            as in :meth:`simlin.Model.sweep`); the result is a
             struct with one float field per output. Without it, each row gets
             a list of ``{time, <output>...}`` structs, so
             ``.explode().struct.unnest()`` gives a long frame.
@@ -254,7 +260,7 @@ class SimlinExprNamespace:
         self,
         model: Model,
         *,
-        outputs: Sequence[str] | None,
+        outputs: Sequence[str] | None = None,
         reduce: Reduce | None = None,
         method: str | None = None,
         start: float | None = None,

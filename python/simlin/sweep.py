@@ -56,7 +56,7 @@ ParamsLike = Any
 """A Polars or pandas DataFrame, a mapping of column name to values, or any
 object with ``__arrow_c_stream__`` (a pyarrow Table, ...)."""
 
-ReduceSpec = Literal["final", "max", "min", "mean"] | float
+ReduceSpec = Literal["final", "max", "min", "mean"] | float | Mapping[str, float]
 """A per-run reduction: a name, or a time (the value at that time)."""
 
 _REDUCTIONS = ("final", "max", "min", "mean")
@@ -278,6 +278,13 @@ def _reduce(value: object) -> tuple[str | None, float | None]:
         raise SimlinArgumentError(
             f"reduce must be one of {', '.join(_REDUCTIONS)} or a time, got {value!r}"
         )
+    if isinstance(value, Mapping):
+        # {"at": t}, the plugin's form, is the same as a bare time.
+        if set(value) != {"at"}:
+            raise SimlinArgumentError(
+                f"a reduce mapping must be {{'at': time}}, got keys {sorted(map(str, value))}"
+            )
+        value = value["at"]
     if _validate.is_real(value):
         t = float(value)  # type: ignore[arg-type]
         if not math.isfinite(t):
