@@ -164,9 +164,15 @@ impl Drop for Expr {
     }
 }
 
-/// Move `e`'s boxed children onto `stack`, leaving leaves behind.
+/// Move `e`'s children that have children of their own onto `stack`,
+/// leaving placeholders behind; leaf children (numbers, names) stay and are
+/// freed by the ordinary drop, which cannot recurse through them.
 fn take_children(e: &mut Expr, stack: &mut Vec<Expr>) {
-    let mut take = |b: &mut Box<Expr>| stack.push(std::mem::replace(&mut **b, Expr::Num(0.0)));
+    let mut take = |b: &mut Box<Expr>| {
+        if !matches!(**b, Expr::Num(_) | Expr::Var(..)) {
+            stack.push(std::mem::replace(&mut **b, Expr::Num(0.0)));
+        }
+    };
     match e {
         Expr::Num(_) | Expr::Var(..) => {}
         Expr::Subscript(_, idx, _) => {
