@@ -73,15 +73,13 @@ def _write_csv(results: Results, out: IO[str]) -> None:
 
 
 def _write_parquet(results: Results, path: str) -> None:
+    """Write with Polars if it is installed, else pyarrow."""
     try:
         import polars as pl
     except ImportError:
         pass
     else:
-        try:
-            pl.DataFrame(results).write_parquet(path)
-        except OSError as e:
-            raise _CliError(f"cannot write {path}: {e.strerror or e}") from None
+        pl.DataFrame(results).write_parquet(path)
         return
     try:
         import pyarrow as pa
@@ -90,10 +88,7 @@ def _write_parquet(results: Results, path: str) -> None:
         raise _CliError(
             "parquet output needs polars or pyarrow: pip install 'simlin[polars]'"
         ) from None
-    try:
-        pq.write_table(pa.table(results), path)
-    except OSError as e:
-        raise _CliError(f"cannot write {path}: {e.strerror or e}") from None
+    pq.write_table(pa.table(results), path)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -112,22 +107,20 @@ def _run(args: argparse.Namespace) -> int:
         dt=args.dt,
         outputs=outputs,
     ) as results:
-        if args.format == "parquet":
-            _write_parquet(results, args.output)
-        elif args.output:
-            try:
+        try:
+            if args.format == "parquet":
+                _write_parquet(results, args.output)
+            elif args.output:
                 with open(args.output, "w", newline="", encoding="utf-8") as f:
                     _write_csv(results, f)
-            except OSError as e:
-                raise _CliError(f"cannot write {args.output}: {e.strerror}") from None
-        else:
-            try:
+            else:
                 _write_csv(results, sys.stdout)
                 sys.stdout.flush()
-            except BrokenPipeError:
-                raise
-            except OSError as e:
-                raise _CliError(f"cannot write the results: {e.strerror or e}") from None
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            target = args.output or "the results"
+            raise _CliError(f"cannot write {target}: {e.strerror or e}") from None
     return 0
 
 

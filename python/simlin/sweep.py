@@ -123,10 +123,11 @@ def _convert_table(params: object, run_id: str | None) -> pl.DataFrame:
 
     columns = getattr(params, "columns", None)
     if columns is not None and not isinstance(params, pl.LazyFrame):
-        names = [str(c) for c in columns]
-        dup = next((n for n in names if names.count(n) > 1), None)
-        if dup is not None:
-            raise _bad(dup, None, "appears more than once")
+        seen: set[str] = set()
+        for n in (str(c) for c in columns):
+            if n in seen:
+                raise _bad(n, None, "appears more than once")
+            seen.add(n)
     if isinstance(params, pl.DataFrame):
         return params
     if isinstance(params, pl.LazyFrame):
@@ -507,7 +508,7 @@ _SINK_ROWS = 1 << 22
 def _sweep_to_parquet(
     model: Model,
     params: ParamsLike,
-    sink: str | os.PathLike[str],
+    path: str | os.PathLike[str],
     rows_per_group: int | None,
     run_id: str | None,
     progress: bool | None,
@@ -525,7 +526,7 @@ def _sweep_to_parquet(
         import pyarrow.parquet as pq
     except ImportError:
         raise SimlinArgumentError(
-            "sink= writes Parquet through pyarrow: pip install pyarrow"
+            "sweep_to_parquet writes Parquet through pyarrow: pip install pyarrow"
         ) from None
     if rows_per_group is not None and (
         isinstance(rows_per_group, bool)
@@ -533,7 +534,7 @@ def _sweep_to_parquet(
         or rows_per_group < 1
     ):
         raise SimlinArgumentError(f"rows_per_group must be a positive int, got {rows_per_group!r}")
-    path = os.fspath(sink)
+    file = os.fspath(path)
     frame = _to_polars(params, run_id)
     key = run_id or "run"
     if key not in frame.columns:
@@ -545,7 +546,8 @@ def _sweep_to_parquet(
     done = 0
     per_run = 0
     try:
-        while done < n or writer is None:
+        # At least one batch, so that an empty table still writes a file.
+        while True:
             # The first batch is one run, to learn how many rows a run makes.
             size = 1 if per_run == 0 else max(1, target // per_run)
             chunk = frame.slice(done, size)
@@ -559,20 +561,20 @@ def _sweep_to_parquet(
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             table = out.to_arrow()
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
+                writer = pq.ParquetWriter(file, table.schema)
             writer.write_table(table)
             per_run = max(per_run, out.height // max(chunk.height, 1), 1)
             done += chunk.height
-            if n == 0:
+            if done >= n:
                 break
     except OSError as e:
-        raise SimlinArgumentError(f"cannot write {path}: {e}") from None
+        raise SimlinArgumentError(f"cannot write {file}: {e}") from None
     finally:
         if writer is not None:
             writer.close()
     if failures:
         warnings.warn(SweepFailureWarning(failures, n), stacklevel=3)
-    return pl.scan_parquet(path)
+    return pl.scan_parquet(file)
 
 
 def run_sweep(

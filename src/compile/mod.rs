@@ -136,6 +136,16 @@ impl TimeVars {
     pub(crate) fn is_empty(&self) -> bool {
         self.stop.is_none() && self.dt.is_none() && self.save_step.is_none()
     }
+
+    /// The control variables a run with `opts` still reads from the model:
+    /// a time setting the caller passes wins over the model's equation.
+    pub(crate) fn unfixed_by(&self, opts: &RunOptions) -> TimeVars {
+        TimeVars {
+            stop: self.stop.filter(|_| opts.stop.is_none()),
+            dt: self.dt.filter(|_| opts.dt.is_none()),
+            save_step: self.save_step.filter(|_| opts.save_step.is_none()),
+        }
+    }
 }
 
 /// An arrayed variable as a whole: its shape and the slots of its elements.
@@ -439,7 +449,7 @@ impl CompiledModel {
     /// when the model moves its own stop time or step): for callers that
     /// choose how to wait for a run, not a promise of its cost.
     pub fn run_size(&self, opts: &RunOptions) -> f64 {
-        if !self.time_vars.is_empty() {
+        if !self.time_vars.unfixed_by(opts).is_empty() {
             return f64::INFINITY;
         }
         let start = opts.start.unwrap_or(self.specs.start);
@@ -487,7 +497,6 @@ impl CompiledModel {
         self.code.len()
     }
 
-    /// Run to the end with the given options.
     /// Whether the model draws random numbers (its runs depend on the seed).
     pub fn is_stochastic(&self) -> bool {
         self.stateful
@@ -495,6 +504,7 @@ impl CompiledModel {
             .any(|k| matches!(k, StatefulKind::Random(_)))
     }
 
+    /// Run to the end with the given options.
     pub fn run(self: &CompiledModel, opts: &RunOptions) -> Result<Results> {
         // The one-lane batched engine, unless the time axis moves mid-run.
         if let Some(results) = crate::sweep::single::run(self, opts)? {

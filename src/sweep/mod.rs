@@ -211,13 +211,13 @@ pub fn sweep(
     // Every run of a sweep shares one time axis, so a control variable
     // that the model computes during the run (Vensim's FINAL TIME = IF ...)
     // must be fixed by the caller.
-    let tv = &m.time_vars;
-    for (slot, given, what) in [
-        (tv.stop, opts.stop.is_some(), "stop"),
-        (tv.dt, opts.dt.is_some(), "dt"),
-        (tv.save_step, opts.save_step.is_some(), "save_step"),
+    let moving = m.time_vars.unfixed_by(&run_opts);
+    for (slot, what) in [
+        (moving.stop, "stop"),
+        (moving.dt, "dt"),
+        (moving.save_step, "save_step"),
     ] {
-        if let (Some(s), false) = (slot, given) {
+        if let Some(s) = slot {
             return Err(Error::BadSweep {
                 message: format!(
                     "{} changes during a run, but a sweep needs one time axis: pass {what}=...",

@@ -19,21 +19,17 @@ use super::lanes::{LaneInputs, Lanes};
 use crate::compile::CompiledModel;
 use crate::error::{Error, Result};
 use crate::results::Results;
-use crate::vm::state::{RunState, TimeGrid};
+use crate::vm::state::RunState;
 use crate::vm::RunOptions;
 
 /// Run on one lane, or `None` when the run needs the scalar interpreter
 /// (a stop time, step or save interval computed during the run).
 pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results>> {
-    let tv = &m.time_vars;
-    if (tv.stop.is_some() && opts.stop.is_none())
-        || (tv.dt.is_some() && opts.dt.is_none())
-        || (tv.save_step.is_some() && opts.save_step.is_none())
-    {
+    if !m.time_vars.unfixed_by(opts).is_empty() {
         return Ok(None);
     }
     let state = RunState::new(m, opts)?;
-    let grid = TimeGrid::resolve(m, opts)?;
+    let grid = state.grid();
     let values: Vec<(u32, f64)> = state
         .overrides
         .iter()

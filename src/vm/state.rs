@@ -234,12 +234,7 @@ impl RunState {
             arrays,
         };
         let nstate = m.stateful.len();
-        // A time setting the caller passes wins over the model's equation.
-        let dynamic = TimeVars {
-            stop: m.time_vars.stop.filter(|_| opts.stop.is_none()),
-            dt: m.time_vars.dt.filter(|_| opts.dt.is_none()),
-            save_step: m.time_vars.save_step.filter(|_| opts.save_step.is_none()),
-        };
+        let dynamic = m.time_vars.unfixed_by(opts);
         Ok(RunState {
             slots: vec![0.0; n],
             stack: vec![0.0; m.max_stack],
@@ -274,6 +269,18 @@ impl RunState {
     }
 
     /// Take exactly this (already validated) time axis.
+    /// The time grid this run was set up with.
+    pub(crate) fn grid(&self) -> TimeGrid {
+        TimeGrid {
+            start: self.start,
+            stop: self.stop,
+            dt: self.dt,
+            n_steps: self.n_steps,
+            save_every: self.save_every,
+            method: self.method,
+        }
+    }
+
     pub(crate) fn set_grid(&mut self, g: &TimeGrid) {
         self.start = g.start;
         self.stop = g.stop;

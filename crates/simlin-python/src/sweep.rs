@@ -139,10 +139,6 @@ impl Shared {
     }
 }
 
-/// Start a sweep on a background thread (see the module docs).
-///
-/// `numbers` are `(column, float64 bytes)`, `tables` are `(column, points
-/// per run)`; `run_ids_int` (int64 bytes) or `run_ids_str` name the runs.
 /// The seed a sweep or plugin run with run key `key` uses: `seed + key`
 /// for an integer key, `seed` plus the key's FNV-1a hash for a string
 /// (`simlin.run_seed` in Python).
@@ -163,6 +159,10 @@ pub(crate) fn run_seed(seed: u64, key: &Bound<'_, PyAny>) -> Result<u64, BindErr
     )))
 }
 
+/// Start a sweep on a background thread (see the module docs).
+///
+/// `numbers` are `(column, float64 bytes)`, `tables` are `(column, points
+/// per run)`; `run_ids_int` (int64 bytes) or `run_ids_str` name the runs.
 #[pyfunction]
 #[pyo3(signature = (
     model, n_runs, numbers, tables, run_ids_int, run_ids_str, outputs, reduce, reduce_at,
