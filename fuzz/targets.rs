@@ -46,6 +46,33 @@ pub fn equation(data: &[u8]) {
 
 /// Read (XMILE when the text starts with `<`, Vensim otherwise), compile
 /// and run, with the run cut to [`MAX_STEPS`] steps.
+/// Arrays larger than this are skipped by the pipeline target (time, not
+/// correctness: compile time is linear in the number of elements).
+const MAX_FUZZ_ELEMENTS: usize = 20_000;
+
+/// The element count of the project's largest arrayed variable.
+fn largest_array(project: &simlin::Project) -> usize {
+    let size = |d: &String| {
+        project
+            .dimensions
+            .iter()
+            .find(|x| &x.ident == d)
+            .map_or(1, |x| x.elements.len().max(1))
+    };
+    project
+        .models
+        .iter()
+        .flat_map(|m| m.variables.iter())
+        .map(|v| {
+            v.dims
+                .iter()
+                .map(size)
+                .fold(1usize, |a, b| a.saturating_mul(b))
+        })
+        .max()
+        .unwrap_or(1)
+}
+
 pub fn pipeline(data: &[u8]) {
     let Some(t) = text(data) else { return };
     let project = if t.trim_start().starts_with('<') {
@@ -54,6 +81,12 @@ pub fn pipeline(data: &[u8]) {
         simlin::load_mdl(t)
     };
     let Ok(project) = project else { return };
+    if largest_array(&project) > MAX_FUZZ_ELEMENTS {
+        // Within the engine's limit (`simlin::ir::MAX_ELEMENTS`, a typed
+        // error past it) but seconds per input: a 1,000,000-element array
+        // compiles in about 10 s and 1 GB.
+        return;
+    }
     let specs = &project.sim_specs;
     if specs.dynamic.stop.is_some() || specs.dynamic.dt.is_some() {
         // A stop or step set by the model itself: bounded by the VM's own

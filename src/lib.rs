@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod compile;
 pub mod error;
 pub mod ir;
+pub mod loops;
 pub mod results;
 pub mod sweep;
 pub mod syntax;

@@ -34,6 +34,7 @@ from simlin.errors import (
     SimlinTypeError,
     SweepFailureWarning,
 )
+from simlin.loops import LtmResults
 from simlin.model import Model, OverrideValue, TimeSpec, Variable, VariableKind
 from simlin.project import SUPPORTED_EXTENSIONS, Project, load
 from simlin.results import Results
@@ -43,6 +44,7 @@ from simlin.sweep import SweepJob, run_seed, start_sweep
 __all__ = [
     "SUPPORTED_EXTENSIONS",
     "ErrorCode",
+    "LtmResults",
     "Model",
     "OverrideValue",
     "Project",

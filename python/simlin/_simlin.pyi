@@ -38,6 +38,7 @@ def start_sweep(
     on_error: str,
     engine: str,
     batch: int,
+    ltm: bool = False,
 ) -> SweepJob:
     """Start a sweep on a background thread (numbers as float64 bytes)."""
 
@@ -164,6 +165,39 @@ class Model:
         seed: int,
     ) -> Results:
         """Run to the end."""
+
+    def structure(
+        self,
+    ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, list[str], int]], str]:
+        """``(links (from, to, polarity), loops (id, polarity, variables, partition), mode)``."""
+
+    def ltm_loops(self) -> tuple[list[tuple[str, str, list[str], int]], list[str]]:
+        """``(loops, names of their relative-score variables)``."""
+
+    def ltm_dominance(
+        self, values: bytes, n_runs: int, times: list[float]
+    ) -> list[tuple[int, int, float, float, list[str]]]:
+        """Dominance periods per run from relative scores (run, time, loop order)."""
+
+    def run_ltm(
+        self,
+        overrides: Sequence[tuple[str, OverrideValue]],
+        method: str | None,
+        start: float | None,
+        stop: float | None,
+        dt: float | None,
+        save_step: float | None,
+        outputs: Sequence[str] | None,
+        seed: int,
+    ) -> tuple[
+        Results,
+        Results,
+        list[tuple[str, str, list[str], int]],
+        list[tuple[str, str]],
+        str,
+        list[tuple[int, float, float, list[str]]],
+    ]:
+        """Run with loop scores: results, score columns, loops, scored links, mode, periods."""
 
     def simulate(
         self,

@@ -218,3 +218,10 @@ def seed(value: object) -> int:
     if not 0 <= s < 2**64:
         raise SimlinArgumentError(f"seed must be in [0, 2**64), got {s}")
     return s
+
+
+def flag(value: object, what: str) -> bool:
+    """Check a boolean switch (``True``/``False``, NumPy bools too)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise SimlinTypeError(f"{what} must be True or False, got {_type_name(value)}")

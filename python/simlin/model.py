@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from simlin import _simlin, _validate
 from simlin._validate import OverrideValue
@@ -20,6 +20,7 @@ from simlin.sim import Sim
 if TYPE_CHECKING:
     import polars as pl
 
+    from simlin.loops import LtmResults
     from simlin.sweep import ParamsLike, ReduceSpec
 
 __all__ = ["Model", "OverrideValue", "Source", "TimeSpec", "Variable", "VariableKind"]
@@ -197,6 +198,45 @@ class Model:
         """
         return self._native.dependencies(_validate.name(name, "name"))
 
+    def links(self) -> pl.DataFrame:
+        """Causal links between the model's variables, with their polarity.
+
+        A Polars frame with columns ``from``, ``to`` and ``polarity``:
+        ``"+"`` when ``to`` rises with ``from``, ``"-"`` when it falls, ``"?"``
+        when the equation's structure does not settle it. Flows link to their
+        stocks (``+`` inflow, ``-`` outflow); arrayed variables link element by
+        element (``pop[north]``); paths through SMOOTH, DELAY and macro helpers
+        count as one link.
+
+        Raises:
+            SimlinCompilationError: if the model's structure is invalid.
+
+        """
+        from simlin.loops import links_frame
+
+        links, _, _ = self._native.structure()
+        return links_frame(links)
+
+    def loops(self) -> pl.DataFrame:
+        """The model's feedback loops.
+
+        A Polars frame with columns ``loop`` (``R1``, ``B2``, ``U1``: numbered
+        per polarity, shortest loops first), ``polarity`` (``"R"`` reinforcing,
+        ``"B"`` balancing, ``"U"`` undetermined), ``variables`` (names in
+        causal order, starting at a stock) and ``partition`` (loops of one
+        partition share stocks' feedback and compete for dominance). Every
+        elementary loop is listed up to 2,000 loops; past that the frame is
+        empty and ``run(ltm=True)`` discovers the loops that matter instead.
+
+        Raises:
+            SimlinCompilationError: if the model's structure is invalid.
+
+        """
+        from simlin.loops import loops_frame
+
+        _, loops, _ = self._native.structure()
+        return loops_frame(loops)
+
     def compile(self) -> None:
         """Compile now, if not done yet.
 
@@ -218,6 +258,7 @@ class Model:
             out.append(f"error: {error}")
         return out
 
+    @overload
     def run(
         self,
         overrides: Mapping[str, OverrideValue] | None = None,
@@ -229,6 +270,51 @@ class Model:
         save_step: float | None = None,
         outputs: Sequence[str] | None = None,
         seed: int = 0,
+        ltm: Literal[False] = False,
+    ) -> Results: ...
+
+    @overload
+    def run(
+        self,
+        overrides: Mapping[str, OverrideValue] | None = None,
+        *,
+        method: str | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        dt: float | None = None,
+        save_step: float | None = None,
+        outputs: Sequence[str] | None = None,
+        seed: int = 0,
+        ltm: Literal[True],
+    ) -> LtmResults: ...
+
+    @overload
+    def run(
+        self,
+        overrides: Mapping[str, OverrideValue] | None = None,
+        *,
+        method: str | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        dt: float | None = None,
+        save_step: float | None = None,
+        outputs: Sequence[str] | None = None,
+        seed: int = 0,
+        ltm: bool,
+    ) -> Results: ...
+
+    def run(
+        self,
+        overrides: Mapping[str, OverrideValue] | None = None,
+        *,
+        method: str | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        dt: float | None = None,
+        save_step: float | None = None,
+        outputs: Sequence[str] | None = None,
+        seed: int = 0,
+        ltm: bool = False,
     ) -> Results:
         """Simulate from start to stop and return the results.
 
@@ -242,6 +328,9 @@ class Model:
             save_step: Output interval (default: the model's, else ``dt``).
             outputs: Variables to save (default: every variable).
             seed: Seed for the random builtins; the same seed gives the same run.
+            ltm: Also score every feedback loop at each saved time ("Loops
+                That Matter"): the result is a :class:`simlin.LtmResults` with
+                ``loop_scores()``, ``link_scores()`` and ``dominant_loops()``.
 
         Raises:
             SimlinCompilationError: if the model does not compile.
@@ -250,6 +339,13 @@ class Model:
             SimlinTypeError: for arguments of the wrong type.
 
         """
+        if _validate.flag(ltm, "ltm"):
+            from simlin.loops import LtmResults
+
+            args = _run_args(
+                overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
+            )
+            return LtmResults(*self._native.run_ltm(*args))
         return Results(
             self._native.run(
                 *_run_args(
@@ -297,6 +393,7 @@ class Model:
         save_step: float | None = None,
         _engine: Literal["batched", "scalar"] = "batched",
         _batch: int | None = None,
+        ltm: Literal["relative", "dominance"] | None = None,
     ) -> pl.DataFrame:
         """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
 
@@ -340,6 +437,16 @@ class Model:
             stop: Stop time (default: the model's).
             dt: Integration step (default: the model's).
             save_step: Output interval (default: the model's, else ``dt``).
+            ltm: Score the feedback loops of every run (see
+                :meth:`run` with ``ltm=True``), computed in the batched engine
+                without storing link scores: ``"relative"`` gives the long
+                frame ``run``, ``time``, ``loop`` (enum), ``relative_score``
+                (or, with ``reduce``, ``run`` plus one column per loop);
+                ``"dominance"`` gives the periods of each run ``run``,
+                ``partition``, ``start``, ``end``, ``loops`` (the dominant set,
+                see :meth:`simlin.LtmResults.dominant_loops`). ``outputs``
+                must be left out. Models with more loops than can be
+                enumerated are refused (``BAD_ARGUMENT``).
 
         Returns:
             Without ``reduce``, a long frame ``run``, ``time``, ``variable``
@@ -375,6 +482,7 @@ class Model:
             save_step=save_step,
             _engine=_engine,
             _batch=_batch,
+            ltm=ltm,
         )
 
     def sweep_to_parquet(

@@ -384,6 +384,7 @@ def start_sweep(
     save_step: float | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
     _batch: int | None = None,
+    _ltm: bool = False,
 ) -> SweepJob:
     """Start :meth:`simlin.Model.sweep` in the background and return the job.
 
@@ -422,6 +423,7 @@ def start_sweep(
         on_error,
         _engine,
         batch,
+        _ltm,
     )
     return SweepJob(native)
 
@@ -595,8 +597,27 @@ def run_sweep(
     save_step: float | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
     _batch: int | None = None,
+    ltm: Literal["relative", "dominance"] | None = None,
 ) -> pl.DataFrame:
     """:meth:`simlin.Model.sweep` (see there)."""
+    if ltm is not None:
+        return _ltm_sweep(
+            model,
+            params,
+            ltm,
+            outputs=outputs,
+            reduce=reduce,
+            method=method,
+            seed=seed,
+            threads=threads,
+            progress=progress,
+            on_error=on_error,
+            run_id=run_id,
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_step=save_step,
+        )
     job = start_sweep(
         model,
         params,
@@ -615,3 +636,87 @@ def run_sweep(
         _batch=_batch,
     )
     return wait_with_progress(job, progress)
+
+
+_REL_PREFIX = "$ltm.rel."
+
+
+def _ltm_sweep(
+    model: Model,
+    params: ParamsLike,
+    ltm: str,
+    *,
+    outputs: Sequence[str] | None,
+    reduce: ReduceSpec | None,
+    method: str | None,
+    seed: int | None,
+    threads: int | None,
+    progress: bool | None,
+    on_error: Literal["raise", "null"],
+    run_id: str | None,
+    start: float | None,
+    stop: float | None,
+    dt: float | None,
+    save_step: float | None,
+) -> pl.DataFrame:
+    """A sweep that keeps only the relative loop scores (or dominance periods).
+
+    The runs are of the model compiled with loop scores; only the relative
+    score variables are saved, so no link score is stored.
+    """
+    import polars as pl
+
+    if ltm not in ("relative", "dominance"):
+        raise SimlinArgumentError(f"ltm must be 'relative' or 'dominance', got {ltm!r}")
+    if outputs is not None:
+        raise SimlinArgumentError("outputs cannot be combined with ltm (the loops are the outputs)")
+    if ltm == "dominance" and (reduce is not None or on_error != "raise"):
+        raise SimlinArgumentError("ltm='dominance' takes neither reduce nor on_error='null'")
+    loops, names = model._native.ltm_loops()
+    job = start_sweep(
+        model,
+        params,
+        outputs=names,
+        reduce=reduce,
+        method=method,
+        seed=seed,
+        threads=threads,
+        on_error=on_error,
+        run_id=run_id,
+        start=start,
+        stop=stop,
+        dt=dt,
+        save_step=save_step,
+        _ltm=True,
+    )
+    frame = wait_with_progress(job, progress)
+    ids = [row[0] for row in loops]
+    if reduce is not None:
+        return frame.rename({name: loop_id for name, loop_id in zip(names, ids, strict=True)})
+    loop_of = dict(zip(names, ids, strict=True))
+    frame = frame.with_columns(
+        pl.col("variable").cast(pl.String).replace_strict(loop_of).cast(pl.Enum(ids))
+    ).rename({"variable": "loop", "value": "relative_score"})
+    if ltm == "relative":
+        return frame
+    runs = frame["run"].unique(maintain_order=True)
+    n_runs = runs.len()
+    # The frame is ordered by run, then time, then loop.
+    times = frame["time"].head(frame.height // n_runs if n_runs else 0).unique(maintain_order=True)
+    values = frame["relative_score"].to_numpy().astype(np.float64, copy=False).tobytes()
+    rows = model._native.ltm_dominance(values, n_runs, times.to_list()) if ids else []
+    return pl.DataFrame(
+        {
+            "run": runs.gather([r[0] for r in rows]),
+            "partition": [r[1] for r in rows],
+            "start": [r[2] for r in rows],
+            "end": [r[3] for r in rows],
+            "loops": [r[4] for r in rows],
+        },
+        schema_overrides={
+            "partition": pl.Int64,
+            "start": pl.Float64,
+            "end": pl.Float64,
+            "loops": pl.List(pl.String),
+        },
+    )

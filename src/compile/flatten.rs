@@ -62,7 +62,7 @@ pub struct FlatVar {
 }
 
 /// The flattened model, in deterministic (source, depth-first) order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FlatModel {
     pub vars: Vec<FlatVar>,
     /// ident → index (lookups only; never iterated).

@@ -221,6 +221,17 @@ impl CompiledModel {
             name: model.unwrap_or("(main)").to_string(),
         })?;
         let flat = flatten(project, m)?;
+        Self::from_flat(project, m, &flat)
+    }
+
+    /// Compile an already flattened model of `project` (its model `m`
+    /// gives the sim specs): the loop analysis adds variables to the flat
+    /// model before compiling it.
+    pub(crate) fn from_flat(
+        project: &Project,
+        m: &crate::ir::Model,
+        flat: &crate::compile::flatten::FlatModel,
+    ) -> Result<CompiledModel> {
         let vars = &flat.vars;
         let n = vars.len();
         let mut tables = Vec::new();

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use simlin::ir::{Equations, Model, Project};
+use simlin::loops::{LtmModel, Structure};
 use simlin::syntax::ident::canonicalize;
 use simlin::{CompiledModel, Error, Method, Override, RunOptions, Sim};
 
@@ -152,6 +153,41 @@ pub struct PyModel {
     project: Arc<Project>,
     index: usize,
     compiled: Mutex<Option<Result<Arc<CompiledModel>, Error>>>,
+    /// The model compiled with loop scores (`run(ltm=True)`), on first use.
+    ltm: Mutex<Option<Result<Arc<LtmModel>, Error>>>,
+}
+
+/// What `structure` returns: links `(from, to, polarity)`, loops, mode.
+type StructureRow = (Vec<(String, String, String)>, Vec<LoopRow>, String);
+
+/// A sweep run's dominance period: `(run index, partition, start, end, loop ids)`.
+type RunPeriodRow = (usize, usize, f64, f64, Vec<String>);
+
+/// What `run_ltm` returns (see there).
+type LtmRunRow = (
+    PyResults,
+    PyResults,
+    Vec<LoopRow>,
+    Vec<(String, String)>,
+    String,
+    Vec<(usize, f64, f64, Vec<String>)>,
+);
+
+/// Loops as Python receives them: `(id, polarity letter, variables, partition)`.
+type LoopRow = (String, String, Vec<String>, usize);
+
+fn loop_rows(loops: &[simlin::loops::Loop]) -> Vec<LoopRow> {
+    loops
+        .iter()
+        .map(|l| {
+            (
+                l.id.clone(),
+                l.polarity.letter().to_string(),
+                l.variables.clone(),
+                l.partition,
+            )
+        })
+        .collect()
 }
 
 impl PyModel {
@@ -160,7 +196,32 @@ impl PyModel {
             project,
             index,
             compiled: Mutex::new(None),
+            ltm: Mutex::new(None),
         }
+    }
+
+    fn selector(&self) -> Result<Option<String>, BindError> {
+        Ok(if main_index(&self.project) == Some(self.index) {
+            None
+        } else {
+            Some(self.ir()?.ident.clone())
+        })
+    }
+
+    /// The model compiled with loop scores, compiling on first use.
+    pub(crate) fn ltm_model(&self, py: Python<'_>) -> Result<Arc<LtmModel>, BindError> {
+        let name = self.selector()?;
+        let project = &self.project;
+        let cell = &self.ltm;
+        detached(py, move || {
+            let mut slot = cell.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(outcome) = slot.as_ref() {
+                return outcome.clone().map_err(BindError::from);
+            }
+            let outcome = LtmModel::new(project, name.as_deref()).map(Arc::new);
+            *slot = Some(outcome.clone());
+            outcome.map_err(BindError::from)
+        })
     }
 
     fn ir(&self) -> Result<&Model, BindError> {
@@ -172,11 +233,7 @@ impl PyModel {
 
     /// The compiled model, compiling (without the GIL) on first use.
     pub(crate) fn compiled(&self, py: Python<'_>) -> Result<Arc<CompiledModel>, BindError> {
-        let name = if main_index(&self.project) == Some(self.index) {
-            None
-        } else {
-            Some(self.ir()?.ident.clone())
-        };
+        let name = self.selector()?;
         let project = &self.project;
         let cell = &self.compiled;
         detached(py, move || {
@@ -400,6 +457,132 @@ impl PyModel {
         let quick = model.run_size(&opts) < crate::detach::QUICK_RUN;
         let results = interruptible(py, &cancel, quick, move || Ok(model.run(&opts)?))?;
         Ok(PyResults::from_results(results))
+    }
+
+    /// The causal structure: `(links, loops, mode)` with links as
+    /// `(from, to, polarity)` between the model's own variables.
+    fn structure(&self, py: Python<'_>) -> Result<StructureRow, BindError> {
+        let name = self.selector()?;
+        let project = &self.project;
+        detached(py, move || {
+            let s = Structure::new(project, name.as_deref())?;
+            let links = s
+                .visible_links()
+                .into_iter()
+                .map(|(from, to, p)| (from, to, p.symbol().to_string()))
+                .collect();
+            let loops = loop_rows(&s.loops);
+            Ok((links, loops, s.mode.name().to_string()))
+        })
+    }
+
+    /// Run with loop scores: `(results, scores, loops, links, mode,
+    /// dominant periods as (partition, start, end, loop ids))`.
+    /// `scores` holds columns `link:<k>` (for `links[k]`, as `(from, to)`
+    /// including compiler helpers), `loop:<id>` and `rel:<id>`.
+    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn run_ltm(
+        &self,
+        py: Python<'_>,
+        overrides: Vec<(String, OverrideArg)>,
+        method: Option<&str>,
+        start: Option<f64>,
+        stop: Option<f64>,
+        dt: Option<f64>,
+        save_step: Option<f64>,
+        outputs: Option<Vec<String>>,
+        seed: u64,
+    ) -> Result<LtmRunRow, BindError> {
+        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
+        let model = self.ltm_model(py)?;
+        let cancel = opts.cancel.clone().unwrap_or_default();
+        let quick = model.compiled.run_size(&opts) < crate::detach::QUICK_RUN;
+        let m = model.clone();
+        let run = interruptible(py, &cancel, quick, move || Ok(m.run(&opts)?))?;
+        let periods = run
+            .dominant_periods()
+            .into_iter()
+            .map(|p| (p.partition, p.start, p.end, p.loops))
+            .collect::<Vec<_>>();
+        let s = &model.structure;
+        let mut names = Vec::new();
+        let mut columns = Vec::new();
+        let mut links = Vec::new();
+        for (from, to, col) in run.shown_link_scores(s) {
+            names.push(format!("link:{}", links.len()));
+            links.push((s.name(from).to_string(), s.name(to).to_string()));
+            columns.push(col);
+        }
+        for ((l, score), rel) in run.loops.iter().zip(run.loop_scores).zip(run.relative) {
+            names.push(format!("loop:{}", l.id));
+            columns.push(score);
+            names.push(format!("rel:{}", l.id));
+            columns.push(rel);
+        }
+        let scores = simlin::Results {
+            names,
+            times: run.results.times.clone(),
+            columns,
+            arrays: Vec::new(),
+        };
+        let loops = loop_rows(&run.loops);
+        Ok((
+            PyResults::from_results(run.results),
+            PyResults::from_results(scores),
+            loops,
+            links,
+            run.mode.name().to_string(),
+            periods,
+        ))
+    }
+
+    /// The loops a sweep with loop scores reports: `(loops, score
+    /// variable names of their relative scores)`.
+    fn ltm_loops(&self, py: Python<'_>) -> Result<(Vec<LoopRow>, Vec<String>), BindError> {
+        let m = self.ltm_model(py)?;
+        let names = m
+            .structure
+            .loops
+            .iter()
+            .map(|l| simlin::loops::instrument::relative_name(&l.id))
+            .collect();
+        Ok((loop_rows(&m.structure.loops), names))
+    }
+
+    /// Dominance periods of each run of a sweep, from its relative loop
+    /// scores laid out run, then time, then loop (native-endian float64
+    /// bytes): rows `(run index, partition, start, end, loop ids)`.
+    fn ltm_dominance(
+        &self,
+        py: Python<'_>,
+        values: &[u8],
+        n_runs: usize,
+        times: Vec<f64>,
+    ) -> Result<Vec<RunPeriodRow>, BindError> {
+        let m = self.ltm_model(py)?;
+        let loops = &m.structure.loops;
+        let (n_t, n_l) = (times.len(), loops.len());
+        if values.len() != n_runs * n_t * n_l * 8 {
+            return Err(BindError::Argument(format!(
+                "expected {n_runs} runs x {n_t} times x {n_l} loops of relative scores"
+            )));
+        }
+        let at = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&values[i * 8..i * 8 + 8]);
+            f64::from_ne_bytes(b)
+        };
+        let mut rows = Vec::new();
+        for r in 0..n_runs {
+            let relative: Vec<Vec<f64>> = (0..n_l)
+                .map(|l| (0..n_t).map(|t| at((r * n_t + t) * n_l + l)).collect())
+                .collect();
+            for p in simlin::loops::ltm::dominant_periods(loops, &relative, &times) {
+                rows.push((r, p.partition, p.start, p.end, p.loops));
+            }
+        }
+        Ok(rows)
     }
 
     /// Start a stepwise simulation (initial values computed).

@@ -166,7 +166,7 @@ pub(crate) fn run_seed(seed: u64, key: &Bound<'_, PyAny>) -> Result<u64, BindErr
 #[pyfunction]
 #[pyo3(signature = (
     model, n_runs, numbers, tables, run_ids_int, run_ids_str, outputs, reduce, reduce_at,
-    method, start, stop, dt, save_step, seed, threads, on_error, engine, batch
+    method, start, stop, dt, save_step, seed, threads, on_error, engine, batch, ltm = false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start_sweep(
@@ -190,6 +190,7 @@ pub(crate) fn start_sweep(
     on_error: &str,
     engine: &str,
     batch: usize,
+    ltm: bool,
 ) -> Result<PySweepJob, BindError> {
     let reduce = parse_reduce(reduce, reduce_at)?;
     let method = crate::project::parse_method(method)?;
@@ -267,7 +268,21 @@ pub(crate) fn start_sweep(
         engine,
         batch,
     };
-    let compiled = model.get().compiled(py)?;
+    // With loop scores, the runs are of the model compiled with them (the
+    // caller names the score variables as outputs).
+    let compiled = if ltm {
+        let m = model.get().ltm_model(py)?;
+        if m.structure.mode != simlin::loops::LoopMode::Exhaustive {
+            return Err(BindError::Argument(format!(
+                "the model has more than {} loops: sweeps score loops only when every loop \
+                 is enumerated (run a single run with ltm=True to discover the loops that matter)",
+                simlin::loops::MAX_LOOPS
+            )));
+        }
+        m.compiled.clone()
+    } else {
+        model.get().compiled(py)?
+    };
     let progress = Arc::new(Progress::new());
     let shared = Arc::new(Shared::default());
     let (p, s) = (progress.clone(), shared.clone());

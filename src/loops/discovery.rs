@@ -1,0 +1,216 @@
+//! Finding the loops that matter from a run, when there are too many loops
+//! to enumerate: the strongest-path search of Eberlein & Schoenberg
+//! ("Finding the loops that matter", 2020).
+//!
+//! At a saved time, from each stock, a depth-first search follows links in
+//! order of decreasing |link score|, carrying the product of the scores
+//! along the path; it abandons a path whose magnitude is not larger than
+//! the best with which the search has already reached that variable. Every
+//! return to the starting stock is a loop. Taking the union over the saved
+//! times gives the loops that carry the behaviour at some point of the run
+//! (a heuristic: a weak loop may be missed, a strong one is not).
+//! Relative scores then compare the discovered loops of a partition.
+
+use std::collections::HashSet;
+
+use crate::compile::flatten::FlatKind;
+
+use super::{Circuit, Loop, Structure};
+
+/// At most this many saved times are searched (evenly spaced, first and
+/// last included): enough to see every change of dominance in practice.
+const MAX_SEARCH_TIMES: usize = 200;
+
+/// Per searched time and starting stock, at most this many loops.
+const MAX_LOOPS_PER_SEARCH: usize = 64;
+
+/// Per search, at most this many variables are entered; over the whole
+/// discovery, at most `MAX_TOTAL_STEPS`. A model with thousands of coupled
+/// stocks (a large arrayed model) would otherwise search for minutes; the
+/// searches that ran still find the strongest loops from the stocks and
+/// times they covered (the order spreads them over stocks and times).
+const MAX_SEARCH_STEPS: usize = 20_000;
+const MAX_TOTAL_STEPS: usize = 20_000_000;
+
+/// The loops found in one run's link scores: circuits, and the loops
+/// grouping them, ordered and numbered as the exhaustive mode does.
+pub fn discover(s: &Structure, link_scores: &[(usize, Vec<f64>)]) -> (Vec<Circuit>, Vec<Loop>) {
+    let n = s.flat.vars.len();
+    let steps = link_scores.first().map_or(0, |(_, c)| c.len());
+    // Out-edges (target, column) of scored links.
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (col, &(k, _)) in link_scores.iter().enumerate() {
+        out[s.links[k].from].push((s.links[k].to, col));
+    }
+    let stocks: Vec<usize> = (0..n)
+        .filter(|&v| {
+            matches!(s.flat.vars[v].kind, FlatKind::Stock { .. }) && s.partition_of[v] != usize::MAX
+        })
+        .collect();
+    let times: Vec<usize> = if steps <= MAX_SEARCH_TIMES {
+        (0..steps).collect()
+    } else {
+        let mut t: Vec<usize> = (0..MAX_SEARCH_TIMES)
+            .map(|i| i * (steps - 1) / (MAX_SEARCH_TIMES - 1))
+            .collect();
+        t.dedup();
+        t
+    };
+    // Round r searches stock i at time (i + r) mod |times|: every stock
+    // and every time early, however soon the total budget runs out.
+    let k = times.len();
+    let (times, stocks) = (&times, &stocks);
+    let order =
+        (0..k).flat_map(|r| (0..stocks.len()).map(move |i| (times[(i + r) % k], stocks[i])));
+    let mut found: HashSet<Vec<usize>> = HashSet::new();
+    let mut best = vec![0.0f64; n];
+    let mut on_path = vec![false; n];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut total_steps = 0usize;
+    let sorted = |v: usize, t: usize| {
+        let mut e: Vec<(usize, f64)> = out[v]
+            .iter()
+            .map(|&(w, col)| (w, link_scores[col].1[t].abs()))
+            .filter(|(_, sc)| sc.is_finite() && *sc > 0.0)
+            .collect();
+        e.sort_by(|a, b| b.1.total_cmp(&a.1));
+        e
+    };
+    for (t, start) in order {
+        if total_steps >= MAX_TOTAL_STEPS {
+            break;
+        }
+        for v in touched.drain(..) {
+            best[v] = 0.0;
+        }
+        let mut budget = MAX_LOOPS_PER_SEARCH;
+        let mut steps_here = 0usize;
+        let mut path = vec![start];
+        on_path[start] = true;
+        // Explicit DFS: (node, path score, sorted out-edges, next position).
+        let mut work = vec![(start, 1.0f64, sorted(start, t), 0usize)];
+        while let Some(top) = work.last_mut() {
+            if budget == 0 {
+                break;
+            }
+            let (score, pos) = (top.1, top.3);
+            if let Some(&(w, sc)) = top.2.get(pos) {
+                top.3 += 1;
+                let next = score * sc;
+                if w == start {
+                    let mut nodes = path.clone();
+                    let min = nodes
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, &v)| v)
+                        .map_or(0, |(i, _)| i);
+                    nodes.rotate_left(min);
+                    found.insert(nodes);
+                    budget -= 1;
+                } else if !on_path[w]
+                    && next > best[w]
+                    && s.partition_of[w] == s.partition_of[start]
+                    && steps_here < MAX_SEARCH_STEPS
+                {
+                    steps_here += 1;
+                    best[w] = next;
+                    touched.push(w);
+                    on_path[w] = true;
+                    path.push(w);
+                    work.push((w, next, sorted(w, t), 0));
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(v) = path.pop() {
+                on_path[v] = false;
+            }
+        }
+        // A search cut short leaves its path marked.
+        for &v in &path {
+            on_path[v] = false;
+        }
+        total_steps += steps_here + 1;
+    }
+    let mut circuits: Vec<Vec<usize>> = found.into_iter().collect();
+    circuits.sort();
+    s.make_loops(circuits)
+}
+
+/// Loop scores and relative scores from stored link score series: each
+/// circuit's score is the product of its links' scores, its relative score
+/// divides by the partition's sum of magnitudes (over the given circuits),
+/// and a loop of several circuits takes, at each time, the one of largest
+/// magnitude (as the instrumented model computes them in exhaustive mode).
+pub fn loop_scores(
+    s: &Structure,
+    circuits: &[Circuit],
+    loops: &[Loop],
+    link_scores: &[(usize, Vec<f64>)],
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let steps = link_scores.first().map_or(0, |(_, c)| c.len());
+    let col_of: std::collections::HashMap<usize, usize> = link_scores
+        .iter()
+        .enumerate()
+        .map(|(col, (k, _))| (*k, col))
+        .collect();
+    let scores: Vec<Vec<f64>> = circuits
+        .iter()
+        .map(|c| {
+            (0..steps)
+                .map(|t| {
+                    c.links
+                        .iter()
+                        .map(|k| col_of.get(k).map_or(0.0, |&col| link_scores[col].1[t]))
+                        .product()
+                })
+                .collect()
+        })
+        .collect();
+    let mut totals = vec![vec![0.0f64; steps]; s.partitions];
+    for (c, sc) in circuits.iter().zip(&scores) {
+        if let Some(tot) = totals.get_mut(c.partition) {
+            for (a, b) in tot.iter_mut().zip(sc) {
+                *a += b.abs();
+            }
+        }
+    }
+    let relative: Vec<Vec<f64>> = circuits
+        .iter()
+        .zip(&scores)
+        .map(|(c, sc)| {
+            sc.iter()
+                .enumerate()
+                .map(|(t, v)| {
+                    let tot = totals.get(c.partition).map_or(0.0, |x| x[t]);
+                    if tot == 0.0 {
+                        0.0
+                    } else {
+                        v / tot
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let largest = |series: &[Vec<f64>], l: &Loop| -> Vec<f64> {
+        (0..steps)
+            .map(|t| {
+                l.circuits
+                    .iter()
+                    .skip(1)
+                    .fold(series[l.circuits[0]][t], |acc, &c| {
+                        let v = series[c][t];
+                        if v.abs() > acc.abs() {
+                            v
+                        } else {
+                            acc
+                        }
+                    })
+            })
+            .collect()
+    };
+    (
+        loops.iter().map(|l| largest(&scores, l)).collect(),
+        loops.iter().map(|l| largest(&relative, l)).collect(),
+    )
+}

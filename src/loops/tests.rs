@@ -1,0 +1,202 @@
+use super::*;
+use crate::vm::RunOptions;
+
+/// The SDXorg SIR model (samples/SIR), dt 1/32.
+const SIR: &str = r#"
+Susceptible = INTEG(-Succumbing, Total Population) ~~|
+Infectious = INTEG(Succumbing - Recovering, 5) ~~|
+Recovered = INTEG(Recovering, 0) ~~|
+Succumbing = Susceptible * Infectious / Total Population * Contact Infectivity ~~|
+Recovering = Infectious / Duration ~~|
+Total Population = 1000 ~~|
+Duration = 5 ~~|
+Contact Infectivity = 0.3 ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 100 ~~|
+TIME STEP = 0.03125 ~~|
+SAVEPER = TIME STEP ~~|
+"#;
+
+fn sir() -> crate::ir::Project {
+    crate::load_mdl(SIR).expect("SIR loads")
+}
+
+fn polarity_of(s: &Structure, from: &str, to: &str) -> Polarity {
+    s.visible_links()
+        .into_iter()
+        .find(|l| l.0 == from && l.1 == to)
+        .unwrap_or_else(|| panic!("no link {from} -> {to}"))
+        .2
+}
+
+#[test]
+fn sir_links_have_polarities() {
+    let s = Structure::new(&sir(), None).unwrap();
+    let p = |a, b| polarity_of(&s, a, b);
+    assert_eq!(p("Susceptible", "Succumbing"), Polarity::Positive);
+    assert_eq!(p("Total Population", "Succumbing"), Polarity::Negative);
+    assert_eq!(p("Duration", "Recovering"), Polarity::Negative);
+    assert_eq!(p("Succumbing", "Infectious"), Polarity::Positive);
+    assert_eq!(p("Succumbing", "Susceptible"), Polarity::Negative);
+    assert_eq!(p("Recovering", "Infectious"), Polarity::Negative);
+    // Ten links among the model variables, plus TIME STEP -> SAVEPER.
+    assert_eq!(s.visible_links().len(), 11);
+    assert_eq!(p("TIME STEP", "SAVEPER"), Polarity::Positive);
+}
+
+#[test]
+fn sir_has_three_loops() {
+    let s = Structure::new(&sir(), None).unwrap();
+    assert_eq!(s.mode, LoopMode::Exhaustive);
+    let got: Vec<(String, Vec<String>)> = s
+        .loops
+        .iter()
+        .map(|l| (l.id.clone(), l.variables.clone()))
+        .collect();
+    let want = |id: &str, v: &[&str]| (id.to_string(), v.iter().map(|x| x.to_string()).collect());
+    assert_eq!(
+        got,
+        vec![
+            want("B1", &["Susceptible", "Succumbing"]),
+            want("R1", &["Infectious", "Succumbing"]),
+            want("B2", &["Infectious", "Recovering"]),
+        ]
+    );
+    assert!(s.loops.iter().all(|l| l.partition == 0));
+}
+
+#[test]
+fn sir_loop_scores_follow_the_definition() {
+    let project = sir();
+    let m = LtmModel::new(&project, None).unwrap();
+    let run = m.run(&RunOptions::default()).unwrap();
+    let plain = crate::CompiledModel::new(&project, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    // The model's own results are unchanged by the instrumentation.
+    assert_eq!(run.results.names, plain.names);
+    assert_eq!(run.results.columns, plain.columns);
+    let col = |n: &str| plain.column(n).unwrap();
+    let (succ, rec) = (col("Succumbing"), col("Recovering"));
+    let (s, i) = (col("Susceptible"), col("Infectious"));
+    let id = |x: &str| run.loops.iter().position(|l| l.id == x).unwrap();
+    for t in [1usize, 2, 100, 1000, 3200] {
+        let d = |c: &[f64]| c[t] - c[t - 1];
+        let dnet_i = d(succ) - d(rec);
+        // Succumbing's change caused by each input alone.
+        let by_i = s[t - 1] * i[t] / 1000.0 * 0.3 - succ[t - 1];
+        let by_s = s[t] * i[t - 1] / 1000.0 * 0.3 - succ[t - 1];
+        let b2 = -(d(rec) / dnet_i).abs(); // Infectious -> Recovering scores 1
+        let r1 = (by_i / d(succ)).abs() * (d(succ) / dnet_i).abs();
+        let b1 = -(by_s / d(succ)).abs(); // Succumbing -> Susceptible: -|Δ/Δ| = -1
+        let total = b1.abs() + r1.abs() + b2.abs();
+        for (loop_id, want) in [("B1", b1), ("R1", r1), ("B2", b2)] {
+            let got = run.loop_scores[id(loop_id)][t];
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1e-12),
+                "{loop_id} at {t}: {got} vs {want}"
+            );
+            let rel = run.relative[id(loop_id)][t];
+            assert!(
+                (rel - want / total).abs() < 1e-9,
+                "{loop_id} relative at {t}"
+            );
+        }
+    }
+    // Every score is 0 at the initial time (no change yet).
+    assert!(run.loop_scores.iter().all(|c| c[0] == 0.0));
+    // Early on the reinforcing loop dominates; at the end recovery does.
+    let periods = run.dominant_periods();
+    assert_eq!(periods.first().unwrap().loops, vec!["R1"]);
+    assert_eq!(periods.last().unwrap().loops, vec!["B2"]);
+    assert_eq!(periods.last().unwrap().end, 100.0);
+}
+
+#[test]
+fn a_product_with_a_difference_has_no_static_sign() {
+    // Roessler: dzdt = b + z * (x - c); x - c changes sign.
+    let text = "x = INTEG(1 - z, 1) ~~|\nz = INTEG(dzdt, 1) ~~|\ndzdt = 0.2 + z * (x - 5.7) ~~|\n\
+                INITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 0.5 ~~|\nSAVEPER = 0.5 ~~|\n";
+    let s = Structure::new(&crate::load_mdl(text).unwrap(), None).unwrap();
+    assert_eq!(polarity_of(&s, "z", "dzdt"), Polarity::Unknown);
+    assert_eq!(polarity_of(&s, "x", "dzdt"), Polarity::Positive);
+}
+
+#[test]
+fn every_method_and_the_stepwise_sim_score_alike() {
+    let project = sir();
+    let m = LtmModel::new(&project, None).unwrap();
+    for method in [crate::Method::Euler, crate::Method::Rk2, crate::Method::Rk4] {
+        let opts = RunOptions {
+            method: Some(method),
+            ..Default::default()
+        };
+        let run = m.run(&opts).unwrap();
+        let mut sim = crate::Sim::new(
+            std::sync::Arc::new(
+                crate::CompiledModel::from_flat(
+                    &project,
+                    project.model(None).unwrap(),
+                    &crate::loops::instrument::instrument(
+                        &m.structure,
+                        &m.scored,
+                        &m.structure.circuits,
+                        &m.structure.loops,
+                    )
+                    .unwrap(),
+                )
+                .unwrap(),
+            ),
+            &opts,
+        )
+        .unwrap();
+        sim.run_to_end().unwrap();
+        let stepwise = m.split(sim.into_results()).unwrap();
+        assert_eq!(run.relative, stepwise.relative, "{method:?}");
+        let rel: f64 = run.relative.iter().map(|c| c[1600].abs()).sum();
+        assert!(
+            (rel - 1.0).abs() < 1e-12,
+            "relative scores of a partition sum to 1 in magnitude"
+        );
+    }
+}
+
+#[test]
+fn arrays_smooths_and_modules_have_loops() {
+    let text = r#"
+Region : a, b ~~|
+Stock[Region] = INTEG(Inflow[Region], 1) ~~|
+Inflow[Region] = SMOOTH(Stock[Region] * 0.1, 2) - Stock[Region] * Other[Region] ~~|
+Other[a] = 0.01 ~~|
+Other[b] = Stock[a] / 1000 ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 10 ~~|
+TIME STEP = 0.25 ~~|
+SAVEPER = 1 ~~|
+"#;
+    let project = crate::load_mdl(text).unwrap();
+    let s = Structure::new(&project, None).unwrap();
+    let names: Vec<Vec<String>> = s.loops.iter().map(|l| l.variables.clone()).collect();
+    // Per element: through the smooth (hidden stock), and the direct
+    // outflow; the smooth's own adjustment loop is no model loop. b also
+    // reads Stock[a] through Other[b], which is no loop (a does not read b).
+    // The elements' circuits fold into one loop per path.
+    assert_eq!(s.circuits.len(), 4);
+    let both = vec!["Stock".to_string(), "Inflow".to_string()];
+    assert_eq!(names, vec![both.clone(), both], "{names:?}");
+    assert!(s.loops.iter().all(|l| l.circuits.len() == 2));
+    let polarities: Vec<&str> = s.loops.iter().map(|l| l.polarity.letter()).collect();
+    assert_eq!(polarities, vec!["B", "R"]);
+    assert_eq!(polarity_of(&s, "Stock", "Inflow"), Polarity::Unknown);
+    assert_eq!(polarity_of(&s, "Stock", "Other"), Polarity::Positive);
+    let run = LtmModel::new(&project, None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    assert_eq!(run.results.times.len(), 11);
+    assert!(run
+        .relative
+        .iter()
+        .all(|c| c.len() == 11 && c.iter().all(|v| v.is_finite())));
+}
