@@ -274,3 +274,20 @@ def test_sweep_dominance_answers_when_balancing_takes_over(sir: simlin.Model) ->
         sir.sweep(params, ltm="dominance", reduce="final")
     with pytest.raises(simlin.SimlinArgumentError):
         sir.sweep(params, ltm="relative", outputs=["Infectious"])
+
+
+def test_stepwise_sim_scores_loops(sir: simlin.Model) -> None:
+    whole = sir.run(ltm=True)
+    with sir.simulate(ltm=True) as sim:
+        sim.run_to(10.0)
+        k = int(np.searchsorted(whole.times, 10.0))
+        assert sim.loop_score("R1") == whole.loop_score("R1")[k]
+        assert sim.loop_score("B2", relative=False) == whole.loop_score("B2", relative=False)[k]
+        # A change mid-run shows in the scores from the next step on.
+        sim.set_value("Duration", 1.0)
+        sim.run_to(20.0)
+        assert (
+            sim.loop_score("B2") != whole.loop_score("B2")[int(np.searchsorted(whole.times, 20.0))]
+        )
+    with sir.simulate() as plain, pytest.raises(simlin.SimlinError):
+        plain.loop_score("R1")

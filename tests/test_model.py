@@ -182,7 +182,7 @@ def test_unknown_output(teacup: simlin.Model) -> None:
 )
 def test_type_errors(teacup: simlin.Model, kwargs: dict[str, object]) -> None:
     with pytest.raises(TypeError) as info:
-        teacup.run(**kwargs)  # type: ignore[arg-type]
+        teacup.run(**kwargs)  # type: ignore[call-overload]
     assert isinstance(info.value, simlin.SimlinError)
     assert info.value.code is ErrorCode.INVALID_ARGUMENT
 

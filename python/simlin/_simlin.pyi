@@ -209,8 +209,9 @@ class Model:
         save_step: float | None,
         outputs: Sequence[str] | None,
         seed: int,
+        ltm: bool = False,
     ) -> Sim:
-        """Start a stepwise simulation."""
+        """Start a stepwise simulation (of the model with loop scores if ``ltm``)."""
 
 @final
 class Sim:

@@ -365,13 +365,20 @@ class Model:
         save_step: float | None = None,
         outputs: Sequence[str] | None = None,
         seed: int = 0,
+        ltm: bool = False,
     ) -> Sim:
-        """Start a stepwise simulation (arguments as for :meth:`run`)."""
+        """Start a stepwise simulation (arguments as for :meth:`run`).
+
+        With ``ltm=True`` the loops are scored as the simulation advances:
+        :meth:`simlin.Sim.loop_score` reads a loop's current score, and
+        changes made with ``set_value`` show in the scores from the next step.
+        """
         return Sim(
             self._native.simulate(
                 *_run_args(
                     overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
-                )
+                ),
+                _validate.flag(ltm, "ltm"),
             )
         )
 

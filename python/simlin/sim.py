@@ -83,6 +83,19 @@ class Sim(NativeHandle):
         var = _validate.name(name, "name")
         self._native.set_values(_validate.overrides({var: value}, shape_of=self._native.shape))
 
+    def loop_score(self, loop: str, *, relative: bool = True) -> float:
+        """A loop's current relative (or raw) score (``model.simulate(ltm=True)``).
+
+        Raises:
+            SimlinRuntimeError: code ``BAD_OVERRIDE``/``UNKNOWN_OUTPUT`` if the
+                simulation was started without ``ltm=True`` or there is no
+                such loop (see :meth:`simlin.Model.loops` for the ids).
+
+        """
+        loop_id = _validate.name(loop, "loop")
+        value = self._native.get_value(f"$ltm.{'rel' if relative else 'loop'}.{loop_id}")
+        return float(value)
+
     def results(self) -> Results:
         """A snapshot of the results saved so far."""
         return Results(self._native.results())

@@ -585,8 +585,10 @@ impl PyModel {
         Ok(rows)
     }
 
-    /// Start a stepwise simulation (initial values computed).
-    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
+    /// Start a stepwise simulation (initial values computed); with `ltm`,
+    /// of the model compiled with loop scores (`$ltm.loop.<id>`,
+    /// `$ltm.rel.<id>` are then variables of the simulation).
+    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed, ltm = false))]
     #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
@@ -599,9 +601,14 @@ impl PyModel {
         save_step: Option<f64>,
         outputs: Option<Vec<String>>,
         seed: u64,
+        ltm: bool,
     ) -> Result<PySim, BindError> {
         let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
-        let model = self.compiled(py)?;
+        let model = if ltm {
+            self.ltm_model(py)?.compiled.clone()
+        } else {
+            self.compiled(py)?
+        };
         let mut sim = detached(py, move || Ok(Sim::new(model, &opts)?))?;
         let cancel = sim.cancel_flag();
         Ok(PySim::new(sim, cancel))
