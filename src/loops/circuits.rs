@@ -155,7 +155,10 @@ pub fn circuits(adj: &[Vec<usize>], limit: usize) -> Option<Vec<Vec<usize>>> {
                 unblock(v, &mut blocked, &mut bset);
             } else {
                 for &w in &adj[v] {
-                    if within(w, &member) && !bset[w].contains(&v) {
+                    // Johnson's B sets; a repeat is harmless (unblocking
+                    // skips nodes already unblocked), a linear membership
+                    // test would not be on a node with 10^5 predecessors.
+                    if within(w, &member) && bset[w].last() != Some(&v) {
                         bset[w].push(v);
                     }
                 }

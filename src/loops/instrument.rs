@@ -189,12 +189,57 @@ impl Builder<'_> {
 
 /// Add score variables for `links` (indices into `s.links`), `circuits`
 /// and `loops` (grouping those circuits). Returns the flat model to compile.
+/// The partial equations of all scored links together may hold at most
+/// this many expression nodes: a loop through a 100,000-term sum would
+/// otherwise copy that sum once per term (10^10 nodes).
+pub const MAX_PARTIAL_NODES: usize = 20_000_000;
+
+fn node_count(e: &Expr) -> usize {
+    let mut n = 0;
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        n += 1;
+        match e {
+            Expr::Num(_) | Expr::Var(..) | Expr::Subscript(..) => {}
+            Expr::Unary(_, a) => todo.push(a),
+            Expr::Binary(_, a, b) => {
+                todo.push(a);
+                todo.push(b);
+            }
+            Expr::If(c, a, b) => {
+                todo.push(c);
+                todo.push(a);
+                todo.push(b);
+            }
+            Expr::Call(_, args, _) => todo.extend(args.iter()),
+        }
+    }
+    n
+}
+
 pub fn instrument(
     s: &Structure,
     links: &[usize],
     circuits: &[Circuit],
     loops: &[Loop],
 ) -> Result<FlatModel> {
+    let mut size = 0usize;
+    let mut counted: HashMap<usize, usize> = HashMap::new();
+    for &k in links {
+        let z = s.links[k].to;
+        if let Some(e) = &s.flat.vars[z].expr {
+            size += *counted.entry(z).or_insert_with(|| node_count(e));
+        }
+        if size > MAX_PARTIAL_NODES {
+            return Err(crate::error::Error::Unsupported {
+                variable: s.flat.vars[z].name.clone(),
+                construct: format!(
+                    "loop scores for a model whose scored equations would copy more than \
+                     {MAX_PARTIAL_NODES} expression nodes (a very long equation inside a loop)"
+                ),
+            });
+        }
+    }
     let mut flat = s.flat.clone();
     let mut b = Builder {
         flat: &mut flat,

@@ -173,121 +173,187 @@ fn slope_dep(p: Polarity) -> Sign {
     }
 }
 
-struct Ctx<'a> {
+/// How `z` moves with each variable its equation reads, found in one walk
+/// down the expression: each node passes its children the sign with which
+/// they reach the root, so a 100,000-term sum costs one pass, not one pass
+/// per term.
+struct Effects<'a> {
     flat: &'a FlatModel,
-    x: &'a str,
+    /// (variable, effect), in first-read order.
+    out: Vec<(usize, Dep)>,
+    at: std::collections::HashMap<usize, usize>,
+    /// Assumed signs of subexpressions, by address (each computed once).
+    signs: std::collections::HashMap<usize, Sign>,
 }
 
-impl Ctx<'_> {
-    fn dep(&self, e: &Expr) -> Dep {
+impl Effects<'_> {
+    fn record(&mut self, v: usize, ctx: Sign) {
+        let d = match ctx {
+            Sign::Pos => Dep::Pos,
+            Sign::Neg => Dep::Neg,
+            Sign::Zero => Dep::None,
+            Sign::Unknown => Dep::Unknown,
+        };
+        match self.at.get(&v) {
+            Some(&k) => self.out[k].1 = self.out[k].1.join(d),
+            None => {
+                self.at.insert(v, self.out.len());
+                self.out.push((v, d));
+            }
+        }
+    }
+
+    /// [`assumed_sign`], memoized so long products stay linear.
+    fn sign(&mut self, e: &Expr) -> Sign {
+        let key = e as *const Expr as usize;
+        if let Some(&s) = self.signs.get(&key) {
+            return s;
+        }
+        let s = match e {
+            Expr::Unary(UnaryOp::Neg, a) => self.sign(a).flip(),
+            Expr::Unary(UnaryOp::Plus, a) => self.sign(a),
+            Expr::Binary(BinaryOp::Mul | BinaryOp::Div, a, b) => {
+                let (x, y) = (self.sign(a), self.sign(b));
+                x.times(y)
+            }
+            Expr::Binary(BinaryOp::Add, a, b) => match (self.sign(a), self.sign(b)) {
+                (x, y) if x == y => x,
+                (Sign::Zero, y) => y,
+                (x, Sign::Zero) => x,
+                _ => Sign::Unknown,
+            },
+            _ => assumed_sign(e),
+        };
+        self.signs.insert(key, s);
+        s
+    }
+
+    fn slope_of(&self, table: &str) -> Sign {
+        self.flat
+            .index
+            .get(table)
+            .and_then(|&i| self.flat.vars[i].gf.as_ref())
+            .map_or(Sign::Unknown, |gf| slope_dep(table_slope(gf)))
+    }
+
+    fn walk(&mut self, e: &Expr, ctx: Sign) {
         match e {
-            Expr::Num(_) => Dep::None,
+            Expr::Num(_) => {}
             Expr::Var(r, _) => {
-                if r == self.x {
-                    Dep::Pos
-                } else {
-                    Dep::None
+                if let Some(&i) = self.flat.index.get(r.as_str()) {
+                    self.record(i, ctx);
                 }
             }
             // Scalarised away before this stage; read conservatively.
             Expr::Subscript(..) => {
-                let mut hit = false;
-                e.walk_refs(&mut |r| hit |= r == self.x);
-                if hit {
-                    Dep::Unknown
-                } else {
-                    Dep::None
+                let mut refs = Vec::new();
+                e.walk_refs(&mut |r| refs.push(r.to_string()));
+                for r in refs {
+                    if let Some(&i) = self.flat.index.get(r.as_str()) {
+                        self.record(i, Sign::Unknown);
+                    }
                 }
             }
-            Expr::Unary(UnaryOp::Neg, a) => self.dep(a).flip(),
-            Expr::Unary(UnaryOp::Plus, a) => self.dep(a),
-            Expr::Unary(UnaryOp::Not, a) => self.dep(a).opaque(),
-            Expr::Binary(op, a, b) => {
-                let (da, db) = (self.dep(a), self.dep(b));
-                match op {
-                    BinaryOp::Add => da.join(db),
-                    BinaryOp::Sub => da.join(db.flip()),
-                    BinaryOp::Mul => da.times(assumed_sign(b)).join(db.times(assumed_sign(a))),
-                    BinaryOp::Div => da
-                        .times(assumed_sign(b))
-                        .join(db.flip().times(assumed_sign(a))),
-                    BinaryOp::Pow => match (db, b.as_ref()) {
-                        (Dep::None, Expr::Num(v)) if *v > 0.0 => da,
-                        (Dep::None, Expr::Num(v)) if *v < 0.0 => da.flip(),
-                        (Dep::None, Expr::Num(_)) => Dep::None,
-                        (_, _) if da == Dep::None => match a.as_ref() {
-                            Expr::Num(base) if *base > 1.0 => db,
-                            Expr::Num(base) if *base > 0.0 && *base < 1.0 => db.flip(),
-                            _ => db.opaque(),
-                        },
-                        _ => da.join(db).opaque(),
-                    },
-                    _ => da.join(db).opaque(),
+            Expr::Unary(UnaryOp::Neg, a) => self.walk(a, ctx.flip()),
+            Expr::Unary(UnaryOp::Plus, a) => self.walk(a, ctx),
+            Expr::Unary(UnaryOp::Not, a) => self.walk(a, Sign::Unknown),
+            Expr::Binary(op, a, b) => match op {
+                BinaryOp::Add => {
+                    self.walk(a, ctx);
+                    self.walk(b, ctx);
                 }
+                BinaryOp::Sub => {
+                    self.walk(a, ctx);
+                    self.walk(b, ctx.flip());
+                }
+                BinaryOp::Mul => {
+                    let (sa, sb) = (self.sign(a), self.sign(b));
+                    self.walk(a, ctx.times(sb));
+                    self.walk(b, ctx.times(sa));
+                }
+                BinaryOp::Div => {
+                    let (sa, sb) = (self.sign(a), self.sign(b));
+                    self.walk(a, ctx.times(sb));
+                    self.walk(b, ctx.flip().times(sa));
+                }
+                BinaryOp::Pow => {
+                    let base = match b.as_ref() {
+                        Expr::Num(v) if *v > 0.0 => ctx,
+                        Expr::Num(v) if *v < 0.0 => ctx.flip(),
+                        Expr::Num(_) => Sign::Zero,
+                        _ => Sign::Unknown,
+                    };
+                    let exponent = match a.as_ref() {
+                        Expr::Num(v) if *v > 1.0 => ctx,
+                        Expr::Num(v) if *v > 0.0 && *v < 1.0 => ctx.flip(),
+                        _ => Sign::Unknown,
+                    };
+                    self.walk(a, base);
+                    self.walk(b, exponent);
+                }
+                _ => {
+                    self.walk(a, Sign::Unknown);
+                    self.walk(b, Sign::Unknown);
+                }
+            },
+            Expr::If(c, a, b) => {
+                self.walk(c, Sign::Unknown);
+                self.walk(a, ctx);
+                self.walk(b, ctx);
             }
-            Expr::If(c, a, b) => self.dep(c).opaque().join(self.dep(a).join(self.dep(b))),
-            Expr::Call(f, args, _) => self.call(f, args),
+            Expr::Call(f, args, _) => self.call(f, args, ctx),
         }
     }
 
-    fn all(&self, args: &[Expr]) -> Dep {
-        args.iter().fold(Dep::None, |d, a| d.join(self.dep(a)))
-    }
-
-    fn call(&self, f: &str, args: &[Expr]) -> Dep {
+    fn call(&mut self, f: &str, args: &[Expr], ctx: Sign) {
         // A graphical function called like a function: its slope.
-        if let Some(&i) = self.flat.index.get(f) {
-            let slope = self.flat.vars[i]
-                .gf
-                .as_ref()
-                .map_or(Polarity::Unknown, table_slope);
-            let d = self.all(args);
-            return if slope == Polarity::Unknown {
-                d.opaque()
-            } else {
-                d.times(slope_dep(slope))
-            };
+        if self.flat.index.contains_key(f) {
+            let s = ctx.times(self.slope_of(f));
+            args.iter().for_each(|a| self.walk(a, s));
+            return;
         }
+        let unknown =
+            |me: &mut Self, args: &[Expr]| args.iter().for_each(|a| me.walk(a, Sign::Unknown));
         match f {
             "lookup" if args.len() == 2 => {
                 let slope = match &args[0] {
-                    Expr::Var(t, _) => self
-                        .flat
-                        .index
-                        .get(t)
-                        .and_then(|&i| self.flat.vars[i].gf.as_ref())
-                        .map_or(Polarity::Unknown, table_slope),
-                    _ => Polarity::Unknown,
+                    Expr::Var(t, _) => self.slope_of(t),
+                    other => {
+                        self.walk(other, Sign::Unknown);
+                        Sign::Unknown
+                    }
                 };
-                let d = self.dep(&args[1]);
-                if slope == Polarity::Unknown {
-                    d.opaque()
-                } else {
-                    d.times(slope_dep(slope))
-                }
+                self.walk(&args[1], ctx.times(slope));
             }
             // Lags: the current value of their input is not read.
-            "previous" | "init" | "initial" | "delay_fixed" => Dep::None,
-            "active_initial" => args.first().map_or(Dep::None, |a| self.dep(a)),
-            "if_then_else" if args.len() == 3 => self
-                .dep(&args[0])
-                .opaque()
-                .join(self.dep(&args[1]).join(self.dep(&args[2]))),
+            "previous" | "init" | "initial" => {}
+            "delay_fixed" => unknown(self, args.get(1..).unwrap_or(&[])),
+            "active_initial" => {
+                if let Some(a) = args.first() {
+                    self.walk(a, ctx);
+                }
+            }
+            "if_then_else" if args.len() == 3 => {
+                self.walk(&args[0], Sign::Unknown);
+                self.walk(&args[1], ctx);
+                self.walk(&args[2], ctx);
+            }
             "sample_if_true" if args.len() == 3 => {
-                self.dep(&args[0]).opaque().join(self.dep(&args[1]))
+                self.walk(&args[0], Sign::Unknown);
+                self.walk(&args[1], ctx);
+                self.walk(&args[2], Sign::Unknown);
             }
             // Monotone increasing in every argument.
             "exp" | "ln" | "log10" | "sqrt" | "arctan" | "atan" | "tanh" | "sinh" | "int"
-            | "integer" | "min" | "max" | "sum" => self.all(args),
+            | "integer" | "min" | "max" | "sum" => args.iter().for_each(|a| self.walk(a, ctx)),
             // Division guarded against zero.
             "xidz" | "zidz" | "safediv" if args.len() >= 2 => {
-                let (da, db) = (self.dep(&args[0]), self.dep(&args[1]));
-                let extra = args.get(2).map_or(Dep::None, |a| self.dep(a).opaque());
-                da.times(assumed_sign(&args[1]))
-                    .join(db.flip().times(assumed_sign(&args[0])))
-                    .join(extra)
+                let (sa, sb) = (self.sign(&args[0]), self.sign(&args[1]));
+                self.walk(&args[0], ctx.times(sb));
+                self.walk(&args[1], ctx.flip().times(sa));
+                unknown(self, &args[2..]);
             }
-            _ => self.all(args).opaque(),
+            _ => unknown(self, args),
         }
     }
 }
@@ -336,21 +402,34 @@ pub fn current_refs(e: &Expr, flat: &FlatModel, out: &mut Vec<usize>) {
     }
 }
 
-/// The polarity of the link from `x` (an identifier) into equation `e`
-/// of a variable whose own table (if any) is `gf`.
-pub fn polarity(flat: &FlatModel, e: &Expr, x: &str, gf: Option<&GraphicalFunction>) -> Polarity {
-    let d = Ctx { flat, x }.dep(e);
-    let d = match gf.map(table_slope) {
-        None => d,
-        Some(Polarity::Unknown) => d.opaque(),
-        Some(s) => d.times(slope_dep(s)),
+/// Every variable equation `e` reads at the current time, in first-read
+/// order, with the polarity of its link into the variable whose own table
+/// (if any) is `gf`.
+pub fn polarities(
+    flat: &FlatModel,
+    e: &Expr,
+    gf: Option<&GraphicalFunction>,
+) -> Vec<(usize, Polarity)> {
+    let mut fx = Effects {
+        flat,
+        out: Vec::new(),
+        at: std::collections::HashMap::new(),
+        signs: std::collections::HashMap::new(),
     };
-    match d {
-        Dep::Pos => Polarity::Positive,
-        Dep::Neg => Polarity::Negative,
-        // A reference the structure cannot sign (or cancels out).
-        Dep::None | Dep::Unknown => Polarity::Unknown,
-    }
+    fx.walk(e, Sign::Pos);
+    let slope = gf.map_or(Sign::Pos, |g| slope_dep(table_slope(g)));
+    fx.out
+        .into_iter()
+        .map(|(v, d)| {
+            let p = match d.times(slope) {
+                Dep::Pos => Polarity::Positive,
+                Dep::Neg => Polarity::Negative,
+                // A reference the structure cannot sign (or cancels out).
+                Dep::None | Dep::Unknown => Polarity::Unknown,
+            };
+            (v, p)
+        })
+        .collect()
 }
 
 /// Every causal link of the flat model, ordered by target then by the
@@ -358,7 +437,6 @@ pub fn polarity(flat: &FlatModel, e: &Expr, x: &str, gf: Option<&GraphicalFuncti
 /// inflows, then outflows).
 pub fn causal_links(flat: &FlatModel) -> Vec<Link> {
     let mut links = Vec::new();
-    let mut refs = Vec::new();
     for (z, v) in flat.vars.iter().enumerate() {
         match &v.kind {
             FlatKind::Stock {
@@ -381,14 +459,11 @@ pub fn causal_links(flat: &FlatModel) -> Vec<Link> {
             }
             FlatKind::Flow { .. } | FlatKind::Aux => {
                 let Some(e) = &v.expr else { continue };
-                refs.clear();
-                current_refs(e, flat, &mut refs);
-                for &from in &refs {
+                for (from, polarity) in polarities(flat, e, v.gf.as_ref()) {
                     // A table referenced only by name carries no value.
                     if flat.vars[from].expr.is_none() {
                         continue;
                     }
-                    let polarity = polarity(flat, e, &flat.vars[from].ident, v.gf.as_ref());
                     links.push(Link {
                         from,
                         to: z,

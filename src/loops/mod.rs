@@ -145,6 +145,8 @@ pub struct Structure {
     pub partition_of: Vec<usize>,
     /// Element ident -> index of its array in `flat.arrays`.
     element_of: std::collections::HashMap<String, usize>,
+    /// (from, to) -> index of the first such link.
+    link_at: HashMap<(usize, usize), usize>,
 }
 
 impl Structure {
@@ -164,8 +166,10 @@ impl Structure {
         let links = links::causal_links(&flat);
         let n = flat.vars.len();
         let mut adj = vec![Vec::new(); n];
-        for l in &links {
-            if !adj[l.from].contains(&l.to) {
+        let mut link_at = HashMap::new();
+        for (k, l) in links.iter().enumerate() {
+            if let std::collections::hash_map::Entry::Vacant(e) = link_at.entry((l.from, l.to)) {
+                e.insert(k);
                 adj[l.from].push(l.to);
             }
         }
@@ -178,6 +182,7 @@ impl Structure {
             .collect();
         let mut s = Structure {
             element_of,
+            link_at,
             flat,
             links,
             circuits: Vec::new(),
@@ -195,7 +200,7 @@ impl Structure {
 
     /// The link `from -> to` (the first, if an equation reads it twice).
     pub fn link(&self, from: usize, to: usize) -> Option<usize> {
-        self.links.iter().position(|l| l.from == from && l.to == to)
+        self.link_at.get(&(from, to)).copied()
     }
 
     fn is_stock(&self, v: usize) -> bool {

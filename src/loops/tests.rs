@@ -200,3 +200,48 @@ SAVEPER = 1 ~~|
         .iter()
         .all(|c| c.len() == 11 && c.iter().all(|v| v.is_finite())));
 }
+
+#[test]
+fn a_hundred_thousand_term_sum_has_a_link_per_term() {
+    // One walk per equation, not one per reference: this is 10^5 links, not
+    // 10^10 steps.
+    let n = 100_000;
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!("x{i} = {i} ~~|\n"));
+    }
+    let terms: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    text.push_str(&format!("total = {} - 2 * x7 ~~|\n", terms.join(" + ")));
+    text.push_str("s = INTEG(total - s, 0) ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n");
+    let s = Structure::new(&crate::load_mdl(&text).unwrap(), None).unwrap();
+    let into_total: Vec<(String, String, Polarity)> = s
+        .visible_links()
+        .into_iter()
+        .filter(|l| l.1 == "total")
+        .collect();
+    assert_eq!(into_total.len(), n);
+    assert!(into_total
+        .iter()
+        .all(|l| l.2 == Polarity::Positive || l.0 == "x7"));
+    // x7 is added once and subtracted twice: both signs, so unknown.
+    assert_eq!(polarity_of(&s, "x7", "total"), Polarity::Unknown);
+    assert_eq!(s.loops.len(), 1);
+}
+
+#[test]
+fn loop_scores_through_a_huge_equation_are_refused_not_hung() {
+    let n = 20_000;
+    let terms: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    let mut text = String::new();
+    for i in 0..n {
+        // Every term is in the loop: x_i reads the stock.
+        text.push_str(&format!("x{i} = s * {i} ~~|\n"));
+    }
+    text.push_str(&format!("total = {} ~~|\n", terms.join(" + ")));
+    text.push_str("s = INTEG(total - s, 0) ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n");
+    let project = crate::load_mdl(&text).unwrap();
+    match LtmModel::new(&project, None) {
+        Err(crate::Error::Unsupported { variable, .. }) => assert_eq!(variable, "total"),
+        other => panic!("expected a typed refusal, got {:?}", other.map(|_| ())),
+    }
+}
