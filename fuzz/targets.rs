@@ -101,4 +101,14 @@ pub fn pipeline(data: &[u8]) {
         opts.stop = Some(specs.start + MAX_STEPS * specs.dt);
     }
     let _ = model.run(&opts);
+    // Loop analysis on the same model: links, loops and one scored run.
+    if model.variables().len() <= MAX_FUZZ_LTM_VARS {
+        if let Ok(ltm) = simlin::loops::LtmModel::new(&project, None) {
+            let _ = ltm.run(&opts).map(|r| r.dominant_periods());
+        }
+    }
 }
+
+/// Loop analysis is fuzzed on models of at most this many variables (its
+/// cost grows with the number of loops, not the input size).
+const MAX_FUZZ_LTM_VARS: usize = 2_000;

@@ -371,10 +371,13 @@ fn variable(
         for r in &g {
             covered.extend(expand(r, &r.subs[p])?.iter().map(|e| canonicalize(e)));
         }
+        // A set per candidate: a list here made a 58,000-element range
+        // cost 58,000^2 comparisons per variable (found by fuzzing).
         let best = dims
             .iter()
             .filter(|d| {
-                let el: Vec<String> = d.elements.iter().map(|e| canonicalize(e)).collect();
+                let el: std::collections::HashSet<String> =
+                    d.elements.iter().map(|e| canonicalize(e)).collect();
                 covered.iter().all(|c| el.contains(c))
             })
             .min_by_key(|d| d.elements.len());
@@ -440,6 +443,9 @@ type Expand<'a> = dyn Fn(&VarRecord, &str) -> Result<Vec<String>> + 'a;
 /// every element a record's ranges cover, or one per element as listed).
 fn element_lookups(mut v: Variable, g: &[VarRecord], expand: &Expand<'_>) -> Result<Vec<Variable>> {
     let mut tables: Vec<(Vec<String>, GraphicalFunction)> = Vec::new();
+    // Elements already given a table (canonical keys): a set, since a
+    // lookup over a 58,000-element range made a linear scan quadratic.
+    let mut seen_keys: std::collections::HashSet<Vec<String>> = std::collections::HashSet::new();
     for r in g {
         let gfs: &[GraphicalFunction] = match &r.body {
             Body::Lookup(gf) => std::slice::from_ref(gf),
@@ -452,10 +458,7 @@ fn element_lookups(mut v: Variable, g: &[VarRecord], expand: &Expand<'_>) -> Res
                 continue;
             };
             let key: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
-            let seen = tables
-                .iter()
-                .any(|(k, _)| k.iter().map(|e| canonicalize(e)).eq(key.iter().cloned()));
-            if !seen {
+            if seen_keys.insert(key) {
                 tables.push((t, gf.clone()));
             }
         }
@@ -477,7 +480,7 @@ fn per_element(
     let mut rates = Vec::new();
     for r in &g {
         let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
-        let except: Vec<Vec<Vec<String>>> = r
+        let except: Vec<Vec<std::collections::HashSet<String>>> = r
             .except
             .iter()
             .map(|ex| {
@@ -559,13 +562,15 @@ fn per_element(
             .iter()
             .map(|d| find_dim(dims, d).map_or_else(Vec::new, |d| d.elements.clone()))
             .collect();
+        // Canonical keys of the defined elements, as a set: a scan per
+        // element would be quadratic in the size of the range.
+        let defined: std::collections::HashSet<Vec<String>> = entries
+            .iter()
+            .map(|(k, _, _)| k.iter().map(|e| canonicalize(e)).collect())
+            .collect();
         for t in product(&lists) {
-            let defined = entries.iter().any(|(k, _, _)| {
-                k.iter()
-                    .zip(&t)
-                    .all(|(a, b)| canonicalize(a) == canonicalize(b))
-            });
-            if !defined {
+            let key: Vec<String> = t.iter().map(|e| canonicalize(e)).collect();
+            if !defined.contains(&key) {
                 ctx.warn(
                     first_offset,
                     format!("{}[{}] has no equation, using 0", v.name, t.join(",")),
