@@ -280,6 +280,14 @@ impl<'p> ArrayInfo<'p> {
         let mut stride = 1;
         for p in (0..dims.len()).rev() {
             let n = choices[p].len();
+            if n == 0 {
+                // Found by fuzzing: a computed subscript over an empty
+                // dimension divided by zero below.
+                return Err(Error::Unsupported {
+                    variable: name.to_string(),
+                    construct: "a subscript over a dimension with no elements".into(),
+                });
+            }
             if let Some(pos) = &computed[p] {
                 let offset = Expr::Binary(
                     BinaryOp::Sub,
