@@ -28,13 +28,15 @@ pub struct Expander<'p> {
     depth: usize,
 }
 
-fn var(ident: &str) -> Expr {
+/// Expression builders shared by the passes that write equations
+/// (expansion here, loop-score instrumentation in `crate::loops`).
+pub(crate) fn var(ident: &str) -> Expr {
     Expr::Var(ident.to_string(), Span::default())
 }
-fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
+pub(crate) fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
     Expr::Binary(op, Box::new(a), Box::new(b))
 }
-fn call(f: &str, args: Vec<Expr>) -> Expr {
+pub(crate) fn call(f: &str, args: Vec<Expr>) -> Expr {
     Expr::Call(f.to_string(), args, Span::default())
 }
 

@@ -25,9 +25,10 @@
 
 use std::collections::HashMap;
 
+use crate::compile::expand::{bin, call, var};
 use crate::compile::flatten::{FlatKind, FlatModel, FlatVar};
 use crate::error::Result;
-use crate::syntax::ast::{BinaryOp, Expr, Span};
+use crate::syntax::ast::{BinaryOp, Expr};
 
 use super::{Circuit, Loop, Structure};
 
@@ -44,18 +45,6 @@ pub fn loop_name(id: &str) -> String {
 
 pub fn relative_name(id: &str) -> String {
     format!("$ltm.rel.{id}")
-}
-
-fn var(ident: &str) -> Expr {
-    Expr::Var(ident.to_string(), Span::default())
-}
-
-fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
-    Expr::Binary(op, Box::new(a), Box::new(b))
-}
-
-fn call(f: &str, args: Vec<Expr>) -> Expr {
-    Expr::Call(f.to_string(), args, Span::default())
 }
 
 fn if_zero(test: Expr, then: Expr, otherwise: Expr) -> Expr {
