@@ -232,6 +232,23 @@ impl CompiledModel {
         m: &crate::ir::Model,
         flat: &crate::compile::flatten::FlatModel,
     ) -> Result<CompiledModel> {
+        let mut specs = m
+            .sim_specs
+            .clone()
+            .unwrap_or_else(|| project.sim_specs.clone());
+        if specs.save_step.is_none() {
+            specs.save_step = project.sim_specs.save_step;
+        }
+        Self::from_flat_specs(project.dialect, specs, flat)
+    }
+
+    /// [`CompiledModel::from_flat`] with the dialect and sim specs given
+    /// (a model compiled later, without its project at hand).
+    pub(crate) fn from_flat_specs(
+        dialect: crate::ir::Dialect,
+        specs: SimSpecs,
+        flat: &crate::compile::flatten::FlatModel,
+    ) -> Result<CompiledModel> {
         let vars = &flat.vars;
         let n = vars.len();
         let mut tables = Vec::new();
@@ -285,7 +302,7 @@ impl CompiledModel {
             stateful: Vec::new(),
             sites: HashMap::new(),
             records: Vec::new(),
-            dialect: project.dialect,
+            dialect,
         };
         let mut init_code = Vec::with_capacity(n);
         let mut step_code = Vec::with_capacity(n);
@@ -415,13 +432,6 @@ impl CompiledModel {
             .iter()
             .map(|(k, &v)| (k.clone(), v as u32))
             .collect();
-        let mut specs = m
-            .sim_specs
-            .clone()
-            .unwrap_or_else(|| project.sim_specs.clone());
-        if specs.save_step.is_none() {
-            specs.save_step = project.sim_specs.save_step;
-        }
         let slot_of = |ident: &Option<String>| {
             ident
                 .as_deref()

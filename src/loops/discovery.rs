@@ -60,22 +60,33 @@ pub fn discover(s: &Structure, link_scores: &[(usize, Vec<f64>)]) -> (Vec<Circui
     // and every time early, however soon the total budget runs out.
     let k = times.len();
     let (times, stocks) = (&times, &stocks);
-    let order =
-        (0..k).flat_map(|r| (0..stocks.len()).map(move |i| (times[(i + r) % k], stocks[i])));
+    let order = (0..k).flat_map(|r| (0..stocks.len()).map(move |i| ((i + r) % k, stocks[i])));
     let mut found: HashSet<Vec<usize>> = HashSet::new();
     let mut best = vec![0.0f64; n];
     let mut on_path = vec![false; n];
     let mut touched: Vec<usize> = Vec::new();
     let mut total_steps = 0usize;
-    let sorted = |v: usize, t: usize| {
-        let mut e: Vec<(usize, f64)> = out[v]
-            .iter()
-            .map(|&(w, col)| (w, link_scores[col].1[t].abs()))
-            .filter(|(_, sc)| sc.is_finite() && *sc > 0.0)
-            .collect();
-        e.sort_by(|a, b| b.1.total_cmp(&a.1));
-        e
-    };
+    // Per searched time and variable, its out-links by decreasing |score|,
+    // sorted once (a search enters a variable many times).
+    let by_time: Vec<Vec<Vec<(usize, f64)>>> = times
+        .iter()
+        .map(|&t| {
+            let adj = out
+                .iter()
+                .map(|edges| {
+                    let mut e: Vec<(usize, f64)> = edges
+                        .iter()
+                        .map(|&(w, col)| (w, link_scores[col].1[t].abs()))
+                        .filter(|(_, sc)| sc.is_finite() && *sc > 0.0)
+                        .collect();
+                    e.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    e
+                })
+                .collect();
+            adj
+        })
+        .collect();
+    let sorted = |v: usize, ti: usize| -> &[(usize, f64)] { &by_time[ti][v] };
     for (t, start) in order {
         if total_steps >= MAX_TOTAL_STEPS {
             break;
@@ -157,14 +168,18 @@ pub fn loop_scores(
     let scores: Vec<Vec<f64>> = circuits
         .iter()
         .map(|c| {
-            (0..steps)
-                .map(|t| {
-                    c.links
-                        .iter()
-                        .map(|k| col_of.get(k).map_or(0.0, |&col| link_scores[col].1[t]))
-                        .product()
-                })
-                .collect()
+            let mut acc = vec![1.0f64; steps];
+            for k in &c.links {
+                match col_of.get(k) {
+                    Some(&col) => {
+                        for (a, b) in acc.iter_mut().zip(&link_scores[col].1) {
+                            *a *= b;
+                        }
+                    }
+                    None => acc.iter_mut().for_each(|a| *a *= 0.0),
+                }
+            }
+            acc
         })
         .collect();
     let mut totals = vec![vec![0.0f64; steps]; s.partitions];

@@ -1,37 +1,60 @@
-//! Loop dominance over time: an instrumented model, its runs, and the
-//! periods in which a set of loops dominates.
+//! Loop dominance over time: a model compiled for loop scores, its runs,
+//! and the periods in which a set of loops dominates.
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use crate::compile::flatten::FlatModel;
 use crate::compile::CompiledModel;
 use crate::error::{Error, Result};
-use crate::ir::Project;
+use crate::ir::{Dialect, Project, SimSpecs};
 use crate::results::Results;
 use crate::vm::RunOptions;
 
 use super::instrument::{self, instrument};
+use super::score::Scorer;
 use super::{discovery, Circuit, Loop, LoopMode, Structure};
 
-/// A model compiled with its link and loop scores as variables.
-#[derive(Debug)]
+/// A model ready to run with its link and loop scores.
+///
+/// A single run is the plain model's run plus a pass over its saved values
+/// ([`super::score`]); the stepwise `Sim` and sweeps, which score as they
+/// go, run the instrumented model ([`super::instrument`]), compiled on
+/// first use.
 pub struct LtmModel {
-    pub compiled: std::sync::Arc<CompiledModel>,
     pub structure: Structure,
     /// Links with a score variable (indices into `structure.links`).
     pub scored: Vec<usize>,
+    /// The model without scores, compiled from `structure.flat` (so its
+    /// slots are the flat model's indices).
+    plain: CompiledModel,
+    scorer: Option<Scorer>,
+    inst_flat: FlatModel,
+    dialect: Dialect,
+    specs: SimSpecs,
+    instrumented: OnceLock<Result<Arc<CompiledModel>>>,
+}
+
+impl std::fmt::Debug for LtmModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LtmModel")
+            .field("scored", &self.scored.len())
+            .field("loops", &self.structure.loops.len())
+            .field("pointwise", &self.scorer.is_some())
+            .finish()
+    }
 }
 
 /// One run's scores, at the run's saved times.
 #[derive(Clone, Debug)]
 pub struct LtmRun {
-    /// The model's own variables (no score columns).
     pub results: Results,
     pub mode: LoopMode,
     /// The loops scored: the model's, or those discovered in this run.
     pub loops: Vec<Loop>,
-    /// Their circuits (`Loop::circuits` indexes this list).
     pub circuits: Vec<Circuit>,
-    /// `(link index, score series)` for every scored link.
+    /// Per scored link: `(index into structure.links, score series)`.
     pub link_scores: Vec<(usize, Vec<f64>)>,
-    /// Per loop (same order as `loops`): score and relative score series.
     pub loop_scores: Vec<Vec<f64>>,
     pub relative: Vec<Vec<f64>>,
 }
@@ -75,14 +98,68 @@ impl LtmModel {
                     })
                     .collect(),
             };
-            let flat = instrument(&structure, &scored, &structure.circuits, &structure.loops)?;
-            let compiled = std::sync::Arc::new(CompiledModel::from_flat(project, m, &flat)?);
-            Ok(LtmModel {
-                compiled,
+            let inst_flat = instrument(&structure, &scored, &structure.circuits, &structure.loops)?;
+            let plain = CompiledModel::from_flat(project, m, &structure.flat)?;
+            let mut specs = m
+                .sim_specs
+                .clone()
+                .unwrap_or_else(|| project.sim_specs.clone());
+            if specs.save_step.is_none() {
+                specs.save_step = project.sim_specs.save_step;
+            }
+            let mut ltm = LtmModel {
                 structure,
                 scored,
-            })
+                plain,
+                scorer: None,
+                inst_flat,
+                dialect: project.dialect,
+                specs,
+                instrumented: OnceLock::new(),
+            };
+            let outputs = ltm.score_outputs();
+            ltm.scorer = Scorer::new(
+                project,
+                m,
+                &ltm.inst_flat,
+                ltm.structure.flat.vars.len(),
+                &outputs,
+            );
+            if ltm.scorer.is_none() {
+                // Surface the instrumented model's compile errors now.
+                ltm.compiled()?;
+            }
+            Ok(ltm)
         })
+    }
+
+    /// The model compiled with its scores as variables (`$ltm.link.<k>`,
+    /// `$ltm.loop.<id>`, `$ltm.rel.<id>`), for the stepwise `Sim` and
+    /// sweeps; compiled on first use.
+    pub fn compiled(&self) -> Result<Arc<CompiledModel>> {
+        self.instrumented
+            .get_or_init(|| {
+                crate::with_deep_stack(|| {
+                    CompiledModel::from_flat_specs(
+                        self.dialect,
+                        self.specs.clone(),
+                        &self.inst_flat,
+                    )
+                    .map(Arc::new)
+                })
+            })
+            .clone()
+    }
+
+    /// The model without scores (same results as a plain compile).
+    pub fn plain(&self) -> &CompiledModel {
+        &self.plain
+    }
+
+    /// True when single runs score by a pass over their saved values
+    /// rather than by running the instrumented model.
+    pub fn scores_pointwise(&self) -> bool {
+        self.scorer.is_some()
     }
 
     /// The score variables a run must save, by name.
@@ -100,13 +177,23 @@ impl LtmModel {
     }
 
     /// Run with `opts` (its `outputs`, if any, name the model's own
-    /// variables; the scores are always saved).
+    /// variables; the scores are always computed).
     pub fn run(&self, opts: &RunOptions) -> Result<LtmRun> {
+        if let Some(sc) = &self.scorer {
+            if let Some((results, watched)) =
+                crate::sweep::single::run_watched(&self.plain, opts, &sc.watch)?
+            {
+                if let Some(cols) = sc.evaluate(&results.times, &watched) {
+                    let scores = self.score_outputs().into_iter().zip(cols).collect();
+                    return self.finish(results, scores);
+                }
+            }
+        }
         let mut opts = opts.clone();
         if let Some(outs) = &mut opts.outputs {
             outs.extend(self.score_outputs());
         }
-        let all = self.compiled.run(&opts)?;
+        let all = self.compiled()?.run(&opts)?;
         self.split(all)
     }
 
@@ -122,7 +209,7 @@ impl LtmModel {
         let mut keep_names = Vec::new();
         let mut keep_cols = Vec::new();
         let mut remap = vec![usize::MAX; names.len()];
-        let mut by_name = std::collections::HashMap::new();
+        let mut by_name = HashMap::new();
         for (i, (name, col)) in names.into_iter().zip(columns).enumerate() {
             if name.starts_with(instrument::PREFIX) {
                 by_name.insert(name, col);
@@ -139,6 +226,17 @@ impl LtmModel {
                 a
             })
             .collect();
+        let results = Results {
+            names: keep_names,
+            times,
+            columns: keep_cols,
+            arrays,
+        };
+        self.finish(results, by_name)
+    }
+
+    /// An [`LtmRun`] from the model's results and the score series by name.
+    fn finish(&self, results: Results, mut by_name: HashMap<String, Vec<f64>>) -> Result<LtmRun> {
         let mut take = |name: String| {
             let column = by_name.remove(&name);
             column.ok_or(Error::UnknownOutput { variable: name })
@@ -148,12 +246,6 @@ impl LtmModel {
             .iter()
             .map(|&k| Ok((k, take(instrument::link_name(k))?)))
             .collect::<Result<Vec<_>>>()?;
-        let results = Results {
-            names: keep_names,
-            times,
-            columns: keep_cols,
-            arrays,
-        };
         let (circuits, loops, loop_scores, relative) = match self.structure.mode {
             LoopMode::Exhaustive => {
                 let mut scores = Vec::new();

@@ -36,6 +36,7 @@ pub mod discovery;
 pub mod instrument;
 pub mod links;
 pub mod ltm;
+pub mod score;
 
 use std::collections::HashMap;
 

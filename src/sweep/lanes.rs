@@ -19,7 +19,7 @@
 use crate::compile::program::MAX_CALL_ARGS;
 use std::sync::Arc;
 
-use crate::compile::builtins::{self, floor_mod, TimeCtx};
+use crate::compile::builtins::{self, floor_mod, Builtin, TimeCtx};
 use crate::compile::program::{Op, Segment};
 use crate::compile::CompiledModel;
 use crate::ir::{GraphicalFunction, Method};
@@ -185,6 +185,24 @@ impl<'p, const W: usize> Lanes<'p, W> {
 
     pub(crate) fn saves_now(&self) -> bool {
         saves(self.step, self.grid.save_every, self.grid.n_steps)
+    }
+
+    /// True when the next step will end on a save point.
+    pub(crate) fn next_saves(&self) -> bool {
+        self.step < self.grid.n_steps
+            && saves(self.step + 1, self.grid.save_every, self.grid.n_steps)
+    }
+
+    /// Overwrite one lane's value of a slot (a stock of a model evaluated
+    /// pointwise, see [`super::pointwise`]).
+    pub(crate) fn set(&mut self, slot: u32, lane: usize, v: f64) {
+        self.slots[slot as usize][lane] = v;
+    }
+
+    /// Evaluate every per-step variable once at the current stock values,
+    /// without advancing time.
+    pub(crate) fn eval_step(&mut self, m: &CompiledModel) {
+        self.run_regs(m, &self.prog.step);
     }
 
     /// Compute every variable at the start time (as the scalar
@@ -446,6 +464,24 @@ impl<'p, const W: usize> Lanes<'p, W> {
                         o[l] = if c[l] != 0.0 { t[l] } else { e[l] };
                     }
                     r[*d as usize] = o;
+                }
+                // The cheapest builtins, lane-wise without a call (loop
+                // scores use ABS and SIGN at every link).
+                ROp::Call(d, Builtin::Abs, args) if args.len() == 1 => {
+                    let x = r[args[0] as usize];
+                    r[*d as usize] = x.map(f64::abs);
+                }
+                ROp::Call(d, Builtin::Sign, args) if args.len() == 1 => {
+                    let x = r[args[0] as usize];
+                    r[*d as usize] = x.map(|x| {
+                        if x > 0.0 {
+                            1.0
+                        } else if x < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        }
+                    });
                 }
                 ROp::Call(d, f, args) => {
                     let n = args.len();

@@ -16,6 +16,7 @@
 
 mod lanes;
 mod params;
+pub(crate) mod pointwise;
 pub(crate) mod regs;
 pub(crate) mod single;
 mod sink;

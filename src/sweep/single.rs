@@ -19,12 +19,36 @@ use super::lanes::{LaneInputs, Lanes};
 use crate::compile::CompiledModel;
 use crate::error::{Error, Result};
 use crate::results::Results;
-use crate::vm::state::RunState;
+use crate::vm::state::{RunState, TimeGrid};
 use crate::vm::RunOptions;
 
 /// Run on one lane, or `None` when the run needs the scalar interpreter
 /// (a stop time, step or save interval computed during the run).
 pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results>> {
+    Ok(run_watched(m, opts, &[])?.map(|(r, _)| r))
+}
+
+/// The values of some slots at every saved time and one step (dt) before
+/// it, as loop scores need them (see [`crate::loops::score`]).
+#[derive(Debug, Default)]
+pub(crate) struct Watched {
+    /// `current[t * watch.len() + j]`: slot `watch[j]` at saved time `t`.
+    pub current: Vec<f64>,
+    /// The same one step earlier (at the initial time: the initial value);
+    /// empty when every step is saved (then it is the previous row of
+    /// `current`).
+    pub previous: Vec<f64>,
+    pub grid: Option<TimeGrid>,
+}
+
+/// [`run`], also keeping the `watch` slots' values at each saved time and
+/// one step before it. Copying them costs a few loads per saved step; the
+/// run itself is the plain model's, so its results are bit-identical.
+pub(crate) fn run_watched(
+    m: &CompiledModel,
+    opts: &RunOptions,
+    watch: &[u32],
+) -> Result<Option<(Results, Watched)>> {
     if !m.time_vars.unfixed_by(opts).is_empty() {
         return Ok(None);
     }
@@ -60,6 +84,16 @@ pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results
         }],
     );
     lanes.initialize(m);
+    let every_step = grid.save_every == 1;
+    let n = (results.times.capacity() + 1).saturating_mul(watch.len());
+    let what = || format!("{n} values for loop scores");
+    let mut watched = Watched {
+        current: crate::error::reserved(n, &what())?,
+        previous: crate::error::reserved(if every_step { 0 } else { n }, &what())?,
+        grid: Some(grid),
+    };
+    let mut before: Vec<f64> = watch.iter().map(|&s| lanes.value(s, 0)).collect();
+    let keep_before = !watch.is_empty() && !every_step;
     let mut n: u32 = 0;
     loop {
         if lanes.saves_now() {
@@ -67,9 +101,20 @@ pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results
             for (col, &s) in results.columns.iter_mut().zip(&outputs) {
                 col.push(lanes.value(s, 0));
             }
+            watched
+                .current
+                .extend(watch.iter().map(|&s| lanes.value(s, 0)));
+            if keep_before {
+                watched.previous.extend_from_slice(&before);
+            }
         }
         if lanes.is_done() {
             break;
+        }
+        if keep_before && lanes.next_saves() {
+            for (b, &s) in before.iter_mut().zip(watch) {
+                *b = lanes.value(s, 0);
+            }
         }
         lanes.step_once(m);
         n = n.wrapping_add(1);
@@ -77,5 +122,5 @@ pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results
             return Err(Error::Cancelled);
         }
     }
-    Ok(Some(results))
+    Ok(Some((results, watched)))
 }

@@ -497,7 +497,7 @@ impl PyModel {
         let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = self.ltm_model(py)?;
         let cancel = opts.cancel.clone().unwrap_or_default();
-        let quick = model.compiled.run_size(&opts) < crate::detach::QUICK_RUN;
+        let quick = model.plain().run_size(&opts) < crate::detach::QUICK_RUN;
         let m = model.clone();
         let run = interruptible(py, &cancel, quick, move || Ok(m.run(&opts)?))?;
         let periods = run
@@ -605,7 +605,7 @@ impl PyModel {
     ) -> Result<PySim, BindError> {
         let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
         let model = if ltm {
-            self.ltm_model(py)?.compiled.clone()
+            self.ltm_model(py)?.compiled()?
         } else {
             self.compiled(py)?
         };

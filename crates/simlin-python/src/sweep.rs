@@ -279,7 +279,7 @@ pub(crate) fn start_sweep(
                 simlin::loops::MAX_LOOPS
             )));
         }
-        m.compiled.clone()
+        m.compiled()?
     } else {
         model.get().compiled(py)?
     };
