@@ -66,6 +66,15 @@ class SweepJob:
     def result(self) -> SweepFrame:
         """Wait and take the outputs (once), or raise the sweep's error."""
 
+    def dominance(
+        self, model: Model
+    ) -> tuple[bool, list[int], list[str], list[int], list[float], list[float], list[list[str]]]:
+        """Wait and take (once) each run's dominance periods, from a sweep of relative scores.
+
+        Returns whether run ids are strings, then columns: integer run ids
+        (or string ids), partition, start, end, loop ids.
+        """
+
 @final
 class SweepFrame:
     """A sweep's outputs as Arrow columns."""
@@ -173,11 +182,6 @@ class Model:
 
     def ltm_loops(self) -> tuple[list[tuple[str, str, list[str], int]], list[str]]:
         """``(loops, names of their relative-score variables)``."""
-
-    def ltm_dominance(
-        self, values: bytes, n_runs: int, times: list[float]
-    ) -> list[tuple[int, int, float, float, list[str]]]:
-        """Dominance periods per run from relative scores (run, time, loop order)."""
 
     def run_ltm(
         self,

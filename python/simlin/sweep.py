@@ -485,6 +485,12 @@ def wait_with_progress(job: SweepJob, progress: bool | None) -> pl.DataFrame:
 
     Ctrl-C (``KeyboardInterrupt``) cancels the job and is re-raised.
     """
+    _wait(job, progress)
+    return job.result()
+
+
+def _wait(job: SweepJob, progress: bool | None) -> None:
+    """Wait for ``job`` to finish, drawing a progress bar if asked."""
     bar = _ProgressBar(job.n_runs, sys.stderr) if _wants_progress(progress) else None
     t0 = time.monotonic()
     try:
@@ -500,7 +506,6 @@ def wait_with_progress(job: SweepJob, progress: bool | None) -> pl.DataFrame:
     finally:
         if bar is not None:
             bar.close(job.done(), time.monotonic() - t0)
-    return job.result()
 
 
 #: A Parquet sink's row groups hold about this many frame rows.
@@ -689,34 +694,28 @@ def _ltm_sweep(
         save_step=save_step,
         _ltm=True,
     )
-    frame = wait_with_progress(job, progress)
     ids = [row[0] for row in loops]
+    if ltm == "dominance":
+        # Periods straight from the engine's buffer: no long frame of scores.
+        _wait(job, progress)
+        str_runs, int_ids, str_ids, partition, start_t, end_t, loop_ids = job._native.dominance(
+            model._native
+        )
+        return pl.DataFrame(
+            {
+                "run": pl.Series(str_ids, dtype=pl.String)
+                if str_runs
+                else pl.Series(int_ids, dtype=pl.Int64),
+                "partition": pl.Series(partition, dtype=pl.Int64),
+                "start": pl.Series(start_t, dtype=pl.Float64),
+                "end": pl.Series(end_t, dtype=pl.Float64),
+                "loops": pl.Series(loop_ids, dtype=pl.List(pl.String)),
+            }
+        )
+    frame = wait_with_progress(job, progress)
     if reduce is not None:
         return frame.rename({name: loop_id for name, loop_id in zip(names, ids, strict=True)})
     loop_of = dict(zip(names, ids, strict=True))
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.col("variable").cast(pl.String).replace_strict(loop_of).cast(pl.Enum(ids))
     ).rename({"variable": "loop", "value": "relative_score"})
-    if ltm == "relative":
-        return frame
-    runs = frame["run"].unique(maintain_order=True)
-    n_runs = runs.len()
-    # The frame is ordered by run, then time, then loop.
-    times = frame["time"].head(frame.height // n_runs if n_runs else 0).unique(maintain_order=True)
-    values = frame["relative_score"].to_numpy().astype(np.float64, copy=False).tobytes()
-    rows = model._native.ltm_dominance(values, n_runs, times.to_list()) if ids else []
-    return pl.DataFrame(
-        {
-            "run": runs.gather([r[0] for r in rows]),
-            "partition": [r[1] for r in rows],
-            "start": [r[2] for r in rows],
-            "end": [r[3] for r in rows],
-            "loops": [r[4] for r in rows],
-        },
-        schema_overrides={
-            "partition": pl.Int64,
-            "start": pl.Float64,
-            "end": pl.Float64,
-            "loops": pl.List(pl.String),
-        },
-    )

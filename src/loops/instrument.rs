@@ -7,6 +7,8 @@
 //!   `t - dt`, once (0 change at the initial time, so every score is 0 there);
 //! * `$ltm.partial.<k>`: the target's equation with every input but the
 //!   link's source read at `t - dt` (its table and non-negative clamp too);
+//! * `$ltm.d.<v>` = `v - $ltm.prev.<v>`, and `$ltm.dxz.<k>`, the partial
+//!   change, each computed once;
 //! * `$ltm.link.<k>`: the link score;
 //! * `$ltm.net.<stock>`: a stock's net flow, for its flow-to-stock links;
 //! * `$ltm.circuit.<i>`, `$ltm.part.<p>` and `$ltm.crel.<i>`: circuit
@@ -165,14 +167,20 @@ impl Builder<'_> {
         Ok(p)
     }
 
-    /// `v - PREVIOUS(v)`.
+    /// `v - PREVIOUS(v)`, as a variable of its own (`$ltm.d.<v>`) shared
+    /// by every score that needs it.
     fn change(&mut self, v: usize) -> Result<Expr> {
-        let p = self.prev_of(v)?;
-        Ok(bin(
-            BinaryOp::Sub,
-            var(&self.flat.vars[v].ident.clone()),
-            var(&p),
-        ))
+        let d = format!("$ltm.d.{v}");
+        if !self.flat.index.contains_key(&d) {
+            let p = self.prev_of(v)?;
+            let e = bin(
+                BinaryOp::Sub,
+                var(&self.flat.vars[v].ident.clone()),
+                var(&p),
+            );
+            self.add(d.clone(), e, false)?;
+        }
+        Ok(var(&d))
     }
 }
 
@@ -308,7 +316,13 @@ pub fn instrument(
                 let pz = b.prev_of(z)?;
                 let dz = b.change(z)?;
                 let dx = b.change(x)?;
-                let dxz = bin(BinaryOp::Sub, var(&partial), var(&pz));
+                let dxz_name = format!("$ltm.dxz.{k}");
+                b.add(
+                    dxz_name.clone(),
+                    bin(BinaryOp::Sub, var(&partial), var(&pz)),
+                    false,
+                )?;
+                let dxz = var(&dxz_name);
                 if_zero(
                     bin(
                         BinaryOp::Or,

@@ -341,11 +341,19 @@ impl LtmRun {
 /// every score is 0 (the initial time).
 pub fn dominant_set(scores: &[(usize, f64)]) -> Vec<usize> {
     let mut sorted = Vec::with_capacity(scores.len());
-    dominant_set_into(scores, &mut sorted)
+    let mut set = Vec::new();
+    dominant_set_into(scores, &mut sorted, &mut set);
+    set
 }
 
-/// [`dominant_set`] with a scratch buffer the caller keeps between times.
-fn dominant_set_into(scores: &[(usize, f64)], sorted: &mut Vec<(usize, f64)>) -> Vec<usize> {
+/// [`dominant_set`] into `set`, with a scratch buffer: both are kept by the
+/// caller between times, so a run's thousands of saved times allocate
+/// nothing.
+fn dominant_set_into(
+    scores: &[(usize, f64)],
+    sorted: &mut Vec<(usize, f64)>,
+    set: &mut Vec<usize>,
+) {
     sorted.clear();
     sorted.extend(
         scores
@@ -354,23 +362,34 @@ fn dominant_set_into(scores: &[(usize, f64)], sorted: &mut Vec<(usize, f64)>) ->
             .filter(|(_, s)| s.is_finite() && *s != 0.0),
     );
     sorted.sort_unstable_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
-    let pick = |positive: bool| {
-        let mut chosen = Vec::new();
-        let mut total = 0.0;
-        for &(i, s) in sorted.iter().filter(|(_, s)| (*s > 0.0) == positive) {
-            chosen.push(i);
+    // How many of the strongest loops of one sign reach 0.5, and their total.
+    let reach = |positive: bool| {
+        let (mut n, mut total) = (0, 0.0);
+        for &(_, s) in sorted.iter().filter(|(_, s)| (*s > 0.0) == positive) {
+            n += 1;
             total += s.abs();
             if total >= 0.5 {
                 break;
             }
         }
-        (chosen, total)
+        (n, total)
     };
-    let (r, rt) = pick(true);
-    let (b, bt) = pick(false);
-    let mut set = if rt >= bt && rt > 0.0 { r } else { b };
+    let (nr, rt) = reach(true);
+    let (nb, bt) = reach(false);
+    let (positive, n) = if rt >= bt && rt > 0.0 {
+        (true, nr)
+    } else {
+        (false, nb)
+    };
+    set.clear();
+    set.extend(
+        sorted
+            .iter()
+            .filter(|(_, s)| (*s > 0.0) == positive)
+            .take(n)
+            .map(|&(i, _)| i),
+    );
     set.sort_unstable();
-    set
 }
 
 /// Consecutive saved times with the same dominant set, per partition
@@ -380,6 +399,19 @@ pub fn dominant_periods(
     relative: &[Vec<f64>],
     times: &[f64],
 ) -> Vec<DominantPeriod> {
+    dominant_periods_by(loops, times, |l, t| {
+        relative[l].get(t).copied().unwrap_or(0.0)
+    })
+}
+
+/// [`dominant_periods`] with `relative(loop, t)` giving loop `loop`'s
+/// relative score at saved time `t` (a sweep reads them in place from its
+/// run-major buffer).
+pub fn dominant_periods_by(
+    loops: &[Loop],
+    times: &[f64],
+    relative: impl Fn(usize, usize) -> f64,
+) -> Vec<DominantPeriod> {
     let mut partitions: Vec<usize> = loops.iter().map(|l| l.partition).collect();
     partitions.sort_unstable();
     partitions.dedup();
@@ -388,7 +420,6 @@ pub fn dominant_periods(
         let members: Vec<usize> = (0..loops.len())
             .filter(|&i| loops[i].partition == p)
             .collect();
-        let mut current: Option<(Vec<usize>, usize)> = None;
         let close = |set: &[usize], from: usize, to: usize, out: &mut Vec<DominantPeriod>| {
             if !set.is_empty() {
                 out.push(DominantPeriod {
@@ -401,25 +432,23 @@ pub fn dominant_periods(
         };
         let mut scores: Vec<(usize, f64)> = Vec::with_capacity(members.len());
         let mut scratch = Vec::with_capacity(members.len());
+        // The current period's set and where it began; the set at `t`.
+        let (mut current, mut from) = (Vec::new(), 0);
+        let mut set = Vec::new();
         for t in 0..times.len() {
             scores.clear();
-            scores.extend(
-                members
-                    .iter()
-                    .map(|&i| (i, relative[i].get(t).copied().unwrap_or(0.0))),
-            );
-            let set = dominant_set_into(&scores, &mut scratch);
-            match &current {
-                Some((cur, _)) if *cur == set => {}
-                Some((cur, from)) => {
-                    close(cur, *from, t - 1, &mut out);
-                    current = Some((set, t));
-                }
-                None => current = Some((set, t)),
+            scores.extend(members.iter().map(|&i| (i, relative(i, t))));
+            dominant_set_into(&scores, &mut scratch, &mut set);
+            if t == 0 {
+                std::mem::swap(&mut current, &mut set);
+            } else if current != set {
+                close(&current, from, t - 1, &mut out);
+                std::mem::swap(&mut current, &mut set);
+                from = t;
             }
         }
-        if let Some((cur, from)) = current {
-            close(&cur, from, times.len() - 1, &mut out);
+        if !times.is_empty() {
+            close(&current, from, times.len() - 1, &mut out);
         }
     }
     out

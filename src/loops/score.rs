@@ -327,14 +327,7 @@ impl Scorer {
     /// run kept of [`Scorer::watch`].
     pub(crate) fn evaluate<'a>(&self, times: &'a [f64], w: &'a Watched) -> Option<Vec<Vec<f64>>> {
         let grid = w.grid?;
-        let nw = self.watch.len();
         let every_step = w.previous.is_empty();
-        let at = |data: &'a [f64], offset: usize, lag: usize| Column {
-            data,
-            stride: nw,
-            offset,
-            lag,
-        };
         let inputs: Vec<(u32, Column<'_>)> = self
             .inputs
             .iter()
@@ -342,13 +335,20 @@ impl Scorer {
                 let c = match src {
                     Source::Time => Column {
                         data: times,
-                        stride: 1,
-                        offset: 0,
                         lag: 0,
                     },
-                    Source::Current(k) => at(&w.current, k, 0),
-                    Source::Previous(k) if every_step => at(&w.current, k, 1),
-                    Source::Previous(k) => at(&w.previous, k, 0),
+                    Source::Current(k) => Column {
+                        data: &w.current[k],
+                        lag: 0,
+                    },
+                    Source::Previous(k) if every_step => Column {
+                        data: &w.current[k],
+                        lag: 1,
+                    },
+                    Source::Previous(k) => Column {
+                        data: &w.previous[k],
+                        lag: 0,
+                    },
                 };
                 (slot, c)
             })

@@ -20,7 +20,7 @@ use crate::compile::program::MAX_CALL_ARGS;
 use std::sync::Arc;
 
 use crate::compile::builtins::{self, floor_mod, Builtin, TimeCtx};
-use crate::compile::program::{Op, Segment};
+use crate::compile::program::{Op, Segment, StatefulKind};
 use crate::compile::CompiledModel;
 use crate::ir::{GraphicalFunction, Method};
 use crate::vm::state::{saves, TimeGrid};
@@ -512,6 +512,17 @@ impl<'p, const W: usize> Lanes<'p, W> {
                     }
                     r[*d as usize] = o;
                 }
+                // PREVIOUS during the run reads its cell: W values in a
+                // row, without the generic per-lane call (loop scores in
+                // sweeps read one per variable they score).
+                ROp::Stateful(d, id, _)
+                    if !self.initializing && m.stateful[*id as usize] == StatefulKind::Previous =>
+                {
+                    let i = *id as usize * W;
+                    let mut o = [0.0; W];
+                    o.copy_from_slice(&self.state[i..i + W]);
+                    r[*d as usize] = o;
+                }
                 ROp::Stateful(d, id, args) => {
                     let id = *id as usize;
                     let kind = m.stateful[id];
@@ -532,6 +543,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
                         *out = stateful::eval(kind, id, &a[..n], &clock, self.seeds[l], cells);
                     }
                     r[*d as usize] = o;
+                }
+                ROp::Record(id, x) if m.stateful[*id as usize] == StatefulKind::Previous => {
+                    let i = *id as usize * W;
+                    self.state[i..i + W].copy_from_slice(&r[*x as usize]);
                 }
                 ROp::Record(id, x) => {
                     let v = r[*x as usize];

@@ -14,13 +14,11 @@ use crate::vm::state::TimeGrid;
 /// Lanes per pass: wide enough for the AVX2 lane loops to pay off.
 const W: usize = 16;
 
-/// Where one input's value at each point is: `data[(p - lag) * stride +
-/// offset]` for point `p` (`lag` 0 or 1; point 0 never lags).
+/// Where one input's value at each point is: `data[p - lag]` for point
+/// `p` (`lag` 0 or 1; point 0 never lags).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Column<'a> {
     pub data: &'a [f64],
-    pub stride: usize,
-    pub offset: usize,
     pub lag: usize,
 }
 
@@ -46,9 +44,15 @@ pub(crate) fn eval_points(
     for first in (0..n).step_by(W) {
         let width = W.min(n - first);
         for &(s, c) in inputs {
-            for l in 0..width {
-                let p = first + l;
-                lanes.set(s, l, c.data[(p - c.lag.min(p)) * c.stride + c.offset]);
+            let from = first - c.lag.min(first);
+            let to = (first + width - c.lag).min(c.data.len());
+            // At point 0 a lagged input reads point 0 itself.
+            let pad = width - (to - from).min(width);
+            for l in 0..pad {
+                lanes.set(s, l, c.data.first().copied().unwrap_or(0.0));
+            }
+            for (l, &v) in c.data[from..to].iter().enumerate() {
+                lanes.set(s, pad + l, v);
             }
         }
         lanes.eval_step(m);

@@ -32,12 +32,12 @@ pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results
 /// it, as loop scores need them (see [`crate::loops::score`]).
 #[derive(Debug, Default)]
 pub(crate) struct Watched {
-    /// `current[t * watch.len() + j]`: slot `watch[j]` at saved time `t`.
-    pub current: Vec<f64>,
+    /// `current[j][t]`: slot `watch[j]` at saved time `t`.
+    pub current: Vec<Vec<f64>>,
     /// The same one step earlier (at the initial time: the initial value);
     /// empty when every step is saved (then it is the previous row of
     /// `current`).
-    pub previous: Vec<f64>,
+    pub previous: Vec<Vec<f64>>,
     pub grid: Option<TimeGrid>,
 }
 
@@ -85,11 +85,19 @@ pub(crate) fn run_watched(
     );
     lanes.initialize(m);
     let every_step = grid.save_every == 1;
-    let n = (results.times.capacity() + 1).saturating_mul(watch.len());
-    let what = || format!("{n} values for loop scores");
+    let n = results.times.capacity() + 1;
+    let what = || {
+        format!(
+            "{n} saved values of {} variables for loop scores",
+            watch.len()
+        )
+    };
+    let columns = |k: usize| -> Result<Vec<Vec<f64>>> {
+        (0..k).map(|_| crate::error::reserved(n, &what())).collect()
+    };
     let mut watched = Watched {
-        current: crate::error::reserved(n, &what())?,
-        previous: crate::error::reserved(if every_step { 0 } else { n }, &what())?,
+        current: columns(watch.len())?,
+        previous: columns(if every_step { 0 } else { watch.len() })?,
         grid: Some(grid),
     };
     let mut before: Vec<f64> = watch.iter().map(|&s| lanes.value(s, 0)).collect();
@@ -101,11 +109,13 @@ pub(crate) fn run_watched(
             for (col, &s) in results.columns.iter_mut().zip(&outputs) {
                 col.push(lanes.value(s, 0));
             }
-            watched
-                .current
-                .extend(watch.iter().map(|&s| lanes.value(s, 0)));
+            for (col, &s) in watched.current.iter_mut().zip(watch) {
+                col.push(lanes.value(s, 0));
+            }
             if keep_before {
-                watched.previous.extend_from_slice(&before);
+                for (col, &b) in watched.previous.iter_mut().zip(&before) {
+                    col.push(b);
+                }
             }
         }
         if lanes.is_done() {

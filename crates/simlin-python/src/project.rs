@@ -160,9 +160,6 @@ pub struct PyModel {
 /// What `structure` returns: links `(from, to, polarity)`, loops, mode.
 type StructureRow = (Vec<(String, String, String)>, Vec<LoopRow>, String);
 
-/// A sweep run's dominance period: `(run index, partition, start, end, loop ids)`.
-type RunPeriodRow = (usize, usize, f64, f64, Vec<String>);
-
 /// What `run_ltm` returns (see there).
 type LtmRunRow = (
     PyResults,
@@ -548,41 +545,6 @@ impl PyModel {
             .map(|l| simlin::loops::instrument::relative_name(&l.id))
             .collect();
         Ok((loop_rows(&m.structure.loops), names))
-    }
-
-    /// Dominance periods of each run of a sweep, from its relative loop
-    /// scores laid out run, then time, then loop (native-endian float64
-    /// bytes): rows `(run index, partition, start, end, loop ids)`.
-    fn ltm_dominance(
-        &self,
-        py: Python<'_>,
-        values: &[u8],
-        n_runs: usize,
-        times: Vec<f64>,
-    ) -> Result<Vec<RunPeriodRow>, BindError> {
-        let m = self.ltm_model(py)?;
-        let loops = &m.structure.loops;
-        let (n_t, n_l) = (times.len(), loops.len());
-        if values.len() != n_runs * n_t * n_l * 8 {
-            return Err(BindError::Argument(format!(
-                "expected {n_runs} runs x {n_t} times x {n_l} loops of relative scores"
-            )));
-        }
-        let at = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&values[i * 8..i * 8 + 8]);
-            f64::from_ne_bytes(b)
-        };
-        let mut rows = Vec::new();
-        for r in 0..n_runs {
-            let relative: Vec<Vec<f64>> = (0..n_l)
-                .map(|l| (0..n_t).map(|t| at((r * n_t + t) * n_l + l)).collect())
-                .collect();
-            for p in simlin::loops::ltm::dominant_periods(loops, &relative, &times) {
-                rows.push((r, p.partition, p.start, p.end, p.loops));
-            }
-        }
-        Ok(rows)
     }
 
     /// Start a stepwise simulation (initial values computed); with `ltm`,

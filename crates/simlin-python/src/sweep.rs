@@ -400,7 +400,85 @@ impl PySweepJob {
         })?;
         Ok(frame)
     }
+
+    /// Wait for the end of a sweep of relative loop scores (`ltm=True`,
+    /// no reduction) and return (once) each run's periods of dominance as
+    /// columns `(run ids, partition, start, end, loop ids)`, computed in
+    /// place from the engine's buffer: no long frame of every score is
+    /// built. Run ids are the row indices, or the sweep's id column.
+    fn dominance(
+        &self,
+        py: Python<'_>,
+        model: &Bound<'_, PyModel>,
+    ) -> Result<DominanceColumns, BindError> {
+        let m = model.get().ltm_model(py)?;
+        let shared = &self.shared;
+        py.detach(|| shared.wait(None));
+        let outcome = self.shared.lock().outcome.take();
+        let run_ids = self
+            .run_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (Some(outcome), Some(run_ids)) = (outcome, run_ids) else {
+            return Err(BindError::Argument(
+                "the sweep's result was already taken".into(),
+            ));
+        };
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(BindError::Engine(Error::Cancelled));
+        }
+        let result = outcome?;
+        let loops = &m.structure.loops;
+        let (n_t, n_out) = (result.times.len(), result.outputs.len());
+        if result.reduce.is_some() || n_out != loops.len() {
+            return Err(BindError::Argument(
+                "dominance needs a sweep of every loop's relative score, unreduced".into(),
+            ));
+        }
+        let periods = py.detach(|| {
+            simlin::sweep::on_process_pool(|| {
+                (0..result.n_runs)
+                    .into_par_iter()
+                    .map(|r| {
+                        let run = &result.values[r * n_t * n_out..(r + 1) * n_t * n_out];
+                        simlin::loops::ltm::dominant_periods_by(loops, &result.times, |l, t| {
+                            run[t * n_out + l]
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })?;
+        let mut cols = DominanceColumns::default();
+        cols.0 = matches!(run_ids, RunIds::Strings(_));
+        for (r, ps) in periods.into_iter().enumerate() {
+            for p in ps {
+                match &run_ids {
+                    RunIds::Index => cols.1.push(r as i64),
+                    RunIds::Ints(ids) => cols.1.push(ids[r]),
+                    RunIds::Strings(ids) => cols.2.push(ids[r].clone()),
+                }
+                cols.3.push(p.partition);
+                cols.4.push(p.start);
+                cols.5.push(p.end);
+                cols.6.push(p.loops);
+            }
+        }
+        Ok(cols)
+    }
 }
+
+/// What [`PySweepJob::dominance`] returns: whether run ids are strings,
+/// integer run ids (or string ids), partition, start, end, loop ids.
+type DominanceColumns = (
+    bool,
+    Vec<i64>,
+    Vec<String>,
+    Vec<usize>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<Vec<String>>,
+);
 
 /// Unique strings and each input's index into them.
 fn dictionary(names: &[String]) -> (Vec<u32>, Vec<&str>) {
