@@ -38,7 +38,7 @@ def start_sweep(
     on_error: str,
     engine: str,
     batch: int,
-    ltm: bool = False,
+    ltm: str | None = None,
 ) -> SweepJob:
     """Start a sweep on a background thread (numbers as float64 bytes)."""
 
@@ -67,9 +67,9 @@ class SweepJob:
         """Wait and take the outputs (once), or raise the sweep's error."""
 
     def dominance(
-        self, model: Model
+        self,
     ) -> tuple[bool, list[int], list[str], list[int], list[float], list[float], list[list[str]]]:
-        """Wait and take (once) each run's dominance periods, from a sweep of relative scores.
+        """Wait and take (once) each run's dominance periods (a sweep with ``ltm="dominance"``).
 
         Returns whether run ids are strings, then columns: integer run ids
         (or string ids), partition, start, end, loop ids.

@@ -384,14 +384,16 @@ def start_sweep(
     save_step: float | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
     _batch: int | None = None,
-    _ltm: bool = False,
+    _ltm: Literal["relative", "dominance"] | None = None,
 ) -> SweepJob:
     """Start :meth:`simlin.Model.sweep` in the background and return the job.
 
     Arguments as for :meth:`simlin.Model.sweep` (without ``progress``).
     ``_engine`` (``"batched"`` or ``"scalar"``) and ``_batch`` (runs per
     lockstep batch: 1, 2, 4, 8, 16, 32 or 64; default: chosen by model size)
-    are for benchmarks.
+    are for benchmarks. ``_ltm`` runs the model compiled with loop scores:
+    ``"relative"`` keeps the ``outputs`` named (relative scores),
+    ``"dominance"`` each run's dominance periods (see :func:`_ltm_sweep`).
     """
     if run_id is not None:
         run_id = _validate.name(run_id, "run_id")
@@ -692,15 +694,14 @@ def _ltm_sweep(
         stop=stop,
         dt=dt,
         save_step=save_step,
-        _ltm=True,
+        _ltm="dominance" if ltm == "dominance" else "relative",
     )
     ids = [row[0] for row in loops]
     if ltm == "dominance":
-        # Periods straight from the engine's buffer: no long frame of scores.
+        # Periods computed per chunk of runs as they finish: neither a
+        # long frame nor every run's scores are ever held.
         _wait(job, progress)
-        str_runs, int_ids, str_ids, partition, start_t, end_t, loop_ids = job._native.dominance(
-            model._native
-        )
+        str_runs, int_ids, str_ids, partition, start_t, end_t, loop_ids = job._native.dominance()
         return pl.DataFrame(
             {
                 "run": pl.Series(str_ids, dtype=pl.String)

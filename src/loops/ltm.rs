@@ -354,6 +354,24 @@ fn dominant_set_into(
     sorted: &mut Vec<(usize, f64)>,
     set: &mut Vec<usize>,
 ) {
+    // The common case without sorting: one loop of at least 50% whose
+    // magnitude beats all the others together, so no set of the other
+    // sign can reach further.
+    let (mut best, mut max, mut total) = (usize::MAX, 0.0f64, 0.0f64);
+    for &(i, s) in scores {
+        if s.is_finite() && s != 0.0 {
+            let a = s.abs();
+            total += a;
+            if a > max || (a == max && i < best) {
+                (best, max) = (i, a);
+            }
+        }
+    }
+    if max >= 0.5 && total - max < max {
+        set.clear();
+        set.push(best);
+        return;
+    }
     sorted.clear();
     sorted.extend(
         scores
@@ -441,7 +459,7 @@ pub fn dominant_periods_by(
             dominant_set_into(&scores, &mut scratch, &mut set);
             if t == 0 {
                 std::mem::swap(&mut current, &mut set);
-            } else if current != set {
+            } else if current.len() != set.len() || current.iter().zip(&set).any(|(a, b)| a != b) {
                 close(&current, from, t - 1, &mut out);
                 std::mem::swap(&mut current, &mut set);
                 from = t;

@@ -245,3 +245,67 @@ fn loop_scores_through_a_huge_equation_are_refused_not_hung() {
         other => panic!("expected a typed refusal, got {:?}", other.map(|_| ())),
     }
 }
+
+/// The dominant set by its definition: sort by magnitude, take the fewest
+/// loops of each sign reaching 0.5, the sign that gets further wins.
+fn dominant_by_definition(scores: &[(usize, f64)]) -> Vec<usize> {
+    let mut s: Vec<(usize, f64)> = scores
+        .iter()
+        .copied()
+        .filter(|(_, v)| v.is_finite() && *v != 0.0)
+        .collect();
+    s.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+    let pick = |positive: bool| {
+        let (mut chosen, mut total) = (Vec::new(), 0.0);
+        for &(i, v) in s.iter().filter(|(_, v)| (*v > 0.0) == positive) {
+            chosen.push(i);
+            total += v.abs();
+            if total >= 0.5 {
+                break;
+            }
+        }
+        (chosen, total)
+    };
+    let ((r, rt), (b, bt)) = (pick(true), pick(false));
+    let mut set = if rt >= bt && rt > 0.0 { r } else { b };
+    set.sort_unstable();
+    set
+}
+
+#[test]
+fn the_dominant_set_follows_its_definition() {
+    // A small deterministic generator: scores normalized per partition
+    // (as relative scores are) and arbitrary ones, ties and zeros included.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for case in 0..20_000 {
+        let n = 1 + (next() % 6) as usize;
+        let mut scores: Vec<(usize, f64)> = (0..n)
+            .map(|i| {
+                let v = match next() % 8 {
+                    0 => 0.0,
+                    1 => 0.25,
+                    2 => -0.25,
+                    _ => (next() % 2001) as f64 / 1000.0 - 1.0,
+                };
+                (i, v)
+            })
+            .collect();
+        if case % 2 == 0 {
+            let total: f64 = scores.iter().map(|(_, v)| v.abs()).sum();
+            if total > 0.0 {
+                scores.iter_mut().for_each(|(_, v)| *v /= total);
+            }
+        }
+        assert_eq!(
+            crate::loops::ltm::dominant_set(&scores),
+            dominant_by_definition(&scores),
+            "{scores:?}"
+        );
+    }
+}

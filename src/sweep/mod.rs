@@ -193,14 +193,17 @@ pub struct SweepResult {
     pub failures: Vec<Option<RunFailure>>,
 }
 
-/// Run every row of `params` (`n_runs` rows) and collect the outputs.
-pub fn sweep(
-    m: &CompiledModel,
-    n_runs: usize,
-    params: &[Param],
-    opts: &SweepOptions,
-    progress: &Progress,
-) -> Result<SweepResult> {
+/// What every sweep resolves before running: the time axis, outputs,
+/// bound parameters and batch width.
+struct Plan {
+    grid: TimeGrid,
+    times: Vec<f64>,
+    outputs: Vec<u32>,
+    bound: params::Bound,
+    batch: usize,
+}
+
+fn plan(m: &CompiledModel, n_runs: usize, params: &[Param], opts: &SweepOptions) -> Result<Plan> {
     let run_opts = RunOptions {
         method: opts.method,
         start: opts.start,
@@ -231,7 +234,6 @@ pub fn sweep(
     let times = grid.save_times();
     let outputs = resolve_outputs(m, opts.outputs.as_deref())?;
     let bound = params::bind(m, n_runs, params)?;
-    let sink = Sink::new(opts.reduce, &times, outputs.len())?;
     let batch = match opts.batch {
         0 => auto_batch(m),
         b @ (1 | 2 | 4 | 8 | 16 | 32 | 64) => b,
@@ -248,8 +250,54 @@ pub fn sweep(
             });
         }
     }
+    Ok(Plan {
+        grid,
+        times,
+        outputs,
+        bound,
+        batch,
+    })
+}
+
+/// Run `f` on the pool a sweep with `threads` uses: a pool of that many
+/// threads, the current rayon pool (Polars' pool, for the plugin), or the
+/// process's sweep pool.
+fn in_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
+    match threads {
+        Some(0) => Err(Error::BadSweep {
+            message: "threads must be at least 1".into(),
+        }),
+        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| Error::BadSweep {
+                message: format!("cannot start {n} threads: {e}"),
+            })?
+            .install(f)),
+        None if rayon::current_thread_index().is_some() => Ok(f()),
+        None => Ok(process_pool()?.install(f)),
+    }
+}
+
+/// Run every row of `params` (`n_runs` rows) and collect the outputs.
+pub fn sweep(
+    m: &CompiledModel,
+    n_runs: usize,
+    params: &[Param],
+    opts: &SweepOptions,
+    progress: &Progress,
+) -> Result<SweepResult> {
+    let Plan {
+        grid,
+        times,
+        outputs,
+        bound,
+        batch,
+    } = plan(m, n_runs, params, opts)?;
+    let sink = Sink::new(opts.reduce, &times, outputs.len())?;
     let job = Job {
         m,
+        first_row: 0,
         grid,
         outputs: &outputs,
         bound: &bound,
@@ -270,36 +318,9 @@ pub fn sweep(
         &format!("the sweep's {n_runs} runs x {per_run} values"),
     )?;
     let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
-    let (vals, fails, job) = (&mut values, &mut failures, &job);
-    let mut work = move || match opts.engine {
-        Engine::Scalar => job.run_scalar(vals, fails),
-        Engine::Batched => match batch {
-            1 => job.run_batched::<1>(vals, fails),
-            2 => job.run_batched::<2>(vals, fails),
-            4 => job.run_batched::<4>(vals, fails),
-            32 => job.run_batched::<32>(vals, fails),
-            64 => job.run_batched::<64>(vals, fails),
-            8 => job.run_batched::<8>(vals, fails),
-            _ => job.run_batched::<16>(vals, fails),
-        },
-    };
-    match opts.threads {
-        Some(0) => {
-            return Err(Error::BadSweep {
-                message: "threads must be at least 1".into(),
-            })
-        }
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| Error::BadSweep {
-                message: format!("cannot start {n} threads: {e}"),
-            })?
-            .install(work),
-        // Inside a rayon pool (Polars' pool, for the plugin): that pool.
-        None if rayon::current_thread_index().is_some() => work(),
-        None => process_pool()?.install(work),
-    }
+    in_pool(opts.threads, || {
+        job.run(&mut values, &mut failures, opts.engine, batch)
+    })?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
     }
@@ -330,6 +351,111 @@ pub fn sweep(
         values,
         failures,
     })
+}
+
+/// Each chunk of [`sweep_each`] keeps at most about this many bytes of
+/// saved series.
+const EACH_CHUNK_BYTES: usize = 64 << 20;
+
+/// Run every row like [`sweep`] (no reduction: `opts.reduce` must be
+/// `None`), handing each run's saved series to `each(run, times, series)`
+/// as soon as its chunk of runs finishes (`series[t * outputs + o]`, the
+/// [`SweepResult`] order), so only one chunk's series are ever in memory.
+/// Returns the saved times and, per run, `each`'s answer (`None` for a run
+/// that failed, with [`OnError::Null`]).
+pub fn sweep_each<R: Send>(
+    m: &CompiledModel,
+    n_runs: usize,
+    params: &[Param],
+    opts: &SweepOptions,
+    progress: &Progress,
+    each: impl Fn(usize, &[f64], &[f64]) -> R + Sync,
+) -> Result<(Vec<f64>, Vec<Option<R>>)> {
+    sweep_each_in(m, n_runs, params, opts, progress, EACH_CHUNK_BYTES, each)
+}
+
+/// [`sweep_each`] with chunks of about `chunk_bytes` of series.
+fn sweep_each_in<R: Send>(
+    m: &CompiledModel,
+    n_runs: usize,
+    params: &[Param],
+    opts: &SweepOptions,
+    progress: &Progress,
+    chunk_bytes: usize,
+    each: impl Fn(usize, &[f64], &[f64]) -> R + Sync,
+) -> Result<(Vec<f64>, Vec<Option<R>>)> {
+    if opts.reduce.is_some() {
+        return Err(Error::BadSweep {
+            message: "a sweep handing out each run's series takes no reduction".into(),
+        });
+    }
+    let Plan {
+        grid,
+        times,
+        outputs,
+        bound,
+        batch,
+    } = plan(m, n_runs, params, opts)?;
+    let sink = Sink::new(None, &times, outputs.len())?;
+    let per_run = sink.per_run().max(1);
+    let chunk = (chunk_bytes / (per_run * 8)).clamp(batch, 4096) / batch * batch;
+    let mut buffer = crate::error::zeros(
+        chunk.min(n_runs) * per_run,
+        &format!("{} runs x {per_run} values", chunk.min(n_runs)),
+    )?;
+    let mut answers: Vec<Option<R>> = Vec::with_capacity(n_runs);
+    let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
+    let each = &each;
+    in_pool(opts.threads, || {
+        for first in (0..n_runs).step_by(chunk.max(1)) {
+            if progress.cancelled() {
+                return;
+            }
+            let n = chunk.min(n_runs - first);
+            let job = Job {
+                m,
+                first_row: first,
+                grid,
+                outputs: &outputs,
+                bound: &bound,
+                sink: &sink,
+                seed: opts.seed,
+                run_seeds: opts.run_seeds.as_deref(),
+                progress,
+            };
+            let out = &mut buffer[..n * per_run];
+            let failed = &mut failures[first..first + n];
+            job.run(out, failed, opts.engine, batch);
+            let out = &*out;
+            let failed = &*failed;
+            let chunk_answers: Vec<Option<R>> = (0..n)
+                .into_par_iter()
+                .map(|r| {
+                    failed[r]
+                        .is_none()
+                        .then(|| each(first + r, &times, &out[r * per_run..(r + 1) * per_run]))
+                })
+                .collect();
+            answers.extend(chunk_answers);
+        }
+    })?;
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    if let Some((row, f)) = failures
+        .iter()
+        .enumerate()
+        .find_map(|(r, f)| f.as_ref().map(|f| (r, f)))
+    {
+        if opts.on_error == OnError::Raise {
+            return Err(Error::RunFailed {
+                row,
+                variable: f.variable.clone(),
+                time: f.time,
+            });
+        }
+    }
+    Ok((times, answers))
 }
 
 /// The lockstep width for a model: as many lanes as keep one batch's
@@ -409,6 +535,9 @@ fn transpose(values: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
 /// Everything the workers share.
 struct Job<'a> {
     m: &'a CompiledModel,
+    /// The sweep row of the first run this job executes (runs are
+    /// executed in chunks by [`sweep_each`]).
+    first_row: usize,
     grid: TimeGrid,
     outputs: &'a [u32],
     bound: &'a params::Bound,
@@ -420,6 +549,7 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn seed_of(&self, row: usize) -> u64 {
+        let row = self.first_row + row;
         match self.run_seeds {
             Some(seeds) => seeds.get(row).copied().unwrap_or(self.seed),
             None => self.seed.wrapping_add(row as u64),
@@ -444,6 +574,28 @@ impl Job<'_> {
         }
     }
 
+    /// Execute this job's runs (`failures.len()` of them) into `values`.
+    fn run(
+        &self,
+        values: &mut [f64],
+        failures: &mut [Option<RunFailure>],
+        engine: Engine,
+        batch: usize,
+    ) {
+        match engine {
+            Engine::Scalar => self.run_scalar(values, failures),
+            Engine::Batched => match batch {
+                1 => self.run_batched::<1>(values, failures),
+                2 => self.run_batched::<2>(values, failures),
+                4 => self.run_batched::<4>(values, failures),
+                32 => self.run_batched::<32>(values, failures),
+                64 => self.run_batched::<64>(values, failures),
+                8 => self.run_batched::<8>(values, failures),
+                _ => self.run_batched::<16>(values, failures),
+            },
+        }
+    }
+
     fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
         let per_run = self.sink.per_run();
         let m = self.m;
@@ -460,7 +612,9 @@ impl Job<'_> {
                     }
                     let first = batch * W;
                     let n = failed.len();
-                    let rows: Vec<_> = (first..first + n).map(|r| self.bound.row(r)).collect();
+                    let rows: Vec<_> = (first..first + n)
+                        .map(|r| self.bound.row(self.first_row + r))
+                        .collect();
                     let inputs: Vec<LaneInputs<'_>> = rows
                         .iter()
                         .enumerate()
@@ -530,7 +684,7 @@ impl Job<'_> {
                     if self.progress.cancelled() {
                         return;
                     }
-                    let (vals, tables) = self.bound.row(row);
+                    let (vals, tables) = self.bound.row(self.first_row + row);
                     state.load(m, &vals, &tables, self.seed_of(row));
                     state.initialize(m);
                     let mut ti = 0;

@@ -179,6 +179,50 @@ fn engines_batch_widths_and_threads_agree_exactly() {
 }
 
 #[test]
+fn runs_handed_out_chunk_by_chunk_equal_the_whole_sweep() {
+    let m = rich();
+    let n = 29;
+    let p = params(n);
+    let opts = SweepOptions {
+        outputs: Some(all_outputs()),
+        seed: 3,
+        batch: 4,
+        ..SweepOptions::default()
+    };
+    let whole = sweep(&m, n, &p, &opts, &Progress::new()).expect("sweep");
+    let per_run = whole.times.len() * whole.outputs.len();
+    // Chunks of 4 runs (the smallest, one batch), 8 runs, and everything.
+    for chunk_bytes in [1, 8 * per_run * 8, usize::MAX / 2] {
+        let (times, answers) = sweep_each_in(
+            &m,
+            n,
+            &p,
+            &opts,
+            &Progress::new(),
+            chunk_bytes,
+            |r, _, series| (r, bits(series)),
+        )
+        .expect("sweep_each");
+        assert_eq!(times, whole.times);
+        assert_eq!(answers.len(), n);
+        for (r, a) in answers.into_iter().enumerate() {
+            let (run, got) = a.expect("no run fails");
+            assert_eq!(run, r);
+            assert_eq!(
+                got,
+                bits(&whole.values[r * per_run..(r + 1) * per_run]),
+                "run {r}, chunks of {chunk_bytes} bytes"
+            );
+        }
+    }
+    let reduced = SweepOptions {
+        reduce: Some(Reduce::Final),
+        ..opts
+    };
+    assert!(sweep_each(&m, n, &p, &reduced, &Progress::new(), |_, _, _| ()).is_err());
+}
+
+#[test]
 fn rk4_and_rk2_sweeps_match_single_runs() {
     let m = rich();
     let n = 9;

@@ -30,9 +30,10 @@ use polars_arrow::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 use rayon::prelude::*;
+use simlin::loops::ltm::{dominant_periods_by, DominantPeriod};
 use simlin::sweep::{
-    int_key_seed, str_key_seed, sweep, Engine, OnError, Param, ParamValues, Progress, Reduce,
-    SweepOptions, SweepResult,
+    int_key_seed, str_key_seed, sweep, sweep_each, Engine, OnError, Param, ParamValues, Progress,
+    Reduce, SweepOptions, SweepResult,
 };
 use simlin::Error;
 
@@ -94,7 +95,14 @@ fn parse_reduce(reduce: Option<&str>, at: Option<f64>) -> Result<Option<Reduce>,
 #[derive(Default)]
 struct State {
     finished: bool,
-    outcome: Option<Result<SweepResult, BindError>>,
+    outcome: Option<Result<Outcome, BindError>>,
+}
+
+/// What a sweep produces: every run's series (or reductions), or, for a
+/// sweep of loop dominance, each run's periods (`None` for a failed run).
+enum Outcome {
+    Series(SweepResult),
+    Periods(Vec<Option<Vec<DominantPeriod>>>),
 }
 
 /// The state the worker thread fills, and the condition it signals.
@@ -109,7 +117,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn finish(&self, outcome: Result<SweepResult, BindError>) {
+    fn finish(&self, outcome: Result<Outcome, BindError>) {
         let mut state = self.lock();
         state.finished = true;
         state.outcome = Some(outcome);
@@ -166,7 +174,7 @@ pub(crate) fn run_seed(seed: u64, key: &Bound<'_, PyAny>) -> Result<u64, BindErr
 #[pyfunction]
 #[pyo3(signature = (
     model, n_runs, numbers, tables, run_ids_int, run_ids_str, outputs, reduce, reduce_at,
-    method, start, stop, dt, save_step, seed, threads, on_error, engine, batch, ltm = false
+    method, start, stop, dt, save_step, seed, threads, on_error, engine, batch, ltm = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start_sweep(
@@ -190,8 +198,17 @@ pub(crate) fn start_sweep(
     on_error: &str,
     engine: &str,
     batch: usize,
-    ltm: bool,
+    ltm: Option<&str>,
 ) -> Result<PySweepJob, BindError> {
+    let dominance = match ltm {
+        None | Some("relative") => false,
+        Some("dominance") => true,
+        Some(other) => {
+            return Err(BindError::Argument(format!(
+                "ltm must be 'relative' or 'dominance', got '{other}'"
+            )))
+        }
+    };
     let reduce = parse_reduce(reduce, reduce_at)?;
     let method = crate::project::parse_method(method)?;
     let on_error = match on_error {
@@ -270,8 +287,10 @@ pub(crate) fn start_sweep(
     };
     // With loop scores, the runs are of the model compiled with them (the
     // caller names the score variables as outputs).
-    let compiled = if ltm {
+    let mut loops = Vec::new();
+    let compiled = if ltm.is_some() {
         let m = model.get().ltm_model(py)?;
+        loops = m.structure.loops.clone();
         if m.structure.mode != simlin::loops::LoopMode::Exhaustive {
             return Err(BindError::Argument(format!(
                 "the model has more than {} loops: sweeps score loops only when every loop \
@@ -290,7 +309,17 @@ pub(crate) fn start_sweep(
         .name("simlin-sweep".into())
         .spawn(move || {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                sweep(&compiled, n_runs, &params, &opts, &p)
+                if dominance {
+                    // Periods per run as each chunk of runs finishes: the
+                    // relative scores of all runs are never held at once.
+                    let n_l = loops.len();
+                    sweep_each(&compiled, n_runs, &params, &opts, &p, |_, times, series| {
+                        dominant_periods_by(&loops, times, |l, t| series[t * n_l + l])
+                    })
+                    .map(|(_, periods)| Outcome::Periods(periods))
+                } else {
+                    sweep(&compiled, n_runs, &params, &opts, &p).map(Outcome::Series)
+                }
             }));
             let outcome = match outcome {
                 Ok(r) => r.map_err(BindError::Engine),
@@ -393,7 +422,11 @@ impl PySweepJob {
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(BindError::Engine(Error::Cancelled));
         }
-        let result = outcome?;
+        let Outcome::Series(result) = outcome? else {
+            return Err(BindError::Argument(
+                "a dominance sweep's result is taken with dominance()".into(),
+            ));
+        };
         let frame = py.detach(move || {
             catch_unwind(AssertUnwindSafe(|| build_frame(result, run_ids)))
                 .unwrap_or_else(|p| Err(BindError::Internal(panic_message(p.as_ref()))))
@@ -401,17 +434,11 @@ impl PySweepJob {
         Ok(frame)
     }
 
-    /// Wait for the end of a sweep of relative loop scores (`ltm=True`,
-    /// no reduction) and return (once) each run's periods of dominance as
-    /// columns `(run ids, partition, start, end, loop ids)`, computed in
-    /// place from the engine's buffer: no long frame of every score is
-    /// built. Run ids are the row indices, or the sweep's id column.
-    fn dominance(
-        &self,
-        py: Python<'_>,
-        model: &Bound<'_, PyModel>,
-    ) -> Result<DominanceColumns, BindError> {
-        let m = model.get().ltm_model(py)?;
+    /// Wait for the end of a sweep started with `ltm="dominance"` and
+    /// return (once) each run's periods of dominance as columns `(run ids,
+    /// partition, start, end, loop ids)`. Run ids are the row indices, or
+    /// the sweep's id column.
+    fn dominance(&self, py: Python<'_>) -> Result<DominanceColumns, BindError> {
         let shared = &self.shared;
         py.detach(|| shared.wait(None));
         let outcome = self.shared.lock().outcome.take();
@@ -428,31 +455,15 @@ impl PySweepJob {
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(BindError::Engine(Error::Cancelled));
         }
-        let result = outcome?;
-        let loops = &m.structure.loops;
-        let (n_t, n_out) = (result.times.len(), result.outputs.len());
-        if result.reduce.is_some() || n_out != loops.len() {
+        let Outcome::Periods(periods) = outcome? else {
             return Err(BindError::Argument(
-                "dominance needs a sweep of every loop's relative score, unreduced".into(),
+                "dominance() needs a sweep started with ltm='dominance'".into(),
             ));
-        }
-        let periods = py.detach(|| {
-            simlin::sweep::on_process_pool(|| {
-                (0..result.n_runs)
-                    .into_par_iter()
-                    .map(|r| {
-                        let run = &result.values[r * n_t * n_out..(r + 1) * n_t * n_out];
-                        simlin::loops::ltm::dominant_periods_by(loops, &result.times, |l, t| {
-                            run[t * n_out + l]
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })?;
+        };
         let mut cols = DominanceColumns::default();
         cols.0 = matches!(run_ids, RunIds::Strings(_));
         for (r, ps) in periods.into_iter().enumerate() {
-            for p in ps {
+            for p in ps.into_iter().flatten() {
                 match &run_ids {
                     RunIds::Index => cols.1.push(r as i64),
                     RunIds::Ints(ids) => cols.1.push(ids[r]),
