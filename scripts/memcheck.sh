@@ -48,6 +48,10 @@ for l in sys.stdin:
 
 python_valgrind() {
     echo "==> Python churn under valgrind"
+    # The extension with the system allocator (valgrind cannot see inside
+    # mimalloc's pages); `scripts/dev.sh setup` restores the default build.
+    MATURIN_PEP517_ARGS="--no-default-features" \
+        "$PY" -m pip install --quiet --no-build-isolation -e "$ROOT"
     local log
     log="$(mktemp)"
     # pymalloc hides allocations from valgrind; plain malloc shows them.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::convert::{Body, Def, DimItem, VarRecord};
 use super::external::{ExtKind, Resolved};
-use super::rewrite::{fold_constants, substitute, uses_range_value};
+use super::rewrite::{fold_constants, substitute, uses_range_value, ElementValues};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ir::{
@@ -21,7 +21,9 @@ use crate::ir::MAX_ELEMENTS;
 
 /// Resolve subscript range definitions and equivalences into dimensions.
 pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
-    let names: Vec<String> = defs
+    // A set: items are checked against it one by one, and a range may
+    // list thousands of them.
+    let names: std::collections::HashSet<String> = defs
         .iter()
         .filter_map(|d| match d {
             Def::Dim { name, .. } | Def::Equiv { name, .. } => Some(canonicalize(name)),
@@ -82,6 +84,7 @@ pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
         }
     }
     let mut out: Vec<Dimension> = Vec::new();
+    let mut made: std::collections::HashSet<String> = std::collections::HashSet::new();
     for d in defs {
         let (name, maps_to, offset) = match d {
             Def::Dim {
@@ -94,7 +97,7 @@ pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
             _ => continue,
         };
         let ident = canonicalize(name);
-        if out.iter().any(|x| x.ident == ident) {
+        if !made.insert(ident.clone()) {
             continue;
         }
         let elements = done.get(&ident).cloned().unwrap_or_default();
@@ -170,9 +173,10 @@ pub fn variables(ctx: &Ctx, dims: &[Dimension], recs: Vec<VarRecord>) -> Result<
         .filter_map(|g| g.first())
         .map(|r| r.ident.clone())
         .collect();
+    let values = ElementValues::new(dims);
     let mut out = Vec::new();
     for g in groups {
-        out.extend(variable(ctx, dims, &idents, g)?);
+        out.extend(variable(ctx, dims, &values, &idents, g)?);
     }
     Ok(out)
 }
@@ -233,11 +237,12 @@ fn num_eq(v: f64, text: &str) -> Equation {
 fn variable(
     ctx: &Ctx,
     dims: &[Dimension],
+    values: &ElementValues,
     idents: &std::collections::HashSet<String>,
     mut g: Vec<VarRecord>,
 ) -> Result<Vec<Variable>> {
     for r in &mut g {
-        let fold = |eq: &mut Equation| eq.expr = fold_constants(&eq.expr, dims, idents);
+        let fold = |eq: &mut Equation| eq.expr = fold_constants(&eq.expr, dims, values, idents);
         match &mut r.body {
             Body::Expr(eq, _) => fold(eq),
             Body::Stock { rate, init } => {
@@ -434,7 +439,7 @@ fn variable(
             | Body::FromDataFiles(_) => {}
         }
     }
-    per_element(ctx, dims, g, v, &expand)
+    per_element(ctx, dims, values, g, v, &expand)
 }
 
 type Expand<'a> = dyn Fn(&VarRecord, &str) -> Result<Vec<String>> + 'a;
@@ -470,6 +475,7 @@ fn element_lookups(mut v: Variable, g: &[VarRecord], expand: &Expand<'_>) -> Res
 fn per_element(
     ctx: &Ctx,
     dims: &[Dimension],
+    values: &ElementValues,
     g: Vec<VarRecord>,
     mut v: Variable,
     expand: &Expand<'_>,
@@ -515,7 +521,7 @@ fn per_element(
             }
             let subst = |eq: &Equation| Equation {
                 text: eq.text.clone(),
-                expr: substitute(&eq.expr, &r.subs, t, dims),
+                expr: substitute(&eq.expr, &r.subs, t, dims, values),
             };
             let eq = match &r.body {
                 Body::Expr(eq, _) => subst(eq),

@@ -4,7 +4,7 @@
 //! values, where a range stands for the element's position), and
 //! `ELMCOUNT(range)` and element names used as values fold to numbers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::build::find_dim;
 use crate::ir::Dimension;
@@ -14,7 +14,13 @@ use crate::syntax::ident::canonicalize;
 /// Replace subscripts naming a left-hand-side range with the element this
 /// per-element equation is for, and a range used as a value with the
 /// element's position (Vensim: `x[dim] = dim` is 1, 2, 3...).
-pub fn substitute(e: &Expr, subs: &[String], elems: &[String], dims: &[Dimension]) -> Expr {
+pub fn substitute(
+    e: &Expr,
+    subs: &[String],
+    elems: &[String],
+    dims: &[Dimension],
+    values: &ElementValues,
+) -> Expr {
     let map: Vec<(String, String)> = subs
         .iter()
         .zip(elems)
@@ -35,39 +41,62 @@ pub fn substitute(e: &Expr, subs: &[String], elems: &[String], dims: &[Dimension
         Expr::Var(d, _) => map
             .iter()
             .find(|(from, _)| from == d)
-            .map(|(_, to)| Expr::Num(element_value(dims, to))),
+            .map(|(_, to)| Expr::Num(values.get(to))),
         _ => None,
     };
     map_expr(e, &value, &index)
 }
 
-/// The numeric value of an element: its 1-based position in the largest
-/// range holding it.
-fn element_value(dims: &[Dimension], elem: &str) -> f64 {
-    dims.iter()
-        .filter_map(|d| {
-            d.elements
-                .iter()
-                .position(|e| canonicalize(e) == elem)
-                .map(|p| (d.elements.len(), p))
-        })
-        .fold(None, |best: Option<(usize, usize)>, c| match best {
-            Some(b) if b.0 >= c.0 => Some(b),
-            _ => Some(c),
-        })
-        .map_or(0.0, |(_, p)| (p + 1) as f64)
+/// The numeric value of every element: its 1-based position in the largest
+/// range holding it (the first such range on a tie). Built once per model:
+/// looking an element up by scanning every range made a per-element
+/// equation over a large range quadratic (found by fuzzing).
+pub struct ElementValues(HashMap<String, (usize, f64)>);
+
+impl ElementValues {
+    pub fn new(dims: &[Dimension]) -> ElementValues {
+        let mut m: HashMap<String, (usize, f64)> = HashMap::new();
+        for d in dims {
+            let len = d.elements.len();
+            let mut seen: HashSet<String> = HashSet::new();
+            for (p, e) in d.elements.iter().enumerate() {
+                let key = canonicalize(e);
+                // Within a range the first position of a name counts.
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                match m.get(&key) {
+                    Some(&(best, _)) if best >= len => {}
+                    _ => {
+                        m.insert(key, (len, (p + 1) as f64));
+                    }
+                }
+            }
+        }
+        ElementValues(m)
+    }
+
+    /// 0 when `elem` (canonical) is no range's element.
+    fn get(&self, elem: &str) -> f64 {
+        self.0.get(elem).map_or(0.0, |&(_, v)| v)
+    }
 }
 
 /// `ELMCOUNT(range)` and an element name used as a value (`dim = b2`,
 /// not a variable's name) are constants: fold them.
-pub fn fold_constants(e: &Expr, dims: &[Dimension], idents: &HashSet<String>) -> Expr {
+pub fn fold_constants(
+    e: &Expr,
+    dims: &[Dimension],
+    values: &ElementValues,
+    idents: &HashSet<String>,
+) -> Expr {
     let value = |x: &Expr| match x {
         Expr::Call(f, args, _) if f == "elmcount" => match args.as_slice() {
             [Expr::Var(d, _)] => find_dim(dims, d).map(|d| Expr::Num(d.elements.len() as f64)),
             _ => None,
         },
         Expr::Var(n, _) if !idents.contains(n) && find_dim(dims, n).is_none() => {
-            let v = element_value(dims, n);
+            let v = values.get(n);
             (v > 0.0).then_some(Expr::Num(v))
         }
         _ => None,
