@@ -152,6 +152,18 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
     })
 }
 
+/// SIGN: 1, -1, or 0 for zero and NaN.
+#[inline]
+pub fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// The time context pure builtins may read.
 #[derive(Clone, Copy, Debug)]
 pub struct TimeCtx {
@@ -242,16 +254,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 0.0
             }
         }
-        Sign => {
-            let x = a(0);
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                0.0
-            }
-        }
+        Sign => sign(a(0)),
         Pi => std::f64::consts::PI,
         IfThenElse => {
             if a(0) != 0.0 {

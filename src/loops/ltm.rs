@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use crate::compile::flatten::FlatModel;
 use crate::compile::CompiledModel;
 use crate::error::{Error, Result};
-use crate::ir::{Dialect, Project, SimSpecs};
+use crate::ir::{Dialect, Project};
 use crate::results::Results;
 use crate::vm::RunOptions;
 
@@ -31,7 +31,9 @@ pub struct LtmModel {
     scorer: Option<Scorer>,
     inst_flat: FlatModel,
     dialect: Dialect,
-    specs: SimSpecs,
+    /// [`LtmModel::score_outputs`]: link scores in `scored` order, then
+    /// each loop's score and relative score.
+    score_names: Vec<String>,
     instrumented: OnceLock<Result<Arc<CompiledModel>>>,
 }
 
@@ -100,12 +102,11 @@ impl LtmModel {
             };
             let inst_flat = instrument(&structure, &scored, &structure.circuits, &structure.loops)?;
             let plain = CompiledModel::from_flat(project, m, &structure.flat)?;
-            let mut specs = m
-                .sim_specs
-                .clone()
-                .unwrap_or_else(|| project.sim_specs.clone());
-            if specs.save_step.is_none() {
-                specs.save_step = project.sim_specs.save_step;
+            let mut score_names: Vec<String> =
+                scored.iter().map(|&k| instrument::link_name(k)).collect();
+            for l in &structure.loops {
+                score_names.push(instrument::loop_name(&l.id));
+                score_names.push(instrument::relative_name(&l.id));
             }
             let mut ltm = LtmModel {
                 structure,
@@ -114,16 +115,15 @@ impl LtmModel {
                 scorer: None,
                 inst_flat,
                 dialect: project.dialect,
-                specs,
+                score_names,
                 instrumented: OnceLock::new(),
             };
-            let outputs = ltm.score_outputs();
             ltm.scorer = Scorer::new(
                 project,
                 m,
                 &ltm.inst_flat,
                 ltm.structure.flat.vars.len(),
-                &outputs,
+                &ltm.score_names,
             );
             if ltm.scorer.is_none() {
                 // Surface the instrumented model's compile errors now.
@@ -142,7 +142,7 @@ impl LtmModel {
                 crate::with_deep_stack(|| {
                     CompiledModel::from_flat_specs(
                         self.dialect,
-                        self.specs.clone(),
+                        self.plain.specs.clone(),
                         &self.inst_flat,
                     )
                     .map(Arc::new)
@@ -163,17 +163,8 @@ impl LtmModel {
     }
 
     /// The score variables a run must save, by name.
-    pub fn score_outputs(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .scored
-            .iter()
-            .map(|&k| instrument::link_name(k))
-            .collect();
-        for l in &self.structure.loops {
-            out.push(instrument::loop_name(&l.id));
-            out.push(instrument::relative_name(&l.id));
-        }
-        out
+    pub fn score_outputs(&self) -> &[String] {
+        &self.score_names
     }
 
     /// Run with `opts` (its `outputs`, if any, name the model's own
@@ -183,15 +174,14 @@ impl LtmModel {
             if let Some((results, watched)) =
                 crate::sweep::single::run_watched(&self.plain, opts, &sc.watch)?
             {
-                if let Some(cols) = sc.evaluate(&results.times, &watched) {
-                    let scores = self.score_outputs().into_iter().zip(cols).collect();
-                    return self.finish(results, scores);
-                }
+                let cols = sc.evaluate(&results.times, &watched);
+                let scores = self.score_names.iter().cloned().zip(cols).collect();
+                return self.finish(results, scores);
             }
         }
         let mut opts = opts.clone();
         if let Some(outs) = &mut opts.outputs {
-            outs.extend(self.score_outputs());
+            outs.extend_from_slice(&self.score_names);
         }
         let all = self.compiled()?.run(&opts)?;
         self.split(all)

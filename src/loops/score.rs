@@ -274,7 +274,8 @@ impl Scorer {
                 Some(of) => {
                     let of: usize = of.parse().ok()?;
                     if of < n_orig {
-                        // An input of its own, made when first read.
+                        // An input of its own.
+                        b.previous(of)?;
                         continue;
                     }
                     // PREVIOUS of a score variable (a stock's net flow):
@@ -293,17 +294,6 @@ impl Scorer {
                     visible: false,
                 })
                 .ok()?;
-        }
-        // References to `$ltm.prev.<plain>` resolve to inputs.
-        let prevs: Vec<usize> = inst
-            .vars
-            .iter()
-            .skip(n_orig)
-            .filter_map(|v| v.ident.strip_prefix("$ltm.prev.")?.parse().ok())
-            .filter(|&of| of < n_orig)
-            .collect();
-        for of in prevs {
-            b.previous(of)?;
         }
         let outputs = outputs
             .iter()
@@ -325,8 +315,7 @@ impl Scorer {
 
     /// The outputs' series over a run's saved `times`, from the values the
     /// run kept of [`Scorer::watch`].
-    pub(crate) fn evaluate<'a>(&self, times: &'a [f64], w: &'a Watched) -> Option<Vec<Vec<f64>>> {
-        let grid = w.grid?;
+    pub(crate) fn evaluate(&self, times: &[f64], w: &Watched) -> Vec<Vec<f64>> {
         let every_step = w.previous.is_empty();
         let inputs: Vec<(u32, Column<'_>)> = self
             .inputs
@@ -353,12 +342,6 @@ impl Scorer {
                 (slot, c)
             })
             .collect();
-        Some(eval_points(
-            &self.model,
-            grid,
-            &inputs,
-            times.len(),
-            &self.outputs,
-        ))
+        eval_points(&self.model, w.grid, &inputs, times.len(), &self.outputs)
     }
 }

@@ -473,15 +473,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 }
                 ROp::Call(d, Builtin::Sign, args) if args.len() == 1 => {
                     let x = r[args[0] as usize];
-                    r[*d as usize] = x.map(|x| {
-                        if x > 0.0 {
-                            1.0
-                        } else if x < 0.0 {
-                            -1.0
-                        } else {
-                            0.0
-                        }
-                    });
+                    r[*d as usize] = x.map(builtins::sign);
                 }
                 ROp::Call(d, f, args) => {
                     let n = args.len();

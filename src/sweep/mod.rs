@@ -287,25 +287,9 @@ pub fn sweep(
     opts: &SweepOptions,
     progress: &Progress,
 ) -> Result<SweepResult> {
-    let Plan {
-        grid,
-        times,
-        outputs,
-        bound,
-        batch,
-    } = plan(m, n_runs, params, opts)?;
-    let sink = Sink::new(opts.reduce, &times, outputs.len())?;
-    let job = Job {
-        m,
-        first_row: 0,
-        grid,
-        outputs: &outputs,
-        bound: &bound,
-        sink: &sink,
-        seed: opts.seed,
-        run_seeds: opts.run_seeds.as_deref(),
-        progress,
-    };
+    let plan = plan(m, n_runs, params, opts)?;
+    let sink = Sink::new(opts.reduce, &plan.times, plan.outputs.len())?;
+    let job = Job::new(m, &plan, &sink, opts, progress);
     let per_run = sink.per_run();
     let cells = n_runs
         .checked_mul(per_run)
@@ -319,7 +303,7 @@ pub fn sweep(
     )?;
     let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
     in_pool(opts.threads, || {
-        job.run(&mut values, &mut failures, opts.engine, batch)
+        job.run(&mut values, &mut failures, opts.engine, plan.batch)
     })?;
     if progress.cancelled() {
         return Err(Error::Cancelled);
@@ -338,15 +322,16 @@ pub fn sweep(
         }
     }
     if opts.reduce.is_some() {
-        values = transpose(&values, n_runs, outputs.len())?;
+        values = transpose(&values, n_runs, plan.outputs.len())?;
     }
     Ok(SweepResult {
         n_runs,
-        outputs: outputs
+        outputs: plan
+            .outputs
             .iter()
             .map(|&s| m.vars[s as usize].name.clone())
             .collect(),
-        times,
+        times: plan.times,
         reduce: opts.reduce,
         values,
         failures,
@@ -389,14 +374,9 @@ fn sweep_each_in<R: Send>(
             message: "a sweep handing out each run's series takes no reduction".into(),
         });
     }
-    let Plan {
-        grid,
-        times,
-        outputs,
-        bound,
-        batch,
-    } = plan(m, n_runs, params, opts)?;
-    let sink = Sink::new(None, &times, outputs.len())?;
+    let plan = plan(m, n_runs, params, opts)?;
+    let (times, batch) = (&plan.times, plan.batch);
+    let sink = Sink::new(None, times, plan.outputs.len())?;
     let per_run = sink.per_run().max(1);
     let chunk = (chunk_bytes / (per_run * 8)).clamp(batch, 4096) / batch * batch;
     let mut buffer = crate::error::zeros(
@@ -406,23 +386,14 @@ fn sweep_each_in<R: Send>(
     let mut answers: Vec<Option<R>> = Vec::with_capacity(n_runs);
     let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
     let each = &each;
+    let mut job = Job::new(m, &plan, &sink, opts, progress);
     in_pool(opts.threads, || {
         for first in (0..n_runs).step_by(chunk.max(1)) {
             if progress.cancelled() {
                 return;
             }
             let n = chunk.min(n_runs - first);
-            let job = Job {
-                m,
-                first_row: first,
-                grid,
-                outputs: &outputs,
-                bound: &bound,
-                sink: &sink,
-                seed: opts.seed,
-                run_seeds: opts.run_seeds.as_deref(),
-                progress,
-            };
+            job.first_row = first;
             let out = &mut buffer[..n * per_run];
             let failed = &mut failures[first..first + n];
             job.run(out, failed, opts.engine, batch);
@@ -433,7 +404,7 @@ fn sweep_each_in<R: Send>(
                 .map(|r| {
                     failed[r]
                         .is_none()
-                        .then(|| each(first + r, &times, &out[r * per_run..(r + 1) * per_run]))
+                        .then(|| each(first + r, times, &out[r * per_run..(r + 1) * per_run]))
                 })
                 .collect();
             answers.extend(chunk_answers);
@@ -455,7 +426,7 @@ fn sweep_each_in<R: Send>(
             });
         }
     }
-    Ok((times, answers))
+    Ok((plan.times, answers))
 }
 
 /// The lockstep width for a model: as many lanes as keep one batch's
@@ -547,7 +518,28 @@ struct Job<'a> {
     progress: &'a Progress,
 }
 
-impl Job<'_> {
+impl<'a> Job<'a> {
+    /// The job of a whole sweep (`first_row` 0).
+    fn new(
+        m: &'a CompiledModel,
+        plan: &'a Plan,
+        sink: &'a Sink,
+        opts: &'a SweepOptions,
+        progress: &'a Progress,
+    ) -> Job<'a> {
+        Job {
+            m,
+            first_row: 0,
+            grid: plan.grid,
+            outputs: &plan.outputs,
+            bound: &plan.bound,
+            sink,
+            seed: opts.seed,
+            run_seeds: opts.run_seeds.as_deref(),
+            progress,
+        }
+    }
+
     fn seed_of(&self, row: usize) -> u64 {
         let row = self.first_row + row;
         match self.run_seeds {

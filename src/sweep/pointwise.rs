@@ -44,14 +44,14 @@ pub(crate) fn eval_points(
     for first in (0..n).step_by(W) {
         let width = W.min(n - first);
         for &(s, c) in inputs {
-            let from = first - c.lag.min(first);
-            let to = (first + width - c.lag).min(c.data.len());
-            // At point 0 a lagged input reads point 0 itself.
-            let pad = width - (to - from).min(width);
+            // Lanes take `data[first - lag ..]`; before point 0 a lagged
+            // input reads point 0 itself.
+            let pad = c.lag.saturating_sub(first);
+            let from = (first + pad) - c.lag;
             for l in 0..pad {
-                lanes.set(s, l, c.data.first().copied().unwrap_or(0.0));
+                lanes.set(s, l, c.data[0]);
             }
-            for (l, &v) in c.data[from..to].iter().enumerate() {
+            for (l, &v) in c.data[from..from + width - pad].iter().enumerate() {
                 lanes.set(s, pad + l, v);
             }
         }

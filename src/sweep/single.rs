@@ -30,7 +30,7 @@ pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results
 
 /// The values of some slots at every saved time and one step (dt) before
 /// it, as loop scores need them (see [`crate::loops::score`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Watched {
     /// `current[j][t]`: slot `watch[j]` at saved time `t`.
     pub current: Vec<Vec<f64>>,
@@ -38,7 +38,8 @@ pub(crate) struct Watched {
     /// empty when every step is saved (then it is the previous row of
     /// `current`).
     pub previous: Vec<Vec<f64>>,
-    pub grid: Option<TimeGrid>,
+    /// The run's time axis (DT, INITIAL and FINAL TIME for the scores).
+    pub grid: TimeGrid,
 }
 
 /// [`run`], also keeping the `watch` slots' values at each saved time and
@@ -85,20 +86,22 @@ pub(crate) fn run_watched(
     );
     lanes.initialize(m);
     let every_step = grid.save_every == 1;
-    let n = results.times.capacity() + 1;
+    let rows = results.times.capacity() + 1;
     let what = || {
         format!(
-            "{n} saved values of {} variables for loop scores",
+            "{rows} saved values of {} variables for loop scores",
             watch.len()
         )
     };
     let columns = |k: usize| -> Result<Vec<Vec<f64>>> {
-        (0..k).map(|_| crate::error::reserved(n, &what())).collect()
+        (0..k)
+            .map(|_| crate::error::reserved(rows, &what()))
+            .collect()
     };
     let mut watched = Watched {
         current: columns(watch.len())?,
         previous: columns(if every_step { 0 } else { watch.len() })?,
-        grid: Some(grid),
+        grid,
     };
     let mut before: Vec<f64> = watch.iter().map(|&s| lanes.value(s, 0)).collect();
     let keep_before = !watch.is_empty() && !every_step;

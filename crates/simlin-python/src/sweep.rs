@@ -406,23 +406,8 @@ impl PySweepJob {
     /// Wait for the end and return the outputs (once), or raise the
     /// sweep's error.
     fn result(&self, py: Python<'_>) -> Result<PySweepFrame, BindError> {
-        let shared = &self.shared;
-        py.detach(|| shared.wait(None));
-        let outcome = self.shared.lock().outcome.take();
-        let run_ids = self
-            .run_ids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let (Some(outcome), Some(run_ids)) = (outcome, run_ids) else {
-            return Err(BindError::Argument(
-                "the sweep's result was already taken".into(),
-            ));
-        };
-        if self.cancelled.load(Ordering::Relaxed) {
-            return Err(BindError::Engine(Error::Cancelled));
-        }
-        let Outcome::Series(result) = outcome? else {
+        let (outcome, run_ids) = self.take(py)?;
+        let Outcome::Series(result) = outcome else {
             return Err(BindError::Argument(
                 "a dominance sweep's result is taken with dominance()".into(),
             ));
@@ -439,23 +424,8 @@ impl PySweepJob {
     /// partition, start, end, loop ids)`. Run ids are the row indices, or
     /// the sweep's id column.
     fn dominance(&self, py: Python<'_>) -> Result<DominanceColumns, BindError> {
-        let shared = &self.shared;
-        py.detach(|| shared.wait(None));
-        let outcome = self.shared.lock().outcome.take();
-        let run_ids = self
-            .run_ids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let (Some(outcome), Some(run_ids)) = (outcome, run_ids) else {
-            return Err(BindError::Argument(
-                "the sweep's result was already taken".into(),
-            ));
-        };
-        if self.cancelled.load(Ordering::Relaxed) {
-            return Err(BindError::Engine(Error::Cancelled));
-        }
-        let Outcome::Periods(periods) = outcome? else {
+        let (outcome, run_ids) = self.take(py)?;
+        let Outcome::Periods(periods) = outcome else {
             return Err(BindError::Argument(
                 "dominance() needs a sweep started with ltm='dominance'".into(),
             ));
@@ -476,6 +446,30 @@ impl PySweepJob {
             }
         }
         Ok(cols)
+    }
+}
+
+impl PySweepJob {
+    /// Wait for the end and take (once) the outcome and the run ids, or
+    /// the sweep's error.
+    fn take(&self, py: Python<'_>) -> Result<(Outcome, RunIds), BindError> {
+        let shared = &self.shared;
+        py.detach(|| shared.wait(None));
+        let outcome = self.shared.lock().outcome.take();
+        let run_ids = self
+            .run_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (Some(outcome), Some(run_ids)) = (outcome, run_ids) else {
+            return Err(BindError::Argument(
+                "the sweep's result was already taken".into(),
+            ));
+        };
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(BindError::Engine(Error::Cancelled));
+        }
+        Ok((outcome?, run_ids))
     }
 }
 
