@@ -239,18 +239,35 @@ def test_models_pysimlin_cannot_score_still_work(key: str) -> None:
     assert run.dominant_loops().height > 0
 
 
-def test_sweep_relative_scores_match_single_runs(sir: simlin.Model) -> None:
+# Every step saved: sweeps score with the instrumented model; saves 32
+# steps apart: from the plain runs' values. Both agree with single runs.
+@pytest.mark.parametrize("save_step", [None, 1.0])
+def test_sweep_relative_scores_match_single_runs(
+    sir: simlin.Model, save_step: float | None
+) -> None:
     params = pl.DataFrame({"run": [10, 11, 12], "Contact Infectivity": [0.2, 0.3, 0.5]})
-    long = sir.sweep(params, ltm="relative")
+    long = sir.sweep(params, ltm="relative", save_step=save_step)
     assert long.columns == ["run", "time", "loop", "relative_score"]
     assert long["loop"].dtype == pl.Enum(["B1", "R1", "B2"])
+    final = sir.sweep(params, ltm="relative", reduce="final", save_step=save_step)
+    assert final.columns == ["run", "B1", "R1", "B2"]
     for run, beta in zip(params["run"], params["Contact Infectivity"], strict=True):
-        single = sir.run({"Contact Infectivity": beta}, ltm=True)
+        single = sir.run({"Contact Infectivity": beta}, ltm=True, save_step=save_step)
         for loop in ("B1", "R1", "B2"):
             got = long.filter((pl.col("run") == run) & (pl.col("loop") == loop))["relative_score"]
             assert np.array_equal(got.to_numpy(), single.loop_score(loop)), (run, loop)
-    final = sir.sweep(params, ltm="relative", reduce="final")
-    assert final.columns == ["run", "B1", "R1", "B2"]
+            last = final.filter(pl.col("run") == run)[loop].item()
+            assert last == single.loop_score(loop)[-1], (run, loop)
+
+
+@pytest.mark.parametrize("save_step", [None, 1.0])
+def test_sweep_dominance_matches_single_runs(sir: simlin.Model, save_step: float | None) -> None:
+    params = pl.DataFrame({"Contact Infectivity": [0.3, 0.5, 0.1, 0.25]})
+    periods = sir.sweep(params, ltm="dominance", save_step=save_step)
+    for run, beta in enumerate(params["Contact Infectivity"]):
+        single = sir.run({"Contact Infectivity": beta}, ltm=True, save_step=save_step)
+        mine = periods.filter(pl.col("run") == run).drop("run")
+        assert mine.rows() == single.dominant_loops().rows(), run
 
 
 def test_sweep_dominance_answers_when_balancing_takes_over(sir: simlin.Model) -> None:

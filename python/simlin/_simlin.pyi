@@ -18,6 +18,11 @@ def _debug_panic() -> None:
 def run_seed(seed: int, key: int | str) -> int:
     """The seed of the run with key ``key`` (see ``simlin.run_seed``)."""
 
+def dominant_periods(
+    scores: Results, loops: Sequence[tuple[str, int]]
+) -> list[tuple[int, float, float, list[str]]]:
+    """Periods of dominance ``(partition, start, end, loop ids)`` from ``rel:<id>`` columns."""
+
 def start_sweep(
     model: Model,
     n_runs: int,
@@ -199,9 +204,8 @@ class Model:
         list[tuple[str, str, list[str], int]],
         list[tuple[str, str]],
         str,
-        list[tuple[int, float, float, list[str]]],
     ]:
-        """Run with loop scores: results, score columns, loops, scored links, mode, periods."""
+        """Run with loop scores: results, score columns, loops, scored links, mode."""
 
     def simulate(
         self,

@@ -100,7 +100,6 @@ class LtmResults(Results):
         loops: list[LoopRow],
         links: list[tuple[str, str]],
         mode: str,
-        periods: list[PeriodRow],
     ) -> None:
         """Wrap the native parts (use :meth:`simlin.Model.run` with ``ltm=True``)."""
         super().__init__(native)
@@ -108,7 +107,7 @@ class LtmResults(Results):
         self._loops = loops
         self._links = links
         self._mode = mode
-        self._periods = periods
+        self._periods: list[PeriodRow] | None = None
 
     @property
     def mode(self) -> str:
@@ -185,6 +184,12 @@ class LtmResults(Results):
         times with the same set form one period; times where every score is
         0 (the initial time) belong to no period.
         """
+        if self._periods is None:
+            # On request only: on small models the periods cost a third of
+            # the scoring itself.
+            self._periods = _simlin.dominant_periods(
+                self._scores._native, [(r[0], r[3]) for r in self._loops]
+            )
         return periods_frame(self._periods)
 
     def close(self) -> None:

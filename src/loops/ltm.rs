@@ -156,6 +156,12 @@ impl LtmModel {
         &self.plain
     }
 
+    /// The score equations compiled to run on the plain model's values,
+    /// if every one of them can (see [`LtmModel::scores_pointwise`]).
+    pub(crate) fn scorer(&self) -> Option<&Scorer> {
+        self.scorer.as_ref()
+    }
+
     /// True when single runs score by a pass over their saved values
     /// rather than by running the instrumented model.
     pub fn scores_pointwise(&self) -> bool {
@@ -407,34 +413,37 @@ pub fn dominant_periods(
     relative: &[Vec<f64>],
     times: &[f64],
 ) -> Vec<DominantPeriod> {
-    dominant_periods_by(loops, times, |l, t| {
+    let keys: Vec<(&str, usize)> = loops.iter().map(|l| (l.id.as_str(), l.partition)).collect();
+    dominant_periods_by(&keys, times, |l, t| {
         relative[l].get(t).copied().unwrap_or(0.0)
     })
 }
 
-/// [`dominant_periods`] with `relative(loop, t)` giving loop `loop`'s
-/// relative score at saved time `t` (a sweep reads them in place from its
-/// run-major buffer).
-pub fn dominant_periods_by(
-    loops: &[Loop],
+/// [`dominant_periods`] over loops given as `(id, partition)`, with
+/// `relative(loop, t)` giving loop `loop`'s relative score at saved time
+/// `t` (a sweep reads them in place from its run-major buffer; Python's
+/// `LtmResults` from its score columns, only when periods are asked for).
+pub fn dominant_periods_by<S: AsRef<str>>(
+    loops: &[(S, usize)],
     times: &[f64],
     relative: impl Fn(usize, usize) -> f64,
 ) -> Vec<DominantPeriod> {
-    let mut partitions: Vec<usize> = loops.iter().map(|l| l.partition).collect();
+    let mut partitions: Vec<usize> = loops.iter().map(|l| l.1).collect();
     partitions.sort_unstable();
     partitions.dedup();
     let mut out = Vec::new();
     for p in partitions {
-        let members: Vec<usize> = (0..loops.len())
-            .filter(|&i| loops[i].partition == p)
-            .collect();
+        let members: Vec<usize> = (0..loops.len()).filter(|&i| loops[i].1 == p).collect();
         let close = |set: &[usize], from: usize, to: usize, out: &mut Vec<DominantPeriod>| {
             if !set.is_empty() {
                 out.push(DominantPeriod {
                     partition: p,
                     start: times[from],
                     end: times[to],
-                    loops: set.iter().map(|&i| loops[i].id.clone()).collect(),
+                    loops: set
+                        .iter()
+                        .map(|&i| loops[i].0.as_ref().to_string())
+                        .collect(),
                 });
             }
         };

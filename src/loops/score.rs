@@ -27,6 +27,7 @@ use crate::ir::{Dialect, Model, Project};
 use crate::sweep::pointwise::{eval_points, Column};
 use crate::sweep::single::Watched;
 use crate::syntax::ast::Expr;
+use crate::vm::state::TimeGrid;
 
 use super::instrument::PREFIX;
 
@@ -316,32 +317,49 @@ impl Scorer {
     /// The outputs' series over a run's saved `times`, from the values the
     /// run kept of [`Scorer::watch`].
     pub(crate) fn evaluate(&self, times: &[f64], w: &Watched) -> Vec<Vec<f64>> {
-        let every_step = w.previous.is_empty();
+        let current: Vec<&[f64]> = w.current.iter().map(Vec::as_slice).collect();
+        let previous: Vec<&[f64]> = w.previous.iter().map(Vec::as_slice).collect();
+        let previous = (!w.previous.is_empty()).then_some(previous.as_slice());
+        let all: Vec<usize> = (0..self.outputs.len()).collect();
+        self.evaluate_columns(w.grid, times, &current, previous, &all)
+    }
+
+    /// The scores at `times.len()` points: `current[j][p]` is `watch[j]`
+    /// at point `p`, `previous[j][p]` its value one step earlier (`None`:
+    /// point `p - 1` of `current`, every step being saved). Points need not
+    /// be one run's: a sweep passes several runs' saved times at once.
+    /// Returns the scores numbered `which` (indices into the score names).
+    pub(crate) fn evaluate_columns(
+        &self,
+        grid: TimeGrid,
+        times: &[f64],
+        current: &[&[f64]],
+        previous: Option<&[&[f64]]>,
+        which: &[usize],
+    ) -> Vec<Vec<f64>> {
         let inputs: Vec<(u32, Column<'_>)> = self
             .inputs
             .iter()
             .map(|&(slot, src)| {
-                let c = match src {
-                    Source::Time => Column {
+                let c = match (src, previous) {
+                    (Source::Time, _) => Column {
                         data: times,
                         lag: 0,
                     },
-                    Source::Current(k) => Column {
-                        data: &w.current[k],
+                    (Source::Current(k), _) => Column {
+                        data: current[k],
                         lag: 0,
                     },
-                    Source::Previous(k) if every_step => Column {
-                        data: &w.current[k],
+                    (Source::Previous(k), None) => Column {
+                        data: current[k],
                         lag: 1,
                     },
-                    Source::Previous(k) => Column {
-                        data: &w.previous[k],
-                        lag: 0,
-                    },
+                    (Source::Previous(k), Some(p)) => Column { data: p[k], lag: 0 },
                 };
                 (slot, c)
             })
             .collect();
-        eval_points(&self.model, w.grid, &inputs, times.len(), &self.outputs)
+        let outputs: Vec<u32> = which.iter().map(|&i| self.outputs[i]).collect();
+        eval_points(&self.model, grid, &inputs, times.len(), &outputs)
     }
 }

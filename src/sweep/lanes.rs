@@ -193,10 +193,15 @@ impl<'p, const W: usize> Lanes<'p, W> {
             && saves(self.step + 1, self.grid.save_every, self.grid.n_steps)
     }
 
-    /// Overwrite one lane's value of a slot (a stock of a model evaluated
-    /// pointwise, see [`super::pointwise`]).
-    pub(crate) fn set(&mut self, slot: u32, lane: usize, v: f64) {
-        self.slots[slot as usize][lane] = v;
+    /// Every lane's value of one slot, to read or fill a row at once (the
+    /// inputs and outputs of a model evaluated pointwise, see
+    /// [`super::pointwise`]).
+    pub(crate) fn lanes_of(&self, slot: u32) -> &[f64; W] {
+        &self.slots[slot as usize]
+    }
+
+    pub(crate) fn lanes_of_mut(&mut self, slot: u32) -> &mut [f64; W] {
+        &mut self.slots[slot as usize]
     }
 
     /// Evaluate every per-step variable once at the current stock values,

@@ -19,7 +19,7 @@ mod params;
 pub(crate) mod pointwise;
 pub(crate) mod regs;
 pub(crate) mod single;
-mod sink;
+pub(crate) mod sink;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -203,7 +203,8 @@ struct Plan {
     batch: usize,
 }
 
-fn plan(m: &CompiledModel, n_runs: usize, params: &[Param], opts: &SweepOptions) -> Result<Plan> {
+/// The time axis every run of a sweep with `opts` shares.
+pub(crate) fn sweep_grid(m: &CompiledModel, opts: &SweepOptions) -> Result<TimeGrid> {
     let run_opts = RunOptions {
         method: opts.method,
         start: opts.start,
@@ -230,7 +231,11 @@ fn plan(m: &CompiledModel, n_runs: usize, params: &[Param], opts: &SweepOptions)
             });
         }
     }
-    let grid = TimeGrid::resolve(m, &run_opts)?;
+    TimeGrid::resolve(m, &run_opts)
+}
+
+fn plan(m: &CompiledModel, n_runs: usize, params: &[Param], opts: &SweepOptions) -> Result<Plan> {
+    let grid = sweep_grid(m, opts)?;
     let times = grid.save_times();
     let outputs = resolve_outputs(m, opts.outputs.as_deref())?;
     let bound = params::bind(m, n_runs, params)?;
@@ -375,18 +380,54 @@ fn sweep_each_in<R: Send>(
         });
     }
     let plan = plan(m, n_runs, params, opts)?;
-    let (times, batch) = (&plan.times, plan.batch);
-    let sink = Sink::new(None, times, plan.outputs.len())?;
-    let per_run = sink.per_run().max(1);
+    let sink = Sink::new(None, &plan.times, plan.outputs.len())?;
+    let job = Job::new(m, &plan, &sink, opts, progress);
+    let mut answers: Vec<Option<R>> = Vec::with_capacity(n_runs);
+    let times = &plan.times;
+    let per_run = job.per_run();
+    run_chunks(
+        job,
+        n_runs,
+        opts,
+        &plan,
+        chunk_bytes,
+        |first, out, failed| {
+            let chunk_answers: Vec<Option<R>> = (0..failed.len())
+                .into_par_iter()
+                .map(|r| {
+                    failed[r]
+                        .is_none()
+                        .then(|| each(first + r, times, &out[r * per_run..(r + 1) * per_run]))
+                })
+                .collect();
+            answers.extend(chunk_answers);
+        },
+    )?;
+    Ok((plan.times, answers))
+}
+
+/// Run `job`'s rows chunk by chunk into one reused buffer of about
+/// `chunk_bytes`, handing each chunk to `each_chunk(first row, values,
+/// failures)` (values `job.per_run()` per run), on the sweep's pool. Fails
+/// as [`sweep`] does: cancelled, or on the first failed row with
+/// [`OnError::Raise`].
+fn run_chunks(
+    mut job: Job<'_>,
+    n_runs: usize,
+    opts: &SweepOptions,
+    plan: &Plan,
+    chunk_bytes: usize,
+    mut each_chunk: impl FnMut(usize, &[f64], &[Option<RunFailure>]) + Send,
+) -> Result<Vec<Option<RunFailure>>> {
+    let batch = plan.batch;
+    let per_run = job.per_run().max(1);
     let chunk = (chunk_bytes / (per_run * 8)).clamp(batch, 4096) / batch * batch;
     let mut buffer = crate::error::zeros(
         chunk.min(n_runs) * per_run,
         &format!("{} runs x {per_run} values", chunk.min(n_runs)),
     )?;
-    let mut answers: Vec<Option<R>> = Vec::with_capacity(n_runs);
     let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
-    let each = &each;
-    let mut job = Job::new(m, &plan, &sink, opts, progress);
+    let progress = job.progress;
     in_pool(opts.threads, || {
         for first in (0..n_runs).step_by(chunk.max(1)) {
             if progress.cancelled() {
@@ -397,17 +438,7 @@ fn sweep_each_in<R: Send>(
             let out = &mut buffer[..n * per_run];
             let failed = &mut failures[first..first + n];
             job.run(out, failed, opts.engine, batch);
-            let out = &*out;
-            let failed = &*failed;
-            let chunk_answers: Vec<Option<R>> = (0..n)
-                .into_par_iter()
-                .map(|r| {
-                    failed[r]
-                        .is_none()
-                        .then(|| each(first + r, times, &out[r * per_run..(r + 1) * per_run]))
-                })
-                .collect();
-            answers.extend(chunk_answers);
+            each_chunk(first, out, failed);
         }
     })?;
     if progress.cancelled() {
@@ -426,7 +457,81 @@ fn sweep_each_in<R: Send>(
             });
         }
     }
-    Ok((plan.times, answers))
+    Ok(failures)
+}
+
+/// What [`sweep_watched`] hands out per chunk of runs.
+pub(crate) struct WatchedChunk<'a> {
+    pub grid: TimeGrid,
+    /// Every saved time of the sweep.
+    pub times: &'a [f64],
+    /// Saved times kept per run: all of them, or only the final one.
+    pub points: usize,
+    /// The sweep row of the chunk's first run.
+    pub first: usize,
+    /// Per run (`per_run` values each): the watched slots at the kept
+    /// saved times, `[t * watch + j]`, then the same one step earlier
+    /// (from `points * watch` on).
+    pub values: &'a [f64],
+    pub per_run: usize,
+    pub failures: &'a [Option<RunFailure>],
+}
+
+impl WatchedChunk<'_> {
+    /// The saved-time index of kept time `t`.
+    pub fn saved_index(&self, t: usize) -> usize {
+        t + self.times.len() - self.points
+    }
+}
+
+/// Run every row (batched engine), keeping the `watch` slots at each saved
+/// time (`final_only`: the last one only) and one step (dt) before it, as
+/// loop scores read them, and hand them out chunk by chunk (about
+/// [`EACH_CHUNK_BYTES`] each) to `each_chunk`. `opts.outputs` and
+/// `opts.reduce` are ignored. Returns the saved times and each run's
+/// failure (only with [`OnError::Null`]).
+pub(crate) fn sweep_watched(
+    m: &CompiledModel,
+    n_runs: usize,
+    params: &[Param],
+    opts: &SweepOptions,
+    progress: &Progress,
+    (watch, final_only): (&[u32], bool),
+    each_chunk: impl FnMut(WatchedChunk<'_>) + Send,
+) -> Result<(Vec<f64>, Vec<Option<RunFailure>>)> {
+    let opts = &SweepOptions {
+        outputs: Some(Vec::new()),
+        reduce: None,
+        ..opts.clone()
+    };
+    let mut plan = plan(m, n_runs, params, opts)?;
+    plan.outputs = watch.to_vec();
+    let reduce = final_only.then_some(Reduce::Final);
+    let sink = Sink::new(reduce, &plan.times, watch.len())?;
+    let mut job = Job::new(m, &plan, &sink, opts, progress);
+    job.previous = true;
+    let per_run = job.per_run();
+    let points = if final_only { 1 } else { plan.times.len() };
+    let mut each_chunk = each_chunk;
+    let failures = run_chunks(
+        job,
+        n_runs,
+        opts,
+        &plan,
+        EACH_CHUNK_BYTES,
+        |first, values, failures| {
+            each_chunk(WatchedChunk {
+                grid: plan.grid,
+                times: &plan.times,
+                points,
+                first,
+                values,
+                per_run,
+                failures,
+            })
+        },
+    )?;
+    Ok((plan.times, failures))
 }
 
 /// The lockstep width for a model: as many lanes as keep one batch's
@@ -493,7 +598,7 @@ fn process_pool() -> Result<Arc<rayon::ThreadPool>> {
 }
 
 /// `rows × cols` row-major → column-major.
-fn transpose(values: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
+pub(crate) fn transpose(values: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
     let mut out = crate::error::zeros(values.len(), "the sweep's reduced values")?;
     for r in 0..rows {
         for c in 0..cols {
@@ -516,6 +621,11 @@ struct Job<'a> {
     seed: u64,
     run_seeds: Option<&'a [u64]>,
     progress: &'a Progress,
+    /// Also keep the outputs one step (dt) before each save the sink
+    /// needs (at the initial time: the initial values), after the saved
+    /// values in each run's slice, as loop scores read them (see
+    /// [`sweep_watched`]). Batched engine only.
+    previous: bool,
 }
 
 impl<'a> Job<'a> {
@@ -537,7 +647,13 @@ impl<'a> Job<'a> {
             seed: opts.seed,
             run_seeds: opts.run_seeds.as_deref(),
             progress,
+            previous: false,
         }
+    }
+
+    /// Values per run in the output buffer.
+    fn per_run(&self) -> usize {
+        self.sink.per_run() * if self.previous { 2 } else { 1 }
     }
 
     fn seed_of(&self, row: usize) -> u64 {
@@ -589,7 +705,8 @@ impl<'a> Job<'a> {
     }
 
     fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
-        let per_run = self.sink.per_run();
+        let per_run = self.per_run();
+        let half = self.sink.per_run();
         let m = self.m;
         let prog = m.reg_program();
         values
@@ -628,10 +745,15 @@ impl<'a> Job<'a> {
                         }
                         if lanes.saves_now() && self.sink.needs(ti) {
                             for l in 0..n {
-                                self.sink
-                                    .save(&mut out[l * per_run..(l + 1) * per_run], ti, |o| {
+                                let run = &mut out[l * per_run..(l + 1) * per_run];
+                                self.sink.save(&mut run[..half], ti, |o| {
+                                    lanes.value(self.outputs[o], l)
+                                });
+                                if self.previous && ti == 0 {
+                                    self.sink.save(&mut run[half..], ti, |o| {
                                         lanes.value(self.outputs[o], l)
                                     });
+                                }
                             }
                         }
                         if lanes.saves_now() {
@@ -639,6 +761,15 @@ impl<'a> Job<'a> {
                         }
                         if lanes.is_done() {
                             break;
+                        }
+                        if self.previous && lanes.next_saves() && self.sink.needs(ti) {
+                            // The values one step before save `ti`.
+                            for l in 0..n {
+                                let run = &mut out[l * per_run..(l + 1) * per_run];
+                                self.sink.save(&mut run[half..], ti, |o| {
+                                    lanes.value(self.outputs[o], l)
+                                });
+                            }
                         }
                         lanes.step_once(m);
                     }

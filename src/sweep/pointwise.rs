@@ -48,16 +48,23 @@ pub(crate) fn eval_points(
             // input reads point 0 itself.
             let pad = c.lag.saturating_sub(first);
             let from = (first + pad) - c.lag;
-            for l in 0..pad {
-                lanes.set(s, l, c.data[0]);
-            }
-            for (l, &v) in c.data[from..from + width - pad].iter().enumerate() {
-                lanes.set(s, pad + l, v);
+            let row = lanes.lanes_of_mut(s);
+            if let Some(full) = c.data.get(from..from + W).filter(|_| pad == 0) {
+                // The common case as a fixed-size copy (no call to memcpy).
+                row.copy_from_slice(full);
+            } else {
+                row[..pad].fill(c.data[0]);
+                row[pad..width].copy_from_slice(&c.data[from..from + width - pad]);
             }
         }
         lanes.eval_step(m);
         for (col, &s) in cols.iter_mut().zip(outputs) {
-            col.extend((0..width).map(|l| lanes.value(s, l)));
+            let row = lanes.lanes_of(s);
+            if width == W {
+                col.extend_from_slice(row);
+            } else {
+                col.extend_from_slice(&row[..width]);
+            }
         }
     }
     cols

@@ -46,6 +46,7 @@ fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::Float64View>()?;
     m.add_function(wrap_pyfunction!(sweep::start_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::run_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(project::dominant_periods, m)?)?;
     m.add_class::<sweep::PySweepJob>()?;
     m.add_class::<sweep::PySweepFrame>()?;
     Ok(())

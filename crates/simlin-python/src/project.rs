@@ -167,8 +167,39 @@ type LtmRunRow = (
     Vec<LoopRow>,
     Vec<(String, String)>,
     String,
-    Vec<(usize, f64, f64, Vec<String>)>,
 );
+
+/// A period of dominance as Python receives it: `(partition, start, end,
+/// loop ids)`.
+type PeriodRow = (usize, f64, f64, Vec<String>);
+
+/// The periods of dominance of a run with loop scores, from the `rel:<id>`
+/// columns of its `scores` for `loops` given as `(id, partition)`. Computed
+/// only when asked for: on small models they cost a third of the scoring.
+#[pyfunction]
+pub(crate) fn dominant_periods(
+    scores: &PyResults,
+    loops: Vec<(String, usize)>,
+) -> Result<Vec<PeriodRow>, BindError> {
+    let table = scores.table()?;
+    let columns = loops
+        .iter()
+        .map(|(id, _)| {
+            table.series(&format!("rel:{id}")).ok_or_else(|| {
+                BindError::Engine(simlin::Error::UnknownOutput {
+                    variable: id.clone(),
+                })
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let periods = simlin::loops::ltm::dominant_periods_by(&loops, table.times(), |l, t| {
+        columns[l].get(t).copied().unwrap_or(0.0)
+    });
+    Ok(periods
+        .into_iter()
+        .map(|p| (p.partition, p.start, p.end, p.loops))
+        .collect())
+}
 
 /// Loops as Python receives them: `(id, polarity letter, variables, partition)`.
 type LoopRow = (String, String, Vec<String>, usize);
@@ -473,8 +504,8 @@ impl PyModel {
         })
     }
 
-    /// Run with loop scores: `(results, scores, loops, links, mode,
-    /// dominant periods as (partition, start, end, loop ids))`.
+    /// Run with loop scores: `(results, scores, loops, links, mode)`
+    /// (periods of dominance on request: [`dominant_periods`]).
     /// `scores` holds columns `link:<k>` (for `links[k]`, as `(from, to)`
     /// including compiler helpers), `loop:<id>` and `rel:<id>`.
     #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
@@ -497,11 +528,6 @@ impl PyModel {
         let quick = model.plain().run_size(&opts) < crate::detach::QUICK_RUN;
         let m = model.clone();
         let run = interruptible(py, &cancel, quick, move || Ok(m.run(&opts)?))?;
-        let periods = run
-            .dominant_periods()
-            .into_iter()
-            .map(|p| (p.partition, p.start, p.end, p.loops))
-            .collect::<Vec<_>>();
         let s = &model.structure;
         let mut names = Vec::new();
         let mut columns = Vec::new();
@@ -530,7 +556,6 @@ impl PyModel {
             loops,
             links,
             run.mode.name().to_string(),
-            periods,
         ))
     }
 

@@ -62,6 +62,16 @@ impl Table {
         self.lookup.get(&canonicalize(name)).copied()
     }
 
+    pub(crate) fn times(&self) -> &[f64] {
+        self.times.values()
+    }
+
+    /// One variable's series by any spelling of its name.
+    pub(crate) fn series(&self, name: &str) -> Option<&[f64]> {
+        self.index_of(name)
+            .map(|i| self.columns[i].values().as_slice())
+    }
+
     /// One struct array: `time`, then one float64 field per variable.
     fn to_struct_array(&self) -> StructArray {
         let mut fields = Vec::with_capacity(self.columns.len() + 1);
@@ -98,7 +108,7 @@ impl PyResults {
         }
     }
 
-    fn table(&self) -> Result<Arc<Table>, BindError> {
+    pub(crate) fn table(&self) -> Result<Arc<Table>, BindError> {
         let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
         guard.clone().ok_or(BindError::Closed("Results"))
     }
@@ -158,7 +168,6 @@ impl PyResults {
         })
     }
 
-    /// A zero-copy view of the column at `index` (column order).
     /// An arrayed variable's shape and element column indices (row-major),
     /// or `None` if `name` is not an arrayed variable of these results.
     fn array_columns(&self, name: &str) -> Result<Option<ShapeAndColumns>, BindError> {
@@ -171,6 +180,7 @@ impl PyResults {
             .map(|(_, shape, cols)| (shape.clone(), cols.clone())))
     }
 
+    /// A zero-copy view of the column at `index` (column order).
     fn column_at(&self, index: usize) -> Result<Float64View, BindError> {
         let table = self.table()?;
         if index >= table.columns.len() {

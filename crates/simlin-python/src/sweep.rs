@@ -32,8 +32,8 @@ use pyo3::types::{PyBytes, PyCapsule};
 use rayon::prelude::*;
 use simlin::loops::ltm::{dominant_periods_by, DominantPeriod};
 use simlin::sweep::{
-    int_key_seed, str_key_seed, sweep, sweep_each, Engine, OnError, Param, ParamValues, Progress,
-    Reduce, SweepOptions, SweepResult,
+    int_key_seed, str_key_seed, sweep, Engine, OnError, Param, ParamValues, Progress, Reduce,
+    SweepOptions, SweepResult,
 };
 use simlin::Error;
 
@@ -96,6 +96,12 @@ fn parse_reduce(reduce: Option<&str>, at: Option<f64>) -> Result<Option<Reduce>,
 struct State {
     finished: bool,
     outcome: Option<Result<Outcome, BindError>>,
+}
+
+/// What a sweep runs: the model, or the model with loop scores.
+enum Runs {
+    Plain(Arc<simlin::CompiledModel>),
+    Scored(Arc<simlin::loops::LtmModel>),
 }
 
 /// What a sweep produces: every run's series (or reductions), or, for a
@@ -285,12 +291,11 @@ pub(crate) fn start_sweep(
         engine,
         batch,
     };
-    // With loop scores, the runs are of the model compiled with them (the
-    // caller names the score variables as outputs).
-    let mut loops = Vec::new();
-    let compiled = if ltm.is_some() {
+    // With loop scores, the runs are scored from the plain model's values
+    // (or of the model compiled with them, see `simlin::loops::sweep`); the
+    // caller names the score variables as outputs.
+    let runs = if ltm.is_some() {
         let m = model.get().ltm_model(py)?;
-        loops = m.structure.loops.clone();
         if m.structure.mode != simlin::loops::LoopMode::Exhaustive {
             return Err(BindError::Argument(format!(
                 "the model has more than {} loops: sweeps score loops only when every loop \
@@ -298,9 +303,9 @@ pub(crate) fn start_sweep(
                 simlin::loops::MAX_LOOPS
             )));
         }
-        m.compiled()?
+        Runs::Scored(m)
     } else {
-        model.get().compiled(py)?
+        Runs::Plain(model.get().compiled(py)?)
     };
     let progress = Arc::new(Progress::new());
     let shared = Arc::new(Shared::default());
@@ -309,16 +314,24 @@ pub(crate) fn start_sweep(
         .name("simlin-sweep".into())
         .spawn(move || {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                if dominance {
-                    // Periods per run as each chunk of runs finishes: the
-                    // relative scores of all runs are never held at once.
-                    let n_l = loops.len();
-                    sweep_each(&compiled, n_runs, &params, &opts, &p, |_, times, series| {
-                        dominant_periods_by(&loops, times, |l, t| series[t * n_l + l])
-                    })
-                    .map(|(_, periods)| Outcome::Periods(periods))
-                } else {
-                    sweep(&compiled, n_runs, &params, &opts, &p).map(Outcome::Series)
+                match &runs {
+                    Runs::Scored(m) if dominance => {
+                        // Periods per run as each chunk of runs finishes: the
+                        // relative scores of all runs are never held at once.
+                        let loops: Vec<(&str, usize)> = m
+                            .structure
+                            .loops
+                            .iter()
+                            .map(|l| (l.id.as_str(), l.partition))
+                            .collect();
+                        let n_l = loops.len();
+                        m.sweep_each(n_runs, &params, &opts, &p, |_, times, series| {
+                            dominant_periods_by(&loops, times, |l, t| series[t * n_l + l])
+                        })
+                        .map(|(_, periods)| Outcome::Periods(periods))
+                    }
+                    Runs::Scored(m) => m.sweep(n_runs, &params, &opts, &p).map(Outcome::Series),
+                    Runs::Plain(c) => sweep(c, n_runs, &params, &opts, &p).map(Outcome::Series),
                 }
             }));
             let outcome = match outcome {
