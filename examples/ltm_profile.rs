@@ -55,6 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ltm.scored.len(),
         ltm.scores_pointwise()
     );
+    if ltm.structure.mode != simlin::loops::LoopMode::Exhaustive {
+        return Ok(()); // sweeps score enumerated loops only
+    }
     let rel: Vec<String> = ltm
         .score_outputs()
         .iter()

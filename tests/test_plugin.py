@@ -94,19 +94,26 @@ def test_installed_polars_loads_the_plugin(teacup: simlin.Model) -> None:
     assert out["sim"].struct.field(CUP).to_list() == [expected]
 
 
-def test_import_simlin_leaves_polars_until_used() -> None:
+def test_import_simlin_leaves_polars_and_numpy_until_used(teacup_path: Path) -> None:
     import subprocess
     import sys
 
     code = (
         "import sys, simlin\n"
-        "assert 'polars' not in sys.modules, 'import simlin imported polars'\n"
+        "for lib in ('polars', 'numpy', 'pandas', 'pyarrow'):\n"
+        "    assert lib not in sys.modules, f'import simlin imported {lib}'\n"
+        "m = simlin.load(sys.argv[1])\n"
+        "r = m.run({'Room Temperature': 60})\n"
+        "assert 'numpy' not in sys.modules, 'load and run imported numpy'\n"
+        "assert r['Teacup Temperature'][0] == 180.0\n"
         "import polars as pl\n"
         "assert hasattr(pl.col('a'), 'simlin'), 'namespace not registered'\n"
         "assert callable(simlin.simulate)\n"
         "print('ok')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(teacup_path)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 

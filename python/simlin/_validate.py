@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Union
 
 from simlin.errors import ErrorCode, SimlinArgumentError, SimlinRuntimeError, SimlinTypeError
 
-OverrideValue = (
-    float
-    | Sequence[tuple[float, float]]
-    | Sequence[float]
-    | Mapping[str, float]
-    | Mapping[tuple[str, ...], float]
-    | npt.NDArray[np.float64]
-)
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# NumPy is imported when a call needs it, not by `import simlin` (it is
+# half of the import time); the array member is a forward reference.
+OverrideValue = Union[
+    float,
+    Sequence[tuple[float, float]],
+    Sequence[float],
+    Mapping[str, float],
+    Mapping[tuple[str, ...], float],
+    "npt.NDArray[np.float64]",
+]
 """A constant's or stock's new value (for an arrayed one: a number for every
 element, a NumPy array or flat row-major list of one number per element, or a
 mapping of element name to number), or a graphical function's new points."""
@@ -33,6 +38,15 @@ NativeOverride = float | list[tuple[float, float]] | list[float]
 
 def _type_name(value: object) -> str:
     return type(value).__name__
+
+
+def loaded_numpy() -> Any:
+    """NumPy if something already imported it, else None.
+
+    A value cannot be a NumPy object before NumPy is imported, so type checks
+    need not load it.
+    """
+    return sys.modules.get("numpy")
 
 
 def is_real(value: object) -> bool:
@@ -148,7 +162,7 @@ def overrides(value: object, shape_of: ShapeOf | None = None) -> list[tuple[str,
         what = f"override for '{var}'"
         if is_real(v):
             out.append((var, _float(v, what)))
-        elif isinstance(v, np.ndarray):
+        elif (np := loaded_numpy()) is not None and isinstance(v, np.ndarray):
             # One number per element of an arrayed variable, row-major.
             if (
                 not np.issubdtype(v.dtype, np.number)
@@ -222,6 +236,7 @@ def seed(value: object) -> int:
 
 def flag(value: object, what: str) -> bool:
     """Check a boolean switch (``True``/``False``, NumPy bools too)."""
-    if isinstance(value, bool | np.bool_):
+    np = loaded_numpy()
+    if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):
         return bool(value)
     raise SimlinTypeError(f"{what} must be True or False, got {_type_name(value)}")

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from simlin import _simlin
 from simlin.errors import ErrorCode, SimlinKeyError
 from simlin.results import Results
 
 if TYPE_CHECKING:
+    import numpy as np
     import polars as pl
 
 __all__ = ["LtmResults", "links_frame", "loops_frame", "periods_frame"]
@@ -137,6 +136,7 @@ class LtmResults(Results):
 
     def loop_scores(self) -> pl.DataFrame:
         """Long frame ``time``, ``loop``, ``score``, ``relative_score``."""
+        import numpy as np
         import polars as pl
 
         times = self.times
@@ -160,6 +160,7 @@ class LtmResults(Results):
         SMOOTH or DELAY) scores as the product of its links' scores, which
         is how link scores compose along a path.
         """
+        import numpy as np
         import polars as pl
 
         times = self.times
@@ -207,4 +208,6 @@ class LtmResults(Results):
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    import numpy as np
+
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)

@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
 from simlin import _simlin
 from simlin._handle import NativeHandle
 from simlin.errors import ErrorCode, SimlinKeyError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
     import polars as pl
 
-__all__ = ["Results"]
+    FloatArray = npt.NDArray[np.float64]
 
-FloatArray = npt.NDArray[np.float64]
+__all__ = ["Results"]
 
 
 class Results(NativeHandle):
@@ -52,6 +51,8 @@ class Results(NativeHandle):
     @property
     def times(self) -> FloatArray:
         """The saved time points (read-only, zero-copy)."""
+        import numpy as np
+
         return np.asarray(self._native.times_view())
 
     def __getitem__(self, name: str) -> FloatArray:
@@ -67,6 +68,8 @@ class Results(NativeHandle):
                 suggests the closest names).
 
         """
+        import numpy as np
+
         if not isinstance(name, str):
             from simlin.errors import SimlinTypeError
 
@@ -110,6 +113,7 @@ class Results(NativeHandle):
 
     def to_pandas(self) -> pd.DataFrame:
         """A pandas DataFrame indexed by ``time``, one column per variable."""
+        import numpy as np
         import pandas as pd
 
         index = pd.Index(self.times, name="time")

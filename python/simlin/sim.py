@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from simlin import _simlin, _validate
 from simlin._handle import NativeHandle
 from simlin._validate import OverrideValue
-from simlin.results import FloatArray, Results
+from simlin.results import Results
+
+if TYPE_CHECKING:
+    from simlin.results import FloatArray
 
 __all__ = ["Sim"]
 
@@ -61,6 +64,8 @@ class Sim(NativeHandle):
         if self._native.shape(var) is None:
             return self._native.get_value(var)
         shape, values = self._native.get_array(var)
+        import numpy as np
+
         return np.asarray(values, dtype=np.float64).reshape(shape)
 
     def set_value(self, name: str, value: OverrideValue) -> None:

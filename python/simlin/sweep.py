@@ -27,14 +27,13 @@ and the Polars plugin's ``run=`` key gives the same seeds.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TextIO, cast
 
 from simlin import _simlin, _validate
 from simlin.errors import (
@@ -191,7 +190,9 @@ def _points(column: str, values: list[Any]) -> list[list[tuple[float, float]]]:
     for row, pts in enumerate(values):
         if pts is None:
             raise _bad(column, row, "is null")
-        if isinstance(pts, str | bytes) or not isinstance(pts, Sequence | np.ndarray):
+        np = _validate.loaded_numpy()
+        array = np is not None and isinstance(pts, np.ndarray)
+        if isinstance(pts, str | bytes) or not (isinstance(pts, Sequence) or array):
             raise _bad(column, row, f"expected a list of (x, y) points, got {pts!r}")
         out.append([_point(column, row, p) for p in pts])
     return out
@@ -199,6 +200,7 @@ def _points(column: str, values: list[Any]) -> list[list[tuple[float, float]]]:
 
 def _run_ids(column: str, series: Any) -> tuple[bytes | None, list[str] | None]:
     """The run-id column as int64 bytes or a list of strings."""
+    import numpy as np
     import polars as pl
 
     row = _first_null(series)
@@ -229,6 +231,7 @@ def _columns(
     list[str] | None,
 ]:
     """Split and convert the parameter columns (see the module docs)."""
+    import numpy as np
     import polars as pl
 
     if run_id is not None:
@@ -299,11 +302,15 @@ def _reduce(value: object) -> tuple[str | None, float | None]:
 def _positive_int(value: object, what: str, most: int = 2**16) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    np = _validate.loaded_numpy()
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (np is not None and isinstance(value, np.integer))
+    ):
         raise SimlinTypeError(f"{what} must be an int, got {type(value).__name__}")
-    if not 1 <= int(value) <= most:
+    n = operator.index(cast(SupportsIndex, value))
+    if not 1 <= n <= most:
         raise SimlinArgumentError(f"{what} must be between 1 and {most}, got {value}")
-    return int(value)
+    return n
 
 
 class SweepJob:
