@@ -23,6 +23,10 @@ PY="$VENV/bin/python"
 # package from python/ (where the editable install put the native module).
 MIN_POLARS="1.28.1"
 MIN_VENV="$ROOT/.venv-polars-min"
+# The release-style wheel (built as .github/workflows/release.yml builds it)
+# and the fresh venv the Python tests run in, against the installed wheel.
+WHEEL_DIR="$CARGO_TARGET_DIR/simlin-wheel"
+WHEEL_VENV="$ROOT/.venv-wheel"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -78,13 +82,44 @@ polars_min_env() {
         python="$(find_python)" || return 1
         "$python" -m venv "$MIN_VENV"
     fi
-    "$MIN_VENV/bin/python" -m pip install --quiet "polars==$MIN_POLARS" "numpy>=1.24" "pytest>=7"
+    "$MIN_VENV/bin/python" -m pip install --quiet "polars==$MIN_POLARS" "numpy>=1.24" "tqdm>=4.64" "pytest>=7"
 }
 
 polars_min_tests() {
     # -s shows the Polars version the first test prints.
     PYTHONPATH="$ROOT/python" "$MIN_VENV/bin/python" -m pytest -q -s -p no:cacheprovider \
         tests/test_plugin.py
+}
+
+lint_workflows() {
+    "$VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml &&
+        "$VENV/bin/zizmor" --offline --quiet --config .github/zizmor.yml .github/workflows/
+}
+
+build_wheel() {
+    rm -rf "$WHEEL_DIR"
+    "$VENV/bin/maturin" build --release --strip --out "$WHEEL_DIR" &&
+        ls -l "$WHEEL_DIR"/*.whl
+}
+
+# PATH without the Rust toolchain: the wheel must not need it.
+path_without_rust() {
+    echo "$PATH" | tr ':' '\n' | grep -v -e '\.cargo' -e 'rustup' | paste -sd: -
+}
+
+wheel_env() {
+    rm -rf "$WHEEL_VENV"
+    local python
+    python="$(find_python)" || return 1
+    "$python" -m venv "$WHEEL_VENV" &&
+        "$WHEEL_VENV/bin/python" -m pip install --quiet "$(ls "$WHEEL_DIR"/*.whl)[pandas,polars]" \
+            "pytest>=7" "dask[distributed]>=2024.1" "xarray>=2023.1" "matplotlib>=3.6" &&
+        (cd /tmp && PATH="$(path_without_rust)" "$WHEEL_VENV/bin/python" -c \
+            'import simlin, sys; f = simlin.__file__; print(f); sys.exit("site-packages" not in f)')
+}
+
+wheel_tests() {
+    PATH="$(path_without_rust)" "$WHEEL_VENV/bin/python" -m pytest -q -p no:cacheprovider tests
 }
 
 example() {
@@ -101,7 +136,11 @@ run_tests() {
     step "ruff check" "$VENV/bin/ruff" check .
     step "ruff format --check" "$VENV/bin/ruff" format --check .
     step "mypy --strict" "$VENV/bin/mypy" --strict python/simlin tests
-    step "pytest" "$VENV/bin/pytest" -q tests
+    step "stubtest (_simlin.pyi against the built module)" "$VENV/bin/python" -m mypy.stubtest simlin._simlin
+    step "workflows (check-jsonschema, zizmor)" lint_workflows
+    step "build the release wheel" build_wheel
+    step "fresh venv with the wheel" wheel_env
+    step "pytest (installed wheel, no Rust on PATH)" wheel_tests
     step "venv with polars==$MIN_POLARS" polars_min_env
     step "pytest tests/test_plugin.py (polars==$MIN_POLARS)" polars_min_tests
 }

@@ -29,8 +29,8 @@ def parse_csv(text: str) -> tuple[list[str], list[list[float]]]:
     return rows[0], [[float(x) for x in row] for row in rows[1:]]
 
 
-def assert_clean_error(proc: subprocess.CompletedProcess[str]) -> None:
-    assert proc.returncode == 1
+def assert_clean_error(proc: subprocess.CompletedProcess[str], code: int = 1) -> None:
+    assert proc.returncode == code, proc.stderr
     assert proc.stderr.startswith("simlin: error: ") or "\nsimlin: error: " in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -85,7 +85,7 @@ def test_run_parquet(tmp_path: Path) -> None:
 
 def test_parquet_needs_output() -> None:
     proc = run_cli("run", TEACUP, "--format", "parquet")
-    assert_clean_error(proc)
+    assert_clean_error(proc, code=2)
     assert "-o" in proc.stderr
 
 
@@ -126,17 +126,115 @@ def test_check_errors() -> None:
         ("run", str(DATA / "unknown_function.xmile")),
         ("run", TEACUP, "--vars", "nope"),
         ("run", TEACUP, "--dt", "-1"),
+        ("run", TEACUP, "--format", "parquet", "-o", "/nonexistent-dir/x.parquet"),
+        ("run", TEACUP, "-o", str(DATA)),
+        ("run", TEACUP, "--set", "nope=1"),
+        ("sweep", TEACUP, str(DATA / "missing.csv")),
+    ],
+)
+def test_errors_are_clean(args: tuple[str, ...]) -> None:
+    assert_clean_error(run_cli(*args))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
         ("run", TEACUP, "--method", "leapfrog"),
         ("run", TEACUP, "--stop", "soon"),
         ("frobnicate",),
         (),
         ("run", TEACUP, "--vars", ","),
-        ("run", TEACUP, "--format", "parquet", "-o", "/nonexistent-dir/x.parquet"),
-        ("run", TEACUP, "-o", str(DATA)),
+        ("run", TEACUP, "--format", "parquet"),
+        ("run", TEACUP, "--set", "room temperature"),
+        ("run", TEACUP, "--set", "room temperature=warm"),
+        ("sweep", TEACUP, "p.csv", "--reduce", "median"),
     ],
 )
-def test_errors_are_clean(args: tuple[str, ...]) -> None:
-    assert_clean_error(run_cli(*args))
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    assert_clean_error(run_cli(*args), code=2)
+
+
+def test_csv_values_are_the_runs_bits() -> None:
+    # A fine step gives values with 15-17 significant digits; each must read
+    # back to the very float the run produced.
+    proc = run_cli("run", TEACUP, "--dt", "0.001", "--stop", "3")
+    assert proc.returncode == 0, proc.stderr
+    header, rows = parse_csv(proc.stdout)
+    results = simlin.load(TEACUP).run(dt=0.001, stop=3)
+    assert header == ["time", *results.names]
+    assert len(rows) == len(results) == 3001
+    columns = [results.times, *(results[n] for n in results.names)]
+    for j, column in enumerate(columns):
+        assert [row[j] for row in rows] == column.tolist()
+
+
+def test_run_set_overrides() -> None:
+    proc = run_cli(
+        "run", TEACUP, "--set", "Room Temperature=20", "--set", "characteristic time=5",
+        "--outputs", "teacup temperature", "--stop", "2",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    header, rows = parse_csv(proc.stdout)
+    expected = simlin.load(TEACUP).run({"room temperature": 20, "characteristic time": 5}, stop=2)[
+        "teacup temperature"
+    ]
+    assert header == ["time", "Teacup Temperature"]
+    assert [r[1] for r in rows] == expected.tolist()
+
+
+def test_output_format_from_suffix(tmp_path: Path) -> None:
+    import polars as pl
+
+    out = tmp_path / "out.parquet"
+    proc = run_cli("run", TEACUP, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert pl.read_parquet(out).columns[0] == "time"
+
+
+def params_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "params.csv"
+    path.write_text("run,Characteristic Time\na,5\nb,10\nc,20\n")
+    return path
+
+
+def test_sweep_reduce(tmp_path: Path) -> None:
+    import polars as pl
+
+    params = params_csv(tmp_path)
+    proc = run_cli("sweep", TEACUP, str(params), "--reduce", "final", "--threads", "2")
+    assert proc.returncode == 0, proc.stderr
+    got = pl.read_csv(io.StringIO(proc.stdout))
+    want = simlin.load(TEACUP).sweep(pl.read_csv(params), reduce="final")
+    assert got.columns == want.columns
+    assert got["run"].to_list() == ["a", "b", "c"]
+    for column in want.columns[1:]:
+        assert got[column].to_list() == want[column].to_list()
+
+
+def test_sweep_long_parquet_with_set(tmp_path: Path) -> None:
+    import polars as pl
+
+    params = params_csv(tmp_path)
+    out = tmp_path / "out.parquet"
+    proc = run_cli(
+        "sweep", TEACUP, str(params), "-o", str(out), "--set", "room temperature=30",
+        "--outputs", "teacup temperature", "--stop", "5", "--method", "rk4",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    got = pl.read_parquet(out)
+    frame = pl.read_csv(params).with_columns(pl.lit(30.0).alias("room temperature"))
+    want = simlin.load(TEACUP).sweep(frame, outputs=["teacup temperature"], stop=5, method="rk4")
+    assert got.columns == ["run", "time", "variable", "value"]
+    assert got.height == want.height == 3 * 41  # dt 0.125 to 5
+    assert got["value"].to_list() == want["value"].to_list()
+
+
+def test_help_names_every_format() -> None:
+    proc = run_cli("run", "--help")
+    assert proc.returncode == 0
+    for suffix in (".mdl", ".xmile", ".stmx", ".itmx"):
+        assert suffix in proc.stdout
+    assert "Exit codes" in run_cli("--help").stdout
 
 
 def test_full_stdout_is_a_clean_error() -> None:

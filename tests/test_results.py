@@ -146,3 +146,58 @@ def test_unknown_name_is_a_key_error_with_suggestions(results: simlin.Results) -
     assert "did you mean 'Teacup Temperature'" in str(err)
     with pytest.raises(simlin.SimlinKeyError, match="no variable named 'zzz'"):
         results["zzz"]
+
+
+def test_reads_like_a_dict(results: simlin.Results) -> None:
+    assert results.keys() == NAMES
+    as_dict = dict(results)
+    assert list(as_dict) == NAMES
+    for (name, series), value in zip(results.items(), results.values(), strict=True):
+        np.testing.assert_array_equal(as_dict[name], series)
+        np.testing.assert_array_equal(series, value)
+    np.testing.assert_array_equal(results.get("teacup_temperature"), results[NAMES[0]])
+    assert results.get("nope") is None
+    marker = object()
+    assert results.get("nope", marker) is marker
+    # Not a registered Mapping, so frame constructors take the Arrow stream
+    # (time first, zero-copy) rather than a dict of values.
+    assert pl.DataFrame(results).columns == ["time", *NAMES]
+
+
+def wide_xmile(n: int) -> str:
+    """A model of ``n`` auxiliaries, the last with a ``<`` in its equation."""
+    auxs = "".join(f'<aux name="v{i}"><eqn>{i} * TIME</eqn></aux>' for i in range(n - 1))
+    auxs += f'<aux name="v{n - 1}"><eqn>IF TIME &lt; 2 THEN 1 ELSE 0</eqn></aux>'
+    return (
+        '<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">'
+        "<sim_specs><start>0</start><stop>100</stop><dt>0.5</dt></sim_specs><model><variables>"
+        f"{auxs}</variables></model></xmile>"
+    )
+
+
+def test_html_display_is_bounded(results: simlin.Results) -> None:
+    html = results._repr_html_()
+    assert "241 time points x 4 variables" in html
+    assert html.count("<tr>") == 1 + 2 * 5 + 1  # header, head, "...", tail
+    assert ">180<" in html and ">30<" in html  # first value, last time
+    results.close()
+    assert "closed" in results._repr_html_()
+    wide = simlin.Project.from_xmile(wide_xmile(60)).main_model
+    html = wide.run()._repr_html_()
+    assert "201 time points x 60 variables" in html
+    assert "... and 48 more variables" in html
+    assert html.count("<th>") == 1 + 12
+
+
+def test_model_html(teacup: simlin.Model) -> None:
+    html = teacup._repr_html_()
+    assert "1 stocks" in html and "1 flows" in html and "2 auxs" in html
+    assert "dt 0.125" in html and "euler" in html
+    assert html.count("<tr>") == 1 + 4
+    assert "Teacup Temperature" in html and "<code>180</code>" in html
+    wide = simlin.Project.from_xmile(wide_xmile(60)).main_model._repr_html_()
+    assert wide.count("<tr>") == 1 + 40
+    assert "... and 20 more variables" in wide
+    # Equations are escaped: the comparison shows as text, not as a tag.
+    small = simlin.Project.from_xmile(wide_xmile(3)).main_model._repr_html_()
+    assert "TIME &lt; 2" in small and "TIME < 2" not in small

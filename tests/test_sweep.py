@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import pickle
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -412,6 +415,35 @@ def test_progress_bar_draws(
     assert "sweep" in err and f"/{TEACUP_PARAMS.height}" in err and err.endswith("\n")
     teacup.sweep(TEACUP_PARAMS, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_one_progress_bar_for_a_parquet_sink(
+    teacup: simlin.Model,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from simlin import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "_PROGRESS_AFTER", -1.0)
+    params = pl.DataFrame({"Characteristic Time": np.linspace(5.0, 20.0, 40)})
+    # 241 rows a run and 500 rows a group: about 20 jobs, one bar.
+    teacup.sweep_to_parquet(params, tmp_path / "out.parquet", rows_per_group=500, progress=True)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert "40/40" in err
+    assert err.count("sweep") >= 1
+
+
+def test_progress_default_follows_terminal_or_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simlin import sweep as sweep_module
+
+    assert sweep_module._wants_progress(True) and not sweep_module._wants_progress(False)
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not sweep_module._wants_progress(None)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert sweep_module._wants_progress(None)
 
 
 def test_pickle_round_trip(teacup: simlin.Model, sir: simlin.Model) -> None:

@@ -17,9 +17,13 @@ model once per row of a DataFrame, and ``expr.simlin.simulate`` is the same
 as an expression namespace.
 """
 
+import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+# First: refuses a package folder shared with pysimlin's files, which would
+# import and then fail somewhere unrelated (see simlin/_conflict.py).
+from simlin import _conflict  # noqa: F401
 from simlin._lazy import register_when_polars_loads
 from simlin._simlin import __version__
 from simlin.errors import (
@@ -79,9 +83,16 @@ if importlib.util.find_spec("polars") is not None:
     register_when_polars_loads()
 
 
+# Submodules with optional dependencies, imported on first use
+# (``simlin.plot.fan(...)``, ``simlin.dask.sweep(...)``).
+_LAZY_SUBMODULES = ("dask", "plot")
+
+
 def __getattr__(name: str) -> Any:
     if name == "simulate" and "simulate" in __all__:
         from simlin.plugin import simulate
 
         return simulate
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"simlin.{name}")
     raise AttributeError(f"module 'simlin' has no attribute '{name}'")

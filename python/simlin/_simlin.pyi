@@ -5,12 +5,32 @@ Use the public wrappers in :mod:`simlin` instead of these classes directly.
 
 import os
 from collections.abc import Sequence
-from typing import Any, final
+from typing import Any, TypeAlias, final
+
+# Checked against the built module by ``python -m mypy.stubtest simlin._simlin``
+# (part of ``scripts/dev.sh test``).
+__all__ = [
+    "Float64View",
+    "Model",
+    "Project",
+    "Results",
+    "Sim",
+    "SweepFrame",
+    "SweepJob",
+    "__version__",
+    "_debug_panic",
+    "_register_model",
+    "_registered_models",
+    "_unregister_model",
+    "dominant_periods",
+    "run_seed",
+    "start_sweep",
+]
 
 __version__: str
 
-OverrideValue = float | list[tuple[float, float]] | list[float]
-VariableTuple = tuple[str, str, str, str | None, list[str], str | None]
+_OverrideValue: TypeAlias = float | list[tuple[float, float]] | list[float]
+_VariableTuple: TypeAlias = tuple[str, str, str, str | None, list[str], str | None]
 
 def _debug_panic() -> None:
     """Panic inside the engine-call helper (tests only)."""
@@ -146,7 +166,7 @@ class Model:
     def name(self) -> str:
         """Model name as written in the source."""
 
-    def variables(self) -> list[VariableTuple]:
+    def variables(self) -> list[_VariableTuple]:
         """``(name, kind, equation, units, dimensions, doc)`` per variable."""
 
     def time_spec(self) -> tuple[float, float, float, float, str, list[str]]:
@@ -169,7 +189,7 @@ class Model:
 
     def run(
         self,
-        overrides: Sequence[tuple[str, OverrideValue]],
+        overrides: Sequence[tuple[str, _OverrideValue]],
         method: str | None,
         start: float | None,
         stop: float | None,
@@ -190,7 +210,7 @@ class Model:
 
     def run_ltm(
         self,
-        overrides: Sequence[tuple[str, OverrideValue]],
+        overrides: Sequence[tuple[str, _OverrideValue]],
         method: str | None,
         start: float | None,
         stop: float | None,
@@ -209,7 +229,7 @@ class Model:
 
     def simulate(
         self,
-        overrides: Sequence[tuple[str, OverrideValue]],
+        overrides: Sequence[tuple[str, _OverrideValue]],
         method: str | None,
         start: float | None,
         stop: float | None,
@@ -246,7 +266,7 @@ class Sim:
     def shape(self, name: str) -> list[int] | None:
         """Shape of an arrayed variable, None for anything else."""
 
-    def set_values(self, items: Sequence[tuple[str, OverrideValue]]) -> None:
+    def set_values(self, items: Sequence[tuple[str, _OverrideValue]]) -> None:
         """Set several values at once, as run overrides (all or nothing)."""
 
     @property
@@ -297,6 +317,12 @@ class Results:
 
     def array_columns(self, name: str) -> tuple[list[int], list[int]] | None:
         """Shape and element column indices of an arrayed variable, or None."""
+
+    def array_layouts(self) -> list[tuple[str, list[tuple[str, list[str]]], list[int]]]:
+        """Each arrayed variable: name, (dimension, elements) pairs, element columns."""
+
+    def csv(self, header: bool, start: int, stop: int) -> bytes:
+        """CSV text: the header line if ``header``, then rows ``start..stop``."""
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         """Arrow C stream capsule."""

@@ -1,35 +1,67 @@
-"""The ``simlin`` command line: run a model or check it.
+"""The ``simlin`` command line: run a model, sweep it over a table, or check it.
 
 Usage::
 
-    simlin run MODEL [--method euler|rk2|rk4] [--vars a,b] [--format csv|parquet]
-                     [-o FILE] [--start T] [--stop T] [--dt DT]
+    simlin run MODEL [--set NAME=VALUE ...] [--outputs a,b] [--method euler|rk2|rk4]
+                     [--start T] [--stop T] [--dt DT] [--save-step S] [-o FILE]
+                     [--format csv|parquet]
+    simlin sweep MODEL PARAMS.{csv,parquet} [--set NAME=VALUE ...] [--outputs a,b]
+                     [--reduce final|max|min|mean|TIME] [--threads N] [--seed N]
+                     [--method ...] [--start T] [--stop T] [--dt DT] [--save-step S]
+                     [-o OUT.{csv,parquet}] [--format csv|parquet]
     simlin check MODEL
+    simlin --version
 
-``run`` writes CSV (header ``time,<names>``) to stdout unless ``-o`` is
-given; ``parquet`` needs ``-o`` and polars or pyarrow. ``check`` prints
-diagnostics and exits 1 on errors, else prints ``ok``. Failures print
-``simlin: error: <message>`` to stderr and exit 1.
+MODEL is ``.mdl`` (Vensim), ``.xmile``/``.xml`` or ``.stmx``/``.itmx`` (Stella).
+``run`` writes CSV (``time,<names>``) to stdout unless ``-o`` is given; a
+``-o`` path ending in ``.parquet`` writes Parquet (needs polars or pyarrow).
+``sweep`` runs the model once per row of PARAMS (a column per parameter, an
+optional ``run`` column of ids; needs polars) and writes the long frame
+``run,time,variable,value``, or with ``--reduce`` one row per run.
+``--set`` overrides a constant (or a stock's initial value) in every run.
+``check`` prints diagnostics and ``ok`` if there are no errors.
+
+Exit codes: 0 success; 1 the model could not be loaded, compiled or run, or
+the output could not be written (``check``: the model has errors); 2 a bad
+command line; 130 interrupted (Ctrl-C). Every failure prints one line
+``simlin: error: <message>`` to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import importlib.util
+import os
 import sys
-from collections.abc import Sequence
-from typing import IO, NoReturn
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from simlin import _conflict  # noqa: F401  (first: pysimlin files in this package?)
 from simlin._simlin import __version__
 from simlin.errors import SimlinError
 from simlin.project import Project
 from simlin.results import Results
 
+if TYPE_CHECKING:
+    from simlin.model import Model
+    from simlin.sweep import ReduceSpec
+
 __all__ = ["main"]
+
+#: Exit codes (see the module docstring).
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_MODEL_HELP = "model file (.mdl, .xmile, .xml, .stmx, .itmx)"
 
 
 class _CliError(Exception):
-    """A user-facing failure: printed as ``simlin: error: ...``, exit code 1."""
+    """A user-facing failure: printed as ``simlin: error: ...``."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,49 +69,131 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(1, f"simlin: error: {message}\n")
+        self.exit(EXIT_USAGE, f"simlin: error: {message}\n")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options ``run`` and ``sweep`` share, spelled the same in both."""
+    p.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="override a constant or a stock's initial value (repeatable)",
+    )
+    p.add_argument(
+        "--outputs",
+        "--vars",
+        dest="outputs",
+        metavar="A,B",
+        help="comma-separated variables to output",
+    )
+    p.add_argument("--method", choices=["euler", "rk2", "rk4"], help="integration method")
+    p.add_argument("--start", type=float, help="start time")
+    p.add_argument("--stop", type=float, help="stop time")
+    p.add_argument("--dt", type=float, help="integration step")
+    p.add_argument("--save-step", type=float, help="interval between saved times")
+    p.add_argument("-o", "--output", help="output file: .csv or .parquet (default: CSV on stdout)")
+    p.add_argument(
+        "--format", choices=["csv", "parquet"], help="output format (default: from -o's suffix)"
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="simlin",
-        description="Simulate system dynamics models (XMILE, Stella .stmx/.itmx, Vensim .mdl).",
+        description="Simulate system dynamics models (Vensim .mdl, XMILE, Stella .stmx/.itmx).",
+        epilog="Exit codes: 0 ok, 1 model or output failure, 2 bad command line, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"simlin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="simulate a model and write its results")
-    run.add_argument("model", help="model file (.xmile, .stmx, .itmx, .xml)")
-    run.add_argument("--method", choices=["euler", "rk2", "rk4"], help="integration method")
-    run.add_argument("--vars", help="comma-separated variables to output (default: all)")
-    run.add_argument("--format", choices=["csv", "parquet"], default="csv", help="output format")
-    run.add_argument("-o", "--output", help="output file (default: stdout, CSV only)")
-    run.add_argument("--start", type=float, help="start time")
-    run.add_argument("--stop", type=float, help="stop time")
-    run.add_argument("--dt", type=float, help="integration step")
+    run.add_argument("model", help=_MODEL_HELP)
+    _add_run_options(run)
+
+    sweep = sub.add_parser(
+        "sweep", help="run a model once per row of a parameter table, in parallel"
+    )
+    sweep.add_argument("model", help=_MODEL_HELP)
+    sweep.add_argument(
+        "params",
+        help="parameter table (.csv or .parquet): a column per parameter, "
+        "optionally a 'run' column of run ids",
+    )
+    _add_run_options(sweep)
+    sweep.add_argument(
+        "--reduce",
+        metavar="final|max|min|mean|TIME",
+        help="one value per run and output instead of the time series",
+    )
+    sweep.add_argument("--threads", type=int, help="worker threads (default: one per core)")
+    sweep.add_argument("--seed", type=int, help="base random seed (default 0)")
+    sweep.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
 
     check = sub.add_parser("check", help="check a model for errors")
-    check.add_argument("model", help="model file (.xmile, .stmx, .itmx, .xml)")
+    check.add_argument("model", help=_MODEL_HELP)
     return parser
 
 
-def _write_csv(results: Results, out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    names = results.names
-    writer.writerow(["time", *names])
-    columns = [results.times] + [results[n] for n in names]
-    for row in zip(*columns, strict=True):
-        writer.writerow([repr(float(v)) for v in row])
+def _overrides(pairs: list[str]) -> dict[str, float]:
+    """``--set NAME=VALUE`` arguments as a mapping (later ones win)."""
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise _CliError(f"--set {pair!r}: expected NAME=VALUE", EXIT_USAGE)
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise _CliError(
+                f"--set {pair!r}: {value.strip()!r} is not a number", EXIT_USAGE
+            ) from None
+    return out
 
 
-def _write_parquet(results: Results, path: str) -> None:
+def _outputs(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise _CliError(f"--outputs {text!r} names no variable", EXIT_USAGE)
+    return names
+
+
+def _format(args: argparse.Namespace) -> str:
+    """The output format: ``--format``, else the output file's suffix, else CSV."""
+    fmt: str | None = args.format
+    if fmt is None:
+        suffix = os.path.splitext(args.output or "")[1].lower()
+        fmt = "parquet" if suffix in (".parquet", ".pq") else "csv"
+    if fmt == "parquet" and not args.output:
+        raise _CliError("parquet output needs an output file (-o FILE)", EXIT_USAGE)
+    return fmt
+
+
+#: Saved times formatted per block of CSV output.
+_CSV_BLOCK = 16384
+
+
+def _write_results_csv(results: Results, out: IO[bytes]) -> None:
+    """The engine formats the text (``simlin.results.csv``) a block at a time."""
+    n = len(results)
+    native = results._native
+    out.write(native.csv(True, 0, _CSV_BLOCK))
+    for start in range(_CSV_BLOCK, n, _CSV_BLOCK):
+        out.write(native.csv(False, start, start + _CSV_BLOCK))
+
+
+def _write_results_parquet(results: Results, path: str) -> None:
     """Write with Polars if it is installed, else pyarrow."""
-    try:
-        import polars as pl
-    except ImportError:
-        pass
-    else:
-        pl.DataFrame(results).write_parquet(path)
+    if importlib.util.find_spec("polars") is not None:
+        results.to_polars().write_parquet(path)
         return
     try:
         import pyarrow as pa
@@ -91,46 +205,131 @@ def _write_parquet(results: Results, path: str) -> None:
     pq.write_table(pa.table(results), path)
 
 
+def _write(args: argparse.Namespace, write: Callable[[IO[bytes] | str], None]) -> None:
+    """Call ``write`` on the output file (or stdout), naming it in any OS error.
+
+    CSV goes out as UTF-8 bytes: to the file, or to stdout's binary buffer.
+    """
+    try:
+        if args.output and _format(args) == "parquet":
+            write(args.output)
+        elif args.output:
+            with open(args.output, "wb") as f:
+                write(f)
+        else:
+            sys.stdout.flush()
+            write(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        target = args.output or "the results"
+        raise _CliError(f"cannot write {target}: {e.strerror or e}") from None
+
+
+def _load(path: str) -> Model:
+    return Project.from_file(path).main_model
+
+
 def _run(args: argparse.Namespace) -> int:
-    if args.format == "parquet" and not args.output:
-        raise _CliError("--format parquet needs an output file (-o FILE)")
-    outputs = None
-    if args.vars is not None:
-        outputs = [v.strip() for v in args.vars.split(",") if v.strip()]
-        if not outputs:
-            raise _CliError(f"--vars {args.vars!r} names no variable")
-    model = Project.from_file(args.model).main_model
+    _format(args)  # a bad output choice fails before the model loads
+    overrides = _overrides(args.set)
+    outputs = _outputs(args.outputs)
+    model = _load(args.model)
     with model.run(
+        overrides,
         method=args.method,
         start=args.start,
         stop=args.stop,
         dt=args.dt,
+        save_step=args.save_step,
         outputs=outputs,
     ) as results:
-        try:
-            if args.format == "parquet":
-                _write_parquet(results, args.output)
-            elif args.output:
-                with open(args.output, "w", newline="", encoding="utf-8") as f:
-                    _write_csv(results, f)
+
+        def write(target: IO[bytes] | str) -> None:
+            if isinstance(target, str):
+                _write_results_parquet(results, target)
             else:
-                _write_csv(results, sys.stdout)
-                sys.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            target = args.output or "the results"
-            raise _CliError(f"cannot write {target}: {e.strerror or e}") from None
+                _write_results_csv(results, target)
+
+        _write(args, write)
+    return 0
+
+
+def _polars() -> Any:
+    try:
+        import polars as pl
+    except ImportError:
+        raise _CliError("simlin sweep needs polars: pip install 'simlin[polars]'") from None
+    return pl
+
+
+_REDUCTIONS: dict[str, ReduceSpec] = {"final": "final", "max": "max", "min": "min", "mean": "mean"}
+
+
+def _reduce(text: str | None) -> ReduceSpec | None:
+    if text is None:
+        return None
+    if text.lower() in _REDUCTIONS:
+        return _REDUCTIONS[text.lower()]
+    try:
+        return float(text)
+    except ValueError:
+        raise _CliError(
+            f"--reduce {text!r}: expected final, max, min, mean or a time", EXIT_USAGE
+        ) from None
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    pl = _polars()
+    _format(args)
+    overrides = _overrides(args.set)
+    outputs = _outputs(args.outputs)
+    reduce = _reduce(args.reduce)
+    suffix = os.path.splitext(args.params)[1].lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            params = pl.read_parquet(args.params)
+        else:
+            params = pl.read_csv(args.params)
+    except (OSError, pl.exceptions.PolarsError) as e:
+        raise _CliError(f"cannot read {args.params}: {e}") from None
+    if overrides:
+        params = params.with_columns(
+            [pl.lit(v, dtype=pl.Float64).alias(k) for k, v in overrides.items()]
+        )
+    model = _load(args.model)
+    frame = model.sweep(
+        params,
+        outputs=outputs,
+        reduce=reduce,
+        method=args.method,
+        seed=args.seed,
+        threads=args.threads,
+        progress=args.progress,
+        start=args.start,
+        stop=args.stop,
+        dt=args.dt,
+        save_step=args.save_step,
+    )
+
+    def write(target: IO[bytes] | str) -> None:
+        if isinstance(target, str):
+            frame.write_parquet(target)
+        else:
+            frame.write_csv(target)
+
+    _write(args, write)
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    model = Project.from_file(args.model).main_model
+    model = _load(args.model)
     diagnostics = model.check()
     for d in diagnostics:
         print(d)
     if any(d.startswith("error:") for d in diagnostics):
-        return 1
+        return EXIT_FAILED
     print("ok")
     return 0
 
@@ -138,32 +337,38 @@ def _check(args: argparse.Namespace) -> int:
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's exit flush stays quiet."""
     try:
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run,
+    "sweep": _sweep,
+    "check": _check,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return _run(args)
-        return _check(args)
-    except (SimlinError, _CliError) as e:
+        return _COMMANDS[args.command](args)
+    except _CliError as e:
         print(f"simlin: error: {e}", file=sys.stderr)
-        return 1
+        return e.code
+    except SimlinError as e:
+        print(f"simlin: error: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         # The reader went away (`simlin run m.xmile | head`): not an error
         # worth a message; stop writing to the closed pipe.
         _silence_stdout()
-        return 1
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("simlin: error: interrupted", file=sys.stderr)
-        return 1
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

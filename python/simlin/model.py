@@ -431,8 +431,10 @@ class Model:
             method: ``"euler"``, ``"rk2"`` or ``"rk4"`` (default: the model's).
             seed: Base random seed (default 0); see above for each run's.
             threads: Worker threads (default: one per core).
-            progress: Show a progress bar on stderr once the sweep has run for
-                about 2 seconds; ``None`` = only if stderr is a terminal.
+            progress: Show a progress bar (``tqdm.auto``: a widget in
+                Jupyter, a line redrawn in place on stderr in a terminal)
+                once the sweep has run for about 2 seconds; ``None`` = only
+                in a terminal or a notebook.
             on_error: ``"raise"`` (a run whose stock becomes NaN or infinite
                 fails the sweep, naming the row) or ``"null"`` (its values are
                 null; other runs are unaffected).
@@ -554,6 +556,12 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<simlin.Model {self.name!r}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: time settings and a table of the variables."""
+        from simlin._html import model_html
+
+        return model_html(self)
 
 
 def _unpickle_model(source: Source, selector: str | None) -> Model:

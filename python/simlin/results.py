@@ -9,7 +9,7 @@ hands the same buffers to pyarrow, polars or pandas. Arrays obtained before
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from simlin import _simlin
 from simlin._handle import NativeHandle
@@ -20,18 +20,28 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
     import polars as pl
+    import xarray as xr
 
     FloatArray = npt.NDArray[np.float64]
 
 __all__ = ["Results"]
 
+_T = TypeVar("_T")
+
 
 class Results(NativeHandle):
     """The saved time series of one run.
 
-    Behaves like a read-only mapping from variable name (any spelling: case,
-    spaces or underscores do not matter) to a NumPy array aligned with
-    :attr:`times`. Use it as a context manager, or call :meth:`close`, to
+    Read like a dict from variable name (any spelling: case, spaces or
+    underscores do not matter) to a NumPy array aligned with :attr:`times`:
+    ``keys()``, ``values()``, ``items()``, ``get()``, ``in`` and
+    ``dict(results)`` work as for a dict, and an unknown name raises a
+    ``KeyError`` naming the closest ones. Two differences, both deliberate:
+    ``len(results)`` is the number of saved times, and it is not registered
+    as a :class:`collections.abc.Mapping`, because Polars and pandas build a
+    frame from a ``Mapping`` by its values, dropping ``time`` and copying;
+    ``pl.DataFrame(results)`` instead takes the Arrow stream (``time``
+    first, no copy). Use it as a context manager, or call :meth:`close`, to
     release the native buffers early.
     """
 
@@ -111,6 +121,29 @@ class Results(NativeHandle):
         """Iterate over the variable names."""
         return iter(self.names)
 
+    def keys(self) -> list[str]:
+        """The variable names, in column order (as :attr:`names`)."""
+        return self.names
+
+    def values(self) -> Iterator[FloatArray]:
+        """Each variable's series, in column order."""
+        return (self[name] for name in self.names)
+
+    def items(self) -> Iterator[tuple[str, FloatArray]]:
+        """``(name, series)`` pairs, in column order."""
+        return ((name, self[name]) for name in self.names)
+
+    @overload
+    def get(self, name: str) -> FloatArray | None: ...
+    @overload
+    def get(self, name: str, default: _T) -> FloatArray | _T: ...
+    def get(self, name: str, default: object = None) -> object:
+        """The series of ``name`` (as ``results[name]``), or ``default`` if there is none."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
     def to_pandas(self) -> pd.DataFrame:
         """A pandas DataFrame indexed by ``time``, one column per variable."""
         import numpy as np
@@ -127,6 +160,56 @@ class Results(NativeHandle):
         frame: pd.DataFrame = pd.DataFrame(block.T, index=index, columns=names, copy=False)
         return frame
 
+    def to_xarray(self) -> xr.Dataset:
+        """An xarray Dataset over ``time``, arrayed variables with named dimensions.
+
+        Each arrayed variable whose elements are all in the results is one
+        N-dimensional variable ``(time, *dimensions)`` whose dimensions are
+        named after the model's and carry its element names as coordinates;
+        every other column is a variable over ``time``. Needs xarray.
+        """
+        import numpy as np
+
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError(
+                "to_xarray needs xarray: pip install xarray (or 'simlin[xarray]')"
+            ) from None
+        native = self._native
+        n = len(self)
+        coords: dict[str, Any] = {"time": np.asarray(native.times_view())}
+        data: dict[str, Any] = {}
+        in_arrays: set[int] = set()
+        for name, dims, columns in native.array_layouts():
+            dim_names: list[str] = []
+            for dim, elements in dims:
+                # A dimension used twice by one variable, or a name another
+                # variable uses with other elements, gets a suffix.
+                label, k = dim, 2
+                while label in dim_names or (label in coords and list(coords[label]) != elements):
+                    label, k = f"{dim}_{k}", k + 1
+                dim_names.append(label)
+                coords[label] = elements
+            shape = [len(e) for _, e in dims]
+            block = np.stack([np.asarray(native.column_at(c)) for c in columns], axis=-1)
+            data[name] = (("time", *dim_names), block.reshape((n, *shape)))
+            in_arrays.update(columns)
+        for i, name in enumerate(self.names):
+            if i not in in_arrays:
+                data[name] = (("time",), np.asarray(native.column_at(i)))
+        return xr.Dataset(data, coords=coords)
+
+    def plot(self, *names: str, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw ``names`` (default: the first 10 columns) over time; the Axes.
+
+        Needs matplotlib; see :mod:`simlin.plot` (and :func:`simlin.plot.fan`
+        for sweeps).
+        """
+        from simlin import plot
+
+        return plot.results(self, names, ax=ax, **kwargs)
+
     def to_polars(self) -> pl.DataFrame:
         """A polars DataFrame with a ``time`` column first, then one per variable."""
         import polars as pl
@@ -136,6 +219,12 @@ class Results(NativeHandle):
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> Any:
         """Arrow PyCapsule stream: one struct batch (``time``, then float64 columns)."""
         return self._native.__arrow_c_stream__(requested_schema)
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the first and last saved times of the first columns."""
+        from simlin._html import results_html
+
+        return results_html(self)
 
     def __repr__(self) -> str:
         if self.closed:

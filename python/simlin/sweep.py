@@ -33,7 +33,7 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TextIO, cast
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TypeAlias, cast
 
 from simlin import _simlin, _validate
 from simlin.errors import (
@@ -437,51 +437,58 @@ def start_sweep(
     return SweepJob(native)
 
 
-class _ProgressBar:
-    """A one-line, tqdm-style progress bar redrawn in place on a stream."""
+class Progress:
+    """A sweep's finished runs as one ``tqdm.auto`` bar, shown once it has run a while.
 
-    WIDTH = 24
+    ``tqdm.auto`` draws a widget that updates in place in Jupyter and one
+    line redrawn in place in a terminal. One object can span several jobs
+    (:meth:`simlin.Model.sweep_to_parquet` runs a job per batch of runs), so
+    the user sees one bar for the call, not one per batch.
+    """
 
-    def __init__(self, total: int, stream: TextIO) -> None:
+    def __init__(self, total: int, wanted: bool | None) -> None:
         self.total = total
-        self.stream = stream
-        self.shown = False
+        self.wanted = _wants_progress(wanted)
+        self.base = 0  # runs finished by this bar's earlier jobs
+        self._t0 = time.monotonic()
+        self._bar: Any = None
 
-    @staticmethod
-    def _clock(seconds: float) -> str:
-        s = int(seconds)
-        return f"{s // 60:02d}:{s % 60:02d}" if s < 3600 else f"{s // 3600}:{s // 60 % 60:02d}"
+    def show(self, done: int) -> None:
+        """Record ``done`` finished runs of the current job."""
+        if not self.wanted:
+            return
+        n = self.base + done
+        if self._bar is None:
+            if time.monotonic() - self._t0 <= _PROGRESS_AFTER:
+                return
+            from tqdm.auto import tqdm
 
-    def draw(self, done: int, elapsed: float) -> None:
-        frac = done / self.total if self.total else 1.0
-        filled = int(frac * self.WIDTH)
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - done) / rate if rate > 0 else 0.0
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        line = (
-            f"\rsweep {frac * 100:3.0f}%|{bar}| {done}/{self.total} "
-            f"[{self._clock(elapsed)}<{self._clock(eta)}, {rate:,.0f} runs/s]"
-        )
-        try:
-            self.stream.write(line)
-            self.stream.flush()
-            self.shown = True
-        except (OSError, ValueError):
-            pass
+            self._bar = tqdm(total=self.total, initial=n, desc="sweep", unit="run")
+        elif n > self._bar.n:
+            self._bar.update(n - self._bar.n)
 
-    def close(self, done: int, elapsed: float) -> None:
-        if self.shown:
-            self.draw(done, elapsed)
-            try:
-                self.stream.write("\n")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
+    def job_done(self, done: int) -> None:
+        """The current job finished ``done`` runs; the next job counts on from them."""
+        self.show(done)
+        self.base += done
+
+    def close(self) -> None:
+        """Draw the final state and end the bar's line (if it was shown)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+ProgressLike: TypeAlias = bool | Progress | None
+"""``True``/``False``, ``None`` (only in a terminal or a notebook), or a shared bar."""
 
 
 def _wants_progress(progress: bool | None) -> bool:
     if progress is not None:
         return bool(progress)
+    # A notebook's stderr is not a terminal, but tqdm.auto draws its widget there.
+    if "ipykernel" in sys.modules:
+        return True
     stream = sys.stderr
     try:
         return stream is not None and stream.isatty()
@@ -489,7 +496,7 @@ def _wants_progress(progress: bool | None) -> bool:
         return False
 
 
-def wait_with_progress(job: SweepJob, progress: bool | None) -> pl.DataFrame:
+def wait_with_progress(job: SweepJob, progress: ProgressLike) -> pl.DataFrame:
     """Wait for ``job`` (drawing a progress bar if asked) and return its result.
 
     Ctrl-C (``KeyboardInterrupt``) cancels the job and is re-raised.
@@ -498,23 +505,22 @@ def wait_with_progress(job: SweepJob, progress: bool | None) -> pl.DataFrame:
     return job.result()
 
 
-def _wait(job: SweepJob, progress: bool | None) -> None:
+def _wait(job: SweepJob, progress: ProgressLike) -> None:
     """Wait for ``job`` to finish, drawing a progress bar if asked."""
-    bar = _ProgressBar(job.n_runs, sys.stderr) if _wants_progress(progress) else None
-    t0 = time.monotonic()
+    owned = not isinstance(progress, Progress)
+    bar = progress if isinstance(progress, Progress) else Progress(job.n_runs, progress)
     try:
         while not job.wait(_POLL):
-            elapsed = time.monotonic() - t0
-            if bar is not None and elapsed > _PROGRESS_AFTER:
-                bar.draw(job.done(), elapsed)
+            bar.show(job.done())
+        bar.job_done(job.done())
     except KeyboardInterrupt:
         job.cancel()
         # The workers stop at their next batch; wait for them briefly.
         job.wait(5.0)
         raise
     finally:
-        if bar is not None:
-            bar.close(job.done(), time.monotonic() - t0)
+        if owned:
+            bar.close()
 
 
 #: A Parquet sink's row groups hold about this many frame rows.
@@ -552,6 +558,7 @@ def _sweep_to_parquet(
         raise SimlinArgumentError(f"rows_per_group must be a positive int, got {rows_per_group!r}")
     file = os.fspath(path)
     frame = _to_polars(params, run_id)
+    bar = Progress(frame.height, progress)
     key = run_id or "run"
     if key not in frame.columns:
         frame = frame.with_row_index(key).with_columns(pl.col(key).cast(pl.Int64))
@@ -569,7 +576,7 @@ def _sweep_to_parquet(
             chunk = frame.slice(done, size)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SweepFailureWarning)
-                out = run_sweep(model, chunk, run_id=key, progress=progress, **kwargs)
+                out = run_sweep(model, chunk, run_id=key, progress=bar, **kwargs)
             for w in caught:
                 if isinstance(w.message, SweepFailureWarning):
                     failures.extend((done + r, v, t) for r, v, t in w.message.failures)
@@ -586,6 +593,7 @@ def _sweep_to_parquet(
     except OSError as e:
         raise SimlinArgumentError(f"cannot write {file}: {e}") from None
     finally:
+        bar.close()
         if writer is not None:
             writer.close()
     if failures:
@@ -602,7 +610,7 @@ def run_sweep(
     method: str | None = None,
     seed: int | None = None,
     threads: int | None = None,
-    progress: bool | None = None,
+    progress: ProgressLike = None,
     on_error: Literal["raise", "null"] = "raise",
     run_id: str | None = None,
     start: float | None = None,
@@ -665,7 +673,7 @@ def _ltm_sweep(
     method: str | None,
     seed: int | None,
     threads: int | None,
-    progress: bool | None,
+    progress: ProgressLike,
     on_error: Literal["raise", "null"],
     run_id: str | None,
     start: float | None,

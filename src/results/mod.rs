@@ -7,6 +7,8 @@
 
 use crate::syntax::ident::canonicalize;
 
+pub mod csv;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Results {
     /// Display names of the output columns (module members as `module.var`,
@@ -67,24 +69,23 @@ impl Results {
         self.times.is_empty()
     }
 
-    /// Write as CSV (header `time,<names>`), the CLI's default output.
+    /// Write as CSV (header `time,<names>`; see [`csv`]), the CLI's default
+    /// output, a block of rows at a time.
     pub fn write_csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        write!(out, "time")?;
-        for n in &self.names {
-            if n.contains([',', '"', '\n']) {
-                write!(out, ",\"{}\"", n.replace('"', "\"\""))?;
-            } else {
-                write!(out, ",{n}")?;
-            }
+        const BLOCK: usize = 4096;
+        let columns: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
+        let mut buf = Vec::new();
+        csv::header(&self.names, &mut buf);
+        for start in (0..self.len()).step_by(BLOCK) {
+            csv::rows(
+                &self.times,
+                &columns,
+                start..(start + BLOCK).min(self.len()),
+                &mut buf,
+            );
+            out.write_all(&buf)?;
+            buf.clear();
         }
-        writeln!(out)?;
-        for (k, t) in self.times.iter().enumerate() {
-            write!(out, "{t}")?;
-            for c in &self.columns {
-                write!(out, ",{}", c[k])?;
-            }
-            writeln!(out)?;
-        }
-        Ok(())
+        out.write_all(&buf)
     }
 }

@@ -14,13 +14,25 @@ use polars_arrow::array::{Array, PrimitiveArray, StructArray};
 use polars_arrow::datatypes::{ArrowDataType, Field};
 use polars_arrow::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict};
+use pyo3::types::{PyBytes, PyCapsule, PyDict};
 use simlin::syntax::ident::canonicalize;
 
 use crate::errors::BindError;
 
 /// An arrayed variable's shape and its element columns (row-major).
 type ShapeAndColumns = (Vec<usize>, Vec<usize>);
+
+/// An arrayed variable as Python sees it: its display name, each dimension's
+/// name and element names, and its element columns (row-major).
+type ArrayLayout = (String, Vec<(String, Vec<String>)>, Vec<usize>);
+
+/// An arrayed variable whose every element is a column of the table.
+struct ArrayEntry {
+    /// Canonical name, for lookups by any spelling.
+    id: String,
+    shape: Vec<usize>,
+    array: simlin::results::ArrayColumns,
+}
 
 /// The immutable, shared columns of one set of results.
 pub(crate) struct Table {
@@ -29,8 +41,8 @@ pub(crate) struct Table {
     lookup: HashMap<String, usize>,
     times: PrimitiveArray<f64>,
     columns: Vec<PrimitiveArray<f64>>,
-    /// Arrayed variables: (canonical name, shape, element column indices).
-    arrays: Vec<(String, Vec<usize>, Vec<usize>)>,
+    /// Arrayed variables whose every element is a column.
+    arrays: Vec<ArrayEntry>,
 }
 
 impl Table {
@@ -43,7 +55,11 @@ impl Table {
         } = results;
         let arrays = arrays
             .into_iter()
-            .map(|a| (canonicalize(&a.name), a.shape(), a.columns))
+            .map(|array| ArrayEntry {
+                id: canonicalize(&array.name),
+                shape: array.shape(),
+                array,
+            })
             .collect();
         let mut lookup = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
@@ -176,8 +192,25 @@ impl PyResults {
         Ok(table
             .arrays
             .iter()
-            .find(|(n, _, _)| *n == id)
-            .map(|(_, shape, cols)| (shape.clone(), cols.clone())))
+            .find(|a| a.id == id)
+            .map(|a| (a.shape.clone(), a.array.columns.clone())))
+    }
+
+    /// Every arrayed variable of these results: display name, dimensions
+    /// (name and element names), element columns (row-major).
+    fn array_layouts(&self) -> Result<Vec<ArrayLayout>, BindError> {
+        let table = self.table()?;
+        Ok(table
+            .arrays
+            .iter()
+            .map(|a| {
+                (
+                    a.array.name.clone(),
+                    a.array.dims.clone(),
+                    a.array.columns.clone(),
+                )
+            })
+            .collect())
     }
 
     /// A zero-copy view of the column at `index` (column order).
@@ -193,6 +226,31 @@ impl PyResults {
             table,
             column: Some(index),
         })
+    }
+
+    /// CSV text (`simlin::results::csv`): the header line if `header`, then
+    /// the rows of saved times `start..stop` (clamped to the run), so the CLI
+    /// streams a long run block by block.
+    fn csv<'py>(
+        &self,
+        py: Python<'py>,
+        header: bool,
+        start: usize,
+        stop: usize,
+    ) -> Result<Bound<'py, PyBytes>, BindError> {
+        let table = self.table()?;
+        let stop = stop.min(table.times.len());
+        let columns: Vec<&[f64]> = table
+            .columns
+            .iter()
+            .map(|c| c.values().as_slice())
+            .collect();
+        let mut out = Vec::with_capacity(stop.saturating_sub(start) * (columns.len() + 1) * 20);
+        if header {
+            simlin::results::csv::header(&table.names, &mut out);
+        }
+        simlin::results::csv::rows(table.times(), &columns, start.min(stop)..stop, &mut out);
+        Ok(PyBytes::new(py, &out))
     }
 
     /// Arrow PyCapsule interface: a stream of one struct array (`time`, then

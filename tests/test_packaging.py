@@ -1,0 +1,76 @@
+"""The installed package: coexistence with pysimlin."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import simlin
+from simlin import _conflict
+
+
+def copy_package(tmp_path: Path) -> Path:
+    """This package (native module included) copied to ``tmp_path/simlin``."""
+    source = Path(simlin.__file__).parent
+    target = tmp_path / "simlin"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def import_from(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import simlin; print(simlin.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+        cwd=root,
+    )
+
+
+def test_a_clean_copy_imports(tmp_path: Path) -> None:
+    package = copy_package(tmp_path)
+    proc = import_from(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(package / "__init__.py")
+
+
+@pytest.mark.parametrize("marker", _conflict.PYSIMLIN_FILES)
+def test_pysimlin_files_in_the_folder_refuse_the_import(tmp_path: Path, marker: str) -> None:
+    package = copy_package(tmp_path)
+    (package / marker).write_text("# written by pysimlin\n")
+    proc = import_from(tmp_path)
+    assert proc.returncode != 0
+    message = proc.stderr[proc.stderr.index("ImportError:") :]
+    assert "pysimlin" in message and marker in message
+    assert "pip uninstall -y pysimlin simlin && pip install simlin" in message
+
+
+def test_the_cli_checks_too(tmp_path: Path) -> None:
+    package = copy_package(tmp_path)
+    (package / "_ffi.py").write_text("")
+    proc = subprocess.run(
+        [sys.executable, "-m", "simlin.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0
+    assert "pysimlin" in proc.stderr
+
+
+def test_check_lists_what_it_found(tmp_path: Path) -> None:
+    assert _conflict.mixed_with_pysimlin(str(tmp_path)) == []
+    (tmp_path / "vdf.py").write_text("")
+    (tmp_path / "_ffi.py").write_text("")
+    assert _conflict.mixed_with_pysimlin(str(tmp_path)) == ["_ffi.py", "vdf.py"]
+    with pytest.raises(ImportError, match=r"_ffi\.py, vdf\.py"):
+        _conflict.check_not_mixed(str(tmp_path))
