@@ -216,3 +216,32 @@ def test_numpy_scalars_accepted(teacup: simlin.Model) -> None:
     results = teacup.run({"room temperature": np.float64(50.0)}, stop=np.int64(5), seed=np.uint8(3))
     assert results["room temperature"][0] == 50.0
     assert results.times[-1] == pytest.approx(5.0)
+
+
+def test_one_options_object_reaches_every_entry_point(teacup: simlin.Model) -> None:
+    from simlin import _simlin
+
+    options = _simlin.RunOptions(
+        overrides=[("Room Temperature", 20.0)],
+        method="rk4",
+        stop=5.0,
+        outputs=["teacup temperature"],
+    )
+    assert options.seed == 0 and options.outputs == ["teacup temperature"]
+    native = simlin.Results(teacup._native.run(options))
+    public = teacup.run(
+        {"Room Temperature": 20.0}, method="rk4", stop=5.0, outputs=["teacup temperature"]
+    )
+    assert native.names == public.names
+    assert native["teacup temperature"].tolist() == public["teacup temperature"].tolist()
+    # The same object starts a stepwise sim; each run gets its own cancel flag.
+    with simlin.Sim(teacup._native.simulate(options)) as sim:
+        sim.run_to_end()
+        assert sim.get_value("teacup temperature") == public["teacup temperature"][-1]
+    with pytest.raises(simlin.SimlinArgumentError, match="leapfrog"):
+        _simlin.RunOptions(method="leapfrog")
+    # A sweep's values come from its table: overrides are refused, not ignored.
+    with pytest.raises(simlin.SimlinArgumentError, match="parameter table"):
+        _simlin.start_sweep(
+            teacup._native, 1, [], [], None, None, options, None, None, None, "raise", "batched", 0
+        )

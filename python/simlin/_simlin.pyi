@@ -14,6 +14,7 @@ __all__ = [
     "Model",
     "Project",
     "Results",
+    "RunOptions",
     "Sim",
     "SweepFrame",
     "SweepJob",
@@ -50,15 +51,9 @@ def start_sweep(
     tables: Sequence[tuple[str, Sequence[Sequence[tuple[float, float]]]]],
     run_ids_int: bytes | None,
     run_ids_str: Sequence[str] | None,
-    outputs: Sequence[str] | None,
+    options: RunOptions,
     reduce: str | None,
     reduce_at: float | None,
-    method: str | None,
-    start: float | None,
-    stop: float | None,
-    dt: float | None,
-    save_step: float | None,
-    seed: int,
     threads: int | None,
     on_error: str,
     engine: str,
@@ -187,17 +182,7 @@ class Model:
     def check(self) -> tuple[list[str], str | None]:
         """``(warnings, compile error message or None)``."""
 
-    def run(
-        self,
-        overrides: Sequence[tuple[str, _OverrideValue]],
-        method: str | None,
-        start: float | None,
-        stop: float | None,
-        dt: float | None,
-        save_step: float | None,
-        outputs: Sequence[str] | None,
-        seed: int,
-    ) -> Results:
+    def run(self, options: RunOptions) -> Results:
         """Run to the end."""
 
     def structure(
@@ -209,15 +194,7 @@ class Model:
         """``(loops, names of their relative-score variables)``."""
 
     def run_ltm(
-        self,
-        overrides: Sequence[tuple[str, _OverrideValue]],
-        method: str | None,
-        start: float | None,
-        stop: float | None,
-        dt: float | None,
-        save_step: float | None,
-        outputs: Sequence[str] | None,
-        seed: int,
+        self, options: RunOptions
     ) -> tuple[
         Results,
         Results,
@@ -227,18 +204,7 @@ class Model:
     ]:
         """Run with loop scores: results, score columns, loops, scored links, mode."""
 
-    def simulate(
-        self,
-        overrides: Sequence[tuple[str, _OverrideValue]],
-        method: str | None,
-        start: float | None,
-        stop: float | None,
-        dt: float | None,
-        save_step: float | None,
-        outputs: Sequence[str] | None,
-        seed: int,
-        ltm: bool = False,
-    ) -> Sim:
+    def simulate(self, options: RunOptions, ltm: bool = False) -> Sim:
         """Start a stepwise simulation (of the model with loop scores if ``ltm``)."""
 
 @final
@@ -286,6 +252,30 @@ class Sim:
 
     def close(self) -> None:
         """Free the native state."""
+
+@final
+class RunOptions:
+    """Checked settings of a run, a stepwise sim or a sweep."""
+
+    def __new__(
+        cls,
+        *,
+        overrides: Sequence[tuple[str, _OverrideValue]] = ...,
+        method: str | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        dt: float | None = None,
+        save_step: float | None = None,
+        outputs: Sequence[str] | None = None,
+        seed: int = 0,
+    ) -> RunOptions: ...
+    @property
+    def seed(self) -> int:
+        """The random seed."""
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """The output variables, ``None`` for the default."""
 
 @final
 class Results:

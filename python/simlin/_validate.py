@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from simlin import _simlin
+
 # NumPy is imported when a call needs it, not by `import simlin` (it is
 # half of the import time); the array member is a forward reference.
 OverrideValue = Union[
@@ -240,3 +242,37 @@ def flag(value: object, what: str) -> bool:
     if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):
         return bool(value)
     raise SimlinTypeError(f"{what} must be True or False, got {_type_name(value)}")
+
+
+# The checks above under names the keyword arguments of run_options do not hide.
+overrides_ = overrides
+method_ = method
+outputs_ = outputs
+seed_ = seed
+
+
+def run_options(
+    *,
+    overrides: object = None,
+    method: object = None,
+    start: object = None,
+    stop: object = None,
+    dt: object = None,
+    save_step: object = None,
+    outputs: object = None,
+    seed: object = 0,
+    shape_of: ShapeOf | None = None,
+) -> _simlin.RunOptions:
+    """The run settings every run, sim and sweep takes, checked, as one native object."""
+    from simlin import _simlin
+
+    return _simlin.RunOptions(
+        overrides=overrides_(overrides, shape_of=shape_of),
+        method=method_(method),
+        start=optional_real(start, "start"),
+        stop=optional_real(stop, "stop"),
+        dt=optional_real(dt, "dt"),
+        save_step=optional_real(save_step, "save_step"),
+        outputs=outputs_(outputs),
+        seed=seed_(0 if seed is None else seed),
+    )

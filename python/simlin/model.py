@@ -342,17 +342,22 @@ class Model:
         if _validate.flag(ltm, "ltm"):
             from simlin.loops import LtmResults
 
-            args = _run_args(
-                overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
-            )
-            return LtmResults(*self._native.run_ltm(*args))
-        return Results(
-            self._native.run(
-                *_run_args(
-                    overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
-                )
-            )
+        options = _validate.run_options(
+            overrides=overrides,
+            method=method,
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_step=save_step,
+            outputs=outputs,
+            seed=seed,
+            shape_of=self._native.shape,
         )
+        if _validate.flag(ltm, "ltm"):
+            from simlin.loops import LtmResults
+
+            return LtmResults(*self._native.run_ltm(options))
+        return Results(self._native.run(options))
 
     def simulate(
         self,
@@ -373,14 +378,18 @@ class Model:
         :meth:`simlin.Sim.loop_score` reads a loop's current score, and
         changes made with ``set_value`` show in the scores from the next step.
         """
-        return Sim(
-            self._native.simulate(
-                *_run_args(
-                    overrides, method, start, stop, dt, save_step, outputs, seed, self._native.shape
-                ),
-                _validate.flag(ltm, "ltm"),
-            )
+        options = _validate.run_options(
+            overrides=overrides,
+            method=method,
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_step=save_step,
+            outputs=outputs,
+            seed=seed,
+            shape_of=self._native.shape,
         )
+        return Sim(self._native.simulate(options, _validate.flag(ltm, "ltm")))
 
     def sweep(
         self,
@@ -573,35 +582,3 @@ def _unpickle_model(source: Source, selector: str | None) -> Model:
         files = None if source.data_files is None else list(source.data_files)
         native = _simlin.Project.from_xmile(source.text, source.base, files)
     return Model(native.model(selector), source, selector)
-
-
-def _run_args(
-    overrides: object,
-    method: object,
-    start: object,
-    stop: object,
-    dt: object,
-    save_step: object,
-    outputs: object,
-    seed: object,
-    shape_of: _validate.ShapeOf,
-) -> tuple[
-    list[tuple[str, _validate.NativeOverride]],
-    str | None,
-    float | None,
-    float | None,
-    float | None,
-    float | None,
-    list[str] | None,
-    int,
-]:
-    return (
-        _validate.overrides(overrides, shape_of=shape_of),
-        _validate.method(method),
-        _validate.optional_real(start, "start"),
-        _validate.optional_real(stop, "stop"),
-        _validate.optional_real(dt, "dt"),
-        _validate.optional_real(save_step, "save_step"),
-        _validate.outputs(outputs),
-        _validate.seed(seed),
-    )

@@ -5,12 +5,14 @@
 //! [`project`] (projects, models, lazy compilation), [`sim`] (stepwise
 //! runs), [`results`] (zero-copy series and the Arrow stream export),
 //! [`sweep`] (parameter sweeps on a background thread, outputs as Arrow),
+//! [`options`] (the run settings every run, sim and sweep takes),
 //! [`plugin`] (the Polars expression plugin and its model-handle registry). Every
 //! engine call goes through [`detach::detached`] (GIL released, panics
 //! caught) and every failure becomes a Python exception in [`errors`].
 
 mod detach;
 mod errors;
+mod options;
 mod plugin;
 mod project;
 mod results;
@@ -41,6 +43,7 @@ fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plugin::add_functions(m)?;
     m.add_class::<project::PyProject>()?;
     m.add_class::<project::PyModel>()?;
+    m.add_class::<options::PyRunOptions>()?;
     m.add_class::<sim::PySim>()?;
     m.add_class::<results::PyResults>()?;
     m.add_class::<results::Float64View>()?;

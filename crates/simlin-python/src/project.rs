@@ -13,10 +13,11 @@ use pyo3::prelude::*;
 use simlin::ir::{Equations, Model, Project};
 use simlin::loops::{LtmModel, Structure};
 use simlin::syntax::ident::canonicalize;
-use simlin::{CompiledModel, Error, Method, Override, RunOptions, Sim};
+use simlin::{CompiledModel, Error, Method, Override, Sim};
 
 use crate::detach::{detached, interruptible};
 use crate::errors::BindError;
+use crate::options::PyRunOptions;
 use crate::results::PyResults;
 use crate::sim::PySim;
 
@@ -315,33 +316,6 @@ pub(crate) fn parse_method(method: Option<&str>) -> Result<Option<Method>, BindE
         .transpose()
 }
 
-/// Build [`RunOptions`] from the Python arguments.
-#[allow(clippy::too_many_arguments)]
-fn run_options(
-    overrides: Vec<(String, OverrideArg)>,
-    method: Option<&str>,
-    start: Option<f64>,
-    stop: Option<f64>,
-    dt: Option<f64>,
-    save_step: Option<f64>,
-    outputs: Option<Vec<String>>,
-    seed: u64,
-) -> Result<RunOptions, BindError> {
-    let method = parse_method(method)?;
-    let overrides = engine_overrides(overrides);
-    Ok(RunOptions {
-        overrides,
-        method,
-        start,
-        stop,
-        dt,
-        save_step,
-        outputs,
-        seed,
-        cancel: Some(simlin::Cancel::new()),
-    })
-}
-
 #[pymethods]
 impl PyModel {
     /// Model name as written in the source (empty for an unnamed main model).
@@ -465,21 +439,8 @@ impl PyModel {
     }
 
     /// Run to the end and return the results.
-    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &self,
-        py: Python<'_>,
-        overrides: Vec<(String, OverrideArg)>,
-        method: Option<&str>,
-        start: Option<f64>,
-        stop: Option<f64>,
-        dt: Option<f64>,
-        save_step: Option<f64>,
-        outputs: Option<Vec<String>>,
-        seed: u64,
-    ) -> Result<PyResults, BindError> {
-        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
+    fn run(&self, py: Python<'_>, options: &PyRunOptions) -> Result<PyResults, BindError> {
+        let opts = options.engine();
         let model = self.compiled(py)?;
         let cancel = opts.cancel.clone().unwrap_or_default();
         let quick = model.run_size(&opts) < crate::detach::QUICK_RUN;
@@ -508,21 +469,8 @@ impl PyModel {
     /// (periods of dominance on request: [`dominant_periods`]).
     /// `scores` holds columns `link:<k>` (for `links[k]`, as `(from, to)`
     /// including compiler helpers), `loop:<id>` and `rel:<id>`.
-    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed))]
-    #[allow(clippy::too_many_arguments)]
-    fn run_ltm(
-        &self,
-        py: Python<'_>,
-        overrides: Vec<(String, OverrideArg)>,
-        method: Option<&str>,
-        start: Option<f64>,
-        stop: Option<f64>,
-        dt: Option<f64>,
-        save_step: Option<f64>,
-        outputs: Option<Vec<String>>,
-        seed: u64,
-    ) -> Result<LtmRunRow, BindError> {
-        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
+    fn run_ltm(&self, py: Python<'_>, options: &PyRunOptions) -> Result<LtmRunRow, BindError> {
+        let opts = options.engine();
         let model = self.ltm_model(py)?;
         let cancel = opts.cancel.clone().unwrap_or_default();
         let quick = model.plain().run_size(&opts) < crate::detach::QUICK_RUN;
@@ -575,22 +523,14 @@ impl PyModel {
     /// Start a stepwise simulation (initial values computed); with `ltm`,
     /// of the model compiled with loop scores (`$ltm.loop.<id>`,
     /// `$ltm.rel.<id>` are then variables of the simulation).
-    #[pyo3(signature = (overrides, method, start, stop, dt, save_step, outputs, seed, ltm = false))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (options, ltm = false))]
     fn simulate(
         &self,
         py: Python<'_>,
-        overrides: Vec<(String, OverrideArg)>,
-        method: Option<&str>,
-        start: Option<f64>,
-        stop: Option<f64>,
-        dt: Option<f64>,
-        save_step: Option<f64>,
-        outputs: Option<Vec<String>>,
-        seed: u64,
+        options: &PyRunOptions,
         ltm: bool,
     ) -> Result<PySim, BindError> {
-        let opts = run_options(overrides, method, start, stop, dt, save_step, outputs, seed)?;
+        let opts = options.engine();
         let model = if ltm {
             self.ltm_model(py)?.compiled()?
         } else {

@@ -35,10 +35,11 @@ use simlin::sweep::{
     int_key_seed, str_key_seed, sweep, Engine, OnError, Param, ParamValues, Progress, Reduce,
     SweepOptions, SweepResult,
 };
-use simlin::Error;
+use simlin::{Error, RunOptions};
 
 use crate::detach::panic_message;
 use crate::errors::BindError;
+use crate::options::PyRunOptions;
 use crate::project::PyModel;
 
 /// The `run` column's source: the row index, or the caller's run ids.
@@ -179,8 +180,8 @@ pub(crate) fn run_seed(seed: u64, key: &Bound<'_, PyAny>) -> Result<u64, BindErr
 /// per run)`; `run_ids_int` (int64 bytes) or `run_ids_str` name the runs.
 #[pyfunction]
 #[pyo3(signature = (
-    model, n_runs, numbers, tables, run_ids_int, run_ids_str, outputs, reduce, reduce_at,
-    method, start, stop, dt, save_step, seed, threads, on_error, engine, batch, ltm = None
+    model, n_runs, numbers, tables, run_ids_int, run_ids_str, options, reduce, reduce_at,
+    threads, on_error, engine, batch, ltm = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start_sweep(
@@ -191,15 +192,9 @@ pub(crate) fn start_sweep(
     tables: Vec<(String, Vec<Points>)>,
     run_ids_int: Option<Bound<'_, PyBytes>>,
     run_ids_str: Option<Vec<String>>,
-    outputs: Option<Vec<String>>,
+    options: &PyRunOptions,
     reduce: Option<&str>,
     reduce_at: Option<f64>,
-    method: Option<&str>,
-    start: Option<f64>,
-    stop: Option<f64>,
-    dt: Option<f64>,
-    save_step: Option<f64>,
-    seed: u64,
     threads: Option<usize>,
     on_error: &str,
     engine: &str,
@@ -216,7 +211,22 @@ pub(crate) fn start_sweep(
         }
     };
     let reduce = parse_reduce(reduce, reduce_at)?;
-    let method = crate::project::parse_method(method)?;
+    let RunOptions {
+        overrides,
+        method,
+        start,
+        stop,
+        dt,
+        save_step,
+        outputs,
+        seed,
+        cancel: _,
+    } = options.engine();
+    if !overrides.is_empty() {
+        return Err(BindError::Argument(
+            "a sweep takes its values from the parameter table, not overrides".into(),
+        ));
+    }
     let on_error = match on_error {
         "raise" => OnError::Raise,
         "null" => OnError::Null,
