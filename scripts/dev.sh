@@ -113,7 +113,8 @@ wheel_env() {
     python="$(find_python)" || return 1
     "$python" -m venv "$WHEEL_VENV" &&
         "$WHEEL_VENV/bin/python" -m pip install --quiet "$(ls "$WHEEL_DIR"/*.whl)[pandas,polars]" \
-            "pytest>=7" "dask[distributed]>=2024.1" "xarray>=2023.1" "matplotlib>=3.6" &&
+            "pytest>=7" "dask[distributed]>=2024.1" "xarray>=2023.1" "matplotlib>=3.6" \
+            "nbclient>=0.9" "nbformat>=5.9" "ipykernel>=6.0" &&
         (cd /tmp && PATH="$(path_without_rust)" "$WHEEL_VENV/bin/python" -c \
             'import simlin, sys; f = simlin.__file__; print(f); sys.exit("site-packages" not in f)')
 }

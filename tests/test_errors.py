@@ -116,3 +116,38 @@ def test_panic_becomes_internal_error() -> None:
     # the interpreter and the engine keep working afterwards
     model = simlin.Project.from_xmile(XMILE.format('<aux name="a"><eqn>1</eqn></aux>')).main_model
     assert model.run()["a"][0] == 1.0
+
+
+def test_unknown_names_come_with_the_closest_ones(teacup: simlin.Model) -> None:
+    from collections.abc import Callable
+
+    import polars as pl
+
+    cases: list[tuple[Callable[[], object], ErrorCode]] = [
+        (lambda: teacup.run({"room temprature": 1.0}), ErrorCode.BAD_OVERRIDE),
+        (lambda: teacup.run(outputs=["teacup temprature"]), ErrorCode.UNKNOWN_OUTPUT),
+        (lambda: teacup.simulate({"room temprature": 1.0}), ErrorCode.BAD_OVERRIDE),
+        (lambda: teacup.sweep(pl.DataFrame({"room temprature": [1.0]})), ErrorCode.BAD_PARAMETER),
+        (
+            lambda: teacup.sweep(
+                pl.DataFrame({"Room Temperature": [1.0]}), outputs=["teacup temp"]
+            ),
+            ErrorCode.UNKNOWN_OUTPUT,
+        ),
+        (lambda: teacup.dependencies("heat los"), ErrorCode.UNKNOWN_VARIABLE),
+        (lambda: teacup.simulate().get_value("teacup temp"), ErrorCode.UNKNOWN_OUTPUT),
+        (lambda: teacup.simulate().set_value("room temp", 3.0), ErrorCode.BAD_OVERRIDE),
+    ]
+    for call, code in cases:
+        with pytest.raises(SimlinError) as info:
+            call()
+        assert info.value.code is code
+        assert "; did you mean '" in str(info.value), str(info.value)
+    # Nothing close: no hint. A name that exists: the error is about something
+    # else, and the hint would only repeat the name.
+    with pytest.raises(SimlinError) as info:
+        teacup.run({"zzz": 1.0})
+    assert "did you mean" not in str(info.value)
+    with pytest.raises(SimlinError) as info:
+        teacup.run({"Heat Loss to Room": 1.0})
+    assert "did you mean" not in str(info.value)

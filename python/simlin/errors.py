@@ -13,7 +13,10 @@ variable involved and the source line.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import enum
+from collections.abc import Callable, Iterable, Iterator
 
 __all__ = [
     "ErrorCode",
@@ -176,6 +179,58 @@ class SimlinTypeError(SimlinError, TypeError):
         line: int | None = None,
     ) -> None:
         super().__init__(message, code=code, variable=variable, line=line)
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.lower().replace("_", " ").split())
+
+
+def close_names(name: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``names`` closest to ``name`` (case, spaces and underscores ignored)."""
+    folded = {_fold(x): x for x in names}
+    return [folded[c] for c in difflib.get_close_matches(_fold(name), list(folded), n=n)]
+
+
+#: Codes of errors about a name that is not in the model or the results.
+_UNKNOWN_NAME = (
+    ErrorCode.BAD_OVERRIDE,
+    ErrorCode.UNKNOWN_OUTPUT,
+    ErrorCode.UNKNOWN_VARIABLE,
+    ErrorCode.BAD_PARAMETER,
+)
+
+
+def suggest_names(error: SimlinError, names: Iterable[str]) -> None:
+    """Append "did you mean ..." with the closest ``names`` to an unknown-name error.
+
+    Changes ``error`` in place (type, code and traceback stay); errors about
+    anything but a missing name are left alone.
+    """
+    message = error.message
+    if error.code not in _UNKNOWN_NAME or error.variable is None or "did you mean" in message:
+        return
+    if error.code is ErrorCode.BAD_PARAMETER and "no such variable" not in message:
+        return
+    names = list(names)
+    if _fold(error.variable) in {_fold(n) for n in names}:
+        return  # the name exists: the error is about something else
+    close = close_names(error.variable, names)
+    if close:
+        hint = ", ".join(repr(c) for c in close)
+        error.args = (f"{message}; did you mean {hint}?", *error.args[1:])
+
+
+@contextlib.contextmanager
+def names_suggested(names: Callable[[], Iterable[str]]) -> Iterator[None]:
+    """Add the closest of ``names()`` to an unknown-name error raised inside.
+
+    ``names`` is called only on such an error, so the happy path costs nothing.
+    """
+    try:
+        yield
+    except SimlinError as e:
+        suggest_names(e, names())
+        raise
 
 
 class SweepFailureWarning(RuntimeWarning):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from simlin import _simlin, _validate
 from simlin._validate import OverrideValue
+from simlin.errors import names_suggested
 from simlin.results import Results
 from simlin.sim import Sim
 
@@ -156,6 +157,10 @@ class Model:
             )
         return list(self._variables)
 
+    def _variable_names(self) -> list[str]:
+        """Every variable's name, for "did you mean" hints."""
+        return [v.name for v in self.variables]
+
     def _of_kind(self, kind: VariableKind) -> list[Variable]:
         return [v for v in self.variables if v.kind == kind]
 
@@ -196,7 +201,8 @@ class Model:
             SimlinCompilationError: ``UNKNOWN_VARIABLE`` if there is no such variable.
 
         """
-        return self._native.dependencies(_validate.name(name, "name"))
+        with names_suggested(self._variable_names):
+            return self._native.dependencies(_validate.name(name, "name"))
 
     def links(self) -> pl.DataFrame:
         """Causal links between the model's variables, with their polarity.
@@ -342,22 +348,23 @@ class Model:
         if _validate.flag(ltm, "ltm"):
             from simlin.loops import LtmResults
 
-        options = _validate.run_options(
-            overrides=overrides,
-            method=method,
-            start=start,
-            stop=stop,
-            dt=dt,
-            save_step=save_step,
-            outputs=outputs,
-            seed=seed,
-            shape_of=self._native.shape,
-        )
-        if _validate.flag(ltm, "ltm"):
-            from simlin.loops import LtmResults
+        with names_suggested(self._variable_names):
+            options = _validate.run_options(
+                overrides=overrides,
+                method=method,
+                start=start,
+                stop=stop,
+                dt=dt,
+                save_step=save_step,
+                outputs=outputs,
+                seed=seed,
+                shape_of=self._native.shape,
+            )
+            if _validate.flag(ltm, "ltm"):
+                from simlin.loops import LtmResults
 
-            return LtmResults(*self._native.run_ltm(options))
-        return Results(self._native.run(options))
+                return LtmResults(*self._native.run_ltm(options))
+            return Results(self._native.run(options))
 
     def simulate(
         self,
@@ -378,18 +385,20 @@ class Model:
         :meth:`simlin.Sim.loop_score` reads a loop's current score, and
         changes made with ``set_value`` show in the scores from the next step.
         """
-        options = _validate.run_options(
-            overrides=overrides,
-            method=method,
-            start=start,
-            stop=stop,
-            dt=dt,
-            save_step=save_step,
-            outputs=outputs,
-            seed=seed,
-            shape_of=self._native.shape,
-        )
-        return Sim(self._native.simulate(options, _validate.flag(ltm, "ltm")))
+        with names_suggested(self._variable_names):
+            options = _validate.run_options(
+                overrides=overrides,
+                method=method,
+                start=start,
+                stop=stop,
+                dt=dt,
+                save_step=save_step,
+                outputs=outputs,
+                seed=seed,
+                shape_of=self._native.shape,
+            )
+            native = self._native.simulate(options, _validate.flag(ltm, "ltm"))
+        return Sim(native, names=self._variable_names)
 
     def sweep(
         self,
@@ -483,25 +492,26 @@ class Model:
         """
         from simlin import sweep as _sweep
 
-        return _sweep.run_sweep(
-            self,
-            params,
-            outputs=outputs,
-            reduce=reduce,
-            method=method,
-            seed=seed,
-            threads=threads,
-            progress=progress,
-            on_error=on_error,
-            run_id=run_id,
-            start=start,
-            stop=stop,
-            dt=dt,
-            save_step=save_step,
-            _engine=_engine,
-            _batch=_batch,
-            ltm=ltm,
-        )
+        with names_suggested(self._variable_names):
+            return _sweep.run_sweep(
+                self,
+                params,
+                outputs=outputs,
+                reduce=reduce,
+                method=method,
+                seed=seed,
+                threads=threads,
+                progress=progress,
+                on_error=on_error,
+                run_id=run_id,
+                start=start,
+                stop=stop,
+                dt=dt,
+                save_step=save_step,
+                _engine=_engine,
+                _batch=_batch,
+                ltm=ltm,
+            )
 
     def sweep_to_parquet(
         self,
@@ -542,26 +552,27 @@ class Model:
         """
         from simlin import sweep as _sweep
 
-        return _sweep._sweep_to_parquet(
-            self,
-            params,
-            path,
-            rows_per_group,
-            run_id,
-            progress,
-            {
-                "outputs": outputs,
-                "reduce": reduce,
-                "method": method,
-                "seed": seed,
-                "threads": threads,
-                "on_error": on_error,
-                "start": start,
-                "stop": stop,
-                "dt": dt,
-                "save_step": save_step,
-            },
-        )
+        with names_suggested(self._variable_names):
+            return _sweep._sweep_to_parquet(
+                self,
+                params,
+                path,
+                rows_per_group,
+                run_id,
+                progress,
+                {
+                    "outputs": outputs,
+                    "reduce": reduce,
+                    "method": method,
+                    "seed": seed,
+                    "threads": threads,
+                    "on_error": on_error,
+                    "start": start,
+                    "stop": stop,
+                    "dt": dt,
+                    "save_step": save_step,
+                },
+            )
 
     def __repr__(self) -> str:
         return f"<simlin.Model {self.name!r}>"

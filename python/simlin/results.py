@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from simlin import _simlin
 from simlin._handle import NativeHandle
-from simlin.errors import ErrorCode, SimlinKeyError
+from simlin.errors import ErrorCode, SimlinKeyError, close_names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,11 +98,8 @@ class Results(NativeHandle):
 
     def _unknown(self, name: str) -> SimlinKeyError:
         """The error for a name that is no column, with the closest names."""
-        import difflib
-
-        folded = {n.lower().replace("_", " "): n for n in self.names}
-        close = difflib.get_close_matches(name.lower().replace("_", " "), folded, n=3)
-        hint = f"; did you mean {', '.join(repr(folded[c]) for c in close)}?" if close else ""
+        close = close_names(name, self.names)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         return SimlinKeyError(
             f"no variable named {name!r} in the results{hint}",
             code=ErrorCode.UNKNOWN_OUTPUT,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from simlin import _simlin, _validate
 from simlin._handle import NativeHandle
 from simlin._validate import OverrideValue
+from simlin.errors import names_suggested
 from simlin.results import Results
 
 if TYPE_CHECKING:
@@ -23,13 +25,19 @@ class Sim(NativeHandle):
     using it afterwards raises ``SimlinRuntimeError`` with code ``CLOSED``.
     """
 
-    __slots__ = ()
+    __slots__ = ("_names",)
 
     _native: _simlin.Sim
 
-    def __init__(self, native: _simlin.Sim) -> None:
-        """Wrap a native simulation (use :meth:`simlin.Model.simulate` instead)."""
+    def __init__(
+        self, native: _simlin.Sim, names: Callable[[], Iterable[str]] | None = None
+    ) -> None:
+        """Wrap a native simulation (use :meth:`simlin.Model.simulate` instead).
+
+        ``names`` lists the model's variables, for "did you mean" hints.
+        """
         self._native = native
+        self._names: Callable[[], Iterable[str]] = names or (lambda: ())
 
     @property
     def time(self) -> float:
@@ -61,9 +69,10 @@ class Sim(NativeHandle):
         (``"stock[North,Small]"``) is a float.
         """
         var = _validate.name(name, "name")
-        if self._native.shape(var) is None:
-            return self._native.get_value(var)
-        shape, values = self._native.get_array(var)
+        with names_suggested(self._names):
+            if self._native.shape(var) is None:
+                return self._native.get_value(var)
+            shape, values = self._native.get_array(var)
         import numpy as np
 
         return np.asarray(values, dtype=np.float64).reshape(shape)
@@ -86,7 +95,8 @@ class Sim(NativeHandle):
 
         """
         var = _validate.name(name, "name")
-        self._native.set_values(_validate.overrides({var: value}, shape_of=self._native.shape))
+        with names_suggested(self._names):
+            self._native.set_values(_validate.overrides({var: value}, shape_of=self._native.shape))
 
     def loop_score(self, loop: str, *, relative: bool = True) -> float:
         """A loop's current relative (or raw) score (``model.simulate(ltm=True)``).
