@@ -66,6 +66,15 @@ pub fn with_deep_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// Drop `value` on a short-lived thread of its own, so the caller does not
+/// wait for a large structure to be freed. If no thread can start, `spawn`
+/// drops the closure, and `value` with it, here.
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("simlin-free".into())
+        .spawn(move || drop(value));
+}
+
 /// Load a model file, choosing the reader from the extension
 /// (`.xmile`, `.stmx`, `.itmx`, `.xml`; `.mdl` for Vensim).
 pub fn load_file(path: impl AsRef<Path>) -> Result<Project> {

@@ -221,7 +221,11 @@ impl CompiledModel {
             name: model.unwrap_or("(main)").to_string(),
         })?;
         let flat = flatten(project, m)?;
-        Self::from_flat(project, m, &flat)
+        let compiled = Self::from_flat(project, m, &flat);
+        // Freeing the flat model (every expression tree, node by node) is a
+        // tenth of compiling C-LEARN; nothing waits for it.
+        crate::drop_in_background(flat);
+        compiled
     }
 
     /// Compile an already flattened model of `project` (its model `m`
