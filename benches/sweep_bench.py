@@ -11,7 +11,7 @@ variables = 300 variables) it times ``--runs`` runs
 (a) through ``Model.sweep`` (batched lockstep engine, all cores),
 (b) through a plain Python loop over ``Model.run(overrides=...)`` (only
     ``--loop-runs`` runs are timed and the per-run cost is extrapolated),
-(c) through the scalar Rust loop (``Model.sweep(..., _engine="scalar")``,
+(c) through the scalar Rust loop (``simlin.sweep.run_sweep(..., _engine="scalar")``,
     same threads, one run at a time per thread, no batching),
 
 and prints runs/second per core, ns per (variable x step) per core, and the
@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 
 import simlin
+from simlin.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 SIR = REPO.parent / "shared" / "test-models" / "samples" / "SIR" / "SIR.xmile"
@@ -110,11 +111,11 @@ def bench_model(
     record("(a) sweep, batched, 1 thread", runs, time.perf_counter() - t0, 1)
 
     t0 = time.perf_counter()
-    model.sweep(params, reduce="final", threads=cores, progress=False, _engine="scalar")
+    run_sweep(model, params, reduce="final", threads=cores, progress=False, _engine="scalar")
     record(f"(c) sweep, scalar Rust, {cores} threads", runs, time.perf_counter() - t0, cores)
 
     t0 = time.perf_counter()
-    model.sweep(params, reduce="final", threads=1, progress=False, _engine="scalar")
+    run_sweep(model, params, reduce="final", threads=1, progress=False, _engine="scalar")
     record("(c) sweep, scalar Rust, 1 thread", runs, time.perf_counter() - t0, 1)
 
     subset = params.head(loop_runs)

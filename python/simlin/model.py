@@ -416,8 +416,6 @@ class Model:
         stop: float | None = None,
         dt: float | None = None,
         save_step: float | None = None,
-        _engine: Literal["batched", "scalar"] = "batched",
-        _batch: int | None = None,
         ltm: Literal["relative", "dominance"] | None = None,
     ) -> pl.DataFrame:
         """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
@@ -508,8 +506,6 @@ class Model:
                 stop=stop,
                 dt=dt,
                 save_step=save_step,
-                _engine=_engine,
-                _batch=_batch,
                 ltm=ltm,
             )
 
