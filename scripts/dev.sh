@@ -139,6 +139,8 @@ run_tests() {
     step "mypy --strict" "$VENV/bin/mypy" --strict python/simlin tests
     step "stubtest (_simlin.pyi against the built module)" "$VENV/bin/python" -m mypy.stubtest simlin._simlin
     step "workflows (check-jsonschema, zizmor)" lint_workflows
+    step "docs site (mkdocs build --strict)" env NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build \
+        --strict --quiet --site-dir "$CARGO_TARGET_DIR/simlin-site"
     step "build the release wheel" build_wheel
     step "fresh venv with the wheel" wheel_env
     step "pytest (installed wheel, no Rust on PATH)" wheel_tests

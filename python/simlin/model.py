@@ -541,9 +541,10 @@ class Model:
             ``polars.scan_parquet(path)``: a lazy frame over the file.
 
         Raises:
-            As :meth:`sweep`; also ``SimlinArgumentError`` when pyarrow is
-            missing or the file cannot be written. With ``on_error="null"``
-            one :class:`simlin.SweepFailureWarning` names every failed row.
+            SimlinError: As :meth:`sweep`; also ``SimlinArgumentError`` when
+                pyarrow is missing or the file cannot be written. With
+                ``on_error="null"`` one :class:`simlin.SweepFailureWarning`
+                names every failed row.
 
         """
         from simlin import sweep as _sweep
