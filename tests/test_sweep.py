@@ -442,11 +442,16 @@ def test_progress_default_follows_terminal_or_notebook(monkeypatch: pytest.Monke
     from simlin import sweep as sweep_module
 
     assert sweep_module._wants_progress(True) and not sweep_module._wants_progress(False)
-    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert not sweep_module._wants_progress(None)
-    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
-    assert sweep_module._wants_progress(None)
+    fake = types.ModuleType("IPython")
+    shell: Any = None
+    fake.get_ipython = lambda: shell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert not sweep_module._wants_progress(None)  # IPython imported, no shell
+    shell = types.SimpleNamespace(config={"TerminalIPythonApp": {}})
+    assert not sweep_module._wants_progress(None)  # a terminal IPython
+    shell = types.SimpleNamespace(config={"IPKernelApp": {}})
+    assert sweep_module._wants_progress(None)  # a Jupyter kernel
 
 
 def test_pickle_round_trip(teacup: simlin.Model, sir: simlin.Model) -> None:

@@ -485,11 +485,23 @@ ProgressLike: TypeAlias = bool | Progress | None
 """``True``/``False``, ``None`` (only in a terminal or a notebook), or a shared bar."""
 
 
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (not merely with IPython or ipykernel imported)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
 def _wants_progress(progress: bool | None) -> bool:
     if progress is not None:
         return bool(progress)
     # A notebook's stderr is not a terminal, but tqdm.auto draws its widget there.
-    if "ipykernel" in sys.modules:
+    if _in_notebook():
         return True
     stream = sys.stderr
     try:
