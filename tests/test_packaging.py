@@ -21,9 +21,10 @@ def copy_package(tmp_path: Path) -> Path:
     return target
 
 
-def import_from(root: Path) -> subprocess.CompletedProcess[str]:
+def python_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Python with only ``root`` on its path (and nothing else inherited)."""
     return subprocess.run(
-        [sys.executable, "-c", "import simlin; print(simlin.__file__)"],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -31,6 +32,10 @@ def import_from(root: Path) -> subprocess.CompletedProcess[str]:
         env={"PYTHONPATH": str(root), "PATH": ""},
         cwd=root,
     )
+
+
+def import_from(root: Path) -> subprocess.CompletedProcess[str]:
+    return python_in(root, "-c", "import simlin; print(simlin.__file__)")
 
 
 def test_a_clean_copy_imports(tmp_path: Path) -> None:
@@ -54,15 +59,7 @@ def test_pysimlin_files_in_the_folder_refuse_the_import(tmp_path: Path, marker: 
 def test_the_cli_checks_too(tmp_path: Path) -> None:
     package = copy_package(tmp_path)
     (package / "_ffi.py").write_text("")
-    proc = subprocess.run(
-        [sys.executable, "-m", "simlin.cli", "--version"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
-        cwd=tmp_path,
-    )
+    proc = python_in(tmp_path, "-m", "simlin.cli", "--version")
     assert proc.returncode != 0
     assert "pysimlin" in proc.stderr
 

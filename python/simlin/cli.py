@@ -34,13 +34,14 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from simlin import _conflict  # noqa: F401  (first: pysimlin files in this package?)
 from simlin._simlin import __version__
 from simlin.errors import SimlinError
 from simlin.project import Project
 from simlin.results import Results
+from simlin.sweep import REDUCTIONS
 
 if TYPE_CHECKING:
     from simlin.model import Model
@@ -205,13 +206,14 @@ def _write_results_parquet(results: Results, path: str) -> None:
     pq.write_table(pa.table(results), path)
 
 
-def _write(args: argparse.Namespace, write: Callable[[IO[bytes] | str], None]) -> None:
+def _write(args: argparse.Namespace, fmt: str, write: Callable[[IO[bytes] | str], None]) -> None:
     """Call ``write`` on the output file (or stdout), naming it in any OS error.
 
-    CSV goes out as UTF-8 bytes: to the file, or to stdout's binary buffer.
+    Parquet gets the path; CSV goes out as UTF-8 bytes, to the file or to
+    stdout's binary buffer.
     """
     try:
-        if args.output and _format(args) == "parquet":
+        if fmt == "parquet":
             write(args.output)
         elif args.output:
             with open(args.output, "wb") as f:
@@ -232,7 +234,7 @@ def _load(path: str) -> Model:
 
 
 def _run(args: argparse.Namespace) -> int:
-    _format(args)  # a bad output choice fails before the model loads
+    fmt = _format(args)  # a bad output choice fails before the model loads
     overrides = _overrides(args.set)
     outputs = _outputs(args.outputs)
     model = _load(args.model)
@@ -252,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 _write_results_csv(results, target)
 
-        _write(args, write)
+        _write(args, fmt, write)
     return 0
 
 
@@ -264,14 +266,12 @@ def _polars() -> Any:
     return pl
 
 
-_REDUCTIONS: dict[str, ReduceSpec] = {"final": "final", "max": "max", "min": "min", "mean": "mean"}
-
-
 def _reduce(text: str | None) -> ReduceSpec | None:
+    """``--reduce``: a reduction's name (checked again by the sweep) or a time."""
     if text is None:
         return None
-    if text.lower() in _REDUCTIONS:
-        return _REDUCTIONS[text.lower()]
+    if text.lower() in REDUCTIONS:
+        return cast("ReduceSpec", text)
     try:
         return float(text)
     except ValueError:
@@ -282,7 +282,7 @@ def _reduce(text: str | None) -> ReduceSpec | None:
 
 def _sweep(args: argparse.Namespace) -> int:
     pl = _polars()
-    _format(args)
+    fmt = _format(args)
     overrides = _overrides(args.set)
     outputs = _outputs(args.outputs)
     reduce = _reduce(args.reduce)
@@ -319,7 +319,7 @@ def _sweep(args: argparse.Namespace) -> int:
         else:
             frame.write_csv(target)
 
-    _write(args, write)
+    _write(args, fmt, write)
     return 0
 
 

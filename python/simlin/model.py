@@ -161,6 +161,30 @@ class Model:
         """Every variable's name, for "did you mean" hints."""
         return [v.name for v in self.variables]
 
+    def _run_options(
+        self,
+        overrides: object,
+        method: object,
+        start: object,
+        stop: object,
+        dt: object,
+        save_step: object,
+        outputs: object,
+        seed: object,
+    ) -> _simlin.RunOptions:
+        """The settings :meth:`run` and :meth:`simulate` take, checked against this model."""
+        return _validate.run_options(
+            overrides=overrides,
+            method=method,
+            start=start,
+            stop=stop,
+            dt=dt,
+            save_step=save_step,
+            outputs=outputs,
+            seed=seed,
+            shape_of=self._native.shape,
+        )
+
     def _of_kind(self, kind: VariableKind) -> list[Variable]:
         return [v for v in self.variables if v.kind == kind]
 
@@ -345,22 +369,12 @@ class Model:
             SimlinTypeError: for arguments of the wrong type.
 
         """
-        if _validate.flag(ltm, "ltm"):
-            from simlin.loops import LtmResults
-
+        scored = _validate.flag(ltm, "ltm")
         with names_suggested(self._variable_names):
-            options = _validate.run_options(
-                overrides=overrides,
-                method=method,
-                start=start,
-                stop=stop,
-                dt=dt,
-                save_step=save_step,
-                outputs=outputs,
-                seed=seed,
-                shape_of=self._native.shape,
+            options = self._run_options(
+                overrides, method, start, stop, dt, save_step, outputs, seed
             )
-            if _validate.flag(ltm, "ltm"):
+            if scored:
                 from simlin.loops import LtmResults
 
                 return LtmResults(*self._native.run_ltm(options))
@@ -386,16 +400,8 @@ class Model:
         changes made with ``set_value`` show in the scores from the next step.
         """
         with names_suggested(self._variable_names):
-            options = _validate.run_options(
-                overrides=overrides,
-                method=method,
-                start=start,
-                stop=stop,
-                dt=dt,
-                save_step=save_step,
-                outputs=outputs,
-                seed=seed,
-                shape_of=self._native.shape,
+            options = self._run_options(
+                overrides, method, start, stop, dt, save_step, outputs, seed
             )
             native = self._native.simulate(options, _validate.flag(ltm, "ltm"))
         return Sim(native, names=self._variable_names)

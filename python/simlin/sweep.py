@@ -58,7 +58,8 @@ object with ``__arrow_c_stream__`` (a pyarrow Table, ...)."""
 ReduceSpec = Literal["final", "max", "min", "mean"] | float | Mapping[str, float]
 """A per-run reduction: a name, or a time (the value at that time)."""
 
-_REDUCTIONS = ("final", "max", "min", "mean")
+#: The names ``reduce`` takes (besides a time).
+REDUCTIONS = ("final", "max", "min", "mean")
 
 # Progress bar: shown only once a sweep has run this long (seconds).
 _PROGRESS_AFTER = 2.0
@@ -277,10 +278,10 @@ def _reduce(value: object) -> tuple[str | None, float | None]:
     if value is None:
         return None, None
     if isinstance(value, str):
-        if value.lower() in _REDUCTIONS:
+        if value.lower() in REDUCTIONS:
             return value.lower(), None
         raise SimlinArgumentError(
-            f"reduce must be one of {', '.join(_REDUCTIONS)} or a time, got {value!r}"
+            f"reduce must be one of {', '.join(REDUCTIONS)} or a time, got {value!r}"
         )
     if isinstance(value, Mapping):
         # {"at": t}, the plugin's form, is the same as a bare time.
@@ -295,7 +296,7 @@ def _reduce(value: object) -> tuple[str | None, float | None]:
             raise SimlinArgumentError(f"reduce time must be finite, got {t}")
         return None, t
     raise SimlinTypeError(
-        f"reduce must be one of {', '.join(_REDUCTIONS)} or a time, got {type(value).__name__}"
+        f"reduce must be one of {', '.join(REDUCTIONS)} or a time, got {type(value).__name__}"
     )
 
 
@@ -521,8 +522,10 @@ def wait_with_progress(job: SweepJob, progress: ProgressLike) -> pl.DataFrame:
 
 def _wait(job: SweepJob, progress: ProgressLike) -> None:
     """Wait for ``job`` to finish, drawing a progress bar if asked."""
-    owned = not isinstance(progress, Progress)
-    bar = progress if isinstance(progress, Progress) else Progress(job.n_runs, progress)
+    if isinstance(progress, Progress):
+        bar, owned = progress, False  # the caller's: it spans several jobs
+    else:
+        bar, owned = Progress(job.n_runs, progress), True
     try:
         while not job.wait(_POLL):
             bar.show(job.done())

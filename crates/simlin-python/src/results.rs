@@ -30,7 +30,6 @@ type ArrayLayout = (String, Vec<(String, Vec<String>)>, Vec<usize>);
 struct ArrayEntry {
     /// Canonical name, for lookups by any spelling.
     id: String,
-    shape: Vec<usize>,
     array: simlin::results::ArrayColumns,
 }
 
@@ -57,7 +56,6 @@ impl Table {
             .into_iter()
             .map(|array| ArrayEntry {
                 id: canonicalize(&array.name),
-                shape: array.shape(),
                 array,
             })
             .collect();
@@ -193,7 +191,7 @@ impl PyResults {
             .arrays
             .iter()
             .find(|a| a.id == id)
-            .map(|a| (a.shape.clone(), a.array.columns.clone())))
+            .map(|a| (a.array.shape(), a.array.columns.clone())))
     }
 
     /// Every arrayed variable of these results: display name, dimensions
