@@ -27,6 +27,8 @@ MIN_VENV="$ROOT/.venv-polars-min"
 # and the fresh venv the Python tests run in, against the installed wheel.
 WHEEL_DIR="$CARGO_TARGET_DIR/simlin-wheel"
 WHEEL_VENV="$ROOT/.venv-wheel"
+# The wheel with pandas and nothing else: sweeps must not need Polars or pyarrow.
+PANDAS_VENV="$ROOT/.venv-pandas-only"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -112,7 +114,7 @@ wheel_env() {
     local python
     python="$(find_python)" || return 1
     "$python" -m venv "$WHEEL_VENV" &&
-        "$WHEEL_VENV/bin/python" -m pip install --quiet "$(ls "$WHEEL_DIR"/*.whl)[pandas,polars]" \
+        "$WHEEL_VENV/bin/python" -m pip install --quiet "$(ls "$WHEEL_DIR"/*.whl)[pandas,polars,pyarrow]" \
             "pytest>=7" "dask[distributed]>=2024.1" "xarray>=2023.1" "matplotlib>=3.6" \
             "nbclient>=0.9" "nbformat>=5.9" "ipykernel>=6.0" &&
         (cd /tmp && PATH="$(path_without_rust)" "$WHEEL_VENV/bin/python" -c \
@@ -121,6 +123,22 @@ wheel_env() {
 
 wheel_tests() {
     PATH="$(path_without_rust)" "$WHEEL_VENV/bin/python" -m pytest -q -p no:cacheprovider tests
+}
+
+pandas_only_env() {
+    rm -rf "$PANDAS_VENV"
+    local python
+    python="$(find_python)" || return 1
+    "$python" -m venv "$PANDAS_VENV" &&
+        "$PANDAS_VENV/bin/python" -m pip install --quiet "$(ls "$WHEEL_DIR"/*.whl)[pandas]" "pytest>=7" &&
+        "$PANDAS_VENV/bin/python" -c 'import importlib.util as u, sys
+missing = [m for m in ("polars", "pyarrow") if u.find_spec(m) is None]
+sys.exit(0 if len(missing) == 2 else f"expected no polars/pyarrow, missing only {missing}")'
+}
+
+pandas_only_tests() {
+    PATH="$(path_without_rust)" "$PANDAS_VENV/bin/python" -m pytest -q -p no:cacheprovider \
+        tests/test_sweep_frames.py
 }
 
 example() {
@@ -144,6 +162,8 @@ run_tests() {
     step "build the release wheel" build_wheel
     step "fresh venv with the wheel" wheel_env
     step "pytest (installed wheel, no Rust on PATH)" wheel_tests
+    step "venv with the wheel and pandas only" pandas_only_env
+    step "pytest tests/test_sweep_frames.py (no polars, no pyarrow)" pandas_only_tests
     step "venv with polars==$MIN_POLARS" polars_min_env
     step "pytest tests/test_plugin.py (polars==$MIN_POLARS)" polars_min_tests
 }

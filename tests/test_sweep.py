@@ -264,7 +264,7 @@ def test_reduce_bad_time(teacup: simlin.Model) -> None:
         teacup.sweep(TEACUP_PARAMS, reduce=1e6)
     assert e.value.code is ErrorCode.BAD_SWEEP
     with pytest.raises(simlin.SimlinArgumentError):
-        teacup.sweep(TEACUP_PARAMS, reduce="median")  # type: ignore[arg-type]
+        teacup.sweep(TEACUP_PARAMS, reduce="median")  # type: ignore[call-overload]
 
 
 # ---- errors ----
@@ -317,7 +317,7 @@ def test_unknown_output_and_bad_options(teacup: simlin.Model) -> None:
     with pytest.raises(simlin.SimlinArgumentError):
         teacup.sweep(TEACUP_PARAMS, threads=0)
     with pytest.raises(simlin.SimlinArgumentError):
-        teacup.sweep(TEACUP_PARAMS, on_error="ignore")  # type: ignore[arg-type]
+        teacup.sweep(TEACUP_PARAMS, on_error="ignore")  # type: ignore[call-overload]
     with pytest.raises(SimlinTypeError):
         teacup.sweep([1, 2, 3])
     with pytest.raises(simlin.SimlinArgumentError, match="run_id"):

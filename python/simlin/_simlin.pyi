@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, final
 # Checked against the built module by ``python -m mypy.stubtest simlin._simlin``
 # (part of ``scripts/dev.sh test``).
 __all__ = [
-    "Float64View",
+    "ArrayView",
     "Model",
     "Project",
     "Results",
@@ -106,6 +106,12 @@ class SweepFrame:
     def __len__(self) -> int: ...
     def failures(self) -> list[tuple[int, str, float]]:
         """``(row, variable, time)`` of every failed run."""
+
+    def numpy_column(self, index: int) -> tuple[ArrayView, list[str] | None]:
+        """A column for NumPy: values (keys if categorical), and its categories."""
+
+    def renamed(self, columns: dict[str, str], categories: dict[str, str]) -> SweepFrame:
+        """The frame with columns and dictionary strings renamed."""
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         """Arrow C stream capsule (one record batch)."""
@@ -296,13 +302,13 @@ class Results:
     def index_of(self, name: str) -> int | None:
         """Column index by any spelling of the name."""
 
-    def times_view(self) -> Float64View:
+    def times_view(self) -> ArrayView:
         """Zero-copy view of the time axis."""
 
-    def column_view(self, name: str) -> Float64View:
+    def column_view(self, name: str) -> ArrayView:
         """Zero-copy view of one column."""
 
-    def column_at(self, index: int) -> Float64View:
+    def column_at(self, index: int) -> ArrayView:
         """Zero-copy view of the column at ``index``."""
 
     def array_columns(self, name: str) -> tuple[list[int], list[int]] | None:
@@ -318,8 +324,8 @@ class Results:
         """Arrow C stream capsule."""
 
 @final
-class Float64View:
-    """A read-only float64 buffer with NumPy's array interface."""
+class ArrayView:
+    """A read-only Arrow buffer (float64, int64 or uint32) with NumPy's array interface."""
 
     @property
     def __array_interface__(self) -> dict[str, Any]:

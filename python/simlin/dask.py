@@ -29,39 +29,25 @@ float column per output. ``variable`` and string run ids are plain strings
 rather than categoricals (whose categories would differ per partition);
 ``.categorize()`` the result if you want them back.
 
-Needs ``dask[dataframe]`` and Polars on the client and on every worker.
+Needs ``dask[dataframe]`` (which brings pandas) on the client and on every
+worker; Polars is not needed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
     from simlin.model import Model
-    from simlin.sweep import ReduceSpec
+    from simlin.sweep import SweepOptions
 
 __all__ = ["sweep"]
 
 
-def sweep(
-    model: Model,
-    params: Any,
-    *,
-    outputs: Sequence[str] | None = None,
-    reduce: ReduceSpec | None = None,
-    method: str | None = None,
-    seed: int | None = None,
-    threads: int | None = None,
-    on_error: Literal["raise", "null"] = "raise",
-    run_id: str | None = None,
-    start: float | None = None,
-    stop: float | None = None,
-    dt: float | None = None,
-    save_step: float | None = None,
-) -> Any:
+def sweep(model: Model, params: Any, **options: Unpack[SweepOptions]) -> Any:
     """Sweep ``model`` over a Dask DataFrame ``params``; a Dask DataFrame of results.
 
     Arguments are those of :meth:`simlin.Model.sweep` (``params`` is a
@@ -79,21 +65,8 @@ def sweep(
             f"params must be a dask.dataframe.DataFrame, got {type(params).__name__} "
             "(use Model.sweep for in-memory tables)"
         )
-    key = run_id or "run"
-    kwargs: dict[str, Any] = {
-        "outputs": outputs,
-        "reduce": reduce,
-        "method": method,
-        "seed": seed,
-        "threads": threads,
-        "on_error": on_error,
-        "run_id": key,
-        "start": start,
-        "stop": stop,
-        "dt": dt,
-        "save_step": save_step,
-        "progress": False,
-    }
+    key = options.get("run_id") or "run"
+    kwargs: dict[str, Any] = {**options, "run_id": key, "progress": False, "to": "pandas"}
     if key in params.columns:
         offsets = None
     else:
@@ -132,7 +105,7 @@ def _sweep_partition(
         part = part.assign(**{key: np.arange(first, first + len(part), dtype=np.int64)})
     import pandas as pd
 
-    frame: pd.DataFrame = model.sweep(part, **kwargs).to_pandas()
+    frame: pd.DataFrame = model.sweep(part, **kwargs)
     # Categories differ per partition (string run ids) or are unknown to the
     # empty meta frame; Dask (and its Parquet writer) wants one schema for
     # every partition, so categorical columns come back as plain strings.

@@ -19,10 +19,14 @@ from simlin.results import Results
 from simlin.sim import Sim
 
 if TYPE_CHECKING:
+    import pandas as pd
     import polars as pl
+    import pyarrow as pa
+    import pyarrow.dataset as pa_ds
+    from typing_extensions import Unpack
 
     from simlin.loops import LtmResults
-    from simlin.sweep import ParamsLike, ReduceSpec
+    from simlin.sweep import FrameKind, ParamsLike, ReduceSpec, SweepOptions
 
 __all__ = ["Model", "OverrideValue", "Source", "TimeSpec", "Variable", "VariableKind"]
 
@@ -406,6 +410,36 @@ class Model:
             native = self._native.simulate(options, _validate.flag(ltm, "ltm"))
         return Sim(native, names=self._variable_names)
 
+    @overload
+    def sweep(
+        self,
+        params: ParamsLike,
+        *,
+        progress: bool | None = None,
+        ltm: Literal["relative", "dominance"] | None = None,
+        to: Literal["polars"] | None = None,
+        **options: Unpack[SweepOptions],
+    ) -> pl.DataFrame: ...
+    @overload
+    def sweep(
+        self,
+        params: ParamsLike,
+        *,
+        progress: bool | None = None,
+        ltm: Literal["relative", "dominance"] | None = None,
+        to: Literal["pandas"],
+        **options: Unpack[SweepOptions],
+    ) -> pd.DataFrame: ...
+    @overload
+    def sweep(
+        self,
+        params: ParamsLike,
+        *,
+        progress: bool | None = None,
+        ltm: Literal["relative", "dominance"] | None = None,
+        to: Literal["arrow"],
+        **options: Unpack[SweepOptions],
+    ) -> pa.Table: ...
     def sweep(
         self,
         params: ParamsLike,
@@ -423,7 +457,8 @@ class Model:
         dt: float | None = None,
         save_step: float | None = None,
         ltm: Literal["relative", "dominance"] | None = None,
-    ) -> pl.DataFrame:
+        to: FrameKind | None = None,
+    ) -> pl.DataFrame | pd.DataFrame | pa.Table:
         """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
 
         The model is compiled once; runs are batched and spread over threads
@@ -478,12 +513,19 @@ class Model:
                 see :meth:`simlin.LtmResults.dominant_loops`). ``outputs``
                 must be left out. Models with more loops than can be
                 enumerated are refused (``BAD_ARGUMENT``).
+            to: The table to return: ``"polars"`` (a ``polars.DataFrame``),
+                ``"pandas"`` (a ``pandas.DataFrame`` with NumPy columns,
+                categoricals for names; pyarrow is not needed) or ``"arrow"``
+                (a ``pyarrow.Table``). Default: Polars if installed, else
+                pandas, else pyarrow. Polars and pyarrow share the engine's
+                buffers without copying.
 
         Returns:
             Without ``reduce``, a long frame ``run``, ``time``, ``variable``
             (categorical), ``value``, ordered by run, then time, then variable
             in output order. With ``reduce``, a wide frame: ``run`` plus one
-            float64 column per output.
+            float64 column per output. Failed runs (``on_error="null"``)
+            are null (NaN in pandas).
 
         Raises:
             SimlinRuntimeError: ``BAD_PARAMETER`` (unknown column, null, bad
@@ -513,8 +555,31 @@ class Model:
                 dt=dt,
                 save_step=save_step,
                 ltm=ltm,
+                to=to,
             )
 
+    @overload
+    def sweep_to_parquet(
+        self,
+        params: ParamsLike,
+        path: str | os.PathLike[str],
+        *,
+        progress: bool | None = None,
+        rows_per_group: int | None = None,
+        to: Literal["polars"] | None = None,
+        **options: Unpack[SweepOptions],
+    ) -> pl.LazyFrame: ...
+    @overload
+    def sweep_to_parquet(
+        self,
+        params: ParamsLike,
+        path: str | os.PathLike[str],
+        *,
+        progress: bool | None = None,
+        rows_per_group: int | None = None,
+        to: Literal["arrow"],
+        **options: Unpack[SweepOptions],
+    ) -> pa_ds.Dataset: ...
     def sweep_to_parquet(
         self,
         params: ParamsLike,
@@ -533,7 +598,8 @@ class Model:
         dt: float | None = None,
         save_step: float | None = None,
         rows_per_group: int | None = None,
-    ) -> pl.LazyFrame:
+        to: Literal["polars", "arrow"] | None = None,
+    ) -> pl.LazyFrame | pa_ds.Dataset:
         """:meth:`sweep` streamed to a Parquet file, for sweeps beyond memory.
 
         Runs go in batches, each written as a row group as soon as it is
@@ -543,8 +609,12 @@ class Model:
         (rows without a run-id column get their 0-based index as their id).
         Needs pyarrow (its Parquet writer).
 
+        Polars is not needed: with ``to="arrow"`` (the default when Polars
+        is not installed) the result is a ``pyarrow.dataset.Dataset``.
+
         Returns:
-            ``polars.scan_parquet(path)``: a lazy frame over the file.
+            ``polars.scan_parquet(path)``: a lazy frame over the file (or,
+            with ``to="arrow"``, ``pyarrow.dataset.dataset(path)``).
 
         Raises:
             SimlinError: As :meth:`sweep`; also ``SimlinArgumentError`` when
@@ -561,8 +631,8 @@ class Model:
                 params,
                 path,
                 rows_per_group,
-                run_id,
                 progress,
+                to,
                 {
                     "outputs": outputs,
                     "reduce": reduce,
@@ -570,6 +640,7 @@ class Model:
                     "seed": seed,
                     "threads": threads,
                     "on_error": on_error,
+                    "run_id": run_id,
                     "start": start,
                     "stop": stop,
                     "dt": dt,

@@ -33,23 +33,33 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TypeAlias, TypedDict, cast, overload
 
-from simlin import _simlin, _validate
+from simlin import _params, _simlin, _validate
 from simlin.errors import (
-    ErrorCode,
     SimlinArgumentError,
-    SimlinError,
     SimlinTypeError,
     SweepFailureWarning,
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     import polars as pl
+    import pyarrow as pa
+    from typing_extensions import Unpack
 
     from simlin.model import Model
 
-__all__ = ["ParamsLike", "ReduceSpec", "SweepJob", "run_seed", "run_sweep", "start_sweep"]
+__all__ = [
+    "FrameKind",
+    "ParamsLike",
+    "ReduceSpec",
+    "SweepJob",
+    "SweepOptions",
+    "run_seed",
+    "run_sweep",
+    "start_sweep",
+]
 
 ParamsLike = Any
 """A Polars or pandas DataFrame, a mapping of column name to values, or any
@@ -61,19 +71,82 @@ ReduceSpec = Literal["final", "max", "min", "mean"] | float | Mapping[str, float
 #: The names ``reduce`` takes (besides a time).
 REDUCTIONS = ("final", "max", "min", "mean")
 
+FrameKind = Literal["polars", "pandas", "arrow"]
+"""The library a sweep's table comes back in (``to=``)."""
+
+#: The values ``to`` takes, in the order tried when it is not given.
+FRAME_KINDS: tuple[FrameKind, ...] = ("polars", "pandas", "arrow")
+
+
+class SweepOptions(TypedDict, total=False):
+    """The run settings every sweep entry point takes (see :meth:`simlin.Model.sweep`)."""
+
+    outputs: Sequence[str] | None
+    reduce: ReduceSpec | None
+    method: str | None
+    seed: int | None
+    threads: int | None
+    on_error: Literal["raise", "null"]
+    run_id: str | None
+    start: float | None
+    stop: float | None
+    dt: float | None
+    save_step: float | None
+
+
+def frame_kind(to: object) -> FrameKind:
+    """Check ``to``; ``None`` picks Polars, else pandas, else pyarrow (the first installed)."""
+    if to is None:
+        for kind, module in zip(FRAME_KINDS, ("polars", "pandas", "pyarrow"), strict=True):
+            try:
+                __import__(module)
+            except ImportError:
+                continue
+            return kind
+        raise SimlinArgumentError(
+            "a sweep returns a Polars, pandas or pyarrow table and none is installed: "
+            "pip install polars (or pandas, or pyarrow)"
+        )
+    if to not in FRAME_KINDS:
+        raise SimlinArgumentError(f"to must be 'polars', 'pandas' or 'arrow', got {to!r}")
+    return to
+
+
+def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
+    """A native sweep frame as a table of ``kind`` (see :func:`frame_kind`).
+
+    Polars and pyarrow read the Arrow buffers through the C stream interface
+    without copying. pandas gets NumPy columns (so pyarrow is not needed):
+    ``run`` and ``time`` int64/float64, ``variable`` (and string run ids) a
+    ``Categorical``, values float64 with NaN for failed runs.
+    """
+    if kind == "polars":
+        import polars as pl
+
+        return pl.DataFrame(frame)
+    if kind == "arrow":
+        import pyarrow as pa
+
+        return pa.table(frame)
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for i, name in enumerate(frame.columns):
+        view, categories = frame.numpy_column(i)
+        values = np.asarray(view)
+        if categories is not None:
+            data[name] = pd.Categorical.from_codes(
+                values.astype(np.int64), categories=pd.Index(categories)
+            )
+        else:
+            data[name] = values
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+
+
 # Progress bar: shown only once a sweep has run this long (seconds).
 _PROGRESS_AFTER = 2.0
 _POLL = 0.1
-
-
-def _require_polars() -> None:
-    try:
-        import polars  # noqa: F401
-    except ImportError:  # pragma: no cover - polars is a dev dependency
-        raise SimlinError(
-            "Model.sweep returns a polars DataFrame: pip install 'simlin[polars]'",
-            code=ErrorCode.INVALID_ARGUMENT,
-        ) from None
 
 
 def run_seed(seed: int, key: int | str) -> int:
@@ -96,182 +169,6 @@ def run_seed(seed: int, key: int | str) -> int:
     if isinstance(key, int) and not -(2**63) <= key < 2**63:
         raise SimlinArgumentError(f"an integer run key must fit in 64 bits, got {key}")
     return _simlin.run_seed(s, key)
-
-
-def _to_polars(params: object, run_id: str | None) -> pl.DataFrame:
-    """Any supported parameter table as a Polars DataFrame.
-
-    A pandas index is dropped, unless it is named like the run-id column
-    (``run_id``, else ``"run"``): then it becomes that column.
-    """
-    _require_polars()
-    try:
-        return _convert_table(params, run_id)
-    except SimlinError:
-        raise
-    except Exception as e:
-        # pandas/Polars/pyarrow refusing the table (duplicate column names,
-        # mixed types, ...) is a bad parameter table, not a crash.
-        raise SimlinArgumentError(
-            f"params could not be read as a table: {type(e).__name__}: {e}",
-            code=ErrorCode.BAD_PARAMETER,
-        ) from e
-
-
-def _convert_table(params: object, run_id: str | None) -> pl.DataFrame:
-    import polars as pl
-
-    columns = getattr(params, "columns", None)
-    if columns is not None and not isinstance(params, pl.LazyFrame):
-        seen: set[str] = set()
-        for n in (str(c) for c in columns):
-            if n in seen:
-                raise _bad(n, None, "appears more than once")
-            seen.add(n)
-    if isinstance(params, pl.DataFrame):
-        return params
-    if isinstance(params, pl.LazyFrame):
-        return params.collect()
-    module = type(params).__module__ or ""
-    if module.startswith("pandas") and type(params).__name__ == "DataFrame":
-        index_name = getattr(getattr(params, "index", None), "name", None)
-        keep_index = index_name is not None and index_name == (run_id or "run")
-        frame: pl.DataFrame = pl.from_pandas(cast(Any, params), include_index=keep_index)
-        return frame
-    if hasattr(params, "__arrow_c_stream__"):
-        try:
-            return pl.DataFrame(params)
-        except Exception:
-            # Older polars: go through pyarrow.
-            import pyarrow as pa
-
-            table = pl.from_arrow(pa.table(params))
-            if not isinstance(table, pl.DataFrame):  # pragma: no cover
-                raise SimlinTypeError("params did not convert to a table") from None
-            return table
-    if isinstance(params, Mapping):
-        return pl.DataFrame(dict(params))
-    raise SimlinTypeError(
-        "params must be a polars or pandas DataFrame, a mapping of column to values, "
-        f"or an object with __arrow_c_stream__, got {type(params).__name__}"
-    )
-
-
-def _bad(column: str, row: int | None, message: str) -> SimlinArgumentError:
-    where = f", row {row}" if row is not None else ""
-    return SimlinArgumentError(
-        f"parameter column '{column}'{where}: {message}",
-        code=ErrorCode.BAD_PARAMETER,
-        variable=column,
-    )
-
-
-def _first_null(series: Any) -> int | None:
-    if series.null_count() == 0:
-        return None
-    return int(series.is_null().arg_true()[0])
-
-
-def _point(column: str, row: int, item: object) -> tuple[float, float]:
-    if isinstance(item, Mapping):
-        item = tuple(item.values())
-    if (
-        isinstance(item, Sequence)
-        and not isinstance(item, str | bytes)
-        and len(item) == 2
-        and _validate.is_real(item[0])
-        and _validate.is_real(item[1])
-    ):
-        return (float(item[0]), float(item[1]))
-    raise _bad(column, row, f"graphical-function points must be (x, y) numbers, got {item!r}")
-
-
-def _points(column: str, values: list[Any]) -> list[list[tuple[float, float]]]:
-    out: list[list[tuple[float, float]]] = []
-    for row, pts in enumerate(values):
-        if pts is None:
-            raise _bad(column, row, "is null")
-        np = _validate.loaded_numpy()
-        array = np is not None and isinstance(pts, np.ndarray)
-        if isinstance(pts, str | bytes) or not (isinstance(pts, Sequence) or array):
-            raise _bad(column, row, f"expected a list of (x, y) points, got {pts!r}")
-        out.append([_point(column, row, p) for p in pts])
-    return out
-
-
-def _run_ids(column: str, series: Any) -> tuple[bytes | None, list[str] | None]:
-    """The run-id column as int64 bytes or a list of strings."""
-    import numpy as np
-    import polars as pl
-
-    row = _first_null(series)
-    if row is not None:
-        raise _bad(column, row, "run id is null")
-    dtype = series.dtype
-    if dtype.is_integer():
-        try:
-            ints = series.cast(pl.Int64, strict=True)
-        except Exception:
-            raise _bad(column, None, "run ids do not fit in int64") from None
-        return np.ascontiguousarray(ints.to_numpy(), dtype=np.int64).tobytes(), None
-    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return None, [str(v) for v in series.cast(pl.String).to_list()]
-    raise SimlinTypeError(
-        f"run id column '{column}' has dtype {dtype}; expected integers or strings",
-        code=ErrorCode.BAD_PARAMETER,
-        variable=column,
-    )
-
-
-def _columns(
-    frame: pl.DataFrame, run_id: str | None
-) -> tuple[
-    list[tuple[str, bytes]],
-    list[tuple[str, list[list[tuple[float, float]]]]],
-    bytes | None,
-    list[str] | None,
-]:
-    """Split and convert the parameter columns (see the module docs)."""
-    import numpy as np
-    import polars as pl
-
-    if run_id is not None:
-        if run_id not in frame.columns:
-            raise SimlinArgumentError(
-                f"run_id: no column named '{run_id}' in params", code=ErrorCode.BAD_PARAMETER
-            )
-        id_column: str | None = run_id
-    else:
-        id_column = "run" if "run" in frame.columns else None
-    numbers: list[tuple[str, bytes]] = []
-    tables: list[tuple[str, list[list[tuple[float, float]]]]] = []
-    ids_int: bytes | None = None
-    ids_str: list[str] | None = None
-    for name in frame.columns:
-        series = frame.get_column(name)
-        if name == id_column:
-            ids_int, ids_str = _run_ids(name, series)
-            continue
-        dtype = series.dtype
-        if dtype.is_numeric():
-            row = _first_null(series)
-            if row is not None:
-                raise _bad(name, row, "is null")
-            values = np.ascontiguousarray(series.cast(pl.Float64).to_numpy(), dtype=np.float64)
-            nan = np.flatnonzero(np.isnan(values))
-            if nan.size:
-                raise _bad(name, int(nan[0]), "is NaN")
-            numbers.append((name, values.tobytes()))
-        elif isinstance(dtype, pl.List | pl.Array) or dtype == pl.Object:
-            tables.append((name, _points(name, series.to_list())))
-        else:
-            raise SimlinTypeError(
-                f"parameter column '{name}' has dtype {dtype}; expected numbers, or a list "
-                "of (x, y) points per row for a graphical function",
-                code=ErrorCode.BAD_PARAMETER,
-                variable=name,
-            )
-    return numbers, tables, ids_int, ids_str
 
 
 def _reduce(value: object) -> tuple[str | None, float | None]:
@@ -349,26 +246,42 @@ class SweepJob:
         """Stop the sweep soon; :meth:`result` then raises ``CANCELLED``."""
         self._native.cancel()
 
-    def result(self) -> pl.DataFrame:
+    @overload
+    def result(self, to: Literal["polars"] | None = None) -> pl.DataFrame: ...
+    @overload
+    def result(self, to: Literal["pandas"]) -> pd.DataFrame: ...
+    @overload
+    def result(self, to: Literal["arrow"]) -> pa.Table: ...
+    def result(self, to: FrameKind | None = None) -> pl.DataFrame | pd.DataFrame | pa.Table:
         """Wait for the end and return the outputs (see :mod:`simlin.sweep`).
 
         With ``on_error="null"``, failed runs are null in the frame and a
         :class:`simlin.SweepFailureWarning` names each (row, variable, time).
+
+        Args:
+            to: ``"polars"``, ``"pandas"`` or ``"arrow"`` (a pyarrow Table);
+                default: Polars if installed, else pandas, else pyarrow.
 
         Raises:
             SimlinRuntimeError: ``CANCELLED`` after :meth:`cancel`, or the
                 sweep's error (``RUN_FAILED``, ``BAD_PARAMETER``, ...).
 
         """
-        import polars as pl
+        kind = frame_kind(to)
+        return to_frame(self._frame(3), kind)
 
+    def _frame(self, stacklevel: int) -> _simlin.SweepFrame:
+        """The native frame, once the sweep has ended (warning of failed runs).
+
+        ``stacklevel`` points the warning at the user's call.
+        """
         frame = self._native.result()
         failed = frame.failures()
         if failed:
             # Nothing is lost: the good runs are in the frame, each failed
             # one is named here with its reason.
-            warnings.warn(SweepFailureWarning(failed, self.n_runs), stacklevel=3)
-        return pl.DataFrame(frame)
+            warnings.warn(SweepFailureWarning(failed, self.n_runs), stacklevel=stacklevel)
+        return frame
 
     def __repr__(self) -> str:
         state = "finished" if self.finished else "running"
@@ -405,8 +318,7 @@ def start_sweep(
     """
     if run_id is not None:
         run_id = _validate.name(run_id, "run_id")
-    frame = _to_polars(params, run_id)
-    numbers, tables, ids_int, ids_str = _columns(frame, run_id)
+    table = params if isinstance(params, _params.ParamColumns) else _params.read(params, run_id)
     reduce_name, reduce_at = _reduce(reduce)
     if on_error not in ("raise", "null"):
         raise SimlinArgumentError(f"on_error must be 'raise' or 'null', got {on_error!r}")
@@ -415,11 +327,11 @@ def start_sweep(
     batch = _positive_int(_batch, "_batch") or 0
     native = _simlin.start_sweep(
         model._native,
-        frame.height,
-        numbers,
-        tables,
-        ids_int,
-        ids_str,
+        table.height,
+        [(name, values.tobytes()) for name, values in table.numbers],
+        table.tables,
+        None if table.ids_int is None else table.ids_int.tobytes(),
+        table.ids_str,
         _validate.run_options(
             method=method,
             start=start,
@@ -511,17 +423,11 @@ def _wants_progress(progress: bool | None) -> bool:
         return False
 
 
-def wait_with_progress(job: SweepJob, progress: ProgressLike) -> pl.DataFrame:
-    """Wait for ``job`` (drawing a progress bar if asked) and return its result.
+def _wait(job: SweepJob, progress: ProgressLike) -> None:
+    """Wait for ``job`` to finish, drawing a progress bar if asked.
 
     Ctrl-C (``KeyboardInterrupt``) cancels the job and is re-raised.
     """
-    _wait(job, progress)
-    return job.result()
-
-
-def _wait(job: SweepJob, progress: ProgressLike) -> None:
-    """Wait for ``job`` to finish, drawing a progress bar if asked."""
     if isinstance(progress, Progress):
         bar, owned = progress, False  # the caller's: it spans several jobs
     else:
@@ -549,24 +455,28 @@ def _sweep_to_parquet(
     params: ParamsLike,
     path: str | os.PathLike[str],
     rows_per_group: int | None,
-    run_id: str | None,
     progress: bool | None,
-    kwargs: dict[str, Any],
-) -> pl.LazyFrame:
+    to: Literal["polars", "arrow"] | None,
+    options: SweepOptions,
+) -> pl.LazyFrame | Any:
     """:func:`run_sweep` into a Parquet file, a row group per batch of runs.
 
     Memory is bounded by one batch, whatever the number of runs. Each run
     keeps the seed it would have in one sweep of the whole table: without a
-    run-id column, rows are given their 0-based index as their id.
+    run-id column, rows are given their 0-based index as their id. Returns
+    a lazy Polars frame over the file (``to="polars"``, the default when
+    Polars is installed) or a ``pyarrow.dataset.Dataset`` (``to="arrow"``).
     """
-    import polars as pl
-
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise SimlinArgumentError(
             "sweep_to_parquet writes Parquet through pyarrow: pip install pyarrow"
         ) from None
+    if to is None:
+        to = "polars" if frame_kind(None) == "polars" else "arrow"
+    elif to not in ("polars", "arrow"):
+        raise SimlinArgumentError(f"to must be 'polars' or 'arrow', got {to!r}")
     if rows_per_group is not None and (
         isinstance(rows_per_group, bool)
         or not isinstance(rows_per_group, int)
@@ -574,12 +484,15 @@ def _sweep_to_parquet(
     ):
         raise SimlinArgumentError(f"rows_per_group must be a positive int, got {rows_per_group!r}")
     file = os.fspath(path)
-    frame = _to_polars(params, run_id)
-    bar = Progress(frame.height, progress)
+    run_id = options.get("run_id")
+    if run_id is not None:
+        run_id = _validate.name(run_id, "run_id")
     key = run_id or "run"
-    if key not in frame.columns:
-        frame = frame.with_row_index(key).with_columns(pl.col(key).cast(pl.Int64))
-    n = frame.height
+    table = _params.read(params, run_id).with_row_ids(key)
+    chunk_options = options.copy()
+    chunk_options["run_id"] = key
+    n = table.height
+    bar = Progress(n, progress)
     target = rows_per_group or _SINK_ROWS
     failures: list[tuple[int, str, float]] = []
     writer: Any = None
@@ -590,20 +503,19 @@ def _sweep_to_parquet(
         while True:
             # The first batch is one run, to learn how many rows a run makes.
             size = 1 if per_run == 0 else max(1, target // per_run)
-            chunk = frame.slice(done, size)
+            chunk = table.rows(done, done + size)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SweepFailureWarning)
-                out = run_sweep(model, chunk, run_id=key, progress=bar, **kwargs)
+                out = run_sweep(model, chunk, progress=bar, to="arrow", **chunk_options)
             for w in caught:
                 if isinstance(w.message, SweepFailureWarning):
                     failures.extend((done + r, v, t) for r, v, t in w.message.failures)
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            table = out.to_arrow()
             if writer is None:
-                writer = pq.ParquetWriter(file, table.schema)
-            writer.write_table(table)
-            per_run = max(per_run, out.height // max(chunk.height, 1), 1)
+                writer = pq.ParquetWriter(file, out.schema)
+            writer.write_table(out)
+            per_run = max(per_run, out.num_rows // max(chunk.height, 1), 1)
             done += chunk.height
             if done >= n:
                 break
@@ -615,6 +527,12 @@ def _sweep_to_parquet(
             writer.close()
     if failures:
         warnings.warn(SweepFailureWarning(failures, n), stacklevel=3)
+    if to == "arrow":
+        import pyarrow.dataset as ds
+
+        return ds.dataset(file, format="parquet")
+    import polars as pl
+
     return pl.scan_parquet(file)
 
 
@@ -622,118 +540,73 @@ def run_sweep(
     model: Model,
     params: ParamsLike,
     *,
-    outputs: Sequence[str] | None = None,
-    reduce: ReduceSpec | None = None,
-    method: str | None = None,
-    seed: int | None = None,
-    threads: int | None = None,
     progress: ProgressLike = None,
-    on_error: Literal["raise", "null"] = "raise",
-    run_id: str | None = None,
-    start: float | None = None,
-    stop: float | None = None,
-    dt: float | None = None,
-    save_step: float | None = None,
+    ltm: Literal["relative", "dominance"] | None = None,
+    to: FrameKind | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
     _batch: int | None = None,
-    ltm: Literal["relative", "dominance"] | None = None,
-) -> pl.DataFrame:
-    """:meth:`simlin.Model.sweep` (see there)."""
+    **options: Unpack[SweepOptions],
+) -> Any:
+    """:meth:`simlin.Model.sweep` (see there); ``_engine``/``_batch`` as :func:`start_sweep`."""
+    kind = frame_kind(to)
     if ltm is not None:
-        return _ltm_sweep(
-            model,
-            params,
-            ltm,
-            outputs=outputs,
-            reduce=reduce,
-            method=method,
-            seed=seed,
-            threads=threads,
-            progress=progress,
-            on_error=on_error,
-            run_id=run_id,
-            start=start,
-            stop=stop,
-            dt=dt,
-            save_step=save_step,
-        )
-    job = start_sweep(
-        model,
-        params,
-        outputs=outputs,
-        reduce=reduce,
-        method=method,
-        seed=seed,
-        threads=threads,
-        on_error=on_error,
-        run_id=run_id,
-        start=start,
-        stop=stop,
-        dt=dt,
-        save_step=save_step,
-        _engine=_engine,
-        _batch=_batch,
-    )
-    return wait_with_progress(job, progress)
-
-
-_REL_PREFIX = "$ltm.rel."
+        return _ltm_sweep(model, params, ltm, progress, kind, options)
+    job = start_sweep(model, params, _engine=_engine, _batch=_batch, **options)
+    _wait(job, progress)
+    return to_frame(job._frame(4), kind)
 
 
 def _ltm_sweep(
     model: Model,
     params: ParamsLike,
     ltm: str,
-    *,
-    outputs: Sequence[str] | None,
-    reduce: ReduceSpec | None,
-    method: str | None,
-    seed: int | None,
-    threads: int | None,
     progress: ProgressLike,
-    on_error: Literal["raise", "null"],
-    run_id: str | None,
-    start: float | None,
-    stop: float | None,
-    dt: float | None,
-    save_step: float | None,
-) -> pl.DataFrame:
+    kind: FrameKind,
+    options: SweepOptions,
+) -> Any:
     """A sweep that keeps only the relative loop scores (or dominance periods).
 
     The runs are of the model compiled with loop scores; only the relative
     score variables are saved, so no link score is stored.
     """
-    import polars as pl
-
     if ltm not in ("relative", "dominance"):
         raise SimlinArgumentError(f"ltm must be 'relative' or 'dominance', got {ltm!r}")
-    if outputs is not None:
+    if options.get("outputs") is not None:
         raise SimlinArgumentError("outputs cannot be combined with ltm (the loops are the outputs)")
-    if ltm == "dominance" and (reduce is not None or on_error != "raise"):
+    reduce = options.get("reduce")
+    if ltm == "dominance" and (reduce is not None or options.get("on_error", "raise") != "raise"):
         raise SimlinArgumentError("ltm='dominance' takes neither reduce nor on_error='null'")
     loops, names = model._native.ltm_loops()
+    scored = options.copy()
+    scored["outputs"] = names
     job = start_sweep(
-        model,
-        params,
-        outputs=names,
-        reduce=reduce,
-        method=method,
-        seed=seed,
-        threads=threads,
-        on_error=on_error,
-        run_id=run_id,
-        start=start,
-        stop=stop,
-        dt=dt,
-        save_step=save_step,
-        _ltm="dominance" if ltm == "dominance" else "relative",
+        model, params, _ltm="dominance" if ltm == "dominance" else "relative", **scored
     )
     ids = [row[0] for row in loops]
+    _wait(job, progress)
     if ltm == "dominance":
         # Periods computed per chunk of runs as they finish: neither a
         # long frame nor every run's scores are ever held.
-        _wait(job, progress)
-        str_runs, int_ids, str_ids, partition, start_t, end_t, loop_ids = job._native.dominance()
+        return _dominance_frame(job._native.dominance(), kind)
+    loop_of = dict(zip(names, ids, strict=True))
+    if reduce is not None:
+        return to_frame(job._frame(5).renamed(loop_of, {}), kind)
+    frame = job._frame(5).renamed({"variable": "loop", "value": "relative_score"}, loop_of)
+    out = to_frame(frame, kind)
+    if kind == "polars":
+        import polars as pl
+
+        # Every loop is a category, in id order, even one no run reaches.
+        out = out.with_columns(pl.col("loop").cast(pl.Enum(ids)))
+    return out
+
+
+def _dominance_frame(columns: Any, kind: FrameKind) -> Any:
+    """Dominance periods (``run``, ``partition``, ``start``, ``end``, ``loops``) as ``kind``."""
+    str_runs, int_ids, str_ids, partition, start_t, end_t, loop_ids = columns
+    if kind == "polars":
+        import polars as pl
+
         return pl.DataFrame(
             {
                 "run": pl.Series(str_ids, dtype=pl.String)
@@ -745,10 +618,31 @@ def _ltm_sweep(
                 "loops": pl.Series(loop_ids, dtype=pl.List(pl.String)),
             }
         )
-    frame = wait_with_progress(job, progress)
-    if reduce is not None:
-        return frame.rename({name: loop_id for name, loop_id in zip(names, ids, strict=True)})
-    loop_of = dict(zip(names, ids, strict=True))
-    return frame.with_columns(
-        pl.col("variable").cast(pl.String).replace_strict(loop_of).cast(pl.Enum(ids))
-    ).rename({"variable": "loop", "value": "relative_score"})
+    if kind == "arrow":
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "run": pa.array(str_ids, pa.string())
+                if str_runs
+                else pa.array(int_ids, pa.int64()),
+                "partition": pa.array(partition, pa.int64()),
+                "start": pa.array(start_t, pa.float64()),
+                "end": pa.array(end_t, pa.float64()),
+                "loops": pa.array(loop_ids, pa.list_(pa.string())),
+            }
+        )
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "run": pd.Series(str_ids, dtype=object)
+            if str_runs
+            else np.asarray(int_ids, dtype=np.int64),
+            "partition": np.asarray(partition, dtype=np.int64),
+            "start": np.asarray(start_t, dtype=np.float64),
+            "end": np.asarray(end_t, dtype=np.float64),
+            "loops": pd.Series(loop_ids, dtype=object),
+        }
+    )

@@ -5,6 +5,7 @@
 //! [`project`] (projects, models, lazy compilation), [`sim`] (stepwise
 //! runs), [`results`] (zero-copy series and the Arrow stream export),
 //! [`sweep`] (parameter sweeps on a background thread, outputs as Arrow),
+//! [`view`] (NumPy views of Arrow buffers),
 //! [`options`] (the run settings every run, sim and sweep takes),
 //! [`plugin`] (the Polars expression plugin and its model-handle registry). Every
 //! engine call goes through [`detach::detached`] (GIL released, panics
@@ -18,6 +19,7 @@ mod project;
 mod results;
 mod sim;
 mod sweep;
+mod view;
 
 use pyo3::prelude::*;
 
@@ -46,7 +48,7 @@ fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<options::PyRunOptions>()?;
     m.add_class::<sim::PySim>()?;
     m.add_class::<results::PyResults>()?;
-    m.add_class::<results::Float64View>()?;
+    m.add_class::<view::ArrayView>()?;
     m.add_function(wrap_pyfunction!(sweep::start_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::run_seed, m)?)?;
     m.add_function(wrap_pyfunction!(project::dominant_periods, m)?)?;

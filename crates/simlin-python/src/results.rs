@@ -2,7 +2,7 @@
 //!
 //! A run's `Vec<f64>` columns are moved (not copied) into Arrow buffers and
 //! shared through one `Arc<Table>`. NumPy sees a column through a
-//! [`Float64View`] exposing `__array_interface__` (the view keeps the table
+//! [`ArrayView`] exposing `__array_interface__` (the view keeps the buffer
 //! alive, so an array outlives `Results.close()` safely); Arrow consumers
 //! (pyarrow, polars, pandas) read the same buffers through the Arrow C
 //! stream interface (`__arrow_c_stream__`).
@@ -14,10 +14,11 @@ use polars_arrow::array::{Array, PrimitiveArray, StructArray};
 use polars_arrow::datatypes::{ArrowDataType, Field};
 use polars_arrow::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyCapsule, PyDict};
+use pyo3::types::{PyBytes, PyCapsule};
 use simlin::syntax::ident::canonicalize;
 
 use crate::errors::BindError;
+use crate::view::ArrayView;
 
 /// An arrayed variable's shape and its element columns (row-major).
 type ShapeAndColumns = (Vec<usize>, Vec<usize>);
@@ -161,25 +162,19 @@ impl PyResults {
     }
 
     /// A zero-copy view of the time axis.
-    fn times_view(&self) -> Result<Float64View, BindError> {
-        Ok(Float64View {
-            table: self.table()?,
-            column: None,
-        })
+    fn times_view(&self) -> Result<ArrayView, BindError> {
+        ArrayView::new(self.table()?.times.clone().boxed())
     }
 
     /// A zero-copy view of one variable's series.
-    fn column_view(&self, name: &str) -> Result<Float64View, BindError> {
+    fn column_view(&self, name: &str) -> Result<ArrayView, BindError> {
         let table = self.table()?;
         let column = table.index_of(name).ok_or_else(|| {
             BindError::Engine(simlin::Error::UnknownOutput {
                 variable: name.to_owned(),
             })
         })?;
-        Ok(Float64View {
-            table,
-            column: Some(column),
-        })
+        ArrayView::new(table.columns[column].clone().boxed())
     }
 
     /// An arrayed variable's shape and element column indices (row-major),
@@ -212,7 +207,7 @@ impl PyResults {
     }
 
     /// A zero-copy view of the column at `index` (column order).
-    fn column_at(&self, index: usize) -> Result<Float64View, BindError> {
+    fn column_at(&self, index: usize) -> Result<ArrayView, BindError> {
         let table = self.table()?;
         if index >= table.columns.len() {
             return Err(BindError::Argument(format!(
@@ -220,10 +215,7 @@ impl PyResults {
                 table.columns.len()
             )));
         }
-        Ok(Float64View {
-            table,
-            column: Some(index),
-        })
+        ArrayView::new(table.columns[index].clone().boxed())
     }
 
     /// CSV text (`simlin::results::csv`): the header line if `header`, then
@@ -267,52 +259,5 @@ impl PyResults {
         let field = Field::new("".into(), array.dtype().clone(), false);
         let stream = ffi::export_iterator(Box::new(std::iter::once(Ok(array.boxed()))), field);
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
-    }
-}
-
-/// A read-only float64 buffer exposed through NumPy's array interface;
-/// it holds the table, so the memory lives as long as any array using it.
-#[pyclass(module = "simlin._simlin", name = "Float64View", frozen)]
-pub struct Float64View {
-    table: Arc<Table>,
-    /// `None` = the time axis.
-    column: Option<usize>,
-}
-
-impl Float64View {
-    fn values(&self) -> &[f64] {
-        match self.column {
-            None => self.table.times.values().as_slice(),
-            Some(i) => self
-                .table
-                .columns
-                .get(i)
-                .map(|c| c.values().as_slice())
-                .unwrap_or(&[]),
-        }
-    }
-}
-
-#[pymethods]
-impl Float64View {
-    /// NumPy array interface (version 3), read-only.
-    #[getter]
-    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let values = self.values();
-        let d = PyDict::new(py);
-        d.set_item("version", 3)?;
-        d.set_item("shape", (values.len(),))?;
-        let typestr = if cfg!(target_endian = "little") {
-            "<f8"
-        } else {
-            ">f8"
-        };
-        d.set_item("typestr", typestr)?;
-        d.set_item("data", (values.as_ptr() as usize, true))?;
-        Ok(d)
-    }
-
-    fn __len__(&self) -> usize {
-        self.values().len()
     }
 }

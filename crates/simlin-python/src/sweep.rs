@@ -41,6 +41,7 @@ use crate::detach::panic_message;
 use crate::errors::BindError;
 use crate::options::PyRunOptions;
 use crate::project::PyModel;
+use crate::view::ArrayView;
 
 /// The `run` column's source: the row index, or the caller's run ids.
 enum RunIds {
@@ -698,6 +699,83 @@ impl PySweepFrame {
     /// `(row, variable, time)` for every run that failed.
     fn failures(&self) -> Vec<(usize, String, f64)> {
         self.failures.clone()
+    }
+
+    /// Column `index` for NumPy (pandas without pyarrow): a view of its
+    /// values, plus the categories when it is dictionary-encoded (the view
+    /// is then of the uint32 keys). Nulls (failed runs) read as NaN: such a
+    /// column is copied with NaN written over them; every other column is
+    /// a view of the frame's own buffer.
+    fn numpy_column(&self, index: usize) -> Result<(ArrayView, Option<Vec<String>>), BindError> {
+        let (_, array, _) = self.columns.get(index).ok_or_else(|| {
+            BindError::Argument(format!(
+                "column index {index} out of range ({} columns)",
+                self.columns.len()
+            ))
+        })?;
+        if let Some(dict) = array.as_any().downcast_ref::<DictionaryArray<u32>>() {
+            let values = dict
+                .values()
+                .as_any()
+                .downcast_ref::<Utf8Array<i64>>()
+                .ok_or_else(|| BindError::Internal("dictionary values are not strings".into()))?;
+            let categories = values.values_iter().map(str::to_owned).collect();
+            return Ok((
+                ArrayView::new(dict.keys().clone().boxed())?,
+                Some(categories),
+            ));
+        }
+        if let (Some(validity), Some(floats)) = (
+            array.validity(),
+            array.as_any().downcast_ref::<PrimitiveArray<f64>>(),
+        ) {
+            let nan: Vec<f64> = floats
+                .values()
+                .iter()
+                .zip(validity.iter())
+                .map(|(&v, ok)| if ok { v } else { f64::NAN })
+                .collect();
+            return Ok((ArrayView::new(PrimitiveArray::from_vec(nan).boxed())?, None));
+        }
+        Ok((ArrayView::new(array.clone())?, None))
+    }
+
+    /// The same frame with columns renamed (`columns`: old → new name) and
+    /// the strings of dictionary-encoded columns replaced (`categories`:
+    /// old → new). Buffers are shared, not copied.
+    fn renamed(
+        &self,
+        columns: HashMap<String, String>,
+        categories: HashMap<String, String>,
+    ) -> Result<PySweepFrame, BindError> {
+        let mut out = Vec::with_capacity(self.columns.len());
+        for (name, array, nullable) in &self.columns {
+            let mut array = array.clone();
+            if let Some(dict) = array.as_any().downcast_ref::<DictionaryArray<u32>>() {
+                let values = dict
+                    .values()
+                    .as_any()
+                    .downcast_ref::<Utf8Array<i64>>()
+                    .ok_or_else(|| {
+                        BindError::Internal("dictionary values are not strings".into())
+                    })?;
+                let relabelled: Vec<&str> = values
+                    .values_iter()
+                    .map(|v| categories.get(v).map_or(v, String::as_str))
+                    .collect();
+                let strings = Utf8Array::<i64>::from_slice(&relabelled).boxed();
+                array = DictionaryArray::<u32>::try_from_keys(dict.keys().clone(), strings, false)
+                    .map(|a| a.boxed())
+                    .map_err(|e| BindError::Internal(format!("relabelling a column: {e}")))?;
+            }
+            let name = columns.get(name).cloned().unwrap_or_else(|| name.clone());
+            out.push((name, array, *nullable));
+        }
+        Ok(PySweepFrame {
+            columns: out,
+            len: self.len,
+            failures: self.failures.clone(),
+        })
     }
 
     /// Arrow PyCapsule interface: a stream of one struct array (one record

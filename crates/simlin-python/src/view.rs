@@ -1,0 +1,84 @@
+//! NumPy views of Arrow buffers, without copying and without NumPy's C API.
+//!
+//! An [`ArrayView`] holds one Arrow primitive array (the clone shares its
+//! buffer) and describes the memory through NumPy's `__array_interface__`
+//! (version 3), so `numpy.asarray(view)` is a read-only array over the same
+//! bytes whose base keeps the buffer alive. This is the abi3-friendly route:
+//! the buffer protocol is only in the limited API from Python 3.11, and the
+//! module targets 3.10. Results columns and a sweep frame's columns (for
+//! pandas without pyarrow) both go through it.
+
+use polars_arrow::array::{Array, PrimitiveArray};
+use polars_arrow::datatypes::ArrowDataType;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::BindError;
+
+/// A read-only primitive Arrow buffer exposed through NumPy's array
+/// interface; it holds the buffer, so the memory lives as long as any array
+/// made from it.
+#[pyclass(module = "simlin._simlin", name = "ArrayView", frozen)]
+pub struct ArrayView {
+    array: Box<dyn Array>,
+}
+
+impl ArrayView {
+    /// A view of `array`, which must be float64, int64 or uint32 (the types
+    /// results and sweep frames hold); its validity is not part of the view.
+    pub(crate) fn new(array: Box<dyn Array>) -> Result<ArrayView, BindError> {
+        match array.dtype() {
+            ArrowDataType::Float64 | ArrowDataType::Int64 | ArrowDataType::UInt32 => {
+                Ok(ArrayView { array })
+            }
+            other => Err(BindError::Internal(format!(
+                "no NumPy view for Arrow type {other:?}"
+            ))),
+        }
+    }
+
+    /// Start address, element count and NumPy type string of the values.
+    fn memory(&self) -> (usize, usize, &'static str) {
+        fn raw<T: polars_arrow::types::NativeType>(a: &dyn Array) -> (usize, usize) {
+            a.as_any()
+                .downcast_ref::<PrimitiveArray<T>>()
+                .map(|p| (p.values().as_ptr() as usize, p.len()))
+                .unwrap_or((0, 0))
+        }
+        let little = cfg!(target_endian = "little");
+        let a = self.array.as_ref();
+        match a.dtype() {
+            ArrowDataType::Int64 => {
+                let (p, n) = raw::<i64>(a);
+                (p, n, if little { "<i8" } else { ">i8" })
+            }
+            ArrowDataType::UInt32 => {
+                let (p, n) = raw::<u32>(a);
+                (p, n, if little { "<u4" } else { ">u4" })
+            }
+            _ => {
+                let (p, n) = raw::<f64>(a);
+                (p, n, if little { "<f8" } else { ">f8" })
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl ArrayView {
+    /// NumPy array interface (version 3), read-only.
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (ptr, len, typestr) = self.memory();
+        let d = PyDict::new(py);
+        d.set_item("version", 3)?;
+        d.set_item("shape", (len,))?;
+        d.set_item("typestr", typestr)?;
+        d.set_item("data", (ptr, true))?;
+        Ok(d)
+    }
+
+    fn __len__(&self) -> usize {
+        self.array.len()
+    }
+}
