@@ -250,6 +250,10 @@ def _points(column: str, values: Iterable[Any]) -> Points:
     for row, pts in enumerate(values):
         if pts is None:
             raise bad(column, row, "is null")
+        series = _validate.time_series(pts, column)
+        if series is not None:  # a time series per row (pandas Series)
+            out.append(series)
+            continue
         array = np is not None and isinstance(pts, np.ndarray)
         if isinstance(pts, str | bytes) or not (isinstance(pts, Sequence) or array):
             raise bad(column, row, f"expected a list of (x, y) points, got {pts!r}")

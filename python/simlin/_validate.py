@@ -18,6 +18,8 @@ from simlin.errors import ErrorCode, SimlinArgumentError, SimlinRuntimeError, Si
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    import pandas as pd
+    import polars as pl
 
     from simlin import _simlin
 
@@ -30,10 +32,15 @@ OverrideValue = Union[
     Mapping[str, float],
     Mapping[tuple[str, ...], float],
     "npt.NDArray[np.float64]",
+    "pd.Series[Any]",
+    "pd.DataFrame",
+    "pl.DataFrame",
 ]
 """A constant's or stock's new value (for an arrayed one: a number for every
 element, a NumPy array or flat row-major list of one number per element, or a
-mapping of element name to number), or a graphical function's new points."""
+mapping of element name to number), a graphical function's new points, or a
+time series for a scalar auxiliary or flow: a pandas Series indexed by time,
+a frame with ``time`` and ``value`` columns, or ``(time, value)`` points."""
 
 NativeOverride = float | list[tuple[float, float]] | list[float]
 
@@ -112,6 +119,46 @@ def data_files(value: object) -> list[str] | None:
     return out
 
 
+def time_series(value: object, var: str) -> list[tuple[float, float]] | None:
+    """``(time, value)`` points of a time series, in time order, or ``None``.
+
+    A time series is a pandas Series (its index is the time) or a
+    pandas/Polars frame with exactly the columns ``time`` and ``value``. The
+    engine feeds the variable the values linearly interpolated at each time it
+    computes, holding the first and last values outside the series (as PySD
+    does with a Series passed as a parameter).
+    """
+    library = type(value).__module__.split(".")[0]
+    kind = type(value).__name__
+    frame: Any = value
+    if library == "pandas" and kind == "Series":
+        times, values = frame.index.to_numpy(), frame.to_numpy()
+    elif library in ("pandas", "polars") and kind == "DataFrame":
+        columns = [str(c) for c in frame.columns]
+        if sorted(columns) != ["time", "value"]:
+            raise SimlinTypeError(
+                f"override for '{var}': a time-series frame has the columns 'time' and "
+                f"'value', got {columns}",
+                variable=var,
+            )
+        times, values = frame["time"].to_numpy(), frame["value"].to_numpy()
+    else:
+        return None
+    import numpy as np
+
+    try:
+        t = np.asarray(times, dtype=np.float64)
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SimlinTypeError(
+            f"override for '{var}': a time series needs numeric times and values, "
+            f"got {times.dtype} and {values.dtype}",
+            variable=var,
+        ) from None
+    order = np.argsort(t, kind="stable")
+    return list(zip(t[order].tolist(), v[order].tolist(), strict=True))
+
+
 def _points(var: str, value: Iterable[object]) -> list[tuple[float, float]]:
     points: list[tuple[float, float]] = []
     for item in value:
@@ -164,6 +211,8 @@ def overrides(value: object, shape_of: ShapeOf | None = None) -> list[tuple[str,
         what = f"override for '{var}'"
         if is_real(v):
             out.append((var, _float(v, what)))
+        elif (series := time_series(v, var)) is not None:
+            out.append((var, series))
         elif (np := loaded_numpy()) is not None and isinstance(v, np.ndarray):
             # One number per element of an arrayed variable, row-major.
             if (

@@ -353,8 +353,11 @@ class Model:
         """Simulate from start to stop and return the results.
 
         Args:
-            overrides: New values for constants or stocks' initial values, or
-                new ``(x, y)`` points for graphical functions, by name.
+            overrides: New values for constants or stocks' initial values,
+                new ``(x, y)`` points for graphical functions, or a time series
+                for an auxiliary or flow (a pandas Series indexed by time, a
+                ``time, value`` frame or ``(time, value)`` points: linear
+                between points, the end values held outside them), by name.
             method: ``"euler"``, ``"rk2"`` or ``"rk4"`` (default: the model's).
             start: Start time (default: the model's).
             stop: Stop time (default: the model's).
@@ -476,7 +479,9 @@ class Model:
                 constant or a stock's initial value; on an arrayed variable,
                 every element) or, for a graphical function, a list of
                 ``(x, y)`` points per row (lists of pairs or of structs with
-                two fields). The run-id column (see ``run_id``) is carried
+                two fields); points (or a pandas Series per row) on an
+                auxiliary or flow are that run's time series (see
+                :meth:`run`). The run-id column (see ``run_id``) is carried
                 through to the output instead.
             outputs: Variables to return (any spelling; an arrayed name
                 selects all its elements). Default: the stocks and flows

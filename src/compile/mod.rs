@@ -517,6 +517,29 @@ impl CompiledModel {
         self.index.get(&canonicalize(name)).map(|&s| s as usize)
     }
 
+    /// The variables that `(x, y)` points would feed as a time series
+    /// rather than as a graphical function's table: the name (as the model
+    /// writes it; sorted, once) of each variable given points that is a visible scalar of
+    /// this model without a table. Compile the model again with
+    /// [`crate::ir::inputs::with_series_inputs`] for those names and the
+    /// same points become the series. Names that are tables, arrays or
+    /// unknown are left to the run, which accepts or refuses them as
+    /// before.
+    pub fn series_inputs<'a>(&self, tables: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut names: Vec<String> = tables
+            .into_iter()
+            .filter_map(|name| {
+                let slot = self.slot(name)?;
+                let var = &self.vars[slot];
+                (var.visible && var.table.is_none() && self.array(name).is_none())
+                    .then(|| var.name.clone())
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Number of ops in the compiled program (for benchmarks and tests).
     pub fn code_len(&self) -> usize {
         self.code.len()

@@ -12,6 +12,8 @@
 //! canonical (see [`crate::syntax::ident::canonicalize`]); variables keep the
 //! order of the source file, so every derived order is deterministic.
 
+pub mod inputs;
+
 use crate::syntax::ast::Expr;
 
 /// Integration method.

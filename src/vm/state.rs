@@ -106,9 +106,22 @@ pub(crate) fn override_targets<'o>(
                     values.len()
                 ),
             }),
+            Override::Table(_)
+                if array
+                    .slots
+                    .iter()
+                    .any(|&s| m.vars[s as usize].table.is_some()) =>
+            {
+                Err(Error::BadOverride {
+                    variable: array.name.clone(),
+                    message: "override one element's graphical function, e.g. 'name[element]'"
+                        .into(),
+                })
+            }
             Override::Table(_) => Err(Error::BadOverride {
                 variable: array.name.clone(),
-                message: "override one element's graphical function, e.g. 'name[element]'".into(),
+                message: "time-series inputs feed scalar variables only; this one is arrayed"
+                    .into(),
             }),
         };
     }

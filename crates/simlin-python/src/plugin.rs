@@ -368,6 +368,22 @@ fn simulate_impl(inputs: &[Series], kwargs: &SimulateKwargs) -> PolarsResult<Ser
     // Rows that run and report: not null in the input, and (below) not failed.
     let mut ok = table.valid.clone();
     let params = table.params;
+    // Points on a plain variable are a time series, which needs the model
+    // compiled again with it as an input; expressions hold one compiled
+    // model, so they refuse it by name rather than as "not a table".
+    let fed = m.series_inputs(
+        params
+            .iter()
+            .filter(|p| matches!(p.values, ParamValues::Tables(_)))
+            .map(|p| p.name.as_str()),
+    );
+    if !fed.is_empty() {
+        return Err(err(format!(
+            "time-series inputs ({}) are not supported in plugin expressions; \
+             use Model.sweep, whose point columns feed plain variables as series",
+            fed.join(", ")
+        )));
+    }
     let result = if ok.iter().any(|&v| v) {
         Some(run_sweep(&m, n, &params, &opts)?)
     } else {

@@ -4,12 +4,16 @@
 //! A [`PyProject`] owns the imported IR behind an `Arc`; each [`PyModel`]
 //! shares it and compiles lazily, once: the first `run`/`simulate`/`compile`
 //! stores the outcome (the `Arc<CompiledModel>` or the compile error), and
-//! every later call reuses it.
+//! every later call reuses it. Runs that feed time series to plain variables
+//! use a variant compiled with those variables as inputs
+//! ([`simlin::ir::inputs`]), cached per set of names the same way.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
+use simlin::ir::inputs::with_series_inputs;
 use simlin::ir::{Equations, Model, Project};
 use simlin::loops::{LtmModel, Structure};
 use simlin::syntax::ident::canonicalize;
@@ -156,6 +160,34 @@ pub struct PyModel {
     compiled: Mutex<Option<Result<Arc<CompiledModel>, Error>>>,
     /// The model compiled with loop scores (`run(ltm=True)`), on first use.
     ltm: Mutex<Option<Result<Arc<LtmModel>, Error>>>,
+    /// Variants with time-series inputs, by their sorted input names.
+    fed: Variants<Arc<CompiledModel>>,
+    fed_ltm: Variants<Arc<LtmModel>>,
+}
+
+/// Compiled variants of a model by their time-series inputs (sorted names).
+type Variants<T> = Mutex<HashMap<Vec<String>, Result<T, Error>>>;
+
+/// Most variants kept per model: each is a whole compiled model, and a user
+/// feeding ever new sets of variables should not grow memory without bound.
+const MAX_VARIANTS: usize = 8;
+
+/// The variant for `inputs` from `cache`, made by `make` on first use.
+fn variant<T: Clone>(
+    cache: &Variants<T>,
+    inputs: Vec<String>,
+    make: impl FnOnce(&[String]) -> Result<T, Error>,
+) -> Result<T, BindError> {
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(outcome) = map.get(&inputs) {
+        return outcome.clone().map_err(BindError::from);
+    }
+    let outcome = make(&inputs);
+    if map.len() >= MAX_VARIANTS {
+        map.clear();
+    }
+    map.insert(inputs, outcome.clone());
+    outcome.map_err(BindError::from)
 }
 
 /// What `structure` returns: links `(from, to, polarity)`, loops, mode.
@@ -226,6 +258,8 @@ impl PyModel {
             index,
             compiled: Mutex::new(None),
             ltm: Mutex::new(None),
+            fed: Mutex::new(HashMap::new()),
+            fed_ltm: Mutex::new(HashMap::new()),
         }
     }
 
@@ -278,6 +312,51 @@ impl PyModel {
         })
     }
 
+    /// The compiled model for runs whose graphical-function overrides are
+    /// `tables` (names): the model itself, or, when some of those points
+    /// feed plain variables as time series, the variant with those
+    /// variables as inputs.
+    pub(crate) fn compiled_for<'a>(
+        &self,
+        py: Python<'_>,
+        tables: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Arc<CompiledModel>, BindError> {
+        let base = self.compiled(py)?;
+        let inputs = base.series_inputs(tables);
+        if inputs.is_empty() {
+            return Ok(base);
+        }
+        let name = self.selector()?;
+        let (project, cache) = (&self.project, &self.fed);
+        detached(py, move || {
+            variant(cache, inputs, |inputs| {
+                let fed = with_series_inputs(project, name.as_deref(), inputs)?;
+                CompiledModel::new(&fed, name.as_deref()).map(Arc::new)
+            })
+        })
+    }
+
+    /// [`PyModel::compiled_for`] for the model compiled with loop scores:
+    /// a fed variable is driven by its data, so loops through it are cut.
+    pub(crate) fn ltm_model_for<'a>(
+        &self,
+        py: Python<'_>,
+        tables: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Arc<LtmModel>, BindError> {
+        let inputs = self.compiled(py)?.series_inputs(tables);
+        if inputs.is_empty() {
+            return self.ltm_model(py);
+        }
+        let name = self.selector()?;
+        let (project, cache) = (&self.project, &self.fed_ltm);
+        detached(py, move || {
+            variant(cache, inputs, |inputs| {
+                let fed = with_series_inputs(project, name.as_deref(), inputs)?;
+                LtmModel::new(&fed, name.as_deref()).map(Arc::new)
+            })
+        })
+    }
+
     /// The compiled model if it was already compiled successfully.
     fn compiled_if_ready(&self) -> Option<Arc<CompiledModel>> {
         let slot = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
@@ -286,6 +365,15 @@ impl PyModel {
             _ => None,
         }
     }
+}
+
+/// The names a run gives (x, y) points: graphical functions' tables or
+/// time series (see [`PyModel::compiled_for`]).
+fn table_names(opts: &simlin::RunOptions) -> impl Iterator<Item = &str> {
+    opts.overrides
+        .iter()
+        .filter(|(_, o)| matches!(o, Override::Table(_)))
+        .map(|(n, _)| n.as_str())
 }
 
 /// The engine's overrides from the Python arguments.
@@ -441,7 +529,7 @@ impl PyModel {
     /// Run to the end and return the results.
     fn run(&self, py: Python<'_>, options: &PyRunOptions) -> Result<PyResults, BindError> {
         let opts = options.engine();
-        let model = self.compiled(py)?;
+        let model = self.compiled_for(py, table_names(&opts))?;
         let cancel = opts.cancel.clone().unwrap_or_default();
         let quick = model.run_size(&opts) < crate::detach::QUICK_RUN;
         let results = interruptible(py, &cancel, quick, move || Ok(model.run(&opts)?))?;
@@ -471,7 +559,7 @@ impl PyModel {
     /// including compiler helpers), `loop:<id>` and `rel:<id>`.
     fn run_ltm(&self, py: Python<'_>, options: &PyRunOptions) -> Result<LtmRunRow, BindError> {
         let opts = options.engine();
-        let model = self.ltm_model(py)?;
+        let model = self.ltm_model_for(py, table_names(&opts))?;
         let cancel = opts.cancel.clone().unwrap_or_default();
         let quick = model.plain().run_size(&opts) < crate::detach::QUICK_RUN;
         let m = model.clone();
@@ -532,9 +620,9 @@ impl PyModel {
     ) -> Result<PySim, BindError> {
         let opts = options.engine();
         let model = if ltm {
-            self.ltm_model(py)?.compiled()?
+            self.ltm_model_for(py, table_names(&opts))?.compiled()?
         } else {
-            self.compiled(py)?
+            self.compiled_for(py, table_names(&opts))?
         };
         let mut sim = detached(py, move || Ok(Sim::new(model, &opts)?))?;
         let cancel = sim.cancel_flag();

@@ -271,6 +271,9 @@ pub(crate) fn start_sweep(
         RunIds::Ints(v) => Some(v.iter().map(|&k| int_key_seed(seed, k)).collect()),
         RunIds::Strings(v) => Some(v.iter().map(|k| str_key_seed(seed, k)).collect()),
     };
+    // Point columns on plain variables are time series: the sweep runs the
+    // variant compiled with them as inputs (`PyModel::compiled_for`).
+    let fed: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
     let mut params = Vec::with_capacity(numbers.len() + tables.len());
     for (name, bytes) in numbers {
         let values = decode8(&name, bytes.as_bytes(), f64::from_ne_bytes)?;
@@ -306,7 +309,9 @@ pub(crate) fn start_sweep(
     // (or of the model compiled with them, see `simlin::loops::sweep`); the
     // caller names the score variables as outputs.
     let runs = if ltm.is_some() {
-        let m = model.get().ltm_model(py)?;
+        let m = model
+            .get()
+            .ltm_model_for(py, fed.iter().map(String::as_str))?;
         if m.structure.mode != simlin::loops::LoopMode::Exhaustive {
             return Err(BindError::Argument(format!(
                 "the model has more than {} loops: sweeps score loops only when every loop \
@@ -316,7 +321,11 @@ pub(crate) fn start_sweep(
         }
         Runs::Scored(m)
     } else {
-        Runs::Plain(model.get().compiled(py)?)
+        Runs::Plain(
+            model
+                .get()
+                .compiled_for(py, fed.iter().map(String::as_str))?,
+        )
     };
     let progress = Arc::new(Progress::new());
     let shared = Arc::new(Shared::default());
