@@ -24,7 +24,7 @@ use crate::compile::builtins::lookup_in;
 use crate::compile::flatten::{FlatKind, FlatModel, FlatVar};
 use crate::compile::CompiledModel;
 use crate::ir::{Dialect, Model, Project};
-use crate::sweep::pointwise::{eval_points, Column};
+use crate::sweep::pointwise::{eval_points, eval_points_parallel, Column};
 use crate::sweep::single::Watched;
 use crate::syntax::ast::Expr;
 use crate::vm::state::TimeGrid;
@@ -33,6 +33,10 @@ use super::instrument::PREFIX;
 
 /// The score model's time input (the saved time of each point).
 const TIME: &str = "$ltm.time";
+
+/// [`eval_points`] or [`eval_points_parallel`].
+type EvalPoints =
+    fn(&CompiledModel, TimeGrid, &[(u32, Column<'_>)], usize, &[u32]) -> Vec<Vec<f64>>;
 
 /// Where one input of the score model comes from.
 #[derive(Clone, Copy, Debug)]
@@ -321,7 +325,14 @@ impl Scorer {
         let previous: Vec<&[f64]> = w.previous.iter().map(Vec::as_slice).collect();
         let previous = (!w.previous.is_empty()).then_some(previous.as_slice());
         let all: Vec<usize> = (0..self.outputs.len()).collect();
-        self.evaluate_columns(w.grid, times, &current, previous, &all)
+        self.evaluate_with(
+            w.grid,
+            times,
+            &current,
+            previous,
+            &all,
+            eval_points_parallel,
+        )
     }
 
     /// The scores at `times.len()` points: `current[j][p]` is `watch[j]`
@@ -336,6 +347,20 @@ impl Scorer {
         current: &[&[f64]],
         previous: Option<&[&[f64]]>,
         which: &[usize],
+    ) -> Vec<Vec<f64>> {
+        self.evaluate_with(grid, times, current, previous, which, eval_points)
+    }
+
+    /// [`Scorer::evaluate_columns`] through `eval` (one thread, or spread
+    /// over the pool for one run's many points).
+    fn evaluate_with(
+        &self,
+        grid: TimeGrid,
+        times: &[f64],
+        current: &[&[f64]],
+        previous: Option<&[&[f64]]>,
+        which: &[usize],
+        eval: EvalPoints,
     ) -> Vec<Vec<f64>> {
         let inputs: Vec<(u32, Column<'_>)> = self
             .inputs
@@ -360,6 +385,6 @@ impl Scorer {
             })
             .collect();
         let outputs: Vec<u32> = which.iter().map(|&i| self.outputs[i]).collect();
-        eval_points(&self.model, grid, &inputs, times.len(), &outputs)
+        eval(&self.model, grid, &inputs, times.len(), &outputs)
     }
 }
