@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 import simlin
-from simlin import ErrorCode, SimlinError, SimlinRuntimeError, SimlinTypeError
+from simlin import ErrorCode, SimlinRuntimeError, SimlinTypeError
 
 ROOM = "Room Temperature"
 CUP = "Teacup Temperature"
@@ -78,14 +78,11 @@ def test_methods_and_flows(teacup: simlin.Model) -> None:
             np.testing.assert_allclose(r[CUP], euler, rtol=0, atol=1e-9)
 
 
-def test_refused_with_reasons(teacup: simlin.Model, data_dir: Path) -> None:
+def test_refused_with_reasons(teacup: simlin.Model) -> None:
     with pytest.raises(SimlinRuntimeError) as e:
         teacup.run(overrides={CUP: SERIES})
     assert e.value.code is ErrorCode.BAD_OVERRIDE
     assert "stock" in str(e.value) and "Teacup Temperature" in str(e.value)
-    arrays = simlin.load(data_dir / "arrays.xmile")
-    with pytest.raises(SimlinError, match="scalar variables only; this one is arrayed"):
-        arrays.run(overrides={"growth": SERIES})
     with pytest.raises(SimlinTypeError, match="'time' and 'value'"):
         teacup.run(overrides={ROOM: pd.DataFrame({"t": [0.0], "v": [1.0]})})
     with pytest.raises(SimlinTypeError, match="numeric"):
@@ -93,6 +90,29 @@ def test_refused_with_reasons(teacup: simlin.Model, data_dir: Path) -> None:
     with pytest.raises(SimlinRuntimeError, match="ascending") as e:
         teacup.run(overrides={ROOM: pd.Series([1.0, 2.0], index=[3.0, 3.0])})
     assert e.value.code is ErrorCode.BAD_OVERRIDE
+
+
+def test_arrayed_variables_whole_or_per_element(data_dir: Path) -> None:
+    """growth[Region] (per-element constants) fed one series, or one each."""
+    arrays = simlin.load(data_dir / "arrays.xmile")
+    ramp = pd.Series([0.0, 0.2], index=[0.0, 2.0])
+    both = arrays.run(overrides={"growth": ramp})
+    for element in ("North", "South"):
+        np.testing.assert_array_equal(both[f"growth[{element}]"], [0.0, 0.1, 0.2])
+    each = arrays.run(overrides={"growth": {"North": ramp, "South": ramp * 2}})
+    np.testing.assert_array_equal(each["growth[South]"], [0.0, 0.2, 0.4])
+    # stock[South, Small] grows by its own series: 10, 10 * 1.0, 10 * 1.2.
+    np.testing.assert_allclose(each["stock[South,Small]"], [10.0, 10.0, 12.0])
+    with pytest.raises(SimlinRuntimeError, match="every element") as e:
+        arrays.run(overrides={"growth": {"North": ramp}})
+    assert e.value.code is ErrorCode.BAD_OVERRIDE
+    assert "south" in str(e.value).lower()
+    # A sweep: one series per row for the whole variable.
+    final = arrays.sweep({"growth": [ramp, ramp * 2]}, outputs=["total"], reduce="final")
+    assert final.get_column("total").to_list() == [
+        arrays.run(overrides={"growth": ramp})["total"][-1],
+        arrays.run(overrides={"growth": ramp * 2})["total"][-1],
+    ]
 
 
 def test_graphical_functions_keep_their_meaning(graphical: simlin.Model) -> None:

@@ -35,12 +35,15 @@ OverrideValue = Union[
     "pd.Series[Any]",
     "pd.DataFrame",
     "pl.DataFrame",
+    "Mapping[str, pd.Series[Any]]",
 ]
 """A constant's or stock's new value (for an arrayed one: a number for every
 element, a NumPy array or flat row-major list of one number per element, or a
 mapping of element name to number), a graphical function's new points, or a
-time series for a scalar auxiliary or flow: a pandas Series indexed by time,
-a frame with ``time`` and ``value`` columns, or ``(time, value)`` points."""
+time series for an auxiliary or flow: a pandas Series indexed by time, a
+frame with ``time`` and ``value`` columns, or ``(time, value)`` points (on an
+arrayed variable: one series for every element, or a mapping of element name
+to series)."""
 
 NativeOverride = float | list[tuple[float, float]] | list[float]
 
@@ -237,7 +240,11 @@ def overrides(value: object, shape_of: ShapeOf | None = None) -> list[tuple[str,
             # Element name (or tuple of names, one per dimension) -> number.
             for element, x in v.items():
                 label = f"{var}[{name(_element_key(element), 'element name')}]"
-                out.append((label, real(x, f"override for '{label}'")))
+                series = time_series(x, label)
+                if series is not None:  # one element's time series
+                    out.append((label, series))
+                else:
+                    out.append((label, real(x, f"override for '{label}'")))
         elif (
             isinstance(v, Sequence)
             and not isinstance(v, str | bytes)

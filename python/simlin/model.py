@@ -357,7 +357,8 @@ class Model:
                 new ``(x, y)`` points for graphical functions, or a time series
                 for an auxiliary or flow (a pandas Series indexed by time, a
                 ``time, value`` frame or ``(time, value)`` points: linear
-                between points, the end values held outside them), by name.
+                between points, the end values held outside them; arrayed:
+                one for every element or ``{element: series}``), by name.
             method: ``"euler"``, ``"rk2"`` or ``"rk4"`` (default: the model's).
             start: Start time (default: the model's).
             stop: Stop time (default: the model's).

@@ -519,20 +519,41 @@ impl CompiledModel {
 
     /// The variables that `(x, y)` points would feed as a time series
     /// rather than as a graphical function's table: the name (as the model
-    /// writes it; sorted, once) of each variable given points that is a visible scalar of
-    /// this model without a table. Compile the model again with
+    /// writes it; sorted, once) of each visible variable of this model
+    /// given points (on itself or, for an arrayed one, on any element) that
+    /// has no table. Compile the model again with
     /// [`crate::ir::inputs::with_series_inputs`] for those names and the
     /// same points become the series. Names that are tables, arrays or
     /// unknown are left to the run, which accepts or refuses them as
     /// before.
     pub fn series_inputs<'a>(&self, tables: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        // An arrayed variable is fed whole (one element's points feed its
+        // variable too): every element must be without a table.
+        let plain_array = |a: &ArrayInfo| {
+            a.slots
+                .iter()
+                .all(|&s| self.vars[s as usize].table.is_none())
+                .then(|| a.name.clone())
+        };
         let mut names: Vec<String> = tables
             .into_iter()
             .filter_map(|name| {
+                if let Some(array) = self.array(name) {
+                    return plain_array(array);
+                }
                 let slot = self.slot(name)?;
                 let var = &self.vars[slot];
-                (var.visible && var.table.is_none() && self.array(name).is_none())
-                    .then(|| var.name.clone())
+                if !var.visible || var.table.is_some() {
+                    return None;
+                }
+                match self
+                    .arrays
+                    .iter()
+                    .find(|a| a.slots.contains(&(slot as u32)))
+                {
+                    Some(array) => plain_array(array),
+                    None => Some(var.name.clone()),
+                }
             })
             .collect();
         names.sort();

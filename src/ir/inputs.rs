@@ -17,10 +17,11 @@ use crate::syntax::ident::canonicalize;
 use crate::syntax::parser::parse_equation;
 
 /// `project` with the variables `names` (any spelling) of `model` (`None`:
-/// the main model) made time-series inputs. Each must be a scalar auxiliary
-/// or flow of that model; anything else is a [`Error::BadOverride`] naming
-/// it and saying why. The placeholder table holds NaN, so a run that forgets
-/// to supply the series shows it at once instead of a plausible number.
+/// the main model) made time-series inputs. Each must be an auxiliary or
+/// flow of that model (an arrayed one becomes an input in every element,
+/// each with a table of its own); anything else is a [`Error::BadOverride`]
+/// naming it and saying why. Until a run gives it a series, an input holds
+/// a placeholder table that runs refuse ([`unfed_input`]).
 pub fn with_series_inputs(
     project: &Project,
     model: Option<&str>,
@@ -66,12 +67,11 @@ pub fn with_series_inputs(
             VarKind::Module { .. } => return Err(refuse("a module cannot be fed a time series")),
             VarKind::Aux | VarKind::Flow { .. } => {}
         }
-        if !var.dims.is_empty() {
-            return Err(refuse(
-                "time-series inputs feed scalar variables only; this one is arrayed",
-            ));
-        }
-        if var.gf.is_some() || var.is_lookup() {
+        let element_tables = match &var.equations {
+            Equations::PerElement(items) => items.iter().any(|(_, _, gf)| gf.is_some()),
+            _ => false,
+        };
+        if var.gf.is_some() || var.is_lookup() || element_tables {
             return Err(refuse(
                 "a graphical function takes (x, y) points for its table, not a time series",
             ));
@@ -80,13 +80,48 @@ pub fn with_series_inputs(
             text: "TIME".into(),
             expr: time.clone(),
         });
-        var.gf = Some(GraphicalFunction {
-            kind: GfKind::Continuous,
-            xs: vec![0.0],
-            ys: vec![f64::NAN],
-        });
+        var.gf = Some(placeholder());
     }
     Ok(out)
+}
+
+/// The table an input holds until a run gives it its series: one point
+/// no real table has (x = -f64::MAX, y = NaN, which points from a model or
+/// a user are refused), so [`is_placeholder`] recognises it.
+fn placeholder() -> GraphicalFunction {
+    GraphicalFunction {
+        kind: GfKind::Continuous,
+        xs: vec![-f64::MAX],
+        ys: vec![f64::NAN],
+    }
+}
+
+/// Whether `gf` is an input's table still waiting for its series.
+pub(crate) fn is_placeholder(gf: &GraphicalFunction) -> bool {
+    gf.xs.len() == 1 && gf.xs[0] == -f64::MAX && gf.ys.first().is_some_and(|y| y.is_nan())
+}
+
+/// The first variable of `m` that is a time-series input whose table is
+/// still the placeholder (`replaced(table)` false): a run must give every
+/// input (every element of an arrayed one) its series.
+pub(crate) fn unfed_input(
+    m: &crate::CompiledModel,
+    replaced: impl Fn(usize) -> bool,
+) -> Result<()> {
+    for var in m.variables() {
+        let Some(t) = var.table.map(|t| t as usize) else {
+            continue;
+        };
+        if !replaced(t) && m.tables.get(t).is_some_and(|gf| is_placeholder(gf)) {
+            return Err(Error::BadOverride {
+                variable: var.name.clone(),
+                message: "a time-series input needs its series in every run (for an arrayed \
+                          variable: one for every element)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -187,7 +222,7 @@ SAVEPER = 0.5 ~~|
     }
 
     #[test]
-    fn series_inputs_names_only_scalars_without_tables() {
+    fn series_inputs_names_only_variables_without_tables() {
         let m = CompiledModel::new(&load_mdl(MODEL).expect("loads"), None).expect("compiles");
         // `shaped` calls a lookup but is an ordinary aux: it can be fed.
         let names = m.series_inputs(["Rate", "withgf", "shaped", "rate", "nope"]);
@@ -195,11 +230,73 @@ SAVEPER = 0.5 ~~|
     }
 
     #[test]
-    fn a_forgotten_series_reads_nan() {
+    fn a_run_without_the_series_is_refused() {
         let project = load_mdl(MODEL).expect("model loads");
         let fed = with_series_inputs(&project, None, &["rate".into()]).expect("accepted");
         let m = CompiledModel::new(&fed, None).expect("compiles");
-        let r = m.run(&RunOptions::default()).expect("runs");
-        assert!(r.column("rate").expect("saved").iter().all(|v| v.is_nan()));
+        match m.run(&RunOptions::default()) {
+            Err(Error::BadOverride { variable, message }) => {
+                assert_eq!(variable, "rate");
+                assert!(message.contains("needs its series"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    const ARRAYED: &str = "Region: north, south ~~|
+growth[Region] = 1 ~~|
+level[Region] = INTEG(growth[Region], 0) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 4 ~~|
+TIME STEP = 1 ~~|
+SAVEPER = 1 ~~|
+";
+
+    #[test]
+    fn an_arrayed_variable_is_fed_whole_or_element_by_element() {
+        let project = load_mdl(ARRAYED).expect("model loads");
+        let base = CompiledModel::new(&project, None).expect("compiles");
+        // An element's points name the whole variable as the input.
+        assert_eq!(
+            base.series_inputs(["growth[south]"]),
+            vec!["growth".to_string()]
+        );
+        assert_eq!(base.series_inputs(["Growth"]), vec!["growth".to_string()]);
+        let fed = with_series_inputs(&project, None, &["growth".into()]).expect("accepted");
+        let m = CompiledModel::new(&fed, None).expect("compiles");
+        let run = |overrides: Vec<(&str, Vec<(f64, f64)>)>| {
+            m.run(&RunOptions {
+                overrides: overrides
+                    .into_iter()
+                    .map(|(n, p)| (n.to_string(), Override::Table(p)))
+                    .collect(),
+                ..Default::default()
+            })
+        };
+        // One series for every element.
+        let r = run(vec![("growth", vec![(0.0, 0.0), (4.0, 4.0)])]).expect("runs");
+        for e in ["growth[north]", "growth[south]"] {
+            assert_eq!(
+                r.column(e).expect("saved"),
+                &[0.0, 1.0, 2.0, 3.0, 4.0][..],
+                "{e}"
+            );
+        }
+        // One each.
+        let r = run(vec![
+            ("growth[north]", vec![(0.0, 1.0)]),
+            ("growth[south]", vec![(0.0, 2.0), (4.0, 6.0)]),
+        ])
+        .expect("runs");
+        assert_eq!(r.column("growth[north]").expect("saved")[3], 1.0);
+        assert_eq!(r.column("growth[south]").expect("saved")[3], 5.0);
+        assert_eq!(r.column("level[south]").expect("saved")[2], 2.0 + 3.0);
+        // An element left without its series is named.
+        match run(vec![("growth[north]", vec![(0.0, 1.0)])]) {
+            Err(Error::BadOverride { variable, .. }) => {
+                assert!(variable.to_lowercase().contains("south"), "{variable}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 }

@@ -108,37 +108,40 @@ pub(crate) fn bind(m: &CompiledModel, n_runs: usize, params: &[Param]) -> Result
                 numbers.push((slots, col.clone()));
             }
             ParamValues::Tables(col) => {
-                let var = match slots.as_slice() {
-                    [s] => &m.vars[*s as usize],
-                    _ => {
-                        return Err(bad(
-                            &p.name,
-                            None,
-                            "give one element's graphical function, e.g. 'name[element]'",
-                        ))
-                    }
-                };
-                let t = var
-                    .table
-                    .ok_or_else(|| bad(&p.name, None, "not a graphical function"))?;
-                let original = &m.tables[t as usize];
-                let built = col
-                    .iter()
-                    .enumerate()
-                    .map(|(r, points)| {
-                        table_from_points(&var.name, points, original)
-                            .map(Arc::new)
-                            .map_err(|e| match e {
-                                Error::BadOverride { message, .. } => {
-                                    bad(&p.name, Some(r), message)
-                                }
-                                e => e,
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                tables.push((t, built));
+                // One graphical function, or every element of an arrayed one
+                // (a time-series input): each gets the row's points.
+                let vars: Vec<_> = slots.iter().map(|&s| &m.vars[s as usize]).collect();
+                if vars.len() > 1 && vars.iter().any(|v| v.table.is_none()) {
+                    return Err(bad(
+                        &p.name,
+                        None,
+                        "give one element's graphical function, e.g. 'name[element]'",
+                    ));
+                }
+                for var in vars {
+                    let t = var
+                        .table
+                        .ok_or_else(|| bad(&p.name, None, "not a graphical function"))?;
+                    let original = &m.tables[t as usize];
+                    let built = col
+                        .iter()
+                        .enumerate()
+                        .map(|(r, points)| {
+                            table_from_points(&var.name, points, original)
+                                .map(Arc::new)
+                                .map_err(|e| match e {
+                                    Error::BadOverride { message, .. } => {
+                                        bad(&p.name, Some(r), message)
+                                    }
+                                    e => e,
+                                })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    tables.push((t, built));
+                }
             }
         }
     }
+    crate::ir::inputs::unfed_input(m, |t| tables.iter().any(|(bound, _)| *bound as usize == t))?;
     Ok(Bound { numbers, tables })
 }

@@ -258,13 +258,14 @@ impl<'a> SimOf<'a> {
                     }
                     set.extend(values);
                 }
-                state::Targets::Table {
-                    table,
-                    variable,
+                state::Targets::Tables {
+                    tables: targets,
                     points,
                 } => {
-                    let gf = state::table_from_points(&variable, points, &m.tables[table])?;
-                    tables.push((table, Arc::new(gf)));
+                    for (table, variable) in targets {
+                        let gf = state::table_from_points(&variable, points, &m.tables[table])?;
+                        tables.push((table, Arc::new(gf)));
+                    }
                 }
             }
         }

@@ -70,13 +70,13 @@ fn bad_time(message: String) -> Error {
     Error::BadTimeSpec { message }
 }
 
-/// What one override sets: slots and their values, or a graphical
-/// function's points (table index).
+/// What one override sets: slots and their values, or new points for one
+/// or more graphical functions (table index and variable name each: an
+/// arrayed variable's points go to every element).
 pub(crate) enum Targets<'o> {
     Values(Vec<(usize, f64)>),
-    Table {
-        table: usize,
-        variable: String,
+    Tables {
+        tables: Vec<(usize, String)>,
         points: &'o [(f64, f64)],
     },
 }
@@ -106,23 +106,26 @@ pub(crate) fn override_targets<'o>(
                     values.len()
                 ),
             }),
-            Override::Table(_)
-                if array
+            Override::Table(points) => {
+                // Every element a graphical function (a time-series input
+                // is one): the same points for each.
+                let tables: Option<Vec<(usize, String)>> = array
                     .slots
                     .iter()
-                    .any(|&s| m.vars[s as usize].table.is_some()) =>
-            {
-                Err(Error::BadOverride {
-                    variable: array.name.clone(),
-                    message: "override one element's graphical function, e.g. 'name[element]'"
-                        .into(),
-                })
+                    .map(|&s| {
+                        let var = &m.vars[s as usize];
+                        var.table.map(|t| (t as usize, var.name.clone()))
+                    })
+                    .collect();
+                match tables {
+                    Some(tables) => Ok(Targets::Tables { tables, points }),
+                    None => Err(Error::BadOverride {
+                        variable: array.name.clone(),
+                        message: "override one element's graphical function, e.g. 'name[element]'"
+                            .into(),
+                    }),
+                }
             }
-            Override::Table(_) => Err(Error::BadOverride {
-                variable: array.name.clone(),
-                message: "time-series inputs feed scalar variables only; this one is arrayed"
-                    .into(),
-            }),
         };
     }
     let slot = slot.ok_or_else(|| Error::BadOverride {
@@ -141,9 +144,8 @@ pub(crate) fn override_targets<'o>(
                 variable: var.name.clone(),
                 message: "not a graphical function".into(),
             })?;
-            Ok(Targets::Table {
-                table: t as usize,
-                variable: var.name.clone(),
+            Ok(Targets::Tables {
+                tables: vec![(t as usize, var.name.clone())],
                 points,
             })
         }
@@ -193,16 +195,18 @@ impl RunState {
                         set_value(slot, v)?;
                     }
                 }
-                Targets::Table {
-                    table,
-                    variable,
+                Targets::Tables {
+                    tables: targets,
                     points,
                 } => {
-                    tables[table] =
-                        Arc::new(table_from_points(&variable, points, &m.tables[table])?);
+                    for (table, variable) in targets {
+                        tables[table] =
+                            Arc::new(table_from_points(&variable, points, &m.tables[table])?);
+                    }
                 }
             }
         }
+        crate::ir::inputs::unfed_input(m, |t| !Arc::ptr_eq(&tables[t], &m.tables[t]))?;
         let outputs: Vec<u32> = match &opts.outputs {
             None => m.outputs.clone(),
             Some(names) => output_slots(m, names)?,
