@@ -101,8 +101,10 @@ def test_arrayed_variables_whole_or_per_element(data_dir: Path) -> None:
         np.testing.assert_array_equal(both[f"growth[{element}]"], [0.0, 0.1, 0.2])
     each = arrays.run(overrides={"growth": {"North": ramp, "South": ramp * 2}})
     np.testing.assert_array_equal(each["growth[South]"], [0.0, 0.2, 0.4])
-    # stock[South, Small] grows by its own series: 10, 10 * 1.0, 10 * 1.2.
-    np.testing.assert_allclose(each["stock[South,Small]"], [10.0, 10.0, 12.0])
+    # stock[South, Small] grows by its own series: 10, 10 * 1.0, 10 * 1.2
+    # (spaces after the comma are any spelling of the name).
+    np.testing.assert_allclose(each["stock[South, Small]"], [10.0, 10.0, 12.0])
+    assert each["Stock [ south ,small ]"][-1] == each["stock[South,Small]"][-1]
     with pytest.raises(SimlinRuntimeError, match="every element") as e:
         arrays.run(overrides={"growth": {"North": ramp}})
     assert e.value.code is ErrorCode.BAD_OVERRIDE

@@ -23,10 +23,12 @@ pub fn canonicalize(name: &str) -> String {
                 None => {}
             },
             c if c.is_whitespace() || c == '_' => pending_sep = true,
-            '.' => {
-                // Separators next to a dot vanish: `a _. b` is `a.b`.
+            // Separators next to a dot vanish (`a _. b` is `a.b`), and next
+            // to subscript punctuation (`x[ North, Small ]` is
+            // `x[north,small]`), as they do in equations.
+            c @ ('.' | ',' | '[' | ']') => {
                 pending_sep = false;
-                out.push('.');
+                out.push(c);
             }
             c => {
                 flush(&mut out, &mut pending_sep);
@@ -38,7 +40,7 @@ pub fn canonicalize(name: &str) -> String {
 }
 
 fn flush(out: &mut String, pending: &mut bool) {
-    if *pending && !out.is_empty() && !out.ends_with('.') {
+    if *pending && !out.is_empty() && !out.ends_with(['.', ',', '[', ']']) {
         out.push('_');
     }
     *pending = false;
@@ -58,6 +60,13 @@ mod tests {
             "size_of_one_time_lynx_harvest"
         );
         assert_eq!(canonicalize("a\nb"), "a_b");
+    }
+
+    #[test]
+    fn spaces_around_subscripts_do_not_matter() {
+        assert_eq!(canonicalize("stock[South, Small]"), "stock[south,small]");
+        assert_eq!(canonicalize("Stock [ south ,small ]"), "stock[south,small]");
+        assert_eq!(canonicalize("a b[c d, e]"), "a_b[c_d,e]");
     }
 
     #[test]
