@@ -11,7 +11,7 @@
 //! (a heuristic: a weak loop may be missed, a strong one is not).
 //! Relative scores then compare the discovered loops of a partition.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use rayon::prelude::*;
 
@@ -67,8 +67,14 @@ fn discover_with(
     let steps = link_scores.first().map_or(0, |(_, c)| c.len());
     // Out-edges (target, column) of scored links.
     let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    // Only links inside a cycle partition: a search stays in its start's
+    // partition, so no other link is ever followed.
     for (col, &(k, _)) in link_scores.iter().enumerate() {
-        out[s.links[k].from].push((s.links[k].to, col));
+        let (from, to) = (s.links[k].from, s.links[k].to);
+        let p = s.partition_of[from];
+        if p != usize::MAX && p == s.partition_of[to] {
+            out[from].push((to, col));
+        }
     }
     let stocks: Vec<usize> = (0..n)
         .filter(|&v| {
@@ -106,10 +112,10 @@ fn discover_with(
     // their results are merged in the order above, stopping where one
     // search after another would, so the loops found (budget included) do
     // not depend on the thread count.
-    let mut found: HashSet<Vec<usize>> = HashSet::new();
+    let mut found: FxHashSet<Vec<usize>> = FxHashSet::default();
     let mut total_steps = 0usize;
     let search_one =
-        |scratch: &mut Scratch, &(t, start): &(usize, usize)| scratch.search(s, &by_time[t], start);
+        |scratch: &mut Scratch, &(t, start): &(usize, usize)| scratch.search(&by_time[t], start);
     'chunks: for chunk in order.chunks(chunk.max(1)) {
         if total_steps >= max_total {
             break;
@@ -173,12 +179,7 @@ impl Scratch {
     /// The depth-first strongest-path search from `start` over one time's
     /// sorted out-links: the loops it closes (rotated to start at their
     /// smallest variable) and the variables it entered.
-    fn search(
-        &mut self,
-        s: &Structure,
-        sorted: &[Vec<(usize, f64)>],
-        start: usize,
-    ) -> (Vec<Vec<usize>>, usize) {
+    fn search(&mut self, sorted: &[Vec<(usize, f64)>], start: usize) -> (Vec<Vec<usize>>, usize) {
         for v in self.touched.drain(..) {
             self.best[v] = 0.0;
         }
@@ -208,11 +209,7 @@ impl Scratch {
                     nodes.rotate_left(min);
                     loops.push(nodes);
                     budget -= 1;
-                } else if !on_path[w]
-                    && next > best[w]
-                    && s.partition_of[w] == s.partition_of[start]
-                    && steps_here < MAX_SEARCH_STEPS
-                {
+                } else if !on_path[w] && next > best[w] && steps_here < MAX_SEARCH_STEPS {
                     steps_here += 1;
                     best[w] = next;
                     touched.push(w);
