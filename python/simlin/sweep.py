@@ -136,9 +136,11 @@ def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
         view, categories = frame.numpy_column(i)
         values = np.asarray(view)
         if categories is not None:
-            data[name] = pd.Categorical.from_codes(
-                values.astype(np.int64), categories=pd.Index(categories)
-            )
+            # Codes in the narrowest type pandas would pick itself: one
+            # small copy instead of an int64 one then a narrowing one.
+            width = np.int8 if len(categories) < 2**7 else np.int16
+            codes = values.astype(width if len(categories) < 2**15 else np.int32)
+            data[name] = pd.Categorical.from_codes(codes, categories=pd.Index(categories))
         else:
             data[name] = values
     return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
