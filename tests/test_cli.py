@@ -229,6 +229,45 @@ def test_sweep_long_parquet_with_set(tmp_path: Path) -> None:
     assert got["value"].to_list() == want["value"].to_list()
 
 
+def without_polars(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with Polars unimportable (pyarrow does the tables)."""
+    script = (
+        "import sys; sys.modules['polars'] = None; from simlin.cli import main; "
+        f"sys.exit(main({list(argv)!r}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_sweep_without_polars(tmp_path: Path) -> None:
+    import polars as pl
+
+    pytest.importorskip("pyarrow")
+    params = params_csv(tmp_path)
+    args = ("sweep", TEACUP, str(params), "--set", "room temperature=30")
+    for extra in (("--reduce", "final"), ("--outputs", "teacup temperature", "--stop", "2")):
+        with_polars = run_cli(*args, *extra)
+        proc = without_polars(*args, *extra)
+        assert proc.returncode == 0, proc.stderr
+        got, want = (
+            pl.read_csv(io.StringIO(proc.stdout)),
+            pl.read_csv(io.StringIO(with_polars.stdout)),
+        )
+        assert got.columns == want.columns and got.height == want.height > 0
+        for column in want.columns:
+            assert got[column].to_list() == want[column].to_list(), column
+    out = tmp_path / "long.parquet"
+    proc = without_polars(*args, "--stop", "2", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    got_parquet = pl.read_parquet(out)
+    assert got_parquet.columns == ["run", "time", "variable", "value"]
+    want_parquet = simlin.load(TEACUP).sweep(
+        pl.read_csv(params).with_columns(pl.lit(30.0).alias("room temperature")), stop=2
+    )
+    assert got_parquet["value"].to_list() == want_parquet["value"].to_list()
+
+
 def test_help_names_every_format() -> None:
     proc = run_cli("run", "--help")
     assert proc.returncode == 0

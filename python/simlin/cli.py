@@ -16,7 +16,7 @@ MODEL is ``.mdl`` (Vensim), ``.xmile``/``.xml`` or ``.stmx``/``.itmx`` (Stella).
 ``run`` writes CSV (``time,<names>``) to stdout unless ``-o`` is given; a
 ``-o`` path ending in ``.parquet`` writes Parquet (needs polars or pyarrow).
 ``sweep`` runs the model once per row of PARAMS (a column per parameter, an
-optional ``run`` column of ids; needs polars) and writes the long frame
+optional ``run`` column of ids; needs polars or pyarrow) and writes the long frame
 ``run,time,variable,value``, or with ``--reduce`` one row per run.
 ``--set`` overrides a constant (or a stock's initial value) in every run.
 ``check`` prints diagnostics and ``ok`` if there are no errors.
@@ -258,12 +258,64 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _polars() -> Any:
-    try:
+def _table_library() -> str:
+    """``"polars"`` if installed, else ``"arrow"`` (pyarrow): what sweeps read and write with."""
+    for name, module in (("polars", "polars"), ("arrow", "pyarrow")):
+        if importlib.util.find_spec(module) is not None:
+            return name
+    raise _CliError(
+        "simlin sweep reads and writes tables with polars or pyarrow: pip install 'simlin[polars]'"
+    )
+
+
+def _read_params(path: str, library: str, overrides: dict[str, float]) -> Any:
+    """The parameter table (CSV or Parquet by suffix), ``--set`` columns added."""
+    parquet = os.path.splitext(path)[1].lower() in (".parquet", ".pq")
+    if library == "polars":
         import polars as pl
-    except ImportError:
-        raise _CliError("simlin sweep needs polars: pip install 'simlin[polars]'") from None
-    return pl
+
+        try:
+            params = pl.read_parquet(path) if parquet else pl.read_csv(path)
+        except (OSError, pl.exceptions.PolarsError) as e:
+            raise _CliError(f"cannot read {path}: {e}") from None
+        if overrides:
+            params = params.with_columns(
+                [pl.lit(v, dtype=pl.Float64).alias(k) for k, v in overrides.items()]
+            )
+        return params
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path) if parquet else pacsv.read_csv(path)
+    except (OSError, pa.ArrowException) as e:
+        raise _CliError(f"cannot read {path}: {e}") from None
+    for name, value in overrides.items():
+        column = pa.array([value] * table.num_rows, pa.float64())
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, column) if i >= 0 else table.append_column(name, column)
+    return table
+
+
+def _write_table(frame: Any, library: str, target: IO[bytes] | str) -> None:
+    """A sweep's frame as Parquet (a path) or CSV (a stream), with ``library``."""
+    if library == "polars":
+        if isinstance(target, str):
+            frame.write_parquet(target)
+        else:
+            frame.write_csv(target)
+        return
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if isinstance(target, str):
+        pq.write_table(frame, target)
+        return
+    # Categorical names and run ids as plain text, as Polars writes them.
+    columns = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in frame.columns]
+    pacsv.write_csv(pa.table(columns, names=frame.column_names), target)
 
 
 def _reduce(text: str | None) -> ReduceSpec | None:
@@ -281,26 +333,16 @@ def _reduce(text: str | None) -> ReduceSpec | None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    pl = _polars()
+    library = _table_library()
     fmt = _format(args)
     overrides = _overrides(args.set)
     outputs = _outputs(args.outputs)
     reduce = _reduce(args.reduce)
-    suffix = os.path.splitext(args.params)[1].lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            params = pl.read_parquet(args.params)
-        else:
-            params = pl.read_csv(args.params)
-    except (OSError, pl.exceptions.PolarsError) as e:
-        raise _CliError(f"cannot read {args.params}: {e}") from None
-    if overrides:
-        params = params.with_columns(
-            [pl.lit(v, dtype=pl.Float64).alias(k) for k, v in overrides.items()]
-        )
+    params = _read_params(args.params, library, overrides)
     model = _load(args.model)
     frame = model.sweep(
         params,
+        to="polars" if library == "polars" else "arrow",
         outputs=outputs,
         reduce=reduce,
         method=args.method,
@@ -314,10 +356,7 @@ def _sweep(args: argparse.Namespace) -> int:
     )
 
     def write(target: IO[bytes] | str) -> None:
-        if isinstance(target, str):
-            frame.write_parquet(target)
-        else:
-            frame.write_csv(target)
+        _write_table(frame, library, target)
 
     _write(args, fmt, write)
     return 0
