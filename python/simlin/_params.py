@@ -261,6 +261,17 @@ def _points(column: str, values: Iterable[Any]) -> Points:
     return out
 
 
+def _first_value(column: Iterable[Any]) -> Any:
+    """The column's first non-null value (None if it has none)."""
+    return next((v for v in column if v is not None), None)
+
+
+def _holds_points(column: Iterable[Any]) -> bool:
+    """Whether a column of Python objects holds point lists (not numbers or text)."""
+    first = _first_value(column)
+    return not (first is None or isinstance(first, str | bytes) or _validate.is_real(first))
+
+
 def _first_true(mask: Any) -> int | None:
     import numpy as np
 
@@ -341,10 +352,7 @@ class _Pandas(_Library):
     def points(name: str, column: Any) -> Points | None:
         import pandas as pd
 
-        if not pd.api.types.is_object_dtype(column.dtype):
-            return None
-        first = next((v for v in column if v is not None), None)
-        if first is None or isinstance(first, str | bytes) or _validate.is_real(first):
+        if not pd.api.types.is_object_dtype(column.dtype) or not _holds_points(column):
             return None
         return _points(name, column)
 
@@ -372,8 +380,7 @@ class _Pandas(_Library):
 
         if pd.api.types.is_object_dtype(column.dtype):
             # "object" says nothing; name what the column holds.
-            first = next((v for v in column if v is not None), None)
-            return f"object ({type(first).__name__} values)"
+            return f"object ({type(_first_value(column)).__name__} values)"
         return str(column.dtype)
 
 
@@ -451,10 +458,7 @@ class _Values(_Library):
     @staticmethod
     def points(name: str, column: Any) -> Points | None:
         items = list(column)
-        first = next((v for v in items if v is not None), None)
-        if first is None or isinstance(first, str | bytes) or _validate.is_real(first):
-            return None
-        return _points(name, items)
+        return _points(name, items) if _holds_points(items) else None
 
     @staticmethod
     def ids(name: str, column: Any) -> npt.NDArray[np.int64] | list[str]:
@@ -472,5 +476,4 @@ class _Values(_Library):
 
     @staticmethod
     def dtype(column: Any) -> str:
-        first = next((v for v in column if v is not None), None)
-        return f"of {type(first).__name__} values"
+        return f"of {type(_first_value(column)).__name__} values"

@@ -112,7 +112,7 @@ pub(crate) fn unfed_input(
         let Some(t) = var.table.map(|t| t as usize) else {
             continue;
         };
-        if !replaced(t) && m.tables.get(t).is_some_and(|gf| is_placeholder(gf)) {
+        if m.tables.get(t).is_some_and(|gf| is_placeholder(gf)) && !replaced(t) {
             return Err(Error::BadOverride {
                 variable: var.name.clone(),
                 message: "a time-series input needs its series in every run (for an arrayed \
@@ -291,6 +291,19 @@ SAVEPER = 1 ~~|
         assert_eq!(r.column("growth[north]").expect("saved")[3], 1.0);
         assert_eq!(r.column("growth[south]").expect("saved")[3], 5.0);
         assert_eq!(r.column("level[south]").expect("saved")[2], 2.0 + 3.0);
+        // One series for the whole array is checked and built once: the
+        // elements share the table.
+        let targets: Vec<(usize, String)> = ["growth[north]", "growth[south]"]
+            .iter()
+            .map(|e| {
+                let var = &m.variables()[m.slot(e).expect("element")];
+                (var.table.expect("fed") as usize, var.name.clone())
+            })
+            .collect();
+        let built =
+            crate::vm::state::tables_from_points(&m, &targets, &[(0.0, 1.0)]).expect("built");
+        assert!(std::sync::Arc::ptr_eq(&built[0].1, &built[1].1));
+        assert_ne!(built[0].0, built[1].0);
         // An element left without its series is named.
         match run(vec![("growth[north]", vec![(0.0, 1.0)])]) {
             Err(Error::BadOverride { variable, .. }) => {

@@ -11,7 +11,7 @@ use crate::compile::CompiledModel;
 use crate::error::{Error, Result};
 use crate::ir::GraphicalFunction;
 use crate::sweep::TableInputs;
-use crate::vm::state::{check_settable, table_from_points};
+use crate::vm::state::{check_settable, tables_from_points};
 
 /// One column of per-run values.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,35 +110,34 @@ pub(crate) fn bind(m: &CompiledModel, n_runs: usize, params: &[Param]) -> Result
             ParamValues::Tables(col) => {
                 // One graphical function, or every element of an arrayed one
                 // (a time-series input): each gets the row's points.
-                let vars: Vec<_> = slots.iter().map(|&s| &m.vars[s as usize]).collect();
-                if vars.len() > 1 && vars.iter().any(|v| v.table.is_none()) {
+                if slots.len() > 1 && slots.iter().any(|&s| m.vars[s as usize].table.is_none()) {
                     return Err(bad(
                         &p.name,
                         None,
                         "give one element's graphical function, e.g. 'name[element]'",
                     ));
                 }
-                for var in vars {
-                    let t = var
-                        .table
-                        .ok_or_else(|| bad(&p.name, None, "not a graphical function"))?;
-                    let original = &m.tables[t as usize];
-                    let built = col
-                        .iter()
-                        .enumerate()
-                        .map(|(r, points)| {
-                            table_from_points(&var.name, points, original)
-                                .map(Arc::new)
-                                .map_err(|e| match e {
-                                    Error::BadOverride { message, .. } => {
-                                        bad(&p.name, Some(r), message)
-                                    }
-                                    e => e,
-                                })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    tables.push((t, built));
+                let targets = slots
+                    .iter()
+                    .map(|&s| {
+                        let var = &m.vars[s as usize];
+                        var.table
+                            .map(|t| (t as usize, var.name.clone()))
+                            .ok_or_else(|| bad(&p.name, None, "not a graphical function"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let mut built: Vec<Vec<Arc<GraphicalFunction>>> =
+                    vec![Vec::with_capacity(col.len()); targets.len()];
+                for (r, points) in col.iter().enumerate() {
+                    let row = tables_from_points(m, &targets, points).map_err(|e| match e {
+                        Error::BadOverride { message, .. } => bad(&p.name, Some(r), message),
+                        e => e,
+                    })?;
+                    for (column, (_, gf)) in built.iter_mut().zip(row) {
+                        column.push(gf);
+                    }
                 }
+                tables.extend(targets.iter().map(|(t, _)| *t as u32).zip(built));
             }
         }
     }

@@ -54,8 +54,8 @@ pub(crate) fn eval_points_parallel(
     if m.vars.len().saturating_mul(n) < PARALLEL_WORK {
         return eval_points(m, grid, inputs, n, outputs);
     }
-    let mut cols: Vec<Vec<f64>> = outputs.iter().map(|_| vec![0.0; n]).collect();
     let spread = crate::sweep::on_process_pool(|| {
+        let mut cols: Vec<Vec<f64>> = outputs.iter().map(|_| vec![0.0; n]).collect();
         // Each block pays for lanes of its own (their set-up is a pass over
         // the whole model): a block is at least MIN_BLOCK passes.
         let blocks = rayon::current_num_threads()
@@ -85,12 +85,10 @@ pub(crate) fn eval_points_parallel(
             .into_par_iter()
             .zip(per_block.par_iter_mut())
             .for_each(|(r, out)| eval_block(m, grid, inputs, r, outputs, out));
+        cols
     });
-    if spread.is_err() {
-        let mut out: Vec<&mut [f64]> = cols.iter_mut().map(Vec::as_mut_slice).collect();
-        eval_block(m, grid, inputs, 0..n, outputs, &mut out);
-    }
-    cols
+    // Without a pool (it could not be made), on this thread.
+    spread.unwrap_or_else(|_| eval_points(m, grid, inputs, n, outputs))
 }
 
 /// Fewest passes of `W` points worth lanes of their own.

@@ -261,12 +261,7 @@ impl<'a> SimOf<'a> {
                 state::Targets::Tables {
                     tables: targets,
                     points,
-                } => {
-                    for (table, variable) in targets {
-                        let gf = state::table_from_points(&variable, points, &m.tables[table])?;
-                        tables.push((table, Arc::new(gf)));
-                    }
-                }
+                } => tables.extend(state::tables_from_points(m, &targets, points)?),
             }
         }
         // A graphical function's new points, like a constant: from the

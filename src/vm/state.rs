@@ -199,9 +199,8 @@ impl RunState {
                     tables: targets,
                     points,
                 } => {
-                    for (table, variable) in targets {
-                        tables[table] =
-                            Arc::new(table_from_points(&variable, points, &m.tables[table])?);
+                    for (table, gf) in tables_from_points(m, &targets, points)? {
+                        tables[table] = gf;
                     }
                 }
             }
@@ -711,6 +710,32 @@ impl TimeGrid {
 }
 
 /// Validate and build a replacement table, keeping the original's kind.
+/// New tables for `targets` (table index, variable name) from the same
+/// `points`: checked and built once per kind of table and shared, so the
+/// elements of an arrayed input get one table, not one copy each.
+pub(crate) fn tables_from_points(
+    m: &CompiledModel,
+    targets: &[(usize, String)],
+    points: &[(f64, f64)],
+) -> Result<Vec<(usize, Arc<GraphicalFunction>)>> {
+    let mut built: Vec<Arc<GraphicalFunction>> = Vec::new();
+    targets
+        .iter()
+        .map(|(table, variable)| {
+            let original = &m.tables[*table];
+            let gf = match built.iter().find(|g| g.kind == original.kind) {
+                Some(g) => g.clone(),
+                None => {
+                    let g = Arc::new(table_from_points(variable, points, original)?);
+                    built.push(g.clone());
+                    g
+                }
+            };
+            Ok((*table, gf))
+        })
+        .collect()
+}
+
 pub(crate) fn table_from_points(
     name: &str,
     points: &[(f64, f64)],

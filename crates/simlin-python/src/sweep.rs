@@ -682,6 +682,24 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
     })
 }
 
+/// A dictionary-encoded string column and its strings.
+type StringDictionary<'a> = (&'a DictionaryArray<u32>, &'a Utf8Array<i64>);
+
+/// A dictionary-encoded string column's keys and strings (the only
+/// dictionaries a frame holds: `variable` and string run ids), or `None`
+/// for any other column.
+fn string_dictionary(array: &dyn Array) -> Result<Option<StringDictionary<'_>>, BindError> {
+    let Some(dict) = array.as_any().downcast_ref::<DictionaryArray<u32>>() else {
+        return Ok(None);
+    };
+    let values = dict
+        .values()
+        .as_any()
+        .downcast_ref::<Utf8Array<i64>>()
+        .ok_or_else(|| BindError::Internal("dictionary values are not strings".into()))?;
+    Ok(Some((dict, values)))
+}
+
 /// A sweep's outputs as Arrow columns (see the module docs for the layout).
 #[pyclass(module = "simlin._simlin", name = "SweepFrame", frozen)]
 pub struct PySweepFrame {
@@ -722,12 +740,7 @@ impl PySweepFrame {
                 self.columns.len()
             ))
         })?;
-        if let Some(dict) = array.as_any().downcast_ref::<DictionaryArray<u32>>() {
-            let values = dict
-                .values()
-                .as_any()
-                .downcast_ref::<Utf8Array<i64>>()
-                .ok_or_else(|| BindError::Internal("dictionary values are not strings".into()))?;
+        if let Some((dict, values)) = string_dictionary(array.as_ref())? {
             let categories = values.values_iter().map(str::to_owned).collect();
             return Ok((
                 ArrayView::new(dict.keys().clone().boxed())?,
@@ -760,14 +773,7 @@ impl PySweepFrame {
         let mut out = Vec::with_capacity(self.columns.len());
         for (name, array, nullable) in &self.columns {
             let mut array = array.clone();
-            if let Some(dict) = array.as_any().downcast_ref::<DictionaryArray<u32>>() {
-                let values = dict
-                    .values()
-                    .as_any()
-                    .downcast_ref::<Utf8Array<i64>>()
-                    .ok_or_else(|| {
-                        BindError::Internal("dictionary values are not strings".into())
-                    })?;
+            if let Some((dict, values)) = string_dictionary(array.as_ref())? {
                 let relabelled: Vec<&str> = values
                     .values_iter()
                     .map(|v| categories.get(v).map_or(v, String::as_str))
