@@ -25,7 +25,7 @@ use crate::compile::CompiledModel;
 use crate::ir::{GraphicalFunction, Method};
 use crate::vm::state::{saves, TimeGrid};
 use crate::vm::stateful::{self, Cells, Clock};
-use crate::vm::table::{lookup, table_fn};
+use crate::vm::table::{hint_for, lookup, lookup_hinted, table_fn};
 
 use super::regs::{ROp, RegProgram};
 
@@ -61,8 +61,17 @@ pub(crate) struct Lanes<'p, const W: usize> {
     #[cfg(target_arch = "x86_64")]
     avx2: bool,
     /// The register file: the model's slots first, then temporaries,
-    /// constants and the time registers (see [`RegProgram`]).
+    /// constants and the time registers (see [`RegProgram`]), then the
+    /// constants of `folded`.
     slots: Vec<V<W>>,
+    /// The registers of the shared program (before `folded`'s constants).
+    base_regs: usize,
+    /// Fold each batch's constants into its step program (see
+    /// [`Lanes::folding`]).
+    folding: bool,
+    /// This batch's step program with its constants folded in, when that
+    /// changed anything (else the shared `prog.step` runs).
+    folded: Option<Vec<ROp>>,
     stack: Vec<V<W>>,
     /// Per stateful op and lane (`id * W + lane`).
     state: Vec<f64>,
@@ -70,6 +79,11 @@ pub(crate) struct Lanes<'p, const W: usize> {
     history: Vec<Vec<f64>>,
     /// Per graphical function and lane (`table * W + lane`).
     tables: Vec<Arc<GraphicalFunction>>,
+    /// Per table and lane: the segment its last lookup found (see
+    /// [`lookup_hinted`]), reset for each batch.
+    hints: Vec<u32>,
+    /// Per table of the model: its starting hint.
+    model_hints: Vec<u32>,
     /// Per slot: which lanes take a fixed value, and the values.
     fixed: Vec<Option<Fixed<W>>>,
     /// Slots with an entry in `fixed` (to clear them cheaply).
@@ -91,6 +105,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         let nstate = m.stateful.len();
         let nstocks = m.stocks.len();
         let mut slots = vec![[0.0; W]; prog.n_regs.max(m.vars.len())];
+        let base_regs = slots.len();
         for (i, &c) in prog.consts.iter().enumerate() {
             slots[prog.const_base + i] = [c; W];
         }
@@ -104,6 +119,9 @@ impl<'p, const W: usize> Lanes<'p, W> {
             #[cfg(target_arch = "x86_64")]
             avx2: std::arch::is_x86_feature_detected!("avx2"),
             slots,
+            base_regs,
+            folding: false,
+            folded: None,
             stack: vec![[0.0; W]; m.max_stack],
             state: vec![0.0; nstate * W],
             aux: vec![0.0; nstate * W],
@@ -113,6 +131,12 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 .iter()
                 .flat_map(|t| std::iter::repeat_n(t.clone(), W))
                 .collect(),
+            hints: m
+                .tables
+                .iter()
+                .flat_map(|t| std::iter::repeat_n(hint_for(t), W))
+                .collect(),
+            model_hints: m.tables.iter().map(|t| hint_for(t)).collect(),
             fixed: vec![None; m.vars.len()],
             fixed_slots: Vec::new(),
             seeds: [0; W],
@@ -127,10 +151,67 @@ impl<'p, const W: usize> Lanes<'p, W> {
         }
     }
 
+    /// Fold each batch's constants into its step program once they are
+    /// computed (see [`super::fold`]): for runs, whose constants stay as
+    /// initialised. Not for evaluating a model at given points
+    /// ([`super::pointwise`]), which writes slots between evaluations.
+    pub(crate) fn folding(mut self) -> Self {
+        self.folding = true;
+        self
+    }
+
+    /// After the initial values: the registers every lane holds the same
+    /// value in for the whole run (the model's constants, DT, INITIAL and
+    /// FINAL TIME, the pooled constants), and the step program rewritten
+    /// with them.
+    fn fold(&mut self, m: &CompiledModel) {
+        self.slots.truncate(self.base_regs);
+        self.folded = None;
+        let prog = self.prog;
+        let uniform = |v: &V<W>| v.iter().all(|x| x.to_bits() == v[0].to_bits());
+        let mut known: Vec<Option<f64>> = vec![None; prog.n_regs];
+        for (i, var) in m.vars.iter().enumerate() {
+            if var.constant && uniform(&self.slots[i]) {
+                known[i] = Some(self.slots[i][0]);
+            }
+        }
+        for (i, &c) in prog.consts.iter().enumerate() {
+            known[prog.const_base + i] = Some(c);
+        }
+        for r in prog.time_reg + 1..prog.time_reg + 4 {
+            known[r] = Some(self.slots[r][0]);
+        }
+        if let Some(f) = super::fold::fold(prog, &known, self.base_regs) {
+            self.slots.extend(f.consts.iter().map(|&c| [c; W]));
+            self.folded = Some(f.step);
+        }
+    }
+
+    /// How many operations each step runs (the folded program's, if any).
+    #[cfg(test)]
+    pub(crate) fn step_ops(&self) -> usize {
+        self.folded.as_ref().map_or(self.prog.step.len(), Vec::len)
+    }
+
+    /// Run the step program: this batch's folded one, else the shared one.
+    fn run_step(&mut self, m: &CompiledModel) {
+        match self.folded.take() {
+            Some(code) => {
+                self.run_regs(m, &code);
+                self.folded = Some(code);
+            }
+            None => {
+                let prog = self.prog;
+                self.run_regs(m, &prog.step);
+            }
+        }
+    }
+
     /// Prepare for a new batch: clear the previous runs' state and install
     /// each lane's inputs (lanes past `inputs.len()` run the model as is and
     /// are ignored by the caller).
     pub(crate) fn load(&mut self, m: &CompiledModel, inputs: &[LaneInputs<'_>]) {
+        self.folded = None;
         // The model's slots only: constants and time registers stay.
         self.slots[..m.vars.len()]
             .iter_mut()
@@ -145,6 +226,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         for (t, original) in m.tables.iter().enumerate() {
             for l in 0..W {
                 self.tables[t * W + l] = original.clone();
+                self.hints[t * W + l] = self.model_hints[t];
             }
         }
         self.seeds = [0; W];
@@ -161,6 +243,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             }
             for (t, gf) in lane.tables {
                 self.tables[*t as usize * W + l] = gf.clone();
+                self.hints[*t as usize * W + l] = hint_for(gf);
             }
         }
     }
@@ -207,7 +290,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
     /// Evaluate every per-step variable once at the current stock values,
     /// without advancing time.
     pub(crate) fn eval_step(&mut self, m: &CompiledModel) {
-        self.run_regs(m, &self.prog.step);
+        self.run_step(m);
     }
 
     /// Compute every variable at the start time (as the scalar
@@ -234,7 +317,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
             }
         }
         self.initializing = false;
-        self.run_regs(m, &self.prog.step);
+        if self.folding {
+            self.fold(m);
+        }
+        self.run_step(m);
         self.run_regs(m, &self.prog.record);
         self.finite = self.check_finite(m);
     }
@@ -271,7 +357,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             }
         }
         self.time = time;
-        self.run_regs(m, &self.prog.step);
+        self.run_step(m);
         Self::derivatives(m, &self.slots, &mut self.k);
     }
 
@@ -354,7 +440,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
     fn finish_step(&mut self, m: &CompiledModel) {
         self.step += 1;
         self.time = self.grid.start + self.step as f64 * self.grid.dt;
-        self.run_regs(m, &self.prog.step);
+        self.run_step(m);
         self.run_regs(m, &self.prog.record);
         self.finite = self.check_finite(m);
     }
@@ -496,7 +582,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                     let t = *t as usize * W;
                     let mut o = [0.0; W];
                     for l in 0..W {
-                        o[l] = lookup(&self.tables[t + l], x[l]);
+                        o[l] = lookup_hinted(&self.tables[t + l], x[l], &mut self.hints[t + l]);
                     }
                     r[*d as usize] = o;
                 }

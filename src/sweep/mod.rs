@@ -14,6 +14,7 @@
 //! `seed + r`, so `CompiledModel::run` with that seed reproduces it exactly;
 //! results are bit-identical for any thread count, batch width or engine.
 
+mod fold;
 mod lanes;
 mod params;
 pub(crate) mod pointwise;
@@ -714,7 +715,7 @@ impl<'a> Job<'a> {
             .zip(failures.par_chunks_mut(W))
             .enumerate()
             .for_each_init(
-                || Lanes::<W>::new(m, self.grid, prog),
+                || Lanes::<W>::new(m, self.grid, prog).folding(),
                 |lanes, (batch, (out, failed))| {
                     if self.progress.cancelled() {
                         return;

@@ -58,6 +58,8 @@ pub(crate) struct RegProgram {
     pub record: Vec<ROp>,
     /// Values of the constant registers, from `const_base`.
     pub consts: Vec<f64>,
+    /// The first temporary (one per stack position, up to `const_base`).
+    pub temp_base: usize,
     pub const_base: usize,
     /// TIME's register; DT, STARTTIME, STOPTIME follow it.
     pub time_reg: usize,
@@ -90,6 +92,7 @@ impl RegProgram {
             step,
             record,
             consts,
+            temp_base,
             const_base,
             time_reg,
             n_regs: time_reg + 4,

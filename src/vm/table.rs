@@ -6,6 +6,55 @@ use crate::ir::{GfKind, GraphicalFunction};
 /// The table's value at `x`, by its kind: continuous (clamped at the ends),
 /// extrapolate (linear beyond the ends) or discrete (steps).
 pub fn lookup(gf: &GraphicalFunction, x: f64) -> f64 {
+    lookup_by(gf, x, |xs, x| xs.partition_point(|&p| p <= x))
+}
+
+/// A `hint` that says the table's x points do not ascend (so hints are
+/// not used for it, see [`hint_for`]).
+pub const NO_HINT: u32 = u32::MAX;
+
+/// The starting hint for a table: [`NO_HINT`] unless its x points ascend.
+pub fn hint_for(gf: &GraphicalFunction) -> u32 {
+    if gf.xs.windows(2).all(|w| w[0] <= w[1]) {
+        1
+    } else {
+        NO_HINT
+    }
+}
+
+/// [`lookup`], trying first the segment found at the same site last time
+/// (`hint`, kept by the caller per site and run) and its neighbours.
+/// Models read most tables at slowly moving inputs (TIME, a stock), so the
+/// binary search, a chain of dependent loads, is rarely needed. On
+/// ascending points the segment found is the one the search finds, so the
+/// value is identical.
+pub fn lookup_hinted(gf: &GraphicalFunction, x: f64, hint: &mut u32) -> f64 {
+    if *hint == NO_HINT {
+        return lookup(gf, x);
+    }
+    lookup_by(gf, x, |xs, x| {
+        // Interior inputs only: xs[0] < x < xs[n - 1], so the segment's
+        // upper index is in 1..n.
+        let h = *hint as usize;
+        let within = |i: usize| i >= 1 && i < xs.len() && xs[i - 1] <= x && x < xs[i];
+        let i = if within(h) {
+            h
+        } else if within(h + 1) {
+            h + 1
+        } else if within(h.wrapping_sub(1)) {
+            h - 1
+        } else {
+            xs.partition_point(|&p| p <= x)
+        };
+        *hint = i as u32;
+        i
+    })
+}
+
+/// [`lookup`] with the interior segment search given: `upper(xs, x)` is
+/// the first index whose x is above `x`.
+#[inline(always)]
+fn lookup_by(gf: &GraphicalFunction, x: f64, upper: impl FnOnce(&[f64], f64) -> usize) -> f64 {
     let (xs, ys) = (&gf.xs, &gf.ys);
     let n = xs.len().min(ys.len());
     if n == 0 {
@@ -33,7 +82,7 @@ pub fn lookup(gf: &GraphicalFunction, x: f64) -> f64 {
         };
     }
     // First index whose x is > input: the segment is [i-1, i].
-    let i = xs[..n].partition_point(|&p| p <= x);
+    let i = upper(&xs[..n], x);
     match gf.kind {
         GfKind::Discrete => ys[i - 1],
         _ => slope_at(xs, ys, i - 1, x),
@@ -172,6 +221,7 @@ fn clamped(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     slope_at(xs, ys, i - 1, x)
 }
 
+#[inline(always)]
 fn slope_at(xs: &[f64], ys: &[f64], i: usize, x: f64) -> f64 {
     let dx = xs[i + 1] - xs[i];
     if dx == 0.0 {
@@ -242,5 +292,45 @@ mod tests {
         assert_eq!(lookup(&g, 0.99), 0.0);
         assert_eq!(lookup(&g, 1.0), 10.0);
         assert_eq!(lookup(&g, 5.0), 30.0);
+    }
+
+    #[test]
+    fn hinted_lookups_equal_the_searched_ones() {
+        // Points with a repeated x (a vertical step), inputs that walk up,
+        // jump, walk down and land on points, for every kind; and a table
+        // whose points do not ascend, which is never hinted.
+        let xs = vec![0.0, 1.0, 2.0, 2.0, 3.5, 5.0, 8.0, 13.0];
+        let ys = vec![1.0, -2.0, 4.0, 9.0, 0.5, 7.0, 3.0, 11.0];
+        let mut inputs: Vec<f64> = (0..300).map(|i| -1.0 + i as f64 * 0.05).collect();
+        inputs.extend([12.9, 0.2, 2.0, 5.0, 5.0, 3.5, 1e9, -1e9, f64::NAN, 7.99]);
+        inputs.extend((0..300).map(|i| 14.0 - i as f64 * 0.049));
+        for kind in [GfKind::Continuous, GfKind::Extrapolate, GfKind::Discrete] {
+            let g = GraphicalFunction {
+                kind,
+                xs: xs.clone(),
+                ys: ys.clone(),
+            };
+            let mut hint = hint_for(&g);
+            assert_ne!(hint, NO_HINT);
+            for &x in &inputs {
+                let (want, got) = (lookup(&g, x), lookup_hinted(&g, x, &mut hint));
+                assert_eq!(want.to_bits(), got.to_bits(), "{kind:?} at {x}");
+            }
+        }
+        let unsorted = GraphicalFunction {
+            kind: GfKind::Continuous,
+            xs: vec![0.0, 3.0, 1.0, 4.0],
+            ys: vec![0.0, 1.0, 2.0, 3.0],
+        };
+        let mut hint = hint_for(&unsorted);
+        assert_eq!(hint, NO_HINT);
+        for &x in &inputs {
+            let want = lookup(&unsorted, x);
+            assert_eq!(
+                want.to_bits(),
+                lookup_hinted(&unsorted, x, &mut hint).to_bits()
+            );
+        }
+        assert_eq!(hint, NO_HINT);
     }
 }
