@@ -326,22 +326,20 @@ impl<'p, const W: usize> Lanes<'p, W> {
     }
 
     #[inline(always)]
-    fn derivatives(m: &CompiledModel, slots: &[V<W>], out: &mut [V<W>]) {
-        for (d, s) in out.iter_mut().zip(&m.stocks) {
-            let mut ins = [0.0; W];
-            for &f in &s.inflows {
+    fn derivatives(prog: &RegProgram, slots: &[V<W>], out: &mut [V<W>]) {
+        let sum = |flows: &[u32]| {
+            let mut total = [0.0; W];
+            for &f in flows {
                 let v = &slots[f as usize];
                 for l in 0..W {
-                    ins[l] += v[l];
+                    total[l] += v[l];
                 }
             }
-            let mut outs = [0.0; W];
-            for &f in &s.outflows {
-                let v = &slots[f as usize];
-                for l in 0..W {
-                    outs[l] += v[l];
-                }
-            }
+            total
+        };
+        for (d, &[a, b, c]) in out.iter_mut().zip(&prog.ends) {
+            let ins = sum(&prog.flows[a as usize..b as usize]);
+            let outs = sum(&prog.flows[b as usize..c as usize]);
             for l in 0..W {
                 d[l] = ins[l] - outs[l];
             }
@@ -358,7 +356,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         }
         self.time = time;
         self.run_step(m);
-        Self::derivatives(m, &self.slots, &mut self.k);
+        Self::derivatives(self.prog, &self.slots, &mut self.k);
     }
 
     /// Advance one dt (as the scalar `RunState::step_once`, before its save).
@@ -386,7 +384,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         if self.grid.method == Method::Euler {
             // Euler needs no copies: each stock moves by dt times its net
             // flow, exactly as the general path computes it.
-            Self::derivatives(m, &self.slots, &mut self.k);
+            Self::derivatives(self.prog, &self.slots, &mut self.k);
             for (s, k) in m.stocks.iter().zip(&self.k) {
                 let slot = &mut self.slots[s.slot as usize];
                 for l in 0..W {
@@ -400,7 +398,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         for (b, s) in self.base.iter_mut().zip(&m.stocks) {
             *b = self.slots[s.slot as usize];
         }
-        Self::derivatives(m, &self.slots, &mut self.k);
+        Self::derivatives(self.prog, &self.slots, &mut self.k);
         self.acc.copy_from_slice(&self.k);
         let combine = |acc: &mut [V<W>], k: &[V<W>], f: fn(f64, f64) -> f64| {
             for (a, k) in acc.iter_mut().zip(k) {

@@ -64,6 +64,12 @@ pub(crate) struct RegProgram {
     /// TIME's register; DT, STARTTIME, STOPTIME follow it.
     pub time_reg: usize,
     pub n_regs: usize,
+    /// Every stock's flows in one list: stock `k`'s inflows are
+    /// `flows[ends[k][0]..ends[k][1]]` and its outflows
+    /// `flows[ends[k][1]..ends[k][2]]` (one array to walk instead of two
+    /// vectors per stock).
+    pub flows: Vec<u32>,
+    pub ends: Vec<[u32; 3]>,
 }
 
 impl RegProgram {
@@ -88,9 +94,20 @@ impl RegProgram {
         for op in step.iter_mut().chain(record.iter_mut()) {
             for_each_reg(op, patch);
         }
+        let mut flows = Vec::new();
+        let mut ends = Vec::with_capacity(m.stocks.len());
+        for s in &m.stocks {
+            let start = flows.len() as u32;
+            flows.extend(&s.inflows);
+            let mid = flows.len() as u32;
+            flows.extend(&s.outflows);
+            ends.push([start, mid, flows.len() as u32]);
+        }
         RegProgram {
             step,
             record,
+            flows,
+            ends,
             consts,
             temp_base,
             const_base,
