@@ -629,6 +629,34 @@ impl<'p> ArrayInfo<'p> {
         out
     }
 
+    /// The scalar expressions of an array argument's elements: one per
+    /// combination of the dimensions it ranges over (wildcards, `d!`, free
+    /// dimension names, whole arrays), within any subranges it names.
+    fn slice_items(&self, arg: &Expr, ctx: &ElementCtx, variable: &str) -> Result<Vec<Expr>> {
+        // Evaluate the argument once per combination of the dimensions it
+        // reduces over (wildcards, `d!`, free dimension names, whole arrays).
+        let free = self.free_dims(arg, ctx);
+        let ranges = self.ranges_in(arg, variable)?;
+        let in_ranges = |canon: &[String]| {
+            free.iter().zip(canon).all(|(d, e)| {
+                ranges
+                    .iter()
+                    .find(|(x, _)| x == d)
+                    .is_none_or(|(_, r)| r.contains(e))
+            })
+        };
+        let mut items = Vec::new();
+        for (canon, _) in self.tuples(&free, variable)? {
+            if !in_ranges(&canon) {
+                continue;
+            }
+            let mut inner: ElementCtx = free.iter().cloned().zip(canon).collect();
+            inner.extend(ctx.iter().cloned());
+            items.push(self.scalarize(arg, &inner, variable)?);
+        }
+        Ok(items)
+    }
+
     /// SUM/MEAN/MIN/MAX/PROD/STDDEV/SIZE over an array argument.
     fn reduction(
         &self,
@@ -661,6 +689,43 @@ impl<'p> ArrayInfo<'p> {
                 Box::new(Expr::Num(n)),
             )));
         }
+        // isee RANK(array, rank[, tiebreaker]): the 1-based index of the
+        // element at that rank, 1 the smallest (-1 the largest). The
+        // tiebreaker array is not read: ties keep their element order.
+        if f == "rank" && (2..=3).contains(&args.len()) {
+            let items = self.slice_items(&args[0], ctx, variable)?;
+            let r = self.scalarize(&args[1], ctx, variable)?;
+            let at = |dir: f64, k: Expr| {
+                let mut call = vec![k, Expr::Num(dir)];
+                call.extend(items.iter().cloned());
+                Expr::Binary(
+                    BinaryOp::Add,
+                    Box::new(Expr::Call(
+                        "vector_sort_order_element".into(),
+                        call,
+                        Default::default(),
+                    )),
+                    Box::new(Expr::Num(1.0)),
+                )
+            };
+            let minus = |a: Expr, b: Expr| Expr::Binary(BinaryOp::Sub, Box::new(a), Box::new(b));
+            let rounded = Expr::Call("round".into(), vec![r], Default::default());
+            return Ok(Some(Expr::If(
+                Box::new(Expr::Binary(
+                    BinaryOp::Gt,
+                    Box::new(rounded.clone()),
+                    Box::new(Expr::Num(0.0)),
+                )),
+                Box::new(at(1.0, minus(rounded.clone(), Expr::Num(1.0)))),
+                Box::new(at(
+                    0.0,
+                    minus(
+                        Expr::Unary(crate::syntax::ast::UnaryOp::Neg, Box::new(rounded)),
+                        Expr::Num(1.0),
+                    ),
+                )),
+            )));
+        }
         let is_reduction = matches!(
             f,
             "sum" | "mean" | "prod" | "stddev" | "size" | "vmin" | "vmax"
@@ -673,27 +738,7 @@ impl<'p> ArrayInfo<'p> {
             "vmax" => "max",
             other => other,
         };
-        // Evaluate the argument once per combination of the dimensions it
-        // reduces over (wildcards, `d!`, free dimension names, whole arrays).
-        let free = self.free_dims(&args[0], ctx);
-        let ranges = self.ranges_in(&args[0], variable)?;
-        let in_ranges = |canon: &[String]| {
-            free.iter().zip(canon).all(|(d, e)| {
-                ranges
-                    .iter()
-                    .find(|(x, _)| x == d)
-                    .is_none_or(|(_, r)| r.contains(e))
-            })
-        };
-        let mut items = Vec::new();
-        for (canon, _) in self.tuples(&free, variable)? {
-            if !in_ranges(&canon) {
-                continue;
-            }
-            let mut inner: ElementCtx = free.iter().cloned().zip(canon).collect();
-            inner.extend(ctx.iter().cloned());
-            items.push(self.scalarize(&args[0], &inner, variable)?);
-        }
+        let items = self.slice_items(&args[0], ctx, variable)?;
         let n = items.len() as f64;
         let sum = |items: Vec<Expr>| balanced(items, BinaryOp::Add, 0.0);
         Ok(Some(match f {

@@ -80,6 +80,14 @@ pub enum Builtin {
     /// `(x, xmin, xmax, mode, y...)`: VECTOR LOOKUP (see
     /// [`crate::compile::vector_lookup`]).
     VectorLookupElement,
+    /// ln(GAMMA(x)): Vensim GAMMA LN, isee GAMMALN.
+    GammaLn,
+    /// isee FACTORIAL(n), n rounded.
+    Factorial,
+    /// isee COMBINATIONS(n, r): n! / (r! (n - r)!).
+    Combinations,
+    /// isee PERMUTATIONS(n, r): n! / (n - r)!.
+    Permutations,
 }
 
 impl Builtin {
@@ -132,6 +140,10 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "log10" => (Log10, 1, 1),
         "log" => (Log, 2, 2),
         "sqrt" => (Sqrt, 1, 1),
+        "gamma_ln" | "gammaln" => (GammaLn, 1, 1),
+        "factorial" => (Factorial, 1, 1),
+        "combinations" => (Combinations, 2, 2),
+        "permutations" => (Permutations, 2, 2),
         "int" => (Int, 1, 1),
         "integer" => (Integer, 1, 1),
         "round" => (Round, 1, 1),
@@ -204,6 +216,20 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Log10 => a(0).log10(),
         Log => a(0).ln() / a(1).ln(),
         Sqrt => a(0).sqrt(),
+        GammaLn => crate::vm::random::ln_gamma(a(0)),
+        Factorial => falling(a(0), a(0)),
+        Combinations => {
+            let (n, r) = (a(0).round(), a(1).round());
+            let v = falling(n, r) / falling(r, r);
+            if v.is_finite() || v.is_nan() {
+                v
+            } else {
+                // Beyond 170!: through ln GAMMA (about 13 digits).
+                use crate::vm::random::ln_gamma;
+                (ln_gamma(n + 1.0) - ln_gamma(r + 1.0) - ln_gamma(n - r + 1.0)).exp()
+            }
+        }
+        Permutations => falling(a(0), a(1)),
         // XMILE INT: the largest integer <= x (isee: INT(-7.5) = -8).
         Int => a(0).floor(),
         Integer => a(0).trunc(),
@@ -273,6 +299,18 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }
     }
+}
+
+/// n (n - 1) ... (n - k + 1) for n and k rounded, 0 <= k <= n (k = n: n!),
+/// multiplied out so small cases are exact; NaN outside that range.
+fn falling(n: f64, k: f64) -> f64 {
+    let (n, k) = (n.round(), k.round());
+    if !(0.0..=n).contains(&k) {
+        return f64::NAN;
+    }
+    // Past 170! the product is infinite anyway; stop multiplying there.
+    let steps = k.min(171.0) as u64;
+    (0..steps).map(|i| n - i as f64).product()
 }
 
 /// XMILE PULSE: a pulse of *volume* `magnitude` (height magnitude/DT) at
@@ -361,5 +399,22 @@ mod tests {
     fn min_max_take_any_number_of_args() {
         assert_eq!(eval(Builtin::Min, &[3.0, 1.0, 2.0], CTX), 1.0);
         assert_eq!(eval(Builtin::Max, &[3.0], CTX), 3.0);
+    }
+
+    #[test]
+    fn counting_functions() {
+        use Builtin::*;
+        let call = |b: Builtin, args: &[f64]| eval(b, args, CTX);
+        assert_eq!(call(Factorial, &[5.0]), 120.0);
+        assert_eq!(call(Factorial, &[0.0]), 1.0);
+        assert_eq!(call(Combinations, &[5.0, 3.0]), 10.0);
+        assert_eq!(call(Combinations, &[52.0, 5.0]), 2_598_960.0);
+        assert_eq!(call(Permutations, &[5.0, 3.0]), 60.0);
+        assert!(call(Combinations, &[3.0, 5.0]).is_nan());
+        assert!(call(Factorial, &[-1.0]).is_nan());
+        // Past 170!: through ln GAMMA; C(200, 100) = 9.0548514656103e58.
+        let c = call(Combinations, &[200.0, 100.0]);
+        assert!((c / 9.054_851_465_610_3e58 - 1.0).abs() < 1e-10, "{c}");
+        assert_eq!(call(GammaLn, &[5.0]), crate::vm::random::ln_gamma(5.0));
     }
 }

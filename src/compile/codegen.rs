@@ -390,13 +390,26 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.emit(Op::Stateful(id, 2));
                 Ok(())
             }
-            "random_uniform" | "random_normal" | "random_poisson" | "random_exponential"
-            | "random_triangular" => {
+            "random_uniform"
+            | "random_normal"
+            | "random_poisson"
+            | "random_exponential"
+            | "random_triangular"
+            | "random_beta"
+            | "random_binomial"
+            | "random_gamma"
+            | "random_negative_binomial"
+            | "random_weibull" => {
                 let kind = match f {
                     "random_uniform" => RandomKind::VUniform,
                     "random_normal" => RandomKind::VNormal,
                     "random_poisson" => RandomKind::VPoisson,
                     "random_exponential" => RandomKind::VExponential,
+                    "random_beta" => RandomKind::VBeta,
+                    "random_binomial" => RandomKind::VBinomial,
+                    "random_gamma" => RandomKind::VGamma,
+                    "random_negative_binomial" => RandomKind::VNegativeBinomial,
+                    "random_weibull" => RandomKind::VWeibull,
                     _ => RandomKind::VTriangular,
                 };
                 let p = kind.params();
@@ -427,21 +440,47 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
-            "random" | "normal" | "lognormal" | "exprnd" | "poisson" => {
-                let (kind, min, max) = match f {
-                    "random" => (RandomKind::Uniform, 2, 3),
-                    "normal" => (RandomKind::Normal, 2, 3),
-                    "lognormal" => (RandomKind::LogNormal, 2, 3),
-                    "exprnd" => (RandomKind::Exponential, 1, 2),
-                    _ => (RandomKind::Poisson, 1, 2),
+            "random" | "uniform" | "normal" | "lognormal" | "exprnd" | "poisson" | "beta"
+            | "binomial" | "gamma" | "geometric" | "logistic" | "pareto" | "triangular"
+            | "weibull" | "montecarlo" => {
+                let kind = match f {
+                    "random" | "uniform" => RandomKind::Uniform,
+                    "normal" => RandomKind::Normal,
+                    "lognormal" => RandomKind::LogNormal,
+                    "exprnd" => RandomKind::Exponential,
+                    "beta" => RandomKind::Beta,
+                    "binomial" => RandomKind::Binomial,
+                    "gamma" => RandomKind::Gamma,
+                    "geometric" => RandomKind::Geometric,
+                    "logistic" => RandomKind::Logistic,
+                    "pareto" => RandomKind::Pareto,
+                    "triangular" => RandomKind::Triangular,
+                    "weibull" => RandomKind::Weibull,
+                    "montecarlo" => RandomKind::Bernoulli,
+                    _ => RandomKind::Poisson,
                 };
-                self.arity(f, args.len(), min, max)?;
+                let p = kind.params();
+                // GAMMA's scale is optional before its optional seed.
+                let least = if kind == RandomKind::Gamma { 1 } else { p };
+                self.arity(f, args.len(), least, p + 1)?;
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::Random(kind));
-                for a in args {
+                for (i, a) in args.iter().enumerate() {
                     self.expr(a)?;
+                    if i == 0 && kind == RandomKind::Bernoulli {
+                        // Percent per time unit, to a probability per step.
+                        self.emit(Op::Const(100.0));
+                        self.emit(Op::Div);
+                        self.emit(Op::Dt);
+                        self.emit(Op::Mul);
+                    }
                 }
-                self.emit(Op::Stateful(id, args.len() as u8));
+                let mut n = args.len();
+                if kind == RandomKind::Gamma && n == 1 {
+                    self.emit(Op::Const(1.0));
+                    n = 2;
+                }
+                self.emit(Op::Stateful(id, n as u8));
                 Ok(())
             }
             _ => {

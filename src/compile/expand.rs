@@ -115,6 +115,24 @@ impl<'p> Expander<'p> {
                 if self.project.macros.iter().any(|m| &m.ident == f) {
                     return self.instantiate_macro(f, args, owner, owner_name, out);
                 }
+                if f == "history" && self.project.dialect != Dialect::Vensim {
+                    // isee HISTORY(x, t): x at an earlier time t, which is
+                    // x delayed by TIME - t (x's initial value before the
+                    // start), read from the same recorded series as DELAY.
+                    check_arity(owner_name, "HISTORY", args.len(), 2, 2)?;
+                    if let [x, t] = args.as_slice() {
+                        let lag = Expr::Binary(
+                            BinaryOp::Sub,
+                            Box::new(Expr::Var("time".into(), Default::default())),
+                            Box::new(t.clone()),
+                        );
+                        return Ok(Expr::Call(
+                            "delay".into(),
+                            vec![x.clone(), lag, x.clone()],
+                            *span,
+                        ));
+                    }
+                }
                 Expr::Call(f.clone(), args, *span)
             }
         })

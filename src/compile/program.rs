@@ -142,6 +142,37 @@ pub enum RandomKind {
     VExponential,
     /// Vensim RANDOM TRIANGULAR(min, max, start, peak, end, seed)
     VTriangular,
+    /// BETA(alpha, beta[, seed])
+    Beta,
+    /// BINOMIAL(trials, probability[, seed])
+    Binomial,
+    /// GAMMA(shape[, scale[, seed]]) (the scale is filled in as 1 when
+    /// missing, so the seed is always the third argument)
+    Gamma,
+    /// GEOMETRIC(probability[, seed]): trials up to the first success
+    Geometric,
+    /// LOGISTIC(mean, scale[, seed])
+    Logistic,
+    /// PARETO(shape, scale[, seed])
+    Pareto,
+    /// TRIANGULAR(lower, mode, upper[, seed])
+    Triangular,
+    /// WEIBULL(shape, scale[, seed])
+    Weibull,
+    /// MONTECARLO(percent per time unit[, seed]): 1 with probability
+    /// percent / 100 * DT (the argument arrives already scaled)
+    Bernoulli,
+    /// Vensim RANDOM BETA(min, max, alpha, beta, shift, stretch, seed)
+    VBeta,
+    /// Vensim RANDOM BINOMIAL(min, max, probability, trials, shift, stretch, seed)
+    VBinomial,
+    /// Vensim RANDOM GAMMA(min, max, order, shift, stretch, seed): mean 1
+    VGamma,
+    /// Vensim RANDOM NEGATIVE BINOMIAL(min, max, probability, successes,
+    /// shift, stretch, seed): trials up to the given number of successes
+    VNegativeBinomial,
+    /// Vensim RANDOM WEIBULL(min, max, shape, shift, stretch, seed): mean 1
+    VWeibull,
 }
 
 #[cfg(test)]

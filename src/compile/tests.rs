@@ -844,3 +844,113 @@ fn whole_arrays_in_overrides_outputs_and_results() {
     assert_eq!(only.names.len(), 3);
     assert_eq!(only.arrays.len(), 1);
 }
+
+/// isee's statistical builtins beyond the XMILE standard set load and draw
+/// within their support, the seed argument reproduces a stream, and the
+/// counting functions compute.
+#[test]
+fn isee_distributions_and_counting_functions() {
+    let xmile = |eqns: &[(&str, &str)]| {
+        let vars: String = eqns
+            .iter()
+            .map(|(n, e)| format!("<aux name=\"{n}\"><eqn>{e}</eqn></aux>"))
+            .collect();
+        format!(
+            "<xmile xmlns=\"http://docs.oasis-open.org/xmile/ns/XMILE/v1.0\"><header/>\
+             <sim_specs><start>0</start><stop>100</stop><dt>0.5</dt></sim_specs>\
+             <model><variables>{vars}</variables></model></xmile>"
+        )
+    };
+    let eqns = [
+        ("x_beta", "BETA(2, 3)"),
+        ("x_binomial", "BINOMIAL(10, 0.5)"),
+        ("x_gamma", "GAMMA(2)"),
+        ("gamma_scaled", "GAMMA(2, 3, 9)"),
+        ("x_geometric", "GEOMETRIC(0.3)"),
+        ("x_logistic", "LOGISTIC(0, 1)"),
+        ("x_pareto", "PARETO(3, 2)"),
+        ("x_triangular", "TRIANGULAR(1, 2, 5)"),
+        ("x_weibull", "WEIBULL(2, 1)"),
+        ("x_uniform", "UNIFORM(3, 4)"),
+        ("x_montecarlo", "MONTECARLO(50)"),
+        (
+            "counts",
+            "FACTORIAL(4) + COMBINATIONS(5, 2) + PERMUTATIONS(5, 2) + GAMMALN(1)",
+        ),
+    ];
+    let project = crate::load_xmile(&xmile(&eqns)).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let col = |n: &str| r.column(n).unwrap().to_vec();
+    let all = |n: &str, f: &dyn Fn(f64) -> bool| assert!(col(n).into_iter().all(f), "{n}");
+    all("x_beta", &|x| (0.0..=1.0).contains(&x));
+    all("x_binomial", &|x| {
+        x.fract() == 0.0 && (0.0..=10.0).contains(&x)
+    });
+    all("x_gamma", &|x| x > 0.0);
+    all("x_geometric", &|x| x.fract() == 0.0 && x >= 1.0);
+    all("x_logistic", &|x| x.is_finite());
+    all("x_pareto", &|x| x >= 2.0);
+    all("x_triangular", &|x| (1.0..=5.0).contains(&x));
+    all("x_weibull", &|x| x >= 0.0);
+    all("x_uniform", &|x| (3.0..=4.0).contains(&x));
+    // 50% per time unit with DT 0.5: a 25% chance each step.
+    all("x_montecarlo", &|x| x == 0.0 || x == 1.0);
+    let hits: f64 = col("x_montecarlo").iter().sum();
+    assert!((20.0..=80.0).contains(&hits), "{hits} of 201");
+    // An explicit seed fixes the stream whatever the run's seed; without
+    // one the run's seed decides.
+    let other = m
+        .run(&crate::vm::RunOptions {
+            seed: 2,
+            ..Default::default()
+        })
+        .expect("runs");
+    let col2 = |n: &str| other.column(n).unwrap().to_vec();
+    assert_eq!(col("gamma_scaled"), col2("gamma_scaled"));
+    assert_ne!(col("x_gamma"), col2("x_gamma"));
+    assert_ne!(col("x_gamma")[0], col("x_gamma")[1]);
+    assert_eq!(col("counts")[0], 24.0 + 10.0 + 20.0 + 0.0);
+}
+
+/// isee HISTORY reads a variable's value at an earlier time; RANK gives the
+/// index of the element at a rank (1 the smallest, -1 the largest).
+#[test]
+fn isee_history_and_rank() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>6</stop><dt>0.5</dt></sim_specs>
+        <dimensions><dim name="D"><elem name="a"/><elem name="b"/><elem name="c"/></dim></dimensions>
+        <model><variables>
+          <stock name="s"><eqn>0</eqn><inflow>grow</inflow></stock>
+          <flow name="grow"><eqn>2</eqn></flow>
+          <aux name="two ago"><eqn>HISTORY(s, TIME - 2)</eqn></aux>
+          <aux name="at one"><eqn>HISTORY(s, 1)</eqn></aux>
+          <aux name="v"><dimensions><dim name="D"/></dimensions>
+            <element subscript="a"><eqn>3</eqn></element>
+            <element subscript="b"><eqn>1</eqn></element>
+            <element subscript="c"><eqn>2 + TIME</eqn></element>
+          </aux>
+          <aux name="lowest"><eqn>RANK(v, 1)</eqn></aux>
+          <aux name="second"><eqn>RANK(v, 2)</eqn></aux>
+          <aux name="highest"><eqn>RANK(v, -1)</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let at = |n: &str, t: f64| {
+        let i = r.times.iter().position(|&x| x == t).expect("saved time");
+        r.column(n).expect("column")[i]
+    };
+    // s = 2 t: two time units ago it was 2 (t - 2); before the start, s(0).
+    assert_eq!(at("two ago", 1.0), 0.0);
+    assert_eq!(at("two ago", 2.0), 0.0);
+    assert_eq!(at("two ago", 3.5), 3.0);
+    assert_eq!(at("two ago", 6.0), 8.0);
+    assert_eq!(at("at one", 4.0), 2.0);
+    // v = (3, 1, 2 + t): smallest is b (2); second a until c passes 3.
+    assert_eq!(at("lowest", 0.0), 2.0);
+    assert_eq!(at("second", 0.0), 3.0);
+    assert_eq!(at("highest", 0.0), 1.0);
+    assert_eq!(at("second", 2.0), 1.0);
+    assert_eq!(at("highest", 2.0), 3.0);
+}

@@ -152,6 +152,39 @@ fn xmile_pulse_is_unchanged() {
     check(&xmile, "x", 0.0, &[(1.0, 0.0), (2.0, 2.0), (2.5, 0.0)]);
 }
 
+/// The other Vensim distributions (RANDOM BETA, BINOMIAL, GAMMA, NEGATIVE
+/// BINOMIAL, WEIBULL) load, stay within their truncation, keep their
+/// support, and are reproducible; GAMMA LN is ln GAMMA.
+#[test]
+fn more_vensim_distributions() {
+    let vars = || {
+        vec![
+            aux("b", "random_beta(0.2, 1, 2, 3, 0, 1, 1)"),
+            aux("bi", "random_binomial(0, 100, 0.3, 10, 0, 1, 2)"),
+            aux("g", "random_gamma(0, 100, 3, 5, 2, 3)"),
+            aux("nb", "random_negative_binomial(0, 1000, 0.4, 3, 0, 1, 4)"),
+            aux("w", "random_weibull(0, 100, 2, 0, 1, 5)"),
+            aux("lg", "gamma_ln(5)"),
+        ]
+    };
+    let a = run(vars(), 0.0, 200.0, 1.0);
+    let b = run(vars(), 0.0, 200.0, 1.0);
+    for name in ["b", "bi", "g", "nb", "w"] {
+        assert_eq!(a.column(name), b.column(name), "{name} not reproducible");
+        let c = a.column(name).unwrap();
+        assert!(c.iter().any(|&x| x != c[0]), "{name} draws once per step");
+    }
+    let col = |n| a.column(n).unwrap().to_vec();
+    assert!(col("b").iter().all(|&x| (0.2..=1.0).contains(&x)));
+    assert!(col("bi")
+        .iter()
+        .all(|&x| x.fract() == 0.0 && (0.0..=10.0).contains(&x)));
+    assert!(col("g").iter().all(|&x| x >= 5.0));
+    assert!(col("nb").iter().all(|&x| x.fract() == 0.0 && x >= 3.0));
+    assert!(col("w").iter().all(|&x| x >= 0.0));
+    assert!((col("lg")[0] - 24f64.ln()).abs() < 1e-13);
+}
+
 /// RANDOM 0 1 call sites draw independently; RANDOM PINK NOISE starts at
 /// its mean and has about the requested standard deviation.
 #[test]

@@ -81,6 +81,15 @@ fn is_stateful(f: &str) -> bool {
             | "random_lognormal"
             | "random_negative_binomial"
             | "random_pink_noise"
+            | "beta"
+            | "binomial"
+            | "gamma"
+            | "geometric"
+            | "logistic"
+            | "pareto"
+            | "triangular"
+            | "weibull"
+            | "montecarlo"
     )
 }
 
