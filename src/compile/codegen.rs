@@ -262,11 +262,15 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
-            "delay_fixed" if self.t.dialect == Dialect::Vensim => {
+            "delay_fixed" | "conveyor_delay"
+                if self.t.dialect == Dialect::Vensim || f == "conveyor_delay" =>
+            {
                 // Vensim DELAY FIXED(input, delay time, initial value): an
                 // exact pipeline; the delay time is read only at the initial
                 // time and the initial value is returned until
                 // TIME >= INITIAL TIME + delay time (Vensim manual, DELAY FIXED).
+                // A conveyor's outflow is the same pipeline in any dialect
+                // (see `syntax::xmile::variables::convey`).
                 self.arity(f, args.len(), 3, 3)?;
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::DelayFixed);

@@ -954,3 +954,83 @@ fn isee_history_and_rank() {
     assert_eq!(at("second", 2.0), 1.0);
     assert_eq!(at("highest", 2.0), 3.0);
 }
+
+/// One conveyor (isee): `len` transit, `dt`, initial contents and inflow.
+fn conveyor_model(dt: &str, len: &str, initial: &str, inflow: &str, extra: &str) -> String {
+    format!(
+        r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>8</stop><dt>{dt}</dt></sim_specs>
+        <model><variables>
+          <stock name="belt"><eqn>{initial}</eqn><inflow>loading</inflow>
+            <outflow>unloading</outflow><conveyor><len>{len}</len>{extra}</conveyor></stock>
+          <flow name="loading"><eqn>{inflow}</eqn></flow>
+          <flow name="unloading"><eqn>999</eqn></flow>
+          <stock name="done"><eqn>0</eqn><inflow>unloading</inflow></stock>
+        </variables></model></xmile>"#
+    )
+}
+
+fn run_conveyor(xml: &str) -> crate::Results {
+    let project = crate::load_xmile(xml).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    m.run(&crate::vm::RunOptions::default()).expect("runs")
+}
+
+/// A conveyor delivers what enters one transit time later (a belt of
+/// round(len / DT) slats); its initial contents, spread evenly over the
+/// slats, leave during the first transit; the outflow's own equation is
+/// not used.
+#[test]
+fn conveyors_deliver_after_their_transit_time() {
+    let col = |r: &crate::Results, n: &str| r.column(n).expect("column").to_vec();
+    // Empty belt, 4 slats of 0.5: nothing leaves before t = 2, then 10.
+    let r = run_conveyor(&conveyor_model("0.5", "2", "0", "10", ""));
+    let out = col(&r, "unloading");
+    assert_eq!(&out[..4], &[0.0; 4]);
+    assert!(out[4..].iter().all(|&v| v == 10.0), "{out:?}");
+    assert!(col(&r, "belt")[4..].iter().all(|&v| v == 20.0));
+    // A full belt in balance: 1000 over 16 slats leave at 250 per time.
+    let r = run_conveyor(&conveyor_model("0.25", "4", "1000", "250", ""));
+    assert!(col(&r, "unloading").iter().all(|&v| v == 250.0));
+    assert!(col(&r, "belt").iter().all(|&v| v == 1000.0));
+    // 1.25 / 0.5 = 2.5 slats round to 3: the first delivery is at t = 1.5.
+    let r = run_conveyor(&conveyor_model("0.5", "1.25", "0", "8", ""));
+    assert_eq!(col(&r, "unloading")[..4], [0.0, 0.0, 0.0, 8.0]);
+    // 30 on a 3-slat belt leave at 10 per time; then the inflow TIME comes
+    // off 3 time units late; the belt holds what it should.
+    let r = run_conveyor(&conveyor_model("1", "3", "30", "TIME", ""));
+    assert_eq!(
+        col(&r, "unloading"),
+        [10.0, 10.0, 10.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    );
+    assert_eq!(col(&r, "belt")[..5], [30.0, 20.0, 11.0, 3.0, 6.0]);
+    let done = col(&r, "done");
+    assert_eq!(done[8], 30.0 + 10.0, "material is conserved: {done:?}");
+}
+
+/// Conveyor options that are not simulated are refused by name, not run as
+/// a plain stock.
+#[test]
+fn unsupported_conveyor_options_are_refused() {
+    let refused = |xml: &str| match crate::load_xmile(xml) {
+        Err(crate::error::Error::Unsupported {
+            variable,
+            construct,
+        }) => format!("{variable}: {construct}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let capacity = conveyor_model("1", "3", "0", "5", "<capacity>10</capacity>");
+    assert!(refused(&capacity).contains("belt: a conveyor's <capacity>"));
+    let leak = conveyor_model("1", "3", "0", "5", "")
+        .replace(
+            "<outflow>unloading</outflow>",
+            "<outflow>unloading</outflow><outflow>lost</outflow>",
+        )
+        .replace(
+            "</variables>",
+            "<flow name=\"lost\"><eqn>0.1</eqn><leak/></flow></variables>",
+        );
+    assert!(refused(&leak).contains("conveyor leakage (flow 'lost')"));
+    let queue = conveyor_model("1", "3", "0", "5", "").replace("<conveyor>", "<queue/><conveyor>");
+    assert!(refused(&queue).contains("queue"));
+}

@@ -61,6 +61,7 @@ fn is_stateful(f: &str) -> bool {
             | "init"
             | "initial"
             | "delay_fixed"
+            | "conveyor_delay"
             | "sample_if_true"
             | "random_uniform"
             | "random_normal"

@@ -327,7 +327,7 @@ impl Effects<'_> {
             }
             // Lags: the current value of their input is not read.
             "previous" | "init" | "initial" => {}
-            "delay_fixed" => unknown(self, args.get(1..).unwrap_or(&[])),
+            "delay_fixed" | "conveyor_delay" => unknown(self, args.get(1..).unwrap_or(&[])),
             "active_initial" => {
                 if let Some(a) = args.first() {
                     self.walk(a, ctx);
@@ -389,7 +389,9 @@ pub fn current_refs(e: &Expr, flat: &FlatModel, out: &mut Vec<usize>) {
         }
         Expr::Call(f, args, _) => match f.as_str() {
             "previous" | "init" | "initial" => {}
-            "delay_fixed" => args.iter().skip(1).for_each(|a| current_refs(a, flat, out)),
+            "delay_fixed" | "conveyor_delay" => {
+                args.iter().skip(1).for_each(|a| current_refs(a, flat, out))
+            }
             // ACTIVE INITIAL's second argument acts only while initializing.
             "active_initial" => {
                 if let Some(a) = args.first() {

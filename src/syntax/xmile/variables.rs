@@ -557,7 +557,22 @@ pub fn read_variables(
 ) -> Result<Vec<Variable>> {
     let mut out: Vec<Variable> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut conveyors: Vec<(String, Equation)> = Vec::new();
+    let mut leaks: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut spreads: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in n.children().filter(Node::is_element) {
+        let tag = c.tag_name().name();
+        if tag == "flow" && c.attributes().any(|a| a.name() == "spreadflow") {
+            spreads.insert(canonicalize(c.attribute("name").unwrap_or("")));
+        }
+        if tag == "flow" && child(c, "leak").is_some_and(|l| !is_false(l)) {
+            leaks.insert(canonicalize(c.attribute("name").unwrap_or("")));
+        }
+        if tag == "stock" {
+            if let Some(len) = conveyor_length(r, c)? {
+                conveyors.push((canonicalize(c.attribute("name").unwrap_or("")), len));
+            }
+        }
         if let Some(v) = r.variable(c, defaults)? {
             if !seen.insert(v.ident.clone()) {
                 return Err(Error::DuplicateVariable {
@@ -571,7 +586,149 @@ pub fn read_variables(
     if !out.iter().any(|v| v.ident == "self") {
         out.iter_mut().for_each(resolve_self);
     }
+    for (stock, len) in conveyors {
+        convey(&mut out, &stock, &len, &leaks, &spreads)?;
+    }
     Ok(out)
+}
+
+/// A stock's `<conveyor>` transit time (`<len>`), or `None` for a plain
+/// stock. Conveyor options this reader does not simulate are refused by
+/// name, rather than the stock being run as a plain stock (a wrong answer
+/// with no warning); so are queues.
+fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> {
+    let name = display_name(stock.attribute("name").unwrap_or(""));
+    let refuse = |what: &str| Error::Unsupported {
+        variable: name.clone(),
+        construct: what.to_string(),
+    };
+    if child(stock, "queue").is_some_and(|q| !is_false(q)) {
+        return Err(refuse("a queue (isee <queue/> stock)"));
+    }
+    let Some(conveyor) = child(stock, "conveyor").filter(|c| !is_false(*c)) else {
+        return Ok(None);
+    };
+    for option in ["capacity", "in_limit", "sample", "arrest"] {
+        if child(conveyor, option).is_some() {
+            return Err(refuse(&format!("a conveyor's <{option}>")));
+        }
+    }
+    for flag in ["discrete", "batch_integrity", "one_at_a_time"] {
+        if child(conveyor, flag).is_some_and(|f| !is_false(f)) {
+            return Err(refuse(&format!("a {} conveyor", flag.replace('_', " "))));
+        }
+    }
+    let len = match child(conveyor, "len") {
+        Some(l) => r.equation(&name, l)?,
+        None => None,
+    };
+    len.map(Some)
+        .ok_or_else(|| refuse("a conveyor without its transit time (<len>)"))
+}
+
+/// `<flag>false</flag>` turns an option off; `<flag/>` or any other text
+/// turns it on.
+fn is_false(n: Node<'_, '_>) -> bool {
+    n.text()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("false"))
+}
+
+/// Make conveyor `stock` (transit time `len`) compute its outflow, as isee
+/// defines a conveyor: a belt of `n = round(len / DT)` slats (at least one)
+/// moving one slat per DT, so what enters leaves `n` steps later, and the
+/// initial contents spread evenly over the slats, so they leave at
+/// `initial / (n DT)` per time unit during the first `n` steps. The
+/// outflow's own equation (isee ignores it) becomes that pipeline, the one
+/// Vensim's DELAY FIXED is (`conveyor_delay`: the transit time is read at
+/// the initial time). Leakage flows, arrayed conveyors with per-element
+/// initial values and conveyors with several outflows are refused by name.
+fn convey(
+    vars: &mut [Variable],
+    stock: &str,
+    len: &Equation,
+    leaks: &std::collections::HashSet<String>,
+    spreads: &std::collections::HashSet<String>,
+) -> Result<()> {
+    use crate::syntax::ast::{BinaryOp, Expr};
+    let Some(s) = vars.iter().find(|v| v.ident == stock) else {
+        return Ok(());
+    };
+    let name = s.name.clone();
+    let refuse = |what: String| Error::Unsupported {
+        variable: name.clone(),
+        construct: what,
+    };
+    let VarKind::Stock {
+        inflows, outflows, ..
+    } = &s.kind
+    else {
+        return Ok(());
+    };
+    if let Some(leak) = outflows.iter().find(|f| leaks.contains(*f)) {
+        return Err(refuse(format!("conveyor leakage (flow '{leak}')")));
+    }
+    if let Some(spread) = inflows.iter().find(|f| spreads.contains(*f)) {
+        return Err(refuse(format!(
+            "an inflow spread along a conveyor (flow '{spread}', isee:spreadflow)"
+        )));
+    }
+    let out = match outflows.as_slice() {
+        [] => return Ok(()),
+        [one] => one.clone(),
+        _ => return Err(refuse("a conveyor with several outflows".into())),
+    };
+    let Equations::Single(initial) = &s.equations else {
+        return Err(refuse(
+            "a conveyor whose elements have their own initial values".into(),
+        ));
+    };
+    let var = |n: &str| Expr::Var(n.to_string(), Default::default());
+    let entering = inflows
+        .iter()
+        .map(|f| var(f))
+        .reduce(|a, b| Expr::Binary(BinaryOp::Add, Box::new(a), Box::new(b)))
+        .unwrap_or(Expr::Num(0.0));
+    // n DT: the transit time the belt really has.
+    let slats = Expr::Call(
+        "max".into(),
+        vec![
+            Expr::Num(1.0),
+            Expr::Call(
+                "round".into(),
+                vec![Expr::Binary(
+                    BinaryOp::Div,
+                    Box::new(len.expr.clone()),
+                    Box::new(var("dt")),
+                )],
+                Default::default(),
+            ),
+        ],
+        Default::default(),
+    );
+    let transit = Expr::Binary(BinaryOp::Mul, Box::new(slats), Box::new(var("dt")));
+    let spread = Expr::Binary(
+        BinaryOp::Div,
+        Box::new(initial.expr.clone()),
+        Box::new(transit),
+    );
+    let expr = Expr::Call(
+        "conveyor_delay".into(),
+        vec![entering, len.expr.clone(), spread],
+        Default::default(),
+    );
+    let text = format!(
+        "conveyor {name}: the inflow {} transit time later (transit {})",
+        if inflows.is_empty() {
+            "0".to_string()
+        } else {
+            inflows.join(" + ")
+        },
+        len.text,
+    );
+    if let Some(f) = vars.iter_mut().find(|v| v.ident == out) {
+        f.equations = Equations::Single(Equation { text, expr });
+    }
+    Ok(())
 }
 
 /// `SELF` in a variable's equation is the variable itself (Stella writes
