@@ -353,6 +353,43 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.emit(Op::TableFn(table, tf));
                 Ok(())
             }
+            // Vensim GET DATA AT TIME(data, time): the data variable's value
+            // at that time (its own interpolation between points).
+            "get_data_at_time" => {
+                self.arity(f, args.len(), 2, 2)?;
+                let table = self.table_arg(f, &args[0])?;
+                self.expr(&args[1])?;
+                self.emit(Op::Lookup(table));
+                Ok(())
+            }
+            // Vensim GET DATA FIRST TIME / LAST TIME / TOTAL POINTS(data) and
+            // GET DATA MAX / MIN / MEAN(data, start time, end time).
+            "get_data_first_time"
+            | "get_data_last_time"
+            | "get_data_total_points"
+            | "get_data_max"
+            | "get_data_min"
+            | "get_data_mean" => {
+                let tf = match f {
+                    "get_data_first_time" => TableFn::DataFirstTime,
+                    "get_data_last_time" => TableFn::DataLastTime,
+                    "get_data_total_points" => TableFn::DataPoints,
+                    "get_data_max" => TableFn::DataMax,
+                    "get_data_min" => TableFn::DataMin,
+                    _ => TableFn::DataMean,
+                };
+                let n = if tf.two_inputs() { 3 } else { 1 };
+                self.arity(f, args.len(), n, n)?;
+                let table = self.table_arg(f, &args[0])?;
+                if n == 1 {
+                    self.emit(Op::Const(0.0));
+                }
+                for a in &args[1..] {
+                    self.expr(a)?;
+                }
+                self.emit(Op::TableFn(table, tf));
+                Ok(())
+            }
             // Vensim GET DATA BETWEEN TIMES(data, time, mode). Vensim reads
             // the time on the run's time grid: a time between two steps is
             // the earlier step (what its reference runs show).

@@ -116,20 +116,21 @@ impl<'p> Expander<'p> {
                     return self.instantiate_macro(f, args, owner, owner_name, out);
                 }
                 if f == "history" && self.project.dialect != Dialect::Vensim {
-                    // isee HISTORY(x, t): x at an earlier time t, which is
-                    // x delayed by TIME - t (x's initial value before the
-                    // start), read from the same recorded series as DELAY.
+                    // isee HISTORY(x, t): x at an earlier time t, read from
+                    // the recorded series DELAY uses (x delayed by TIME - t);
+                    // 0 for a time before the start or after the current
+                    // time, as isee documents.
                     check_arity(owner_name, "HISTORY", args.len(), 2, 2)?;
                     if let [x, t] = args.as_slice() {
-                        let lag = Expr::Binary(
-                            BinaryOp::Sub,
-                            Box::new(Expr::Var("time".into(), Default::default())),
-                            Box::new(t.clone()),
-                        );
-                        return Ok(Expr::Call(
-                            "delay".into(),
-                            vec![x.clone(), lag, x.clone()],
-                            *span,
+                        let time = || Box::new(Expr::Var("time".into(), Default::default()));
+                        let lag = Expr::Binary(BinaryOp::Sub, time(), Box::new(t.clone()));
+                        let past =
+                            Expr::Call("delay".into(), vec![x.clone(), lag, Expr::Num(0.0)], *span);
+                        let future = Expr::Binary(BinaryOp::Gt, Box::new(t.clone()), time());
+                        return Ok(Expr::If(
+                            Box::new(future),
+                            Box::new(Expr::Num(0.0)),
+                            Box::new(past),
                         ));
                     }
                 }

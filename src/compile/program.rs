@@ -111,12 +111,32 @@ pub enum TableFn {
     /// the data's points, mode 1 (forward) takes the first point at or
     /// after the time, mode -1 (backward) the last point before it.
     DataBetween,
+    /// Vensim `GET DATA FIRST TIME(data)`: the time of the first point.
+    DataFirstTime,
+    /// Vensim `GET DATA LAST TIME(data)`: the time of the last point.
+    DataLastTime,
+    /// Vensim `GET DATA TOTAL POINTS(data)`: the number of points.
+    DataPoints,
+    /// Vensim `GET DATA MAX(data, start, end)`: the largest value of the
+    /// points from `start` to `end` (inclusive), `:NA:` when there are none.
+    DataMax,
+    /// Vensim `GET DATA MIN(data, start, end)`, as [`TableFn::DataMax`].
+    DataMin,
+    /// Vensim `GET DATA MEAN(data, start, end)`: the mean of those points.
+    DataMean,
 }
 
 impl TableFn {
     /// Whether the op pops a second input (`x2`) below `x`.
     pub fn two_inputs(self) -> bool {
-        matches!(self, TableFn::Area | TableFn::DataBetween)
+        matches!(
+            self,
+            TableFn::Area
+                | TableFn::DataBetween
+                | TableFn::DataMax
+                | TableFn::DataMin
+                | TableFn::DataMean
+        )
     }
 }
 

@@ -913,7 +913,8 @@ fn isee_distributions_and_counting_functions() {
     assert_eq!(col("counts")[0], 24.0 + 10.0 + 20.0 + 0.0);
 }
 
-/// isee HISTORY reads a variable's value at an earlier time; RANK gives the
+/// isee HISTORY reads a variable's value at an earlier time (0 outside the
+/// run so far); RANK gives the
 /// index of the element at a rank (1 the smallest, -1 the largest).
 #[test]
 fn isee_history_and_rank() {
@@ -921,7 +922,7 @@ fn isee_history_and_rank() {
         <sim_specs><start>0</start><stop>6</stop><dt>0.5</dt></sim_specs>
         <dimensions><dim name="D"><elem name="a"/><elem name="b"/><elem name="c"/></dim></dimensions>
         <model><variables>
-          <stock name="s"><eqn>0</eqn><inflow>grow</inflow></stock>
+          <stock name="s"><eqn>5</eqn><inflow>grow</inflow></stock>
           <flow name="grow"><eqn>2</eqn></flow>
           <aux name="two ago"><eqn>HISTORY(s, TIME - 2)</eqn></aux>
           <aux name="at one"><eqn>HISTORY(s, 1)</eqn></aux>
@@ -941,12 +942,14 @@ fn isee_history_and_rank() {
         let i = r.times.iter().position(|&x| x == t).expect("saved time");
         r.column(n).expect("column")[i]
     };
-    // s = 2 t: two time units ago it was 2 (t - 2); before the start, s(0).
+    // s = 5 + 2 t: two time units ago it was 5 + 2 (t - 2); a time before
+    // the start or after the current time reads 0 (isee's HISTORY).
     assert_eq!(at("two ago", 1.0), 0.0);
-    assert_eq!(at("two ago", 2.0), 0.0);
-    assert_eq!(at("two ago", 3.5), 3.0);
-    assert_eq!(at("two ago", 6.0), 8.0);
-    assert_eq!(at("at one", 4.0), 2.0);
+    assert_eq!(at("two ago", 2.0), 5.0);
+    assert_eq!(at("two ago", 3.5), 8.0);
+    assert_eq!(at("two ago", 6.0), 13.0);
+    assert_eq!(at("at one", 0.5), 0.0);
+    assert_eq!(at("at one", 4.0), 7.0);
     // v = (3, 1, 2 + t): smallest is b (2); second a until c passes 3.
     assert_eq!(at("lowest", 0.0), 2.0);
     assert_eq!(at("second", 0.0), 3.0);

@@ -297,3 +297,39 @@ fn quantum_and_modulo_match_reference() {
         assert_eq!(r.column(&format!("v{i}")).unwrap()[0], *want, "{e}");
     }
 }
+
+/// Vensim's GET DATA statistics over a data variable's points (here a
+/// lookup's): first and last time, count, max / min / mean over a time
+/// range (`:NA:` with no point in it) and the value at a time.
+#[test]
+fn get_data_statistics() {
+    let project = crate::load_mdl(
+        "d((1,10),(2,30),(4,20)) ~~|\n\
+         first = GET DATA FIRST TIME(d) ~~|\n\
+         last = GET DATA LAST TIME(d) ~~|\n\
+         points = GET DATA TOTAL POINTS(d) ~~|\n\
+         biggest = GET DATA MAX(d, 1.5, 4) ~~|\n\
+         smallest = GET DATA MIN(d, 0, 5) ~~|\n\
+         average = GET DATA MEAN(d, 1, 2) ~~|\n\
+         none = GET DATA MAX(d, 2.5, 3) ~~|\n\
+         at three = GET DATA AT TIME(d, 3) ~~|\n\
+         now = GET DATA AT TIME(d, Time) ~~|\n\
+         INITIAL TIME = 0 ~~|\nFINAL TIME = 4 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n",
+    )
+    .expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&RunOptions::default()).expect("runs");
+    let first = |n: &str| r.column(n).expect("column")[0];
+    assert_eq!(first("first"), 1.0);
+    assert_eq!(first("last"), 4.0);
+    assert_eq!(first("points"), 3.0);
+    assert_eq!(first("biggest"), 30.0);
+    assert_eq!(first("smallest"), 10.0);
+    assert_eq!(first("average"), 20.0);
+    assert_eq!(first("none"), crate::ir::VENSIM_NA);
+    assert_eq!(first("at_three"), 25.0);
+    assert_eq!(
+        r.column("now").expect("now"),
+        [10.0, 10.0, 30.0, 25.0, 20.0]
+    );
+}

@@ -158,6 +158,25 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
                 ys[i.saturating_sub(1)]
             }
         }
+        TableFn::DataFirstTime => xs[0],
+        TableFn::DataLastTime => xs[n - 1],
+        TableFn::DataPoints => n as f64,
+        TableFn::DataMax | TableFn::DataMin | TableFn::DataMean => {
+            let inside: Vec<f64> = xs[..n]
+                .iter()
+                .zip(&ys[..n])
+                .filter(|(&t, _)| t >= x && t <= x2)
+                .map(|(_, &y)| y)
+                .collect();
+            if inside.is_empty() {
+                return crate::ir::VENSIM_NA;
+            }
+            match f {
+                TableFn::DataMax => inside.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                TableFn::DataMin => inside.iter().copied().fold(f64::INFINITY, f64::min),
+                _ => inside.iter().sum::<f64>() / inside.len() as f64,
+            }
+        }
         TableFn::Area => {
             if x2.is_nan() {
                 return f64::NAN;

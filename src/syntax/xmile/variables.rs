@@ -602,8 +602,10 @@ fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> 
         variable: name.clone(),
         construct: what.to_string(),
     };
-    if child(stock, "queue").is_some_and(|q| !is_false(q)) {
-        return Err(refuse("a queue (isee <queue/> stock)"));
+    for special in ["queue", "oven"] {
+        if child(stock, special).is_some_and(|q| !is_false(q)) {
+            return Err(refuse(&format!("an isee {special} (<{special}> stock)")));
+        }
     }
     let Some(conveyor) = child(stock, "conveyor").filter(|c| !is_false(*c)) else {
         return Ok(None);
