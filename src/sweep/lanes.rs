@@ -22,10 +22,10 @@ use std::sync::Arc;
 use crate::compile::builtins::{self, floor_mod, Builtin, TimeCtx};
 use crate::compile::program::{Op, Segment, StatefulKind};
 use crate::compile::CompiledModel;
-use crate::ir::{GraphicalFunction, Method};
+use crate::ir::{GfKind, GraphicalFunction, Method};
 use crate::vm::state::{saves, TimeGrid};
 use crate::vm::stateful::{self, Cells, Clock};
-use crate::vm::table::{hint_for, lookup, lookup_hinted, table_fn};
+use crate::vm::table::{hint_for, lookup, lookup_hinted, table_fn, upper_hinted, NO_HINT};
 
 use super::regs::{ROp, RegProgram};
 
@@ -39,6 +39,52 @@ fn b(x: bool) -> f64 {
         1.0
     } else {
         0.0
+    }
+}
+
+/// One lookup of a table every lane shares (ascending points, continuous
+/// or extrapolating, at least two): each lane's segment is found as
+/// [`lookup_hinted`] finds it, then the interpolation, division included,
+/// runs over all lanes at once instead of lane by lane. Each lane computes
+/// exactly `vm::table::lookup`'s operations, so the values are identical.
+#[inline(always)]
+fn lookup_lanes<const W: usize>(g: &GraphicalFunction, x: &V<W>, hints: &mut [u32], o: &mut V<W>) {
+    let n = g.xs.len().min(g.ys.len());
+    let (xs, ys) = (&g.xs[..n], &g.ys[..n]);
+    let extrapolate = g.kind == GfKind::Extrapolate;
+    let (mut x0, mut x1, mut y0, mut y1) = ([0.0; W], [0.0; W], [0.0; W], [0.0; W]);
+    // Lanes whose value is not an interpolation: NaN inputs, and inputs
+    // beyond the ends of a clamping table.
+    let mut held = [None; W];
+    for l in 0..W {
+        let v = x[l];
+        let i = if v.is_nan() {
+            held[l] = Some(f64::NAN);
+            0
+        } else if v <= xs[0] {
+            if !extrapolate {
+                held[l] = Some(ys[0]);
+            }
+            0
+        } else if v >= xs[n - 1] {
+            if !extrapolate {
+                held[l] = Some(ys[n - 1]);
+            }
+            n - 2
+        } else {
+            upper_hinted(xs, v, &mut hints[l]) - 1
+        };
+        (x0[l], x1[l], y0[l], y1[l]) = (xs[i], xs[i + 1], ys[i], ys[i + 1]);
+    }
+    for l in 0..W {
+        let dx = x1[l] - x0[l];
+        let v = y0[l] + (y1[l] - y0[l]) * (x[l] - x0[l]) / dx;
+        o[l] = if dx == 0.0 { y1[l] } else { v };
+    }
+    for l in 0..W {
+        if let Some(v) = held[l] {
+            o[l] = v;
+        }
     }
 }
 
@@ -84,6 +130,9 @@ pub(crate) struct Lanes<'p, const W: usize> {
     hints: Vec<u32>,
     /// Per table of the model: its starting hint.
     model_hints: Vec<u32>,
+    /// Per table: every lane of this batch reads the same ascending,
+    /// interpolating table (see [`lookup_lanes`]).
+    shared: Vec<bool>,
     /// Per slot: which lanes take a fixed value, and the values.
     fixed: Vec<Option<Fixed<W>>>,
     /// Slots with an entry in `fixed` (to clear them cheaply).
@@ -137,6 +186,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 .flat_map(|t| std::iter::repeat_n(hint_for(t), W))
                 .collect(),
             model_hints: m.tables.iter().map(|t| hint_for(t)).collect(),
+            shared: vec![false; m.tables.len()],
             fixed: vec![None; m.vars.len()],
             fixed_slots: Vec::new(),
             seeds: [0; W],
@@ -245,6 +295,15 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 self.tables[*t as usize * W + l] = gf.clone();
                 self.hints[*t as usize * W + l] = hint_for(gf);
             }
+        }
+        for (t, shared) in self.shared.iter_mut().enumerate() {
+            let lanes = &self.tables[t * W..(t + 1) * W];
+            let g = &lanes[0];
+            *shared = W > 1
+                && lanes.iter().all(|x| Arc::ptr_eq(x, g))
+                && self.hints[t * W] != NO_HINT
+                && matches!(g.kind, GfKind::Continuous | GfKind::Extrapolate)
+                && g.xs.len().min(g.ys.len()) >= 2;
         }
     }
 
@@ -577,10 +636,15 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 }
                 ROp::Lookup(d, t, x) => {
                     let x = r[*x as usize];
+                    let shared = self.shared[*t as usize];
                     let t = *t as usize * W;
                     let mut o = [0.0; W];
-                    for l in 0..W {
-                        o[l] = lookup_hinted(&self.tables[t + l], x[l], &mut self.hints[t + l]);
+                    if shared {
+                        lookup_lanes(&self.tables[t], &x, &mut self.hints[t..t + W], &mut o);
+                    } else {
+                        for l in 0..W {
+                            o[l] = lookup_hinted(&self.tables[t + l], x[l], &mut self.hints[t + l]);
+                        }
                     }
                     r[*d as usize] = o;
                 }

@@ -32,23 +32,27 @@ pub fn lookup_hinted(gf: &GraphicalFunction, x: f64, hint: &mut u32) -> f64 {
     if *hint == NO_HINT {
         return lookup(gf, x);
     }
-    lookup_by(gf, x, |xs, x| {
-        // Interior inputs only: xs[0] < x < xs[n - 1], so the segment's
-        // upper index is in 1..n.
-        let h = *hint as usize;
-        let within = |i: usize| i >= 1 && i < xs.len() && xs[i - 1] <= x && x < xs[i];
-        let i = if within(h) {
-            h
-        } else if within(h + 1) {
-            h + 1
-        } else if within(h.wrapping_sub(1)) {
-            h - 1
-        } else {
-            xs.partition_point(|&p| p <= x)
-        };
-        *hint = i as u32;
-        i
-    })
+    lookup_by(gf, x, |xs, x| upper_hinted(xs, x, hint))
+}
+
+/// The first index whose x is above `x` (an interior input of ascending
+/// points: `xs[0] < x < xs[n - 1]`), trying the segment `hint` names and
+/// its neighbours before a binary search, and leaving the answer in `hint`.
+#[inline]
+pub fn upper_hinted(xs: &[f64], x: f64, hint: &mut u32) -> usize {
+    let h = *hint as usize;
+    let within = |i: usize| i >= 1 && i < xs.len() && xs[i - 1] <= x && x < xs[i];
+    let i = if within(h) {
+        h
+    } else if within(h + 1) {
+        h + 1
+    } else if within(h.wrapping_sub(1)) {
+        h - 1
+    } else {
+        xs.partition_point(|&p| p <= x)
+    };
+    *hint = i as u32;
+    i
 }
 
 /// [`lookup`] with the interior segment search given: `upper(xs, x)` is
