@@ -1037,3 +1037,45 @@ fn unsupported_conveyor_options_are_refused() {
     let queue = conveyor_model("1", "3", "0", "5", "").replace("<conveyor>", "<queue/><conveyor>");
     assert!(refused(&queue).contains("queue"));
 }
+
+/// A Stella model's non-negative stock cuts back its outflows, in the order
+/// they are listed, to what it holds plus this step's inflows; the reduced
+/// flow is what the next stock receives. Files from other tools keep the
+/// clamp (the SDXorg references').
+#[test]
+fn isee_non_negative_stocks_cut_back_their_outflows() {
+    let model = |vendor: &str| {
+        format!(
+            r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+            <header><vendor>{vendor}</vendor></header>
+            <sim_specs><start>0</start><stop>4</stop><dt>1</dt></sim_specs>
+            <model><variables>
+              <stock name="tank"><eqn>10</eqn><inflow>rain</inflow>
+                <outflow>first</outflow><outflow>second</outflow><non_negative/></stock>
+              <flow name="rain"><eqn>1</eqn></flow>
+              <flow name="first"><eqn>3</eqn><non_negative/></flow>
+              <flow name="second"><eqn>3</eqn><non_negative/></flow>
+              <stock name="drained"><eqn>0</eqn><inflow>first</inflow><inflow>second</inflow></stock>
+            </variables></model></xmile>"#
+        )
+    };
+    let run = |vendor: &str| {
+        let project = crate::load_xmile(&model(vendor)).expect("loads");
+        let m = CompiledModel::new(&project, None).expect("compiles");
+        m.run(&RunOptions::default()).expect("runs")
+    };
+    let r = run("isee systems, inc.");
+    let col = |r: &crate::Results, n: &str| r.column(n).expect("column").to_vec();
+    // 10 + 1 - 6 = 5; 5 + 1 - 6 = 0; then only the rain can leave, first
+    // outflow first.
+    assert_eq!(col(&r, "tank"), [10.0, 5.0, 0.0, 0.0, 0.0]);
+    assert_eq!(col(&r, "first"), [3.0, 3.0, 1.0, 1.0, 1.0]);
+    assert_eq!(col(&r, "second"), [3.0, 3.0, 0.0, 0.0, 0.0]);
+    // Nothing is created: what drained is what the tank held and received.
+    assert_eq!(col(&r, "drained"), [0.0, 6.0, 12.0, 13.0, 14.0]);
+    // Another vendor: the tank is clamped and the flows keep their values.
+    let r = run("sdCloud");
+    assert_eq!(col(&r, "tank"), [10.0, 5.0, 0.0, 0.0, 0.0]);
+    assert_eq!(col(&r, "first"), [3.0; 5]);
+    assert_eq!(col(&r, "drained")[4], 24.0);
+}

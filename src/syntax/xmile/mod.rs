@@ -66,6 +66,7 @@ pub fn parse_xmile_with(
         xmutil,
         data: DataFiles::new(base, Vec::new(), data_files.unwrap_or_default().to_vec()),
         run_data: data_files.is_some(),
+        isee: is_isee(root),
     };
     let mut project = Project {
         name: child(root, "header")
@@ -135,6 +136,24 @@ const VENDOR_PREFIXES: &[(&str, &str)] = &[
     ("isee", "http://iseesystems.com/XMILE"),
     ("simlin", "https://simlin.com/XMILE/v1.0"),
 ];
+
+/// Written by isee systems' Stella or iThink.
+fn is_isee(root: Node<'_, '_>) -> bool {
+    header_mentions(root, &["isee", "stella", "ithink"])
+}
+
+/// The header's vendor or product names one of `words` (lowercase).
+pub(crate) fn header_mentions(root: Node<'_, '_>, words: &[&str]) -> bool {
+    let Some(header) = child(root, "header") else {
+        return false;
+    };
+    ["vendor", "product"].iter().any(|tag| {
+        child(header, tag).and_then(|n| n.text()).is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            words.iter().any(|w| t.contains(w))
+        })
+    })
+}
 
 /// Bind any vendor prefix the document uses but does not declare, on the
 /// root `<xmile` tag, so a strict namespace-aware parser accepts it. Lines

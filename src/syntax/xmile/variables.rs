@@ -32,6 +32,9 @@ pub struct Reader {
     pub data: DataFiles,
     /// Whether the run's data files were given.
     pub run_data: bool,
+    /// Written by isee's Stella or iThink: their conventions apply (a
+    /// non-negative stock cuts back its outflows, see [`limit_outflows`]).
+    pub isee: bool,
 }
 
 /// `<non_negative/>` is on; `<non_negative>false</non_negative>` is off.
@@ -565,7 +568,7 @@ pub fn read_variables(
         if tag == "flow" && c.attributes().any(|a| a.name() == "spreadflow") {
             spreads.insert(canonicalize(c.attribute("name").unwrap_or("")));
         }
-        if tag == "flow" && child(c, "leak").is_some_and(|l| !is_false(l)) {
+        if tag == "flow" && child(c, "leak").is_some_and(flag) {
             leaks.insert(canonicalize(c.attribute("name").unwrap_or("")));
         }
         if tag == "stock" {
@@ -586,10 +589,69 @@ pub fn read_variables(
     if !out.iter().any(|v| v.ident == "self") {
         out.iter_mut().for_each(resolve_self);
     }
-    for (stock, len) in conveyors {
-        convey(&mut out, &stock, &len, &leaks, &spreads)?;
+    for (stock, len) in &conveyors {
+        convey(&mut out, stock, len, &leaks, &spreads)?;
+    }
+    if r.isee {
+        let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
+        limit_outflows(&mut out, &belts);
     }
     Ok(out)
+}
+
+/// isee's non-negative stocks: a stock that would fall below zero over a
+/// step cuts back its outflows instead, in the order they are listed, so
+/// each takes at most what is left of the stock plus this step's inflows:
+/// outflow k becomes `MIN(its equation, MAX(0, stock / DT + inflows -
+/// outflows before k))`, and that reduced value is what the flow reports
+/// and what the stock it fills receives. (A stock clamped at zero while
+/// its outflow keeps its value would create material downstream.) Files
+/// from other tools keep the clamp of the SDXorg references. Conveyors
+/// compute their own outflow; outflows with per-element equations keep the
+/// clamp.
+fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
+    use crate::syntax::ast::{BinaryOp, Expr};
+    let var = |n: &str| Expr::Var(n.to_string(), Default::default());
+    let bin = |op, a, b| Expr::Binary(op, Box::new(a), Box::new(b));
+    let call = |f: &str, a, b| Expr::Call(f.into(), vec![a, b], Default::default());
+    let mut limited: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let stocks: Vec<(String, Vec<String>, Vec<String>)> = vars
+        .iter()
+        .filter(|v| !conveyors.contains(&v.ident.as_str()))
+        .filter_map(|v| match &v.kind {
+            VarKind::Stock {
+                inflows,
+                outflows,
+                non_negative: true,
+                ..
+            } if !outflows.is_empty() => Some((v.ident.clone(), inflows.clone(), outflows.clone())),
+            _ => None,
+        })
+        .collect();
+    for (stock, inflows, outflows) in stocks {
+        // What the stock can give this step: its level over DT plus inflows.
+        let mut available = inflows
+            .iter()
+            .fold(bin(BinaryOp::Div, var(&stock), var("dt")), |acc, f| {
+                bin(BinaryOp::Add, acc, var(f))
+            });
+        for out in &outflows {
+            let cap = call("max", Expr::Num(0.0), available.clone());
+            available = bin(BinaryOp::Sub, available, var(out));
+            // A flow out of two stocks (not possible in isee's tools) is
+            // limited by the first only.
+            if !limited.insert(out.clone()) {
+                continue;
+            }
+            let Some(f) = vars.iter_mut().find(|v| &v.ident == out) else {
+                continue;
+            };
+            if let Equations::Single(eq) = &mut f.equations {
+                eq.expr = call("min", eq.expr.clone(), cap);
+                eq.text = format!("MIN({}, what {stock} can give)", eq.text);
+            }
+        }
+    }
 }
 
 /// A stock's `<conveyor>` transit time (`<len>`), or `None` for a plain
@@ -603,11 +665,11 @@ fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> 
         construct: what.to_string(),
     };
     for special in ["queue", "oven"] {
-        if child(stock, special).is_some_and(|q| !is_false(q)) {
+        if child(stock, special).is_some_and(flag) {
             return Err(refuse(&format!("an isee {special} (<{special}> stock)")));
         }
     }
-    let Some(conveyor) = child(stock, "conveyor").filter(|c| !is_false(*c)) else {
+    let Some(conveyor) = child(stock, "conveyor").filter(|c| flag(*c)) else {
         return Ok(None);
     };
     for option in ["capacity", "in_limit", "sample", "arrest"] {
@@ -615,9 +677,9 @@ fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> 
             return Err(refuse(&format!("a conveyor's <{option}>")));
         }
     }
-    for flag in ["discrete", "batch_integrity", "one_at_a_time"] {
-        if child(conveyor, flag).is_some_and(|f| !is_false(f)) {
-            return Err(refuse(&format!("a {} conveyor", flag.replace('_', " "))));
+    for option in ["discrete", "batch_integrity", "one_at_a_time"] {
+        if child(conveyor, option).is_some_and(flag) {
+            return Err(refuse(&format!("a {} conveyor", option.replace('_', " "))));
         }
     }
     let len = match child(conveyor, "len") {
@@ -626,13 +688,6 @@ fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> 
     };
     len.map(Some)
         .ok_or_else(|| refuse("a conveyor without its transit time (<len>)"))
-}
-
-/// `<flag>false</flag>` turns an option off; `<flag/>` or any other text
-/// turns it on.
-fn is_false(n: Node<'_, '_>) -> bool {
-    n.text()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("false"))
 }
 
 /// Make conveyor `stock` (transit time `len`) compute its outflow, as isee

@@ -26,20 +26,10 @@ use crate::syntax::ast::Expr;
 use crate::syntax::ident::canonicalize;
 use roxmltree::Node;
 
-use super::child;
-
 /// Whether the document was written by Vensim's side: xmutil, or Vensim's
 /// own XMILE export (`<vendor>Ventana Systems...`, `<product>Vensim`).
 pub fn is_xmutil(root: Node<'_, '_>) -> bool {
-    let Some(header) = child(root, "header") else {
-        return false;
-    };
-    ["vendor", "product"].iter().any(|tag| {
-        child(header, tag).and_then(|n| n.text()).is_some_and(|t| {
-            let t = t.to_ascii_lowercase();
-            t.contains("xmutil") || t.contains("ventana") || t.contains("vensim")
-        })
-    })
+    super::header_mentions(root, &["xmutil", "ventana", "vensim"])
 }
 
 /// The identifier standing for the `i`-th recovered call while the XMILE
