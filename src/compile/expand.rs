@@ -40,6 +40,39 @@ pub(crate) fn call(f: &str, args: Vec<Expr>) -> Expr {
     Expr::Call(f.to_string(), args, Span::default())
 }
 
+/// isee builtins that are shorthand for an expression: SINWAVE(amplitude,
+/// period) and COSWAVE (a wave of that amplitude and period in TIME),
+/// PCT(x) (x as a percentage) and LOOKUPINV(table, y) (LOOKUP INVERT).
+fn isee_shorthand(f: &str, args: &[Expr], span: Span, owner: &str) -> Result<Option<Expr>> {
+    let bin = |op, a: Expr, b: Expr| Expr::Binary(op, Box::new(a), Box::new(b));
+    let call = |name: &str, args: Vec<Expr>| Expr::Call(name.into(), args, span);
+    Ok(Some(match f {
+        "sinwave" | "coswave" => {
+            check_arity(owner, &f.to_uppercase(), args.len(), 2, 2)?;
+            let angle = bin(
+                BinaryOp::Div,
+                bin(
+                    BinaryOp::Mul,
+                    Expr::Num(2.0 * std::f64::consts::PI),
+                    Expr::Var("time".into(), Default::default()),
+                ),
+                args[1].clone(),
+            );
+            let wave = call(if f == "sinwave" { "sin" } else { "cos" }, vec![angle]);
+            bin(BinaryOp::Mul, args[0].clone(), wave)
+        }
+        "pct" => {
+            check_arity(owner, "PCT", args.len(), 1, 1)?;
+            bin(BinaryOp::Mul, args[0].clone(), Expr::Num(100.0))
+        }
+        "lookupinv" => {
+            check_arity(owner, "LOOKUPINV", args.len(), 2, 2)?;
+            call("lookup_invert", args.to_vec())
+        }
+        _ => return Ok(None),
+    }))
+}
+
 /// Which stock-based structure a builtin name expands to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Structure {
@@ -114,6 +147,11 @@ impl<'p> Expander<'p> {
                 }
                 if self.project.macros.iter().any(|m| &m.ident == f) {
                     return self.instantiate_macro(f, args, owner, owner_name, out);
+                }
+                if self.project.dialect != Dialect::Vensim {
+                    if let Some(e) = isee_shorthand(f, &args, *span, owner_name)? {
+                        return Ok(e);
+                    }
                 }
                 if f == "history" && self.project.dialect != Dialect::Vensim {
                     // isee HISTORY(x, t): x at an earlier time t, read from

@@ -877,6 +877,9 @@ fn isee_distributions_and_counting_functions() {
             "counts",
             "FACTORIAL(4) + COMBINATIONS(5, 2) + PERMUTATIONS(5, 2) + GAMMALN(1)",
         ),
+        ("x_sinwave", "SINWAVE(2, 8)"),
+        ("x_coswave", "COSWAVE(2, 8)"),
+        ("x_pct", "PCT(0.25)"),
     ];
     let project = crate::load_xmile(&xmile(&eqns)).expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
@@ -911,6 +914,11 @@ fn isee_distributions_and_counting_functions() {
     assert_ne!(col("x_gamma"), col2("x_gamma"));
     assert_ne!(col("x_gamma")[0], col("x_gamma")[1]);
     assert_eq!(col("counts")[0], 24.0 + 10.0 + 20.0 + 0.0);
+    // TIME 2 is a quarter of the period 8 (dt 0.5: the fifth saved time).
+    assert!((col("x_sinwave")[4] - 2.0).abs() < 1e-12);
+    assert!(col("x_coswave")[4].abs() < 1e-12);
+    assert_eq!(col("x_coswave")[0], 2.0);
+    assert_eq!(col("x_pct")[0], 25.0);
 }
 
 /// isee HISTORY reads a variable's value at an earlier time (0 outside the
@@ -934,6 +942,8 @@ fn isee_history_and_rank() {
           <aux name="lowest"><eqn>RANK(v, 1)</eqn></aux>
           <aux name="second"><eqn>RANK(v, 2)</eqn></aux>
           <aux name="highest"><eqn>RANK(v, -1)</eqn></aux>
+          <aux name="curve"><eqn>TIME</eqn><gf><xpts>0,1,2</xpts><ypts>0,10,30</ypts></gf></aux>
+          <aux name="inverse"><eqn>LOOKUPINV(curve, 20)</eqn></aux>
         </variables></model></xmile>"#;
     let project = crate::load_xmile(xmile).expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
@@ -956,6 +966,7 @@ fn isee_history_and_rank() {
     assert_eq!(at("highest", 0.0), 1.0);
     assert_eq!(at("second", 2.0), 1.0);
     assert_eq!(at("highest", 2.0), 3.0);
+    assert_eq!(at("inverse", 0.0), 1.5);
 }
 
 /// One conveyor (isee): `len` transit, `dt`, initial contents and inflow.
