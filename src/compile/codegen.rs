@@ -165,6 +165,19 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     fn var_ref(&mut self, name: &str) -> Result<()> {
         if let Some(&i) = self.t.index.get(name) {
+            // A Vensim lookup has no value of its own: `tbl` where `tbl(x)`
+            // was meant would read NaN silently (Vensim refuses it too).
+            let v = &self.t.vars[i];
+            if v.expr.is_none() && !v.visible && v.gf.is_some() && self.t.dialect == Dialect::Vensim
+            {
+                return Err(Error::Unsupported {
+                    variable: self.name(),
+                    construct: format!(
+                        "'{}' is a lookup and has no value of its own: call it with an input, {}(x)",
+                        v.name, v.name
+                    ),
+                });
+            }
             self.dep(i);
             self.emit(Op::Load(i as u32));
             return Ok(());

@@ -333,3 +333,25 @@ fn get_data_statistics() {
         [10.0, 10.0, 30.0, 25.0, 20.0]
     );
 }
+
+/// A Vensim lookup read as a value (`tbl` where `tbl(x)` was meant) is
+/// refused with the fix, instead of reading NaN.
+#[test]
+fn a_lookup_read_without_an_input_is_refused() {
+    let project = crate::load_mdl(
+        "tbl((0,0),(10,5)) ~~|\ny = tbl * 2 ~~|\nok = tbl(Time) ~~|\n\
+         INITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n",
+    )
+    .expect("loads");
+    match CompiledModel::new(&project, None) {
+        Err(Error::Unsupported {
+            variable,
+            construct,
+        }) => {
+            assert_eq!(variable, "y");
+            assert!(construct.contains("'tbl' is a lookup"), "{construct}");
+            assert!(construct.contains("tbl(x)"), "{construct}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
