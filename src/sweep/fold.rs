@@ -112,34 +112,6 @@ fn chosen_branch(op: &ROp, known: &[Option<f64>]) -> Option<(Reg, Reg)> {
     Some((d, if k(c)? != 0.0 { t } else { e }))
 }
 
-/// The register `op` writes, if any.
-pub(crate) fn dest(op: &ROp) -> Option<Reg> {
-    use ROp::*;
-    match op {
-        Mov(d, _) | Neg(d, _) | Not(d, _) => Some(*d),
-        Add(d, ..)
-        | Sub(d, ..)
-        | Mul(d, ..)
-        | Div(d, ..)
-        | Pow(d, ..)
-        | Mod(d, ..)
-        | Eq(d, ..)
-        | Neq(d, ..)
-        | Lt(d, ..)
-        | Le(d, ..)
-        | Gt(d, ..)
-        | Ge(d, ..)
-        | And(d, ..)
-        | Or(d, ..)
-        | Select(d, ..)
-        | Call(d, ..)
-        | Lookup(d, ..)
-        | TableFn(d, ..)
-        | Stateful(d, ..) => Some(*d),
-        Record(..) => None,
-    }
-}
-
 /// Call `f` on every register `op` reads.
 fn for_each_source(op: &ROp, mut f: impl FnMut(Reg)) {
     use ROp::*;
@@ -189,7 +161,7 @@ pub(crate) fn fold(prog: &RegProgram, known: &[Option<f64>], first_new: usize) -
     let mut changed = false;
     let mut out = Vec::with_capacity(prog.step.len());
     for op in &prog.step {
-        let d = dest(op);
+        let d = op.dest();
         if !matches!(op, ROp::Mov(..) | ROp::Stateful(..) | ROp::Record(..)) {
             if let (Some(d), Some(v)) = (d, value_of(op, &known)) {
                 let r = *pool.entry(v.to_bits()).or_insert_with(|| {
@@ -235,7 +207,7 @@ fn drop_dead(code: Vec<ROp>, temp_base: usize, const_base: usize) -> Vec<ROp> {
     let mut keep = vec![true; code.len()];
     for (i, op) in code.iter().enumerate().rev() {
         let effects = matches!(op, ROp::Stateful(..) | ROp::Record(..));
-        if let Some(d) = dest(op).filter(|&d| temp(d)) {
+        if let Some(d) = op.dest().filter(|&d| temp(d)) {
             let slot = &mut live[d as usize - temp_base];
             if !*slot && !effects {
                 keep[i] = false;

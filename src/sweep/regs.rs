@@ -301,31 +301,47 @@ fn translate(
 
 /// Make `op` write `to` instead of `from`, if it writes `from`.
 fn retarget(op: &mut ROp, from: Reg, to: Reg) -> bool {
-    use ROp::*;
-    let d = match op {
-        Mov(d, _) | Neg(d, _) | Not(d, _) => d,
-        Add(d, ..)
-        | Sub(d, ..)
-        | Mul(d, ..)
-        | Div(d, ..)
-        | Pow(d, ..)
-        | Mod(d, ..)
-        | Eq(d, ..)
-        | Neq(d, ..)
-        | Lt(d, ..)
-        | Le(d, ..)
-        | Gt(d, ..)
-        | Ge(d, ..)
-        | And(d, ..)
-        | Or(d, ..) => d,
-        Select(d, ..) | Call(d, ..) | Lookup(d, ..) | TableFn(d, ..) | Stateful(d, ..) => d,
-        Record(..) => return false,
-    };
-    if *d == from {
-        *d = to;
-        true
-    } else {
-        false
+    if op.dest() != Some(from) {
+        return false;
+    }
+    // `for_each_reg` visits the destination first.
+    let mut first = true;
+    for_each_reg(op, |r| {
+        if first {
+            *r = to;
+            first = false;
+        }
+    });
+    true
+}
+
+impl ROp {
+    /// The register this op writes, if any.
+    pub(crate) fn dest(&self) -> Option<Reg> {
+        use ROp::*;
+        match self {
+            Mov(d, _) | Neg(d, _) | Not(d, _) => Some(*d),
+            Add(d, ..)
+            | Sub(d, ..)
+            | Mul(d, ..)
+            | Div(d, ..)
+            | Pow(d, ..)
+            | Mod(d, ..)
+            | Eq(d, ..)
+            | Neq(d, ..)
+            | Lt(d, ..)
+            | Le(d, ..)
+            | Gt(d, ..)
+            | Ge(d, ..)
+            | And(d, ..)
+            | Or(d, ..)
+            | Select(d, ..)
+            | Call(d, ..)
+            | Lookup(d, ..)
+            | TableFn(d, ..)
+            | Stateful(d, ..) => Some(*d),
+            Record(..) => None,
+        }
     }
 }
 
