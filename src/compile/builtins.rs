@@ -140,6 +140,9 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "log10" => (Log10, 1, 1),
         "log" => (Log, 2, 2),
         "sqrt" => (Sqrt, 1, 1),
+        // A non-negative stock's cap on its outflow (isee), see
+        // `syntax::xmile::variables::limit_outflows`.
+        "nonnegative_outflow" => (Min, 2, 2),
         "gamma_ln" | "gammaln" => (GammaLn, 1, 1),
         "factorial" => (Factorial, 1, 1),
         "combinations" => (Combinations, 2, 2),

@@ -328,6 +328,12 @@ impl Effects<'_> {
             // Lags: the current value of their input is not read.
             "previous" | "init" | "initial" => {}
             "delay_fixed" | "conveyor_delay" => unknown(self, args.get(1..).unwrap_or(&[])),
+            // A non-negative stock's cap on an outflow: the flow's own links.
+            "nonnegative_outflow" => {
+                if let Some(a) = args.first() {
+                    self.walk(a, ctx);
+                }
+            }
             "active_initial" => {
                 if let Some(a) = args.first() {
                     self.walk(a, ctx);
@@ -392,8 +398,9 @@ pub fn current_refs(e: &Expr, flat: &FlatModel, out: &mut Vec<usize>) {
             "delay_fixed" | "conveyor_delay" => {
                 args.iter().skip(1).for_each(|a| current_refs(a, flat, out))
             }
-            // ACTIVE INITIAL's second argument acts only while initializing.
-            "active_initial" => {
+            // ACTIVE INITIAL's second argument acts only while initializing;
+            // a non-negative stock's outflow cap is not a drawn link.
+            "active_initial" | "nonnegative_outflow" => {
                 if let Some(a) = args.first() {
                     current_refs(a, flat, out)
                 }

@@ -309,3 +309,32 @@ fn the_dominant_set_follows_its_definition() {
         );
     }
 }
+
+/// The cap a Stella non-negative stock puts on its outflows is a mechanism
+/// of the tool, not a link the modeler drew: the structure is the one the
+/// equations show.
+#[test]
+fn a_non_negative_stocks_outflow_cap_adds_no_links() {
+    let xml = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+        <header><vendor>isee systems, inc.</vendor></header>
+        <sim_specs><start>0</start><stop>4</stop><dt>1</dt></sim_specs>
+        <model><variables>
+          <stock name="tank"><eqn>10</eqn><inflow>rain</inflow><outflow>use</outflow><non_negative/></stock>
+          <flow name="rain"><eqn>1</eqn></flow>
+          <flow name="use"><eqn>demand</eqn></flow>
+          <aux name="demand"><eqn>3</eqn></aux>
+        </variables></model></xmile>"#;
+    let s = Structure::new(&crate::load_xmile(xml).expect("loads"), None).unwrap();
+    let mut links: Vec<(String, String)> = s
+        .visible_links()
+        .into_iter()
+        .map(|l| (l.0.to_string(), l.1.to_string()))
+        .collect();
+    links.sort();
+    let want = [("demand", "use"), ("rain", "tank"), ("use", "tank")];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(links, want);
+}

@@ -606,7 +606,10 @@ pub fn read_variables(
 /// outflows before k))`, and that reduced value is what the flow reports
 /// and what the stock it fills receives. (A stock clamped at zero while
 /// its outflow keeps its value would create material downstream.) Files
-/// from other tools keep the clamp of the SDXorg references. Conveyors
+/// from other tools keep the clamp of the SDXorg references. The cap is
+/// written `nonnegative_outflow(flow, cap)`, which computes MIN but which
+/// the loop analysis reads as the flow alone: the limiter is a mechanism
+/// of the tool, not a causal link the modeler drew. Conveyors
 /// compute their own outflow; outflows with per-element equations keep the
 /// clamp.
 fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
@@ -647,7 +650,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 continue;
             };
             if let Equations::Single(eq) = &mut f.equations {
-                eq.expr = call("min", eq.expr.clone(), cap);
+                eq.expr = call("nonnegative_outflow", eq.expr.clone(), cap);
                 eq.text = format!("MIN({}, what {stock} can give)", eq.text);
             }
         }
