@@ -224,7 +224,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Combinations => {
             let (n, r) = (a(0).round(), a(1).round());
             let v = falling(n, r) / falling(r, r);
-            if v.is_finite() || v.is_nan() {
+            if v.is_finite() || !(0.0..=n).contains(&r) {
                 v
             } else {
                 // Beyond 170!: through ln GAMMA (about 13 digits).
@@ -415,9 +415,12 @@ mod tests {
         assert_eq!(call(Permutations, &[5.0, 3.0]), 60.0);
         assert!(call(Combinations, &[3.0, 5.0]).is_nan());
         assert!(call(Factorial, &[-1.0]).is_nan());
-        // Past 170!: through ln GAMMA; C(200, 100) = 9.0548514656103e58.
+        // Past 170!: through ln GAMMA; C(200, 100) = 9.0548514656103e58,
+        // C(1000, 500) = 2.7028824094543656e299 (both products overflow).
         let c = call(Combinations, &[200.0, 100.0]);
         assert!((c / 9.054_851_465_610_3e58 - 1.0).abs() < 1e-10, "{c}");
+        let c = call(Combinations, &[1000.0, 500.0]);
+        assert!((c / 2.702_882_409_454_365_6e299 - 1.0).abs() < 1e-9, "{c}");
         assert_eq!(call(GammaLn, &[5.0]), crate::vm::random::ln_gamma(5.0));
     }
 }

@@ -247,14 +247,16 @@ fn binomial(n: f64, p: f64, d: &mut Draws) -> f64 {
         let x = n * p + (n * p * (1.0 - p)).sqrt() * d.normal();
         return x.round().clamp(0.0, n);
     }
+    // About n p (at most 50) rounds; the bound only guards the loop.
     let (mut successes, mut trials) = (0.0, 0.0);
-    loop {
+    for _ in 0..100_000 {
         trials += geometric(p, d);
         if trials > n {
             return successes;
         }
         successes += 1.0;
     }
+    successes
 }
 
 /// Trials up to the `n`-th (rounded) success of probability `p`: the sum of
