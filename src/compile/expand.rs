@@ -14,7 +14,7 @@ use crate::compile::flatten::{flatten_var, FlatKind, FlatModel, FlatVar, Scope};
 use crate::compile::fold::{fold, FoldCtx};
 use crate::error::{Error, Result};
 use crate::ir::{Dialect, Equations, Project, VarKind};
-use crate::syntax::ast::{BinaryOp, Expr, Span};
+use crate::syntax::ast::{BinaryOp, Expr};
 
 const MAX_MACRO_DEPTH: usize = 32;
 /// Highest order DELAYN/SMTHN accepts; beyond this a typo is more likely
@@ -28,45 +28,52 @@ pub struct Expander<'p> {
     depth: usize,
 }
 
-/// Expression builders shared by the passes that write equations
-/// (expansion here, loop-score instrumentation in `crate::loops`).
-pub(crate) fn var(ident: &str) -> Expr {
-    Expr::Var(ident.to_string(), Span::default())
-}
-pub(crate) fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
-    Expr::Binary(op, Box::new(a), Box::new(b))
-}
-pub(crate) fn call(f: &str, args: Vec<Expr>) -> Expr {
-    Expr::Call(f.to_string(), args, Span::default())
-}
+pub(crate) use crate::syntax::ast::{bin, call, var};
 
-/// isee builtins that are shorthand for an expression: SINWAVE(amplitude,
-/// period) and COSWAVE (a wave of that amplitude and period in TIME),
-/// PCT(x) (x as a percentage) and LOOKUPINV(table, y) (LOOKUP INVERT).
-fn isee_shorthand(f: &str, args: &[Expr], span: Span, owner: &str) -> Result<Option<Expr>> {
-    let bin = |op, a: Expr, b: Expr| Expr::Binary(op, Box::new(a), Box::new(b));
-    let call = |name: &str, args: Vec<Expr>| Expr::Call(name.into(), args, span);
+/// isee builtins that are shorthand for an expression:
+/// - HISTORY(x, t): x at an earlier time t, read from the recorded series
+///   DELAY uses (x delayed by TIME - t); 0 for a time before the start or
+///   after the current time, as isee documents;
+/// - SINWAVE(amplitude, period) and COSWAVE: a wave of that amplitude and
+///   period in TIME;
+/// - PCT(x): x as a percentage; LOOKUPINV(table, y): LOOKUP INVERT.
+fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
+    let arity = |n: usize| check_arity(owner, &f.to_uppercase(), args.len(), n, n);
     Ok(Some(match f {
-        "sinwave" | "coswave" => {
-            check_arity(owner, &f.to_uppercase(), args.len(), 2, 2)?;
-            let angle = bin(
-                BinaryOp::Div,
-                bin(
-                    BinaryOp::Mul,
-                    Expr::Num(2.0 * std::f64::consts::PI),
-                    Expr::Var("time".into(), Default::default()),
-                ),
-                args[1].clone(),
+        "history" => {
+            arity(2)?;
+            let (x, t) = (&args[0], &args[1]);
+            let past = call(
+                "delay",
+                vec![
+                    x.clone(),
+                    bin(BinaryOp::Sub, var("time"), t.clone()),
+                    Expr::Num(0.0),
+                ],
             );
+            Expr::If(
+                Box::new(bin(BinaryOp::Gt, t.clone(), var("time"))),
+                Box::new(Expr::Num(0.0)),
+                Box::new(past),
+            )
+        }
+        "sinwave" | "coswave" => {
+            arity(2)?;
+            let turn = bin(
+                BinaryOp::Mul,
+                Expr::Num(2.0 * std::f64::consts::PI),
+                var("time"),
+            );
+            let angle = bin(BinaryOp::Div, turn, args[1].clone());
             let wave = call(if f == "sinwave" { "sin" } else { "cos" }, vec![angle]);
             bin(BinaryOp::Mul, args[0].clone(), wave)
         }
         "pct" => {
-            check_arity(owner, "PCT", args.len(), 1, 1)?;
+            arity(1)?;
             bin(BinaryOp::Mul, args[0].clone(), Expr::Num(100.0))
         }
         "lookupinv" => {
-            check_arity(owner, "LOOKUPINV", args.len(), 2, 2)?;
+            arity(2)?;
             call("lookup_invert", args.to_vec())
         }
         _ => return Ok(None),
@@ -149,27 +156,8 @@ impl<'p> Expander<'p> {
                     return self.instantiate_macro(f, args, owner, owner_name, out);
                 }
                 if self.project.dialect != Dialect::Vensim {
-                    if let Some(e) = isee_shorthand(f, &args, *span, owner_name)? {
+                    if let Some(e) = isee_shorthand(f, &args, owner_name)? {
                         return Ok(e);
-                    }
-                }
-                if f == "history" && self.project.dialect != Dialect::Vensim {
-                    // isee HISTORY(x, t): x at an earlier time t, read from
-                    // the recorded series DELAY uses (x delayed by TIME - t);
-                    // 0 for a time before the start or after the current
-                    // time, as isee documents.
-                    check_arity(owner_name, "HISTORY", args.len(), 2, 2)?;
-                    if let [x, t] = args.as_slice() {
-                        let time = || Box::new(Expr::Var("time".into(), Default::default()));
-                        let lag = Expr::Binary(BinaryOp::Sub, time(), Box::new(t.clone()));
-                        let past =
-                            Expr::Call("delay".into(), vec![x.clone(), lag, Expr::Num(0.0)], *span);
-                        let future = Expr::Binary(BinaryOp::Gt, Box::new(t.clone()), time());
-                        return Ok(Expr::If(
-                            Box::new(future),
-                            Box::new(Expr::Num(0.0)),
-                            Box::new(past),
-                        ));
                     }
                 }
                 Expr::Call(f.clone(), args, *span)

@@ -72,6 +72,19 @@ pub enum Expr {
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 
+/// Expression builders shared by the passes that write equations (the
+/// XMILE reader's conveyors and outflow caps, expansion in
+/// `crate::compile::expand`, loop-score instrumentation in `crate::loops`).
+pub(crate) fn var(ident: &str) -> Expr {
+    Expr::Var(ident.to_string(), Span::default())
+}
+pub(crate) fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
+    Expr::Binary(op, Box::new(a), Box::new(b))
+}
+pub(crate) fn call(f: &str, args: Vec<Expr>) -> Expr {
+    Expr::Call(f.to_string(), args, Span::default())
+}
+
 impl Expr {
     /// Visit every variable reference (plain and subscripted) in the tree.
     pub fn walk_refs<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {

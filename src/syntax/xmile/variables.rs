@@ -613,10 +613,7 @@ pub fn read_variables(
 /// compute their own outflow; outflows with per-element equations keep the
 /// clamp.
 fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
-    use crate::syntax::ast::{BinaryOp, Expr};
-    let var = |n: &str| Expr::Var(n.to_string(), Default::default());
-    let bin = |op, a, b| Expr::Binary(op, Box::new(a), Box::new(b));
-    let call = |f: &str, a, b| Expr::Call(f.into(), vec![a, b], Default::default());
+    use crate::syntax::ast::{bin, call, var, BinaryOp, Expr};
     let mut limited: std::collections::HashSet<String> = std::collections::HashSet::new();
     let stocks: Vec<(String, Vec<String>, Vec<String>)> = vars
         .iter()
@@ -639,7 +636,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 bin(BinaryOp::Add, acc, var(f))
             });
         for out in &outflows {
-            let cap = call("max", Expr::Num(0.0), available.clone());
+            let cap = call("max", vec![Expr::Num(0.0), available.clone()]);
             available = bin(BinaryOp::Sub, available, var(out));
             // A flow out of two stocks (not possible in isee's tools) is
             // limited by the first only.
@@ -650,7 +647,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 continue;
             };
             if let Equations::Single(eq) = &mut f.equations {
-                eq.expr = call("nonnegative_outflow", eq.expr.clone(), cap);
+                eq.expr = call("nonnegative_outflow", vec![eq.expr.clone(), cap]);
                 eq.text = format!("MIN({}, what {stock} can give)", eq.text);
             }
         }
@@ -709,7 +706,7 @@ fn convey(
     leaks: &std::collections::HashSet<String>,
     spreads: &std::collections::HashSet<String>,
 ) -> Result<()> {
-    use crate::syntax::ast::{BinaryOp, Expr};
+    use crate::syntax::ast::{bin, call, var, BinaryOp, Expr};
     let Some(s) = vars.iter().find(|v| v.ident == stock) else {
         return Ok(());
     };
@@ -742,40 +739,25 @@ fn convey(
             "a conveyor whose elements have their own initial values".into(),
         ));
     };
-    let var = |n: &str| Expr::Var(n.to_string(), Default::default());
     let entering = inflows
         .iter()
         .map(|f| var(f))
-        .reduce(|a, b| Expr::Binary(BinaryOp::Add, Box::new(a), Box::new(b)))
+        .reduce(|a, b| bin(BinaryOp::Add, a, b))
         .unwrap_or(Expr::Num(0.0));
     // n DT: the transit time the belt really has.
-    let slats = Expr::Call(
-        "max".into(),
+    let slats = call(
+        "max",
         vec![
             Expr::Num(1.0),
-            Expr::Call(
-                "round".into(),
-                vec![Expr::Binary(
-                    BinaryOp::Div,
-                    Box::new(len.expr.clone()),
-                    Box::new(var("dt")),
-                )],
-                Default::default(),
+            call(
+                "round",
+                vec![bin(BinaryOp::Div, len.expr.clone(), var("dt"))],
             ),
         ],
-        Default::default(),
     );
-    let transit = Expr::Binary(BinaryOp::Mul, Box::new(slats), Box::new(var("dt")));
-    let spread = Expr::Binary(
-        BinaryOp::Div,
-        Box::new(initial.expr.clone()),
-        Box::new(transit),
-    );
-    let expr = Expr::Call(
-        "conveyor_delay".into(),
-        vec![entering, len.expr.clone(), spread],
-        Default::default(),
-    );
+    let transit = bin(BinaryOp::Mul, slats, var("dt"));
+    let spread = bin(BinaryOp::Div, initial.expr.clone(), transit);
+    let expr = call("conveyor_delay", vec![entering, len.expr.clone(), spread]);
     let text = format!(
         "conveyor {name}: the inflow {} transit time later (transit {})",
         if inflows.is_empty() {
