@@ -25,7 +25,9 @@ use crate::compile::CompiledModel;
 use crate::ir::{GfKind, GraphicalFunction, Method};
 use crate::vm::state::{saves, TimeGrid};
 use crate::vm::stateful::{self, Cells, Clock};
-use crate::vm::table::{hint_for, lookup, lookup_hinted, table_fn, upper_hinted, NO_HINT};
+use crate::vm::table::{
+    hint_for, line, lookup, lookup_hinted, place, table_fn, upper_hinted, NO_HINT,
+};
 
 use super::regs::{ROp, RegProgram};
 
@@ -43,43 +45,33 @@ fn b(x: bool) -> f64 {
 }
 
 /// One lookup of a table every lane shares (ascending points, continuous
-/// or extrapolating, at least two): each lane's segment is found as
-/// [`lookup_hinted`] finds it, then the interpolation, division included,
-/// runs over all lanes at once instead of lane by lane. Each lane computes
-/// exactly `vm::table::lookup`'s operations, so the values are identical.
+/// or extrapolating, at least two): each lane's place on the table is found
+/// as [`lookup_hinted`] finds it, then the interpolation, division
+/// included, runs over all lanes at once instead of lane by lane. Both
+/// steps are `vm::table`'s own (`place`, `line`), so the values are
+/// identical.
 #[inline(always)]
 fn lookup_lanes<const W: usize>(g: &GraphicalFunction, x: &V<W>, hints: &mut [u32], o: &mut V<W>) {
     let n = g.xs.len().min(g.ys.len());
     let (xs, ys) = (&g.xs[..n], &g.ys[..n]);
     let extrapolate = g.kind == GfKind::Extrapolate;
     let (mut x0, mut x1, mut y0, mut y1) = ([0.0; W], [0.0; W], [0.0; W], [0.0; W]);
-    // Lanes whose value is not an interpolation: NaN inputs, and inputs
-    // beyond the ends of a clamping table.
+    // Lanes whose value is not on a line: NaN inputs, and inputs beyond
+    // the ends of a clamping table.
     let mut held = [None; W];
     for l in 0..W {
-        let v = x[l];
-        let i = if v.is_nan() {
-            held[l] = Some(f64::NAN);
-            0
-        } else if v <= xs[0] {
-            if !extrapolate {
-                held[l] = Some(ys[0]);
+        let hint = &mut hints[l];
+        let i = match place(xs, ys, extrapolate, x[l], |xs, v| upper_hinted(xs, v, hint)) {
+            Ok(i) => i,
+            Err(v) => {
+                held[l] = Some(v);
+                0
             }
-            0
-        } else if v >= xs[n - 1] {
-            if !extrapolate {
-                held[l] = Some(ys[n - 1]);
-            }
-            n - 2
-        } else {
-            upper_hinted(xs, v, &mut hints[l]) - 1
         };
         (x0[l], x1[l], y0[l], y1[l]) = (xs[i], xs[i + 1], ys[i], ys[i + 1]);
     }
     for l in 0..W {
-        let dx = x1[l] - x0[l];
-        let v = y0[l] + (y1[l] - y0[l]) * (x[l] - x0[l]) / dx;
-        o[l] = if dx == 0.0 { y1[l] } else { v };
+        o[l] = line(x0[l], x1[l], y0[l], y1[l], x[l]);
     }
     for l in 0..W {
         if let Some(v) = held[l] {
@@ -180,11 +172,8 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 .iter()
                 .flat_map(|t| std::iter::repeat_n(t.clone(), W))
                 .collect(),
-            hints: m
-                .tables
-                .iter()
-                .flat_map(|t| std::iter::repeat_n(hint_for(t), W))
-                .collect(),
+            // Set with the tables by `load`; unhinted until then.
+            hints: vec![NO_HINT; m.tables.len() * W],
             model_hints: m.tables.iter().map(|t| hint_for(t)).collect(),
             shared: vec![false; m.tables.len()],
             fixed: vec![None; m.vars.len()],

@@ -59,37 +59,56 @@ pub fn upper_hinted(xs: &[f64], x: f64, hint: &mut u32) -> usize {
 /// the first index whose x is above `x`.
 #[inline(always)]
 fn lookup_by(gf: &GraphicalFunction, x: f64, upper: impl FnOnce(&[f64], f64) -> usize) -> f64 {
-    let (xs, ys) = (&gf.xs, &gf.ys);
-    let n = xs.len().min(ys.len());
-    if n == 0 {
+    let n = gf.xs.len().min(gf.ys.len());
+    if n == 0 || x.is_nan() {
         return f64::NAN;
     }
-    if x.is_nan() {
-        return f64::NAN;
-    }
+    let (xs, ys) = (&gf.xs[..n], &gf.ys[..n]);
     if gf.kind == GfKind::Raw {
-        return raw(&xs[..n], ys, x);
+        return raw(xs, ys, x);
     }
     if n == 1 {
         return ys[0];
     }
-    if x <= xs[0] {
-        return match gf.kind {
-            GfKind::Extrapolate => slope_at(xs, ys, 0, x),
-            _ => ys[0],
-        };
+    match place(xs, ys, gf.kind == GfKind::Extrapolate, x, upper) {
+        Err(v) => v,
+        Ok(i) if gf.kind == GfKind::Discrete => ys[i],
+        Ok(i) => slope_at(xs, ys, i, x),
     }
-    if x >= xs[n - 1] {
-        return match gf.kind {
-            GfKind::Extrapolate => slope_at(xs, ys, n - 2, x),
-            _ => ys[n - 1],
-        };
-    }
-    // First index whose x is > input: the segment is [i-1, i].
-    let i = upper(&xs[..n], x);
-    match gf.kind {
-        GfKind::Discrete => ys[i - 1],
-        _ => slope_at(xs, ys, i - 1, x),
+}
+
+/// Where `x` falls on a table of at least two points: `Ok(i)` for the
+/// segment from point `i` to point `i + 1` whose line gives its value, or
+/// `Err(value)` where no line does (NaN for NaN; the end values beyond the
+/// ends of a table that does not extrapolate). `upper(xs, x)` finds an
+/// interior input's segment: the first index whose x is above `x`. One
+/// definition for the lookups of one value and of many lanes at once
+/// (`sweep::lanes`).
+#[inline(always)]
+pub(crate) fn place(
+    xs: &[f64],
+    ys: &[f64],
+    extrapolate: bool,
+    x: f64,
+    upper: impl FnOnce(&[f64], f64) -> usize,
+) -> Result<usize, f64> {
+    let n = xs.len();
+    if x.is_nan() {
+        Err(f64::NAN)
+    } else if x <= xs[0] {
+        if extrapolate {
+            Ok(0)
+        } else {
+            Err(ys[0])
+        }
+    } else if x >= xs[n - 1] {
+        if extrapolate {
+            Ok(n - 2)
+        } else {
+            Err(ys[n - 1])
+        }
+    } else {
+        Ok(upper(xs, x) - 1)
     }
 }
 
@@ -118,13 +137,10 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             if n == 1 {
                 return ys[0];
             }
-            if x <= xs[0] {
-                slope_at(xs, ys, 0, x)
-            } else if x >= xs[n - 1] {
-                slope_at(xs, ys, n - 2, x)
-            } else {
-                let i = xs[..n].partition_point(|&p| p <= x);
-                slope_at(xs, ys, i - 1, x)
+            let (xs, ys) = (&xs[..n], &ys[..n]);
+            match place(xs, ys, true, x, |xs, x| xs.partition_point(|&p| p <= x)) {
+                Ok(i) => slope_at(xs, ys, i, x),
+                Err(v) => v,
             }
         }
         TableFn::Forward => {
@@ -246,11 +262,19 @@ fn clamped(xs: &[f64], ys: &[f64], x: f64) -> f64 {
 
 #[inline(always)]
 fn slope_at(xs: &[f64], ys: &[f64], i: usize, x: f64) -> f64 {
-    let dx = xs[i + 1] - xs[i];
+    line(xs[i], xs[i + 1], ys[i], ys[i + 1], x)
+}
+
+/// The value at `x` of the line through `(x0, y0)` and `(x1, y1)`; `y1` on
+/// a vertical step (`x0 == x1`).
+#[inline(always)]
+pub(crate) fn line(x0: f64, x1: f64, y0: f64, y1: f64, x: f64) -> f64 {
+    let dx = x1 - x0;
     if dx == 0.0 {
-        return ys[i + 1];
+        y1
+    } else {
+        y0 + (y1 - y0) * (x - x0) / dx
     }
-    ys[i] + (ys[i + 1] - ys[i]) * (x - xs[i]) / dx
 }
 
 #[cfg(test)]
