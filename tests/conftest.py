@@ -33,6 +33,12 @@ def graphical() -> simlin.Model:
 
 
 @pytest.fixture
+def fragile() -> simlin.Model:
+    """A stock that divides by the constant `divisor`: 0 makes it infinite at once."""
+    return simlin.load(DATA / "fragile.xmile")
+
+
+@pytest.fixture
 def test_models() -> Path:
     """The SDXorg test-model suite, checked out beside the repository."""
     for candidate in (REPO.parent / "shared" / "test-models", REPO / "shared" / "test-models"):

@@ -39,21 +39,6 @@ NOISY = """<?xml version="1.0" encoding="utf-8"?>
 </xmile>
 """
 
-# The stock divides by a parameter: divisor = 0 makes it infinite at once.
-FRAGILE = """<?xml version="1.0" encoding="utf-8"?>
-<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
-  <header><name>fragile</name><vendor>simlin tests</vendor></header>
-  <sim_specs><start>0</start><stop>4</stop><dt>1</dt></sim_specs>
-  <model>
-    <variables>
-      <stock name="level"><eqn>1</eqn><inflow>growth</inflow></stock>
-      <flow name="growth"><eqn>level / divisor</eqn></flow>
-      <aux name="divisor"><eqn>2</eqn></aux>
-    </variables>
-  </model>
-</xmile>
-"""
-
 
 def single_run(model: simlin.Model, overrides: dict[str, Any], seed: int) -> simlin.Results:
     return model.run(overrides=overrides, seed=seed)
@@ -324,8 +309,8 @@ def test_unknown_output_and_bad_options(teacup: simlin.Model) -> None:
         teacup.sweep(TEACUP_PARAMS, run_id="case")
 
 
-def test_failed_run_raise_and_null() -> None:
-    model = simlin.Project.from_xmile(FRAGILE).main_model
+def test_failed_run_raise_and_null(fragile: simlin.Model) -> None:
+    model = fragile
     params = pl.DataFrame({"divisor": [2.0, 0.0, 4.0, 0.0, 1.0]})
     with pytest.raises(SimlinRuntimeError) as e:
         model.sweep(params)
@@ -501,9 +486,11 @@ def test_sweep_to_parquet_is_the_sweep_in_row_groups(tmp_path: Path, reduce: Any
     assert groups > 3
 
 
-def test_sweep_to_parquet_keeps_run_ids_and_names_failures(tmp_path: Path) -> None:
+def test_sweep_to_parquet_keeps_run_ids_and_names_failures(
+    tmp_path: Path, fragile: simlin.Model
+) -> None:
     pytest.importorskip("pyarrow.parquet")
-    model = simlin.Project.from_xmile(FRAGILE).main_model
+    model = fragile
     params = pl.DataFrame({"id": [10, 11, 12, 13], "divisor": [2.0, 0.0, 4.0, 0.0]})
     with pytest.warns(simlin.SweepFailureWarning) as caught:
         lazy = model.sweep_to_parquet(
@@ -518,9 +505,9 @@ def test_sweep_to_parquet_keeps_run_ids_and_names_failures(tmp_path: Path) -> No
     assert bad.null_count() == bad.len()
 
 
-def test_sweep_to_parquet_unwritable(tmp_path: Path) -> None:
+def test_sweep_to_parquet_unwritable(tmp_path: Path, fragile: simlin.Model) -> None:
     pytest.importorskip("pyarrow.parquet")
-    model = simlin.Project.from_xmile(FRAGILE).main_model
+    model = fragile
     with pytest.raises(simlin.SimlinArgumentError, match="cannot write"):
         model.sweep_to_parquet({"divisor": [1.0]}, tmp_path / "missing" / "x.parquet")
     with pytest.raises(simlin.SimlinArgumentError, match="rows_per_group"):

@@ -32,19 +32,6 @@ except ImportError:  # the pandas-only CI environment
 
 needs_arrow = pytest.mark.skipif(pa is None, reason="pyarrow is not installed")
 
-FRAGILE = """<?xml version="1.0" encoding="utf-8"?>
-<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
-  <header><name>fragile</name><vendor>simlin tests</vendor></header>
-  <sim_specs><start>0</start><stop>4</stop><dt>1</dt></sim_specs>
-  <model>
-    <variables>
-      <stock name="level"><eqn>1</eqn><inflow>growth</inflow></stock>
-      <flow name="growth"><eqn>level / divisor</eqn></flow>
-      <aux name="divisor"><eqn>2</eqn></aux>
-    </variables>
-  </model>
-</xmile>
-"""
 
 CT = "Characteristic Time"
 RT = "Room Temperature"
@@ -151,9 +138,9 @@ def test_frames_agree_across_libraries(teacup: simlin.Model) -> None:
         assert list(pandas_frame["run"].cat.categories) == ["a", "b", "c", "d", "e"]
 
 
-def test_failed_runs_are_nan_in_pandas(without: Any) -> None:
+def test_failed_runs_are_nan_in_pandas(without: Any, fragile: simlin.Model) -> None:
     without("polars")
-    model = simlin.Project.from_xmile(FRAGILE).main_model
+    model = fragile
     params = pd.DataFrame({"divisor": [2.0, 0.0, 4.0]})
     with pytest.warns(simlin.SweepFailureWarning):
         long = model.sweep(params, on_error="null", to="pandas")
