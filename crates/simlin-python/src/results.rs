@@ -8,7 +8,7 @@
 //! stream interface (`__arrow_c_stream__`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use polars_arrow::array::{Array, PrimitiveArray, StructArray};
 use polars_arrow::datatypes::{ArrowDataType, Field};
@@ -27,22 +27,18 @@ type ShapeAndColumns = (Vec<usize>, Vec<usize>);
 /// name and element names, and its element columns (row-major).
 type ArrayLayout = (String, Vec<(String, Vec<String>)>, Vec<usize>);
 
-/// An arrayed variable whose every element is a column of the table.
-struct ArrayEntry {
-    /// Canonical name, for lookups by any spelling.
-    id: String,
-    array: simlin::results::ArrayColumns,
-}
-
 /// The immutable, shared columns of one set of results.
 pub(crate) struct Table {
     names: Vec<String>,
-    /// Canonical name → column index.
-    lookup: HashMap<String, usize>,
+    /// Canonical name → column index, built at the first lookup by name:
+    /// canonicalising every name was a twentieth of a WRLD3-03 run, paid
+    /// even by callers that read columns by position or convert the whole
+    /// table.
+    lookup: OnceLock<HashMap<String, usize>>,
     times: PrimitiveArray<f64>,
     columns: Vec<PrimitiveArray<f64>>,
     /// Arrayed variables whose every element is a column.
-    arrays: Vec<ArrayEntry>,
+    arrays: Vec<simlin::results::ArrayColumns>,
 }
 
 impl Table {
@@ -53,20 +49,9 @@ impl Table {
             columns,
             arrays,
         } = results;
-        let arrays = arrays
-            .into_iter()
-            .map(|array| ArrayEntry {
-                id: canonicalize(&array.name),
-                array,
-            })
-            .collect();
-        let mut lookup = HashMap::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            lookup.entry(canonicalize(n)).or_insert(i);
-        }
         Table {
             names,
-            lookup,
+            lookup: OnceLock::new(),
             times: PrimitiveArray::from_vec(times),
             columns: columns.into_iter().map(PrimitiveArray::from_vec).collect(),
             arrays,
@@ -74,7 +59,14 @@ impl Table {
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
-        self.lookup.get(&canonicalize(name)).copied()
+        let lookup = self.lookup.get_or_init(|| {
+            let mut lookup = HashMap::with_capacity(self.names.len());
+            for (i, n) in self.names.iter().enumerate() {
+                lookup.entry(canonicalize(n)).or_insert(i);
+            }
+            lookup
+        });
+        lookup.get(&canonicalize(name)).copied()
     }
 
     pub(crate) fn times(&self) -> &[f64] {
@@ -185,8 +177,8 @@ impl PyResults {
         Ok(table
             .arrays
             .iter()
-            .find(|a| a.id == id)
-            .map(|a| (a.array.shape(), a.array.columns.clone())))
+            .find(|a| canonicalize(&a.name) == id)
+            .map(|a| (a.shape(), a.columns.clone())))
     }
 
     /// Every arrayed variable of these results: display name, dimensions
@@ -196,13 +188,7 @@ impl PyResults {
         Ok(table
             .arrays
             .iter()
-            .map(|a| {
-                (
-                    a.array.name.clone(),
-                    a.array.dims.clone(),
-                    a.array.columns.clone(),
-                )
-            })
+            .map(|a| (a.name.clone(), a.dims.clone(), a.columns.clone()))
             .collect())
     }
 
