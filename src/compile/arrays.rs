@@ -10,7 +10,7 @@
 //! (names or 1-based positions, `SUM(x[2:4])`) limits the elements one
 //! dimension of the slice ranges over.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::{Error, Result};
 use crate::ir::Project;
@@ -49,7 +49,8 @@ impl<'p> ArrayInfo<'p> {
             .iter()
             .map(|d| {
                 let elements: Vec<String> = d.elements.iter().map(|e| canonicalize(e)).collect();
-                let mut position = HashMap::with_capacity(elements.len());
+                let mut position =
+                    HashMap::with_capacity_and_hasher(elements.len(), Default::default());
                 for (i, e) in elements.iter().enumerate() {
                     position.entry(e.clone()).or_insert(i);
                 }
@@ -58,7 +59,7 @@ impl<'p> ArrayInfo<'p> {
             .collect();
         ArrayInfo {
             project,
-            var_dims: HashMap::new(),
+            var_dims: HashMap::default(),
             dims,
         }
     }

@@ -8,7 +8,7 @@
 //! [`crate::analysis::topo_order`] needs: references inside a lagged
 //! argument (PREVIOUS's or DELAY's input) are not dependencies.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::compile::builtins;
 use crate::compile::check_arity;

@@ -713,8 +713,7 @@ impl<'p> Expander<'p> {
                 arg,
             )?;
         }
-        let mut locals: std::collections::HashSet<&str> =
-            m.params.iter().map(String::as_str).collect();
+        let mut locals: rustc_hash::FxHashSet<&str> = m.params.iter().map(String::as_str).collect();
         locals.extend(m.variables.iter().map(|v| v.ident.as_str()));
         let scope = Scope {
             prefix: p.clone(),

@@ -7,7 +7,7 @@
 //! expanded into hidden variables by [`crate::compile::expand`]. After this
 //! stage nothing downstream knows about scopes.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::compile::arrays::{element_ident, ElementCtx};
 use crate::compile::expand::Expander;
@@ -222,7 +222,7 @@ pub fn flatten(project: &Project, model: &Model) -> Result<FlatModel> {
         project,
         model,
         &scope,
-        &HashMap::new(),
+        &HashMap::default(),
         &mut expander,
         &mut out,
         0,
@@ -267,7 +267,7 @@ fn instantiate(
                 variable: var.name.clone(),
                 message: format!("module instantiates unknown model '{sub}'"),
             })?;
-            let mut sub_inputs = HashMap::new();
+            let mut sub_inputs = HashMap::default();
             for c in connections {
                 let from = scope.resolve(&c.from, &var.name)?;
                 sub_inputs.insert(c.to.clone(), Expr::Var(from, Default::default()));
@@ -418,7 +418,7 @@ pub fn flatten_var(
     }
     // Per-element equations (or tables) by canonical key (the first one
     // for a key wins).
-    let mut per_element: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut per_element: HashMap<Vec<String>, usize> = HashMap::default();
     let keys: Vec<&Vec<String>> = match &var.equations {
         Equations::PerElement(list) => list.iter().map(|(k, _, _)| k).collect(),
         Equations::Lookups(list) => list.iter().map(|(k, _)| k).collect(),

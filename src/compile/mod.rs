@@ -21,7 +21,7 @@ pub mod vector_fns;
 pub mod vector_lookup;
 pub mod vector_order;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::analysis::topo_order;
@@ -304,7 +304,7 @@ impl CompiledModel {
             index: &flat.index,
             table_of: &table_of,
             stateful: Vec::new(),
-            sites: HashMap::new(),
+            sites: HashMap::default(),
             records: Vec::new(),
             dialect,
         };

@@ -3,7 +3,7 @@
 //! of one name merged; subscripted definitions become apply-to-all or
 //! per-element equations) and the control variables' sim specs.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::convert::{Body, Def, DimItem, VarRecord};
 use super::external::{ExtKind, Resolved};
@@ -23,14 +23,14 @@ use crate::ir::MAX_ELEMENTS;
 pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
     // A set: items are checked against it one by one, and a range may
     // list thousands of them.
-    let names: std::collections::HashSet<String> = defs
+    let names: rustc_hash::FxHashSet<String> = defs
         .iter()
         .filter_map(|d| match d {
             Def::Dim { name, .. } | Def::Equiv { name, .. } => Some(canonicalize(name)),
             _ => None,
         })
         .collect();
-    let mut done: HashMap<String, Vec<String>> = HashMap::new();
+    let mut done: HashMap<String, Vec<String>> = HashMap::default();
     let mut pending: Vec<&Def> = defs
         .iter()
         .filter(|d| matches!(d, Def::Dim { .. } | Def::Equiv { .. }))
@@ -61,7 +61,7 @@ pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
                 },
                 _ => return false,
             };
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = rustc_hash::FxHashSet::default();
             let elems = elems
                 .into_iter()
                 .filter(|e| seen.insert(canonicalize(e)))
@@ -84,7 +84,7 @@ pub fn dimensions(ctx: &Ctx, defs: &[Def]) -> Result<Vec<Dimension>> {
         }
     }
     let mut out: Vec<Dimension> = Vec::new();
-    let mut made: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut made: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
     for d in defs {
         let (name, maps_to, offset) = match d {
             Def::Dim {
@@ -158,7 +158,7 @@ fn mapping(
 /// Merge records into variables, in order of first appearance.
 pub fn variables(ctx: &Ctx, dims: &[Dimension], recs: Vec<VarRecord>) -> Result<Vec<Variable>> {
     let mut groups: Vec<Vec<VarRecord>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::default();
     for r in recs {
         match index.get(&r.ident) {
             Some(&i) => groups[i].push(r),
@@ -168,7 +168,7 @@ pub fn variables(ctx: &Ctx, dims: &[Dimension], recs: Vec<VarRecord>) -> Result<
             }
         }
     }
-    let idents: std::collections::HashSet<String> = groups
+    let idents: rustc_hash::FxHashSet<String> = groups
         .iter()
         .filter_map(|g| g.first())
         .map(|r| r.ident.clone())
@@ -238,7 +238,7 @@ fn variable(
     ctx: &Ctx,
     dims: &[Dimension],
     values: &ElementValues,
-    idents: &std::collections::HashSet<String>,
+    idents: &rustc_hash::FxHashSet<String>,
     mut g: Vec<VarRecord>,
 ) -> Result<Vec<Variable>> {
     for r in &mut g {
@@ -381,7 +381,7 @@ fn variable(
         let best = dims
             .iter()
             .filter(|d| {
-                let el: std::collections::HashSet<String> =
+                let el: rustc_hash::FxHashSet<String> =
                     d.elements.iter().map(|e| canonicalize(e)).collect();
                 covered.iter().all(|c| el.contains(c))
             })
@@ -450,7 +450,7 @@ fn element_lookups(mut v: Variable, g: &[VarRecord], expand: &Expand<'_>) -> Res
     let mut tables: Vec<(Vec<String>, GraphicalFunction)> = Vec::new();
     // Elements already given a table (canonical keys): a set, since a
     // lookup over a 58,000-element range made a linear scan quadratic.
-    let mut seen_keys: std::collections::HashSet<Vec<String>> = std::collections::HashSet::new();
+    let mut seen_keys: rustc_hash::FxHashSet<Vec<String>> = rustc_hash::FxHashSet::default();
     for r in g {
         let gfs: &[GraphicalFunction] = match &r.body {
             Body::Lookup(gf) => std::slice::from_ref(gf),
@@ -486,7 +486,7 @@ fn per_element(
     let mut rates = Vec::new();
     for r in &g {
         let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
-        let except: Vec<Vec<std::collections::HashSet<String>>> = r
+        let except: Vec<Vec<rustc_hash::FxHashSet<String>>> = r
             .except
             .iter()
             .map(|ex| {
@@ -570,7 +570,7 @@ fn per_element(
             .collect();
         // Canonical keys of the defined elements, as a set: a scan per
         // element would be quadratic in the size of the range.
-        let defined: std::collections::HashSet<Vec<String>> = entries
+        let defined: rustc_hash::FxHashSet<Vec<String>> = entries
             .iter()
             .map(|(k, _, _)| k.iter().map(|e| canonicalize(e)).collect())
             .collect();
@@ -631,7 +631,7 @@ fn product(lists: &[Vec<String>]) -> Vec<Vec<String>> {
 /// model's state) is left to the run as a dynamic spec; INITIAL TIME must be
 /// known before anything is computed, so a non-constant one falls back to 0.
 pub fn sim_specs(vars: &[Variable]) -> Result<SimSpecs> {
-    let mut env: HashMap<String, f64> = HashMap::new();
+    let mut env: HashMap<String, f64> = HashMap::default();
     // Four passes settle chains such as SAVEPER = TIME STEP.
     for _ in 0..4 {
         for v in vars {

@@ -4,7 +4,7 @@
 //! values, where a range stands for the element's position), and
 //! `ELMCOUNT(range)` and element names used as values fold to numbers.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::build::find_dim;
 use crate::ir::Dimension;
@@ -55,10 +55,10 @@ pub struct ElementValues(HashMap<String, (usize, f64)>);
 
 impl ElementValues {
     pub fn new(dims: &[Dimension]) -> ElementValues {
-        let mut m: HashMap<String, (usize, f64)> = HashMap::new();
+        let mut m: HashMap<String, (usize, f64)> = HashMap::default();
         for d in dims {
             let len = d.elements.len();
-            let mut seen: HashSet<String> = HashSet::new();
+            let mut seen: HashSet<String> = HashSet::default();
             for (p, e) in d.elements.iter().enumerate() {
                 let key = canonicalize(e);
                 // Within a range the first position of a name counts.
