@@ -166,6 +166,12 @@ pub fn parse_mdl_with(
             format!("macro '{}' has no :END OF MACRO:", m.name),
         ));
     }
+    for (ident, source) in BUILTIN_MACROS {
+        let defined = macros.iter().any(|m| canonicalize(&m.name) == *ident);
+        if !defined && called.iter().any(|o| o.call == *ident) {
+            macros.push(builtin_macro(source)?);
+        }
+    }
     if !main.iter().any(|d| matches!(d, Def::Var(_))) {
         return Err(ctx.syntax(0, "", "no equations found: not a Vensim .mdl model"));
     }
@@ -227,6 +233,50 @@ pub fn parse_mdl_with(
         ..Model::default()
     });
     Ok(project)
+}
+
+/// Vensim functions with additional outputs, which are macros in all but
+/// name: their documented equations, read as a `:MACRO:` of the model
+/// would be when a call names their outputs and the model defines no macro
+/// of that name.
+const BUILTIN_MACROS: [(&str, &str); 1] = [(
+    "delayp",
+    // DELAYP(input, delay time : pipeline): a DELAY3 whose pipeline is its
+    // three levels' sum (https://vensim.com/documentation/fn_delayp.html).
+    ":MACRO: DELAYP(input, delay time : pipeline)
+DELAYP = LV3 / DL ~~|
+pipeline = LV1 + LV2 + LV3 ~~|
+LV3 = INTEG(RT2 - DELAYP, DL * input) ~~|
+RT2 = LV2 / DL ~~|
+LV2 = INTEG(RT1 - RT2, LV3) ~~|
+RT1 = LV1 / DL ~~|
+LV1 = INTEG(input - RT1, LV3) ~~|
+DL = delay time / 3 ~~|
+:END OF MACRO:
+",
+)];
+
+/// One of [`BUILTIN_MACROS`], read from its own text.
+fn builtin_macro(source: &str) -> Result<MacroDef> {
+    let ctx = Ctx {
+        text: source,
+        lines: Lines::new(source),
+        warnings: Default::default(),
+        data: external::DataFiles::new(None, Vec::new(), Vec::new()),
+    };
+    let mut def: Option<MacroDef> = None;
+    for item in split(source, source.len()).map_err(|(o, m)| ctx.syntax(o, "", m))? {
+        match item {
+            Item::MacroStart(header, offset) => def = Some(macro_header(&ctx, &header, offset)?),
+            Item::Record(rec) => {
+                if let Some(d) = def.as_mut() {
+                    d.defs.push(classify(&ctx, &rec)?);
+                }
+            }
+            Item::MacroEnd(_) => {}
+        }
+    }
+    def.ok_or_else(|| ctx.syntax(0, "", "a built-in macro without :MACRO:"))
 }
 
 fn var_records(defs: Vec<Def>) -> Vec<VarRecord> {

@@ -318,6 +318,60 @@ only = ACC(1, 1 : first) ~~|
     assert!(err.to_string().contains("'b' is not defined"), "{err}");
 }
 
+/// DELAYP(input, delay time : pipeline) is DELAY3 with its pipeline, the
+/// sum of the delay's three levels (Vensim documents its equations): the
+/// pipeline grows by what enters minus what leaves, from input x delay
+/// time. Arrayed calls give the pipeline the left-hand side's subscripts,
+/// and a model's own macro named DELAYP is the one called.
+#[test]
+fn delayp_is_delay3_with_its_pipeline() {
+    use crate::{CompiledModel, RunOptions};
+    let text = model(
+        "D: d1, d2 ~~|
+size[D] = 10, 5 ~~|
+input[D] = size[D] + STEP(size[D], 3) ~~|
+out[D] = DELAYP(input[D], 4 : wip) ~~|
+out3[D] = DELAY3(input[D], 4) ~~|
+check[D] = INTEG(input[D] - out[D], input[D] * 4) ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    let r = CompiledModel::new(&p, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    let col = |name: &str| r.column(name).expect(name).to_vec();
+    for d in ["d1", "d2"] {
+        assert_eq!(col(&format!("out[{d}]")), col(&format!("out3[{d}]")));
+        for (a, b) in col(&format!("wip[{d}]"))
+            .iter()
+            .zip(col(&format!("check[{d}]")))
+        {
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{d}: {a} vs {b}");
+        }
+    }
+    assert_eq!(col("wip[d2]")[0], 20.0);
+    assert!(col("wip[d1]")
+        .last()
+        .is_some_and(|&w| (w - 80.0).abs() < 0.1));
+
+    let own = model(
+        ":MACRO: DELAYP(a, b : p)
+DELAYP = a * b ~~|
+p = 7 ~~|
+:END OF MACRO:
+y = DELAYP(2, 3 : q) ~~|
+",
+    );
+    let p = parse_mdl(&own).expect("parses");
+    let r = CompiledModel::new(&p, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    assert_eq!(r.column("y").expect("y")[0], 6.0);
+    assert_eq!(r.column("q").expect("q")[0], 7.0);
+}
+
 #[test]
 fn errors_carry_line_and_variable() {
     let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();
