@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::compile::builtins;
 use crate::compile::check_arity;
-use crate::compile::flatten::FlatVar;
+use crate::compile::flatten::{FlatKind, FlatVar};
 use crate::compile::program::{Op, RandomKind, StatefulKind, TableFn};
 use crate::error::{Error, Result};
 use crate::ir::Dialect;
@@ -304,31 +304,53 @@ impl<'t, 'a> Gen<'t, 'a> {
                 // Vensim SAMPLE IF TRUE(cond, input, initial): input while
                 // cond is true, else the last sampled value (initially
                 // `initial`).
-                // The input may refer to the variable itself
-                // (`x = SAMPLE IF TRUE(c, x + 1, 0)`): that is the value held
-                // so far (the initial value while initializing), not a cycle.
+                // The condition and the input may refer to the variable
+                // itself (`x = SAMPLE IF TRUE(c, x + 1, 0)`, a running
+                // minimum `m = SAMPLE IF TRUE(v < m, v, v)`): that is the
+                // value held so far (the initial value while initializing),
+                // not a cycle.
                 self.arity(f, args.len(), 3, 3)?;
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::SampleIfTrue);
                 let own = self.t.vars[self.var].ident.clone();
                 match self.phase {
                     Phase::Init => {
-                        let input = args[1].rewrite(&|x| match x {
-                            Expr::Var(n, _) if *n == own => Some(args[2].clone()),
-                            _ => None,
-                        });
-                        self.expr(&args[0])?;
-                        self.expr(&input)?;
+                        let held = |e: &Expr| {
+                            e.rewrite(&|x| match x {
+                                Expr::Var(n, _) if *n == own => Some(args[2].clone()),
+                                _ => None,
+                            })
+                        };
+                        self.expr(&held(&args[0]))?;
+                        self.expr(&held(&args[1]))?;
                         self.expr(&args[2])?;
                         self.emit(Op::Stateful(id, 3));
                     }
                     Phase::Step => {
+                        let site = self.call_site;
                         let outer = std::mem::replace(&mut self.holds_self, true);
                         self.expr(&args[0])?;
                         self.expr(&args[1])?;
                         self.emit(Op::Stateful(id, 2));
                         self.holds_self = outer;
-                        self.record_all(id, &args[..2], Some(Op::Stateful(id, 2)))?;
+                        // The step's value is what is held next. When the
+                        // call is the whole equation that value is the
+                        // variable's own: record it. Evaluating the
+                        // arguments again at the end of the step would read
+                        // a self-reference as the new value, not the one
+                        // held (a running minimum `m = SAMPLE IF TRUE(v <
+                        // m, v, v)` kept its first value).
+                        let v = &self.t.vars[self.var];
+                        let whole = v.expr.as_ref().map(|e| e as *const Expr as usize)
+                            == Some(site)
+                            && self.t.table_of[self.var].is_none()
+                            && !matches!(v.kind, FlatKind::Flow { non_negative: true });
+                        if whole {
+                            let own = Op::Load(self.var as u32);
+                            self.t.records.push((id, vec![own, Op::Record(id)]));
+                        } else {
+                            self.record_all(id, &args[..2], Some(Op::Stateful(id, 2)))?;
+                        }
                     }
                 }
                 Ok(())

@@ -372,6 +372,43 @@ y = DELAYP(2, 3 : q) ~~|
     assert_eq!(r.column("q").expect("q")[0], 7.0);
 }
 
+/// SAMPLE IF TRUE whose condition reads the variable itself, the running
+/// minimum and maximum of the SDXorg beer game (`m = SAMPLE IF TRUE(v < m,
+/// v, v)`): the held value is the last one sampled, and the initial value
+/// stands for the variable while initializing (not a circular equation).
+#[test]
+fn sample_if_true_reading_itself_in_its_condition() {
+    use crate::{CompiledModel, RunOptions};
+    let text = model(
+        "D: d1, d2 ~~|
+ph[D] = 0, 1.5 ~~|
+v[D] = 10 * SIN(TIME + ph[D]) ~~|
+low[D] = SAMPLE IF TRUE(v[D] < low[D], v[D], v[D]) ~~|
+high[D] = SAMPLE IF TRUE(v[D] > high[D], v[D], v[D]) ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    let r = CompiledModel::new(&p, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    // Steps of 1/8, every second one saved.
+    for (k, ph) in [0.0, 1.5].iter().enumerate() {
+        let d = format!("d{}", k + 1);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let low = r.column(&format!("low[{d}]")).expect("low");
+        let high = r.column(&format!("high[{d}]")).expect("high");
+        for (step, t) in (0..=240).map(|s| (s, s as f64 * 0.125)) {
+            let v = 10.0 * (t + ph).sin();
+            lo = lo.min(v);
+            hi = hi.max(v);
+            if step % 2 == 0 {
+                assert_eq!((low[step / 2], high[step / 2]), (lo, hi), "{d} at {t}");
+            }
+        }
+    }
+}
+
 #[test]
 fn errors_carry_line_and_variable() {
     let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();
