@@ -80,7 +80,14 @@ pub fn split(text: &str, end: usize) -> Result<Vec<Item>, (usize, String)> {
             .collect::<String>()
             .to_ascii_uppercase();
         if upper.starts_with(":MACRO:") {
-            let line_end = rest.find('\n').unwrap_or(rest.len());
+            // The header ends with its line, unless that ends with a `\`
+            // continuation (a long list of outputs).
+            let mut line_end = rest.find('\n').unwrap_or(rest.len());
+            while rest[..line_end].trim_end().ends_with('\\') && line_end < rest.len() {
+                line_end += 1 + rest[line_end + 1..]
+                    .find('\n')
+                    .unwrap_or(rest.len() - line_end - 1);
+            }
             let header = rest[":MACRO:".len()..line_end].trim().to_string();
             items.push(Item::MacroStart(header, i));
             i += line_end;

@@ -268,12 +268,13 @@ out = EXPRESSION MACRO(1, 2) ~~|
 }
 
 /// `:MACRO: NAME(inputs : outputs)`: a call `y = NAME(x : z)` also
-/// defines `z`, the macro's output variable, per element like `y`.
+/// defines `z`, the macro's output variable, per element like `y`. A long
+/// header goes on over `\` continuations (CRLF here, as Vensim saves).
 #[test]
 fn macros_with_additional_outputs() {
     use crate::{CompiledModel, RunOptions};
     let text = model(
-        ":MACRO: ACC(rate, k : total, twice)
+        ":MACRO: ACC(rate, k : total,\\\r\n\t\ttwice)
 ACC = total * k ~~|
 total = INTEG(rate, 0) ~~|
 twice = 2 * total ~~|
