@@ -431,6 +431,7 @@ impl<'p> Expander<'p> {
                         inflows: vec![],
                         outflows: vec![df_out.clone()],
                         non_negative: false,
+                        limits: None,
                     },
                     df_init,
                 )?;
@@ -464,6 +465,7 @@ impl<'p> Expander<'p> {
                         inflows: vec![acc_in],
                         outflows: vec![],
                         non_negative: false,
+                        limits: None,
                     },
                     init,
                 )?;
@@ -545,6 +547,7 @@ impl<'p> Expander<'p> {
                     inflows: vec![fl],
                     outflows: vec![],
                     non_negative: false,
+                    limits: None,
                 },
                 var(&init_id),
             )?;
@@ -588,6 +591,7 @@ impl<'p> Expander<'p> {
                     inflows: vec![inflow.clone()],
                     outflows: vec![r.clone()],
                     non_negative: false,
+                    limits: None,
                 },
                 bin(BinaryOp::Mul, var(&init_id), stage_time.clone()),
             )?;
@@ -653,6 +657,7 @@ impl<'p> Expander<'p> {
                     inflows: vec![inflow.clone()],
                     outflows: vec![r.clone()],
                     non_negative: false,
+                    limits: None,
                 },
                 bin(BinaryOp::Mul, var(&init_id), stage_time.clone()),
             )?;

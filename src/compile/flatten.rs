@@ -38,6 +38,7 @@ pub enum FlatKind {
         inflows: Vec<String>,
         outflows: Vec<String>,
         non_negative: bool,
+        limits: Option<crate::ir::StockLimits>,
     },
     Flow {
         non_negative: bool,
@@ -341,10 +342,15 @@ pub fn flatten_var(
             // kind the module declared it as (Stella uses stock
             // placeholders for stock inputs).
             _ if input.is_some() => FlatKind::Aux,
-            VarKind::Stock { non_negative, .. } => FlatKind::Stock {
+            VarKind::Stock {
+                non_negative,
+                limits,
+                ..
+            } => FlatKind::Stock {
                 inflows: inflows.iter().map(el).collect(),
                 outflows: outflows.iter().map(el).collect(),
                 non_negative: *non_negative,
+                limits: *limits,
             },
             VarKind::Flow { non_negative } => FlatKind::Flow {
                 non_negative: *non_negative,

@@ -42,6 +42,7 @@ pub(super) fn integ(name: &str, rate: &str, init: &str) -> Variable {
             inflows: vec![],
             outflows: vec![],
             non_negative: false,
+            limits: None,
             net_rate: Some(Box::new(eqn(rate))),
         },
         ..aux(name, init)

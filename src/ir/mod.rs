@@ -203,6 +203,71 @@ pub struct ModuleConnection {
     pub from: String,
 }
 
+/// Vensim SINTEG's restrictions on a level's value (an absent one is
+/// `:NA:`): "SINTEG will never go below min or above max. SINTEG will
+/// always return a multiple of quant. If the value SINTEG would return is
+/// within thresh of spec, then SINTEG will return spec"
+/// (<https://vensim.com/documentation/fn_sinteg.html>). They apply to the
+/// value a step ends with (not to Runge-Kutta's intermediate stages, which
+/// no variable returns) and to the initial value.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct StockLimits {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub quantum: Option<f64>,
+    /// `(spec, thresh)`.
+    pub snap: Option<(f64, f64)>,
+}
+
+impl StockLimits {
+    /// `v` restricted: rounded to the nearest multiple of the quantum,
+    /// snapped to spec, then kept within min and max (last, so that the
+    /// bounds always hold). The documentation gives no order; this one
+    /// keeps every stated property where they can all hold.
+    pub fn apply(&self, v: f64) -> f64 {
+        let mut v = v;
+        if let Some(q) = self.quantum.filter(|q| *q > 0.0) {
+            v = (v / q).round() * q;
+        }
+        if let Some((spec, thresh)) = self.snap {
+            if (v - spec).abs() < thresh {
+                v = spec;
+            }
+        }
+        if let Some(lo) = self.min {
+            v = v.max(lo);
+        }
+        if let Some(hi) = self.max {
+            v = v.min(hi);
+        }
+        v
+    }
+
+    /// [`StockLimits::apply`] as an expression over `e` (the same
+    /// operations in the same order, so the same value): the initial value
+    /// is restricted where it is computed, before anything reads it.
+    pub fn restrict_expr(&self, e: crate::syntax::ast::Expr) -> crate::syntax::ast::Expr {
+        use crate::syntax::ast::{bin, call, BinaryOp, Expr};
+        let mut e = e;
+        if let Some(q) = self.quantum.filter(|q| *q > 0.0) {
+            let steps = call("round", vec![bin(BinaryOp::Div, e, Expr::Num(q))]);
+            e = bin(BinaryOp::Mul, steps, Expr::Num(q));
+        }
+        if let Some((spec, thresh)) = self.snap {
+            let gap = call("abs", vec![bin(BinaryOp::Sub, e.clone(), Expr::Num(spec))]);
+            let near = bin(BinaryOp::Lt, gap, Expr::Num(thresh));
+            e = Expr::If(Box::new(near), Box::new(Expr::Num(spec)), Box::new(e));
+        }
+        if let Some(lo) = self.min {
+            e = call("max", vec![e, Expr::Num(lo)]);
+        }
+        if let Some(hi) = self.max {
+            e = call("min", vec![e, Expr::Num(hi)]);
+        }
+        e
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum VarKind {
     Stock {
@@ -210,6 +275,8 @@ pub enum VarKind {
         inflows: Vec<String>,
         outflows: Vec<String>,
         non_negative: bool,
+        /// Vensim SINTEG's restrictions, if the level has any.
+        limits: Option<StockLimits>,
         /// A net rate given as an expression (Vensim `INTEG(rate, init)`),
         /// added to whatever the named flows contribute.
         net_rate: Option<Box<Equation>>,

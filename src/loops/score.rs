@@ -118,6 +118,7 @@ impl Builder<'_> {
                     inflows: Vec::new(),
                     outflows: Vec::new(),
                     non_negative: false,
+                    limits: None,
                 },
                 expr: Some(Expr::Num(0.0)),
                 gf: None,

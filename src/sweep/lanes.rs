@@ -440,6 +440,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                     slot[l] = if s.non_negative { v.max(0.0) } else { v };
                 }
             }
+            Self::restrict(m, &mut self.slots);
             self.finish_step(m);
             return;
         }
@@ -477,7 +478,19 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 slot[l] = if s.non_negative { v.max(0.0) } else { v };
             }
         }
+        Self::restrict(m, &mut self.slots);
         self.finish_step(m);
+    }
+
+    /// Vensim SINTEG's restrictions on the stocks that have them, once the
+    /// step has moved every stock.
+    #[inline(always)]
+    fn restrict(m: &CompiledModel, slots: &mut [V<W>]) {
+        for (slot, limits) in &m.limited {
+            for v in slots[*slot as usize].iter_mut() {
+                *v = limits.apply(*v);
+            }
+        }
     }
 
     /// After the stocks moved: advance the clock, compute the new time's

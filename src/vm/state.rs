@@ -613,6 +613,10 @@ impl RunState {
             let v = b + dt * a;
             self.slots[s.slot as usize] = if s.non_negative { v.max(0.0) } else { v };
         }
+        for (slot, limits) in &m.limited {
+            let v = &mut self.slots[*slot as usize];
+            *v = limits.apply(*v);
+        }
         self.step += 1;
         self.time = self.step_time();
         self.eval_step(m);

@@ -200,11 +200,12 @@ fn base(r: &VarRecord) -> Variable {
     }
 }
 
-fn stock_kind(rate: Equation) -> VarKind {
+fn stock_kind(rate: Equation, limits: Option<crate::ir::StockLimits>) -> VarKind {
     VarKind::Stock {
         inflows: Vec::new(),
         outflows: Vec::new(),
         non_negative: false,
+        limits,
         net_rate: Some(Box::new(rate)),
     }
 }
@@ -245,7 +246,7 @@ fn variable(
         let fold = |eq: &mut Equation| eq.expr = fold_constants(&eq.expr, dims, values, idents);
         match &mut r.body {
             Body::Expr(eq, _) => fold(eq),
-            Body::Stock { rate, init } => {
+            Body::Stock { rate, init, .. } => {
                 fold(rate);
                 fold(init);
             }
@@ -336,8 +337,8 @@ fn variable(
                 v.equations = Equations::Single(eq);
                 v.gf = gf;
             }
-            Body::Stock { rate, init } => {
-                v.kind = stock_kind(rate);
+            Body::Stock { rate, init, limits } => {
+                v.kind = stock_kind(rate, limits);
                 v.equations = Equations::Single(init);
             }
             Body::Lookup(gf) => v.gf = Some(gf),
@@ -410,7 +411,7 @@ fn variable(
     let all_dims = first.subs.iter().all(|s| find_dim(dims, s).is_some());
     let range_value = match &first.body {
         Body::Expr(eq, _) => uses_range_value(&eq.expr, &first.subs, dims),
-        Body::Stock { rate, init } => {
+        Body::Stock { rate, init, .. } => {
             uses_range_value(&rate.expr, &first.subs, dims)
                 || uses_range_value(&init.expr, &first.subs, dims)
         }
@@ -423,8 +424,8 @@ fn variable(
                 v.gf = gf;
                 return Ok(vec![v]);
             }
-            Body::Stock { rate, init } => {
-                v.kind = stock_kind(rate);
+            Body::Stock { rate, init, limits } => {
+                v.kind = stock_kind(rate, limits);
                 v.equations = Equations::Single(init);
                 return Ok(vec![v]);
             }
@@ -525,7 +526,7 @@ fn per_element(
             };
             let eq = match &r.body {
                 Body::Expr(eq, _) => subst(eq),
-                Body::Stock { rate, init } => {
+                Body::Stock { rate, init, .. } => {
                     rates.push((t.clone(), subst(rate), None));
                     subst(init)
                 }
@@ -600,10 +601,19 @@ fn per_element(
         .iter()
         .map(|d| IndexExpr::Expr(Expr::Var(d.clone(), Span::default())))
         .collect();
-    v.kind = stock_kind(Equation {
-        text: rate_var.name.clone(),
-        expr: Expr::Subscript(rate_var.ident.clone(), idx, Span::default()),
+    // SINTEG's restrictions are numbers; elements defined apart take the
+    // first element's (Vensim gives no per-element restrictions).
+    let limits = g.iter().find_map(|r| match &r.body {
+        Body::Stock { limits, .. } => *limits,
+        _ => None,
     });
+    v.kind = stock_kind(
+        Equation {
+            text: rate_var.name.clone(),
+            expr: Expr::Subscript(rate_var.ident.clone(), idx, Span::default()),
+        },
+        limits,
+    );
     Ok(vec![v, rate_var])
 }
 

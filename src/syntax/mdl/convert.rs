@@ -11,7 +11,7 @@ use super::parser::{describe, PErr, Parser};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::ir::{Equation, GraphicalFunction};
-use crate::syntax::ast::Expr;
+use crate::syntax::ast::{Expr, UnaryOp};
 use crate::syntax::ident::canonicalize;
 
 /// One item of a subscript range definition.
@@ -28,6 +28,8 @@ pub enum Body {
     Stock {
         rate: Equation,
         init: Equation,
+        /// SINTEG's restrictions (already applied to `init`).
+        limits: Option<crate::ir::StockLimits>,
     },
     Lookup(GraphicalFunction),
     /// A constant list (`1, 2; 3, 4`) or `TABBED ARRAY`, row-major.
@@ -321,6 +323,65 @@ fn equation_with_outputs<'t>(
     Ok((eq, parser))
 }
 
+/// `SINTEG(rate, initial, min, max, quant, spec, thresh)`: a level whose
+/// value is restricted (see [`crate::ir::StockLimits`]); "the last five
+/// arguments must be numbers or :NA:" (Vensim), `:NA:` meaning none.
+fn sinteg(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
+    let args = split_args(&toks[2..toks.len() - 1]);
+    if args.len() != 7 {
+        return Err(ctx.syntax(
+            toks[0].start,
+            var,
+            format!(
+                "SINTEG takes 7 arguments (rate, initial, min, max, quant, spec, thresh), got {}",
+                args.len()
+            ),
+        ));
+    }
+    let (rate, _) = equation(ctx, args[0], var, end)?;
+    let (mut init, _) = equation(ctx, args[1], var, end)?;
+    let mut limit = Vec::with_capacity(5);
+    for (a, what) in args[2..]
+        .iter()
+        .zip(["min", "max", "quant", "spec", "thresh"])
+    {
+        let (eq, _) = equation(ctx, a, var, end)?;
+        let v = number(&eq.expr).ok_or_else(|| {
+            ctx.syntax(
+                a.first().map_or(end, |t| t.start),
+                var,
+                format!(
+                    "SINTEG's {what} must be a number or :NA:, not '{}'",
+                    eq.text
+                ),
+            )
+        })?;
+        limit.push((v != crate::ir::VENSIM_NA).then_some(v));
+    }
+    let limits = crate::ir::StockLimits {
+        min: limit[0],
+        max: limit[1],
+        quantum: limit[2],
+        snap: limit[3].zip(limit[4]),
+    };
+    init.expr = limits.restrict_expr(init.expr);
+    Ok(Body::Stock {
+        rate,
+        init,
+        limits: Some(limits),
+    })
+}
+
+/// A number written as one (a sign allowed), or `:NA:`.
+fn number(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Num(v) => Some(*v),
+        Expr::Unary(UnaryOp::Neg, x) => number(x).map(|v| -v),
+        Expr::Unary(UnaryOp::Plus, x) => number(x),
+        _ => None,
+    }
+}
+
 /// The right-hand side after `=`.
 /// The right-hand side's body and the macro outputs it defines.
 fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<(Body, Vec<MacroOutput>)> {
@@ -351,7 +412,17 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<(Body, Vec<Ma
         }
         let (rate, _) = equation(ctx, args[0], var, end)?;
         let (init, _) = equation(ctx, args[1], var, end)?;
-        return Ok((Body::Stock { rate, init }, Vec::new()));
+        return Ok((
+            Body::Stock {
+                rate,
+                init,
+                limits: None,
+            },
+            Vec::new(),
+        ));
+    }
+    if head == "sinteg" && whole_call {
+        return body(sinteg(ctx, toks, var, end));
     }
     if let Some(kind) = ext_kind(&head).filter(|_| whole_call) {
         return body(external(ctx, toks, var, kind));

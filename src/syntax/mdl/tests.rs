@@ -410,6 +410,62 @@ high[D] = SAMPLE IF TRUE(v[D] > high[D], v[D], v[D]) ~~|
     }
 }
 
+/// SINTEG(rate, initial, min, max, quant, spec, thresh): a level kept
+/// within min and max, on multiples of quant, and snapped to spec within
+/// thresh, after every step and from the initial value on (Vensim's
+/// documented examples); all `:NA:` is INTEG. CONTROL steps by 1/8 and
+/// saves every 1/4, to 30.
+#[test]
+fn sinteg_restricts_its_level() {
+    use crate::{CompiledModel, Method, RunOptions};
+    let text = model(
+        "r = 0.3 ~~|
+capped = SINTEG(r, 0.5, 0, 1, :NA:, :NA:, :NA:) ~~|
+floored = SINTEG(-r, 0.5, 0, :NA:, :NA:, :NA:, :NA:) ~~|
+counted = SINTEG(10, 0, :NA:, :NA:, 1, :NA:, :NA:) ~~|
+snapped = SINTEG(-0.01, 0.03, :NA:, :NA:, :NA:, 0, 0.02) ~~|
+plain = SINTEG(r, 1, :NA:, :NA:, :NA:, :NA:, :NA:) ~~|
+integ = INTEG(r, 1) ~~|
+from start = SINTEG(0, 5, 0, 1, :NA:, :NA:, :NA:) ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    let m = CompiledModel::new(&p, None).expect("compiles");
+    for method in [Method::Euler, Method::Rk4] {
+        let r = m
+            .run(&RunOptions {
+                method: Some(method),
+                ..RunOptions::default()
+            })
+            .expect("runs");
+        let at = |name: &str, t: f64| {
+            let k = r.times.iter().position(|&x| x == t).expect("a saved time");
+            r.column(name).expect(name)[k]
+        };
+        // 0.5 + 0.3 t reaches 1 at t = 5/3 and stays there.
+        assert!((at("capped", 1.0) - 0.8).abs() < 1e-12, "{method:?}");
+        assert_eq!(at("capped", 2.0), 1.0);
+        assert_eq!(at("capped", 30.0), 1.0);
+        assert_eq!(at("floored", 30.0), 0.0);
+        // +1.25 a step, rounded to the nearest whole number: one a step.
+        assert_eq!(at("counted", 1.0), 8.0);
+        assert_eq!(at("counted", 30.0), 240.0);
+        assert_eq!(at("snapped", 0.0), 0.03);
+        assert_eq!(at("snapped", 2.0), 0.0);
+        assert_eq!(at("snapped", 30.0), 0.0);
+        assert_eq!(r.column("plain"), r.column("integ"));
+        assert_eq!(at("from start", 0.0), 1.0);
+    }
+    let err = parse_mdl(&model(
+        "a = 1 ~~|\nx = SINTEG(1, 0, a, :NA:, :NA:, :NA:, :NA:) ~~|\n",
+    ))
+    .expect_err("refused");
+    assert!(
+        err.to_string().contains("SINTEG's min must be a number"),
+        "{err}"
+    );
+}
+
 #[test]
 fn errors_carry_line_and_variable() {
     let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();

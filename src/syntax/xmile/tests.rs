@@ -59,6 +59,7 @@ fn reads_stocks_flows_and_non_negative_defaults() {
             inflows: vec![],
             outflows: vec!["heat_loss".into()],
             non_negative: true,
+            limits: None,
             net_rate: None
         }
     );
@@ -72,6 +73,7 @@ fn reads_stocks_flows_and_non_negative_defaults() {
         m.variables[2].kind,
         VarKind::Stock {
             non_negative: false,
+            limits: None,
             ..
         }
     ));

@@ -120,6 +120,7 @@ impl Reader {
                 inflows: names("inflow"),
                 outflows: names("outflow"),
                 non_negative: non_negative(defaults.stock_non_negative),
+                limits: None,
                 net_rate: None,
             },
             "flow" => VarKind::Flow {
@@ -623,6 +624,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 inflows,
                 outflows,
                 non_negative: true,
+                limits: None,
                 ..
             } if !outflows.is_empty() => Some((v.ident.clone(), inflows.clone(), outflows.clone())),
             _ => None,
