@@ -156,7 +156,11 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
                         }
                     }
                     Some(ch) if ident_char(ch) => {
-                        while let Some(ch) = at(j).filter(|&ch| ident_char(ch)) {
+                        // Stella writes names with apostrophes unquoted
+                        // (`initial_farms'_average_size`); `'` is no
+                        // operator in XMILE, so inside a name it is part
+                        // of it.
+                        while let Some(ch) = at(j).filter(|&ch| ident_char(ch) || ch == '\'') {
                             raw.push(ch);
                             j += 1;
                         }
@@ -275,6 +279,16 @@ mod tests {
             ]
         );
         assert_eq!(toks("\"x.y\""), vec![Tok::Ident("x.y".into())]);
+        // Stella's unquoted names with apostrophes (the variable "initial
+        // farms' average size").
+        assert_eq!(
+            toks("initial_farms'_average_size*2"),
+            vec![
+                Tok::Ident("initial_farms'_average_size".into()),
+                Tok::Star,
+                Tok::Num(2.0),
+            ]
+        );
     }
 
     #[test]

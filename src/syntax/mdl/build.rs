@@ -547,11 +547,18 @@ fn per_element(
                 }
             };
             if is_stock && !matches!(r.body, Body::Stock { .. }) {
-                return Err(ctx.syntax(
-                    r.offset,
-                    &r.name,
-                    "some elements are stocks (INTEG) and others are not",
-                ));
+                // A level with some elements given as numbers (FREE6's
+                // `Desired Depletion Rent[Coal] = 0` beside INTEGs): those
+                // elements are levels that start there and never move, the
+                // same value whichever way it is read.
+                if !matches!(eq.expr, Expr::Num(_)) {
+                    return Err(ctx.syntax(
+                        r.offset,
+                        &r.name,
+                        "some elements are stocks (INTEG) and others are neither INTEG nor a number",
+                    ));
+                }
+                rates.push((t.clone(), num_eq(0.0, "0"), None));
             }
             // A per-element WITH LOOKUP keeps its own table.
             let gf = match &r.body {

@@ -466,6 +466,37 @@ from start = SINTEG(0, 5, 0, 1, :NA:, :NA:, :NA:) ~~|
     );
 }
 
+/// A level with some elements given as numbers (metasd's FREE6:
+/// `Desired Depletion Rent[OilGas] = INTEG(...)` beside `[Coal] = 0`):
+/// those elements keep their number. An element given as another equation
+/// is still refused, naming what it would need.
+#[test]
+fn a_level_with_elements_given_as_numbers() {
+    use crate::{CompiledModel, RunOptions};
+    let text = model(
+        "D: a, b ~~|
+x[a] = INTEG(1, 2) ~~|
+x[b] = 5 ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    let r = CompiledModel::new(&p, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    let last = |n: &str| *r.column(n).expect(n).last().expect("a row");
+    assert_eq!(last("x[a]"), 32.0);
+    assert!(r.column("x[b]").expect("x[b]").iter().all(|&v| v == 5.0));
+    let err = parse_mdl(&model(
+        "D: a, b ~~|\ny = 1 ~~|\nx[a] = INTEG(1, 2) ~~|\nx[b] = y ~~|\n",
+    ))
+    .expect_err("refused");
+    assert!(
+        err.to_string().contains("neither INTEG nor a number"),
+        "{err}"
+    );
+}
+
 #[test]
 fn errors_carry_line_and_variable() {
     let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();

@@ -624,22 +624,36 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 inflows,
                 outflows,
                 non_negative: true,
-                limits: None,
                 ..
             } if !outflows.is_empty() => Some((v.ident.clone(), inflows.clone(), outflows.clone())),
             _ => None,
         })
         .collect();
+    let index: std::collections::HashMap<String, usize> = vars
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.ident.clone(), i))
+        .collect();
     for (stock, inflows, outflows) in stocks {
-        // What the stock can give this step: its level over DT plus inflows.
-        let mut available = inflows
-            .iter()
-            .fold(bin(BinaryOp::Div, var(&stock), var("dt")), |acc, f| {
-                bin(BinaryOp::Add, acc, var(f))
-            });
-        for out in &outflows {
-            let cap = call("max", vec![Expr::Num(0.0), available.clone()]);
-            available = bin(BinaryOp::Sub, available, var(out));
+        for (k, out) in outflows.iter().enumerate() {
+            // What the stock can give this step: its level over DT plus
+            // inflows, less what earlier outflows took. A flow that itself
+            // reads this outflow within the step (an inflow computed from
+            // it, as a Flanders land-use model's "new owners" from
+            // "retirement") is computed after it, so it cannot count: the
+            // cap would make the two a circular equation.
+            let counts = |f: &&String| !reads_within_step(vars, &index, f, out);
+            let available = inflows
+                .iter()
+                .filter(counts)
+                .fold(bin(BinaryOp::Div, var(&stock), var("dt")), |acc, f| {
+                    bin(BinaryOp::Add, acc, var(f))
+                });
+            let available = outflows[..k]
+                .iter()
+                .filter(counts)
+                .fold(available, |acc, f| bin(BinaryOp::Sub, acc, var(f)));
+            let cap = call("max", vec![Expr::Num(0.0), available]);
             // A flow out of two stocks (not possible in isee's tools) is
             // limited by the first only.
             if !limited.insert(out.clone()) {
@@ -654,6 +668,46 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
             }
         }
     }
+}
+
+/// True when `from`'s equation reads `target` within a step: directly or
+/// through auxiliaries and flows (with the caps added so far), not through
+/// stocks, whose values are the previous step's.
+fn reads_within_step(
+    vars: &[Variable],
+    index: &std::collections::HashMap<String, usize>,
+    from: &str,
+    target: &str,
+) -> bool {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut todo = vec![from];
+    while let Some(n) = todo.pop() {
+        let Some(v) = index.get(n).map(|&i| &vars[i]) else {
+            continue;
+        };
+        if matches!(v.kind, VarKind::Stock { .. }) || !seen.insert(&v.ident) {
+            continue;
+        }
+        let mut found = false;
+        let mut read = |e: &crate::syntax::ast::Expr| {
+            e.walk_refs(&mut |r| {
+                if r == target {
+                    found = true;
+                } else if let Some(&i) = index.get(r) {
+                    todo.push(&vars[i].ident);
+                }
+            })
+        };
+        match &v.equations {
+            Equations::Single(eq) => read(&eq.expr),
+            Equations::PerElement(list) => list.iter().for_each(|(_, eq, _)| read(&eq.expr)),
+            Equations::None | Equations::Lookups(_) => {}
+        }
+        if found {
+            return true;
+        }
+    }
+    false
 }
 
 /// A stock's `<conveyor>` transit time (`<len>`), or `None` for a plain
