@@ -156,6 +156,12 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             ctx.warn(first.start, format!("reality check '{name}' ignored"));
             return Ok(Def::Skip);
         }
+        // `name :IS: 'text'`: a string (Vensim's sample models keep a help
+        // link so); text has no value in a simulation.
+        if k == "IS" {
+            ctx.warn(first.start, format!("string variable '{name}' ignored"));
+            return Ok(Def::Skip);
+        }
         match k.as_str() {
             "HOLD BACKWARD" => interp = Interp::HoldBackward,
             "RAW" => interp = Interp::Raw,

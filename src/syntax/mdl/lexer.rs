@@ -66,6 +66,7 @@ const KEYWORDS: &[&str] = &[
     "IMPLIES",
     "THE CONDITION",
     "TEST INPUT",
+    "IS",
 ];
 
 fn name_char(c: char) -> bool {

@@ -562,13 +562,22 @@ fn element_names_and_ranges_as_values() {
     );
 }
 
+/// Reality checks and string variables (`help link :is: 'url'`, as in
+/// Vensim's World3 scenarios sample) have no value in a run: skipped, with
+/// a warning naming them.
 #[test]
-fn reality_checks_and_short_sketch_marker_are_skipped() {
-    let src = "{UTF-8}\nrc[s]:THE CONDITION: a :IMPLIES: b ~~|\nx = 1 ~~|\nFINAL TIME = 5 ~~|\n\\\\---/// sketch\nnot | an ~ equation";
+fn reality_checks_strings_and_short_sketch_marker_are_skipped() {
+    let src = "{UTF-8}\nrc[s]:THE CONDITION: a :IMPLIES: b ~~|\nhelp link :is: 'https://example.org/a:b' ~ dmnl ~|\nx = 1 ~~|\nFINAL TIME = 5 ~~|\n\\\\---/// sketch\nnot | an ~ equation";
     let p = parse_mdl(src).unwrap();
     assert_eq!(p.models[0].variables.len(), 2);
     assert_eq!(p.sim_specs.stop, 5.0);
-    assert_eq!(p.warnings, vec!["line 2: reality check 'rc' ignored"]);
+    assert_eq!(
+        p.warnings,
+        vec![
+            "line 2: reality check 'rc' ignored",
+            "line 3: string variable 'help link' ignored"
+        ]
+    );
 }
 
 /// Every prefix of every corpus model must load or fail cleanly
