@@ -148,12 +148,16 @@ impl<'p> Expander<'p> {
                     .iter()
                     .map(|a| self.expand(a, owner, owner_name, out))
                     .collect::<Result<Vec<_>>>()?;
+                // A model's own macro shadows a builtin of the same name
+                // (metasd's thyroid model defines DELAYN(input, delay,
+                // init, order), whose arguments isee's DELAYN orders
+                // otherwise).
+                if self.project.macros.iter().any(|m| &m.ident == f) {
+                    return self.instantiate_macro(f, args, owner, owner_name, out);
+                }
                 if let Some((s, min, max)) = structure(f) {
                     check_arity(owner_name, &f.to_uppercase(), args.len(), min, max)?;
                     return self.structure(s, f, args, owner, owner_name, out);
-                }
-                if self.project.macros.iter().any(|m| &m.ident == f) {
-                    return self.instantiate_macro(f, args, owner, owner_name, out);
                 }
                 if self.project.dialect != Dialect::Vensim {
                     if let Some(e) = isee_shorthand(f, &args, owner_name)? {

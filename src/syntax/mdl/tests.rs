@@ -497,6 +497,30 @@ x[b] = 5 ~~|
     );
 }
 
+/// A model's macro named like a builtin of another dialect is the one
+/// called: metasd's thyroid model defines DELAYN(Input, DelayTime, Init,
+/// Order) over DELAY N, while isee's DELAYN takes the order third.
+#[test]
+fn a_models_macro_shadows_a_builtin_of_the_same_name() {
+    use crate::{CompiledModel, RunOptions};
+    let text = model(
+        ":MACRO: DELAYN(Input, DelayTime, Init, Order)
+DELAYN = DELAY N(Input, DelayTime, Init, Order) ~~|
+:END OF MACRO:
+s = INTEG(1, 0) ~~|
+y = DELAYN(s, 3, s, 2) ~~|
+z = DELAY N(s, 3, s, 2) ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    let r = CompiledModel::new(&p, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    assert_eq!(r.column("y"), r.column("z"));
+    assert!(r.column("y").expect("y").iter().any(|&v| v > 0.0));
+}
+
 #[test]
 fn errors_carry_line_and_variable() {
     let err = parse_mdl(&model("a = 1 ~~|\n\nbad var = (1 + ~~|\n")).unwrap_err();
