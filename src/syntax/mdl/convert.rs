@@ -333,19 +333,14 @@ fn equation_with_outputs<'t>(
 /// value is restricted (see [`crate::ir::StockLimits`]); "the last five
 /// arguments must be numbers or :NA:" (Vensim), `:NA:` meaning none.
 fn sinteg(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
-    let args = split_args(&toks[2..toks.len() - 1]);
-    if args.len() != 7 {
-        return Err(ctx.syntax(
-            toks[0].start,
-            var,
-            format!(
-                "SINTEG takes 7 arguments (rate, initial, min, max, quant, spec, thresh), got {}",
-                args.len()
-            ),
-        ));
-    }
-    let (rate, _) = equation(ctx, args[0], var, end)?;
-    let (mut init, _) = equation(ctx, args[1], var, end)?;
+    let (rate, mut init, args) = level_args(
+        ctx,
+        toks,
+        var,
+        end,
+        "SINTEG takes 7 arguments (rate, initial, min, max, quant, spec, thresh)",
+        7,
+    )?;
     let mut limit = Vec::with_capacity(5);
     for (a, what) in args[2..]
         .iter()
@@ -378,6 +373,26 @@ fn sinteg(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<Body> {
     })
 }
 
+/// A level's call `NAME(rate, initial, ...)` (the whole right-hand side):
+/// its rate and initial value parsed, and all its arguments' tokens; `n`
+/// arguments or an error starting with `usage`.
+fn level_args<'t>(
+    ctx: &Ctx,
+    toks: &'t [Token],
+    var: &str,
+    end: usize,
+    usage: &str,
+    n: usize,
+) -> Result<(Equation, Equation, Vec<&'t [Token]>)> {
+    let args = split_args(&toks[2..toks.len() - 1]);
+    if args.len() != n {
+        return Err(ctx.syntax(toks[0].start, var, format!("{usage}, got {}", args.len())));
+    }
+    let (rate, _) = equation(ctx, args[0], var, end)?;
+    let (init, _) = equation(ctx, args[1], var, end)?;
+    Ok((rate, init, args))
+}
+
 /// A number written as one (a sign allowed), or `:NA:`.
 fn number(e: &Expr) -> Option<f64> {
     match e {
@@ -405,19 +420,14 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<(Body, Vec<Ma
     }
     let whole_call = at(toks, 1, &Tok::LParen) && close_of(toks, 1) == Some(toks.len() - 1);
     if head == "integ" && whole_call {
-        let args = split_args(&toks[2..toks.len() - 1]);
-        if args.len() != 2 {
-            return Err(ctx.syntax(
-                toks[0].start,
-                var,
-                format!(
-                    "INTEG takes 2 arguments (rate, initial), got {}",
-                    args.len()
-                ),
-            ));
-        }
-        let (rate, _) = equation(ctx, args[0], var, end)?;
-        let (init, _) = equation(ctx, args[1], var, end)?;
+        let (rate, init, _) = level_args(
+            ctx,
+            toks,
+            var,
+            end,
+            "INTEG takes 2 arguments (rate, initial)",
+            2,
+        )?;
         return Ok((
             Body::Stock {
                 rate,
