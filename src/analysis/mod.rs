@@ -7,7 +7,7 @@
 //! source) and names the variables of a cycle instead of just refusing.
 
 use crate::error::{Error, Result};
-use crate::ir::{Equations, Model, VarKind};
+use crate::ir::{Model, VarKind};
 
 /// Order `n` nodes so each comes after its dependencies. `deps[i]` lists
 /// the nodes `i` needs; `include[i]` false drops a node from the order (its
@@ -71,11 +71,8 @@ pub fn topo_order(
 pub fn direct_dependencies(model: &Model, ident: &str) -> Option<Vec<String>> {
     let v = model.get(ident)?;
     let mut out: Vec<String> = Vec::new();
-    let mut add = |e: &crate::syntax::ast::Expr| e.walk_refs(&mut |r| out.push(r.to_string()));
-    match &v.equations {
-        Equations::None | Equations::Lookups(_) => {}
-        Equations::Single(eq) => add(&eq.expr),
-        Equations::PerElement(elems) => elems.iter().for_each(|(_, eq, _)| add(&eq.expr)),
+    for e in v.exprs() {
+        e.walk_refs(&mut |r| out.push(r.to_string()));
     }
     if let VarKind::Stock {
         inflows, outflows, ..

@@ -768,12 +768,6 @@ fn macro_calls_itself(m: &crate::ir::Macro) -> bool {
         });
     };
     visit(&m.eqn.expr);
-    for v in &m.variables {
-        match &v.equations {
-            Equations::Single(eq) => visit(&eq.expr),
-            Equations::PerElement(list) => list.iter().for_each(|(_, eq, _)| visit(&eq.expr)),
-            _ => {}
-        }
-    }
+    m.variables.iter().flat_map(|v| v.exprs()).for_each(visit);
     found.get()
 }

@@ -304,6 +304,19 @@ impl VarKind {
 }
 
 impl Variable {
+    /// The expressions of its equations: the one, or one per element
+    /// (none for a variable without equations or with lookup tables only).
+    pub fn exprs(&self) -> impl Iterator<Item = &crate::syntax::ast::Expr> {
+        let (single, elements) = match &self.equations {
+            Equations::Single(eq) => (Some(&eq.expr), &[][..]),
+            Equations::PerElement(list) => (None, &list[..]),
+            Equations::None | Equations::Lookups(_) => (None, &[][..]),
+        };
+        single
+            .into_iter()
+            .chain(elements.iter().map(|(_, eq, _)| &eq.expr))
+    }
+
     /// Whether the variable is a lookup table with no input (a scalar
     /// graphical function without an equation, or [`Equations::Lookups`]):
     /// a function models call, not a value over time.

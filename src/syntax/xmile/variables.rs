@@ -689,19 +689,14 @@ fn reads_within_step(
             continue;
         }
         let mut found = false;
-        let mut read = |e: &crate::syntax::ast::Expr| {
+        for e in v.exprs() {
             e.walk_refs(&mut |r| {
                 if r == target {
                     found = true;
                 } else if let Some(&i) = index.get(r) {
                     todo.push(&vars[i].ident);
                 }
-            })
-        };
-        match &v.equations {
-            Equations::Single(eq) => read(&eq.expr),
-            Equations::PerElement(list) => list.iter().for_each(|(_, eq, _)| read(&eq.expr)),
-            Equations::None | Equations::Lookups(_) => {}
+            });
         }
         if found {
             return true;
