@@ -70,6 +70,27 @@ def test_unknown_function_in_mdl_is_a_compilation_error(tmp_path: Path) -> None:
     assert info.value.variable == "x"
 
 
+def test_variable_delays_and_lookup_slope_read_from_mdl(tmp_path: Path) -> None:
+    """DELAY MATERIAL, DELAY INFORMATION and LOOKUP SLOPE under their Vensim
+    names, in an arrayed model: each element's input leaves after the delay
+    it entered with (2 steps for d1, 1 for d2)."""
+    path = tmp_path / "delays.mdl"
+    path.write_text(
+        "{UTF-8}\nd: d1, d2 ~~|\nx[d] = TIME + 1 ~~|\n"
+        "delay[d] = 2, 1 ~~|\n"
+        "m[d] = DELAY MATERIAL(x[d], delay[d], 100, -1) ~~|\n"
+        "i[d] = DELAY INFORMATION(x[d], delay[d], 100) ~~|\n"
+        "look((0,0),(1,1),(2,1.5)) ~~|\n"
+        "s = LOOKUP SLOPE(look, TIME / 2, 0) ~~|\n"
+        "INITIAL TIME = 0 ~~|\nFINAL TIME = 4 ~~|\nTIME STEP = 1 ~~|\n"
+    )
+    r = simlin.load(path).run()
+    np.testing.assert_array_equal(r["m[d1]"], [100, 100, 1, 2, 3])
+    np.testing.assert_array_equal(r["m[d2]"], [100, 1, 2, 3, 4])
+    np.testing.assert_array_equal(r["i[d1]"], r["m[d1]"])
+    np.testing.assert_array_equal(r["s"], [0.5, 1, 0.75, 0.5, 0.25])
+
+
 def test_cli_runs_an_mdl_model(data_dir: Path) -> None:
     out = subprocess.run(
         [

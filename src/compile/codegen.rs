@@ -300,6 +300,46 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
+            "delay_material" | "delay_information" => {
+                // Vensim DELAY MATERIAL(input, delay time, initial value,
+                // missing value) and DELAY INFORMATION(input, delay time,
+                // initial value): "the same as DELAY FIXED except that delay
+                // time can be a variable" (Vensim manual); each input leaves
+                // after the delay time it entered with. The record program
+                // stores the input and its delay time after every step.
+                let material = f == "delay_material";
+                let n = if material { 4 } else { 3 };
+                self.arity(f, args.len(), n, n)?;
+                self.out.time_varying = true;
+                let kind = if material {
+                    StatefulKind::DelayMaterial
+                } else {
+                    StatefulKind::DelayInformation
+                };
+                let id = self.stateful_id(args, kind);
+                match self.phase {
+                    Phase::Init => {
+                        self.expr(&args[2])?;
+                        self.expr(&args[1])?;
+                        self.emit(Op::Stateful(id, 2));
+                    }
+                    Phase::Step => {
+                        if material {
+                            self.expr(&args[3])?;
+                        }
+                        self.emit(Op::Stateful(id, u8::from(material)));
+                        let mut g = Gen::new(self.t, Phase::Step, self.var);
+                        g.lagged = true;
+                        g.expr(&args[0])?;
+                        g.emit(Op::Record(id));
+                        g.expr(&args[1])?;
+                        g.emit(Op::Record(id));
+                        let code = std::mem::take(&mut g.out.code);
+                        self.t.records.push((id, code));
+                    }
+                }
+                Ok(())
+            }
             "sample_if_true" => {
                 // Vensim SAMPLE IF TRUE(cond, input, initial): input while
                 // cond is true, else the last sampled value (initially
@@ -372,12 +412,13 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.expr(&args[0])
             }
             "lookup_extrapolate" | "lookup_forward" | "lookup_backward" | "lookup_invert"
-            | "lookup_area" => {
+            | "lookup_area" | "lookup_slope" => {
                 let (tf, n) = match f {
                     "lookup_extrapolate" => (TableFn::Extrapolate, 2),
                     "lookup_forward" => (TableFn::Forward, 2),
                     "lookup_backward" => (TableFn::Backward, 2),
                     "lookup_invert" => (TableFn::Invert, 2),
+                    "lookup_slope" => (TableFn::Slope, 3),
                     _ => (TableFn::Area, 3),
                 };
                 self.arity(f, args.len(), n, n)?;

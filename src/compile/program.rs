@@ -87,6 +87,19 @@ pub enum StatefulKind {
     /// and the value is the input exactly `max(1, round(d/dt))` steps ago
     /// (`init` before that), d being read once, at the initial time.
     DelayFixed,
+    /// Vensim `DELAY MATERIAL(x, d, init, missing)`: DELAY FIXED whose
+    /// delay time may vary. Init code pushes (init, d), step code
+    /// (missing); the record program appends x and then d after each
+    /// committed step. Input recorded at step j leaves at step
+    /// `j + max(1, round(d_j/dt))`; what leaves together is added, the first
+    /// `max(1, round(d_0/dt))` steps also carry `init`, and a later step at
+    /// which nothing leaves gives `missing`.
+    DelayMaterial,
+    /// Vensim `DELAY INFORMATION(x, d, init)`: DELAY FIXED whose delay time
+    /// may vary, recorded like [`StatefulKind::DelayMaterial`]; the value is
+    /// the most recent input whose exit step has come (`init` before any
+    /// has): a shortening delay skips inputs, a lengthening one holds.
+    DelayInformation,
     /// Vensim `SAMPLE IF TRUE(cond, x, init)`: init code pushes (cond, x,
     /// init), step code (cond, x); the value is x when cond is true, else the
     /// value held since the last sample. The record program stores the value.
@@ -106,6 +119,9 @@ pub enum TableFn {
     Invert,
     /// `LOOKUP AREA(table, x1, x2)`: the integral of the table from x1 to x2.
     Area,
+    /// Vensim `LOOKUP SLOPE(table, x, mode)`: the table's slope at x (see
+    /// `vm::table::slope` for the ends and the points).
+    Slope,
     /// Vensim `GET DATA BETWEEN TIMES(data, time, mode)` (the time already
     /// rounded down to the run's time grid): mode 0 interpolates between
     /// the data's points, mode 1 (forward) takes the first point at or
@@ -132,6 +148,7 @@ impl TableFn {
         matches!(
             self,
             TableFn::Area
+                | TableFn::Slope
                 | TableFn::DataBetween
                 | TableFn::DataMax
                 | TableFn::DataMin

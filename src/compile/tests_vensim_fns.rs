@@ -355,3 +355,189 @@ fn a_lookup_read_without_an_input_is_refused() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// Run `vars` with the one-lane batched engine and the stepwise `Sim`
+/// (the scalar interpreter); both must agree bit for bit.
+fn run_both_engines(vars: Vec<crate::ir::Variable>, stop: f64, dt: f64) -> crate::Results {
+    let model =
+        std::sync::Arc::new(CompiledModel::new(&project(vars, 0.0, stop, dt), None).unwrap());
+    let fast = model.run(&RunOptions::default()).unwrap();
+    let mut sim = crate::Sim::new(model.clone(), &RunOptions::default()).unwrap();
+    sim.run_to_end().unwrap();
+    let slow = sim.into_results();
+    for (name, (a, b)) in fast
+        .names
+        .iter()
+        .zip(fast.columns.iter().zip(&slow.columns))
+    {
+        let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "{name}: the two engines differ: {a:?} vs {b:?}");
+    }
+    fast
+}
+
+/// Vensim DELAY MATERIAL ("the same as DELAY FIXED except that delay time
+/// can be a variable": what enters leaves after the delay time it entered
+/// with; inputs leaving together add up; a step at which nothing leaves
+/// gives the missing value) and DELAY INFORMATION (the newest input that
+/// has left: a shorter delay skips inputs, a longer one holds), by hand.
+/// With TIME STEP 1 and input TIME + 1, the delay is 3 before time 4, 1 at
+/// times 4 and 5, 4 afterwards: the inputs leave at
+/// 0→3, 1→4, 2→5, 3→6, 4→5, 5→6, 6→10, 7→11, 8→12.
+#[test]
+fn delay_material_and_information_follow_the_delay_each_input_entered_with() {
+    let d = "IF TIME < 4 THEN 3 ELSE IF TIME < 6 THEN 1 ELSE 4";
+    let r = run_both_engines(
+        vec![
+            aux("x", "TIME + 1"),
+            aux("d", d),
+            aux("m", "delay_material(x, d, 100, -1)"),
+            aux("i", "delay_information(x, d, 100)"),
+            // The initial lag is read once; what arrives within it adds to
+            // the initial value.
+            aux(
+                "early",
+                "delay_material(x, IF TIME < 1 THEN 3 ELSE 1, 100, -1)",
+            ),
+            // A constant delay is DELAY FIXED.
+            aux("m_fixed", "delay_material(x, 2, 100, -1)"),
+            aux("fixed", "delay_fixed(x, 2, 100)"),
+        ],
+        12.0,
+        1.0,
+    );
+    let m = [
+        100.0, 100.0, 100.0, 1.0, 2.0, 8.0, 10.0, -1.0, -1.0, -1.0, 7.0, 8.0, 9.0,
+    ];
+    let i = [
+        100.0, 100.0, 100.0, 1.0, 2.0, 5.0, 6.0, 6.0, 6.0, 6.0, 7.0, 8.0, 9.0,
+    ];
+    let at = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .map(|(k, &v)| (k as f64, v))
+            .collect::<Vec<_>>()
+    };
+    check(&r, "m", 0.0, &at(&m));
+    check(&r, "i", 0.0, &at(&i));
+    // Input 0 leaves at step 3, inputs 1 and 2 at steps 2 and 3, then one
+    // per step.
+    check(
+        &r,
+        "early",
+        0.0,
+        &[
+            (0.0, 100.0),
+            (1.0, 100.0),
+            (2.0, 102.0),
+            (3.0, 4.0),
+            (4.0, 4.0),
+            (5.0, 5.0),
+        ],
+    );
+    assert_eq!(r.column("m_fixed"), r.column("fixed"));
+    // Everything that entered by time 8 has left by time 12 (the initial
+    // value is not material that entered): the delay conserves it.
+    let (x, m) = (r.column("x").unwrap(), r.column("m").unwrap());
+    let left: f64 = m.iter().filter(|&&v| v > 0.0 && v < 100.0).sum();
+    assert_eq!(left, x[..=8].iter().sum::<f64>());
+}
+
+/// DELAY MATERIAL's delay time when it is not a number or infinite, its
+/// argument count, and a TIME STEP that changes under it.
+#[test]
+fn delay_material_edge_cases() {
+    let r = run_both_engines(
+        vec![
+            aux("x", "TIME + 1"),
+            // An infinite delay: the initial value throughout.
+            aux("never", "delay_material(x, 1 / 0, 100, -1)"),
+            // Infinite after the start: nothing more leaves.
+            aux(
+                "stops",
+                "delay_material(x, IF TIME < 2 THEN 1 ELSE 1 / 0, 100, -1)",
+            ),
+            // Not a number: one step, as DELAY FIXED reads it.
+            aux("nan_delay", "delay_material(x, 0 / 0, 100, -1)"),
+            aux("short", "delay_material(x, 0.2, 100, -1)"),
+        ],
+        4.0,
+        1.0,
+    );
+    check(
+        &r,
+        "never",
+        0.0,
+        &[(0.0, 100.0), (1.0, 100.0), (4.0, 100.0)],
+    );
+    check(
+        &r,
+        "stops",
+        0.0,
+        &[
+            (0.0, 100.0),
+            (1.0, 1.0),
+            (2.0, 2.0),
+            (3.0, -1.0),
+            (4.0, -1.0),
+        ],
+    );
+    check(
+        &r,
+        "nan_delay",
+        0.0,
+        &[(0.0, 100.0), (1.0, 1.0), (4.0, 4.0)],
+    );
+    check(&r, "short", 0.0, &[(0.0, 100.0), (1.0, 1.0), (4.0, 4.0)]);
+    let p = project(vec![aux("y", "delay_material(TIME, 1, 0)")], 0.0, 1.0, 1.0);
+    assert!(matches!(
+        CompiledModel::new(&p, None),
+        Err(Error::WrongArgumentCount { .. })
+    ));
+}
+
+/// Vensim LOOKUP SLOPE(table, x, mode). The manual's examples fit the
+/// points (0,0) (1,1) (2,1.5) (its listed LOOK((0,1),(1,1),(2,3)) does not
+/// give them): 1 at 0.5, .75 at the point 1 (the mean of the slopes either
+/// side), .5 at 1.5; outside the table 0 (mode 0), the nearest segment's
+/// slope (mode 1) or :NA: (mode -1); :NA: where two points share an x.
+#[test]
+fn lookup_slope_matches_the_manual() {
+    let na = crate::ir::VENSIM_NA;
+    let r = run(
+        vec![
+            table("look", &[0.0, 1.0, 2.0], &[0.0, 1.0, 1.5]),
+            table("jump", &[0.0, 1.0, 1.0, 2.0], &[0.0, 1.0, 2.0, 2.0]),
+            aux("below_na", "lookup_slope(look, -1, -1)"),
+            aux("below_zero", "lookup_slope(look, -1, 0)"),
+            aux("below_extrapolated", "lookup_slope(look, -1, 1)"),
+            aux("above_extrapolated", "lookup_slope(look, 5, 1)"),
+            aux("at_point", "lookup_slope(look, 1, 0)"),
+            aux("inside", "lookup_slope(look, 0.5, 0)"),
+            aux("inside2", "lookup_slope(look, 1.5, 0)"),
+            // At an end point, the slope outside comes from the mode.
+            aux("first_point", "lookup_slope(look, 0, 0)"),
+            aux("first_point_extrapolated", "lookup_slope(look, 0, 1)"),
+            aux("at_jump", "lookup_slope(jump, 1, 0)"),
+            aux("beside_jump", "lookup_slope(jump, 1.5, 0)"),
+        ],
+        0.0,
+        1.0,
+        1.0,
+    );
+    for (name, want) in [
+        ("below_na", na),
+        ("below_zero", 0.0),
+        ("below_extrapolated", 1.0),
+        ("above_extrapolated", 0.5),
+        ("at_point", 0.75),
+        ("inside", 1.0),
+        ("inside2", 0.5),
+        ("first_point", 0.5),
+        ("first_point_extrapolated", 1.0),
+        ("at_jump", na),
+        ("beside_jump", 0.0),
+    ] {
+        check(&r, name, 0.0, &[(0.0, want)]);
+    }
+}

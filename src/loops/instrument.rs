@@ -61,6 +61,8 @@ fn is_stateful(f: &str) -> bool {
             | "init"
             | "initial"
             | "delay_fixed"
+            | "delay_material"
+            | "delay_information"
             | "conveyor_delay"
             | "sample_if_true"
             | "random_uniform"

@@ -64,7 +64,13 @@ pub struct Scorer {
 fn is_lookup(f: &str) -> bool {
     matches!(
         f,
-        "lookup" | "lookup_extrapolate" | "lookup_forward" | "lookup_backward" | "lookup_invert"
+        "lookup"
+            | "lookup_extrapolate"
+            | "lookup_forward"
+            | "lookup_backward"
+            | "lookup_invert"
+            | "lookup_area"
+            | "lookup_slope"
     )
 }
 

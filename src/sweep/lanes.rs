@@ -701,9 +701,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                     let kind = m.stateful[id];
                     for (l, &v) in v.iter().enumerate() {
                         let i = id * W + l;
-                        if stateful::record(kind, v, &mut self.state[i]) {
-                            self.history[i].push(v);
-                        }
+                        stateful::record(kind, v, &mut self.state[i], &mut self.history[i]);
                     }
                 }
             }
@@ -857,9 +855,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                     let kind = m.stateful[id];
                     for (l, &v) in v.iter().enumerate() {
                         let i = id * W + l;
-                        if stateful::record(kind, v, &mut self.state[i]) {
-                            self.history[i].push(v);
-                        }
+                        stateful::record(kind, v, &mut self.state[i], &mut self.history[i]);
                     }
                 }
             }

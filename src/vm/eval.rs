@@ -122,9 +122,12 @@ impl RunState {
                 Op::Record(id) => {
                     let v = pop!();
                     let id = id as usize;
-                    if stateful::record(m.stateful[id], v, &mut self.state[id]) {
-                        self.history[id].push(v);
-                    }
+                    stateful::record(
+                        m.stateful[id],
+                        v,
+                        &mut self.state[id],
+                        &mut self.history[id],
+                    );
                 }
             }
         }

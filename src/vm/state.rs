@@ -431,15 +431,21 @@ impl RunState {
                 ));
             }
             if dt != self.dt {
-                // Histories of DELAY FIXED and pipeline DELAY are indexed
-                // by step, which only means a time while every step is equal.
-                let indexed = m
-                    .stateful
-                    .iter()
-                    .any(|k| matches!(k, StatefulKind::Delay | StatefulKind::DelayFixed));
+                // Histories of DELAY FIXED, DELAY MATERIAL/INFORMATION and
+                // pipeline DELAY are indexed by step, which only means a
+                // time while every step is equal.
+                let indexed = m.stateful.iter().any(|k| {
+                    matches!(
+                        k,
+                        StatefulKind::Delay
+                            | StatefulKind::DelayFixed
+                            | StatefulKind::DelayMaterial
+                            | StatefulKind::DelayInformation
+                    )
+                });
                 if indexed && self.initialized {
                     return self.fail(format!(
-                        "{name} changes from {} to {dt} at time {at}, which DELAY FIXED and DELAY with a recorded input do not support",
+                        "{name} changes from {} to {dt} at time {at}, which DELAY FIXED, DELAY MATERIAL, DELAY INFORMATION and DELAY with a recorded input do not support",
                         self.dt
                     ));
                 }

@@ -1,5 +1,5 @@
-//! What the stateful ops (PREVIOUS, INIT, DELAY, DELAY FIXED, SAMPLE IF
-//! TRUE, random draws) compute, written once over one run's cells.
+//! What the stateful ops (PREVIOUS, INIT, DELAY, DELAY FIXED, DELAY
+//! MATERIAL, DELAY INFORMATION, SAMPLE IF TRUE, random draws) compute, written once over one run's cells.
 //!
 //! The scalar interpreter and the batched sweep engine both call these, each
 //! with its own storage layout, so a run gives bit-identical numbers whichever
@@ -22,9 +22,11 @@ pub(crate) struct Clock {
 pub(crate) struct Cells<'a> {
     /// PREVIOUS value, INIT value, DELAY initial value, held sample.
     pub state: &'a mut f64,
-    /// A second number (DELAY FIXED's lag in steps).
+    /// A second number (DELAY FIXED's and DELAY MATERIAL's initial lag in
+    /// steps).
     pub aux: &'a mut f64,
-    /// Recorded DELAY input, one value per committed step.
+    /// Recorded DELAY input, one value per committed step (three for the
+    /// variable pipelines: see [`record`]).
     pub history: &'a [f64],
 }
 
@@ -77,6 +79,25 @@ pub(crate) fn eval(
                 None => *cells.state,
             }
         }
+        StatefulKind::DelayMaterial | StatefulKind::DelayInformation => {
+            if clock.initializing {
+                *cells.state = arg(0);
+                *cells.aux = lag_steps(arg(1), clock.dt) as f64;
+                return arg(0);
+            }
+            let k = clock.step;
+            if kind == StatefulKind::DelayInformation {
+                return latest_arrived(cells.history, clock.dt, k).unwrap_or(*cells.state);
+            }
+            let (sum, any) = leaving(cells.history, clock.dt, k);
+            if (k as f64) < *cells.aux {
+                *cells.state + sum
+            } else if any {
+                sum
+            } else {
+                arg(0)
+            }
+        }
         StatefulKind::SampleIfTrue => {
             if clock.initializing {
                 let v = if arg(0) != 0.0 { arg(1) } else { arg(2) };
@@ -110,18 +131,80 @@ pub(crate) fn eval(
     }
 }
 
-/// After a committed step: store `v` into the op's cells. Returns true when
-/// `v` must be appended to the op's history.
+/// After a committed step: store `v` into the op's cells.
+///
+/// DELAY MATERIAL and DELAY INFORMATION record two values per step, the
+/// input x_j and then its delay time d_j; the history keeps the triple
+/// (x_j, d_j, largest d so far), so that finding what leaves at a step
+/// looks back only as far as the longest delay seen.
 #[inline]
-pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64) -> bool {
+pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut Vec<f64>) {
     match kind {
-        StatefulKind::Previous | StatefulKind::SampleIfTrue => {
-            *state = v;
-            false
+        StatefulKind::Previous | StatefulKind::SampleIfTrue => *state = v,
+        StatefulKind::Delay | StatefulKind::DelayFixed => history.push(v),
+        StatefulKind::DelayMaterial | StatefulKind::DelayInformation => {
+            if history.len() % 3 == 1 {
+                let longest = match history.len() {
+                    1 => v,
+                    n => history[n - 2].max(v),
+                };
+                history.push(v);
+                history.push(longest);
+            } else {
+                history.push(v);
+            }
         }
-        StatefulKind::Delay | StatefulKind::DelayFixed => true,
-        _ => false,
+        _ => {}
     }
+}
+
+/// A delay time in whole steps, as DELAY FIXED reads it: rounded, at least
+/// one step (also for a delay time that is not a number); an infinite one
+/// never ends.
+fn lag_steps(delay: f64, dt: f64) -> u64 {
+    let steps = (delay / dt).round();
+    if steps.is_nan() || steps < 1.0 {
+        1
+    } else {
+        // `as` saturates: a delay beyond u64 steps never ends either.
+        steps as u64
+    }
+}
+
+/// The recorded inputs (j, x_j, d_j) of a variable pipeline that may leave
+/// at step `k`, newest first: the steps `j < k` back to the longest delay
+/// recorded (no input leaves later than that).
+fn recent(history: &[f64], dt: f64, k: u64) -> impl Iterator<Item = (u64, f64, f64)> + '_ {
+    let n = ((history.len() / 3) as u64).min(k);
+    let back = match n {
+        0 => 0,
+        _ => lag_steps(history[(n as usize - 1) * 3 + 2], dt).min(n),
+    };
+    (n - back..n).rev().map(move |j| {
+        let i = j as usize * 3;
+        (j, history[i], history[i + 1])
+    })
+}
+
+/// DELAY MATERIAL: the sum of the inputs that leave at step `k`, and
+/// whether any does.
+fn leaving(history: &[f64], dt: f64, k: u64) -> (f64, bool) {
+    let mut sum = 0.0;
+    let mut any = false;
+    for (j, x, d) in recent(history, dt, k) {
+        if j.saturating_add(lag_steps(d, dt)) == k {
+            sum += x;
+            any = true;
+        }
+    }
+    (sum, any)
+}
+
+/// DELAY INFORMATION: the newest input that has left by step `k`.
+fn latest_arrived(history: &[f64], dt: f64, k: u64) -> Option<f64> {
+    recent(history, dt, k)
+        .find(|&(j, _, d)| j.saturating_add(lag_steps(d, dt)) <= k)
+        .map(|(_, x, _)| x)
 }
 
 /// The recorded input of a DELAY at `time - delay`, linearly interpolated

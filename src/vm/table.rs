@@ -123,8 +123,9 @@ fn raw(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     }
 }
 
-/// A Vensim lookup function over `gf` (see [`TableFn`]); `x2` is only read
-/// by LOOKUP AREA.
+/// A Vensim lookup function over `gf` (see [`TableFn`]); `x2` is the second
+/// input of the two-input ones (LOOKUP AREA's upper bound, LOOKUP SLOPE's
+/// mode, the GET DATA bounds).
 pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
     let (xs, ys) = (&gf.xs, &gf.ys);
     let n = xs.len().min(ys.len());
@@ -197,6 +198,7 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
                 _ => inside.iter().sum::<f64>() / inside.len() as f64,
             }
         }
+        TableFn::Slope => slope(&xs[..n], &ys[..n], x, x2),
         TableFn::Area => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -204,6 +206,54 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             let (lo, hi, sign) = if x <= x2 { (x, x2, 1.0) } else { (x2, x, -1.0) };
             sign * area(gf, lo, hi)
         }
+    }
+}
+
+/// Vensim LOOKUP SLOPE(table, x, mode): the slope of the segment holding x;
+/// at a point, the mean of the slopes before and after it (`:NA:` where two
+/// points share that x); outside the table, by `mode`: 0 gives 0 (the flat
+/// ends of an ordinary lookup), 1 the nearest end segment's slope (as LOOKUP
+/// EXTRAPOLATE), -1 `:NA:`. At an end point, the slope outside the table is
+/// the one the mode gives there, averaged with the end segment's.
+fn slope(xs: &[f64], ys: &[f64], x: f64, mode: f64) -> f64 {
+    let na = crate::ir::VENSIM_NA;
+    let n = xs.len();
+    let seg = |i: usize| (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]);
+    if mode.is_nan() {
+        return f64::NAN;
+    }
+    let mode = mode.round();
+    // The slope left of the first point and right of the last.
+    let outside = |end_segment: f64| match mode {
+        m if m > 0.0 => end_segment,
+        m if m < 0.0 => na,
+        _ => 0.0,
+    };
+    if n == 1 {
+        return if x == xs[0] { 0.0 } else { outside(0.0) };
+    }
+    let (first, last) = (seg(0), seg(n - 2));
+    if x < xs[0] {
+        return outside(first);
+    }
+    if x > xs[n - 1] {
+        return outside(last);
+    }
+    // Points at exactly x: one is a corner, more are a jump.
+    let lo = xs.partition_point(|&p| p < x);
+    let hi = xs.partition_point(|&p| p <= x);
+    match hi - lo {
+        0 => seg(lo - 1),
+        1 => {
+            let before = if lo == 0 { outside(first) } else { seg(lo - 1) };
+            let after = if lo == n - 1 { outside(last) } else { seg(lo) };
+            if before == na || after == na {
+                na
+            } else {
+                (before + after) / 2.0
+            }
+        }
+        _ => na,
     }
 }
 
