@@ -216,6 +216,16 @@ fn stack_depth(code: &[Op]) -> usize {
 }
 
 impl CompiledModel {
+    /// The SINTEG restrictions of the stock in `slot`, if it has any: an
+    /// initial value given as an override is restricted as the model's
+    /// own initial value is.
+    pub(crate) fn limits_of(&self, slot: usize) -> Option<&crate::ir::StockLimits> {
+        self.limited
+            .iter()
+            .find(|(s, _)| *s as usize == slot)
+            .map(|(_, l)| l)
+    }
+
     /// Compile the named model of a project (`None` = the main model).
     pub fn new(project: &Project, model: Option<&str>) -> Result<CompiledModel> {
         crate::with_deep_stack(|| Self::compile(project, model))

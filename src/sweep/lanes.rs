@@ -355,9 +355,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
                         self.exec(m, seg);
                     }
                     let slot = &mut self.slots[var];
+                    let limits = m.limits_of(var);
                     for l in 0..W {
                         if mask[l] {
-                            slot[l] = vals[l];
+                            slot[l] = limits.map_or(vals[l], |r| r.apply(vals[l]));
                         }
                     }
                 }

@@ -365,7 +365,12 @@ impl RunState {
                 continue;
             }
             match self.overrides.get(var).copied().flatten() {
-                Some(v) => self.slots[var] = v,
+                Some(v) => {
+                    self.slots[var] = match m.limits_of(var) {
+                        Some(l) => l.apply(v),
+                        None => v,
+                    }
+                }
                 None => self.exec(m, seg),
             }
         }

@@ -456,6 +456,26 @@ from start = SINTEG(0, 5, 0, 1, :NA:, :NA:, :NA:) ~~|
         assert_eq!(r.column("plain"), r.column("integ"));
         assert_eq!(at("from start", 0.0), 1.0);
     }
+    // An initial value given as an override is restricted too, by the
+    // one-lane engine and the stepwise `Sim` alike.
+    let m = std::sync::Arc::new(m);
+    let opts = RunOptions {
+        overrides: vec![
+            ("capped".into(), crate::Override::Value(7.0)),
+            ("counted".into(), crate::Override::Value(2.4)),
+        ],
+        ..RunOptions::default()
+    };
+    let fast = m.run(&opts).expect("runs");
+    let mut sim = crate::Sim::new(m.clone(), &opts).expect("starts");
+    sim.run_to_end().expect("runs");
+    let slow = sim.into_results();
+    for r in [&fast, &slow] {
+        assert_eq!(r.column("capped").expect("capped")[0], 1.0);
+        assert_eq!(r.column("counted").expect("counted")[0], 2.0);
+        // One a step (see above), eight steps to time 1.
+        assert_eq!(r.column("counted").expect("counted")[4], 10.0);
+    }
     let err = parse_mdl(&model(
         "a = 1 ~~|\nx = SINTEG(1, 0, a, :NA:, :NA:, :NA:, :NA:) ~~|\n",
     ))
