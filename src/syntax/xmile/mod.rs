@@ -184,7 +184,13 @@ pub(crate) fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>>
 
 fn number(n: Node<'_, '_>, what: &str) -> Result<f64> {
     let t = n.text().unwrap_or("").trim();
-    t.parse().map_err(|_| Error::BadSimSpecs {
+    // Vensim's own XMILE export names the variable that holds the setting:
+    // `<dt> TIME_STEP=0.125</dt>`.
+    let value = match t.split_once('=') {
+        Some((name, v)) if !name.trim().is_empty() => v.trim(),
+        _ => t,
+    };
+    value.parse().map_err(|_| Error::BadSimSpecs {
         message: format!("<{what}> is not a number: '{t}'"),
     })
 }

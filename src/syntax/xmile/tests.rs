@@ -24,6 +24,22 @@ fn reads_sim_specs() {
     assert_eq!(p.sim_specs.time_units.as_deref(), Some("Months"));
 }
 
+/// Vensim's own XMILE export writes `<dt> TIME_STEP=0.125</dt>`: the name
+/// of the variable holding the setting, then its value.
+#[test]
+fn reads_sim_specs_written_with_the_variable_name() {
+    let specs = "<sim_specs><start> INITIAL_TIME=2</start><stop>10</stop><dt> TIME_STEP=0.125</dt></sim_specs>";
+    let p = parse_xmile(&doc(specs, "")).unwrap();
+    assert_eq!((p.sim_specs.start, p.sim_specs.dt), (2.0, 0.125));
+    for bad in ["TIME_STEP=", "=0.5", "TIME_STEP=x"] {
+        let specs = format!("<sim_specs><start>0</start><stop>1</stop><dt>{bad}</dt></sim_specs>");
+        assert!(matches!(
+            parse_xmile(&doc(&specs, "")).unwrap_err(),
+            Error::BadSimSpecs { .. }
+        ));
+    }
+}
+
 #[test]
 fn rejects_bad_sim_specs() {
     let bad = |s: &str| parse_xmile(&doc(s, "")).unwrap_err();
