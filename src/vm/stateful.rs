@@ -1,5 +1,6 @@
 //! What the stateful ops (PREVIOUS, INIT, DELAY, DELAY FIXED, DELAY
-//! MATERIAL, DELAY INFORMATION, SAMPLE IF TRUE, random draws) compute, written once over one run's cells.
+//! MATERIAL, DELAY INFORMATION, SAMPLE IF TRUE, random draws) compute,
+//! written once over one run's cells.
 //!
 //! The scalar interpreter and the batched sweep engine both call these, each
 //! with its own storage layout, so a run gives bit-identical numbers whichever
@@ -173,7 +174,9 @@ fn lag_steps(delay: f64, dt: f64) -> u64 {
 
 /// The recorded inputs (j, x_j, d_j) of a variable pipeline that may leave
 /// at step `k`, newest first: the steps `j < k` back to the longest delay
-/// recorded (no input leaves later than that).
+/// recorded (no input leaves later than that). Per step this costs the
+/// longest delay in steps, so a delay time that is once very long (or
+/// infinite) makes every later step scan all the steps so far.
 fn recent(history: &[f64], dt: f64, k: u64) -> impl Iterator<Item = (u64, f64, f64)> + '_ {
     let n = ((history.len() / 3) as u64).min(k);
     let back = match n {
