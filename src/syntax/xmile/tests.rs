@@ -178,6 +178,41 @@ fn reads_modules_and_macros() {
     assert_eq!(p.macros[0].params, vec!["x"]);
 }
 
+/// isee's wire from a module's output to the model holding it: `<connect
+/// to=".Converter_1" from="IP1.Intervention_Point"/>` inside the module
+/// gives the holder's input placeholder `Converter 1` the module's output
+/// (SD4DS's "limits to growth v3" wires four such intervention points).
+#[test]
+fn a_module_output_wired_into_the_holding_model() {
+    let text = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><sim_specs><start>0</start><stop>4</stop><dt>1</dt></sim_specs>
+        <model><variables>
+            <aux name="Converter 1" access="input"><units>Dimensionless</units></aux>
+            <aux name="Switch Time"><eqn>2</eqn></aux>
+            <module name="IP1"><connect to="IP1.Start" from=".Switch_Time"/><connect to=".Converter_1" from="IP1.Intervention_Point"/></module>
+            <aux name="Capacity"><eqn>80 * Converter_1</eqn></aux>
+        </variables></model>
+        <model name="IP1"><variables>
+            <aux name="Start" access="input"><eqn>10</eqn></aux>
+            <aux name="Intervention Point" access="output"><eqn>IF TIME >= Start THEN 1.5 ELSE 1</eqn></aux>
+        </variables></model></xmile>"#;
+    let p = parse_xmile(text).unwrap();
+    match &p.models[0].variables[2].kind {
+        VarKind::Module { connections, .. } => {
+            assert_eq!(connections.len(), 1);
+            assert_eq!(connections[0].to, "start");
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::RunOptions::default())
+        .unwrap();
+    assert_eq!(
+        r.column("Capacity").unwrap(),
+        &[80.0, 80.0, 120.0, 120.0, 120.0]
+    );
+}
+
 #[test]
 fn malformed_documents_are_typed_errors() {
     match parse_xmile("<xmile>\n<model>\n</xmile>").unwrap_err() {

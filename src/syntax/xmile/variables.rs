@@ -590,6 +590,7 @@ pub fn read_variables(
     if !out.iter().any(|v| v.ident == "self") {
         out.iter_mut().for_each(resolve_self);
     }
+    module_outputs(&mut out);
     for (stock, len) in &conveyors {
         convey(&mut out, stock, len, &leaks, &spreads)?;
     }
@@ -598,6 +599,39 @@ pub fn read_variables(
         limit_outflows(&mut out, &belts);
     }
     Ok(out)
+}
+
+/// isee's module outputs wired into the model holding the module: a
+/// `<connect to=".x" from="module.y"/>` inside `<module name="module">`
+/// makes this model's `x` (an `access="input"` placeholder without an
+/// equation) take the module's output `y`. Read as `x = module.y`; without
+/// this the placeholder had no equation (or, given one, the wire was
+/// silently dropped).
+fn module_outputs(vars: &mut [Variable]) {
+    let mut wires: Vec<(String, String)> = Vec::new();
+    for v in vars.iter_mut() {
+        if let VarKind::Module { connections, .. } = &mut v.kind {
+            let prefix = format!("{}.", v.ident);
+            connections.retain(|c| match c.to.strip_prefix('.') {
+                Some(to) if c.from.starts_with(&prefix) && !to.is_empty() => {
+                    wires.push((to.to_string(), c.from.clone()));
+                    false
+                }
+                _ => true,
+            });
+        }
+    }
+    for (to, from) in wires {
+        if let Some(v) = vars
+            .iter_mut()
+            .find(|v| v.ident == to && !matches!(v.kind, VarKind::Module { .. }))
+        {
+            v.equations = Equations::Single(Equation {
+                text: from.clone(),
+                expr: crate::syntax::ast::Expr::Var(from, Default::default()),
+            });
+        }
+    }
 }
 
 /// isee's non-negative stocks: a stock that would fall below zero over a
