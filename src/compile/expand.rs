@@ -685,13 +685,19 @@ impl<'p> Expander<'p> {
                 function: f.into(),
             });
         };
+        let optional = m.defaults.iter().filter(|d| d.is_some()).count();
         check_arity(
             owner_name,
             &m.name,
             args.len(),
-            m.params.len(),
+            m.params.len() - optional,
             m.params.len(),
         )?;
+        // Parameters a call leaves out take their defaults.
+        let mut args = args;
+        for d in m.defaults.iter().skip(args.len()).flatten() {
+            args.push(d.clone());
+        }
         if macro_calls_itself(m) {
             return Err(Error::BadModule {
                 variable: owner_name.to_string(),

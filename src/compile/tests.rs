@@ -606,6 +606,7 @@ fn macros_expand_per_call_site_with_their_own_stocks() {
             name: "ACCUM".into(),
             ident: "accum".into(),
             params: vec!["x".into()],
+            defaults: Vec::new(),
             eqn: Equation {
                 text: "total".into(),
                 expr: v("total"),

@@ -373,6 +373,10 @@ pub struct Macro {
     pub ident: String,
     /// Canonical parameter names, in call order.
     pub params: Vec<String>,
+    /// Default values of trailing parameters a call may leave out (isee's
+    /// `<parm default="0">`), aligned with `params`; empty when none has
+    /// one.
+    pub defaults: Vec<Option<crate::syntax::ast::Expr>>,
     /// The macro body's result equation.
     pub eqn: Equation,
     /// Variables of the macro body (stocks, flows, auxes), may be empty.

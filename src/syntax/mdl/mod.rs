@@ -211,6 +211,7 @@ pub fn parse_mdl_with(
                 name: format!("{} (output {out})", m.name),
                 ident: output_macro(&ident, k),
                 params: m.params.clone(),
+                defaults: Vec::new(),
                 variables: vars.clone(),
             });
         }
@@ -222,6 +223,7 @@ pub fn parse_mdl_with(
             name: m.name,
             ident,
             params: m.params,
+            defaults: Vec::new(),
             variables: vars,
         });
     }

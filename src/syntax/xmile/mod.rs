@@ -13,7 +13,10 @@ pub mod xmutil;
 use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::error::{Error, Pos, Result};
-use crate::ir::{DimMapping, Dimension, Macro, Method, Model, Project, SimSpecs, MAX_ELEMENTS};
+use crate::ir::{
+    DimMapping, Dimension, Equation, Equations, Macro, Method, Model, Project, SimSpecs, Variable,
+    MAX_ELEMENTS,
+};
 use crate::syntax::ident::canonicalize;
 use crate::syntax::mdl::external::DataFiles;
 use variables::{read_variables, Defaults, Reader};
@@ -318,27 +321,84 @@ fn read_behavior(root: Node<'_, '_>) -> Defaults {
 
 fn read_macro(r: &mut Reader, n: Node<'_, '_>, defaults: Defaults) -> Result<Macro> {
     let name = n.attribute("name").unwrap_or("").to_string();
-    let params = n
+    let parms: Vec<Node<'_, '_>> = n
         .children()
         .filter(|c| c.is_element() && c.tag_name().name() == "parm")
+        .collect();
+    let params: Vec<String> = parms
+        .iter()
         .map(|p| canonicalize(p.text().unwrap_or("")))
         .collect();
+    let mut variables = match child(n, "variables") {
+        Some(v) => read_variables(r, v, defaults)?,
+        None => Vec::new(),
+    };
+    // Stella also declares each parameter inside the macro, as an input
+    // placeholder whose equation stands for a value when a call leaves the
+    // parameter out; the parameter is that variable.
+    let mut placeholder: std::collections::HashMap<String, Variable> = Default::default();
+    variables.retain(|v| {
+        if params.contains(&v.ident) {
+            placeholder.insert(v.ident.clone(), v.clone());
+            false
+        } else {
+            true
+        }
+    });
+    let mut param_defaults = Vec::with_capacity(params.len());
+    for (p, ident) in parms.iter().zip(&params) {
+        let given =
+            match p.attribute("default") {
+                Some(text) => Some(crate::syntax::parse_equation(text).map_err(|e| {
+                    Error::EquationSyntax {
+                        variable: format!("{name}'s parameter {ident}"),
+                        message: e.message,
+                        offset: e.offset,
+                        line: Some(r.line(*p)),
+                    }
+                })?),
+                None => match placeholder.get(ident).map(|v| &v.equations) {
+                    Some(Equations::Single(eq)) => Some(eq.expr.clone()),
+                    _ => None,
+                },
+            };
+        param_defaults.push(given);
+    }
+    // Only trailing parameters can be left out of a call.
+    let mut trailing = true;
+    for d in param_defaults.iter_mut().rev() {
+        trailing &= d.is_some();
+        if !trailing {
+            *d = None;
+        }
+    }
+    if param_defaults.iter().all(Option::is_none) {
+        param_defaults.clear();
+    }
     let eqn_node = child(n, "eqn").ok_or_else(|| Error::MissingEquation {
         variable: name.clone(),
     })?;
-    let eqn = r
-        .equation(&name, eqn_node)?
-        .ok_or_else(|| Error::MissingEquation {
-            variable: name.clone(),
-        })?;
-    let variables = match child(n, "variables") {
-        Some(v) => read_variables(r, v, defaults)?,
-        None => Vec::new(),
+    // The result may be written as a variable's display name (`early out`),
+    // which is not an expression.
+    let raw = eqn_node.text().unwrap_or("").trim();
+    let named = canonicalize(raw);
+    let eqn = if !raw.is_empty() && raw.contains(' ') && variables.iter().any(|v| v.ident == named)
+    {
+        Equation {
+            text: raw.to_string(),
+            expr: crate::syntax::ast::Expr::Var(named, Default::default()),
+        }
+    } else {
+        r.equation(&name, eqn_node)?
+            .ok_or_else(|| Error::MissingEquation {
+                variable: name.clone(),
+            })?
     };
     Ok(Macro {
         ident: canonicalize(&name),
         name,
         params,
+        defaults: param_defaults,
         eqn,
         variables,
     })

@@ -213,6 +213,42 @@ fn a_module_output_wired_into_the_holding_model() {
     );
 }
 
+/// A macro as Stella saves it: each parameter is also declared inside the
+/// macro as an input placeholder, trailing parameters have defaults
+/// (`<parm default="0">`, or the placeholder's equation), and the result
+/// is named by a variable's display name (`early out`).
+#[test]
+fn reads_stella_macros_with_placeholders_and_defaults() {
+    let text = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+        <model><variables>
+            <aux name="all"><eqn>SCALED(10, 2, 3)</eqn></aux>
+            <aux name="two"><eqn>SCALED(10, 2)</eqn></aux>
+            <aux name="one"><eqn>SCALED(10)</eqn></aux>
+        </variables></model>
+        <macro name="SCALED"><eqn>early out</eqn><parm>input</parm><parm>factor</parm><parm default="1">offset</parm>
+            <variables>
+                <aux name="input" access="input"/>
+                <aux name="factor" access="input"><eqn>5</eqn></aux>
+                <aux name="offset" access="input"><eqn>0</eqn></aux>
+                <aux name="early out"><eqn>input * factor + offset</eqn></aux>
+            </variables></macro></xmile>"#;
+    let p = parse_xmile(text).unwrap();
+    let m = &p.macros[0];
+    assert_eq!(m.params, vec!["input", "factor", "offset"]);
+    assert_eq!(m.variables.len(), 1);
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::RunOptions::default())
+        .unwrap();
+    assert_eq!(r.column("all").unwrap()[0], 23.0);
+    assert_eq!(r.column("two").unwrap()[0], 21.0);
+    // `factor` has no default attribute: its placeholder's equation (5).
+    assert_eq!(r.column("one").unwrap()[0], 51.0);
+    let none = text.replace("SCALED(10)", "SCALED()");
+    let err = crate::CompiledModel::new(&parse_xmile(&none).unwrap(), None).unwrap_err();
+    assert!(matches!(err, Error::WrongArgumentCount { .. }), "{err}");
+}
+
 #[test]
 fn malformed_documents_are_typed_errors() {
     match parse_xmile("<xmile>\n<model>\n</xmile>").unwrap_err() {

@@ -70,7 +70,7 @@ impl Reader {
     /// 1-based line of a node, from the line-start offsets computed once
     /// (roxmltree's own lookup scans from the start of the text each time,
     /// which made import time quadratic in the number of variables).
-    fn line(&self, n: Node<'_, '_>) -> u32 {
+    pub(crate) fn line(&self, n: Node<'_, '_>) -> u32 {
         let at = n.range().start;
         self.line_starts.partition_point(|&s| s <= at) as u32
     }
