@@ -208,6 +208,20 @@ impl<'t, 'a> Gen<'t, 'a> {
         self.record_all(id, std::slice::from_ref(x), None)
     }
 
+    /// Compile a record program for stateful op `id` recording each of
+    /// `xs` in turn.
+    fn record_each(&mut self, id: u32, xs: &[Expr]) -> Result<()> {
+        let mut g = Gen::new(self.t, Phase::Step, self.var);
+        g.lagged = true;
+        for x in xs {
+            g.expr(x)?;
+            g.emit(Op::Record(id));
+        }
+        let code = std::mem::take(&mut g.out.code);
+        self.t.records.push((id, code));
+        Ok(())
+    }
+
     /// Compile a record program for stateful op `id`: push `args`, apply
     /// `op` (if any) and record the result.
     fn record_all(&mut self, id: u32, args: &[Expr], op: Option<Op>) -> Result<()> {
@@ -275,8 +289,8 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
-            "delay_fixed" | "conveyor_delay"
-                if self.t.dialect == Dialect::Vensim || f == "conveyor_delay" =>
+            "delay_fixed" | "conveyor_delay" | "delay_material" | "delay_information"
+                if self.t.dialect == Dialect::Vensim || f != "delay_fixed" =>
             {
                 // Vensim DELAY FIXED(input, delay time, initial value): an
                 // exact pipeline; the delay time is read only at the initial
@@ -284,38 +298,19 @@ impl<'t, 'a> Gen<'t, 'a> {
                 // TIME >= INITIAL TIME + delay time (Vensim manual, DELAY FIXED).
                 // A conveyor's outflow is the same pipeline in any dialect
                 // (see `syntax::xmile::variables::convey`).
-                self.arity(f, args.len(), 3, 3)?;
-                self.out.time_varying = true;
-                let id = self.stateful_id(args, StatefulKind::DelayFixed);
-                match self.phase {
-                    Phase::Init => {
-                        self.expr(&args[2])?;
-                        self.expr(&args[1])?;
-                        self.emit(Op::Stateful(id, 2));
-                    }
-                    Phase::Step => {
-                        self.emit(Op::Stateful(id, 0));
-                        self.record(id, &args[0])?;
-                    }
-                }
-                Ok(())
-            }
-            "delay_material" | "delay_information" => {
-                // Vensim DELAY MATERIAL(input, delay time, initial value,
-                // missing value) and DELAY INFORMATION(input, delay time,
-                // initial value): "the same as DELAY FIXED except that delay
-                // time can be a variable" (Vensim manual); each input leaves
-                // after the delay time it entered with. The record program
-                // stores the input and its delay time after every step.
-                let material = f == "delay_material";
-                let n = if material { 4 } else { 3 };
+                // DELAY MATERIAL(input, delay time, initial value, missing
+                // value) and DELAY INFORMATION(input, delay time, initial
+                // value) are "the same as DELAY FIXED except that delay time
+                // can be a variable" (Vensim manual): each input leaves after
+                // the delay time it entered with, so their record program
+                // stores the delay time after the input.
+                let (kind, n) = match f {
+                    "delay_material" => (StatefulKind::DelayMaterial, 4),
+                    "delay_information" => (StatefulKind::DelayInformation, 3),
+                    _ => (StatefulKind::DelayFixed, 3),
+                };
                 self.arity(f, args.len(), n, n)?;
                 self.out.time_varying = true;
-                let kind = if material {
-                    StatefulKind::DelayMaterial
-                } else {
-                    StatefulKind::DelayInformation
-                };
                 let id = self.stateful_id(args, kind);
                 match self.phase {
                     Phase::Init => {
@@ -324,18 +319,17 @@ impl<'t, 'a> Gen<'t, 'a> {
                         self.emit(Op::Stateful(id, 2));
                     }
                     Phase::Step => {
-                        if material {
-                            self.expr(&args[3])?;
+                        let missing = args.get(3);
+                        if let Some(m) = missing {
+                            self.expr(m)?;
                         }
-                        self.emit(Op::Stateful(id, u8::from(material)));
-                        let mut g = Gen::new(self.t, Phase::Step, self.var);
-                        g.lagged = true;
-                        g.expr(&args[0])?;
-                        g.emit(Op::Record(id));
-                        g.expr(&args[1])?;
-                        g.emit(Op::Record(id));
-                        let code = std::mem::take(&mut g.out.code);
-                        self.t.records.push((id, code));
+                        self.emit(Op::Stateful(id, u8::from(missing.is_some())));
+                        let recorded = if kind == StatefulKind::DelayFixed {
+                            &args[..1]
+                        } else {
+                            &args[..2]
+                        };
+                        self.record_each(id, recorded)?;
                     }
                 }
                 Ok(())
