@@ -39,6 +39,10 @@ pub enum Builtin {
     Power,
     Min,
     Max,
+    /// A non-negative stock's cap on an outflow (isee): `flow` when it is
+    /// not above `cap`, else `cap`. A flow that is not a number stays so
+    /// (MIN would take the cap and empty the stock in one step).
+    CapOutflow,
     SafeDiv,
     /// `XIDZ(a, b, x)`
     Xidz,
@@ -142,7 +146,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "sqrt" => (Sqrt, 1, 1),
         // A non-negative stock's cap on its outflow (isee), see
         // `syntax::xmile::variables::limit_outflows`.
-        "nonnegative_outflow" => (Min, 2, 2),
+        "nonnegative_outflow" => (CapOutflow, 2, 2),
         "gamma_ln" | "gammaln" => (GammaLn, 1, 1),
         "factorial" => (Factorial, 1, 1),
         "combinations" => (Combinations, 2, 2),
@@ -240,6 +244,13 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Mod => floor_mod(a(0), a(1)),
         Power => a(0).powf(a(1)),
         Min => args.iter().copied().fold(f64::INFINITY, f64::min),
+        CapOutflow => {
+            if a(0) > a(1) {
+                a(1)
+            } else {
+                a(0)
+            }
+        }
         Max => args.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         SafeDiv => {
             if a(1) == 0.0 {
@@ -401,6 +412,9 @@ mod tests {
     #[test]
     fn min_max_take_any_number_of_args() {
         assert_eq!(eval(Builtin::Min, &[3.0, 1.0, 2.0], CTX), 1.0);
+        assert_eq!(eval(Builtin::CapOutflow, &[3.0, 1.0], CTX), 1.0);
+        assert_eq!(eval(Builtin::CapOutflow, &[0.5, 1.0], CTX), 0.5);
+        assert!(eval(Builtin::CapOutflow, &[f64::NAN, 1.0], CTX).is_nan());
         assert_eq!(eval(Builtin::Max, &[3.0], CTX), 3.0);
     }
 

@@ -241,8 +241,12 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     fn call(&mut self, f: &str, args: &[Expr]) -> Result<()> {
         // A graphical-function variable called like a function: `gf(x)`.
+        // A variable without a table that is named like a builtin (a flow
+        // "Pulse" = PULSE(100, 2)) leaves the call to the builtin.
         if let Some(&i) = self.t.index.get(f) {
-            return self.lookup_call(f, i, args);
+            if self.t.table_of[i].is_some() || builtins::lookup_in(f, self.t.dialect).is_none() {
+                return self.lookup_call(f, i, args);
+            }
         }
         match f {
             "lookup" => {

@@ -64,7 +64,8 @@ pub struct StockInfo {
     pub inflows: Vec<u32>,
     pub outflows: Vec<u32>,
     /// XMILE `<non_negative/>`: the stock is clamped at zero after each
-    /// step (its flows keep reporting their computed values).
+    /// step (its flows keep reporting their computed values). A value that
+    /// is not a number stays so, rather than reading as an empty stock.
     pub non_negative: bool,
 }
 

@@ -1097,6 +1097,29 @@ fn isee_non_negative_stocks_cut_back_their_outflows() {
     assert_eq!(col(&r, "tank"), [10.0, 5.0, 0.0, 0.0, 0.0]);
     assert_eq!(col(&r, "first"), [3.0; 5]);
     assert_eq!(col(&r, "drained")[4], 24.0);
+    // An outflow that is not a number (0/0 in Lmorisse's Borneo model) is
+    // not replaced by the cap: the stock is not emptied in one step.
+    let nan = model("isee systems, inc.")
+        .replace(
+            "<flow name=\"second\"><eqn>3</eqn>",
+            "<flow name=\"second\"><eqn>IF TIME >= 2 THEN 0 / 0 ELSE 3</eqn>",
+        )
+        // (a non-negative flow's own clamp would read NaN as 0)
+        .replace(
+            "<eqn>IF TIME >= 2 THEN 0 / 0 ELSE 3</eqn><non_negative/>",
+            "<eqn>IF TIME >= 2 THEN 0 / 0 ELSE 3</eqn>",
+        );
+    let project = crate::load_xmile(&nan).expect("loads");
+    let r = CompiledModel::new(&project, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    let (second, tank) = (col(&r, "second"), col(&r, "tank"));
+    assert_eq!(second[..2], [3.0, 3.0]);
+    assert!(second[2..].iter().all(|v| v.is_nan()), "{second:?}");
+    // Nor is the stock then clamped to zero: it is not a number either.
+    assert_eq!(tank[..3], [10.0, 5.0, 0.0]);
+    assert!(tank[3..].iter().all(|v| v.is_nan()), "{tank:?}");
 }
 
 /// Two non-negative stocks passing farms back and forth, where the flow
@@ -1127,4 +1150,30 @@ fn isee_caps_leave_out_inflows_computed_from_the_outflow() {
     assert_eq!(col("back"), [2.0, 2.0, 2.0]);
     assert_eq!(col("farms"), [10.0, 10.0, 10.0]);
     assert_eq!(col("standby"), [0.0, 0.0, 0.0]);
+}
+
+/// A variable named like a builtin does not hide the builtin: a flow
+/// "Pulse" = pulse(100, 2) and "Ramp" = ramp(3, 5) call PULSE and RAMP
+/// (se-lib's test model), while a graphical function is still called by
+/// its name.
+#[test]
+fn a_variable_named_like_a_builtin_still_calls_the_builtin() {
+    let xml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/builtin_named_flows.xmile"),
+    )
+    .expect("fixture");
+    let project = crate::load_xmile(&xml).expect("loads");
+    let r = CompiledModel::new(&project, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    let col = |n: &str| r.column(n).expect("column").to_vec();
+    assert_eq!(col("Pulse")[2], 100.0);
+    assert_eq!(col("Ramp")[6], 3.0);
+    assert_eq!(
+        col("Level"),
+        [0.0, 0.0, 0.0, 100.0, 100.0, 100.0, 100.0, 103.0, 109.0, 118.0, 130.0]
+    );
+    assert_eq!(col("uses table"), [5.0; 11]);
 }

@@ -307,7 +307,8 @@ impl Effects<'_> {
 
     fn call(&mut self, f: &str, args: &[Expr], ctx: Sign) {
         // A graphical function called like a function: its slope.
-        if self.flat.index.contains_key(f) {
+        let table = self.flat.index.get(f).map(|&i| &self.flat.vars[i]);
+        if table.is_some_and(|v| v.gf.is_some()) {
             let s = ctx.times(self.slope_of(f));
             args.iter().for_each(|a| self.walk(a, s));
             return;

@@ -438,7 +438,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 let slot = &mut self.slots[s.slot as usize];
                 for l in 0..W {
                     let v = slot[l] + dt * k[l];
-                    slot[l] = if s.non_negative { v.max(0.0) } else { v };
+                    slot[l] = if s.non_negative && v < 0.0 { 0.0 } else { v };
                 }
             }
             Self::restrict(m, &mut self.slots);
@@ -476,7 +476,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             let slot = &mut self.slots[s.slot as usize];
             for l in 0..W {
                 let v = b[l] + dt * a[l];
-                slot[l] = if s.non_negative { v.max(0.0) } else { v };
+                slot[l] = if s.non_negative && v < 0.0 { 0.0 } else { v };
             }
         }
         Self::restrict(m, &mut self.slots);

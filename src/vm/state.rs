@@ -622,7 +622,7 @@ impl RunState {
         }
         for ((s, &b), &a) in m.stocks.iter().zip(&self.base).zip(&self.acc) {
             let v = b + dt * a;
-            self.slots[s.slot as usize] = if s.non_negative { v.max(0.0) } else { v };
+            self.slots[s.slot as usize] = if s.non_negative && v < 0.0 { 0.0 } else { v };
         }
         for (slot, limits) in &m.limited {
             let v = &mut self.slots[*slot as usize];

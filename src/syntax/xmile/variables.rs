@@ -875,6 +875,10 @@ fn resolve_self(v: &mut Variable) {
     let replace = |e: &Expr, me: &Expr| {
         e.rewrite(&|x| match x {
             Expr::Var(n, _) if n == "self" => Some(me.clone()),
+            // `SELF[*, d]`: a slice of the variable itself.
+            Expr::Subscript(n, idx, span) if n == "self" => {
+                Some(Expr::Subscript(ident.clone(), idx.clone(), *span))
+            }
             _ => None,
         })
     };
