@@ -388,3 +388,21 @@ fn xmile_builtins_element_references_and_computed_subscripts() {
     assert_eq!(moving[..3], [10.0, 21.0, 32.0]);
     assert!(moving[3].is_nan());
 }
+
+/// isee's `SELF[...]`: a slice of the variable whose equation it is in
+/// (`SIZE(SELF[*, contact])` in a COVID-19 generic-structures model).
+#[test]
+fn self_slices_name_the_variable_itself() {
+    let text = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>
+        <sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name="A" size="3"/><dim name="B" size="2"/></dimensions>
+        <model><variables>
+            <aux name="x"><dimensions><dim name="A"/><dim name="B"/></dimensions><eqn>SIZE(SELF[*, B])</eqn></aux>
+        </variables></model></xmile>"#;
+    let p = parse_xmile(text).unwrap();
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::RunOptions::default())
+        .unwrap();
+    assert_eq!(r.column("x[2,1]").unwrap(), &[3.0, 3.0, 3.0]);
+}
