@@ -338,6 +338,25 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
+            "depreciate_straightline" => {
+                // Vensim DEPRECIATE STRAIGHTLINE(str, dtime, fisc, init):
+                // see `vm::stateful::depreciate`.
+                self.arity(f, args.len(), 4, 4)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::DepreciateStraightline);
+                if self.phase == Phase::Init {
+                    self.expr(&args[3])?;
+                }
+                for a in &args[..3] {
+                    self.expr(a)?;
+                }
+                let n = if self.phase == Phase::Init { 4 } else { 3 };
+                self.emit(Op::Stateful(id, n));
+                if self.phase == Phase::Step {
+                    self.record(id, &args[0])?;
+                }
+                Ok(())
+            }
             "sample_if_true" => {
                 // Vensim SAMPLE IF TRUE(cond, input, initial): input while
                 // cond is true, else the last sampled value (initially

@@ -100,6 +100,13 @@ pub enum StatefulKind {
     /// the most recent input whose exit step has come (`init` before any
     /// has): a shortening delay skips inputs, a lengthening one holds.
     DelayInformation,
+    /// Vensim `DEPRECIATE STRAIGHTLINE(str, dtime, fisc, init)`: init
+    /// code pushes (init, str, dtime, fisc), step code (str, dtime, fisc);
+    /// the record program appends str after each committed step. What
+    /// was invested in a fiscal period (the sum of str * dt over its
+    /// steps) is paid out evenly over the next dtime, starting in that
+    /// period; see `vm::stateful::depreciate`.
+    DepreciateStraightline,
     /// Vensim `SAMPLE IF TRUE(cond, x, init)`: init code pushes (cond, x,
     /// init), step code (cond, x); the value is x when cond is true, else the
     /// value held since the last sample. The record program stores the value.

@@ -359,8 +359,18 @@ fn a_lookup_read_without_an_input_is_refused() {
 /// Run `vars` with the one-lane batched engine and the stepwise `Sim`
 /// (the scalar interpreter); both must agree bit for bit.
 fn run_both_engines(vars: Vec<crate::ir::Variable>, stop: f64, dt: f64) -> crate::Results {
+    run_both_engines_from(vars, 0.0, stop, dt)
+}
+
+/// [`run_both_engines`] from `start`.
+fn run_both_engines_from(
+    vars: Vec<crate::ir::Variable>,
+    start: f64,
+    stop: f64,
+    dt: f64,
+) -> crate::Results {
     let model =
-        std::sync::Arc::new(CompiledModel::new(&project(vars, 0.0, stop, dt), None).unwrap());
+        std::sync::Arc::new(CompiledModel::new(&project(vars, start, stop, dt), None).unwrap());
     let fast = model.run(&RunOptions::default()).unwrap();
     let mut sim = crate::Sim::new(model.clone(), &RunOptions::default()).unwrap();
     sim.run_to_end().unwrap();
@@ -540,4 +550,57 @@ fn lookup_slope_matches_the_manual() {
     ] {
         check(&r, name, 0.0, &[(0.0, want)]);
     }
+}
+
+/// Vensim DEPRECIATE STRAIGHTLINE(str, dtime, fisc, init). Yearly steps:
+/// 1e9 invested in 2022 and 2.5e9 in 2026, depreciated over 20 years,
+/// pay out 5e7 a year from 2022 to 2041 and 1.25e8 from 2026 to 2045 (the
+/// values of SDEverywhere's `depreciate` model as Vensim computed them).
+/// Quarterly steps with yearly fiscal periods: a period's investments are
+/// lumped, the current one counted at the current stream, and a stream
+/// equal to init keeps the output constant at that value.
+#[test]
+fn depreciate_straightline_pays_out_each_period_over_the_life() {
+    let r = run_both_engines_from(
+        vec![
+            aux(
+                "new_capacity",
+                "IF TIME = 2022 THEN 1000 ELSE IF TIME = 2026 THEN 2500 ELSE 0",
+            ),
+            aux("str", "1e6 * new_capacity"),
+            aux("depreciated", "depreciate_straightline(str, 20, 1, 0)"),
+        ],
+        2020.0,
+        2050.0,
+        1.0,
+    );
+    let want = |t: f64| match t as i64 {
+        2022..=2025 => 5e7,
+        2026..=2041 => 1.75e8,
+        2042..=2045 => 1.25e8,
+        _ => 0.0,
+    };
+    let expect: Vec<(f64, f64)> = (2020..=2050).map(|y| (y as f64, want(y as f64))).collect();
+    check(&r, "depreciated", 1e-12, &expect);
+
+    let r = run_both_engines_from(
+        vec![
+            aux("steady", "depreciate_straightline(8, 2, 1, 8)"),
+            aux("from_init", "depreciate_straightline(8, 2, 1, 4)"),
+            // A dtime that is not a whole number of periods is rounded.
+            aux("rounded", "depreciate_straightline(8, 2.2, 1, 4)"),
+        ],
+        0.0,
+        3.0,
+        0.25,
+    );
+    check(&r, "steady", 0.0, &[(0.0, 8.0), (1.5, 8.0), (3.0, 8.0)]);
+    // Period 0: the initial stream's last period (4) and now (8), over 2.
+    check(
+        &r,
+        "from_init",
+        0.0,
+        &[(0.0, 6.0), (0.75, 6.0), (1.0, 8.0), (3.0, 8.0)],
+    );
+    assert_eq!(r.column("rounded"), r.column("from_init"));
 }

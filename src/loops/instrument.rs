@@ -63,6 +63,7 @@ fn is_stateful(f: &str) -> bool {
             | "delay_fixed"
             | "delay_material"
             | "delay_information"
+            | "depreciate_straightline"
             | "conveyor_delay"
             | "sample_if_true"
             | "random_uniform"

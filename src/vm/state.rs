@@ -446,6 +446,7 @@ impl RunState {
                             | StatefulKind::DelayFixed
                             | StatefulKind::DelayMaterial
                             | StatefulKind::DelayInformation
+                            | StatefulKind::DepreciateStraightline
                     )
                 });
                 if indexed && self.initialized {

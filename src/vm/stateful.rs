@@ -99,6 +99,15 @@ pub(crate) fn eval(
                 arg(0)
             }
         }
+        StatefulKind::DepreciateStraightline => {
+            let (x, dtime, fisc) = if clock.initializing {
+                *cells.state = arg(0);
+                (arg(1), arg(2), arg(3))
+            } else {
+                (arg(0), arg(1), arg(2))
+            };
+            depreciate(cells.history, *cells.state, clock, x, dtime, fisc)
+        }
         StatefulKind::SampleIfTrue => {
             if clock.initializing {
                 let v = if arg(0) != 0.0 { arg(1) } else { arg(2) };
@@ -142,7 +151,9 @@ pub(crate) fn eval(
 pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut Vec<f64>) {
     match kind {
         StatefulKind::Previous | StatefulKind::SampleIfTrue => *state = v,
-        StatefulKind::Delay | StatefulKind::DelayFixed => history.push(v),
+        StatefulKind::Delay | StatefulKind::DelayFixed | StatefulKind::DepreciateStraightline => {
+            history.push(v)
+        }
         StatefulKind::DelayMaterial | StatefulKind::DelayInformation => {
             if history.len() % 3 == 1 {
                 let longest = match history.len() {
@@ -208,6 +219,52 @@ fn latest_arrived(history: &[f64], dt: f64, k: u64) -> Option<f64> {
     recent(history, dt, k)
         .find(|&(j, _, d)| j.saturating_add(lag_steps(d, dt)) <= k)
         .map(|(_, x, _)| x)
+}
+
+/// Vensim DEPRECIATE STRAIGHTLINE at step `clock.step`, from the stream
+/// recorded at the earlier steps (`history`) and its value `x` now.
+///
+/// The manual: depreciation "is computed by lumping all payments made
+/// within the fiscal period specified by fisc together"; dtime "must be an
+/// integer multiple of fisc" (else Vensim adjusts it: here to the nearest
+/// whole number of periods, at least one); an investment is paid out
+/// evenly over the dtime/fisc periods starting with its own, and "the
+/// function actually includes ... the current value of str in its returned
+/// value" (the current period is paid as if str kept its present value);
+/// init initializes "as if the function had been called with a constant
+/// value of init in place of the str argument over the previous dtime".
+/// Fiscal periods start at the initial time. With fisc equal to TIME STEP
+/// the value is the mean of str over the last dtime (SDEverywhere's
+/// `depreciate` model's Vensim output).
+fn depreciate(history: &[f64], init: f64, clock: &Clock, x: f64, dtime: f64, fisc: f64) -> f64 {
+    if !(fisc > 0.0 && fisc.is_finite() && dtime.is_finite()) {
+        return f64::NAN;
+    }
+    let periods = (dtime / fisc).round().max(1.0);
+    let life = periods * fisc;
+    let dt = clock.dt;
+    let period_of = |j: u64| ((j as f64 * dt) / fisc + 1e-9).floor();
+    let k = clock.step;
+    let p = period_of(k);
+    // Periods [first, p) are still being paid for; those before the start
+    // stand for the initial stream.
+    let first = p - periods + 1.0;
+    let mut paid = 0.0;
+    if first < 0.0 {
+        paid += -first * init * fisc;
+    }
+    let start = if first > 0.0 {
+        ((first * fisc) / dt - 1e-9).ceil().max(0.0) as usize
+    } else {
+        0
+    };
+    let recorded = history.len().min(k as usize);
+    for (j, &s) in history.iter().enumerate().take(recorded).skip(start) {
+        if period_of(j as u64) < p {
+            paid += s * dt;
+        }
+    }
+    (paid + x * fisc) / life
 }
 
 /// The recorded input of a DELAY at `time - delay`, linearly interpolated
