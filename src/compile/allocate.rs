@@ -123,6 +123,73 @@ impl ArrayInfo<'_> {
         Ok((rd, requesters.to_vec(), k))
     }
 
+    /// isee `ALLOCATE(available, r, requests, priorities, width, type
+    /// [, extra])`: ALLOCATE AVAILABLE with the profile given as separate
+    /// arguments over the requesters' dimension `r` (SDEverywhere's
+    /// `allocate` model writes the same allocation both ways). Each
+    /// argument is read per requester: a `*` over `r` (`priority[*, p]`)
+    /// and a plain name or subscript `r` both mean that requester's
+    /// element. The type numbers are Vensim's; `extra` defaults to 1.
+    pub(crate) fn allocate_isee(
+        &self,
+        args: &[Expr],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Expr> {
+        const NAME: &str = "ALLOCATE";
+        check_arity(variable, NAME, args.len(), 6, 7)?;
+        let rd = match &args[1] {
+            Expr::Var(n, _) => canonicalize(n),
+            _ => String::new(),
+        };
+        let dim = IndexExpr::Expr(Expr::Var(rd.clone(), Span::default()));
+        let (rd, requesters, k) = self.request_dim(&[dim], ctx, variable, NAME)?;
+        // `x[*, p]` over the requesters' dimension: that requester's element.
+        let per_requester = |e: &Expr, elem: &str| -> Expr {
+            match e {
+                Expr::Subscript(n, idx, span) => {
+                    let idx = idx
+                        .iter()
+                        .map(|i| match i {
+                            IndexExpr::Wildcard(None) => {
+                                IndexExpr::Expr(Expr::Var(elem.to_string(), *span))
+                            }
+                            IndexExpr::Wildcard(Some(d)) if *d == rd => {
+                                IndexExpr::Expr(Expr::Var(elem.to_string(), *span))
+                            }
+                            other => other.clone(),
+                        })
+                        .collect();
+                    Expr::Subscript(n.clone(), idx, *span)
+                }
+                other => other.clone(),
+            }
+        };
+        let mut call = vec![
+            Expr::Num(k as f64),
+            self.scalarize(&args[0], ctx, variable)?,
+        ];
+        for e in &requesters {
+            let mut inner: ElementCtx = vec![(rd.clone(), e.clone())];
+            inner.extend(ctx.iter().cloned());
+            let field = |a: &Expr| self.scalarize(&per_requester(a, e), &inner, variable);
+            // (request, type, priority, width, extra)
+            call.push(field(&args[2])?);
+            call.push(field(&args[5])?);
+            call.push(field(&args[3])?);
+            call.push(field(&args[4])?);
+            call.push(match args.get(6) {
+                Some(extra) => field(extra)?,
+                None => Expr::Num(1.0),
+            });
+        }
+        Ok(Expr::Call(
+            "allocate_available_element".into(),
+            call,
+            Span::default(),
+        ))
+    }
+
     /// `ALLOCATE BY PRIORITY(request[.., r], priority[.., r], size, width,
     /// supply)`: ALLOCATE AVAILABLE with a rectangular profile of full
     /// width `width` for every requester (matches the SDXorg

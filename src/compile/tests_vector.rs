@@ -370,3 +370,68 @@ fn array_builtins_past_the_argument_bound_are_typed_errors() {
         other => panic!("expected BadSubscript, got {:?}", other.map(|_| ())),
     }
 }
+
+/// isee ALLOCATE(available, r, requests, priorities, width, type) is
+/// Vensim's ALLOCATE AVAILABLE with the profile given argument by argument
+/// (SDEverywhere's `allocate` model, written both ways, has one reference
+/// output): for every profile type, integer or not, over a supply ramping
+/// from 0 to 10, the Stella form gives the Vensim form's shipments.
+#[test]
+fn isee_allocate_is_allocate_available_with_the_profile_spread_out() {
+    for ptype in [0, 1, 2, 3, 4, 5, 11] {
+        let mdl = format!(
+            "{{UTF-8}}
+region: Boston, Dayton, Fresno ~~|
+XPriority: ptype, ppriority, pwidth, pextra ~~|
+demand[region] = 3, 2, 4 ~~|
+priority[region] = 1, 2, 3 ~~|
+pv[region, ptype] = {ptype} ~~|
+pv[region, ppriority] = priority[region] ~~|
+pv[region, pwidth] = 1.5 ~~|
+pv[region, pextra] = 2 ~~|
+supply = TIME ~~|
+shipments[region] = ALLOCATE AVAILABLE(demand[region], pv[region, ptype], supply) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 10 ~~|
+TIME STEP = 0.5 ~~|
+"
+        );
+        let xml = format!(
+            r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>
+            <sim_specs><start>0</start><stop>10</stop><dt>0.5</dt></sim_specs>
+            <dimensions><dim name="region"><elem name="Boston"/><elem name="Dayton"/><elem name="Fresno"/></dim>
+              <dim name="XPriority"><elem name="ptype"/><elem name="ppriority"/><elem name="pwidth"/><elem name="pextra"/></dim></dimensions>
+            <model><variables>
+              <aux name="demand"><dimensions><dim name="region"/></dimensions>
+                <element subscript="Boston"><eqn>3</eqn></element><element subscript="Dayton"><eqn>2</eqn></element><element subscript="Fresno"><eqn>4</eqn></element></aux>
+              <aux name="pv"><dimensions><dim name="region"/><dim name="XPriority"/></dimensions>
+                <element subscript="Boston, ptype"><eqn>{ptype}</eqn></element><element subscript="Boston, ppriority"><eqn>1</eqn></element>
+                <element subscript="Boston, pwidth"><eqn>1.5</eqn></element><element subscript="Boston, pextra"><eqn>2</eqn></element>
+                <element subscript="Dayton, ptype"><eqn>{ptype}</eqn></element><element subscript="Dayton, ppriority"><eqn>2</eqn></element>
+                <element subscript="Dayton, pwidth"><eqn>1.5</eqn></element><element subscript="Dayton, pextra"><eqn>2</eqn></element>
+                <element subscript="Fresno, ptype"><eqn>{ptype}</eqn></element><element subscript="Fresno, ppriority"><eqn>3</eqn></element>
+                <element subscript="Fresno, pwidth"><eqn>1.5</eqn></element><element subscript="Fresno, pextra"><eqn>2</eqn></element></aux>
+              <aux name="supply"><eqn>TIME</eqn></aux>
+              <aux name="shipments"><dimensions><dim name="region"/></dimensions>
+                <eqn>ALLOCATE(supply, region, demand, pv[*, ppriority], pv[region, pwidth], pv[region, ptype], pv[region, pextra])</eqn></aux>
+            </variables></model></xmile>"#
+        );
+        let run = |p: crate::Project| {
+            CompiledModel::new(&p, None)
+                .unwrap()
+                .run(&RunOptions::default())
+                .unwrap()
+        };
+        let vensim = run(crate::load_mdl(&mdl).unwrap());
+        let stella = run(crate::load_xmile(&xml).unwrap());
+        for e in ["Boston", "Dayton", "Fresno"] {
+            let name = format!("shipments[{e}]");
+            let (v, s) = (vensim.column(&name).unwrap(), stella.column(&name).unwrap());
+            let same = v.iter().zip(s).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "type {ptype}, {name}: {v:?} vs {s:?}");
+        }
+        // Not all zero: the supply is shared out.
+        let last = vensim.column("shipments[Boston]").unwrap();
+        assert!(last.iter().any(|&x| x > 0.0), "type {ptype}");
+    }
+}

@@ -56,6 +56,9 @@ impl ArrayInfo<'_> {
             "invert_matrix" => self.invert_matrix(args, ctx, variable).map(Some),
             "allocate_available" => self.allocate_available(args, ctx, variable).map(Some),
             "allocate_by_priority" => self.allocate_by_priority(args, ctx, variable).map(Some),
+            "allocate" if self.project.dialect != crate::ir::Dialect::Vensim => {
+                self.allocate_isee(args, ctx, variable).map(Some)
+            }
             _ => self.vector_order_fn(f, args, ctx, variable),
         }
     }
