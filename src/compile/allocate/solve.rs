@@ -235,6 +235,11 @@ fn shares(key: &[f64], out: &mut Vec<f64>) {
         out.extend(requesters(rest).map(|r| r.request.max(0.0)));
     } else if available <= 0.0 {
         out.extend(requesters(rest).map(|_| 0.0));
+    } else if requesters(rest).all(|r| r.kind.round() == 0.0) {
+        // Priority type 0: what is available is shared in proportion to the
+        // requests (SDEverywhere's `allocate_ptype` model, Vensim's output:
+        // requests 200 and 50 of 100 get 80 and 20).
+        out.extend(requesters(rest).map(|r| r.request.max(0.0) * available / total));
     } else {
         let p = clearing_priority(rest, available, total);
         out.extend(requesters(rest).map(|r| r.share(p)));
@@ -252,6 +257,19 @@ mod tests {
         assert!(allocate_available_element(&[3.0, 10.0, 5.0, 1.0, 1.0, 1.0, 0.0]).is_nan());
         assert!(allocate_available_element(&[0.0, 10.0, 5.0, 1.0]).is_nan());
         assert!(allocate_available_element(&[0.0, 1.0, 5.0, 9.0, 1.0, 1.0, 0.0]).is_nan());
+    }
+
+    /// Priority type 0 shares a short supply in proportion to the requests
+    /// (Vensim's output for SDEverywhere's `allocate_ptype` model).
+    #[test]
+    fn type_zero_shares_in_proportion_to_the_requests() {
+        let a = |k: f64| {
+            [
+                k, 100.0, 200.0, 0.0, 0.1, 0.5, 0.0, 50.0, 0.0, 0.9, 0.5, 0.0,
+            ]
+        };
+        assert_eq!(allocate_available_element(&a(0.0)), 80.0);
+        assert_eq!(allocate_available_element(&a(1.0)), 20.0);
     }
 
     #[test]
