@@ -39,6 +39,12 @@ pub enum Builtin {
     Power,
     Min,
     Max,
+    /// isee `NORMALCDF(left, right[, mean, sd])`: the probability that a
+    /// normal value (mean 0, sd 1 unless given) lies between left and right.
+    NormalCdf,
+    /// isee `INVNORM(p[, mean, sd])`: the value below which a normal value
+    /// lies with probability p.
+    InvNorm,
     /// A non-negative stock's cap on an outflow (isee): `flow` when it is
     /// not above `cap`, else `cap`. A flow that is not a number stays so
     /// (MIN would take the cap and empty the stock in one step).
@@ -147,6 +153,8 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         // A non-negative stock's cap on its outflow (isee), see
         // `syntax::xmile::variables::limit_outflows`.
         "nonnegative_outflow" => (CapOutflow, 2, 2),
+        "normalcdf" => (NormalCdf, 2, 4),
+        "invnorm" => (InvNorm, 1, 3),
         "gamma_ln" | "gammaln" => (GammaLn, 1, 1),
         "factorial" => (Factorial, 1, 1),
         "combinations" => (Combinations, 2, 2),
@@ -244,6 +252,20 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Mod => floor_mod(a(0), a(1)),
         Power => a(0).powf(a(1)),
         Min => args.iter().copied().fold(f64::INFINITY, f64::min),
+        NormalCdf => {
+            let (mean, sd) = (
+                args.get(2).copied().unwrap_or(0.0),
+                args.get(3).copied().unwrap_or(1.0),
+            );
+            normal_cdf((a(1) - mean) / sd) - normal_cdf((a(0) - mean) / sd)
+        }
+        InvNorm => {
+            let (mean, sd) = (
+                args.get(1).copied().unwrap_or(0.0),
+                args.get(2).copied().unwrap_or(1.0),
+            );
+            mean + sd * normal_quantile(a(0))
+        }
         CapOutflow => {
             if a(0) > a(1) {
                 a(1)
@@ -348,6 +370,74 @@ fn pulse(magnitude: f64, first: f64, interval: f64, ctx: TimeCtx) -> f64 {
     }
 }
 
+/// The standard normal CDF, through erfc (exact to a few ulps, tails too).
+fn normal_cdf(z: f64) -> f64 {
+    0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// The standard normal quantile: Acklam's rational approximation (relative
+/// error 1.15e-9), refined by one Halley step on [`normal_cdf`] to full
+/// double precision. 0 and 1 give the infinities, anything else outside
+/// [0, 1] NaN.
+fn normal_quantile(p: f64) -> f64 {
+    if !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    if p == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p == 1.0 {
+        return f64::INFINITY;
+    }
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    let x = if p < 0.024_25 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.024_25 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    };
+    // Halley's step: e = CDF(x) - p, u = e / density(x).
+    let e = normal_cdf(x) - p;
+    let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
+    x - u / (1.0 + x * u / 2.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +505,36 @@ mod tests {
         assert_eq!(eval(Builtin::CapOutflow, &[3.0, 1.0], CTX), 1.0);
         assert_eq!(eval(Builtin::CapOutflow, &[0.5, 1.0], CTX), 0.5);
         assert!(eval(Builtin::CapOutflow, &[f64::NAN, 1.0], CTX).is_nan());
+        // isee NORMALCDF(left, right[, mean, sd]) and INVNORM(p[, mean, sd]),
+        // against tabulated normal values.
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12 * b.abs().max(1.0);
+        assert!(close(eval(Builtin::NormalCdf, &[-99.0, 0.0], CTX), 0.5));
+        assert!(close(
+            eval(Builtin::NormalCdf, &[-1.0, 1.0], CTX),
+            0.682_689_492_137_085_9
+        ));
+        assert!(close(
+            eval(Builtin::NormalCdf, &[-99.0, 110.0, 100.0, 10.0], CTX),
+            0.841_344_746_068_542_9
+        ));
+        assert!(close(
+            eval(Builtin::InvNorm, &[0.975], CTX),
+            1.959_963_984_540_054
+        ));
+        assert!(close(
+            eval(Builtin::InvNorm, &[0.01], CTX),
+            -2.326_347_874_040_841
+        ));
+        assert!(close(
+            eval(Builtin::InvNorm, &[1e-10], CTX),
+            -6.361_340_902_404_056
+        ));
+        assert!(close(
+            eval(Builtin::InvNorm, &[0.5, 100.0, 15.0], CTX),
+            100.0
+        ));
+        assert_eq!(eval(Builtin::InvNorm, &[0.0], CTX), f64::NEG_INFINITY);
+        assert!(eval(Builtin::InvNorm, &[1.5], CTX).is_nan());
         assert_eq!(eval(Builtin::Max, &[3.0], CTX), 3.0);
     }
 
