@@ -57,17 +57,12 @@ impl ArrayInfo<'_> {
                 profile.len()
             )));
         }
-        let mut call = vec![
-            Expr::Num(k as f64),
-            self.scalarize(&args[2], ctx, variable)?,
-        ];
-        for e in &requesters {
-            let mut inner: ElementCtx = vec![(rd.clone(), e.clone())];
-            inner.extend(ctx.iter().cloned());
-            call.push(self.scalarize(&args[0], &inner, variable)?);
+        let available = self.scalarize(&args[2], ctx, variable)?;
+        self.allocation(k, available, &rd, &requesters, ctx, |_, inner, out| {
+            out.push(self.scalarize(&args[0], inner, variable)?);
             for j in 0..4 {
                 let Some(field) = profile.get(j) else {
-                    call.push(Expr::Num(0.0));
+                    out.push(Expr::Num(0.0));
                     continue;
                 };
                 let mut idx = pidx.clone();
@@ -75,8 +70,31 @@ impl ArrayInfo<'_> {
                     *last = IndexExpr::Expr(Expr::Var(field.clone(), *pspan));
                 }
                 let sub = Expr::Subscript(pname.clone(), idx, *pspan);
-                call.push(self.scalarize(&sub, &inner, variable)?);
+                out.push(self.scalarize(&sub, inner, variable)?);
             }
+            Ok(())
+        })
+    }
+
+    /// The call giving requester `k`'s share:
+    /// `allocate_available_element(k, available, then per requester its
+    /// request, type, priority, width and extra)`, which `fields` pushes
+    /// for each requester of `rd` (given its element and the element
+    /// context with it).
+    fn allocation(
+        &self,
+        k: usize,
+        available: Expr,
+        rd: &str,
+        requesters: &[String],
+        ctx: &ElementCtx,
+        mut fields: impl FnMut(&str, &ElementCtx, &mut Vec<Expr>) -> Result<()>,
+    ) -> Result<Expr> {
+        let mut call = vec![Expr::Num(k as f64), available];
+        for e in requesters {
+            let mut inner: ElementCtx = vec![(rd.to_string(), e.clone())];
+            inner.extend(ctx.iter().cloned());
+            fields(e, &inner, &mut call)?;
         }
         Ok(Expr::Call(
             "allocate_available_element".into(),
@@ -165,29 +183,20 @@ impl ArrayInfo<'_> {
                 other => other.clone(),
             }
         };
-        let mut call = vec![
-            Expr::Num(k as f64),
-            self.scalarize(&args[0], ctx, variable)?,
-        ];
-        for e in &requesters {
-            let mut inner: ElementCtx = vec![(rd.clone(), e.clone())];
-            inner.extend(ctx.iter().cloned());
-            let field = |a: &Expr| self.scalarize(&per_requester(a, e), &inner, variable);
+        let available = self.scalarize(&args[0], ctx, variable)?;
+        self.allocation(k, available, &rd, &requesters, ctx, |e, inner, out| {
+            let field = |a: &Expr| self.scalarize(&per_requester(a, e), inner, variable);
             // (request, type, priority, width, extra)
-            call.push(field(&args[2])?);
-            call.push(field(&args[5])?);
-            call.push(field(&args[3])?);
-            call.push(field(&args[4])?);
-            call.push(match args.get(6) {
+            out.push(field(&args[2])?);
+            out.push(field(&args[5])?);
+            out.push(field(&args[3])?);
+            out.push(field(&args[4])?);
+            out.push(match args.get(6) {
                 Some(extra) => field(extra)?,
                 None => Expr::Num(1.0),
             });
-        }
-        Ok(Expr::Call(
-            "allocate_available_element".into(),
-            call,
-            Span::default(),
-        ))
+            Ok(())
+        })
     }
 
     /// `ALLOCATE BY PRIORITY(request[.., r], priority[.., r], size, width,
@@ -210,23 +219,14 @@ impl ArrayInfo<'_> {
             });
         };
         let (rd, requesters, k) = self.request_dim(ridx, ctx, variable, NAME)?;
-        let mut call = vec![
-            Expr::Num(k as f64),
-            self.scalarize(&args[4], ctx, variable)?,
-        ];
-        for e in &requesters {
-            let mut inner: ElementCtx = vec![(rd.clone(), e.clone())];
-            inner.extend(ctx.iter().cloned());
-            call.push(self.scalarize(&args[0], &inner, variable)?);
-            call.push(Expr::Num(1.0));
-            call.push(self.scalarize(&args[1], &inner, variable)?);
-            call.push(self.scalarize(&args[3], &inner, variable)?);
-            call.push(Expr::Num(0.0));
-        }
-        Ok(Expr::Call(
-            "allocate_available_element".into(),
-            call,
-            Span::default(),
-        ))
+        let available = self.scalarize(&args[4], ctx, variable)?;
+        self.allocation(k, available, &rd, &requesters, ctx, |_, inner, out| {
+            out.push(self.scalarize(&args[0], inner, variable)?);
+            out.push(Expr::Num(1.0));
+            out.push(self.scalarize(&args[1], inner, variable)?);
+            out.push(self.scalarize(&args[3], inner, variable)?);
+            out.push(Expr::Num(0.0));
+            Ok(())
+        })
     }
 }

@@ -205,35 +205,44 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     /// Compile a record program for stateful op `id` storing `x`.
     fn record(&mut self, id: u32, x: &Expr) -> Result<()> {
-        self.record_all(id, std::slice::from_ref(x), None)
+        self.record_each(id, std::slice::from_ref(x))
     }
 
     /// Compile a record program for stateful op `id` recording each of
     /// `xs` in turn.
     fn record_each(&mut self, id: u32, xs: &[Expr]) -> Result<()> {
-        let mut g = Gen::new(self.t, Phase::Step, self.var);
-        g.lagged = true;
-        for x in xs {
-            g.expr(x)?;
-            g.emit(Op::Record(id));
-        }
-        let code = std::mem::take(&mut g.out.code);
-        self.t.records.push((id, code));
-        Ok(())
+        self.record_program(id, |g| {
+            for x in xs {
+                g.expr(x)?;
+                g.emit(Op::Record(id));
+            }
+            Ok(())
+        })
     }
 
     /// Compile a record program for stateful op `id`: push `args`, apply
-    /// `op` (if any) and record the result.
-    fn record_all(&mut self, id: u32, args: &[Expr], op: Option<Op>) -> Result<()> {
+    /// `op` and record the result.
+    fn record_all(&mut self, id: u32, args: &[Expr], op: Op) -> Result<()> {
+        self.record_program(id, |g| {
+            for x in args {
+                g.expr(x)?;
+            }
+            g.emit(op);
+            g.emit(Op::Record(id));
+            Ok(())
+        })
+    }
+
+    /// The record program `emit` writes for stateful op `id`, compiled
+    /// with lagged references (what it reads is not a dependency).
+    fn record_program(
+        &mut self,
+        id: u32,
+        emit: impl FnOnce(&mut Gen<'_, '_>) -> Result<()>,
+    ) -> Result<()> {
         let mut g = Gen::new(self.t, Phase::Step, self.var);
         g.lagged = true;
-        for x in args {
-            g.expr(x)?;
-        }
-        if let Some(op) = op {
-            g.emit(op);
-        }
-        g.emit(Op::Record(id));
+        emit(&mut g)?;
         let code = std::mem::take(&mut g.out.code);
         self.t.records.push((id, code));
         Ok(())
@@ -344,14 +353,15 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.arity(f, args.len(), 4, 4)?;
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::DepreciateStraightline);
-                if self.phase == Phase::Init {
-                    self.expr(&args[3])?;
-                }
-                for a in &args[..3] {
+                // (init while initializing,) then str, dtime, fisc.
+                let pushed: Vec<&Expr> = match self.phase {
+                    Phase::Init => std::iter::once(&args[3]).chain(&args[..3]).collect(),
+                    Phase::Step => args[..3].iter().collect(),
+                };
+                for a in &pushed {
                     self.expr(a)?;
                 }
-                let n = if self.phase == Phase::Init { 4 } else { 3 };
-                self.emit(Op::Stateful(id, n));
+                self.emit(Op::Stateful(id, pushed.len() as u8));
                 if self.phase == Phase::Step {
                     self.record(id, &args[0])?;
                 }
@@ -406,7 +416,7 @@ impl<'t, 'a> Gen<'t, 'a> {
                             let own = Op::Load(self.var as u32);
                             self.t.records.push((id, vec![own, Op::Record(id)]));
                         } else {
-                            self.record_all(id, &args[..2], Some(Op::Stateful(id, 2)))?;
+                            self.record_all(id, &args[..2], Op::Stateful(id, 2))?;
                         }
                     }
                 }

@@ -113,6 +113,21 @@ pub enum StatefulKind {
     SampleIfTrue,
 }
 
+impl StatefulKind {
+    /// Whether the op's history is indexed by step (one record per
+    /// committed step), which only means a time while every step is equal.
+    pub fn indexed_by_step(self) -> bool {
+        matches!(
+            self,
+            StatefulKind::Delay
+                | StatefulKind::DelayFixed
+                | StatefulKind::DelayMaterial
+                | StatefulKind::DelayInformation
+                | StatefulKind::DepreciateStraightline
+        )
+    }
+}
+
 /// The Vensim lookup functions that take a graphical-function name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableFn {

@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use crate::compile::program::StatefulKind;
 use crate::compile::{CompiledModel, SlotKind, TimeVars};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
@@ -436,22 +435,10 @@ impl RunState {
                 ));
             }
             if dt != self.dt {
-                // Histories of DELAY FIXED, DELAY MATERIAL/INFORMATION and
-                // pipeline DELAY are indexed by step, which only means a
-                // time while every step is equal.
-                let indexed = m.stateful.iter().any(|k| {
-                    matches!(
-                        k,
-                        StatefulKind::Delay
-                            | StatefulKind::DelayFixed
-                            | StatefulKind::DelayMaterial
-                            | StatefulKind::DelayInformation
-                            | StatefulKind::DepreciateStraightline
-                    )
-                });
+                let indexed = m.stateful.iter().any(|k| k.indexed_by_step());
                 if indexed && self.initialized {
                     return self.fail(format!(
-                        "{name} changes from {} to {dt} at time {at}, which DELAY FIXED, DELAY MATERIAL, DELAY INFORMATION and DELAY with a recorded input do not support",
+                        "{name} changes from {} to {dt} at time {at}, which DELAY FIXED, DELAY MATERIAL, DELAY INFORMATION, DEPRECIATE STRAIGHTLINE and DELAY with a recorded input do not support",
                         self.dt
                     ));
                 }

@@ -14,9 +14,10 @@ use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::error::{Error, Pos, Result};
 use crate::ir::{
-    DimMapping, Dimension, Equation, Equations, Macro, Method, Model, Project, SimSpecs, Variable,
+    DimMapping, Dimension, Equation, Equations, Macro, Method, Model, Project, SimSpecs,
     MAX_ELEMENTS,
 };
+use crate::syntax::ast::Expr;
 use crate::syntax::ident::canonicalize;
 use crate::syntax::mdl::external::DataFiles;
 use variables::{read_variables, Defaults, Reader};
@@ -336,10 +337,14 @@ fn read_macro(r: &mut Reader, n: Node<'_, '_>, defaults: Defaults) -> Result<Mac
     // Stella also declares each parameter inside the macro, as an input
     // placeholder whose equation stands for a value when a call leaves the
     // parameter out; the parameter is that variable.
-    let mut placeholder: std::collections::HashMap<String, Variable> = Default::default();
+    let mut placeholder: std::collections::HashMap<String, Option<Expr>> = Default::default();
     variables.retain(|v| {
         if params.contains(&v.ident) {
-            placeholder.insert(v.ident.clone(), v.clone());
+            let eq = match &v.equations {
+                Equations::Single(eq) => Some(eq.expr.clone()),
+                _ => None,
+            };
+            placeholder.insert(v.ident.clone(), eq);
             false
         } else {
             true
@@ -357,10 +362,7 @@ fn read_macro(r: &mut Reader, n: Node<'_, '_>, defaults: Defaults) -> Result<Mac
                         line: Some(r.line(*p)),
                     }
                 })?),
-                None => match placeholder.get(ident).map(|v| &v.equations) {
-                    Some(Equations::Single(eq)) => Some(eq.expr.clone()),
-                    _ => None,
-                },
+                None => placeholder.remove(ident).flatten(),
             };
         param_defaults.push(given);
     }
@@ -386,7 +388,7 @@ fn read_macro(r: &mut Reader, n: Node<'_, '_>, defaults: Defaults) -> Result<Mac
     {
         Equation {
             text: raw.to_string(),
-            expr: crate::syntax::ast::Expr::Var(named, Default::default()),
+            expr: Expr::Var(named, Default::default()),
         }
     } else {
         r.equation(&name, eqn_node)?
