@@ -1,5 +1,7 @@
-//! Vensim ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY: share a supply
-//! among requesters by priority profiles.
+//! Vensim ALLOCATE AVAILABLE and ALLOCATE BY PRIORITY (share a supply
+//! among requesters by priority profiles), isee ALLOCATE, and Vensim's
+//! market functions FIND MARKET PRICE, SUPPLY AT PRICE and DEMAND AT PRICE
+//! (the same profiles as supply and demand curves, [`market`]).
 //!
 //! `ALLOCATE AVAILABLE(request[.., r], profile[.., r, ptype], available)`
 //! ranges over the last dimension `r` of the request; the profile's last
@@ -10,8 +12,10 @@
 //! share, so every element reads all of the requests at once. The curves
 //! and Vensim's search for the common priority are in [`solve`].
 
+mod market;
 mod solve;
 
+pub use market::{demand_at_price, find_market_price, supply_at_price};
 pub use solve::allocate_available_element;
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
@@ -45,35 +49,188 @@ impl ArrayInfo<'_> {
             return Err(bad("needs subscripted request and profile arguments".into()));
         };
         let (rd, requesters, k) = self.request_dim(ridx, ctx, variable, "ALLOCATE AVAILABLE")?;
-        let profile_dim = self
+        let profile = self.profile_dim(pname, "ALLOCATE AVAILABLE", variable)?;
+        let available = self.scalarize(&args[2], ctx, variable)?;
+        self.allocation(k, available, &rd, &requesters, ctx, |_, inner, out| {
+            out.push(self.scalarize(&args[0], inner, variable)?);
+            self.profile_fields((pname, pidx, *pspan), &profile, None, inner, variable, out)
+        })
+    }
+
+    /// Push a profile's (type, priority, width, extra) for the element
+    /// `ctx`: `profile[.., r, ptype]` with its last subscript replaced by
+    /// each field of the profile dimension `fields` (0 for a field the
+    /// dimension lacks) and, when `at` is given, its second last by that
+    /// element.
+    fn profile_fields(
+        &self,
+        (name, idx, span): (&str, &[IndexExpr], Span),
+        fields: &[String],
+        at: Option<&str>,
+        ctx: &ElementCtx,
+        variable: &str,
+        out: &mut Vec<Expr>,
+    ) -> Result<()> {
+        for j in 0..4 {
+            let Some(field) = fields.get(j) else {
+                out.push(Expr::Num(0.0));
+                continue;
+            };
+            let mut idx = idx.to_vec();
+            let n = idx.len();
+            if let (Some(e), Some(slot)) = (at, n.checked_sub(2).and_then(|i| idx.get_mut(i))) {
+                *slot = IndexExpr::Expr(Expr::Var(e.to_string(), span));
+            }
+            if let Some(last) = idx.last_mut() {
+                *last = IndexExpr::Expr(Expr::Var(field.clone(), span));
+            }
+            let sub = Expr::Subscript(name.to_string(), idx, span);
+            out.push(self.scalarize(&sub, ctx, variable)?);
+        }
+        Ok(())
+    }
+
+    /// The elements of a profile argument's last dimension (type,
+    /// priority, width, extra), at least three of them.
+    fn profile_dim(&self, name: &str, function: &str, variable: &str) -> Result<Vec<String>> {
+        let bad = |m: String| Error::BadSubscript {
+            variable: variable.to_string(),
+            message: format!("{function} {m}"),
+        };
+        let dim = self
             .var_dims
-            .get(pname)
+            .get(name)
             .and_then(|d| d.last())
-            .ok_or_else(|| bad(format!("profile '{pname}' is not an array")))?;
-        let profile = self.elements(profile_dim, variable)?;
+            .ok_or_else(|| bad(format!("profile '{name}' is not an array")))?;
+        let profile = self.elements(dim, variable)?;
         if profile.len() < 3 {
             return Err(bad(format!(
                 "needs a profile dimension of at least 3 elements (got {})",
                 profile.len()
             )));
         }
-        let available = self.scalarize(&args[2], ctx, variable)?;
-        self.allocation(k, available, &rd, &requesters, ctx, |_, inner, out| {
-            out.push(self.scalarize(&args[0], inner, variable)?);
-            for j in 0..4 {
-                let Some(field) = profile.get(j) else {
-                    out.push(Expr::Num(0.0));
-                    continue;
-                };
-                let mut idx = pidx.clone();
-                if let Some(last) = idx.last_mut() {
-                    *last = IndexExpr::Expr(Expr::Var(field.clone(), *pspan));
-                }
-                let sub = Expr::Subscript(pname.clone(), idx, *pspan);
-                out.push(self.scalarize(&sub, inner, variable)?);
+        Ok(profile.to_vec())
+    }
+
+    /// `SUPPLY AT PRICE(quantity, profile[.., ptype], price)` or `DEMAND
+    /// AT PRICE(...)` (`supply` false) for the element `ctx`: one curve
+    /// read at one price, element by element.
+    pub(crate) fn at_price(
+        &self,
+        args: &[Expr],
+        ctx: &ElementCtx,
+        variable: &str,
+        supply: bool,
+    ) -> Result<Expr> {
+        let name = if supply {
+            "SUPPLY AT PRICE"
+        } else {
+            "DEMAND AT PRICE"
+        };
+        check_arity(variable, name, args.len(), 3, 3)?;
+        let Expr::Subscript(pname, pidx, pspan) = &args[1] else {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!("{name} needs a subscripted profile argument"),
+            });
+        };
+        let profile = self.profile_dim(pname, name, variable)?;
+        let mut call = vec![self.scalarize(&args[0], ctx, variable)?];
+        self.profile_fields(
+            (pname, pidx, *pspan),
+            &profile,
+            None,
+            ctx,
+            variable,
+            &mut call,
+        )?;
+        call.push(self.scalarize(&args[2], ctx, variable)?);
+        let f = if supply {
+            "supply_at_price_element"
+        } else {
+            "demand_at_price_element"
+        };
+        Ok(Expr::Call(f.into(), call, Span::default()))
+    }
+
+    /// `FIND MARKET PRICE(demand[.., d1], demand profile[.., d1, ptype],
+    /// supply[.., s1], supply profile[.., s1, ptype])`: the quantities'
+    /// last subscript is the first demander (supplier), standing for its
+    /// whole dimension, as Vensim requires. Expands into
+    /// `find_market_price_element(demanders, then per demander and per
+    /// supplier: quantity, type, priority, width, extra)`.
+    pub(crate) fn find_market_price(
+        &self,
+        args: &[Expr],
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Expr> {
+        const NAME: &str = "FIND MARKET PRICE";
+        check_arity(variable, NAME, args.len(), 4, 4)?;
+        let mut call = Vec::new();
+        let mut demanders = 0;
+        for (side, pair) in args.chunks_exact(2).enumerate() {
+            let (Expr::Subscript(qname, qidx, qspan), Expr::Subscript(pname, pidx, pspan)) =
+                (&pair[0], &pair[1])
+            else {
+                return Err(Error::BadSubscript {
+                    variable: variable.to_string(),
+                    message: format!("{NAME} needs subscripted quantity and profile arguments"),
+                });
+            };
+            let agents = self.agents(qname, NAME, variable)?;
+            let profile = self.profile_dim(pname, NAME, variable)?;
+            if side == 0 {
+                demanders = agents.len();
             }
-            Ok(())
-        })
+            for e in &agents {
+                let mut idx = qidx.clone();
+                if let Some(last) = idx.last_mut() {
+                    *last = IndexExpr::Expr(Expr::Var(e.clone(), *qspan));
+                }
+                let quantity = Expr::Subscript(qname.clone(), idx, *qspan);
+                call.push(self.scalarize(&quantity, ctx, variable)?);
+                let at = Some(e.as_str());
+                self.profile_fields(
+                    (pname, pidx, *pspan),
+                    &profile,
+                    at,
+                    ctx,
+                    variable,
+                    &mut call,
+                )?;
+            }
+        }
+        call.insert(0, Expr::Num(demanders as f64));
+        if call.len() > MAX_CALL_ARGS {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!(
+                    "{NAME} takes at most {MAX_REQUESTERS} demanders and suppliers together (got {})",
+                    (call.len() - 1) / 5
+                ),
+            });
+        }
+        Ok(Expr::Call(
+            "find_market_price_element".into(),
+            call,
+            Span::default(),
+        ))
+    }
+
+    /// The demanders (suppliers) of a FIND MARKET PRICE quantity: the
+    /// elements of its variable's last dimension.
+    fn agents(&self, quantity: &str, function: &str, variable: &str) -> Result<Vec<String>> {
+        let dim = self
+            .var_dims
+            .get(quantity)
+            .and_then(|d| d.last())
+            .ok_or_else(|| Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!("{function} needs '{quantity}' to be an array"),
+            })?;
+        let agents = self.elements(dim, variable)?;
+        Ok(agents.to_vec())
     }
 
     /// The call giving requester `k`'s share:

@@ -80,6 +80,13 @@ pub enum Builtin {
     /// One requester's share: `(k, available, 5 values per requester)`,
     /// as ALLOCATE AVAILABLE expands (see [`crate::compile::allocate`]).
     AllocateAvailableElement,
+    /// `(demanders, 5 values per demander, 5 per supplier)`: FIND MARKET
+    /// PRICE (see [`crate::compile::allocate`]).
+    FindMarketPriceElement,
+    /// `(quantity, type, priority, width, extra, price)`: SUPPLY AT PRICE.
+    SupplyAtPriceElement,
+    /// `(quantity, type, priority, width, extra, price)`: DEMAND AT PRICE.
+    DemandAtPriceElement,
     /// `(k, direction, values...)`: VECTOR RANK's value for element k
     /// (see [`crate::compile::vector_order`]).
     VectorRankElement,
@@ -131,6 +138,9 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         // VECTOR ...) and computed subscripts expand into, in any dialect.
         "invert_matrix_element" => (InvertMatrixElement, 3, MAX_CALL_ARGS),
         "allocate_available_element" => (AllocateAvailableElement, 7, MAX_CALL_ARGS),
+        "find_market_price_element" => (FindMarketPriceElement, 11, MAX_CALL_ARGS),
+        "supply_at_price_element" => (SupplyAtPriceElement, 6, 6),
+        "demand_at_price_element" => (DemandAtPriceElement, 6, 6),
         "vector_rank_element" => (VectorRankElement, 3, MAX_CALL_ARGS),
         "vector_sort_order_element" => (VectorSortOrderElement, 3, MAX_CALL_ARGS),
         "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
@@ -327,6 +337,9 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         }
         InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
         AllocateAvailableElement => crate::compile::allocate::allocate_available_element(args),
+        FindMarketPriceElement => crate::compile::allocate::find_market_price(args),
+        SupplyAtPriceElement => crate::compile::allocate::supply_at_price(args),
+        DemandAtPriceElement => crate::compile::allocate::demand_at_price(args),
         VectorRankElement => crate::compile::vector_order::vector_rank_element(args),
         VectorSortOrderElement => crate::compile::vector_order::vector_sort_order_element(args),
         ElementAt => crate::compile::vector_order::element_at(args),

@@ -102,6 +102,29 @@ m3i[d,dim1,dim2] = INVERT MATRIX(m3[d,dim1,dim2], 3) ~~|
     }
 }
 
+/// Vensim inverts the argument variable's whole matrix: `m[d, d]`, as
+/// SDEverywhere's `invertmatrixio` model writes it (a 42-sector
+/// input-output table, `INVERT MATRIX(T[Source, Source], ELMCOUNT(ISIC))`),
+/// is `m` over its own two dimensions, not its diagonal.
+#[test]
+fn invert_matrix_of_repeated_dimension_reads_the_whole_matrix() {
+    let eqs = "
+dim1: h, m, l ~~|
+dim2: h, m, l ~~|
+m3[dim1,dim2] = 3, 0, 2; 2, 0, -2; 0, 1, 1; ~~|
+whole[dim1,dim2] = INVERT MATRIX(m3[dim1,dim1], ELMCOUNT(dim1)) ~~|
+";
+    let r = run_mdl(eqs, 0.0);
+    for (name, v) in [
+        ("whole[h,h]", 0.2),
+        ("whole[h,m]", 0.2),
+        ("whole[m,l]", 1.0),
+        ("whole[l,m]", -0.3),
+    ] {
+        check(&r, name, TAB, &[(0.0, v)]);
+    }
+}
+
 /// A singular matrix has no inverse: NaN rather than a panic.
 #[test]
 fn singular_matrix_inverts_to_nan() {
@@ -359,13 +382,13 @@ fn array_builtins_past_the_argument_bound_are_typed_errors() {
         }
         other => panic!("expected BadSubscript, got {:?}", other.map(|_| ())),
     }
-    let text = "{UTF-8}\ns: (s1-s33) ~~|\nt: (t1-t33) ~~|\nm[s, t] = 1 ~~|\n\
-                mi[s, t] = INVERT MATRIX(m[s, t], 33) ~~|\n";
+    let text = "{UTF-8}\ns: (s1-s46) ~~|\nt: (t1-t46) ~~|\nm[s, t] = 1 ~~|\n\
+                mi[s, t] = INVERT MATRIX(m[s, t], 46) ~~|\n";
     let project = crate::load_mdl(text).unwrap();
     match CompiledModel::new(&project, None) {
         Err(crate::Error::BadSubscript { variable, message }) => {
             assert!(variable.starts_with("mi["), "{variable}");
-            assert!(message.contains("32"), "{message}");
+            assert!(message.contains("45"), "{message}");
         }
         other => panic!("expected BadSubscript, got {:?}", other.map(|_| ())),
     }
@@ -434,4 +457,128 @@ TIME STEP = 0.5 ~~|
         let last = vensim.column("shipments[Boston]").unwrap();
         assert!(last.iter().any(|&x| x > 0.0), "type {ptype}");
     }
+}
+
+/// SDEverywhere's `allocate_price` model (two demanders, three suppliers,
+/// one market per curve type) against Vensim's run of it at the whole
+/// times: FIND MARKET PRICE clears each market, SUPPLY AT PRICE and DEMAND
+/// AT PRICE read the curves at that price; fixed quantities (type 0)
+/// ignore the price. With no demand (t = 0) the price is the low end of
+/// the search (0.5 rectangular, -4 normal, -9 exponential). Six digits in
+/// the reference, and Vensim stops its search within about 1e-6 of the
+/// supply: compared to 1e-4 relative, the scoring rule.
+#[test]
+fn market_price_functions_match_vensim() {
+    let eqs = "
+pprofile : ptype, ppriority, pwidth, pextra ~~|
+priority curve: fixed, rectangular, triangular, normal, exponential ~~|
+demander : (d1-d2) ~~|
+supplier : (s1-s3) ~~|
+dpv[priority curve,demander,ptype] = 0,0; 1,1; 2,2; 3,3; 4,4; ~~|
+dpv[priority curve,demander,ppriority] = 1,2; 1,2; 1,2; 1,2; 1,2; ~~|
+dpv[priority curve,demander,pwidth] = 1 ~~|
+dpv[priority curve,demander,pextra] = 0 ~~|
+demand satiation[priority curve,demander] = Time / 12 * reference demand[demander] ~~|
+reference demand[demander] = 500, 300 ~~|
+spv[priority curve,supplier,ptype] = 0,0,0; 1,1,1; 2,2,2; 3,3,3; 4,4,4; ~~|
+spv[priority curve,supplier,ppriority] = 1,2,3; 1,2,3; 1,2,3; 1,2,3; 1,2,3; ~~|
+spv[priority curve,supplier,pwidth] = 1 ~~|
+spv[priority curve,supplier,pextra] = 0 ~~|
+supply capacity[priority curve,supplier] = 200,300,450; 200,300,450; 200,300,450; 200,300,450; 200,300,450; ~~|
+market price[priority curve] = FIND MARKET PRICE(demand satiation[priority curve,d1],
+  dpv[priority curve,d1,ptype], supply capacity[priority curve,s1], spv[priority curve,s1,ptype]) ~~|
+amount supplied[priority curve,supplier] = SUPPLY AT PRICE(supply capacity[priority curve,supplier],
+  spv[priority curve,supplier,ptype], market price[priority curve]) ~~|
+amount demanded[priority curve,demander] = DEMAND AT PRICE(demand satiation[priority curve,demander],
+  dpv[priority curve,demander,ptype], market price[priority curve]) ~~|
+";
+    let r = run_mdl(eqs, 12.0);
+    let at = |vals: [f64; 6]| -> Vec<(f64, f64)> {
+        [0.0, 1.0, 3.0, 6.0, 9.0, 12.0]
+            .into_iter()
+            .zip(vals)
+            .collect()
+    };
+    const TOL: f64 = 1e-4;
+    let price = "market_price";
+    check(
+        &r,
+        &format!("{price}[rectangular]"),
+        TOL,
+        &at([0.5, 0.775862, 1.11538, 1.38889, 1.54762, 1.66667]),
+    );
+    check(
+        &r,
+        &format!("{price}[normal]"),
+        TOL,
+        &at([-4.0, 0.22617, 0.862828, 1.28018, 1.52322, 1.69346]),
+    );
+    check(
+        &r,
+        &format!("{price}[exponential]"),
+        TOL,
+        &at([-9.0, -0.152467, 0.730247, 1.18737, 1.47381, 1.67861]),
+    );
+    check(
+        &r,
+        "amount_supplied[triangular,s1]",
+        TOL,
+        &at([0.0, 55.172, 123.077, 177.778, 200.0, 200.0]),
+    );
+    check(
+        &r,
+        "amount_supplied[rectangular,s2]",
+        TOL,
+        &at([0.0, 0.0, 0.0, 0.0, 14.286, 50.0001]),
+    );
+    check(
+        &r,
+        "amount_supplied[exponential,s3]",
+        TOL,
+        &at([0.00138245, 9.61797, 23.251, 36.7255, 48.9064, 60.0217]),
+    );
+    check(
+        &r,
+        "amount_demanded[normal,d2]",
+        TOL,
+        &at([0.0, 24.0488, 65.4207, 114.626, 153.727, 186.12]),
+    );
+    check(
+        &r,
+        "amount_demanded[fixed,d1]",
+        TOL,
+        &at([0.0, 41.6667, 125.0, 250.0, 375.0, 500.0]),
+    );
+    check(&r, "amount_supplied[fixed,s3]", TOL, &at([450.0; 6]));
+    // A market of fixed quantities has no price that clears it.
+    assert!(r
+        .column("market_price[fixed]")
+        .is_some_and(|c| c.iter().all(|v| v.is_nan())));
+}
+
+/// The market functions name the variable when an argument cannot be
+/// read as Vensim requires.
+#[test]
+fn market_price_functions_reject_unsubscripted_arguments() {
+    let mdl = "{UTF-8}
+pprofile : ptype, ppriority, pwidth, pextra ~~|
+d : d1, d2 ~~|
+q[d] = 1, 2 ~~|
+pv[d, pprofile] = 1 ~~|
+m = FIND MARKET PRICE(7, pv[d1, ptype], q[d1], pv[d1, ptype]) ~~|
+s[d] = SUPPLY AT PRICE(q[d], 3, 1) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 1 ~~|
+TIME STEP = 1 ~~|
+";
+    let project = crate::load_mdl(mdl).unwrap();
+    let err = CompiledModel::new(&project, None)
+        .err()
+        .map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(
+        (err.contains("'m'") && err.contains("FIND MARKET PRICE"))
+            || (err.contains("'s'") && err.contains("SUPPLY AT PRICE")),
+        "{err}"
+    );
 }

@@ -56,6 +56,9 @@ impl ArrayInfo<'_> {
             "invert_matrix" => self.invert_matrix(args, ctx, variable).map(Some),
             "allocate_available" => self.allocate_available(args, ctx, variable).map(Some),
             "allocate_by_priority" => self.allocate_by_priority(args, ctx, variable).map(Some),
+            "find_market_price" => self.find_market_price(args, ctx, variable).map(Some),
+            "supply_at_price" => self.at_price(args, ctx, variable, true).map(Some),
+            "demand_at_price" => self.at_price(args, ctx, variable, false).map(Some),
             "allocate" if self.project.dialect != crate::ir::Dialect::Vensim => {
                 self.allocate_isee(args, ctx, variable).map(Some)
             }
@@ -165,7 +168,7 @@ impl ArrayInfo<'_> {
             message: format!("INVERT MATRIX {m}"),
         };
         check_arity(variable, "INVERT MATRIX", args.len(), 2, 2)?;
-        let Expr::Subscript(_, idx, _) = &args[0] else {
+        let Expr::Subscript(name, idx, _) = &args[0] else {
             return Err(bad("needs a subscripted matrix m[..., rows, columns]"));
         };
         let dim_of = |i: &IndexExpr| -> Option<String> {
@@ -177,12 +180,30 @@ impl ArrayInfo<'_> {
             self.project.dimension(&d).map(|_| d)
         };
         let k = idx.len();
-        let (Some(rd), Some(cd)) = (
+        let (Some(mut rd), Some(mut cd)) = (
             idx.get(k.wrapping_sub(2)).and_then(dim_of),
             idx.get(k.wrapping_sub(1)).and_then(dim_of),
         ) else {
             return Err(bad("needs its last two subscripts to be dimensions"));
         };
+        // Vensim inverts the argument variable's whole matrix whatever its
+        // subscripts say: `m[d, d]` (written to name the size) reads `m`
+        // over its own two dimensions.
+        let mut idx = idx.clone();
+        if rd == cd {
+            if let Some([r, c]) = self
+                .var_dims
+                .get(name)
+                .and_then(|d| d.get(d.len().wrapping_sub(2)..))
+            {
+                if let Some([ri, ci]) = idx.get_mut(k - 2..) {
+                    *ri = IndexExpr::Expr(Expr::Var(r.clone(), Span::default()));
+                    *ci = IndexExpr::Expr(Expr::Var(c.clone(), Span::default()));
+                }
+                (rd, cd) = (r.clone(), c.clone());
+            }
+        }
+        let matrix = Expr::Subscript(name.clone(), idx, Span::default());
         let rows = self.elements(&rd, variable)?;
         let cols = self.elements(&cd, variable)?;
         if rd == cd || rows.len() != cols.len() || rows.len() > MAX_INVERT_SIZE {
@@ -206,7 +227,7 @@ impl ArrayInfo<'_> {
                 let mut inner: ElementCtx =
                     vec![(rd.clone(), er.clone()), (cd.clone(), ec.clone())];
                 inner.extend(ctx.iter().cloned());
-                call.push(self.scalarize(&args[0], &inner, variable)?);
+                call.push(self.scalarize(&matrix, &inner, variable)?);
             }
         }
         Ok(Expr::Call(
@@ -217,9 +238,9 @@ impl ArrayInfo<'_> {
     }
 }
 
-/// The largest matrix INVERT MATRIX takes: its 1,026 arguments per
+/// The largest matrix INVERT MATRIX takes: its 2,027 arguments per
 /// element fit [`crate::compile::program::MAX_CALL_ARGS`].
-pub const MAX_INVERT_SIZE: usize = 32;
+pub const MAX_INVERT_SIZE: usize = 45;
 
 /// Entry (`row`, `col`) of the inverse of the square matrix whose entries
 /// follow row-major in `args` after `row` and `col` (0-based). The whole

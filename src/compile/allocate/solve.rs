@@ -90,7 +90,7 @@ fn triangular_survival(x: f64, h: f64) -> f64 {
 }
 
 /// The fraction of its request a requester gets at priority `p`.
-fn survival(kind: f64, priority: f64, width: f64, p: f64) -> f64 {
+pub(super) fn survival(kind: f64, priority: f64, width: f64, p: f64) -> f64 {
     let w = width.abs().max(1e-12);
     let x = p - priority;
     match kind.round() as i64 {
