@@ -49,6 +49,10 @@ pub enum Builtin {
     /// not above `cap`, else `cap`. A flow that is not a number stays so
     /// (MIN would take the cap and empty the stock in one step).
     CapOutflow,
+    /// A non-negative flow's floor: 0 below 0, else the flow; a flow that
+    /// is not a number stays so (MAX(flow, 0) would turn a 0/0 into 0 and
+    /// hide it).
+    FloorZero,
     SafeDiv,
     /// `XIDZ(a, b, x)`
     Xidz,
@@ -284,6 +288,13 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
             }
         }
         Max => args.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        FloorZero => {
+            if a(0) < 0.0 {
+                0.0
+            } else {
+                a(0)
+            }
+        }
         SafeDiv => {
             if a(1) == 0.0 {
                 a(2)
@@ -518,6 +529,9 @@ mod tests {
         assert_eq!(eval(Builtin::CapOutflow, &[3.0, 1.0], CTX), 1.0);
         assert_eq!(eval(Builtin::CapOutflow, &[0.5, 1.0], CTX), 0.5);
         assert!(eval(Builtin::CapOutflow, &[f64::NAN, 1.0], CTX).is_nan());
+        assert_eq!(eval(Builtin::FloorZero, &[-2.0], CTX), 0.0);
+        assert_eq!(eval(Builtin::FloorZero, &[2.0], CTX), 2.0);
+        assert!(eval(Builtin::FloorZero, &[f64::NAN], CTX).is_nan());
         // isee NORMALCDF(left, right[, mean, sd]) and INVNORM(p[, mean, sd]),
         // against tabulated normal values.
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12 * b.abs().max(1.0);

@@ -364,8 +364,7 @@ impl CompiledModel {
                     }
                 }
                 if let FlatKind::Flow { non_negative: true } = v.kind {
-                    out.code.push(Op::Const(0.0));
-                    out.code.push(Op::Call(builtins::Builtin::Max, 2));
+                    out.code.push(Op::Call(builtins::Builtin::FloorZero, 1));
                 }
                 out.code.push(Op::Store(i as u32));
                 match phase {
