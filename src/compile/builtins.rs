@@ -103,6 +103,15 @@ pub enum Builtin {
     VectorLookupElement,
     /// ln(GAMMA(x)): Vensim GAMMA LN, isee GAMMALN.
     GammaLn,
+    /// isee FV(rate, nper, pmt, pv): the future value of a loan or
+    /// investment, isee's (and Excel's) sign convention (see [`annuity`]).
+    Fv,
+    /// isee PMT(rate, nper, pv, fv): the payment per period.
+    Pmt,
+    /// isee PV(rate, nper, pmt, fv): the present value.
+    Pv,
+    /// isee ROOTN(x, n): the n-th root; of a negative x only for odd n.
+    RootN,
     /// isee FACTORIAL(n), n rounded.
     Factorial,
     /// isee COMBINATIONS(n, r): n! / (r! (n - r)!).
@@ -171,6 +180,10 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "invnorm" => (InvNorm, 1, 3),
         "gamma_ln" | "gammaln" => (GammaLn, 1, 1),
         "factorial" => (Factorial, 1, 1),
+        "fv" => (Fv, 3, 4),
+        "pmt" => (Pmt, 3, 4),
+        "pv" => (Pv, 3, 4),
+        "rootn" => (RootN, 2, 2),
         "combinations" => (Combinations, 2, 2),
         "permutations" => (Permutations, 2, 2),
         "int" => (Int, 1, 1),
@@ -288,6 +301,17 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
             }
         }
         Max => args.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Fv | Pmt | Pv => annuity(b, a(0), a(1), a(2), args.get(3).copied().unwrap_or(0.0)),
+        RootN => {
+            let (x, n) = (a(0), a(1));
+            if x >= 0.0 {
+                x.powf(1.0 / n)
+            } else if n.fract() == 0.0 && n.rem_euclid(2.0) == 1.0 {
+                -(-x).powf(1.0 / n)
+            } else {
+                f64::NAN
+            }
+        }
         FloorZero => {
             if a(0) < 0.0 {
                 0.0
@@ -358,6 +382,24 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }
+    }
+}
+
+/// isee's financial builtins solve one unknown of the annuity equation
+/// `pv (1 + r)^n + pmt ((1 + r)^n - 1) / r + fv = 0` (`pv + pmt n + fv = 0`
+/// when r = 0), payments at the end of each period, cash received positive
+/// and paid out negative (isee help, "Financial builtins": a 10,000 loan
+/// at 1% a month over 36 months pays PMT = -332.14). `b` names the unknown;
+/// `x` and `y` are its two other arguments in isee's order: FV(rate,
+/// nper, pmt, pv), PMT(rate, nper, pv, fv), PV(rate, nper, pmt, fv).
+fn annuity(b: Builtin, r: f64, n: f64, x: f64, y: f64) -> f64 {
+    let g = (1.0 + r).powf(n);
+    // What one payment per period grows to by the end: (g - 1) / r.
+    let growth = if r == 0.0 { n } else { (g - 1.0) / r };
+    match b {
+        Builtin::Fv => -(y * g + x * growth),
+        Builtin::Pmt => -(x * g + y) / growth,
+        _ => -(y + x * growth) / g,
     }
 }
 
@@ -529,6 +571,21 @@ mod tests {
         assert_eq!(eval(Builtin::CapOutflow, &[3.0, 1.0], CTX), 1.0);
         assert_eq!(eval(Builtin::CapOutflow, &[0.5, 1.0], CTX), 0.5);
         assert!(eval(Builtin::CapOutflow, &[f64::NAN, 1.0], CTX).is_nan());
+        // isee's example: 10,000 borrowed at 1% a month over 36 months.
+        let pmt = eval(Builtin::Pmt, &[0.01, 36.0, 10_000.0, 0.0], CTX);
+        assert!((pmt - -332.143_098_1).abs() < 1e-6, "{pmt}");
+        // The same loan read back: paying pmt for 36 months repays it, and
+        // its present value is what was borrowed.
+        let fv = eval(Builtin::Fv, &[0.01, 36.0, pmt, 10_000.0], CTX);
+        assert!(fv.abs() < 1e-8, "{fv}");
+        let pv = eval(Builtin::Pv, &[0.01, 36.0, pmt, 0.0], CTX);
+        assert!((pv - 10_000.0).abs() < 1e-8, "{pv}");
+        // No interest: plain sums; the last argument defaults to 0.
+        assert_eq!(eval(Builtin::Fv, &[0.0, 10.0, -100.0, -500.0], CTX), 1500.0);
+        assert_eq!(eval(Builtin::Pmt, &[0.0, 10.0, 1000.0], CTX), -100.0);
+        assert!((eval(Builtin::RootN, &[27.0, 3.0], CTX) - 3.0).abs() < 1e-15);
+        assert_eq!(eval(Builtin::RootN, &[-32.0, 5.0], CTX), -2.0);
+        assert!(eval(Builtin::RootN, &[-4.0, 2.0], CTX).is_nan());
         assert_eq!(eval(Builtin::FloorZero, &[-2.0], CTX), 0.0);
         assert_eq!(eval(Builtin::FloorZero, &[2.0], CTX), 2.0);
         assert!(eval(Builtin::FloorZero, &[f64::NAN], CTX).is_nan());

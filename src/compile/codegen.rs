@@ -438,6 +438,20 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.arity(f, args.len(), 1, 1)?;
                 self.expr(&args[0])
             }
+            "lookuparea" => {
+                self.arity(f, args.len(), 1, 3)?;
+                let table = self.table_arg(f, &args[0])?;
+                match args.get(1) {
+                    Some(to) => self.expr(to)?,
+                    None => self.emit(Op::Const(f64::INFINITY)),
+                }
+                match args.get(2) {
+                    Some(from) => self.expr(from)?,
+                    None => self.emit(Op::Const(f64::NEG_INFINITY)),
+                }
+                self.emit(Op::TableFn(table, TableFn::IseeArea));
+                Ok(())
+            }
             "lookup_extrapolate" | "lookup_forward" | "lookup_backward" | "lookup_invert"
             | "lookup_area" | "lookup_slope" => {
                 let (tf, n) = match f {

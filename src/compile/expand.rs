@@ -36,7 +36,10 @@ pub(crate) use crate::syntax::ast::{bin, call, var};
 ///   after the current time, as isee documents;
 /// - SINWAVE(amplitude, period) and COSWAVE: a wave of that amplitude and
 ///   period in TIME;
-/// - PCT(x): x as a percentage; LOOKUPINV(table, y): LOOKUP INVERT.
+/// - PCT(x): x as a percentage; LOOKUPINV(table, y): LOOKUP INVERT;
+/// - ENDVAL(x[, initial]): x's final value in the session's previous run,
+///   which on a session's first run is `initial`, else x's initial value
+///   (isee help, "Data builtins"); every run here is a first run.
 fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
     let arity = |n: usize| check_arity(owner, &f.to_uppercase(), args.len(), n, n);
     Ok(Some(match f {
@@ -75,6 +78,10 @@ fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
         "lookupinv" => {
             arity(2)?;
             call("lookup_invert", args.to_vec())
+        }
+        "endval" => {
+            check_arity(owner, "ENDVAL", args.len(), 1, 2)?;
+            call("init", vec![args.get(1).unwrap_or(&args[0]).clone()])
         }
         _ => return Ok(None),
     }))

@@ -141,6 +141,11 @@ pub enum TableFn {
     Invert,
     /// `LOOKUP AREA(table, x1, x2)`: the integral of the table from x1 to x2.
     Area,
+    /// isee `LOOKUPAREA(table[, tox[, fromx]])`: the area under the table
+    /// between the two bounds in either order (the table's ends when
+    /// omitted, passed as -inf and +inf); beyond the points a continuous or
+    /// discrete table counts as 0, an extrapolating one extrapolates.
+    IseeArea,
     /// Vensim `LOOKUP SLOPE(table, x, mode)`: the table's slope at x (see
     /// `vm::table::slope` for the ends and the points).
     Slope,
@@ -170,6 +175,7 @@ impl TableFn {
         matches!(
             self,
             TableFn::Area
+                | TableFn::IseeArea
                 | TableFn::Slope
                 | TableFn::DataBetween
                 | TableFn::DataMax

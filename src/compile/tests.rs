@@ -977,6 +977,77 @@ fn isee_history_and_rank() {
     assert_eq!(at("inverse", 0.0), 1.5);
 }
 
+/// isee LOOKUPAREA (area between bounds in either order, 0 beyond a
+/// continuous or discrete table's points, the extrapolated line beyond an
+/// extrapolating one), the financial builtins FV, PMT and PV, ROOTN, and
+/// ENDVAL on a first run.
+#[test]
+fn isee_lookuparea_financial_rootn_endval() {
+    let gf = |name: &str, kind: &str| {
+        format!(
+            r#"<aux name="{name}"><eqn>TIME</eqn><gf type="{kind}"><xpts>0,1,2</xpts><ypts>2,4,0</ypts></gf></aux>"#
+        )
+    };
+    let xmile = format!(
+        r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>
+        <sim_specs><start>0</start><stop>4</stop><dt>1</dt></sim_specs>
+        <model><variables>
+          {cont}{disc}{extr}
+          <aux name="whole"><eqn>LOOKUPAREA(cont)</eqn></aux>
+          <aux name="upto"><eqn>LOOKUPAREA(cont, TIME)</eqn></aux>
+          <aux name="swapped"><eqn>LOOKUPAREA(cont, 0.5, 1.5)</eqn></aux>
+          <aux name="reversed"><eqn>LOOKUPAREA(cont, 1.5, 0.5)</eqn></aux>
+          <aux name="beyond"><eqn>LOOKUPAREA(cont, 3, -1)</eqn></aux>
+          <aux name="steps"><eqn>LOOKUPAREA(disc, TIME)</eqn></aux>
+          <aux name="extrapolated"><eqn>LOOKUPAREA(extr, 3, -1)</eqn></aux>
+          <aux name="payment"><eqn>PMT(0.01, 36, 10000, 0)</eqn></aux>
+          <aux name="future"><eqn>FV(0, 10, -100, -500)</eqn></aux>
+          <aux name="present"><eqn>PV(0.01, 36, payment, 0)</eqn></aux>
+          <aux name="cube root"><eqn>ROOTN(-8, 3)</eqn></aux>
+          <stock name="s"><eqn>5</eqn><inflow>grow</inflow></stock>
+          <flow name="grow"><eqn>2</eqn></flow>
+          <aux name="last run"><eqn>ENDVAL(s)</eqn></aux>
+          <aux name="last run given"><eqn>ENDVAL(s, 42)</eqn></aux>
+        </variables></model></xmile>"#,
+        cont = gf("cont", "continuous"),
+        disc = gf("disc", "discrete"),
+        extr = gf("extr", "extrapolate"),
+    );
+    let project = crate::load_xmile(&xmile).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let at = |n: &str, t: f64| {
+        let i = r.times.iter().position(|&x| x == t).expect("saved time");
+        r.column(n).expect("column")[i]
+    };
+    // Points (0, 2), (1, 4), (2, 0): trapezoids of 3 and 2.
+    assert_eq!(at("whole", 0.0), 5.0);
+    assert_eq!(at("upto", 0.0), 0.0);
+    assert_eq!(at("upto", 1.0), 3.0);
+    assert_eq!(at("upto", 2.0), 5.0);
+    // Beyond the last point a continuous table adds nothing.
+    assert_eq!(at("upto", 4.0), 5.0);
+    // 0.5..1.5: 0.5 * (3 + 4) / 2 + 0.5 * (4 + 2) / 2, either order.
+    assert_eq!(at("swapped", 0.0), 3.25);
+    assert_eq!(at("reversed", 0.0), 3.25);
+    assert_eq!(at("beyond", 0.0), 5.0);
+    // Discrete: 2 on [0, 1), 4 on [1, 2).
+    assert_eq!(at("steps", 1.0), 2.0);
+    assert_eq!(at("steps", 2.0), 6.0);
+    assert_eq!(at("steps", 3.0), 6.0);
+    // Extrapolated: the line y = 2x + 2 on [-1, 0] adds 1, the line
+    // y = 8 - 4x on [2, 3] adds -2.
+    assert_eq!(at("extrapolated", 0.0), 4.0);
+    // isee's example loan, and interest-free sums.
+    assert!((at("payment", 0.0) - -332.143_098_1).abs() < 1e-6);
+    assert_eq!(at("future", 0.0), 1500.0);
+    assert!((at("present", 0.0) - 10_000.0).abs() < 1e-8);
+    assert_eq!(at("cube root", 0.0), -2.0);
+    // A first run: ENDVAL is the initial value, or the one given.
+    assert_eq!(at("last run", 4.0), 5.0);
+    assert_eq!(at("last run given", 4.0), 42.0);
+}
+
 /// One conveyor (isee): `len` transit, `dt`, initial contents and inflow.
 fn conveyor_model(dt: &str, len: &str, initial: &str, inflow: &str, extra: &str) -> String {
     format!(

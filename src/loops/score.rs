@@ -71,6 +71,7 @@ fn is_lookup(f: &str) -> bool {
             | "lookup_invert"
             | "lookup_area"
             | "lookup_slope"
+            | "lookuparea"
     )
 }
 

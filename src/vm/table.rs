@@ -199,6 +199,12 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             }
         }
         TableFn::Slope => slope(&xs[..n], &ys[..n], x, x2),
+        TableFn::IseeArea => {
+            if x2.is_nan() {
+                return f64::NAN;
+            }
+            isee_area(gf, x.min(x2), x.max(x2))
+        }
         TableFn::Area => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -295,6 +301,63 @@ fn area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
     pts.windows(2)
         .map(|w| (w[1] - w[0]) * (f(w[0]) + f(w[1])) / 2.0)
         .sum()
+}
+
+/// isee LOOKUPAREA from `lo` to `hi` (`lo <= hi`; infinite bounds stand
+/// for the table's ends): "For continuous and stepwise graphicals
+/// LOOKUPAREA will ignore (effectively treat as 0) values below the minimum
+/// X value ... or above the maximum X value. For extrapolated graphicals the
+/// area is computed using the extrapolated value" (isee help, Graphical
+/// builtins). A discrete table holds each point's y up to the next point.
+fn isee_area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
+    let (xs, ys) = (&gf.xs, &gf.ys);
+    let n = xs.len().min(ys.len());
+    let (first, last) = (xs[0], xs[n - 1]);
+    let lo = if lo == f64::NEG_INFINITY { first } else { lo };
+    let hi = if hi == f64::INFINITY { last } else { hi };
+    match gf.kind {
+        GfKind::Discrete => {
+            let (lo, hi) = (lo.max(first), hi.min(last));
+            (0..n.saturating_sub(1))
+                .map(|i| {
+                    let (a, b) = (xs[i].max(lo), xs[i + 1].min(hi));
+                    if b > a {
+                        ys[i] * (b - a)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum()
+        }
+        GfKind::Extrapolate if n > 1 => {
+            // Inside the points as the clamped area; each end beyond them
+            // along its end segment's line.
+            let beyond = |a: f64, b: f64, i: usize| {
+                let f = |x: f64| slope_at(&xs[..n], &ys[..n], i, x);
+                (b - a) * (f(a) + f(b)) / 2.0
+            };
+            let mut total = 0.0;
+            if lo < first {
+                total += beyond(lo, hi.min(first), 0);
+            }
+            if hi > last {
+                total += beyond(lo.max(last), hi, n - 2);
+            }
+            let (a, b) = (lo.max(first), hi.min(last));
+            if b > a {
+                total += area(gf, a, b);
+            }
+            total
+        }
+        _ => {
+            let (a, b) = (lo.max(first), hi.min(last));
+            if b > a {
+                area(gf, a, b)
+            } else {
+                0.0
+            }
+        }
+    }
 }
 
 /// Linear interpolation clamped at the ends, whatever the table's kind.
