@@ -16,7 +16,7 @@ mod market;
 mod solve;
 
 pub use market::{demand_at_price, find_market_price, supply_at_price};
-pub use solve::allocate_available_element;
+pub use solve::{alloc_p, allocate_available_element, market_priority};
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
 use crate::compile::check_arity;
@@ -213,6 +213,57 @@ impl ArrayInfo<'_> {
         }
         Ok(Expr::Call(
             "find_market_price_element".into(),
+            call,
+            Span::default(),
+        ))
+    }
+
+    /// Vensim `MARKETP(request[.., r1], priority[.., r1], size, width,
+    /// supply)`: the market priority ALLOC P reads, the one at which
+    /// ALLOCATE BY PRIORITY's rectangular curves share out the supply. The
+    /// first element `r1` stands for the whole dimension (as in FIND MARKET
+    /// PRICE); `size` is implied by it and not read. Expands into
+    /// `market_priority_element(supply, per requester: request, 1,
+    /// priority, width, 0)`.
+    pub(crate) fn marketp(&self, args: &[Expr], ctx: &ElementCtx, variable: &str) -> Result<Expr> {
+        const NAME: &str = "MARKETP";
+        check_arity(variable, NAME, args.len(), 5, 5)?;
+        let (Expr::Subscript(qname, qidx, qspan), Expr::Subscript(pname, pidx, pspan)) =
+            (&args[0], &args[1])
+        else {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!("{NAME} needs subscripted request and priority arguments"),
+            });
+        };
+        let at = |name: &str, idx: &[IndexExpr], span: Span, e: &str| {
+            let mut idx = idx.to_vec();
+            if let Some(last) = idx.last_mut() {
+                *last = IndexExpr::Expr(Expr::Var(e.to_string(), span));
+            }
+            Expr::Subscript(name.to_string(), idx, span)
+        };
+        let requesters = self.agents(qname, NAME, variable)?;
+        let width = self.scalarize(&args[3], ctx, variable)?;
+        let mut call = vec![self.scalarize(&args[4], ctx, variable)?];
+        for e in &requesters {
+            call.push(self.scalarize(&at(qname, qidx, *qspan, e), ctx, variable)?);
+            call.push(Expr::Num(1.0));
+            call.push(self.scalarize(&at(pname, pidx, *pspan, e), ctx, variable)?);
+            call.push(width.clone());
+            call.push(Expr::Num(0.0));
+        }
+        if call.len() > MAX_CALL_ARGS {
+            return Err(Error::BadSubscript {
+                variable: variable.to_string(),
+                message: format!(
+                    "{NAME} takes at most {MAX_REQUESTERS} requesters (got {})",
+                    requesters.len()
+                ),
+            });
+        }
+        Ok(Expr::Call(
+            "market_priority_element".into(),
             call,
             Span::default(),
         ))

@@ -87,6 +87,10 @@ pub enum Builtin {
     /// `(demanders, 5 values per demander, 5 per supplier)`: FIND MARKET
     /// PRICE (see [`crate::compile::allocate`]).
     FindMarketPriceElement,
+    /// `(supply, 5 values per requester)`: MARKETP's market priority.
+    MarketPriorityElement,
+    /// Vensim `ALLOC P(request, priority, width, market priority)`.
+    AllocP,
     /// `(quantity, type, priority, width, extra, price)`: SUPPLY AT PRICE.
     SupplyAtPriceElement,
     /// `(quantity, type, priority, width, extra, price)`: DEMAND AT PRICE.
@@ -152,6 +156,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "invert_matrix_element" => (InvertMatrixElement, 3, MAX_CALL_ARGS),
         "allocate_available_element" => (AllocateAvailableElement, 7, MAX_CALL_ARGS),
         "find_market_price_element" => (FindMarketPriceElement, 11, MAX_CALL_ARGS),
+        "market_priority_element" => (MarketPriorityElement, 6, MAX_CALL_ARGS),
         "supply_at_price_element" => (SupplyAtPriceElement, 6, 6),
         "demand_at_price_element" => (DemandAtPriceElement, 6, 6),
         "vector_rank_element" => (VectorRankElement, 3, MAX_CALL_ARGS),
@@ -180,6 +185,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "invnorm" => (InvNorm, 1, 3),
         "gamma_ln" | "gammaln" => (GammaLn, 1, 1),
         "factorial" => (Factorial, 1, 1),
+        "alloc_p" => (AllocP, 4, 4),
         "fv" => (Fv, 3, 4),
         "pmt" => (Pmt, 3, 4),
         "pv" => (Pv, 3, 4),
@@ -373,6 +379,8 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
         AllocateAvailableElement => crate::compile::allocate::allocate_available_element(args),
         FindMarketPriceElement => crate::compile::allocate::find_market_price(args),
+        MarketPriorityElement => crate::compile::allocate::market_priority(args),
+        AllocP => crate::compile::allocate::alloc_p(args),
         SupplyAtPriceElement => crate::compile::allocate::supply_at_price(args),
         DemandAtPriceElement => crate::compile::allocate::demand_at_price(args),
         VectorRankElement => crate::compile::vector_order::vector_rank_element(args),

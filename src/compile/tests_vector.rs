@@ -582,3 +582,30 @@ TIME STEP = 1 ~~|
         "{err}"
     );
 }
+
+/// Vensim's two-step allocation, MARKETP then ALLOC P (the example of
+/// fn_marketp), gives ALLOCATE BY PRIORITY's shares at every step, from no
+/// supply to more than every request.
+#[test]
+fn marketp_with_alloc_p_is_allocate_by_priority() {
+    let eqs = "
+branch: Boston, Dayton, Fresno ~~|
+demand[branch] = 500, 300, 750 ~~|
+priority[branch] = 1, 2, 3 ~~|
+supply = Time * 100 ~~|
+abp[branch] = ALLOCATE BY PRIORITY(demand[branch], priority[branch], ELMCOUNT(branch), 2, supply) ~~|
+mp = MARKETP(demand[Boston], priority[Boston], ELMCOUNT(branch), 2, supply) ~~|
+ap[branch] = ALLOC P(demand[branch], priority[branch], 2, mp) ~~|
+";
+    let r = run_mdl(eqs, 20.0);
+    for b in ["Boston", "Dayton", "Fresno"] {
+        let want = r.column(&format!("abp[{b}]")).expect("abp");
+        let got = r.column(&format!("ap[{b}]")).expect("ap");
+        assert_eq!(want, got, "{b}");
+    }
+    // Short at t = 10 (1,000 of 1,550): Fresno, the highest priority, is
+    // served in full first.
+    let fresno = r.column("ap[Fresno]").expect("ap");
+    assert_eq!(fresno[10], 750.0);
+    assert!(r.column("ap[Boston]").expect("ap")[10] < 500.0);
+}

@@ -57,6 +57,7 @@ impl ArrayInfo<'_> {
             "allocate_available" => self.allocate_available(args, ctx, variable).map(Some),
             "allocate_by_priority" => self.allocate_by_priority(args, ctx, variable).map(Some),
             "find_market_price" => self.find_market_price(args, ctx, variable).map(Some),
+            "marketp" => self.marketp(args, ctx, variable).map(Some),
             "supply_at_price" => self.at_price(args, ctx, variable, true).map(Some),
             "demand_at_price" => self.at_price(args, ctx, variable, false).map(Some),
             "allocate" if self.project.dialect != crate::ir::Dialect::Vensim => {

@@ -224,6 +224,52 @@ pub fn allocate_available_element(args: &[f64]) -> f64 {
     memo::element(memo::ALLOCATE, &args[1..], k as usize, shares)
 }
 
+/// Vensim MARKETP's market priority: `(available, then five values per
+/// requester)` → the common priority at which the shares use up what is
+/// available, the one ALLOCATE BY PRIORITY serves at, so ALLOC P at it
+/// gives the same shares. When the supply covers every request, the
+/// highest priority at which every request is still met in full (the
+/// lowest curve's start); with nothing to share, the lowest at which every
+/// share is 0 (the highest curve's end). NaN on malformed arguments.
+pub fn market_priority(args: &[f64]) -> f64 {
+    let (Some(&available), Some(rest)) = (args.first(), args.get(1..)) else {
+        return f64::NAN;
+    };
+    if rest.is_empty() || rest.len() % 5 != 0 {
+        return f64::NAN;
+    }
+    let asking = || requesters(rest).filter(|r| r.request > 0.0);
+    let reach = |r: &Requester| flat_beyond(r.kind) * r.width.abs().max(1e-12);
+    let total: f64 = asking().map(|r| r.request).sum();
+    if available >= total {
+        asking()
+            .map(|r| r.priority - reach(&r))
+            .fold(f64::INFINITY, f64::min)
+    } else if available <= 0.0 {
+        asking()
+            .map(|r| r.priority + reach(&r))
+            .fold(f64::NEG_INFINITY, f64::max)
+    } else {
+        clearing_priority(rest, available, total)
+    }
+}
+
+/// Vensim ALLOC P(request, priority, width, market priority): one
+/// requester's share at that market priority, ALLOCATE BY PRIORITY's
+/// rectangular curve of full width `width`.
+pub fn alloc_p(args: &[f64]) -> f64 {
+    match *args {
+        [request, priority, width, p] => Requester {
+            request,
+            kind: 1.0,
+            priority,
+            width,
+        }
+        .share(p),
+        _ => f64::NAN,
+    }
+}
+
 /// `(available, then per requester: request, type, priority, width,
 /// extra)` → every requester's share, in order.
 fn shares(key: &[f64], out: &mut Vec<f64>) {
@@ -339,6 +385,29 @@ mod tests {
         assert!(
             (allocate_available_element(&[0.0, 5.0, 10.0, 1.0, 1.0, 4.0, 0.0]) - 5.0).abs() < 1e-9
         );
+    }
+
+    /// MARKETP's priority, read back by ALLOC P, gives ALLOCATE BY
+    /// PRIORITY's shares (two requesters of 10, priorities 1 and 1.5,
+    /// width 4, sharing 10: 4.375 and 5.625 at priority 1.25); with enough
+    /// supply everyone is served in full, with none nobody.
+    #[test]
+    fn marketp_and_alloc_p_reproduce_allocate_by_priority() {
+        let market = |supply: f64| {
+            market_priority(&[supply, 10.0, 1.0, 1.0, 4.0, 0.0, 10.0, 1.0, 1.5, 4.0, 0.0])
+        };
+        let p = market(10.0);
+        assert!((p - 1.25).abs() < 1e-12, "{p}");
+        assert!((alloc_p(&[10.0, 1.0, 4.0, p]) - 4.375).abs() < 1e-12);
+        assert!((alloc_p(&[10.0, 1.5, 4.0, p]) - 5.625).abs() < 1e-12);
+        let plenty = market(50.0);
+        assert_eq!(plenty, -1.0);
+        assert_eq!(alloc_p(&[10.0, 1.0, 4.0, plenty]), 10.0);
+        let none = market(0.0);
+        assert_eq!(none, 3.5);
+        assert_eq!(alloc_p(&[10.0, 1.5, 4.0, none]), 0.0);
+        assert!(market_priority(&[1.0, 2.0]).is_nan());
+        assert!(alloc_p(&[1.0]).is_nan());
     }
 
     #[test]
