@@ -333,14 +333,14 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
             }
         }
         Xidz => {
-            if a(1) == 0.0 {
+            if a(1).abs() < VENSIM_ZERO_DIVISOR {
                 a(2)
             } else {
                 a(0) / a(1)
             }
         }
         Zidz => {
-            if a(1) == 0.0 {
+            if a(1).abs() < VENSIM_ZERO_DIVISOR {
                 0.0
             } else {
                 a(0) / a(1)
@@ -392,6 +392,12 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         }
     }
 }
+
+/// Vensim's XIDZ and ZIDZ treat a divisor as zero when it is "actually
+/// smaller than 1E-6" in magnitude (Vensim Help, ZIDZ and XIDZ), not only
+/// at exactly 0: ZIDZ(1, 1e-9) is 0, not 1e9. isee's SAFEDIV divides by
+/// anything but 0.
+pub const VENSIM_ZERO_DIVISOR: f64 = 1e-6;
 
 /// isee's financial builtins solve one unknown of the annuity equation
 /// `pv (1 + r)^n + pmt ((1 + r)^n - 1) / r + fv = 0` (`pv + pmt n + fv = 0`
@@ -571,6 +577,12 @@ mod tests {
         assert_eq!(eval(Builtin::SafeDiv, &[1.0, 0.0, 7.0], CTX), 7.0);
         assert_eq!(eval(Builtin::Xidz, &[1.0, 0.0, 3.0], CTX), 3.0);
         assert_eq!(eval(Builtin::Zidz, &[4.0, 2.0], CTX), 2.0);
+        // Vensim: a divisor smaller than 1e-6 in magnitude counts as zero.
+        assert_eq!(eval(Builtin::Zidz, &[1.0, 9.9e-7], CTX), 0.0);
+        assert_eq!(eval(Builtin::Zidz, &[1.0, -9.9e-7], CTX), 0.0);
+        assert_eq!(eval(Builtin::Xidz, &[1.0, 1e-9, 5.0], CTX), 5.0);
+        assert_eq!(eval(Builtin::Zidz, &[1.0, 1e-6], CTX), 1e6);
+        assert_eq!(eval(Builtin::SafeDiv, &[1.0, 1e-9, 5.0], CTX), 1e9);
     }
 
     #[test]
