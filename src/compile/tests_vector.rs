@@ -500,56 +500,44 @@ amount demanded[priority curve,demander] = DEMAND AT PRICE(demand satiation[prio
             .collect()
     };
     const TOL: f64 = 1e-4;
-    let price = "market_price";
-    check(
-        &r,
-        &format!("{price}[rectangular]"),
-        TOL,
-        &at([0.5, 0.775862, 1.11538, 1.38889, 1.54762, 1.66667]),
-    );
-    check(
-        &r,
-        &format!("{price}[normal]"),
-        TOL,
-        &at([-4.0, 0.22617, 0.862828, 1.28018, 1.52322, 1.69346]),
-    );
-    check(
-        &r,
-        &format!("{price}[exponential]"),
-        TOL,
-        &at([-9.0, -0.152467, 0.730247, 1.18737, 1.47381, 1.67861]),
-    );
-    check(
-        &r,
-        "amount_supplied[triangular,s1]",
-        TOL,
-        &at([0.0, 55.172, 123.077, 177.778, 200.0, 200.0]),
-    );
-    check(
-        &r,
-        "amount_supplied[rectangular,s2]",
-        TOL,
-        &at([0.0, 0.0, 0.0, 0.0, 14.286, 50.0001]),
-    );
-    check(
-        &r,
-        "amount_supplied[exponential,s3]",
-        TOL,
-        &at([0.00138245, 9.61797, 23.251, 36.7255, 48.9064, 60.0217]),
-    );
-    check(
-        &r,
-        "amount_demanded[normal,d2]",
-        TOL,
-        &at([0.0, 24.0488, 65.4207, 114.626, 153.727, 186.12]),
-    );
-    check(
-        &r,
-        "amount_demanded[fixed,d1]",
-        TOL,
-        &at([0.0, 41.6667, 125.0, 250.0, 375.0, 500.0]),
-    );
-    check(&r, "amount_supplied[fixed,s3]", TOL, &at([450.0; 6]));
+    let expect: [(&str, [f64; 6]); 9] = [
+        (
+            "market_price[rectangular]",
+            [0.5, 0.775862, 1.11538, 1.38889, 1.54762, 1.66667],
+        ),
+        (
+            "market_price[normal]",
+            [-4.0, 0.22617, 0.862828, 1.28018, 1.52322, 1.69346],
+        ),
+        (
+            "market_price[exponential]",
+            [-9.0, -0.152467, 0.730247, 1.18737, 1.47381, 1.67861],
+        ),
+        (
+            "amount_supplied[triangular,s1]",
+            [0.0, 55.172, 123.077, 177.778, 200.0, 200.0],
+        ),
+        (
+            "amount_supplied[rectangular,s2]",
+            [0.0, 0.0, 0.0, 0.0, 14.286, 50.0001],
+        ),
+        (
+            "amount_supplied[exponential,s3]",
+            [0.00138245, 9.61797, 23.251, 36.7255, 48.9064, 60.0217],
+        ),
+        (
+            "amount_demanded[normal,d2]",
+            [0.0, 24.0488, 65.4207, 114.626, 153.727, 186.12],
+        ),
+        (
+            "amount_demanded[fixed,d1]",
+            [0.0, 41.6667, 125.0, 250.0, 375.0, 500.0],
+        ),
+        ("amount_supplied[fixed,s3]", [450.0; 6]),
+    ];
+    for (name, vals) in expect {
+        check(&r, name, TOL, &at(vals));
+    }
     // A market of fixed quantities has no price that clears it.
     assert!(r
         .column("market_price[fixed]")
