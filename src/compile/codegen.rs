@@ -367,6 +367,28 @@ impl<'t, 'a> Gen<'t, 'a> {
                 }
                 Ok(())
             }
+            "conveyor_leak" => {
+                // An isee conveyor's leakage flow: see
+                // `StatefulKind::ConveyorLeak`.
+                self.arity(f, args.len(), 7, 7)?;
+                self.out.time_varying = true;
+                let id = self.stateful_id(args, StatefulKind::ConveyorLeak);
+                let pushed: Vec<&Expr> = match self.phase {
+                    Phase::Init => std::iter::once(&args[2])
+                        .chain(std::iter::once(&args[1]))
+                        .chain(&args[3..])
+                        .collect(),
+                    Phase::Step => args[3..].iter().collect(),
+                };
+                for a in &pushed {
+                    self.expr(a)?;
+                }
+                self.emit(Op::Stateful(id, pushed.len() as u8));
+                if self.phase == Phase::Step {
+                    self.record(id, &args[0])?;
+                }
+                Ok(())
+            }
             "sample_if_true" => {
                 // Vensim SAMPLE IF TRUE(cond, input, initial): input while
                 // cond is true, else the last sampled value (initially

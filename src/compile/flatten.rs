@@ -332,10 +332,45 @@ pub fn flatten_var(
         .filter(|f| expander.arrays.var_dims.contains_key(*f))
         .cloned()
         .collect();
+    // A flow arrayed over more dimensions than its stock (isee: an arrayed
+    // flow into a stock that is not arrayed) feeds each stock element the
+    // sum of its elements that agree with it on the stock's dimensions.
+    // Per such flow: (positions of the stock's dimensions in the flow's,
+    // the flow's element tuples).
+    let mut wider: HashMap<String, (Vec<usize>, Vec<Vec<String>>)> = HashMap::default();
+    if matches!(var.kind, VarKind::Stock { .. }) {
+        for f in &arrayed {
+            let Some(fdims) = expander.arrays.var_dims.get(f) else {
+                continue;
+            };
+            let at: Option<Vec<usize>> = var
+                .dims
+                .iter()
+                .map(|d| fdims.iter().position(|x| x == d))
+                .collect();
+            if let (Some(at), true) = (at, fdims.len() > var.dims.len()) {
+                let tuples = expander.arrays.tuples(fdims, &name)?;
+                wider.insert(
+                    f.clone(),
+                    (at, tuples.into_iter().map(|(c, _)| c).collect()),
+                );
+            }
+        }
+    }
     let kind_for = |elems: Option<&[String]>| -> FlatKind {
-        let el = |f: &String| match elems {
-            Some(e) if arrayed.contains(f) => element_ident(f, e),
-            _ => f.clone(),
+        let own: &[String] = elems.unwrap_or(&[]);
+        let el = |f: &String| -> Vec<String> {
+            if let Some((at, tuples)) = wider.get(f) {
+                return tuples
+                    .iter()
+                    .filter(|t| at.iter().zip(own).all(|(&i, e)| t.get(i) == Some(e)))
+                    .map(|t| element_ident(f, t))
+                    .collect();
+            }
+            vec![match elems {
+                Some(e) if arrayed.contains(f) => element_ident(f, e),
+                _ => f.clone(),
+            }]
         };
         match &var.kind {
             // A connected module input just mirrors its source, whatever
@@ -347,8 +382,8 @@ pub fn flatten_var(
                 limits,
                 ..
             } => FlatKind::Stock {
-                inflows: inflows.iter().map(el).collect(),
-                outflows: outflows.iter().map(el).collect(),
+                inflows: inflows.iter().flat_map(el).collect(),
+                outflows: outflows.iter().flat_map(el).collect(),
                 non_negative: *non_negative,
                 limits: *limits,
             },

@@ -12,6 +12,7 @@ pub mod arrays;
 pub mod builtins;
 pub mod builtins_vensim;
 pub mod codegen;
+pub mod conveyor;
 pub mod expand;
 pub mod flatten;
 pub mod fold;

@@ -107,6 +107,15 @@ pub enum StatefulKind {
     /// steps) is paid out evenly over the next dtime, starting in that
     /// period; see `vm::stateful::depreciate`.
     DepreciateStraightline,
+    /// An isee conveyor's leakage flow, `conveyor_leak(x, len, init, start,
+    /// end, f, mode)` (written by `syntax::xmile::variables::convey`): init
+    /// code pushes (init, len, start, end, f, mode), step code (start, end,
+    /// f, mode); the record program stores x after each committed step.
+    /// Mode 0: linear leakage `f` over the zone `start..end` of a belt of
+    /// `max(1, round(len / DT))` slats; 1: exponential leakage `f` per time
+    /// unit; 2: the fraction of an entering amount the exponential leakage
+    /// leaves to the outflow. See [`crate::compile::conveyor`].
+    ConveyorLeak,
     /// Vensim `SAMPLE IF TRUE(cond, x, init)`: init code pushes (cond, x,
     /// init), step code (cond, x); the value is x when cond is true, else the
     /// value held since the last sample. The record program stores the value.
@@ -124,6 +133,7 @@ impl StatefulKind {
                 | StatefulKind::DelayMaterial
                 | StatefulKind::DelayInformation
                 | StatefulKind::DepreciateStraightline
+                | StatefulKind::ConveyorLeak
         )
     }
 }

@@ -1114,18 +1114,127 @@ fn unsupported_conveyor_options_are_refused() {
     };
     let capacity = conveyor_model("1", "3", "0", "5", "<capacity>10</capacity>");
     assert!(refused(&capacity).contains("belt: a conveyor's <capacity>"));
-    let leak = conveyor_model("1", "3", "0", "5", "")
-        .replace(
-            "<outflow>unloading</outflow>",
-            "<outflow>unloading</outflow><outflow>lost</outflow>",
-        )
-        .replace(
-            "</variables>",
-            "<flow name=\"lost\"><eqn>0.1</eqn><leak/></flow></variables>",
-        );
-    assert!(refused(&leak).contains("conveyor leakage (flow 'lost')"));
+    let whole_units = leaky_conveyor("", "<leak_integers/>", "0");
+    assert!(refused(&whole_units).contains("lost: a conveyor leakage of whole units"));
+    let discrete = conveyor_model("1", "3", "0", "5", "")
+        .replace("<conveyor>", "<conveyor discrete=\"true\">");
+    assert!(refused(&discrete).contains("belt: a discrete conveyor"));
     let queue = conveyor_model("1", "3", "0", "5", "").replace("<conveyor>", "<queue/><conveyor>");
     assert!(refused(&queue).contains("queue"));
+}
+
+/// A conveyor of transit 2 at DT 0.5 (4 slats) loaded at 10 a time unit,
+/// with a leakage flow `lost` of fraction 0.2 (`conveyor` holds the
+/// `<conveyor>` attributes, `tags` the leakage's extra tags, `initial` the
+/// belt's initial contents).
+fn leaky_conveyor(conveyor: &str, tags: &str, initial: &str) -> String {
+    format!(
+        r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>4</stop><dt>0.5</dt></sim_specs>
+        <model><variables>
+          <stock name="belt"><eqn>{initial}</eqn><inflow>loading</inflow>
+            <outflow>unloading</outflow><outflow>lost</outflow>
+            <conveyor {conveyor}><len>2</len></conveyor></stock>
+          <flow name="loading"><eqn>10</eqn></flow>
+          <flow name="unloading"><eqn>999</eqn></flow>
+          <flow name="lost"><eqn>0.2</eqn><non_negative/><leak/>{tags}</flow>
+          <stock name="done"><eqn>0</eqn><inflow>unloading</inflow></stock>
+          <stock name="gone"><eqn>0</eqn><inflow>lost</inflow></stock>
+        </variables></model></xmile>"#
+    )
+}
+
+/// isee's linear conveyor leakage: 0.2 of what enters leaks on the way, the
+/// same amount at each of the 4 steps it rides, so the leakage climbs by
+/// 10 * 0.2 / 4 = 0.5 a step to 2 and the outflow is 0.8 * 10 = 8 once the
+/// first load arrives. The belt settles at isee's steady state
+/// `T i - (n - 1) f i DT / 2` = 20 - 1.5 = 18.5, and initialized there it
+/// stays there.
+/// Nothing is created or lost: belt + done + gone = 10 t.
+#[test]
+fn isee_conveyor_linear_leakage() {
+    let r = run_conveyor(&leaky_conveyor("", "", "0"));
+    let col = |n: &str| r.column(n).expect("column").to_vec();
+    let (lost, out, belt) = (col("lost"), col("unloading"), col("belt"));
+    assert_eq!(lost[..6], [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]);
+    assert_eq!(out[..6], [0.0, 0.0, 0.0, 0.0, 8.0, 8.0]);
+    assert_eq!(belt[..6], [0.0, 5.0, 9.75, 14.25, 18.5, 18.5]);
+    let (done, gone) = (col("done"), col("gone"));
+    for (i, t) in r.times.iter().enumerate() {
+        assert!(
+            (belt[i] + done[i] + gone[i] - 10.0 * t).abs() < 1e-9,
+            "t={t}"
+        );
+    }
+    let r = run_conveyor(&leaky_conveyor("", "", "18.5"));
+    assert!(r
+        .column("belt")
+        .expect("belt")
+        .iter()
+        .all(|&v| (v - 18.5).abs() < 1e-12));
+    assert!(r
+        .column("unloading")
+        .expect("out")
+        .iter()
+        .all(|&v| (v - 8.0).abs() < 1e-12));
+    // A zone at the exit (leak_start = 1, Stella's way to split a flow):
+    // the leak takes 0.2 of each load as it leaves.
+    let split = leaky_conveyor("", "", "0").replace(
+        "<flow name=\"lost\">",
+        "<flow name=\"lost\" leak_start=\"1\">",
+    );
+    let r = run_conveyor(&split);
+    assert_eq!(
+        r.column("lost").expect("lost")[..6],
+        [0.0, 0.0, 0.0, 0.0, 2.0, 2.0]
+    );
+    assert_eq!(r.column("unloading").expect("out")[3..6], [0.0, 8.0, 8.0]);
+}
+
+/// isee's exponential leakage: 0.2 per time unit of what is left, at each
+/// step (0.1 of it at DT 0.5), so 0.9^4 = 0.6561 of a load leaves: the
+/// outflow settles at 6.561 and the leakage at 10 - 6.561 = 3.439.
+#[test]
+fn isee_conveyor_exponential_leakage() {
+    let r = run_conveyor(&leaky_conveyor("exponential_leak=\"true\"", "", "0"));
+    let col = |n: &str| r.column(n).expect("column").to_vec();
+    let (lost, out) = (col("lost"), col("unloading"));
+    // First step after loading: 0.2 * 0.5 * 10 of the newest slat.
+    assert!((lost[1] - 1.0).abs() < 1e-12, "{lost:?}");
+    assert!((out[4] - 6.561).abs() < 1e-12, "{out:?}");
+    assert!((lost[4] - 3.439).abs() < 1e-12, "{lost:?}");
+    let (belt, done, gone) = (col("belt"), col("done"), col("gone"));
+    for (i, t) in r.times.iter().enumerate() {
+        assert!(
+            (belt[i] + done[i] + gone[i] - 10.0 * t).abs() < 1e-9,
+            "t={t}"
+        );
+    }
+}
+
+/// An arrayed flow into a stock that is not arrayed (or arrayed over fewer
+/// dimensions), as isee allows: the stock takes the sum of the flow's
+/// elements that agree with it (the Imperial College COVID replication's
+/// `Array deaths`, fed by deaths per ICU stage).
+#[test]
+fn arrayed_flow_into_a_narrower_stock_adds_up() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name="S"><elem name="1"/><elem name="2"/><elem name="3"/></dim>
+          <dim name="R"><elem name="a"/><elem name="b"/></dim></dimensions>
+        <model><variables>
+          <flow name="deaths"><dimensions><dim name="S"/></dimensions><eqn>S</eqn></flow>
+          <stock name="total"><eqn>0</eqn><inflow>deaths</inflow></stock>
+          <flow name="moves"><dimensions><dim name="R"/><dim name="S"/></dimensions><eqn>S * 10</eqn></flow>
+          <stock name="by region"><dimensions><dim name="R"/></dimensions><eqn>0</eqn><outflow>moves</outflow></stock>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let r = CompiledModel::new(&project, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    assert_eq!(r.column("total").expect("total"), [0.0, 6.0, 12.0]);
+    assert_eq!(r.column("by_region[b]").expect("b"), [0.0, -60.0, -120.0]);
 }
 
 /// A Stella model's non-negative stock cuts back its outflows, in the order

@@ -65,6 +65,7 @@ fn is_stateful(f: &str) -> bool {
             | "delay_information"
             | "depreciate_straightline"
             | "conveyor_delay"
+            | "conveyor_leak"
             | "sample_if_true"
             | "random_uniform"
             | "random_normal"

@@ -108,6 +108,24 @@ pub(crate) fn eval(
             };
             depreciate(cells.history, *cells.state, clock, x, dtime, fisc)
         }
+        StatefulKind::ConveyorLeak => {
+            let (zone_args, x) = if clock.initializing {
+                *cells.state = arg(0);
+                *cells.aux = crate::compile::conveyor::slats(arg(1), clock.dt) as f64;
+                (&args[2.min(args.len())..], None)
+            } else {
+                (args, Some(cells.history))
+            };
+            let at = |i: usize| zone_args.get(i).copied().unwrap_or(0.0);
+            conveyor_leak(
+                *cells.aux as u64,
+                *cells.state,
+                x,
+                clock,
+                [at(0), at(1), at(2)],
+                at(3),
+            )
+        }
         StatefulKind::SampleIfTrue => {
             if clock.initializing {
                 let v = if arg(0) != 0.0 { arg(1) } else { arg(2) };
@@ -151,9 +169,10 @@ pub(crate) fn eval(
 pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut Vec<f64>) {
     match kind {
         StatefulKind::Previous | StatefulKind::SampleIfTrue => *state = v,
-        StatefulKind::Delay | StatefulKind::DelayFixed | StatefulKind::DepreciateStraightline => {
-            history.push(v)
-        }
+        StatefulKind::Delay
+        | StatefulKind::DelayFixed
+        | StatefulKind::DepreciateStraightline
+        | StatefulKind::ConveyorLeak => history.push(v),
         StatefulKind::DelayMaterial | StatefulKind::DelayInformation => {
             if history.len() % 3 == 1 {
                 let longest = match history.len() {
@@ -167,6 +186,43 @@ pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut 
             }
         }
         _ => {}
+    }
+}
+
+/// An isee conveyor's leakage at step `clock.step` on a belt of `n` slats
+/// (see [`crate::compile::conveyor`]): what entered `k` steps ago is
+/// `history[step - k]`, or `init` (the rate the initial contents entered
+/// at) before the start and while initializing (`history` None).
+/// `[start, end, f]` is the leakage zone and fraction; `mode` 0 linear, 1
+/// exponential, 2 the exponential leakage's survival `(1 - f DT)^z`.
+fn conveyor_leak(
+    n: u64,
+    init: f64,
+    history: Option<&[f64]>,
+    clock: &Clock,
+    [start, end, f]: [f64; 3],
+    mode: f64,
+) -> f64 {
+    let (k1, k2) = crate::compile::conveyor::zone(n, start, end);
+    let z = (k2 - k1 + 1) as f64;
+    let entered = |k: u64| match (history, clock.step.checked_sub(k)) {
+        (Some(h), Some(j)) => h.get(j as usize).copied().unwrap_or(init),
+        _ => init,
+    };
+    let keep = 1.0 - f * clock.dt;
+    match mode.round() as i64 {
+        0 => f * (k1..=k2).map(entered).sum::<f64>() / z,
+        1 => {
+            let mut weight = 1.0;
+            let mut total = 0.0;
+            for k in k1..=k2 {
+                total += weight * entered(k);
+                weight *= keep;
+            }
+            // What each slat of the zone loses this step, as a rate.
+            f * clock.dt * total
+        }
+        _ => keep.powi((k2 - k1 + 1) as i32),
     }
 }
 

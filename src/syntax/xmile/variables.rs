@@ -561,20 +561,22 @@ pub fn read_variables(
 ) -> Result<Vec<Variable>> {
     let mut out: Vec<Variable> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut conveyors: Vec<(String, Equation)> = Vec::new();
-    let mut leaks: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut conveyors: Vec<(String, Belt)> = Vec::new();
+    let mut leaks: std::collections::HashMap<String, Leak> = std::collections::HashMap::new();
     let mut spreads: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in n.children().filter(Node::is_element) {
         let tag = c.tag_name().name();
         if tag == "flow" && c.attributes().any(|a| a.name() == "spreadflow") {
             spreads.insert(canonicalize(c.attribute("name").unwrap_or("")));
         }
-        if tag == "flow" && child(c, "leak").is_some_and(flag) {
-            leaks.insert(canonicalize(c.attribute("name").unwrap_or("")));
+        if tag == "flow" {
+            if let Some(leak) = leak_of(r, c)? {
+                leaks.insert(canonicalize(c.attribute("name").unwrap_or("")), leak);
+            }
         }
         if tag == "stock" {
-            if let Some(len) = conveyor_length(r, c)? {
-                conveyors.push((canonicalize(c.attribute("name").unwrap_or("")), len));
+            if let Some(belt) = conveyor_of(r, c)? {
+                conveyors.push((canonicalize(c.attribute("name").unwrap_or("")), belt));
             }
         }
         if let Some(v) = r.variable(c, defaults)? {
@@ -591,8 +593,8 @@ pub fn read_variables(
         out.iter_mut().for_each(resolve_self);
     }
     module_outputs(&mut out);
-    for (stock, len) in &conveyors {
-        convey(&mut out, stock, len, &leaks, &spreads)?;
+    for (stock, belt) in &conveyors {
+        convey(&mut out, stock, belt, &leaks, &spreads)?;
     }
     if r.isee {
         let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
@@ -739,11 +741,36 @@ fn reads_within_step(
     false
 }
 
-/// A stock's `<conveyor>` transit time (`<len>`), or `None` for a plain
-/// stock. Conveyor options this reader does not simulate are refused by
-/// name, rather than the stock being run as a plain stock (a wrong answer
-/// with no warning); so are queues.
-fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> {
+/// A conveyor's transit time (`<len>`) and whether its leakage is
+/// exponential (`exponential_leak`).
+struct Belt {
+    len: Equation,
+    exponential: bool,
+}
+
+/// A leakage flow (`<leak/>`): its zone, as fractions of the belt from the
+/// entry (`leak_start`, `leak_end`), and its fraction when written in the
+/// tag (`<leak>0.1</leak>`) rather than as the flow's equation.
+struct Leak {
+    start: f64,
+    end: f64,
+    fraction: Option<Equation>,
+}
+
+/// An option of `<conveyor>` given as an attribute (as isee writes them)
+/// or a child element.
+fn option_on(n: Node<'_, '_>, option: &str) -> bool {
+    match n.attribute(option) {
+        Some(v) => v.trim().eq_ignore_ascii_case("true") || v.trim() == "1",
+        None => child(n, option).is_some_and(flag),
+    }
+}
+
+/// A stock's `<conveyor>`, or `None` for a plain stock. Conveyor options
+/// this reader does not simulate are refused by name, rather than the
+/// stock being run as a plain stock (a wrong answer with no warning); so
+/// are queues.
+fn conveyor_of(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Belt>> {
     let name = display_name(stock.attribute("name").unwrap_or(""));
     let refuse = |what: &str| Error::Unsupported {
         variable: name.clone(),
@@ -762,8 +789,8 @@ fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> 
             return Err(refuse(&format!("a conveyor's <{option}>")));
         }
     }
-    for option in ["discrete", "batch_integrity", "one_at_a_time"] {
-        if child(conveyor, option).is_some_and(flag) {
+    for option in ["discrete", "batch_integrity"] {
+        if option_on(conveyor, option) {
             return Err(refuse(&format!("a {} conveyor", option.replace('_', " "))));
         }
     }
@@ -771,24 +798,63 @@ fn conveyor_length(r: &Reader, stock: Node<'_, '_>) -> Result<Option<Equation>> 
         Some(l) => r.equation(&name, l)?,
         None => None,
     };
-    len.map(Some)
-        .ok_or_else(|| refuse("a conveyor without its transit time (<len>)"))
+    let len = len.ok_or_else(|| refuse("a conveyor without its transit time (<len>)"))?;
+    Ok(Some(Belt {
+        len,
+        exponential: option_on(conveyor, "exponential_leak"),
+    }))
 }
 
-/// Make conveyor `stock` (transit time `len`) compute its outflow, as isee
-/// defines a conveyor: a belt of `n = round(len / DT)` slats (at least one)
-/// moving one slat per DT, so what enters leaves `n` steps later, and the
-/// initial contents spread evenly over the slats, so they leave at
-/// `initial / (n DT)` per time unit during the first `n` steps. The
-/// outflow's own equation (isee ignores it) becomes that pipeline, the one
-/// Vensim's DELAY FIXED is (`conveyor_delay`: the transit time is read at
-/// the initial time). Leakage flows, arrayed conveyors with per-element
-/// initial values and conveyors with several outflows are refused by name.
+/// A flow's leakage tag, or `None` for a flow that is not a leakage.
+/// Leaking whole units only (`<leak_integers/>`) is refused by name.
+fn leak_of(r: &Reader, flow: Node<'_, '_>) -> Result<Option<Leak>> {
+    let Some(tag) = child(flow, "leak").filter(|l| flag(*l)) else {
+        return Ok(None);
+    };
+    let name = display_name(flow.attribute("name").unwrap_or(""));
+    if child(flow, "leak_integers").is_some_and(flag) {
+        return Err(Error::Unsupported {
+            variable: name,
+            construct: "a conveyor leakage of whole units (<leak_integers/>)".into(),
+        });
+    }
+    let at = |attr: &str, default: f64| {
+        flow.attribute(attr)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(default)
+    };
+    let written = tag.text().map(str::trim).unwrap_or("");
+    let fraction = if written.is_empty() || written.eq_ignore_ascii_case("true") {
+        None
+    } else {
+        r.equation(&name, tag)?
+    };
+    Ok(Some(Leak {
+        start: at("leak_start", 0.0),
+        end: at("leak_end", 1.0),
+        fraction,
+    }))
+}
+
+/// Make conveyor `stock` compute its outflow and leakages, as isee defines
+/// a conveyor: a belt of `n = round(len / DT)` slats (at least one) moving
+/// one slat per DT, so what enters leaves `n` steps later, less what its
+/// leakage flows took on the way (see [`crate::compile::conveyor`]); the
+/// initial contents lie on the belt as isee's steady state would have them
+/// (without leakage: evenly, so they leave at `initial / (n DT)` per time
+/// unit during the first `n` steps). The flows' own equations (isee
+/// ignores the outflow's; a leakage's is its fraction) become that
+/// pipeline, the one Vensim's DELAY FIXED is (`conveyor_delay`: the transit
+/// time is read at the initial time), and `conveyor_leak`. A leakage
+/// fraction is read at every step; conservation is exact while it is
+/// constant. Several exponential leakages, arrayed conveyors with
+/// per-element initial values and conveyors with several outflows that are
+/// not leakages are refused by name.
 fn convey(
     vars: &mut [Variable],
     stock: &str,
-    len: &Equation,
-    leaks: &std::collections::HashSet<String>,
+    belt: &Belt,
+    leaks: &std::collections::HashMap<String, Leak>,
     spreads: &std::collections::HashSet<String>,
 ) -> Result<()> {
     use crate::syntax::ast::{bin, call, var, BinaryOp, Expr};
@@ -806,54 +872,146 @@ fn convey(
     else {
         return Ok(());
     };
-    if let Some(leak) = outflows.iter().find(|f| leaks.contains(*f)) {
-        return Err(refuse(format!("conveyor leakage (flow '{leak}')")));
-    }
     if let Some(spread) = inflows.iter().find(|f| spreads.contains(*f)) {
         return Err(refuse(format!(
             "an inflow spread along a conveyor (flow '{spread}', isee:spreadflow)"
         )));
     }
-    let out = match outflows.as_slice() {
+    let (leaking, ends): (Vec<&String>, Vec<&String>) =
+        outflows.iter().partition(|f| leaks.contains_key(*f));
+    let out = match ends.as_slice() {
         [] => return Ok(()),
-        [one] => one.clone(),
+        [one] => (*one).clone(),
         _ => return Err(refuse("a conveyor with several outflows".into())),
     };
+    if belt.exponential && leaking.len() > 1 {
+        return Err(refuse(
+            "a conveyor with several exponential leakages".into(),
+        ));
+    }
     let Equations::Single(initial) = &s.equations else {
         return Err(refuse(
             "a conveyor whose elements have their own initial values".into(),
         ));
     };
+    let len = &belt.len;
+    // Each leakage: (flow, fraction, start, end).
+    let mut leakages = Vec::new();
+    for f in &leaking {
+        let leak = &leaks[*f];
+        let own = vars
+            .iter()
+            .find(|v| &v.ident == *f)
+            .and_then(|v| match &v.equations {
+                Equations::Single(eq) => Some(eq.expr.clone()),
+                _ => None,
+            });
+        let fraction = match (&leak.fraction, own) {
+            (Some(eq), _) => eq.expr.clone(),
+            (None, Some(e)) => e,
+            (None, None) => {
+                return Err(refuse(format!(
+                    "a conveyor leakage without its fraction (flow '{f}')"
+                )))
+            }
+        };
+        leakages.push(((*f).clone(), fraction, leak.start, leak.end));
+    }
     let entering = inflows
         .iter()
         .map(|f| var(f))
         .reduce(|a, b| bin(BinaryOp::Add, a, b))
         .unwrap_or(Expr::Num(0.0));
-    // n DT: the transit time the belt really has.
-    let slats = call(
-        "max",
-        vec![
-            Expr::Num(1.0),
-            call(
-                "round",
-                vec![bin(BinaryOp::Div, len.expr.clone(), var("dt"))],
-            ),
-        ],
+    let spread = if leakages.is_empty() {
+        // n DT: the transit time the belt really has.
+        let slats = call(
+            "max",
+            vec![
+                Expr::Num(1.0),
+                call(
+                    "round",
+                    vec![bin(BinaryOp::Div, len.expr.clone(), var("dt"))],
+                ),
+            ],
+        );
+        let transit = bin(BinaryOp::Mul, slats, var("dt"));
+        bin(BinaryOp::Div, initial.expr.clone(), transit)
+    } else {
+        let mut args = vec![
+            initial.expr.clone(),
+            len.expr.clone(),
+            var("dt"),
+            Expr::Num(f64::from(u8::from(belt.exponential))),
+        ];
+        for (_, f, start, end) in &leakages {
+            args.extend([f.clone(), Expr::Num(*start), Expr::Num(*end)]);
+        }
+        call("conveyor_spread", args)
+    };
+    let leak_call = |f: &Expr, start: f64, end: f64, mode: f64| {
+        call(
+            "conveyor_leak",
+            vec![
+                entering.clone(),
+                len.expr.clone(),
+                spread.clone(),
+                Expr::Num(start),
+                Expr::Num(end),
+                f.clone(),
+                Expr::Num(mode),
+            ],
+        )
+    };
+    let delayed = call(
+        "conveyor_delay",
+        vec![entering.clone(), len.expr.clone(), spread.clone()],
     );
-    let transit = bin(BinaryOp::Mul, slats, var("dt"));
-    let spread = bin(BinaryOp::Div, initial.expr.clone(), transit);
-    let expr = call("conveyor_delay", vec![entering, len.expr.clone(), spread]);
+    let expr = match leakages.as_slice() {
+        [] => delayed,
+        [(_, f, start, end)] if belt.exponential => {
+            bin(BinaryOp::Mul, delayed, leak_call(f, *start, *end, 2.0))
+        }
+        _ => {
+            let lost = leakages
+                .iter()
+                .map(|(_, f, ..)| f.clone())
+                .reduce(|a, b| bin(BinaryOp::Add, a, b))
+                .unwrap_or(Expr::Num(0.0));
+            bin(
+                BinaryOp::Mul,
+                bin(BinaryOp::Sub, Expr::Num(1.0), lost),
+                delayed,
+            )
+        }
+    };
+    let entering_text = if inflows.is_empty() {
+        "0".to_string()
+    } else {
+        inflows.join(" + ")
+    };
     let text = format!(
-        "conveyor {name}: the inflow {} transit time later (transit {})",
-        if inflows.is_empty() {
-            "0".to_string()
-        } else {
-            inflows.join(" + ")
-        },
+        "conveyor {name}: the inflow {entering_text} transit time later (transit {})",
         len.text,
     );
-    if let Some(f) = vars.iter_mut().find(|v| v.ident == out) {
-        f.equations = Equations::Single(Equation { text, expr });
+    let mode = if belt.exponential { 1.0 } else { 0.0 };
+    let mut set: Vec<(String, Equation)> = leakages
+        .iter()
+        .map(|(flow, f, start, end)| {
+            let text = format!("leakage of conveyor {name}: {entering_text} on the belt");
+            (
+                flow.clone(),
+                Equation {
+                    text,
+                    expr: leak_call(f, *start, *end, mode),
+                },
+            )
+        })
+        .collect();
+    set.push((out, Equation { text, expr }));
+    for (flow, eq) in set {
+        if let Some(f) = vars.iter_mut().find(|v| v.ident == flow) {
+            f.equations = Equations::Single(eq);
+        }
     }
     Ok(())
 }
