@@ -181,6 +181,24 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
                 Some(k) if !was_quoted => Tok::Keyword(k),
                 _ => Tok::Ident(canonicalize(&raw).replace('·', ".")),
             };
+            // Stella Architect's `Dim.*` in a subscript: every element of
+            // Dim, read as the XMILE form `*:Dim`.
+            if matches!(tok, Tok::Ident(_)) && at(j) == Some('.') && at(j + 1) == Some('*') {
+                let end = off(j + 2);
+                out.push(Token {
+                    tok: Tok::Star,
+                    start,
+                    end,
+                });
+                out.push(Token {
+                    tok: Tok::Colon,
+                    start,
+                    end,
+                });
+                out.push(Token { tok, start, end });
+                i = j + 2;
+                continue;
+            }
             out.push(Token {
                 tok,
                 start,

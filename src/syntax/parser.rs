@@ -481,6 +481,9 @@ mod tests {
         assert_eq!(p("PI()"), "pi()");
         assert_eq!(p("a.b + \"c d\".e"), "(+ a.b c_d.e)");
         assert_eq!(p("x[a, *, *:Dim, @2, 1:3]"), "x[a,*,*:dim,@2,1:3]");
+        // Stella Architect's `Dim.*` is `*:Dim`; a dotted name stays a name.
+        assert_eq!(p("demand[Location.*]"), "demand[*:location]");
+        assert_eq!(p("m.x[Location.*, 2] + m.y"), "(+ m.x[*:location,2] m.y)");
         assert_eq!(p("NOT (a = b)"), "(Not (= a b))");
         assert_eq!(p("min(a, b) {a comment}"), "min(a,b)");
     }

@@ -111,7 +111,8 @@ pub fn parse_xmile_with(
                 });
             }
             "macro" => project.macros.push(read_macro(&mut r, node, defaults)?),
-            "header" | "sim_specs" | "dimensions" | "behavior" | "prefs" | "style" | "data"
+            "data" => refuse_imports(node)?,
+            "header" | "sim_specs" | "dimensions" | "behavior" | "prefs" | "style"
             | "model_units" => {}
             other => r.warn(other),
         }
@@ -299,6 +300,27 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
         });
     }
     Ok(out)
+}
+
+/// `<data>`: exports are the tool's own business, but an `<import>` makes
+/// isee's tools replace variables' values with a file's at every run;
+/// running without them would be a different model with no warning, so
+/// the file is refused, naming the resource.
+fn refuse_imports(data: Node<'_, '_>) -> Result<()> {
+    let Some(import) = data
+        .children()
+        .find(|c| c.is_element() && c.tag_name().name() == "import")
+    else {
+        return Ok(());
+    };
+    let resource = import.attribute("resource").unwrap_or("");
+    let shown = resource.strip_prefix('r').unwrap_or(resource);
+    Err(Error::Unsupported {
+        variable: format!("<data> import '{shown}'"),
+        construct: "an isee data import (the file's values replace the model's equations at \
+                    each run); put the values in the model or remove the <import>"
+            .into(),
+    })
 }
 
 /// `<behavior>`: global non-negative defaults for stocks and flows.

@@ -406,3 +406,31 @@ fn self_slices_name_the_variable_itself() {
         .unwrap();
     assert_eq!(r.column("x[2,1]").unwrap(), &[3.0, 3.0, 3.0]);
 }
+
+/// isee's `<data><import>` replaces variables' values with a file's at each
+/// run: the file is refused, naming the resource, rather than run with the
+/// model's own values (a public model's 441 imported initial values were
+/// read as 0, and every share it computed was NaN). Exports are ignored.
+#[test]
+fn data_imports_are_refused_exports_ignored() {
+    let with = |data: &str| {
+        doc(SPECS, "<aux name=\"a\"><eqn>1</eqn></aux>")
+            .replace("<model>", &format!("<data>{data}</data><model>"))
+    };
+    let export = with(r#"<export resource="r../out.csv" interval="DT"><all/></export>"#);
+    assert!(parse_xmile(&export).is_ok());
+    let import = with(r#"<import isee:overwrite="false" resource="r../HEI.csv"/>"#).replace(
+        "<xmile ",
+        "<xmile xmlns:isee=\"http://iseesystems.com/XMILE\" ",
+    );
+    match parse_xmile(&import) {
+        Err(Error::Unsupported {
+            variable,
+            construct,
+        }) => {
+            assert!(variable.contains("../HEI.csv"), "{variable}");
+            assert!(construct.contains("data import"), "{construct}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
