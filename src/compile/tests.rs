@@ -1048,6 +1048,48 @@ fn isee_lookuparea_financial_rootn_endval() {
     assert_eq!(at("last run given", 4.0), 42.0);
 }
 
+/// DELAY3, SMTH3 and TREND of a step (5 to 10 after t = 3, delay 5, DT
+/// 0.25 from 1 to 13) against Stella's own run of the same model, saved in
+/// the file's `isee:data_manager` (Stella 1.x, 2019): every saved value of
+/// its 21 variables agrees to 1e-14; a few are checked here.
+#[test]
+fn isee_delay3_smth3_trend_match_stellas_saved_run() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>
+        <sim_specs method="Euler"><start>1</start><stop>13</stop><dt>0.25</dt></sim_specs>
+        <model><variables>
+          <aux name="Input"><eqn>IF (TIME &gt; 3) THEN 10 ELSE 5</eqn></aux>
+          <aux name="Delay Time"><eqn>5</eqn></aux>
+          <aux name="delayed"><eqn>DELAY3(Input, Delay_Time)</eqn></aux>
+          <aux name="smoothed"><eqn>SMTH3(Input, Delay_Time)</eqn></aux>
+          <aux name="trend"><eqn>TREND(Input, Delay_Time)</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let r = CompiledModel::new(&project, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    let stella = [
+        ("delayed", 3.0, 5.0),
+        ("delayed", 4.0, 5.016875),
+        ("delayed", 4.25, 5.05990625),
+        ("delayed", 13.0, 9.72641788555305),
+        ("smoothed", 4.0, 5.016875),
+        ("smoothed", 13.0, 9.72641788555305),
+        ("trend", 3.0, 0.0),
+        ("trend", 3.25, 0.2),
+        ("trend", 3.5, 0.180952380952381),
+        ("trend", 13.0, 0.0145089515619729),
+    ];
+    for (name, t, want) in stella {
+        let i = r.times.iter().position(|&x| x == t).expect("saved time");
+        let got = r.column(name).expect("column")[i];
+        assert!(
+            (got - want).abs() <= 1e-13 * want.abs().max(1.0),
+            "{name} at {t}: {got} vs {want}"
+        );
+    }
+}
+
 /// One conveyor (isee): `len` transit, `dt`, initial contents and inflow.
 fn conveyor_model(dt: &str, len: &str, initial: &str, inflow: &str, extra: &str) -> String {
     format!(
