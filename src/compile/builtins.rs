@@ -413,9 +413,11 @@ pub const VENSIM_ZERO_DIVISOR: f64 = 1e-6;
 /// `x` and `y` are its two other arguments in isee's order: FV(rate,
 /// nper, pmt, pv), PMT(rate, nper, pv, fv), PV(rate, nper, pmt, fv).
 fn annuity(b: Builtin, r: f64, n: f64, x: f64, y: f64) -> f64 {
-    let g = (1.0 + r).powf(n);
+    // (1 + r)^n - 1 without the cancellation of a tiny rate.
+    let g1 = (n * r.ln_1p()).exp_m1();
+    let g = g1 + 1.0;
     // What one payment per period grows to by the end: (g - 1) / r.
-    let growth = if r == 0.0 { n } else { (g - 1.0) / r };
+    let growth = if r == 0.0 { n } else { g1 / r };
     match b {
         Builtin::Fv => -(y * g + x * growth),
         Builtin::Pmt => -(x * g + y) / growth,
@@ -609,6 +611,9 @@ mod tests {
         // No interest: plain sums; the last argument defaults to 0.
         assert_eq!(eval(Builtin::Fv, &[0.0, 10.0, -100.0, -500.0], CTX), 1500.0);
         assert_eq!(eval(Builtin::Pmt, &[0.0, 10.0, 1000.0], CTX), -100.0);
+        // A rate too small for (1 + r)^n - 1 to be computed directly.
+        let tiny = eval(Builtin::Pmt, &[1e-17, 10.0, 1000.0], CTX);
+        assert!((tiny - -100.0).abs() < 1e-9, "{tiny}");
         assert!((eval(Builtin::RootN, &[27.0, 3.0], CTX) - 3.0).abs() < 1e-15);
         assert_eq!(eval(Builtin::RootN, &[-32.0, 5.0], CTX), -2.0);
         assert!(eval(Builtin::RootN, &[-4.0, 2.0], CTX).is_nan());

@@ -43,6 +43,11 @@ pub fn zone(n: u64, start: f64, end: f64) -> (u64, u64) {
     (k1, k2)
 }
 
+/// The longest belt leakage is computed for (slats): beyond it the leakage
+/// and the initial spread are NaN rather than taking unbounded time (isee
+/// keeps every slat too; a million is far past any model's needs).
+pub const MAX_SLATS: u64 = 1_000_000;
+
 /// Slats of a belt of transit time `len` at step `dt`.
 pub fn slats(len: f64, dt: f64) -> u64 {
     let steps = (len / dt).round();
@@ -61,7 +66,7 @@ fn remaining(n: u64, dt: f64, exponential: bool, leaks: &[[f64; 3]], j: u64) -> 
         let (k1, k2) = zone(n, start, end);
         let passed = (j + 1).saturating_sub(k1).min(k2 - k1 + 1);
         if exponential {
-            left *= (1.0 - f * dt).powi(passed as i32);
+            left *= (1.0 - f * dt).powf(passed as f64);
         } else {
             left -= f * passed as f64 / (k2 - k1 + 1) as f64;
         }
@@ -89,6 +94,9 @@ pub fn conveyor_spread(args: &[f64]) -> f64 {
         .filter_map(|c| c.try_into().ok())
         .collect();
     let n = slats(len, dt);
+    if n > MAX_SLATS {
+        return f64::NAN;
+    }
     let exponential = exponential != 0.0;
     let held: f64 = (0..n)
         .map(|j| remaining(n, dt, exponential, &leaks, j))

@@ -355,14 +355,17 @@ impl<'p> Expander<'p> {
                     ),
                 );
                 let avg = self.smooth_chain(&p, &np, 1, var(&in_id), &t_id, avg_init, out)?;
-                // trend = ZIDZ(input - average, time * ABS(average))
-                let trend = call(
-                    "zidz",
-                    vec![
-                        bin(BinaryOp::Sub, var(&in_id), avg.clone()),
-                        bin(BinaryOp::Mul, var(&t_id), call("abs", vec![avg])),
-                    ],
+                // trend = ZIDZ(input - average, time * ABS(average)); the
+                // Vensim ZIDZ counts a divisor below 1e-6 as zero, so
+                // elsewhere only an exact zero gives 0 (SAFEDIV).
+                let (num, den) = (
+                    bin(BinaryOp::Sub, var(&in_id), avg.clone()),
+                    bin(BinaryOp::Mul, var(&t_id), call("abs", vec![avg])),
                 );
+                let trend = match self.project.dialect {
+                    Dialect::Vensim => call("zidz", vec![num, den]),
+                    _ => call("safediv", vec![num, den, Expr::Num(0.0)]),
+                };
                 Ok(match horizon {
                     None => trend,
                     Some(h) => bin(

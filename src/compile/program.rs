@@ -110,7 +110,8 @@ pub enum StatefulKind {
     /// An isee conveyor's leakage flow, `conveyor_leak(x, len, init, start,
     /// end, f, mode)` (written by `syntax::xmile::variables::convey`): init
     /// code pushes (init, len, start, end, f, mode), step code (start, end,
-    /// f, mode); the record program stores x after each committed step.
+    /// f, mode); the record program stores x after each committed step, and
+    /// the history keeps each x followed by the running sum of the xs.
     /// Mode 0: linear leakage `f` over the zone `start..end` of a belt of
     /// `max(1, round(len / DT))` slats; 1: exponential leakage `f` per time
     /// unit; 2: the fraction of an entering amount the exponential leakage

@@ -1000,6 +1000,7 @@ fn isee_lookuparea_financial_rootn_endval() {
           <aux name="beyond"><eqn>LOOKUPAREA(cont, 3, -1)</eqn></aux>
           <aux name="steps"><eqn>LOOKUPAREA(disc, TIME)</eqn></aux>
           <aux name="extrapolated"><eqn>LOOKUPAREA(extr, 3, -1)</eqn></aux>
+          <aux name="before start"><eqn>LOOKUPAREA(extr, -1)</eqn></aux>
           <aux name="payment"><eqn>PMT(0.01, 36, 10000, 0)</eqn></aux>
           <aux name="future"><eqn>FV(0, 10, -100, -500)</eqn></aux>
           <aux name="present"><eqn>PV(0.01, 36, payment, 0)</eqn></aux>
@@ -1036,8 +1037,10 @@ fn isee_lookuparea_financial_rootn_endval() {
     assert_eq!(at("steps", 2.0), 6.0);
     assert_eq!(at("steps", 3.0), 6.0);
     // Extrapolated: the line y = 2x + 2 on [-1, 0] adds 1, the line
-    // y = 8 - 4x on [2, 3] adds -2.
+    // y = 8 - 4x on [2, 3] adds -2; from the first point back to -1 alone
+    // (the lower bound omitted), 1.
     assert_eq!(at("extrapolated", 0.0), 4.0);
+    assert_eq!(at("before start", 0.0), 1.0);
     // isee's example loan, and interest-free sums.
     assert!((at("payment", 0.0) - -332.143_098_1).abs() < 1e-6);
     assert_eq!(at("future", 0.0), 1500.0);
@@ -1156,6 +1159,13 @@ fn unsupported_conveyor_options_are_refused() {
     };
     let capacity = conveyor_model("1", "3", "0", "5", "<capacity>10</capacity>");
     assert!(refused(&capacity).contains("belt: a conveyor's <capacity>"));
+    let no_end = leaky_conveyor("", "", "0")
+        .replace("<outflow>unloading</outflow>", "")
+        .replace(
+            "<stock name=\"done\"><eqn>0</eqn><inflow>unloading</inflow></stock>",
+            "",
+        );
+    assert!(refused(&no_end).contains("belt: a conveyor whose outflows are all leakages"));
     let whole_units = leaky_conveyor("", "<leak_integers/>", "0");
     assert!(refused(&whole_units).contains("lost: a conveyor leakage of whole units"));
     let discrete = conveyor_model("1", "3", "0", "5", "")
@@ -1233,6 +1243,15 @@ fn isee_conveyor_linear_leakage() {
     assert_eq!(r.column("unloading").expect("out")[3..6], [0.0, 8.0, 8.0]);
 }
 
+/// A belt of more slats than leakage is computed for gives NaN flows at
+/// once, not a run that never ends.
+#[test]
+fn isee_conveyor_leakage_on_an_endless_belt_is_nan() {
+    let xml = leaky_conveyor("", "", "1").replace("<len>2</len>", "<len>1e12</len>");
+    let r = run_conveyor(&xml);
+    assert!(r.column("lost").expect("lost").iter().all(|v| v.is_nan()));
+}
+
 /// isee's exponential leakage: 0.2 per time unit of what is left, at each
 /// step (0.1 of it at DT 0.5), so 0.9^4 = 0.6561 of a load leaves: the
 /// outflow settles at 6.561 and the leakage at 10 - 6.561 = 3.439.
@@ -1277,6 +1296,39 @@ fn arrayed_flow_into_a_narrower_stock_adds_up() {
         .expect("runs");
     assert_eq!(r.column("total").expect("total"), [0.0, 6.0, 12.0]);
     assert_eq!(r.column("by_region[b]").expect("b"), [0.0, -60.0, -120.0]);
+    // In isee's tools, where stocks do not go below zero: the scalar stock's
+    // cap on its outflow counts the whole arrayed inflow (6 a step, so 5 can
+    // leave from an empty stock); an outflow wider than its stock would
+    // share one cap among its elements and is refused.
+    let isee = xmile
+        .replace(
+            "<header/>",
+            "<header><vendor>isee systems, inc.</vendor></header>",
+        )
+        .replace(
+            "<inflow>deaths</inflow></stock>",
+            "<inflow>deaths</inflow><outflow>burial</outflow><non_negative/></stock>\
+             <flow name=\"burial\"><eqn>5</eqn><non_negative/></flow>",
+        );
+    let wide = isee.replace(
+        "<outflow>moves</outflow></stock>",
+        "<outflow>moves</outflow><non_negative/></stock>",
+    );
+    let refused = crate::load_xmile(&wide)
+        .map(|_| ())
+        .expect_err("wide outflow");
+    assert!(refused.to_string().contains("flow 'moves'"), "{refused}");
+    let isee = isee.replace(
+        "<outflow>moves</outflow></stock>",
+        "<inflow>moves</inflow><non_negative/></stock>",
+    );
+    let project = crate::load_xmile(&isee).expect("loads");
+    let r = CompiledModel::new(&project, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    assert_eq!(r.column("burial").expect("burial"), [5.0, 5.0, 5.0]);
+    assert_eq!(r.column("total").expect("total"), [0.0, 1.0, 2.0]);
 }
 
 /// A Stella model's non-negative stock cuts back its outflows, in the order

@@ -169,10 +169,15 @@ pub(crate) fn eval(
 pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut Vec<f64>) {
     match kind {
         StatefulKind::Previous | StatefulKind::SampleIfTrue => *state = v,
-        StatefulKind::Delay
-        | StatefulKind::DelayFixed
-        | StatefulKind::DepreciateStraightline
-        | StatefulKind::ConveyorLeak => history.push(v),
+        StatefulKind::Delay | StatefulKind::DelayFixed | StatefulKind::DepreciateStraightline => {
+            history.push(v)
+        }
+        // Each input and the running sum of the inputs so far.
+        StatefulKind::ConveyorLeak => {
+            let sum = history.last().copied().unwrap_or(0.0) + v;
+            history.push(v);
+            history.push(sum);
+        }
         StatefulKind::DelayMaterial | StatefulKind::DelayInformation => {
             if history.len() % 3 == 1 {
                 let longest = match history.len() {
@@ -190,11 +195,14 @@ pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut 
 }
 
 /// An isee conveyor's leakage at step `clock.step` on a belt of `n` slats
-/// (see [`crate::compile::conveyor`]): what entered `k` steps ago is
-/// `history[step - k]`, or `init` (the rate the initial contents entered
-/// at) before the start and while initializing (`history` None).
-/// `[start, end, f]` is the leakage zone and fraction; `mode` 0 linear, 1
-/// exponential, 2 the exponential leakage's survival `(1 - f DT)^z`.
+/// (see [`crate::compile::conveyor`]). What entered `k` steps ago is the
+/// recorded input of step `step - k` (`history` holds each input and the
+/// running sum of the inputs, so a linear zone's total is one difference),
+/// or `init` (the rate the initial contents entered at) for ages beyond the
+/// run so far and while initializing (`history` None). `[start, end, f]`
+/// is the leakage zone and fraction; `mode` 0 linear, 1 exponential, 2 the
+/// exponential leakage's survival `(1 - f DT)^z`. A belt longer than
+/// [`crate::compile::conveyor::MAX_SLATS`] gives NaN.
 fn conveyor_leak(
     n: u64,
     init: f64,
@@ -203,26 +211,60 @@ fn conveyor_leak(
     [start, end, f]: [f64; 3],
     mode: f64,
 ) -> f64 {
+    if n > crate::compile::conveyor::MAX_SLATS {
+        return f64::NAN;
+    }
     let (k1, k2) = crate::compile::conveyor::zone(n, start, end);
     let z = (k2 - k1 + 1) as f64;
-    let entered = |k: u64| match (history, clock.step.checked_sub(k)) {
-        (Some(h), Some(j)) => h.get(j as usize).copied().unwrap_or(init),
-        _ => init,
+    // Ages up to `recorded` have a recorded input; older ones entered
+    // before the start, at `init`.
+    let recorded = history.map_or(0, |h| (h.len() / 2) as u64).min(clock.step);
+    let input = |k: u64| -> f64 {
+        let h = history.unwrap_or(&[]);
+        h.get(2 * (clock.step - k) as usize)
+            .copied()
+            .unwrap_or(init)
+    };
+    let prefix = |j: u64| -> f64 {
+        let h = history.unwrap_or(&[]);
+        h.get(2 * j as usize + 1).copied().unwrap_or(0.0)
     };
     let keep = 1.0 - f * clock.dt;
     match mode.round() as i64 {
-        0 => f * (k1..=k2).map(entered).sum::<f64>() / z,
+        0 => {
+            // Recorded ages k1..=last: steps step - last ..= step - k1.
+            let last = k2.min(recorded);
+            let mut total = 0.0;
+            if last >= k1 {
+                let (lo, hi) = (clock.step - last, clock.step - k1);
+                total += prefix(hi) - if lo == 0 { 0.0 } else { prefix(lo - 1) };
+            }
+            let before = k2 - last.max(k1 - 1);
+            total += before as f64 * init;
+            f * total / z
+        }
         1 => {
+            let last = k2.min(recorded);
             let mut weight = 1.0;
             let mut total = 0.0;
-            for k in k1..=k2 {
-                total += weight * entered(k);
+            for k in k1..=last {
+                total += weight * input(k);
                 weight *= keep;
+            }
+            // The older ages, all at `init`: a geometric series.
+            let before = k2 - last.max(k1 - 1);
+            if before > 0 {
+                let series = if keep == 1.0 {
+                    before as f64
+                } else {
+                    (1.0 - keep.powf(before as f64)) / (1.0 - keep)
+                };
+                total += weight * init * series;
             }
             // What each slat of the zone loses this step, as a rate.
             f * clock.dt * total
         }
-        _ => keep.powi((k2 - k1 + 1) as i32),
+        _ => keep.powf(z),
     }
 }
 

@@ -203,7 +203,14 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             if x2.is_nan() {
                 return f64::NAN;
             }
-            isee_area(gf, x.min(x2), x.max(x2))
+            // An omitted bound (passed infinite) is the table's end.
+            let end = |b: f64| match b {
+                f64::INFINITY => xs[n - 1],
+                f64::NEG_INFINITY => xs[0],
+                b => b,
+            };
+            let (a, b) = (end(x), end(x2));
+            isee_area(gf, a.min(b), a.max(b))
         }
         TableFn::Area => {
             if x2.is_nan() {
@@ -303,8 +310,7 @@ fn area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
         .sum()
 }
 
-/// isee LOOKUPAREA from `lo` to `hi` (`lo <= hi`; infinite bounds stand
-/// for the table's ends): "For continuous and stepwise graphicals
+/// isee LOOKUPAREA from `lo` to `hi` (`lo <= hi`): "For continuous and stepwise graphicals
 /// LOOKUPAREA will ignore (effectively treat as 0) values below the minimum
 /// X value ... or above the maximum X value. For extrapolated graphicals the
 /// area is computed using the extrapolated value" (isee help, Graphical
@@ -313,8 +319,6 @@ fn isee_area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
     let (xs, ys) = (&gf.xs, &gf.ys);
     let n = xs.len().min(ys.len());
     let (first, last) = (xs[0], xs[n - 1]);
-    let lo = if lo == f64::NEG_INFINITY { first } else { lo };
-    let hi = if hi == f64::INFINITY { last } else { hi };
     match gf.kind {
         GfKind::Discrete => {
             let (lo, hi) = (lo.max(first), hi.min(last));

@@ -598,7 +598,7 @@ pub fn read_variables(
     }
     if r.isee {
         let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
-        limit_outflows(&mut out, &belts);
+        limit_outflows(&mut out, &belts)?;
     }
     Ok(out)
 }
@@ -649,10 +649,12 @@ fn module_outputs(vars: &mut [Variable]) {
 /// of the tool, not a causal link the modeler drew. Conveyors
 /// compute their own outflow; outflows with per-element equations keep the
 /// clamp.
-fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
+fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) -> Result<()> {
     use crate::syntax::ast::{bin, call, var, BinaryOp, Expr};
     let mut limited: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let stocks: Vec<(String, Vec<String>, Vec<String>)> = vars
+    // (stock, its dimensions, inflows, outflows)
+    type Limited = (String, Vec<String>, Vec<String>, Vec<String>);
+    let stocks: Vec<Limited> = vars
         .iter()
         .filter(|v| !conveyors.contains(&v.ident.as_str()))
         .filter_map(|v| match &v.kind {
@@ -661,7 +663,12 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 outflows,
                 non_negative: true,
                 ..
-            } if !outflows.is_empty() => Some((v.ident.clone(), inflows.clone(), outflows.clone())),
+            } if !outflows.is_empty() => Some((
+                v.ident.clone(),
+                v.dims.clone(),
+                inflows.clone(),
+                outflows.clone(),
+            )),
             _ => None,
         })
         .collect();
@@ -670,7 +677,26 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
         .enumerate()
         .map(|(i, v)| (v.ident.clone(), i))
         .collect();
-    for (stock, inflows, outflows) in stocks {
+    for (stock, dims, inflows, outflows) in stocks {
+        // A cap is per stock element: an outflow whose elements share one
+        // (arrayed over more dimensions than the stock) would each take all
+        // of it.
+        if let Some(wide) = outflows
+            .iter()
+            .find(|f| matches!(flow_term(vars, &dims, f), Expr::Call(..)))
+        {
+            let name = vars
+                .iter()
+                .find(|v| v.ident == stock)
+                .map_or(stock.clone(), |v| v.name.clone());
+            return Err(Error::Unsupported {
+                variable: name,
+                construct: format!(
+                    "a non-negative stock with an outflow arrayed over more dimensions \
+                     than the stock (flow '{wide}')"
+                ),
+            });
+        }
         for (k, out) in outflows.iter().enumerate() {
             // What the stock can give this step: its level over DT plus
             // inflows, less what earlier outflows took. A flow that itself
@@ -683,7 +709,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
                 .iter()
                 .filter(counts)
                 .fold(bin(BinaryOp::Div, var(&stock), var("dt")), |acc, f| {
-                    bin(BinaryOp::Add, acc, var(f))
+                    bin(BinaryOp::Add, acc, flow_term(vars, &dims, f))
                 });
             let available = outflows[..k]
                 .iter()
@@ -704,6 +730,35 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) {
             }
         }
     }
+    Ok(())
+}
+
+/// A flow as a term of stock `dims`' balance: the flow itself, or, for a
+/// flow arrayed over more dimensions than the stock (isee lets an arrayed
+/// flow feed a stock that is not arrayed), the sum of its elements that
+/// agree with the stock element (`SUM(f[d, *])`), as the stock integrates
+/// it (`compile::flatten`).
+fn flow_term(vars: &[Variable], dims: &[String], f: &str) -> crate::syntax::ast::Expr {
+    use crate::syntax::ast::{call, var, Expr, IndexExpr};
+    let wider = vars
+        .iter()
+        .find(|v| v.ident == f)
+        .map(|v| &v.dims)
+        .filter(|fd| fd.len() > dims.len() && dims.iter().all(|d| fd.contains(d)));
+    let Some(fd) = wider else {
+        return var(f);
+    };
+    let idx = fd
+        .iter()
+        .map(|d| match dims.contains(d) {
+            true => IndexExpr::Expr(Expr::Var(d.clone(), Default::default())),
+            false => IndexExpr::Wildcard(None),
+        })
+        .collect();
+    call(
+        "sum",
+        vec![Expr::Subscript(f.to_string(), idx, Default::default())],
+    )
 }
 
 /// True when `from`'s equation reads `target` within a step: directly or
@@ -879,11 +934,16 @@ fn convey(
     }
     let (leaking, ends): (Vec<&String>, Vec<&String>) =
         outflows.iter().partition(|f| leaks.contains_key(*f));
-    let out = match ends.as_slice() {
-        [] => return Ok(()),
-        [one] => (*one).clone(),
-        _ => return Err(refuse("a conveyor with several outflows".into())),
-    };
+    let out =
+        match ends.as_slice() {
+            [] if leaking.is_empty() => return Ok(()),
+            [] => return Err(refuse(
+                "a conveyor whose outflows are all leakages (no outflow at the end of the belt)"
+                    .into(),
+            )),
+            [one] => (*one).clone(),
+            _ => return Err(refuse("a conveyor with several outflows".into())),
+        };
     if belt.exponential && leaking.len() > 1 {
         return Err(refuse(
             "a conveyor with several exponential leakages".into(),
@@ -899,27 +959,34 @@ fn convey(
     let mut leakages = Vec::new();
     for f in &leaking {
         let leak = &leaks[*f];
-        let own = vars
-            .iter()
-            .find(|v| &v.ident == *f)
-            .and_then(|v| match &v.equations {
-                Equations::Single(eq) => Some(eq.expr.clone()),
-                _ => None,
-            });
+        let own = vars.iter().find(|v| &v.ident == *f).map(|v| &v.equations);
         let fraction = match (&leak.fraction, own) {
             (Some(eq), _) => eq.expr.clone(),
-            (None, Some(e)) => e,
-            (None, None) => {
+            (None, Some(Equations::Single(eq))) => eq.expr.clone(),
+            (None, Some(Equations::PerElement(_))) => {
+                return Err(refuse(format!(
+                    "a conveyor leakage whose elements have their own fractions (flow '{f}')"
+                )))
+            }
+            (None, _) => {
                 return Err(refuse(format!(
                     "a conveyor leakage without its fraction (flow '{f}')"
                 )))
             }
         };
+        // isee's fractions lie in 0..1 (together at most 1 for linear
+        // leakage); outside, the leak's non-negative floor and the outflow
+        // would no longer add up to what entered.
+        let fraction = call(
+            "min",
+            vec![Expr::Num(1.0), call("max", vec![Expr::Num(0.0), fraction])],
+        );
         leakages.push(((*f).clone(), fraction, leak.start, leak.end));
     }
+    let dims = s.dims.clone();
     let entering = inflows
         .iter()
-        .map(|f| var(f))
+        .map(|f| flow_term(vars, &dims, f))
         .reduce(|a, b| bin(BinaryOp::Add, a, b))
         .unwrap_or(Expr::Num(0.0));
     let spread = if leakages.is_empty() {
@@ -977,11 +1044,11 @@ fn convey(
                 .map(|(_, f, ..)| f.clone())
                 .reduce(|a, b| bin(BinaryOp::Add, a, b))
                 .unwrap_or(Expr::Num(0.0));
-            bin(
-                BinaryOp::Mul,
-                bin(BinaryOp::Sub, Expr::Num(1.0), lost),
-                delayed,
-            )
+            let kept = call(
+                "max",
+                vec![Expr::Num(0.0), bin(BinaryOp::Sub, Expr::Num(1.0), lost)],
+            );
+            bin(BinaryOp::Mul, kept, delayed)
         }
     };
     let entering_text = if inflows.is_empty() {
