@@ -640,9 +640,24 @@ impl<'t, 'a> Gen<'t, 'a> {
                     _ => RandomKind::Poisson,
                 };
                 let p = kind.params();
-                // GAMMA's scale is optional before its optional seed.
+                // GAMMA's scale is optional before its optional seed; after
+                // the seed, a distribution (not MONTECARLO) may take the
+                // bounds it is truncated to, min and max together.
                 let least = if kind == RandomKind::Gamma { 1 } else { p };
-                self.arity(f, args.len(), least, p + 1)?;
+                let most = if kind == RandomKind::Bernoulli {
+                    p + 1
+                } else {
+                    p + 3
+                };
+                self.arity(f, args.len(), least, most)?;
+                if args.len() == p + 2 {
+                    return Err(Error::WrongArgumentCount {
+                        variable: self.name(),
+                        function: f.to_uppercase(),
+                        expected: format!("{p}, {} or {} (seed, then min and max)", p + 1, p + 3),
+                        got: args.len(),
+                    });
+                }
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::Random(kind));
                 for (i, a) in args.iter().enumerate() {

@@ -888,6 +888,10 @@ fn isee_distributions_and_counting_functions() {
         ("x_sinwave", "SINWAVE(2, 8)"),
         ("x_coswave", "COSWAVE(2, 8)"),
         ("x_pct", "PCT(0.25)"),
+        // Truncated to [min, max] after the seed (NAN: no seed of its own),
+        // as a public Stella model draws recovery times.
+        ("recovery", "WEIBULL(3, 15.7, NAN, 0, 30)"),
+        ("narrow", "NORMAL(0, 1, 7, -0.5, 0.5)"),
     ];
     let project = crate::load_xmile(&xmile(&eqns)).expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
@@ -927,6 +931,21 @@ fn isee_distributions_and_counting_functions() {
     assert!(col("x_coswave")[4].abs() < 1e-12);
     assert_eq!(col("x_coswave")[0], 2.0);
     assert_eq!(col("x_pct")[0], 25.0);
+    all("recovery", &|x| (0.0..=30.0).contains(&x));
+    all("narrow", &|x| (-0.5..=0.5).contains(&x));
+    // Inside the range, not piled at its ends: the truncated normal.
+    let narrow = col("narrow");
+    assert!(narrow.iter().all(|x| x.abs() < 0.5));
+    let mean = narrow.iter().sum::<f64>() / narrow.len() as f64;
+    assert!(mean.abs() < 0.1, "{mean}");
+    // A NAN seed leaves the stream to the run's seed.
+    assert_ne!(col("recovery"), col2("recovery"));
+    let bad = xmile(&[("b", "NORMAL(0, 1, 7, -0.5)")]);
+    let project = crate::load_xmile(&bad).expect("loads");
+    let err = CompiledModel::new(&project, None)
+        .map(|_| ())
+        .expect_err("4 args");
+    assert!(err.to_string().contains("min and max"), "{err}");
 }
 
 /// isee HISTORY reads a variable's value at an earlier time (0 outside the

@@ -380,6 +380,30 @@ fn triangular(start: f64, peak: f64, end: f64, u: f64) -> f64 {
     }
 }
 
+/// An isee distribution truncated to `[min, max]` (its optional trailing
+/// arguments after the seed, as in `WEIBULL(shape, scale, seed, min,
+/// max)`): draws from independent streams of the same call site until one
+/// falls inside (up to a limit, then the last draw clamped), so the values
+/// follow the distribution conditioned on the range.
+pub fn draw_within(
+    kind: RandomKind,
+    p: &[f64],
+    [min, max]: [f64; 2],
+    seed: u64,
+    site: u64,
+    step: u64,
+) -> f64 {
+    let mut x = f64::NAN;
+    for attempt in 0..100u64 {
+        let stream = site ^ attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x = draw(kind, p, seed, stream, step);
+        if x >= min && x <= max {
+            return x;
+        }
+    }
+    x.clamp(min.min(max), max.max(min))
+}
+
 /// Vensim's truncation to [min, max]: draw again (up to a limit) while the
 /// value falls outside, then clamp.
 fn truncated(

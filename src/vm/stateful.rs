@@ -139,22 +139,25 @@ pub(crate) fn eval(
             }
         }
         StatefulKind::Random(kind) => {
-            let seed = if args.len() > kind.params() {
+            let p = kind.params();
+            let seed = if args.len() > p {
                 if kind.is_vensim() {
-                    random::vensim_seed(seed, arg(kind.params()))
+                    random::vensim_seed(seed, arg(p))
+                } else if arg(p).is_nan() {
+                    // isee: a seed of NAN means no seed of its own.
+                    seed
                 } else {
-                    arg(kind.params()) as u64
+                    arg(p) as u64
                 }
             } else {
                 seed
             };
-            random::draw(
-                kind,
-                &args[..kind.params().min(args.len())],
-                seed,
-                id as u64,
-                clock.step,
-            )
+            let params = &args[..p.min(args.len())];
+            if !kind.is_vensim() && args.len() == p + 3 {
+                let bounds = [arg(p + 1), arg(p + 2)];
+                return random::draw_within(kind, params, bounds, seed, id as u64, clock.step);
+            }
+            random::draw(kind, params, seed, id as u64, clock.step)
         }
     }
 }
