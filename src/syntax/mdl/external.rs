@@ -70,12 +70,12 @@ pub struct SubscriptCall {
 /// Cells of one sheet, addressed by 0-based (row, column): numbers, and
 /// the text of text cells (for subscript names).
 #[derive(Debug, Default)]
-pub(super) struct Grid {
+pub(crate) struct Grid {
     cells: HashMap<(u32, u32), f64>,
     texts: HashMap<(u32, u32), String>,
     /// One past the last row and column holding a value.
-    pub(super) rows: u32,
-    pub(super) cols: u32,
+    pub(crate) rows: u32,
+    pub(crate) cols: u32,
 }
 
 impl Grid {
@@ -97,13 +97,13 @@ impl Grid {
         self.cols = self.cols.max(c + 1);
     }
 
-    pub(super) fn get(&self, r: u32, c: u32) -> Option<f64> {
+    pub(crate) fn get(&self, r: u32, c: u32) -> Option<f64> {
         self.cells.get(&(r, c)).copied()
     }
 
     /// The cell as a subscript element name: its text, or its number
     /// without a trailing `.0`; `None` for an empty cell.
-    pub(super) fn label(&self, r: u32, c: u32) -> Option<String> {
+    pub(crate) fn label(&self, r: u32, c: u32) -> Option<String> {
         if let Some(t) = self.texts.get(&(r, c)) {
             return Some(t.clone());
         }
@@ -119,8 +119,8 @@ impl Grid {
 
 /// A loaded file: its sheets by name and its defined (named) ranges.
 #[derive(Debug, Default)]
-pub(super) struct Book {
-    pub(super) sheets: Vec<(String, Grid)>,
+pub(crate) struct Book {
+    pub(crate) sheets: Vec<(String, Grid)>,
     /// (name, formula such as `Sheet1!$B$3:$D$3`).
     names: Vec<(String, String)>,
 }
@@ -616,6 +616,21 @@ fn check_data_file(path: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A spreadsheet or delimited text file (`.csv`, `.tab`, `.txt` by their
+/// extension), its sheets as grids.
+pub(crate) fn read_book(path: &Path) -> Result<Book, String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "txt" => read_delimited(path, ","),
+        "tab" | "tsv" => read_delimited(path, "\t"),
+        _ => read_workbook(path),
+    }
 }
 
 fn read_workbook(path: &Path) -> Result<Book, String> {

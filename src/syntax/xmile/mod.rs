@@ -7,6 +7,7 @@
 //! read local files or exhaust the stack. Every equation is parsed here;
 //! the first syntax error is returned with the variable and line.
 
+mod import;
 mod variables;
 pub mod xmutil;
 
@@ -111,8 +112,7 @@ pub fn parse_xmile_with(
                 });
             }
             "macro" => project.macros.push(read_macro(&mut r, node, defaults)?),
-            "data" => refuse_imports(node)?,
-            "header" | "sim_specs" | "dimensions" | "behavior" | "prefs" | "style"
+            "header" | "sim_specs" | "dimensions" | "behavior" | "prefs" | "style" | "data"
             | "model_units" => {}
             other => r.warn(other),
         }
@@ -132,6 +132,11 @@ pub fn parse_xmile_with(
         project.dialect = crate::ir::Dialect::Vensim;
     }
     project.warnings = r.warnings.into_inner();
+    // isee data imports replace variables' values (exports are the tool's
+    // own business).
+    if let Some(data) = child(root, "data") {
+        import::apply_imports(data, base, &mut project)?;
+    }
     Ok(project)
 }
 
@@ -300,27 +305,6 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
         });
     }
     Ok(out)
-}
-
-/// `<data>`: exports are the tool's own business, but an `<import>` makes
-/// isee's tools replace variables' values with a file's at every run;
-/// running without them would be a different model with no warning, so
-/// the file is refused, naming the resource.
-fn refuse_imports(data: Node<'_, '_>) -> Result<()> {
-    let Some(import) = data
-        .children()
-        .find(|c| c.is_element() && c.tag_name().name() == "import")
-    else {
-        return Ok(());
-    };
-    let resource = import.attribute("resource").unwrap_or("");
-    let shown = resource.strip_prefix('r').unwrap_or(resource);
-    Err(Error::Unsupported {
-        variable: format!("<data> import '{shown}'"),
-        construct: "an isee data import (the file's values replace the model's equations at \
-                    each run); put the values in the model or remove the <import>"
-            .into(),
-    })
 }
 
 /// `<behavior>`: global non-negative defaults for stocks and flows.

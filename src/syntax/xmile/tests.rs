@@ -407,30 +407,99 @@ fn self_slices_name_the_variable_itself() {
     assert_eq!(r.column("x[2,1]").unwrap(), &[3.0, 3.0, 3.0]);
 }
 
-/// isee's `<data><import>` replaces variables' values with a file's at each
-/// run: the file is refused, naming the resource, rather than run with the
-/// model's own values (a public model's 441 imported initial values were
-/// read as 0, and every share it computed was NaN). Exports are ignored.
+/// isee's `<data><import>`: the file's values replace the named variables'
+/// own, by column headings (a constant, an array's elements in order, a
+/// graphical function's y values) or with a time column (a series); a file
+/// that is not there leaves the model's values with a warning; a name given
+/// the wrong number of values is an error naming the file. Exports are
+/// ignored.
 #[test]
-fn data_imports_are_refused_exports_ignored() {
-    let with = |data: &str| {
-        doc(SPECS, "<aux name=\"a\"><eqn>1</eqn></aux>")
-            .replace("<model>", &format!("<data>{data}</data><model>"))
+fn data_imports_replace_values() {
+    let dir = std::env::temp_dir().join(format!("simlin-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = |resource: &str| {
+        format!(
+            r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0" xmlns:isee="http://iseesystems.com/XMILE">
+            <header><vendor>isee systems, inc.</vendor></header>
+            <sim_specs><start>0</start><stop>10</stop><dt>1</dt></sim_specs>
+            <dimensions><dim name="T"><elem name="1"/><elem name="2"/><elem name="3"/></dim></dimensions>
+            <data><export resource="r../out.csv" interval="DT"><all/></export>
+              <import isee:overwrite="false" resource="{resource}"/></data>
+            <model><variables>
+              <aux name="rate"><eqn>0.05</eqn></aux>
+              <aux name="initial HEI"><dimensions><dim name="T"/></dimensions><eqn>0</eqn></aux>
+              <aux name="effect"><eqn>TIME</eqn><gf><xscale min="0" max="10"/><ypts>0,0,0</ypts></gf></aux>
+              <aux name="price"><eqn>1</eqn></aux>
+              <stock name="s"><eqn>1</eqn></stock>
+            </variables></model></xmile>"#
+        )
     };
-    let export = with(r#"<export resource="r../out.csv" interval="DT"><all/></export>"#);
-    assert!(parse_xmile(&export).is_ok());
-    let import = with(r#"<import isee:overwrite="false" resource="r../HEI.csv"/>"#).replace(
-        "<xmile ",
-        "<xmile xmlns:isee=\"http://iseesystems.com/XMILE\" ",
-    );
-    match parse_xmile(&import) {
-        Err(Error::Unsupported {
-            variable,
-            construct,
-        }) => {
-            assert!(variable.contains("../HEI.csv"), "{variable}");
-            assert!(construct.contains("data import"), "{construct}");
+    let load = |csv: &str, resource: &str| {
+        std::fs::write(dir.join("parms.csv"), csv).unwrap();
+        let path = dir.join("m.stmx");
+        std::fs::write(&path, model(resource)).unwrap();
+        crate::load_file(&path)
+    };
+    let single = |p: &crate::ir::Project, name: &str| match &p.models[0]
+        .variables
+        .iter()
+        .find(|v| v.ident == name)
+        .unwrap()
+        .equations
+    {
+        Equations::Single(eq) => eq.text.clone(),
+        other => format!("{other:?}"),
+    };
+    // Column headings: a constant, an array's elements, a stock's initial
+    // value, a graphical function's y values.
+    let p = load(
+        "Rate,Initial HEI,s,effect\n0.2,0.952,7,1\n,0.632,,2\n,0.821,,4\n",
+        "r../parms.csv",
+    )
+    .expect("loads");
+    assert_eq!(single(&p, "rate"), "0.2");
+    assert_eq!(single(&p, "s"), "7");
+    let hei = &p.models[0]
+        .variables
+        .iter()
+        .find(|v| v.ident == "initial_hei")
+        .unwrap();
+    match &hei.equations {
+        Equations::PerElement(list) => {
+            let got: Vec<String> = list.iter().map(|(_, e, _)| e.text.clone()).collect();
+            assert_eq!(got, ["0.952", "0.632", "0.821"]);
         }
-        other => panic!("expected a refusal, got {other:?}"),
+        other => panic!("{other:?}"),
     }
+    let effect = p.models[0]
+        .variables
+        .iter()
+        .find(|v| v.ident == "effect")
+        .unwrap();
+    assert_eq!(effect.gf.as_ref().unwrap().ys, [1.0, 2.0, 4.0]);
+    // A blank first heading over times: one row is a constant, several a
+    // series over time.
+    let p = load(",Rate\n0,0.2\n", "r../parms.csv").expect("loads");
+    assert_eq!(single(&p, "rate"), "0.2");
+    let p = load("Time,price\n0,1\n10,3\n", "r../parms.csv").expect("loads");
+    let price = p.models[0]
+        .variables
+        .iter()
+        .find(|v| v.ident == "price")
+        .unwrap();
+    assert_eq!(price.gf.as_ref().unwrap().ys, [1.0, 3.0]);
+    // Not there: the model's own values, and a warning.
+    let p = load("", "r../elsewhere/parms.csv").expect("loads");
+    assert_eq!(single(&p, "rate"), "0.05");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("elsewhere/parms.csv")),
+        "{:?}",
+        p.warnings
+    );
+    // Two values for a constant.
+    let err = load("Rate\n1\n2\n", "r../parms.csv")
+        .map(|_| ())
+        .expect_err("count");
+    assert!(err.to_string().contains("parms.csv"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
