@@ -207,7 +207,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "safediv" => (SafeDiv, 2, 3),
         "xidz" => (Xidz, 3, 3),
         "zidz" => (Zidz, 2, 2),
-        "pulse" => (Pulse, 2, 3),
+        "pulse" => (Pulse, 1, 3),
         "ramp" => (Ramp, 2, 3),
         "step" => (Step, 2, 2),
         "sign" => (Sign, 1, 1),
@@ -352,7 +352,14 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 a(0) / a(1)
             }
         }
-        Pulse => pulse(a(0), a(1), if args.len() > 2 { a(2) } else { 0.0 }, ctx),
+        // isee PULSE(volume[, first, interval]): with the volume alone, a
+        // pulse at every DT from the start (so `IF cond THEN PULSE(v)`
+        // pulses whenever cond holds); with no interval, one pulse.
+        Pulse => match args.len() {
+            1 => pulse(a(0), ctx.start, ctx.dt, ctx),
+            2 => pulse(a(0), a(1), 0.0, ctx),
+            _ => pulse(a(0), a(1), a(2), ctx),
+        },
         Ramp => {
             let (slope, start) = (a(0), a(1));
             let t = if args.len() > 2 {

@@ -455,6 +455,15 @@ impl<'t, 'a> Gen<'t, 'a> {
                     Phase::Step => self.expr(&args[0]),
                 }
             }
+            // A non-negative stock's cap on an outflow (isee) limits the
+            // flow during the run; while initializing, the flow's own
+            // equation is its value, as isee's tools compute a stock's
+            // initial value from its flows (`Stock = OutFlow * 2` would
+            // otherwise be circular through the cap).
+            "nonnegative_outflow" if self.phase == Phase::Init => {
+                self.arity(f, args.len(), 2, 2)?;
+                self.expr(&args[0])
+            }
             // Vensim GAME(x) is x outside gaming mode.
             "game" => {
                 self.arity(f, args.len(), 1, 1)?;

@@ -54,10 +54,27 @@ fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
                     Expr::Num(0.0),
                 ],
             );
+            // The current time (within half a step) is the current value,
+            // not the one a step back a DELAY of less than a step gives.
+            let ago = bin(BinaryOp::Sub, var("time"), t.clone());
+            let half_step = bin(BinaryOp::Div, var("dt"), Expr::Num(2.0));
+            let future = bin(
+                BinaryOp::Gt,
+                t.clone(),
+                bin(
+                    BinaryOp::Add,
+                    var("time"),
+                    bin(BinaryOp::Mul, var("dt"), Expr::Num(1e-6)),
+                ),
+            );
             Expr::If(
-                Box::new(bin(BinaryOp::Gt, t.clone(), var("time"))),
+                Box::new(future),
                 Box::new(Expr::Num(0.0)),
-                Box::new(past),
+                Box::new(Expr::If(
+                    Box::new(bin(BinaryOp::Lt, ago, half_step)),
+                    Box::new(x.clone()),
+                    Box::new(past),
+                )),
             )
         }
         "sinwave" | "coswave" => {

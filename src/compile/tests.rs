@@ -961,6 +961,8 @@ fn isee_history_and_rank() {
           <flow name="grow"><eqn>2</eqn></flow>
           <aux name="two ago"><eqn>HISTORY(s, TIME - 2)</eqn></aux>
           <aux name="at one"><eqn>HISTORY(s, 1)</eqn></aux>
+          <aux name="now"><eqn>HISTORY(s, TIME)</eqn></aux>
+          <aux name="pulses"><eqn>IF TIME MOD 2 = 1 THEN PULSE(3) ELSE 0</eqn></aux>
           <aux name="v"><dimensions><dim name="D"/></dimensions>
             <element subscript="a"><eqn>3</eqn></element>
             <element subscript="b"><eqn>1</eqn></element>
@@ -987,6 +989,14 @@ fn isee_history_and_rank() {
     assert_eq!(at("two ago", 6.0), 13.0);
     assert_eq!(at("at one", 0.5), 0.0);
     assert_eq!(at("at one", 4.0), 7.0);
+    // At the current time, the current value (isee; it was a step late).
+    for t in [0.0, 0.5, 3.0, 6.0] {
+        assert_eq!(at("now", t), 5.0 + 2.0 * t);
+    }
+    // PULSE(volume) alone pulses at every DT: volume / DT where gated on.
+    assert_eq!(at("pulses", 1.0), 6.0);
+    assert_eq!(at("pulses", 1.5), 0.0);
+    assert_eq!(at("pulses", 3.0), 6.0);
     // v = (3, 1, 2 + t): smallest is b (2); second a until c passes 3.
     assert_eq!(at("lowest", 0.0), 2.0);
     assert_eq!(at("second", 0.0), 3.0);
@@ -1271,6 +1281,56 @@ fn isee_conveyor_leakage_on_an_endless_belt_is_nan() {
     assert!(r.column("lost").expect("lost").iter().all(|v| v.is_nan()));
 }
 
+/// Stella's own run of a leaky conveyor (transit 4, DT 1, 8 on the belt at
+/// the start, 1 a month in, 30% leaking; a public Stella model with its
+/// exported results): the initial contents lie on the belt as the steady
+/// state would (8 / 3.55 a slat-load), so the outflow is 0.7 * 8 / 3.55
+/// and the leakage 0.3 * 8 / 3.55 until the first new load arrives, then
+/// 0.7 and 0.3, and the belt settles at 3.55.
+#[test]
+fn isee_conveyor_leakage_matches_stellas_run() {
+    let xml = leaky_conveyor("", "", "8")
+        .replace("<dt>0.5</dt>", "<dt>1</dt>")
+        .replace("<stop>4</stop>", "<stop>8</stop>")
+        .replace("<len>2</len>", "<len>4</len>")
+        .replace("<eqn>10</eqn>", "<eqn>1</eqn>")
+        .replace("<eqn>0.2</eqn>", "<eqn>0.3</eqn>");
+    let r = run_conveyor(&xml);
+    let col = |n: &str| r.column(n).expect("column").to_vec();
+    let stella = [
+        (
+            "lost",
+            [
+                0.676056338028,
+                0.582042253521,
+                0.488028169014,
+                0.394014084507,
+                0.3,
+            ],
+        ),
+        (
+            "unloading",
+            [
+                1.57746478873,
+                1.57746478873,
+                1.57746478873,
+                1.57746478873,
+                0.7,
+            ],
+        ),
+        (
+            "belt",
+            [8.0, 6.74647887324, 5.58697183099, 4.52147887324, 3.55],
+        ),
+    ];
+    for (name, want) in stella {
+        for (t, w) in want.iter().enumerate() {
+            let got = col(name)[t];
+            assert!((got - w).abs() < 1e-10, "{name} at {t}: {got} vs {w}");
+        }
+    }
+}
+
 /// isee's exponential leakage: 0.2 per time unit of what is left, at each
 /// step (0.1 of it at DT 0.5), so 0.9^4 = 0.6561 of a load leaves: the
 /// outflow settles at 6.561 and the leakage at 10 - 6.561 = 3.439.
@@ -1409,6 +1469,28 @@ fn isee_non_negative_stocks_cut_back_their_outflows() {
     // Nor is the stock then clamped to zero: it is not a number either.
     assert_eq!(tank[..3], [10.0, 5.0, 0.0]);
     assert!(tank[3..].iter().all(|v| v.is_nan()), "{tank:?}");
+}
+
+/// A non-negative stock whose initial value is computed from its own
+/// outflow (`Inv = ship * 2`, a public Stella model's pattern): while
+/// initializing the flow's own equation counts, not the cap the stock puts
+/// on it, so there is no circular equation; during the run the cap holds.
+#[test]
+fn isee_non_negative_stock_initialized_from_its_outflow() {
+    let xml = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+        <header><vendor>isee systems, inc.</vendor></header>
+        <sim_specs><start>0</start><stop>3</stop><dt>1</dt></sim_specs>
+        <model><variables>
+          <stock name="Inv"><eqn>ship*2</eqn><outflow>ship</outflow><non_negative/></stock>
+          <flow name="ship"><eqn>5</eqn><non_negative/></flow>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xml).expect("loads");
+    let r = CompiledModel::new(&project, None)
+        .expect("compiles")
+        .run(&RunOptions::default())
+        .expect("runs");
+    assert_eq!(r.column("inv").expect("inv"), [10.0, 5.0, 0.0, 0.0]);
+    assert_eq!(r.column("ship").expect("ship"), [5.0, 5.0, 0.0, 0.0]);
 }
 
 /// Two non-negative stocks passing farms back and forth, where the flow
