@@ -271,6 +271,11 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
             .filter_map(|e| e.attribute("name"))
             .map(|s| s.trim().to_string())
             .collect();
+        // Vensim's own XMILE export lists the model's sketch groups
+        // (`.Control`) as empty dimensions: nothing is arrayed over them.
+        if elems.is_empty() && d.attribute("size").is_none() && name.starts_with('.') {
+            continue;
+        }
         let (elements, indexed) = if elems.is_empty() {
             let size: usize = d
                 .attribute("size")

@@ -503,3 +503,29 @@ fn data_imports_replace_values() {
     assert!(err.to_string().contains("parms.csv"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Vensim's own XMILE export lists sketch groups as empty dimensions
+/// (`.Control`) and writes the clock as a variable `Time = INTEG(1,
+/// INITIAL TIME)`: both are skipped (TIME is built in).
+#[test]
+fn vensim_export_groups_and_clock_are_skipped() {
+    let xml = r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+        <header><product version="1.0" lang="en">Vensim</product><vendor>Ventana Systems, Inc.</vendor></header>
+        <sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name=".Control"></dim></dimensions>
+        <model><variables>
+          <aux name="Time"><eqn>INTEG( 1, INITIAL_TIME)</eqn></aux>
+          <aux name="x"><eqn>Time * 2</eqn></aux>
+        </variables></model></xmile>"#;
+    let p = parse_xmile(xml).expect("loads");
+    assert!(p.dimensions.is_empty());
+    let names: Vec<&str> = p.models[0]
+        .variables
+        .iter()
+        .map(|v| v.ident.as_str())
+        .collect();
+    assert_eq!(names, ["x"]);
+    // A dimension with neither elements nor a size is still an error.
+    let bad = xml.replace(".Control", "Regions");
+    assert!(parse_xmile(&bad).is_err());
+}

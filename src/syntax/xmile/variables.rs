@@ -580,6 +580,11 @@ pub fn read_variables(
             }
         }
         if let Some(v) = r.variable(c, defaults)? {
+            // Vensim's own XMILE export writes the built-in clock as a
+            // variable (`Time = INTEG(1, INITIAL TIME)`); TIME is built in.
+            if r.xmutil && v.ident == "time" {
+                continue;
+            }
             if !seen.insert(v.ident.clone()) {
                 return Err(Error::DuplicateVariable {
                     model: String::new(),
