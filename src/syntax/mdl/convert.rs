@@ -443,6 +443,25 @@ fn rhs(ctx: &Ctx, toks: &[Token], var: &str, end: usize) -> Result<(Body, Vec<Ma
     if let Some(kind) = ext_kind(&head).filter(|_| whole_call) {
         return body(external(ctx, toks, var, kind));
     }
+    // GET VDF DATA / CONSTANTS / LOOKUPS read a Vensim binary run file.
+    if head.starts_with("get_vdf_") {
+        let file = toks
+            .iter()
+            .find_map(|t| match &t.tok {
+                Tok::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        return Err(Error::DataFile {
+            variable: var.to_string(),
+            file: file.clone(),
+            message: format!(
+                "'{file}' is a Vensim binary run file ({}), which cannot be read; give the \
+                 values in the model or as a data file",
+                head.replace('_', " ").to_uppercase()
+            ),
+        });
+    }
     if head == "tabbed_array" && whole_call {
         return body(consts(ctx, &toks[2..toks.len() - 1], var, true));
     }

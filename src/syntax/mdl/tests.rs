@@ -879,3 +879,22 @@ SAVEPER = 1 ~~|
     assert_eq!(col("held"), vec![0.0, 0.0, 1.0, 3.0, 5.0]);
     assert!(col("d3")[4] > 1.0 && col("d3")[4] < 2.5);
 }
+
+/// GET VDF CONSTANTS (and DATA, LOOKUPS) read Vensim's binary run files:
+/// refused naming the variable and the file, not as a stray string.
+#[test]
+fn get_vdf_functions_name_the_binary_file() {
+    let src = model("AdjIFR = GET VDF CONSTANTS('InputConstants.vdf', 'AdjIFR', 1)\n\t~\t~\t|\n");
+    match parse_mdl(&src) {
+        Err(crate::error::Error::DataFile {
+            variable,
+            file,
+            message,
+        }) => {
+            assert_eq!(variable, "AdjIFR");
+            assert_eq!(file, "InputConstants.vdf");
+            assert!(message.contains("GET VDF CONSTANTS"), "{message}");
+        }
+        other => panic!("expected a data-file error, got {:?}", other.map(|_| ())),
+    }
+}
