@@ -373,8 +373,12 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
                 slope * (t - start)
             }
         }
+        // Like Vensim's, XMILE's STEP and PULSE are events of the step:
+        // inside a Runge-Kutta step they keep the step's value (Stella's
+        // RK2 runs are reproduced only so), rather than switching between
+        // the stages.
         Step => {
-            if ctx.time >= a(1) {
+            if ctx.step_time >= a(1) {
                 a(0)
             } else {
                 0.0
@@ -448,10 +452,11 @@ fn falling(n: f64, k: f64) -> f64 {
 /// `first` and every `interval` after (no repeat when interval <= 0).
 fn pulse(magnitude: f64, first: f64, interval: f64, ctx: TimeCtx) -> f64 {
     let eps = ctx.dt * 1e-6;
-    if ctx.time + eps < first {
+    let time = ctx.step_time;
+    if time + eps < first {
         return 0.0;
     }
-    let since = ctx.time - first;
+    let since = time - first;
     let hit = if interval > 0.0 {
         let k = (since / interval + 1e-9).floor();
         (since - k * interval) < ctx.dt - eps
