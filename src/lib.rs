@@ -99,11 +99,7 @@ pub fn load_file_with(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Proj
 }
 
 fn load_file_here(path: &Path, opts: &LoadOptions) -> Result<Project> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = syntax::lower_extension(path);
     match ext.as_str() {
         "xmile" | "stmx" | "itmx" | "xml" => {
             let bytes = std::fs::read(path).map_err(|e| Error::Io {

@@ -358,14 +358,7 @@ impl<'t, 'a> Gen<'t, 'a> {
                     Phase::Init => std::iter::once(&args[3]).chain(&args[..3]).collect(),
                     Phase::Step => args[..3].iter().collect(),
                 };
-                for a in &pushed {
-                    self.expr(a)?;
-                }
-                self.emit(Op::Stateful(id, pushed.len() as u8));
-                if self.phase == Phase::Step {
-                    self.record(id, &args[0])?;
-                }
-                Ok(())
+                self.stateful_call(id, &pushed, &args[0])
             }
             "conveyor_leak" => {
                 // An isee conveyor's leakage flow: see
@@ -380,14 +373,7 @@ impl<'t, 'a> Gen<'t, 'a> {
                         .collect(),
                     Phase::Step => args[3..].iter().collect(),
                 };
-                for a in &pushed {
-                    self.expr(a)?;
-                }
-                self.emit(Op::Stateful(id, pushed.len() as u8));
-                if self.phase == Phase::Step {
-                    self.record(id, &args[0])?;
-                }
-                Ok(())
+                self.stateful_call(id, &pushed, &args[0])
             }
             "sample_if_true" => {
                 // Vensim SAMPLE IF TRUE(cond, input, initial): input while
@@ -710,6 +696,19 @@ impl<'t, 'a> Gen<'t, 'a> {
 
     /// The table number of a lookup function's first argument, which must
     /// name a variable with a graphical function.
+    /// A stateful op that pushes `pushed` (this phase's arguments) and,
+    /// after each committed step, records `recorded`.
+    fn stateful_call(&mut self, id: u32, pushed: &[&Expr], recorded: &Expr) -> Result<()> {
+        for a in pushed {
+            self.expr(a)?;
+        }
+        self.emit(Op::Stateful(id, pushed.len() as u8));
+        if self.phase == Phase::Step {
+            self.record(id, recorded)?;
+        }
+        Ok(())
+    }
+
     fn table_arg(&self, f: &str, arg: &Expr) -> Result<u32> {
         let Expr::Var(table, _) = arg else {
             return Err(Error::Unsupported {

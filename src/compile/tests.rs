@@ -1095,11 +1095,7 @@ fn isee_delay3_smth3_trend_match_stellas_saved_run() {
           <aux name="smoothed"><eqn>SMTH3(Input, Delay_Time)</eqn></aux>
           <aux name="trend"><eqn>TREND(Input, Delay_Time)</eqn></aux>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(xmile);
     let stella = [
         ("delayed", 3.0, 5.0),
         ("delayed", 4.0, 5.016875),
@@ -1137,11 +1133,7 @@ fn xmile_step_and_pulse_hold_within_a_runge_kutta_step() {
           <stock name="p"><eqn>0</eqn><inflow>g</inflow></stock>
           <flow name="g"><eqn>PULSE(10, 2, 0)</eqn></flow>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xml).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(xml);
     assert_eq!(r.column("s").expect("s"), [0.0, 0.0, 1.0, 2.0, 3.0]);
     assert_eq!(r.column("p").expect("p"), [0.0, 0.0, 0.0, 10.0, 10.0]);
 }
@@ -1161,7 +1153,8 @@ fn conveyor_model(dt: &str, len: &str, initial: &str, inflow: &str, extra: &str)
     )
 }
 
-fn run_conveyor(xml: &str) -> crate::Results {
+/// Load, compile and run an XMILE document.
+fn run_xmile(xml: &str) -> crate::Results {
     let project = crate::load_xmile(xml).expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
     m.run(&crate::vm::RunOptions::default()).expect("runs")
@@ -1175,21 +1168,21 @@ fn run_conveyor(xml: &str) -> crate::Results {
 fn conveyors_deliver_after_their_transit_time() {
     let col = |r: &crate::Results, n: &str| r.column(n).expect("column").to_vec();
     // Empty belt, 4 slats of 0.5: nothing leaves before t = 2, then 10.
-    let r = run_conveyor(&conveyor_model("0.5", "2", "0", "10", ""));
+    let r = run_xmile(&conveyor_model("0.5", "2", "0", "10", ""));
     let out = col(&r, "unloading");
     assert_eq!(&out[..4], &[0.0; 4]);
     assert!(out[4..].iter().all(|&v| v == 10.0), "{out:?}");
     assert!(col(&r, "belt")[4..].iter().all(|&v| v == 20.0));
     // A full belt in balance: 1000 over 16 slats leave at 250 per time.
-    let r = run_conveyor(&conveyor_model("0.25", "4", "1000", "250", ""));
+    let r = run_xmile(&conveyor_model("0.25", "4", "1000", "250", ""));
     assert!(col(&r, "unloading").iter().all(|&v| v == 250.0));
     assert!(col(&r, "belt").iter().all(|&v| v == 1000.0));
     // 1.25 / 0.5 = 2.5 slats round to 3: the first delivery is at t = 1.5.
-    let r = run_conveyor(&conveyor_model("0.5", "1.25", "0", "8", ""));
+    let r = run_xmile(&conveyor_model("0.5", "1.25", "0", "8", ""));
     assert_eq!(col(&r, "unloading")[..4], [0.0, 0.0, 0.0, 8.0]);
     // 30 on a 3-slat belt leave at 10 per time; then the inflow TIME comes
     // off 3 time units late; the belt holds what it should.
-    let r = run_conveyor(&conveyor_model("1", "3", "30", "TIME", ""));
+    let r = run_xmile(&conveyor_model("1", "3", "30", "TIME", ""));
     assert_eq!(
         col(&r, "unloading"),
         [10.0, 10.0, 10.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
@@ -1258,7 +1251,7 @@ fn leaky_conveyor(conveyor: &str, tags: &str, initial: &str) -> String {
 /// Nothing is created or lost: belt + done + gone = 10 t.
 #[test]
 fn isee_conveyor_linear_leakage() {
-    let r = run_conveyor(&leaky_conveyor("", "", "0"));
+    let r = run_xmile(&leaky_conveyor("", "", "0"));
     let col = |n: &str| r.column(n).expect("column").to_vec();
     let (lost, out, belt) = (col("lost"), col("unloading"), col("belt"));
     assert_eq!(lost[..6], [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]);
@@ -1271,7 +1264,7 @@ fn isee_conveyor_linear_leakage() {
             "t={t}"
         );
     }
-    let r = run_conveyor(&leaky_conveyor("", "", "18.5"));
+    let r = run_xmile(&leaky_conveyor("", "", "18.5"));
     assert!(r
         .column("belt")
         .expect("belt")
@@ -1288,7 +1281,7 @@ fn isee_conveyor_linear_leakage() {
         "<flow name=\"lost\">",
         "<flow name=\"lost\" leak_start=\"1\">",
     );
-    let r = run_conveyor(&split);
+    let r = run_xmile(&split);
     assert_eq!(
         r.column("lost").expect("lost")[..6],
         [0.0, 0.0, 0.0, 0.0, 2.0, 2.0]
@@ -1301,7 +1294,7 @@ fn isee_conveyor_linear_leakage() {
 #[test]
 fn isee_conveyor_leakage_on_an_endless_belt_is_nan() {
     let xml = leaky_conveyor("", "", "1").replace("<len>2</len>", "<len>1e12</len>");
-    let r = run_conveyor(&xml);
+    let r = run_xmile(&xml);
     assert!(r.column("lost").expect("lost").iter().all(|v| v.is_nan()));
 }
 
@@ -1319,7 +1312,7 @@ fn isee_conveyor_leakage_matches_stellas_run() {
         .replace("<len>2</len>", "<len>4</len>")
         .replace("<eqn>10</eqn>", "<eqn>1</eqn>")
         .replace("<eqn>0.2</eqn>", "<eqn>0.3</eqn>");
-    let r = run_conveyor(&xml);
+    let r = run_xmile(&xml);
     let col = |n: &str| r.column(n).expect("column").to_vec();
     let stella = [
         (
@@ -1360,7 +1353,7 @@ fn isee_conveyor_leakage_matches_stellas_run() {
 /// outflow settles at 6.561 and the leakage at 10 - 6.561 = 3.439.
 #[test]
 fn isee_conveyor_exponential_leakage() {
-    let r = run_conveyor(&leaky_conveyor("exponential_leak=\"true\"", "", "0"));
+    let r = run_xmile(&leaky_conveyor("exponential_leak=\"true\"", "", "0"));
     let col = |n: &str| r.column(n).expect("column").to_vec();
     let (lost, out) = (col("lost"), col("unloading"));
     // First step after loading: 0.2 * 0.5 * 10 of the newest slat.
@@ -1392,11 +1385,7 @@ fn arrayed_flow_into_a_narrower_stock_adds_up() {
           <flow name="moves"><dimensions><dim name="R"/><dim name="S"/></dimensions><eqn>S * 10</eqn></flow>
           <stock name="by region"><dimensions><dim name="R"/></dimensions><eqn>0</eqn><outflow>moves</outflow></stock>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(xmile);
     assert_eq!(r.column("total").expect("total"), [0.0, 6.0, 12.0]);
     assert_eq!(r.column("by_region[b]").expect("b"), [0.0, -60.0, -120.0]);
     // In isee's tools, where stocks do not go below zero: the scalar stock's
@@ -1425,11 +1414,7 @@ fn arrayed_flow_into_a_narrower_stock_adds_up() {
         "<outflow>moves</outflow></stock>",
         "<inflow>moves</inflow><non_negative/></stock>",
     );
-    let project = crate::load_xmile(&isee).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(&isee);
     assert_eq!(r.column("burial").expect("burial"), [5.0, 5.0, 5.0]);
     assert_eq!(r.column("total").expect("total"), [0.0, 1.0, 2.0]);
 }
@@ -1482,11 +1467,7 @@ fn isee_non_negative_stocks_cut_back_their_outflows() {
         "<flow name=\"second\"><eqn>IF TIME >= 2 THEN 0 / 0 ELSE 3</eqn>",
     );
     assert!(nan.contains("0 / 0 ELSE 3</eqn><non_negative/>"));
-    let project = crate::load_xmile(&nan).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(&nan);
     let (second, tank) = (col(&r, "second"), col(&r, "tank"));
     assert_eq!(second[..2], [3.0, 3.0]);
     assert!(second[2..].iter().all(|v| v.is_nan()), "{second:?}");
@@ -1508,11 +1489,7 @@ fn isee_non_negative_stock_initialized_from_its_outflow() {
           <stock name="Inv"><eqn>ship*2</eqn><outflow>ship</outflow><non_negative/></stock>
           <flow name="ship"><eqn>5</eqn><non_negative/></flow>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xml).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(xml);
     assert_eq!(r.column("inv").expect("inv"), [10.0, 5.0, 0.0, 0.0]);
     assert_eq!(r.column("ship").expect("ship"), [5.0, 5.0, 0.0, 0.0]);
 }
@@ -1558,11 +1535,7 @@ fn a_variable_named_like_a_builtin_still_calls_the_builtin() {
             .join("tests/data/builtin_named_flows.xmile"),
     )
     .expect("fixture");
-    let project = crate::load_xmile(&xml).expect("loads");
-    let r = CompiledModel::new(&project, None)
-        .expect("compiles")
-        .run(&RunOptions::default())
-        .expect("runs");
+    let r = run_xmile(&xml);
     let col = |n: &str| r.column(n).expect("column").to_vec();
     assert_eq!(col("Pulse")[2], 100.0);
     assert_eq!(col("Ramp")[6], 3.0);

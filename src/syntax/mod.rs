@@ -15,3 +15,13 @@ pub mod parser;
 pub mod xmile;
 
 pub use parser::{parse_equation, ParseError};
+
+/// A file's extension in lower case (`""` without one): how the readers
+/// choose a format.
+pub fn lower_extension(path: impl AsRef<std::path::Path>) -> String {
+    path.as_ref()
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}

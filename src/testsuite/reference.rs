@@ -71,11 +71,7 @@ pub fn read_reference(path: &Path) -> Result<Reference, ReferenceError> {
         Ok(t) => std::borrow::Cow::Borrowed(t),
         Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
     };
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = crate::syntax::lower_extension(path);
     match ext.as_str() {
         "dat" => dat_reference(&text),
         "tab" => parse_reference(&text, '\t'),

@@ -24,7 +24,6 @@
 //! its points.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::rc::Rc;
 
 use super::external::{table, DataFiles, Grid, Interp};
@@ -187,11 +186,7 @@ impl DataFiles {
 }
 
 fn extension(file: &str) -> String {
-    Path::new(file)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
+    crate::syntax::lower_extension(file)
 }
 
 /// Series of a grid with `Time` in its first cell, one per column (times

@@ -621,12 +621,7 @@ fn check_data_file(path: &Path) -> Result<(), String> {
 /// A spreadsheet or delimited text file (`.csv`, `.tab`, `.txt` by their
 /// extension), its sheets as grids.
 pub(crate) fn read_book(path: &Path) -> Result<Book, String> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
+    match crate::syntax::lower_extension(path).as_str() {
         "csv" | "txt" => read_delimited(path, ","),
         "tab" | "tsv" => read_delimited(path, "\t"),
         _ => read_workbook(path),
