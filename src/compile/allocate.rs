@@ -25,6 +25,15 @@ use crate::error::{Error, Result};
 use crate::syntax::ast::{Expr, IndexExpr, Span};
 use crate::syntax::ident::canonicalize;
 
+/// `name[idx]` with its last subscript replaced by the element `e`.
+fn at_last(name: &str, idx: &[IndexExpr], span: Span, e: &str) -> Expr {
+    let mut idx = idx.to_vec();
+    if let Some(last) = idx.last_mut() {
+        *last = IndexExpr::Expr(Expr::Var(e.to_string(), span));
+    }
+    Expr::Subscript(name.to_string(), idx, span)
+}
+
 /// Requesters one call can take: 2 + 5 per requester within
 /// [`MAX_CALL_ARGS`] arguments.
 pub const MAX_REQUESTERS: usize = (MAX_CALL_ARGS - 2) / 5;
@@ -81,10 +90,7 @@ impl ArrayInfo<'_> {
             if let (Some(e), Some(slot)) = (at, n.checked_sub(2).and_then(|i| idx.get_mut(i))) {
                 *slot = IndexExpr::Expr(Expr::Var(e.to_string(), span));
             }
-            if let Some(last) = idx.last_mut() {
-                *last = IndexExpr::Expr(Expr::Var(field.clone(), span));
-            }
-            let sub = Expr::Subscript(name.to_string(), idx, span);
+            let sub = at_last(name, &idx, span, field);
             out.push(self.scalarize(&sub, ctx, variable)?);
         }
         Ok(())
@@ -184,11 +190,7 @@ impl ArrayInfo<'_> {
                 demanders = agents.len();
             }
             for e in &agents {
-                let mut idx = qidx.clone();
-                if let Some(last) = idx.last_mut() {
-                    *last = IndexExpr::Expr(Expr::Var(e.clone(), *qspan));
-                }
-                let quantity = Expr::Subscript(qname.clone(), idx, *qspan);
+                let quantity = at_last(qname, qidx, *qspan, e);
                 call.push(self.scalarize(&quantity, ctx, variable)?);
                 let at = Some(e.as_str());
                 self.profile_fields(
@@ -236,20 +238,13 @@ impl ArrayInfo<'_> {
                 message: format!("{NAME} needs subscripted request and priority arguments"),
             });
         };
-        let at = |name: &str, idx: &[IndexExpr], span: Span, e: &str| {
-            let mut idx = idx.to_vec();
-            if let Some(last) = idx.last_mut() {
-                *last = IndexExpr::Expr(Expr::Var(e.to_string(), span));
-            }
-            Expr::Subscript(name.to_string(), idx, span)
-        };
         let requesters = self.agents(qname, NAME, variable)?;
         let width = self.scalarize(&args[3], ctx, variable)?;
         let mut call = vec![self.scalarize(&args[4], ctx, variable)?];
         for e in &requesters {
-            call.push(self.scalarize(&at(qname, qidx, *qspan, e), ctx, variable)?);
+            call.push(self.scalarize(&at_last(qname, qidx, *qspan, e), ctx, variable)?);
             call.push(Expr::Num(1.0));
-            call.push(self.scalarize(&at(pname, pidx, *pspan, e), ctx, variable)?);
+            call.push(self.scalarize(&at_last(pname, pidx, *pspan, e), ctx, variable)?);
             call.push(width.clone());
             call.push(Expr::Num(0.0));
         }

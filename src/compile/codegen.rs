@@ -694,8 +694,6 @@ impl<'t, 'a> Gen<'t, 'a> {
         }
     }
 
-    /// The table number of a lookup function's first argument, which must
-    /// name a variable with a graphical function.
     /// A stateful op that pushes `pushed` (this phase's arguments) and,
     /// after each committed step, records `recorded`.
     fn stateful_call(&mut self, id: u32, pushed: &[&Expr], recorded: &Expr) -> Result<()> {
@@ -709,6 +707,8 @@ impl<'t, 'a> Gen<'t, 'a> {
         Ok(())
     }
 
+    /// The table number of a lookup function's first argument, which must
+    /// name a variable with a graphical function.
     fn table_arg(&self, f: &str, arg: &Expr) -> Result<u32> {
         let Expr::Var(table, _) = arg else {
             return Err(Error::Unsupported {

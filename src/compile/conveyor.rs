@@ -59,11 +59,10 @@ pub fn slats(len: f64, dt: f64) -> u64 {
 }
 
 /// The fraction of an entering amount still on the belt after `j` steps
-/// (ages `1..=j` passed) under leakages `(f, start, end)`.
-fn remaining(n: u64, dt: f64, exponential: bool, leaks: &[[f64; 3]], j: u64) -> f64 {
+/// (ages `1..=j` passed) under leakages `(f, zone)`.
+fn remaining(dt: f64, exponential: bool, leaks: &[(f64, (u64, u64))], j: u64) -> f64 {
     let mut left = 1.0;
-    for &[f, start, end] in leaks {
-        let (k1, k2) = zone(n, start, end);
+    for &(f, (k1, k2)) in leaks {
         let passed = (j + 1).saturating_sub(k1).min(k2 - k1 + 1);
         if exponential {
             left *= (1.0 - f * dt).powf(passed as f64);
@@ -89,18 +88,16 @@ pub fn conveyor_spread(args: &[f64]) -> f64 {
     if rest.len() % 3 != 0 {
         return f64::NAN;
     }
-    let leaks: Vec<[f64; 3]> = rest
-        .chunks_exact(3)
-        .filter_map(|c| c.try_into().ok())
-        .collect();
     let n = slats(len, dt);
     if n > MAX_SLATS {
         return f64::NAN;
     }
+    let leaks: Vec<(f64, (u64, u64))> = rest
+        .chunks_exact(3)
+        .map(|c| (c[0], zone(n, c[1], c[2])))
+        .collect();
     let exponential = exponential != 0.0;
-    let held: f64 = (0..n)
-        .map(|j| remaining(n, dt, exponential, &leaks, j))
-        .sum();
+    let held: f64 = (0..n).map(|j| remaining(dt, exponential, &leaks, j)).sum();
     contents / held / dt
 }
 

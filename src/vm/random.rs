@@ -393,15 +393,12 @@ pub fn draw_within(
     site: u64,
     step: u64,
 ) -> f64 {
-    let mut x = f64::NAN;
-    for attempt in 0..100u64 {
+    let mut attempt = 0u64;
+    within(min, max, || {
         let stream = site ^ attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x = draw(kind, p, seed, stream, step);
-        if x >= min && x <= max {
-            return x;
-        }
-    }
-    x.clamp(min.min(max), max.max(min))
+        attempt += 1;
+        draw(kind, p, seed, stream, step)
+    })
 }
 
 /// Vensim's truncation to [min, max]: draw again (up to a limit) while the
@@ -415,9 +412,15 @@ fn truncated(
     mut f: impl FnMut(&mut Draws) -> f64,
 ) -> f64 {
     let mut d = Draws::new(seed, site, step);
+    within(min, max, || f(&mut d))
+}
+
+/// The first of up to 100 values of `next` inside `[min, max]`, else the
+/// last one clamped to it.
+fn within(min: f64, max: f64, mut next: impl FnMut() -> f64) -> f64 {
     let mut x = f64::NAN;
     for _ in 0..100 {
-        x = f(&mut d);
+        x = next();
         if x >= min && x <= max {
             return x;
         }

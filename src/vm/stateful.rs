@@ -221,17 +221,14 @@ fn conveyor_leak(
     let z = (k2 - k1 + 1) as f64;
     // Ages up to `recorded` have a recorded input; older ones entered
     // before the start, at `init`.
-    let recorded = history.map_or(0, |h| (h.len() / 2) as u64).min(clock.step);
-    let input = |k: u64| -> f64 {
-        let h = history.unwrap_or(&[]);
+    let h = history.unwrap_or(&[]);
+    let recorded = ((h.len() / 2) as u64).min(clock.step);
+    let input = |k: u64| {
         h.get(2 * (clock.step - k) as usize)
             .copied()
             .unwrap_or(init)
     };
-    let prefix = |j: u64| -> f64 {
-        let h = history.unwrap_or(&[]);
-        h.get(2 * j as usize + 1).copied().unwrap_or(0.0)
-    };
+    let prefix = |j: u64| h.get(2 * j as usize + 1).copied().unwrap_or(0.0);
     let keep = 1.0 - f * clock.dt;
     match mode.round() as i64 {
         0 => {

@@ -319,9 +319,12 @@ fn isee_area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
     let (xs, ys) = (&gf.xs, &gf.ys);
     let n = xs.len().min(ys.len());
     let (first, last) = (xs[0], xs[n - 1]);
+    // The part of [lo, hi] over the points.
+    let (a, b) = (lo.max(first), hi.min(last));
+    let inside = || if b > a { area(gf, a, b) } else { 0.0 };
     match gf.kind {
         GfKind::Discrete => {
-            let (lo, hi) = (lo.max(first), hi.min(last));
+            let (lo, hi) = (a, b);
             (0..n.saturating_sub(1))
                 .map(|i| {
                     let (a, b) = (xs[i].max(lo), xs[i + 1].min(hi));
@@ -347,20 +350,9 @@ fn isee_area(gf: &GraphicalFunction, lo: f64, hi: f64) -> f64 {
             if hi > last {
                 total += beyond(lo.max(last), hi, n - 2);
             }
-            let (a, b) = (lo.max(first), hi.min(last));
-            if b > a {
-                total += area(gf, a, b);
-            }
-            total
+            total + inside()
         }
-        _ => {
-            let (a, b) = (lo.max(first), hi.min(last));
-            if b > a {
-                area(gf, a, b)
-            } else {
-                0.0
-            }
-        }
+        _ => inside(),
     }
 }
 

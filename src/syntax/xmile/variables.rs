@@ -688,7 +688,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) -> Result<()> {
         // of it.
         if let Some(wide) = outflows
             .iter()
-            .find(|f| matches!(flow_term(vars, &dims, f), Expr::Call(..)))
+            .find(|f| wider_dims(vars, &dims, f).is_some())
         {
             let name = vars
                 .iter()
@@ -745,12 +745,7 @@ fn limit_outflows(vars: &mut [Variable], conveyors: &[&str]) -> Result<()> {
 /// it (`compile::flatten`).
 fn flow_term(vars: &[Variable], dims: &[String], f: &str) -> crate::syntax::ast::Expr {
     use crate::syntax::ast::{call, var, Expr, IndexExpr};
-    let wider = vars
-        .iter()
-        .find(|v| v.ident == f)
-        .map(|v| &v.dims)
-        .filter(|fd| fd.len() > dims.len() && dims.iter().all(|d| fd.contains(d)));
-    let Some(fd) = wider else {
+    let Some(fd) = wider_dims(vars, dims, f) else {
         return var(f);
     };
     let idx = fd
@@ -764,6 +759,14 @@ fn flow_term(vars: &[Variable], dims: &[String], f: &str) -> crate::syntax::ast:
         "sum",
         vec![Expr::Subscript(f.to_string(), idx, Default::default())],
     )
+}
+
+/// Flow `f`'s dimensions when it is arrayed over all of `dims` and more.
+fn wider_dims<'v>(vars: &'v [Variable], dims: &[String], f: &str) -> Option<&'v Vec<String>> {
+    vars.iter()
+        .find(|v| v.ident == f)
+        .map(|v| &v.dims)
+        .filter(|fd| fd.len() > dims.len() && dims.iter().all(|d| fd.contains(d)))
 }
 
 /// True when `from`'s equation reads `target` within a step: directly or
