@@ -41,6 +41,8 @@ pub mod sweep;
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::compile::flatten::{flatten, FlatKind, FlatModel};
 use crate::error::{Error, Result};
 use crate::ir::Project;
@@ -145,10 +147,14 @@ pub struct Structure {
     pub partitions: usize,
     /// Each flat variable's partition (`usize::MAX` outside every loop).
     pub partition_of: Vec<usize>,
-    /// Element ident -> index of its array in `flat.arrays`.
-    element_of: std::collections::HashMap<String, usize>,
+    /// Per flat variable, the index of its array in `flat.arrays` (an
+    /// element's), else `None`; looked up once here because naming loops
+    /// asks for it per node of every circuit.
+    array_of: Vec<Option<usize>>,
+    /// Per flat variable, [`Structure::shown`].
+    visible: Vec<bool>,
     /// (from, to) -> index of the first such link.
-    link_at: HashMap<(usize, usize), usize>,
+    link_at: FxHashMap<(usize, usize), usize>,
 }
 
 impl Structure {
@@ -168,7 +174,7 @@ impl Structure {
         let links = links::causal_links(&flat);
         let n = flat.vars.len();
         let mut adj = vec![Vec::new(); n];
-        let mut link_at = HashMap::new();
+        let mut link_at = FxHashMap::default();
         for (k, l) in links.iter().enumerate() {
             if let std::collections::hash_map::Entry::Vacant(e) = link_at.entry((l.from, l.to)) {
                 e.insert(k);
@@ -176,14 +182,25 @@ impl Structure {
             }
         }
         let (partition_of, partitions) = circuits::components(&adj);
-        let element_of = flat
+        let element_of: HashMap<&str, usize> = flat
             .arrays
             .iter()
             .enumerate()
-            .flat_map(|(a, arr)| arr.elements.iter().map(move |e| (e.clone(), a)))
+            .flat_map(|(a, arr)| arr.elements.iter().map(move |e| (e.as_str(), a)))
+            .collect();
+        let array_of = flat
+            .vars
+            .iter()
+            .map(|v| element_of.get(v.ident.as_str()).copied())
+            .collect();
+        let visible = flat
+            .vars
+            .iter()
+            .map(|v| v.visible && !v.name.contains('$'))
             .collect();
         let mut s = Structure {
-            element_of,
+            array_of,
+            visible,
             link_at,
             flat,
             links,
@@ -251,18 +268,21 @@ impl Structure {
                 .then(a.nodes.cmp(&b.nodes))
         });
         let mut loops: Vec<Loop> = Vec::new();
-        let mut by_key: HashMap<(Vec<String>, usize), usize> = HashMap::new();
+        // Keyed by the variables passed (an element by its array, as
+        // `variable_name` names it) without building their names.
+        let n = self.flat.vars.len();
+        let mut by_key: FxHashMap<(Vec<usize>, usize), usize> = FxHashMap::default();
         for (i, c) in circuits.iter().enumerate() {
-            let variables: Vec<String> = c
+            let passed: Vec<usize> = c
                 .nodes
                 .iter()
                 .filter(|&&v| self.shown(v))
-                .map(|&v| self.variable_name(v).to_string())
+                .map(|&v| self.array_of[v].map_or(v, |a| n + a))
                 .collect();
             // Helpers count, so a path through a SMOOTH stays apart from
             // the direct one between the same variables.
-            let hidden = c.nodes.len() - variables.len();
-            match by_key.entry((variables.clone(), hidden)) {
+            let hidden = c.nodes.len() - passed.len();
+            match by_key.entry((passed, hidden)) {
                 Entry::Occupied(e) => {
                     let l = &mut loops[*e.get()];
                     l.circuits.push(i);
@@ -272,6 +292,12 @@ impl Structure {
                 }
                 Entry::Vacant(e) => {
                     e.insert(loops.len());
+                    let variables = c
+                        .nodes
+                        .iter()
+                        .filter(|&&v| self.shown(v))
+                        .map(|&v| self.variable_name(v).to_string())
+                        .collect();
                     loops.push(Loop {
                         id: String::new(),
                         polarity: c.polarity,
@@ -297,15 +323,14 @@ impl Structure {
 
     /// Whether a flat variable is one modelers see (not a compiler helper).
     pub fn shown(&self, v: usize) -> bool {
-        let var = &self.flat.vars[v];
-        var.visible && !var.name.contains('$')
+        self.visible[v]
     }
 
     /// The name of the variable a flat variable belongs to: an array
     /// element's array (`Population` for `Population[north]`), else its own.
     pub fn variable_name(&self, v: usize) -> &str {
-        match self.element_of.get(&self.flat.vars[v].ident) {
-            Some(&a) => &self.flat.arrays[a].name,
+        match self.array_of[v] {
+            Some(a) => &self.flat.arrays[a].name,
             None => &self.flat.vars[v].name,
         }
     }
