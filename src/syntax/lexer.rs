@@ -25,6 +25,8 @@ pub enum Tok {
     Minus,
     Star,
     Slash,
+    /// isee's `//`: division that gives 0 where the divisor is 0.
+    SafeSlash,
     Caret,
     Eq,
     Neq,
@@ -216,6 +218,7 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
             ('=', Some('=')) => (Tok::Eq, 2),
             ('&', Some('&')) => (Tok::Keyword("AND"), 2),
             ('|', Some('|')) => (Tok::Keyword("OR"), 2),
+            ('/', Some('/')) => (Tok::SafeSlash, 2),
             ('(', _) => (Tok::LParen, 1),
             (')', _) => (Tok::RParen, 1),
             ('[', _) => (Tok::LBracket, 1),

@@ -66,6 +66,7 @@ fn describe(t: &Tok) -> String {
         Tok::Minus => "'-'".into(),
         Tok::Star => "'*'".into(),
         Tok::Slash => "'/'".into(),
+        Tok::SafeSlash => "'//'".into(),
         Tok::Caret => "'^'".into(),
         Tok::Eq => "'='".into(),
         Tok::Neq => "'<>'".into(),
@@ -98,7 +99,8 @@ fn binary(t: &Tok) -> Option<(BinaryOp, u8)> {
         Tok::Plus => (BinaryOp::Add, 5),
         Tok::Minus => (BinaryOp::Sub, 5),
         Tok::Star => (BinaryOp::Mul, 6),
-        Tok::Slash => (BinaryOp::Div, 6),
+        // `//` parses as SAFEDIV (see `binary_expr`).
+        Tok::Slash | Tok::SafeSlash => (BinaryOp::Div, 6),
         Tok::Keyword("MOD") => (BinaryOp::Mod, 6),
         _ => return None,
     })
@@ -185,9 +187,14 @@ impl Parser {
             if prec < min {
                 break;
             }
+            let safe = self.peek() == Some(&Tok::SafeSlash);
             self.pos += 1;
             let rhs = self.binary_expr(prec + 1)?;
-            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+            lhs = if safe {
+                crate::syntax::ast::call("safediv", vec![lhs, rhs])
+            } else {
+                Expr::Binary(op, Box::new(lhs), Box::new(rhs))
+            };
         }
         Ok(lhs)
     }

@@ -529,3 +529,18 @@ fn vensim_export_groups_and_clock_are_skipped() {
     let bad = xml.replace(".Control", "Regions");
     assert!(parse_xmile(&bad).is_err());
 }
+
+/// isee's `//` divides like `/` (same precedence) but gives 0 where the
+/// divisor is 0, as SAFEDIV does; a Stella model using it matched Stella's
+/// own run to 2e-12 (the Kaibab deer model).
+#[test]
+fn isee_double_slash_is_safe_division() {
+    let vars = r#"<aux name="zero"><eqn>TIME - TIME</eqn></aux>
+        <aux name="q"><eqn>1 + 6 // 3 * 2</eqn></aux>
+        <aux name="by zero"><eqn>TIME // zero</eqn></aux>
+        <aux name="plain"><eqn>TIME // (TIME + 1)</eqn></aux>"#;
+    let p = parse_xmile(&doc(STEPS, vars)).unwrap();
+    assert_eq!(run_column(&p, "q"), vec![5.0; 4]);
+    assert_eq!(run_column(&p, "by zero"), vec![0.0; 4]);
+    assert_eq!(run_column(&p, "plain"), vec![0.0, 0.5, 2.0 / 3.0, 0.75]);
+}
