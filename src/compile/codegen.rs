@@ -684,14 +684,34 @@ impl<'t, 'a> Gen<'t, 'a> {
                 if b.reads_time() {
                     self.out.time_varying = true;
                 }
-                for a in args {
-                    self.expr(a)?;
+                if matches!(b, builtins::Builtin::Step | builtins::Builtin::Pulse) {
+                    // XMILE STEP and PULSE hold their step-start value
+                    // through the Runge-Kutta stages (StatefulKind::Held).
+                    let id = self.stateful_id(args, StatefulKind::Held);
+                    self.builtin_call(b, args)?;
+                    self.emit(Op::Stateful(id, 1));
+                    if self.phase == Phase::Step {
+                        self.record_program(id, |g| {
+                            g.builtin_call(b, args)?;
+                            g.emit(Op::Record(id));
+                            Ok(())
+                        })?;
+                    }
+                    return Ok(());
                 }
-                // `arity` bounds the count by MAX_CALL_ARGS, which fits a u16.
-                self.emit(Op::Call(b, args.len() as u16));
-                Ok(())
+                self.builtin_call(b, args)
             }
         }
+    }
+
+    /// Push `args` and call builtin `b` on them.
+    fn builtin_call(&mut self, b: builtins::Builtin, args: &[Expr]) -> Result<()> {
+        for a in args {
+            self.expr(a)?;
+        }
+        // `arity` bounds the count by MAX_CALL_ARGS, which fits a u16.
+        self.emit(Op::Call(b, args.len() as u16));
+        Ok(())
     }
 
     /// A stateful op that pushes `pushed` (this phase's arguments) and,

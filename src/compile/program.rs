@@ -82,6 +82,12 @@ pub enum StatefulKind {
     Delay,
     /// Random draws keyed by (seed, op, step): args per distribution.
     Random(RandomKind),
+    /// XMILE `STEP` and `PULSE`: the call's value at the step's start,
+    /// held through a Runge-Kutta step's stages (Stella computes them once
+    /// per DT, height included). Init and step code push the value, which
+    /// the op returns except inside a stage, where it returns the value the
+    /// record program stored after the last committed step.
+    Held,
     /// Vensim `DELAY FIXED(x, d, init)`: init code pushes (init, d), step
     /// code nothing; the record program appends x after each committed step
     /// and the value is the input exactly `max(1, round(d/dt))` steps ago

@@ -136,6 +136,8 @@ pub(crate) struct Lanes<'p, const W: usize> {
     time: f64,
     step: u64,
     initializing: bool,
+    /// Inside a Runge-Kutta stage: see `stateful::Clock::in_stage`.
+    in_stage: bool,
     base: Vec<V<W>>,
     acc: Vec<V<W>>,
     k: Vec<V<W>>,
@@ -184,6 +186,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             time: grid.start,
             step: 0,
             initializing: false,
+            in_stage: false,
             base: vec![[0.0; W]; nstocks],
             acc: vec![[0.0; W]; nstocks],
             k: vec![[0.0; W]; nstocks],
@@ -404,7 +407,9 @@ impl<'p, const W: usize> Lanes<'p, W> {
             }
         }
         self.time = time;
+        self.in_stage = true;
         self.run_step(m);
+        self.in_stage = false;
         Self::derivatives(self.prog, &self.slots, &mut self.k);
     }
 
@@ -524,6 +529,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             start: self.grid.start,
             step: self.step,
             initializing: self.initializing,
+            in_stage: self.in_stage,
         }
     }
 

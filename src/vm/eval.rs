@@ -141,6 +141,7 @@ impl RunState {
             start: self.start,
             step: self.step,
             initializing: self.initializing,
+            in_stage: self.in_stage,
         };
         let cells = Cells {
             state: &mut self.state[id],

@@ -36,6 +36,8 @@ pub(crate) struct RunState {
     pub(crate) method: Method,
     pub(crate) seed: u64,
     pub(crate) initializing: bool,
+    /// Inside a Runge-Kutta stage: see `stateful::Clock::in_stage`.
+    pub(crate) in_stage: bool,
     pub(crate) initialized: bool,
     pub(crate) outputs: Vec<u32>,
     pub(crate) results: Results,
@@ -268,6 +270,7 @@ impl RunState {
             method,
             seed: opts.seed,
             initializing: false,
+            in_stage: false,
             initialized: false,
             outputs,
             results,
@@ -567,7 +570,9 @@ impl RunState {
             self.slots[s.slot as usize] = b + h * k;
         }
         self.time = time;
+        self.in_stage = true;
         self.eval_step(m);
+        self.in_stage = false;
         Self::derivatives(m, &self.slots, &mut self.k);
     }
 

@@ -17,6 +17,8 @@ pub(crate) struct Clock {
     pub start: f64,
     pub step: u64,
     pub initializing: bool,
+    /// Inside a Runge-Kutta stage (between committed steps).
+    pub in_stage: bool,
 }
 
 /// One stateful op's cells in one run.
@@ -48,6 +50,13 @@ pub(crate) fn eval(
                 arg(0)
             } else {
                 *cells.state
+            }
+        }
+        StatefulKind::Held => {
+            if clock.in_stage {
+                *cells.state
+            } else {
+                arg(0)
             }
         }
         StatefulKind::Delay => {
@@ -171,7 +180,7 @@ pub(crate) fn eval(
 #[inline]
 pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut Vec<f64>) {
     match kind {
-        StatefulKind::Previous | StatefulKind::SampleIfTrue => *state = v,
+        StatefulKind::Previous | StatefulKind::SampleIfTrue | StatefulKind::Held => *state = v,
         StatefulKind::Delay | StatefulKind::DelayFixed | StatefulKind::DepreciateStraightline => {
             history.push(v)
         }
