@@ -16,7 +16,7 @@ mod market;
 mod solve;
 
 pub use market::{demand_at_price, find_market_price, supply_at_price};
-pub use solve::{alloc_p, allocate_available_element, market_priority};
+pub use solve::{alloc_p, allocate_available_element, allocate_isee_element, market_priority};
 
 use crate::compile::arrays::{ArrayInfo, ElementCtx};
 use crate::compile::check_arity;
@@ -60,10 +60,18 @@ impl ArrayInfo<'_> {
         let (rd, requesters, k) = self.request_dim(ridx, ctx, variable, "ALLOCATE AVAILABLE")?;
         let profile = self.profile_dim(pname, "ALLOCATE AVAILABLE", variable)?;
         let available = self.scalarize(&args[2], ctx, variable)?;
-        self.allocation(k, available, &rd, &requesters, ctx, |_, inner, out| {
-            out.push(self.scalarize(&args[0], inner, variable)?);
-            self.profile_fields((pname, pidx, *pspan), &profile, None, inner, variable, out)
-        })
+        self.allocation(
+            "allocate_available_element",
+            k,
+            available,
+            &rd,
+            &requesters,
+            ctx,
+            |_, inner, out| {
+                out.push(self.scalarize(&args[0], inner, variable)?);
+                self.profile_fields((pname, pidx, *pspan), &profile, None, inner, variable, out)
+            },
+        )
     }
 
     /// Push a profile's (type, priority, width, extra) for the element
@@ -280,12 +288,14 @@ impl ArrayInfo<'_> {
     }
 
     /// The call giving requester `k`'s share:
-    /// `allocate_available_element(k, available, then per requester its
-    /// request, type, priority, width and extra)`, which `fields` pushes
+    /// `element_fn(k, available, then per requester its request, type,
+    /// priority, width and extra)` (`allocate_available_element`, or
+    /// `allocate_isee_element` for isee's exact curves), which `fields` pushes
     /// for each requester of `rd` (given its element and the element
     /// context with it).
     fn allocation(
         &self,
+        element_fn: &str,
         k: usize,
         available: Expr,
         rd: &str,
@@ -299,11 +309,7 @@ impl ArrayInfo<'_> {
             inner.extend(ctx.iter().cloned());
             fields(e, &inner, &mut call)?;
         }
-        Ok(Expr::Call(
-            "allocate_available_element".into(),
-            call,
-            Span::default(),
-        ))
+        Ok(Expr::Call(element_fn.into(), call, Span::default()))
     }
 
     /// The request's last subscript (the dimension shared out), its
@@ -350,7 +356,8 @@ impl ArrayInfo<'_> {
     /// `allocate` model writes the same allocation both ways). Each
     /// argument is read per requester: a `*` over `r` (`priority[*, p]`)
     /// and a plain name or subscript `r` both mean that requester's
-    /// element. The type numbers are Vensim's; `extra` defaults to 1.
+    /// element. The type numbers are Vensim's; `extra` defaults to 1. The
+    /// normal curve is exact and the supply used up (see `solve::Curves`).
     pub(crate) fn allocate_isee(
         &self,
         args: &[Expr],
@@ -387,19 +394,27 @@ impl ArrayInfo<'_> {
             }
         };
         let available = self.scalarize(&args[0], ctx, variable)?;
-        self.allocation(k, available, &rd, &requesters, ctx, |e, inner, out| {
-            let field = |a: &Expr| self.scalarize(&per_requester(a, e), inner, variable);
-            // (request, type, priority, width, extra)
-            out.push(field(&args[2])?);
-            out.push(field(&args[5])?);
-            out.push(field(&args[3])?);
-            out.push(field(&args[4])?);
-            out.push(match args.get(6) {
-                Some(extra) => field(extra)?,
-                None => Expr::Num(1.0),
-            });
-            Ok(())
-        })
+        self.allocation(
+            "allocate_isee_element",
+            k,
+            available,
+            &rd,
+            &requesters,
+            ctx,
+            |e, inner, out| {
+                let field = |a: &Expr| self.scalarize(&per_requester(a, e), inner, variable);
+                // (request, type, priority, width, extra)
+                out.push(field(&args[2])?);
+                out.push(field(&args[5])?);
+                out.push(field(&args[3])?);
+                out.push(field(&args[4])?);
+                out.push(match args.get(6) {
+                    Some(extra) => field(extra)?,
+                    None => Expr::Num(1.0),
+                });
+                Ok(())
+            },
+        )
     }
 
     /// `ALLOCATE BY PRIORITY(request[.., r], priority[.., r], size, width,
@@ -423,13 +438,21 @@ impl ArrayInfo<'_> {
         };
         let (rd, requesters, k) = self.request_dim(ridx, ctx, variable, NAME)?;
         let available = self.scalarize(&args[4], ctx, variable)?;
-        self.allocation(k, available, &rd, &requesters, ctx, |_, inner, out| {
-            out.push(self.scalarize(&args[0], inner, variable)?);
-            out.push(Expr::Num(1.0));
-            out.push(self.scalarize(&args[1], inner, variable)?);
-            out.push(self.scalarize(&args[3], inner, variable)?);
-            out.push(Expr::Num(0.0));
-            Ok(())
-        })
+        self.allocation(
+            "allocate_available_element",
+            k,
+            available,
+            &rd,
+            &requesters,
+            ctx,
+            |_, inner, out| {
+                out.push(self.scalarize(&args[0], inner, variable)?);
+                out.push(Expr::Num(1.0));
+                out.push(self.scalarize(&args[1], inner, variable)?);
+                out.push(self.scalarize(&args[3], inner, variable)?);
+                out.push(Expr::Num(0.0));
+                Ok(())
+            },
+        )
     }
 }

@@ -84,6 +84,9 @@ pub enum Builtin {
     /// One requester's share: `(k, available, 5 values per requester)`,
     /// as ALLOCATE AVAILABLE expands (see [`crate::compile::allocate`]).
     AllocateAvailableElement,
+    /// isee ALLOCATE's share, same arguments (exact normal curve, solved
+    /// until the supply is used up).
+    AllocateIseeElement,
     /// `(demanders, 5 values per demander, 5 per supplier)`: FIND MARKET
     /// PRICE (see [`crate::compile::allocate`]).
     FindMarketPriceElement,
@@ -159,6 +162,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         // VECTOR ...) and computed subscripts expand into, in any dialect.
         "invert_matrix_element" => (InvertMatrixElement, 3, MAX_CALL_ARGS),
         "allocate_available_element" => (AllocateAvailableElement, 7, MAX_CALL_ARGS),
+        "allocate_isee_element" => (AllocateIseeElement, 7, MAX_CALL_ARGS),
         "find_market_price_element" => (FindMarketPriceElement, 11, MAX_CALL_ARGS),
         "market_priority_element" => (MarketPriorityElement, 6, MAX_CALL_ARGS),
         "supply_at_price_element" => (SupplyAtPriceElement, 6, 6),
@@ -395,6 +399,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         }
         InvertMatrixElement => crate::compile::vector_fns::invert_matrix_element(args),
         AllocateAvailableElement => crate::compile::allocate::allocate_available_element(args),
+        AllocateIseeElement => crate::compile::allocate::allocate_isee_element(args),
         FindMarketPriceElement => crate::compile::allocate::find_market_price(args),
         MarketPriorityElement => crate::compile::allocate::market_priority(args),
         AllocP => crate::compile::allocate::alloc_p(args),

@@ -30,6 +30,12 @@
 //!   reproduces its exact residuals); here false position starts from the
 //!   tightest pair of curve breakpoints around the answer, so a
 //!   rectangular total is solved in one step.
+//!
+//! isee's ALLOCATE shares the profiles but not these two details: Stella's
+//! own run of SDEverywhere's `allocate` model (normal profiles) is matched
+//! by the exact normal curve and a solve that uses up the supply (to 2e-7
+//! at every exported time, where the Vensim details miss by 1%):
+//! [`Curves::Exact`].
 
 use crate::compile::memo;
 
@@ -55,6 +61,19 @@ fn normal_upper_tail(z: f64) -> f64 {
     let density = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
     density * t * (0.436_183_6 + t * (-0.120_167_6 + t * 0.937_298))
 }
+
+/// Whose curves and search: Vensim's ([`normal_survival`], stopping within
+/// `TOLERANCE`) or exact (isee: the exact normal, solved until the
+/// shares use up the supply).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Curves {
+    Vensim,
+    Exact,
+}
+
+/// The exact solve stops within this fraction of the total request (or
+/// when the bracket cannot shrink further).
+const EXACT_TOLERANCE: f64 = 1e-13;
 
 /// Normal survival function at `z` standard deviations, computed as Vensim
 /// does through the CDF (so far tails come in steps of 2^-53).
@@ -89,13 +108,19 @@ fn triangular_survival(x: f64, h: f64) -> f64 {
     }
 }
 
-/// The fraction of its request a requester gets at priority `p`.
+/// The fraction of its request a requester gets at priority `p`, on
+/// Vensim's curves.
 pub(super) fn survival(kind: f64, priority: f64, width: f64, p: f64) -> f64 {
+    survival_on(Curves::Vensim, kind, priority, width, p)
+}
+
+fn survival_on(curves: Curves, kind: f64, priority: f64, width: f64, p: f64) -> f64 {
     let w = width.abs().max(1e-12);
     let x = p - priority;
     match kind.round() as i64 {
         1 => (0.5 - x / w).clamp(0.0, 1.0),
         2 => triangular_survival(x, w / 2.0),
+        3 if curves == Curves::Exact => 0.5 * libm::erfc(x / w / std::f64::consts::SQRT_2),
         3 => normal_survival(x / w),
         4 => laplace_survival(x / w),
         _ => f64::NAN,
@@ -119,12 +144,13 @@ struct Requester {
     kind: f64,
     priority: f64,
     width: f64,
+    curves: Curves,
 }
 
 impl Requester {
     fn share(&self, p: f64) -> f64 {
         if self.request > 0.0 {
-            self.request * survival(self.kind, self.priority, self.width, p)
+            self.request * survival_on(self.curves, self.kind, self.priority, self.width, p)
         } else {
             0.0
         }
@@ -133,13 +159,14 @@ impl Requester {
 
 /// The requesters of a flattened argument list (five values each); a
 /// trailing partial group is ignored (callers check the length).
-fn requesters(rest: &[f64]) -> impl Iterator<Item = Requester> + '_ {
-    rest.chunks_exact(5).filter_map(|r| match *r {
+fn requesters(rest: &[f64], curves: Curves) -> impl Iterator<Item = Requester> + '_ {
+    rest.chunks_exact(5).filter_map(move |r| match *r {
         [request, kind, priority, width, _extra] => Some(Requester {
             request,
             kind,
             priority,
             width,
+            curves,
         }),
         _ => None,
     })
@@ -149,10 +176,12 @@ fn requesters(rest: &[f64]) -> impl Iterator<Item = Requester> + '_ {
 /// fall and where it is spent (flat to double precision beyond), and its
 /// centre (the triangular, normal and Laplace inflection).
 fn breakpoints(rest: &[f64]) -> impl Iterator<Item = f64> + '_ {
-    requesters(rest).filter(|r| r.request > 0.0).flat_map(|r| {
-        let reach = flat_beyond(r.kind) * r.width.abs().max(1e-12);
-        [r.priority - reach, r.priority, r.priority + reach]
-    })
+    requesters(rest, Curves::Vensim)
+        .filter(|r| r.request > 0.0)
+        .flat_map(|r| {
+            let reach = flat_beyond(r.kind) * r.width.abs().max(1e-12);
+            [r.priority - reach, r.priority, r.priority + reach]
+        })
 }
 
 /// Where false position starts: the tightest pair of breakpoints around
@@ -183,27 +212,41 @@ fn start(rest: &[f64], excess: impl Fn(f64) -> f64, tolerance: f64) -> Option<St
 /// The common priority at which the shares use up `available` (strictly
 /// between 0 and the `total` request), found as Vensim finds it: false
 /// position, stopping within `TOLERANCE * total` (NaN for unsupported
-/// profile types).
-fn clearing_priority(rest: &[f64], available: f64, total: f64) -> f64 {
-    let excess = |p: f64| requesters(rest).map(|r| r.share(p)).sum::<f64>() - available;
-    let tolerance = TOLERANCE * total;
+/// profile types). On exact curves, the Illinois variant of false
+/// position (which does not stall on one side) runs until the shares are
+/// within `EXACT_TOLERANCE * total` of the supply.
+fn clearing_priority(rest: &[f64], available: f64, total: f64, curves: Curves) -> f64 {
+    let excess = |p: f64| requesters(rest, curves).map(|r| r.share(p)).sum::<f64>() - available;
+    let exact = curves == Curves::Exact;
+    let tolerance = if exact { EXACT_TOLERANCE } else { TOLERANCE } * total;
     let ((mut lo, mut f_lo), (mut hi, mut f_hi)) = match start(rest, excess, tolerance) {
         Some(Start::Cleared(p)) => return p,
         Some(Start::Bracket(lo, hi)) => (lo, hi),
         None => return f64::NAN,
     };
     let mut p = lo;
+    // Which end the last step moved (Illinois halves the other's excess
+    // when the same end moves twice).
+    let mut last = 0i8;
     for _ in 0..MAX_STEPS {
         p = hi - f_hi * (hi - lo) / (f_hi - f_lo);
         let f = excess(p);
         // A NaN excess stops the search too (and propagates).
-        if f.abs() < tolerance || f.is_nan() {
+        if f.abs() < tolerance || f.is_nan() || (exact && !(lo < p && p < hi)) {
             break;
         }
         if f > 0.0 {
             (lo, f_lo) = (p, f);
+            if exact && last == 1 {
+                f_hi /= 2.0;
+            }
+            last = 1;
         } else {
             (hi, f_hi) = (p, f);
+            if exact && last == -1 {
+                f_lo /= 2.0;
+            }
+            last = -1;
         }
     }
     p
@@ -221,7 +264,23 @@ pub fn allocate_available_element(args: &[f64]) -> f64 {
         return f64::NAN;
     }
     // One search per supply and step, shared by every requester's element.
-    memo::element(memo::ALLOCATE, &args[1..], k as usize, shares)
+    memo::element(memo::ALLOCATE, &args[1..], k as usize, |key, out| {
+        shares(key, out, Curves::Vensim)
+    })
+}
+
+/// isee ALLOCATE's share: [`allocate_available_element`] on exact curves
+/// (see [`Curves`]).
+pub fn allocate_isee_element(args: &[f64]) -> f64 {
+    let (Some(&k), Some(_), Some(rest)) = (args.first(), args.get(1), args.get(2..)) else {
+        return f64::NAN;
+    };
+    if rest.len() % 5 != 0 || k < 0.0 || k as usize >= rest.len() / 5 {
+        return f64::NAN;
+    }
+    memo::element(memo::ALLOCATE_ISEE, &args[1..], k as usize, |key, out| {
+        shares(key, out, Curves::Exact)
+    })
 }
 
 /// Vensim MARKETP's market priority: `(available, then five values per
@@ -238,7 +297,7 @@ pub fn market_priority(args: &[f64]) -> f64 {
     if rest.is_empty() || rest.len() % 5 != 0 {
         return f64::NAN;
     }
-    let asking = || requesters(rest).filter(|r| r.request > 0.0);
+    let asking = || requesters(rest, Curves::Vensim).filter(|r| r.request > 0.0);
     let reach = |r: &Requester| flat_beyond(r.kind) * r.width.abs().max(1e-12);
     let total: f64 = asking().map(|r| r.request).sum();
     if available >= total {
@@ -250,7 +309,7 @@ pub fn market_priority(args: &[f64]) -> f64 {
             .map(|r| r.priority + reach(&r))
             .fold(f64::NEG_INFINITY, f64::max)
     } else {
-        clearing_priority(rest, available, total)
+        clearing_priority(rest, available, total, Curves::Vensim)
     }
 }
 
@@ -264,6 +323,7 @@ pub fn alloc_p(args: &[f64]) -> f64 {
             kind: 1.0,
             priority,
             width,
+            curves: Curves::Vensim,
         }
         .share(p),
         _ => f64::NAN,
@@ -272,10 +332,11 @@ pub fn alloc_p(args: &[f64]) -> f64 {
 
 /// `(available, then per requester: request, type, priority, width,
 /// extra)` → every requester's share, in order.
-fn shares(key: &[f64], out: &mut Vec<f64>) {
+fn shares(key: &[f64], out: &mut Vec<f64>, curves: Curves) {
     let (Some(&available), Some(rest)) = (key.first(), key.get(1..)) else {
         return;
     };
+    let requesters = |rest| requesters(rest, curves);
     let total: f64 = requesters(rest).map(|r| r.request.max(0.0)).sum();
     if available >= total {
         out.extend(requesters(rest).map(|r| r.request.max(0.0)));
@@ -287,7 +348,7 @@ fn shares(key: &[f64], out: &mut Vec<f64>) {
         // requests 200 and 50 of 100 get 80 and 20).
         out.extend(requesters(rest).map(|r| r.request.max(0.0) * available / total));
     } else {
-        let p = clearing_priority(rest, available, total);
+        let p = clearing_priority(rest, available, total, curves);
         out.extend(requesters(rest).map(|r| r.share(p)));
     }
 }
