@@ -64,8 +64,7 @@ impl ArrayInfo<'_> {
             "allocate_available_element",
             k,
             available,
-            &rd,
-            &requesters,
+            (&rd, &requesters),
             ctx,
             |_, inner, out| {
                 out.push(self.scalarize(&args[0], inner, variable)?);
@@ -291,15 +290,14 @@ impl ArrayInfo<'_> {
     /// `element_fn(k, available, then per requester its request, type,
     /// priority, width and extra)` (`allocate_available_element`, or
     /// `allocate_isee_element` for isee's exact curves), which `fields` pushes
-    /// for each requester of `rd` (given its element and the element
-    /// context with it).
+    /// for each requester of dimension `rd` (given its element and the
+    /// element context with it).
     fn allocation(
         &self,
         element_fn: &str,
         k: usize,
         available: Expr,
-        rd: &str,
-        requesters: &[String],
+        (rd, requesters): (&str, &[String]),
         ctx: &ElementCtx,
         mut fields: impl FnMut(&str, &ElementCtx, &mut Vec<Expr>) -> Result<()>,
     ) -> Result<Expr> {
@@ -398,8 +396,7 @@ impl ArrayInfo<'_> {
             "allocate_isee_element",
             k,
             available,
-            &rd,
-            &requesters,
+            (&rd, &requesters),
             ctx,
             |e, inner, out| {
                 let field = |a: &Expr| self.scalarize(&per_requester(a, e), inner, variable);
@@ -442,8 +439,7 @@ impl ArrayInfo<'_> {
             "allocate_available_element",
             k,
             available,
-            &rd,
-            &requesters,
+            (&rd, &requesters),
             ctx,
             |_, inner, out| {
                 out.push(self.scalarize(&args[0], inner, variable)?);

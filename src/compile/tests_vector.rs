@@ -451,7 +451,7 @@ TIME STEP = 0.5 ~~|
         let stella = run(crate::load_xmile(&xml).unwrap());
         // The normal approximation's error reaches 1e-5 of a request.
         let tolerance = if ptype == 3 { 1e-4 } else { 1e-5 };
-        let mut used = vec![0.0; 21];
+        let mut used = [0.0; 21];
         for e in ["Boston", "Dayton", "Fresno"] {
             let name = format!("shipments[{e}]");
             let (v, s) = (vensim.column(&name).unwrap(), stella.column(&name).unwrap());
