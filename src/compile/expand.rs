@@ -114,6 +114,8 @@ enum Structure {
     Npv,
     /// Vensim RANDOM PINK NOISE(mean, sd, correlation time, seed).
     PinkNoise,
+    /// isee DERIVN(input, order): the order-th finite difference over DT.
+    Derivn,
 }
 
 fn structure(name: &str) -> Option<(Structure, usize, usize)> {
@@ -129,6 +131,7 @@ fn structure(name: &str) -> Option<(Structure, usize, usize)> {
         "forcst" | "forecast" => (Forecast, 3, 4),
         "npv" | "npve" => (Npv, 2, 4),
         "random_pink_noise" => (PinkNoise, 3, 4),
+        "derivn" => (Derivn, 2, 2),
         _ => return None,
     })
 }
@@ -321,6 +324,42 @@ impl<'p> Expander<'p> {
             (rest.first(), rest.get(1))
         };
         match s {
+            Structure::Derivn => {
+                // isee help, DERIVN: "a recursive finite difference
+                // technique", dx/dt = (x(t) - x(t - dt)) / dt per order, and
+                // "returns an initial value of 0": the order-n difference
+                // is 0 for the first n DTs.
+                let n = match order(Some(&var(&t_id))) {
+                    Ok(n) => n,
+                    // Order 0 is the input itself.
+                    Err(_) if fold(&var(&t_id), &fold_ctx, 0).is_ok_and(|x| x.round() == 0.0) => {
+                        return Ok(var(&in_id))
+                    }
+                    Err(e) => return Err(e),
+                };
+                let mut below = var(&in_id);
+                for k in 1..=n {
+                    let id = format!("{p}d{k}");
+                    let early = bin(
+                        BinaryOp::Lt,
+                        bin(BinaryOp::Sub, var("time"), var("starttime")),
+                        bin(BinaryOp::Mul, Expr::Num(k as f64 - 0.5), var("dt")),
+                    );
+                    let diff = bin(
+                        BinaryOp::Div,
+                        bin(
+                            BinaryOp::Sub,
+                            below.clone(),
+                            call("previous", vec![below, Expr::Num(0.0)]),
+                        ),
+                        var("dt"),
+                    );
+                    let eq = Expr::If(Box::new(early), Box::new(Expr::Num(0.0)), Box::new(diff));
+                    Self::hidden(out, id.clone(), format!("{np}d{k}"), FlatKind::Aux, eq)?;
+                    below = var(&id);
+                }
+                Ok(below)
+            }
             Structure::Smooth(n) => {
                 let (n, init) = match n {
                     Some(n) => (n, rest.first().cloned()),

@@ -544,3 +544,20 @@ fn isee_double_slash_is_safe_division() {
     assert_eq!(run_column(&p, "by zero"), vec![0.0; 4]);
     assert_eq!(run_column(&p, "plain"), vec![0.0, 0.5, 2.0 / 3.0, 0.75]);
 }
+
+/// isee DERIVN(input, order): a recursive finite difference over DT, 0 for
+/// the first `order` DTs (isee help: DERIVN(TIME, 1) = 1, DERIVN(1, 1) = 0,
+/// DERIVN(TIME, 0) = TIME, "returns an initial value of 0").
+#[test]
+fn isee_derivn_is_a_finite_difference_that_starts_at_zero() {
+    let vars = r#"<aux name="slope"><eqn>DERIVN(TIME, 1)</eqn></aux>
+        <aux name="flat"><eqn>DERIVN(1, 1)</eqn></aux>
+        <aux name="same"><eqn>DERIVN(TIME, 0)</eqn></aux>
+        <aux name="second"><eqn>DERIVN(TIME * TIME, 2)</eqn></aux>"#;
+    let p = parse_xmile(&doc(STEPS, vars)).unwrap();
+    assert_eq!(run_column(&p, "slope"), vec![0.0, 1.0, 1.0, 1.0]);
+    assert_eq!(run_column(&p, "flat"), vec![0.0; 4]);
+    assert_eq!(run_column(&p, "same"), vec![0.0, 1.0, 2.0, 3.0]);
+    // t^2: first differences 1, 3, 5; second differences 2 from t = 2.
+    assert_eq!(run_column(&p, "second"), vec![0.0, 0.0, 2.0, 2.0]);
+}
