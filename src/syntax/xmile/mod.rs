@@ -7,7 +7,9 @@
 //! read local files or exhaust the stack. Every equation is parsed here;
 //! the first syntax error is returned with the variable and line.
 
+mod conveyor;
 mod import;
+mod outflow_caps;
 mod variables;
 pub mod xmutil;
 
