@@ -612,6 +612,8 @@ mod tests;
 #[cfg(test)]
 mod tests_arrays;
 #[cfg(test)]
+mod tests_isee;
+#[cfg(test)]
 mod tests_vector;
 #[cfg(test)]
 mod tests_vensim;
