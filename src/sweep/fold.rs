@@ -141,6 +141,9 @@ fn for_each_source(op: &ROp, mut f: impl FnMut(Reg)) {
             f(*e);
         }
         Call(_, _, args) | Stateful(_, _, args) => args.iter().copied().for_each(f),
+        // Folding runs before runs are formed; a run's temporaries are its
+        // own registers, so it reads no temporary of the program.
+        Each(_) => {}
     }
 }
 

@@ -29,6 +29,7 @@ use crate::vm::table::{
     hint_for, line, lookup, lookup_hinted, place, table_fn, upper_hinted, NO_HINT,
 };
 
+use super::each::Each;
 use super::regs::{ROp, RegProgram};
 
 type V<const W: usize> = [f64; W];
@@ -147,7 +148,8 @@ impl<'p, const W: usize> Lanes<'p, W> {
     pub(crate) fn new(m: &CompiledModel, grid: TimeGrid, prog: &'p RegProgram) -> Lanes<'p, W> {
         let nstate = m.stateful.len();
         let nstocks = m.stocks.len();
-        let mut slots = vec![[0.0; W]; prog.n_regs.max(m.vars.len())];
+        // The runs' temporaries (see `each`) follow the shared registers.
+        let mut slots = vec![[0.0; W]; (prog.n_regs + prog.each_regs).max(m.vars.len())];
         let base_regs = slots.len();
         for (i, &c) in prog.consts.iter().enumerate() {
             slots[prog.const_base + i] = [c; W];
@@ -225,14 +227,37 @@ impl<'p, const W: usize> Lanes<'p, W> {
         }
         if let Some(f) = super::fold::fold(prog, &known, self.base_regs) {
             self.slots.extend(f.consts.iter().map(|&c| [c; W]));
-            self.folded = Some(f.step);
+            // Runs over array elements in the folded program, their
+            // temporaries after the folded constants.
+            let first_free = self.slots.len();
+            let temps = prog.temp_base..prog.const_base;
+            // Folding keeps the runs' shape; a model with none has none.
+            let each = match prog.step_each {
+                Some(_) => super::each::vectorize(&f.step, temps, first_free),
+                None => None,
+            };
+            self.folded = Some(match each {
+                Some((code, extra)) => {
+                    self.slots.resize(first_free + extra, [0.0; W]);
+                    code
+                }
+                None => f.step,
+            });
         }
     }
 
     /// How many operations each step runs (the folded program's, if any).
     #[cfg(test)]
     pub(crate) fn step_ops(&self) -> usize {
-        self.folded.as_ref().map_or(self.prog.step.len(), Vec::len)
+        let count = |code: &[ROp]| {
+            code.iter()
+                .map(|op| match op {
+                    ROp::Each(e) => e.scalar_ops(),
+                    _ => 1,
+                })
+                .sum()
+        };
+        self.folded.as_deref().map_or(self.prog.step.len(), count)
     }
 
     /// Run the step program: this batch's folded one, else the shared one.
@@ -244,7 +269,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             }
             None => {
                 let prog = self.prog;
-                self.run_regs(m, &prog.step);
+                self.run_regs(m, prog.step_each.as_deref().unwrap_or(&prog.step));
             }
         }
     }
@@ -379,7 +404,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
 
     #[inline(always)]
     fn derivatives(prog: &RegProgram, slots: &[V<W>], out: &mut [V<W>]) {
-        let sum = |flows: &[u32]| {
+        // A function that must inline: left a call per stock, it was a
+        // third of a small model's sweep.
+        #[inline(always)]
+        fn sum<const W: usize>(slots: &[V<W>], flows: &[u32]) -> V<W> {
             let mut total = [0.0; W];
             for &f in flows {
                 let v = &slots[f as usize];
@@ -388,10 +416,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 }
             }
             total
-        };
+        }
         for (d, &[a, b, c]) in out.iter_mut().zip(&prog.ends) {
-            let ins = sum(&prog.flows[a as usize..b as usize]);
-            let outs = sum(&prog.flows[b as usize..c as usize]);
+            let ins = sum(slots, &prog.flows[a as usize..b as usize]);
+            let outs = sum(slots, &prog.flows[b as usize..c as usize]);
             for l in 0..W {
                 d[l] = ins[l] - outs[l];
             }
@@ -711,6 +739,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                         stateful::record(kind, v, &mut self.state[i], &mut self.history[i]);
                     }
                 }
+                ROp::Each(e) => each(r, e, &mut self.args, ctx),
             }
         }
     }
@@ -868,5 +897,106 @@ impl<'p, const W: usize> Lanes<'p, W> {
             }
         }
         self.stack = stack;
+    }
+}
+
+/// Run an [`Each`]: each operation over all its elements before the next
+/// (see [`super::each`]), with the same per-lane arithmetic as the
+/// element-by-element code. Kept out of line: inlined into the
+/// interpreter's loop it slowed every other operation down.
+#[inline(never)]
+fn each<const W: usize>(r: &mut [V<W>], e: &Each, args: &mut [f64], ctx: TimeCtx) {
+    let n = e.n as usize;
+    macro_rules! un {
+        ($d:expr, $a:expr, $s:expr, |$x:ident| $f:expr) => {{
+            let (d, a) = (*$d, *$a);
+            let (sd, sa) = ($s[0], $s[1]);
+            for k in 0..n {
+                let a = r[Each::at(a, sa, k)];
+                let mut o = [0.0; W];
+                for l in 0..W {
+                    let $x = a[l];
+                    o[l] = $f;
+                }
+                r[Each::at(d, sd, k)] = o;
+            }
+        }};
+    }
+    macro_rules! bin {
+        ($d:expr, $a:expr, $b:expr, $s:expr, |$x:ident, $y:ident| $f:expr) => {{
+            let (d, a, c) = (*$d, *$a, *$b);
+            let (sd, sa, sc) = ($s[0], $s[1], $s[2]);
+            for k in 0..n {
+                let a = r[Each::at(a, sa, k)];
+                let c = r[Each::at(c, sc, k)];
+                let mut o = [0.0; W];
+                for l in 0..W {
+                    let $x = a[l];
+                    let $y = c[l];
+                    o[l] = $f;
+                }
+                r[Each::at(d, sd, k)] = o;
+            }
+        }};
+    }
+    for (op, s) in &e.ops {
+        match op {
+            ROp::Mov(d, a) => {
+                for k in 0..n {
+                    r[Each::at(*d, s[0], k)] = r[Each::at(*a, s[1], k)];
+                }
+            }
+            ROp::Neg(d, a) => un!(d, a, s, |x| -x),
+            ROp::Not(d, a) => un!(d, a, s, |x| b(x == 0.0)),
+            ROp::Add(d, a, c) => bin!(d, a, c, s, |x, y| x + y),
+            ROp::Sub(d, a, c) => bin!(d, a, c, s, |x, y| x - y),
+            ROp::Mul(d, a, c) => bin!(d, a, c, s, |x, y| x * y),
+            ROp::Div(d, a, c) => bin!(d, a, c, s, |x, y| x / y),
+            ROp::Pow(d, a, c) => bin!(d, a, c, s, |x, y| x.powf(y)),
+            ROp::Mod(d, a, c) => bin!(d, a, c, s, |x, y| floor_mod(x, y)),
+            ROp::Eq(d, a, c) => bin!(d, a, c, s, |x, y| b(x == y)),
+            ROp::Neq(d, a, c) => bin!(d, a, c, s, |x, y| b(x != y)),
+            ROp::Lt(d, a, c) => bin!(d, a, c, s, |x, y| b(x < y)),
+            ROp::Le(d, a, c) => bin!(d, a, c, s, |x, y| b(x <= y)),
+            ROp::Gt(d, a, c) => bin!(d, a, c, s, |x, y| b(x > y)),
+            ROp::Ge(d, a, c) => bin!(d, a, c, s, |x, y| b(x >= y)),
+            ROp::And(d, a, c) => bin!(d, a, c, s, |x, y| b(x != 0.0 && y != 0.0)),
+            ROp::Or(d, a, c) => bin!(d, a, c, s, |x, y| b(x != 0.0 || y != 0.0)),
+            ROp::Select(d, c, t, f) => {
+                for k in 0..n {
+                    let c = r[Each::at(*c, s[1], k)];
+                    let t = r[Each::at(*t, s[2], k)];
+                    let f = r[Each::at(*f, s[3], k)];
+                    let mut o = [0.0; W];
+                    for l in 0..W {
+                        o[l] = if c[l] != 0.0 { t[l] } else { f[l] };
+                    }
+                    r[Each::at(*d, s[0], k)] = o;
+                }
+            }
+            ROp::Call(d, Builtin::Abs, a) if a.len() == 1 => un!(d, &a[0], s, |x| x.abs()),
+            ROp::Call(d, Builtin::Sign, a) if a.len() == 1 => {
+                un!(d, &a[0], s, |x| builtins::sign(x))
+            }
+            ROp::Call(d, f, a) => {
+                let m = a.len();
+                for k in 0..n {
+                    let mut o = [0.0; W];
+                    for (l, out) in o.iter_mut().enumerate() {
+                        for (j, &reg) in a.iter().enumerate() {
+                            args[j] = r[Each::at(reg, s[j + 1], k)][l];
+                        }
+                        *out = builtins::eval(*f, &args[..m], ctx);
+                    }
+                    r[Each::at(*d, s[0], k)] = o;
+                }
+            }
+            // Not formed into runs (see `each::shape`).
+            ROp::Lookup(..)
+            | ROp::TableFn(..)
+            | ROp::Stateful(..)
+            | ROp::Record(..)
+            | ROp::Each(..) => {}
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! `seed + r`, so `CompiledModel::run` with that seed reproduces it exactly;
 //! results are bit-identical for any thread count, batch width or engine.
 
+mod each;
 mod fold;
 mod lanes;
 mod params;

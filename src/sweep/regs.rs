@@ -50,11 +50,19 @@ pub(crate) enum ROp {
     Stateful(Reg, u32, Box<[Reg]>),
     /// stateful op, value.
     Record(u32, Reg),
+    /// One equation's blocks over an array's elements, run operation by
+    /// operation across the elements (see [`super::each`]).
+    Each(Box<super::each::Each>),
 }
 
 /// The step and record programs in register form, and the register layout.
 pub(crate) struct RegProgram {
     pub step: Vec<ROp>,
+    /// `step` with its runs over array elements as [`ROp::Each`], when it
+    /// has any (what an unfolded run executes).
+    pub step_each: Option<Vec<ROp>>,
+    /// Registers the runs' temporaries take, from `n_regs`.
+    pub each_regs: usize,
     pub record: Vec<ROp>,
     /// Values of the constant registers, from `const_base`.
     pub consts: Vec<f64>,
@@ -103,8 +111,16 @@ impl RegProgram {
             flows.extend(&s.outflows);
             ends.push([start, mid, flows.len() as u32]);
         }
+        let n_regs = time_reg + 4;
+        let (step_each, each_regs) =
+            match super::each::vectorize(&step, temp_base..const_base, n_regs) {
+                Some((code, extra)) => (Some(code), extra),
+                None => (None, 0),
+            };
         RegProgram {
             step,
+            step_each,
+            each_regs,
             record,
             flows,
             ends,
@@ -112,12 +128,17 @@ impl RegProgram {
             temp_base,
             const_base,
             time_reg,
-            n_regs: time_reg + 4,
+            n_regs,
         }
     }
 }
 
-fn for_each_reg(op: &mut ROp, mut f: impl FnMut(&mut Reg)) {
+/// Call `f` on every register `op` names, its destination first.
+pub(crate) fn for_each_reg(op: &mut ROp, mut f: impl FnMut(&mut Reg)) {
+    visit_regs(op, &mut f);
+}
+
+fn visit_regs(op: &mut ROp, f: &mut dyn FnMut(&mut Reg)) {
     use ROp::*;
     match op {
         Mov(d, a) | Neg(d, a) | Not(d, a) => {
@@ -150,7 +171,7 @@ fn for_each_reg(op: &mut ROp, mut f: impl FnMut(&mut Reg)) {
         }
         Call(d, _, args) | Stateful(d, _, args) => {
             f(d);
-            args.iter_mut().for_each(f);
+            args.iter_mut().for_each(&mut *f);
         }
         Lookup(d, _, x) => {
             f(d);
@@ -162,6 +183,11 @@ fn for_each_reg(op: &mut ROp, mut f: impl FnMut(&mut Reg)) {
             f(x2);
         }
         Record(_, x) => f(x),
+        Each(e) => {
+            for (op, _) in e.ops.iter_mut() {
+                visit_regs(op, f);
+            }
+        }
     }
 }
 
@@ -340,7 +366,7 @@ impl ROp {
             | Lookup(d, ..)
             | TableFn(d, ..)
             | Stateful(d, ..) => Some(*d),
-            Record(..) => None,
+            Record(..) | Each(..) => None,
         }
     }
 }
