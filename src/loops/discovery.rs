@@ -32,11 +32,11 @@ const MAX_SEARCH_TIMES: usize = 2_000;
 /// Per starting stock and time, at most this many loops.
 const MAX_LOOPS_PER_SEARCH: usize = 64;
 
-/// Per search, at most this many variables are entered; over the whole
+/// Per stock's search, at most this many variables are entered; over the whole
 /// discovery, at most `MAX_TOTAL_STEPS`. A model with thousands of coupled
 /// stocks (a large arrayed model) would otherwise search for minutes; the
 /// searches that ran still find the strongest loops from the stocks and
-/// times they covered (the order spreads them over stocks and times).
+/// times they covered (searched coarse to fine, see [`search_order`]).
 const MAX_SEARCH_STEPS: usize = 20_000;
 const MAX_TOTAL_STEPS: usize = 20_000_000;
 
@@ -107,8 +107,8 @@ fn discover_with(
     // the graph the paper searches, where the flows into a stock reach it
     // directly, so it must not keep only the strongest of the paths that
     // meet there (that would drop a stock's inflow loop whenever its
-    // outflow loop is stronger).
-    let prunes: Vec<bool> = (0..n).map(|v| s.shown(v)).collect();
+    // outflow loop is stronger). `s.visible` says which are the model's.
+    let prunes = &s.visible;
     // One saved time's search: its out-links sorted by decreasing |score|,
     // then a search from every stock in model order, sharing the best
     // scores of that time (as the paper's Appendix I does: a stock already
@@ -119,7 +119,7 @@ fn discover_with(
         let mut loops = Vec::new();
         let mut steps = 0;
         for &start in &stocks {
-            steps += scratch.search(&g, &prunes, start, &mut loops) + 1;
+            steps += scratch.search(&g, prunes, start, &mut loops) + 1;
         }
         (loops, steps)
     };

@@ -257,14 +257,7 @@ fn clearing_priority(rest: &[f64], available: f64, total: f64, curves: Curves) -
 /// (non-negative) request when the supply covers the total, nothing when
 /// it is <= 0. NaN on malformed arguments or unsupported profile types.
 pub fn allocate_available_element(args: &[f64]) -> f64 {
-    let (Some(&k), Some(_), Some(rest)) = (args.first(), args.get(1), args.get(2..)) else {
-        return f64::NAN;
-    };
-    if rest.len() % 5 != 0 || k < 0.0 || k as usize >= rest.len() / 5 {
-        return f64::NAN;
-    }
-    // One search per supply and step, shared by every requester's element.
-    memo::element(memo::ALLOCATE, &args[1..], k as usize, |key, out| {
+    share_of(args, memo::ALLOCATE, |key, out| {
         shares(key, out, Curves::Vensim)
     })
 }
@@ -272,15 +265,21 @@ pub fn allocate_available_element(args: &[f64]) -> f64 {
 /// isee ALLOCATE's share: [`allocate_available_element`] on exact curves
 /// (see [`Curves`]).
 pub fn allocate_isee_element(args: &[f64]) -> f64 {
+    share_of(args, memo::ALLOCATE_ISEE, |key, out| {
+        shares(key, out, Curves::Exact)
+    })
+}
+
+/// Requester `args[0]`'s share, with one search per supply and step
+/// (`compute` under memo `tag`) shared by every requester's element.
+fn share_of(args: &[f64], tag: u8, compute: fn(&[f64], &mut Vec<f64>)) -> f64 {
     let (Some(&k), Some(_), Some(rest)) = (args.first(), args.get(1), args.get(2..)) else {
         return f64::NAN;
     };
     if rest.len() % 5 != 0 || k < 0.0 || k as usize >= rest.len() / 5 {
         return f64::NAN;
     }
-    memo::element(memo::ALLOCATE_ISEE, &args[1..], k as usize, |key, out| {
-        shares(key, out, Curves::Exact)
-    })
+    memo::element(tag, &args[1..], k as usize, compute)
 }
 
 /// Vensim MARKETP's market priority: `(available, then five values per
