@@ -274,10 +274,15 @@ class RunOptions:
         save_step: float | None = None,
         outputs: Sequence[str] | None = None,
         seed: int = 0,
+        ltm_partial: str = "previous",
     ) -> RunOptions: ...
     @property
     def seed(self) -> int:
         """The random seed."""
+
+    @property
+    def ltm_partial(self) -> str:
+        """The loop-score convention: ``"previous"`` or ``"current"``."""
 
     @property
     def outputs(self) -> list[str] | None:

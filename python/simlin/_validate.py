@@ -318,9 +318,15 @@ def run_options(
     outputs: object = None,
     seed: object = 0,
     shape_of: ShapeOf | None = None,
+    ltm_partial: object = "previous",
 ) -> _simlin.RunOptions:
     """The run settings every run, sim and sweep takes, checked, as one native object."""
     from simlin import _simlin
+
+    if ltm_partial not in ("previous", "current"):
+        raise SimlinArgumentError(
+            f"ltm_partial must be 'previous' or 'current', got {ltm_partial!r}"
+        )
 
     return _simlin.RunOptions(
         overrides=overrides_(overrides, shape_of=shape_of),
@@ -331,4 +337,5 @@ def run_options(
         save_step=optional_real(save_step, "save_step"),
         outputs=outputs_(outputs),
         seed=seed_(0 if seed is None else seed),
+        ltm_partial=str(ltm_partial),
     )

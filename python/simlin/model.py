@@ -175,9 +175,11 @@ class Model:
         save_step: object,
         outputs: object,
         seed: object,
+        ltm_partial: object = "previous",
     ) -> _simlin.RunOptions:
         """The settings :meth:`run` and :meth:`simulate` take, checked against this model."""
         return _validate.run_options(
+            ltm_partial=ltm_partial,
             overrides=overrides,
             method=method,
             start=start,
@@ -305,6 +307,7 @@ class Model:
         outputs: Sequence[str] | None = None,
         seed: int = 0,
         ltm: Literal[False] = False,
+        ltm_partial: Literal["previous", "current"] = "previous",
     ) -> Results: ...
 
     @overload
@@ -320,6 +323,7 @@ class Model:
         outputs: Sequence[str] | None = None,
         seed: int = 0,
         ltm: Literal[True],
+        ltm_partial: Literal["previous", "current"] = "previous",
     ) -> LtmResults: ...
 
     @overload
@@ -335,6 +339,7 @@ class Model:
         outputs: Sequence[str] | None = None,
         seed: int = 0,
         ltm: bool,
+        ltm_partial: Literal["previous", "current"] = "previous",
     ) -> Results: ...
 
     def run(
@@ -349,6 +354,7 @@ class Model:
         outputs: Sequence[str] | None = None,
         seed: int = 0,
         ltm: bool = False,
+        ltm_partial: Literal["previous", "current"] = "previous",
     ) -> Results:
         """Simulate from start to stop and return the results.
 
@@ -369,6 +375,11 @@ class Model:
             ltm: Also score every feedback loop at each saved time ("Loops
                 That Matter"): the result is a :class:`simlin.LtmResults` with
                 ``loop_scores()``, ``link_scores()`` and ``dominant_loops()``.
+            ltm_partial: How a link score's partial change holds the target's
+                other inputs: at their ``"previous"`` values (the formula of
+                the LTM papers, and pysimlin's; the default) or at their
+                ``"current"`` values (as Stella Architect's loop analysis
+                computes it). The two agree where the links are linear.
 
         Raises:
             SimlinCompilationError: if the model does not compile.
@@ -380,7 +391,7 @@ class Model:
         scored = _validate.flag(ltm, "ltm")
         with names_suggested(self._variable_names):
             options = self._run_options(
-                overrides, method, start, stop, dt, save_step, outputs, seed
+                overrides, method, start, stop, dt, save_step, outputs, seed, ltm_partial
             )
             if scored:
                 from simlin.loops import LtmResults
@@ -400,6 +411,7 @@ class Model:
         outputs: Sequence[str] | None = None,
         seed: int = 0,
         ltm: bool = False,
+        ltm_partial: Literal["previous", "current"] = "previous",
     ) -> Sim:
         """Start a stepwise simulation (arguments as for :meth:`run`).
 
@@ -409,7 +421,7 @@ class Model:
         """
         with names_suggested(self._variable_names):
             options = self._run_options(
-                overrides, method, start, stop, dt, save_step, outputs, seed
+                overrides, method, start, stop, dt, save_step, outputs, seed, ltm_partial
             )
             native = self._native.simulate(options, _validate.flag(ltm, "ltm"))
         return Sim(native, names=self._variable_names)
@@ -421,6 +433,7 @@ class Model:
         *,
         progress: bool | None = None,
         ltm: Literal["relative", "dominance"] | None = None,
+        ltm_partial: Literal["previous", "current"] = "previous",
         to: Literal["polars"] | None = None,
         **options: Unpack[SweepOptions],
     ) -> pl.DataFrame: ...
@@ -431,6 +444,7 @@ class Model:
         *,
         progress: bool | None = None,
         ltm: Literal["relative", "dominance"] | None = None,
+        ltm_partial: Literal["previous", "current"] = "previous",
         to: Literal["pandas"],
         **options: Unpack[SweepOptions],
     ) -> pd.DataFrame: ...
@@ -441,6 +455,7 @@ class Model:
         *,
         progress: bool | None = None,
         ltm: Literal["relative", "dominance"] | None = None,
+        ltm_partial: Literal["previous", "current"] = "previous",
         to: Literal["arrow"],
         **options: Unpack[SweepOptions],
     ) -> pa.Table: ...
@@ -461,6 +476,7 @@ class Model:
         dt: float | None = None,
         save_step: float | None = None,
         ltm: Literal["relative", "dominance"] | None = None,
+        ltm_partial: Literal["previous", "current"] = "previous",
         to: FrameKind | None = None,
     ) -> pl.DataFrame | pd.DataFrame | pa.Table:
         """Run the model once per row of ``params``, in parallel; see :mod:`simlin.sweep`.
@@ -519,6 +535,7 @@ class Model:
                 see :meth:`simlin.LtmResults.dominant_loops`). ``outputs``
                 must be left out. Models with more loops than can be
                 enumerated are refused (``BAD_ARGUMENT``).
+            ltm_partial: The loop scores' convention (see :meth:`run`).
             to: The table to return: ``"polars"`` (a ``polars.DataFrame``),
                 ``"pandas"`` (a ``pandas.DataFrame`` with NumPy columns,
                 categoricals for names; pyarrow is not needed) or ``"arrow"``
@@ -561,6 +578,7 @@ class Model:
                 dt=dt,
                 save_step=save_step,
                 ltm=ltm,
+                ltm_partial=ltm_partial,
                 to=to,
             )
 

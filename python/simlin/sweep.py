@@ -308,6 +308,7 @@ def start_sweep(
     _engine: Literal["batched", "scalar"] = "batched",
     _batch: int | None = None,
     _ltm: Literal["relative", "dominance"] | None = None,
+    _ltm_partial: Literal["previous", "current"] = "previous",
 ) -> SweepJob:
     """Start :meth:`simlin.Model.sweep` in the background and return the job.
 
@@ -316,7 +317,9 @@ def start_sweep(
     lockstep batch: 1, 2, 4, 8, 16, 32 or 64; default: chosen by model size)
     are for benchmarks. ``_ltm`` runs the model compiled with loop scores:
     ``"relative"`` keeps the ``outputs`` named (relative scores),
-    ``"dominance"`` each run's dominance periods (see :func:`_ltm_sweep`).
+    ``"dominance"`` each run's dominance periods (see :func:`_ltm_sweep`),
+    their partial changes in convention ``_ltm_partial`` (see
+    :meth:`simlin.Model.run`).
     """
     if run_id is not None:
         run_id = _validate.name(run_id, "run_id")
@@ -342,6 +345,7 @@ def start_sweep(
             save_step=save_step,
             outputs=outputs,
             seed=seed,
+            ltm_partial=_ltm_partial,
         ),
         reduce_name,
         reduce_at,
@@ -544,6 +548,7 @@ def run_sweep(
     *,
     progress: ProgressLike = None,
     ltm: Literal["relative", "dominance"] | None = None,
+    ltm_partial: Literal["previous", "current"] = "previous",
     to: FrameKind | None = None,
     _engine: Literal["batched", "scalar"] = "batched",
     _batch: int | None = None,
@@ -552,7 +557,7 @@ def run_sweep(
     """:meth:`simlin.Model.sweep` (see there); ``_engine``/``_batch`` as :func:`start_sweep`."""
     kind = frame_kind(to)
     if ltm is not None:
-        return _ltm_sweep(model, params, ltm, progress, kind, options)
+        return _ltm_sweep(model, params, ltm, ltm_partial, progress, kind, options)
     job = start_sweep(model, params, _engine=_engine, _batch=_batch, **options)
     _wait(job, progress)
     return to_frame(job._frame(4), kind)
@@ -562,6 +567,7 @@ def _ltm_sweep(
     model: Model,
     params: ParamsLike,
     ltm: str,
+    ltm_partial: Literal["previous", "current"],
     progress: ProgressLike,
     kind: FrameKind,
     options: SweepOptions,
@@ -582,7 +588,11 @@ def _ltm_sweep(
     scored = options.copy()
     scored["outputs"] = names
     job = start_sweep(
-        model, params, _ltm="dominance" if ltm == "dominance" else "relative", **scored
+        model,
+        params,
+        _ltm="dominance" if ltm == "dominance" else "relative",
+        _ltm_partial=ltm_partial,
+        **scored,
     )
     ids = [row[0] for row in loops]
     _wait(job, progress)

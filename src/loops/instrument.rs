@@ -6,7 +6,8 @@
 //! * `$ltm.prev.<v>` = `PREVIOUS(v, v)`: each variable a score needs at
 //!   `t - dt`, once (0 change at the initial time, so every score is 0 there);
 //! * `$ltm.partial.<k>`: the target's equation with every input but the
-//!   link's source read at `t - dt` (its table and non-negative clamp too);
+//!   link's source read at `t - dt` (its table and non-negative clamp too),
+//!   or in Stella's convention only the source ([`Partial`]);
 //! * `$ltm.d.<v>` = `v - $ltm.prev.<v>`, and `$ltm.dxz.<k>`, the partial
 //!   change, each computed once;
 //! * `$ltm.link.<k>`: the link score;
@@ -98,48 +99,47 @@ fn is_stateful(f: &str) -> bool {
     )
 }
 
-/// `e` with every variable except `keep` read at `t - dt`.
-fn lagged(e: &Expr, keep: &str, prev: &HashMap<String, String>) -> Expr {
+/// How a link's partial change `Δx z` holds the target's other inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Partial {
+    /// At their previous values: `Δx z = f(x(t), y(t - dt)) - z(t - dt)`
+    /// (the formula of the LTM papers, and pysimlin's).
+    #[default]
+    Previous,
+    /// At their current values: `Δx z = z(t) - f(x(t - dt), y(t))`, as
+    /// Stella Architect's loop analysis computes it (its exported scores
+    /// are reproduced only so; the two agree where `f` is linear).
+    Current,
+}
+
+/// The partial equation of link `x -> z`: `e` with every variable except
+/// `x` read at `t - dt` ([`Partial::Previous`]), or with only `x` read
+/// there ([`Partial::Current`]).
+fn lagged(e: &Expr, x: &str, prev: &HashMap<String, String>, partial: Partial) -> Expr {
+    let rec = |a: &Expr| lagged(a, x, prev, partial);
+    let others_lag = partial == Partial::Previous;
     match e {
         Expr::Var(r, s) => match prev.get(r) {
-            Some(p) if r != keep => Expr::Var(p.clone(), *s),
+            Some(p) if (r != x) == others_lag => Expr::Var(p.clone(), *s),
             // TIME is an input like any other: read at the previous step.
-            None if r == "time" => bin(BinaryOp::Sub, e.clone(), var("dt")),
+            None if r == "time" && others_lag => bin(BinaryOp::Sub, e.clone(), var("dt")),
             _ => e.clone(),
         },
         Expr::Num(_) | Expr::Subscript(..) => e.clone(),
-        Expr::Unary(op, a) => Expr::Unary(*op, Box::new(lagged(a, keep, prev))),
-        Expr::Binary(op, a, b) => Expr::Binary(
-            *op,
-            Box::new(lagged(a, keep, prev)),
-            Box::new(lagged(b, keep, prev)),
-        ),
-        Expr::If(c, a, b) => Expr::If(
-            Box::new(lagged(c, keep, prev)),
-            Box::new(lagged(a, keep, prev)),
-            Box::new(lagged(b, keep, prev)),
-        ),
+        Expr::Unary(op, a) => Expr::Unary(*op, Box::new(rec(a))),
+        Expr::Binary(op, a, b) => Expr::Binary(*op, Box::new(rec(a)), Box::new(rec(b))),
+        Expr::If(c, a, b) => Expr::If(Box::new(rec(c)), Box::new(rec(a)), Box::new(rec(b))),
         Expr::Call(f, args, s) if is_stateful(f) => Expr::Call(f.clone(), args.clone(), *s),
         // LOOKUP's first argument names the table: not a value.
         Expr::Call(f, args, s) if f == "lookup" => Expr::Call(
             f.clone(),
             args.iter()
                 .enumerate()
-                .map(|(i, a)| {
-                    if i == 0 {
-                        a.clone()
-                    } else {
-                        lagged(a, keep, prev)
-                    }
-                })
+                .map(|(i, a)| if i == 0 { a.clone() } else { rec(a) })
                 .collect(),
             *s,
         ),
-        Expr::Call(f, args, s) => Expr::Call(
-            f.clone(),
-            args.iter().map(|a| lagged(a, keep, prev)).collect(),
-            *s,
-        ),
+        Expr::Call(f, args, s) => Expr::Call(f.clone(), args.iter().map(rec).collect(), *s),
     }
 }
 
@@ -233,6 +233,7 @@ pub fn instrument(
     links: &[usize],
     circuits: &[Circuit],
     loops: &[Loop],
+    partial: Partial,
 ) -> Result<FlatModel> {
     let mut size = 0usize;
     let mut counted: HashMap<usize, usize> = HashMap::new();
@@ -313,17 +314,17 @@ pub fn instrument(
                         b.prev_of(r)?;
                     }
                 }
-                let partial = format!("$ltm.partial.{k}");
+                let partial_name = format!("$ltm.partial.{k}");
                 b.add_var(FlatVar {
-                    name: partial.clone(),
-                    ident: partial.clone(),
+                    name: partial_name.clone(),
+                    ident: partial_name.clone(),
                     kind: match target.kind {
                         FlatKind::Flow { non_negative: true } => {
                             FlatKind::Flow { non_negative: true }
                         }
                         _ => FlatKind::Aux,
                     },
-                    expr: Some(lagged(e, &s.flat.vars[x].ident, &b.prev)),
+                    expr: Some(lagged(e, &s.flat.vars[x].ident, &b.prev, partial)),
                     gf: target.gf.clone(),
                     visible: false,
                 })?;
@@ -331,11 +332,15 @@ pub fn instrument(
                 let dz = b.change(z)?;
                 let dx = b.change(x)?;
                 let dxz_name = format!("$ltm.dxz.{k}");
-                b.add(
-                    dxz_name.clone(),
-                    bin(BinaryOp::Sub, var(&partial), var(&pz)),
-                    false,
-                )?;
+                let dxz_expr = match partial {
+                    Partial::Previous => bin(BinaryOp::Sub, var(&partial_name), var(&pz)),
+                    Partial::Current => bin(
+                        BinaryOp::Sub,
+                        var(&s.flat.vars[z].ident.clone()),
+                        var(&partial_name),
+                    ),
+                };
+                b.add(dxz_name.clone(), dxz_expr, false)?;
                 let dxz = var(&dxz_name);
                 if_zero(
                     bin(

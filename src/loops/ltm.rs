@@ -11,7 +11,7 @@ use crate::ir::{Dialect, Project};
 use crate::results::Results;
 use crate::vm::RunOptions;
 
-use super::instrument::{self, instrument};
+use super::instrument::{self, instrument, Partial};
 use super::score::Scorer;
 use super::{discovery, Circuit, Loop, LoopMode, Structure};
 
@@ -76,6 +76,16 @@ impl LtmModel {
     /// loop scores. Past [`super::MAX_LOOPS`] loops, every link inside a
     /// cycle partition is scored and the loops are discovered per run.
     pub fn new(project: &Project, model: Option<&str>) -> Result<LtmModel> {
+        LtmModel::with_partial(project, model, Partial::default())
+    }
+
+    /// [`LtmModel::new`] with the partial changes of link scores computed
+    /// in convention `partial`.
+    pub fn with_partial(
+        project: &Project,
+        model: Option<&str>,
+        partial: Partial,
+    ) -> Result<LtmModel> {
         crate::with_deep_stack(|| {
             let m = project.model(model).ok_or_else(|| Error::UnknownModel {
                 name: model.unwrap_or("(main)").to_string(),
@@ -100,7 +110,13 @@ impl LtmModel {
                     })
                     .collect(),
             };
-            let inst_flat = instrument(&structure, &scored, &structure.circuits, &structure.loops)?;
+            let inst_flat = instrument(
+                &structure,
+                &scored,
+                &structure.circuits,
+                &structure.loops,
+                partial,
+            )?;
             let plain = CompiledModel::from_flat(project, m, &structure.flat)?;
             let mut score_names: Vec<String> =
                 scored.iter().map(|&k| instrument::link_name(k)).collect();

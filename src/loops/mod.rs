@@ -47,6 +47,7 @@ use crate::compile::flatten::{flatten, FlatKind, FlatModel};
 use crate::error::{Error, Result};
 use crate::ir::Project;
 
+pub use instrument::Partial;
 pub use links::{Link, Polarity};
 pub use ltm::{DominantPeriod, LtmModel, LtmRun};
 

@@ -143,6 +143,7 @@ fn every_method_and_the_stepwise_sim_score_alike() {
                         &m.scored,
                         &m.structure.circuits,
                         &m.structure.loops,
+                        crate::loops::Partial::Previous,
                     )
                     .unwrap(),
                 )
@@ -337,4 +338,112 @@ fn a_non_negative_stocks_outflow_cap_adds_no_links() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     assert_eq!(links, want);
+}
+
+/// Stella Architect's own loop analysis of two of its models (isee's
+/// public `sd-ai` evaluation data: "Percent of Model Behavior Explained by
+/// Loop", `|relative score| * 100`): reproduced in Stella's convention for
+/// the partial change ([`Partial::Current`]), not in ours, where the two
+/// differ (a Bass diffusion model, Euler; a predator-prey model, RK4 with
+/// two graphical functions, saved yearly and scored over the last DT).
+#[test]
+fn stellas_loop_scores_are_reproduced_in_its_convention() {
+    let stmx = |specs: &str, vars: &str| {
+        format!(
+            r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>{specs}<model><variables>{vars}</variables></model></xmile>"#
+        )
+    };
+    let bass = stmx(
+        r#"<sim_specs method="Euler"><start>0</start><stop>15</stop><dt reciprocal="true">16</dt></sim_specs>"#,
+        r#"<stock name="Potential Adopters"><eqn>Market_Size - Adopters</eqn><outflow>adopting</outflow><non_negative/></stock>
+        <stock name="Adopters"><eqn>1</eqn><inflow>adopting</inflow><non_negative/></stock>
+        <flow name="adopting"><eqn>adoption_from_word_of_mouth</eqn><non_negative/></flow>
+        <aux name="Market Size"><eqn>1000000</eqn></aux>
+        <aux name="contact rate"><eqn>100</eqn></aux>
+        <aux name="adoption fraction"><eqn>0.015</eqn></aux>
+        <aux name="probability of contact with potentials"><eqn>Potential_Adopters/Market_Size</eqn></aux>
+        <aux name="adopter contacts"><eqn>contact_rate*Adopters</eqn></aux>
+        <aux name="potentials contacts with adopters"><eqn>probability_of_contact_with_potentials*adopter_contacts</eqn></aux>
+        <aux name="adoption from word of mouth"><eqn>adoption_fraction*potentials_contacts_with_adopters</eqn></aux>"#,
+    );
+    let predator_prey = stmx(
+        r#"<sim_specs isee:save_interval="1" method="RK4" xmlns:isee="http://iseesystems.com/XMILE"><start>0</start><stop>100</stop><dt reciprocal="true">32</dt></sim_specs>"#,
+        r#"<aux name="area"><eqn>1E3</eqn></aux>
+        <flow name="hare births"><eqn>Hares*hare_birth_fraction</eqn><non_negative/></flow>
+        <flow name="hare deaths"><eqn>Lynx*hares_killed_per_lynx</eqn><non_negative/></flow>
+        <aux name="hare density"><eqn>Hares/area</eqn></aux>
+        <aux name="hare birth fraction"><eqn>1.25</eqn></aux>
+        <flow name="lynx births"><eqn>Lynx*lynx_birth_fraction</eqn><non_negative/></flow>
+        <flow name="lynx deaths"><eqn>Lynx*lynx_death_fraction</eqn><non_negative/></flow>
+        <aux name="lynx birth fraction"><eqn>.25</eqn></aux>
+        <stock name="Hares"><eqn>5E4</eqn><inflow>hare_births</inflow><outflow>hare_deaths</outflow></stock>
+        <stock name="Lynx"><eqn>1250 - 400</eqn><inflow>lynx_births</inflow><outflow>lynx_deaths</outflow></stock>
+        <aux name="hares killed per lynx"><eqn>hare_density</eqn>
+          <gf><xscale min="0" max="500"/><yscale min="0" max="1000"/><ypts>0,50,100,150,200,250,300,350,400,450,500</ypts></gf></aux>
+        <aux name="lynx death fraction"><eqn>hare_density</eqn>
+          <gf><xscale min="0" max="100"/><yscale min="0" max="1"/><ypts>0.94,0.66,0.4,0.35,0.3,0.25,0.2,0.15,0.1,0.07,0.05</ypts></gf></aux>"#,
+    );
+    // (time, our loop id, Stella's percent)
+    type Expected<'a> = &'a [(f64, &'a str, f64)];
+    let cases: [(&str, Expected); 2] = [
+        (
+            &bass,
+            &[
+                (0.0625, "R1", 99.99989062500927),
+                (1.0, "R1", 99.99958054266993),
+                (5.0, "R1", 99.87030287202612),
+                (8.0, "R1", 91.19142435252456),
+                (10.0, "R1", 35.124047631967095),
+                (14.0, "R1", 0.10378723985740851),
+                (14.0, "B1", 99.89621276014259),
+            ],
+        ),
+        (
+            &predator_prey,
+            &[
+                (1.0, "R1", 51.33260805479998),
+                (5.0, "R1", 39.357218959624525),
+                (10.0, "R1", 32.8283156272562),
+                (25.0, "R1", 51.58148172955387),
+                (1.0, "B2", 36.91910404110566),
+                (5.0, "B2", 55.150696805098555),
+                (10.0, "B2", 25.976667026897363),
+                (25.0, "B2", 36.93117167962172),
+            ],
+        ),
+    ];
+    for (xml, expected) in cases {
+        let project = crate::load_xmile(xml).expect("loads");
+        let percent = |partial: Partial| {
+            let m = LtmModel::with_partial(&project, None, partial).expect("compiles");
+            let run = m.run(&RunOptions::default()).expect("runs");
+            expected
+                .iter()
+                .map(|&(t, id, _)| {
+                    let i = run
+                        .results
+                        .times
+                        .iter()
+                        .position(|&x| x == t)
+                        .expect("saved");
+                    let l = run.loops.iter().position(|l| l.id == id).expect("loop");
+                    run.relative[l][i].abs() * 100.0
+                })
+                .collect::<Vec<f64>>()
+        };
+        let stella = percent(Partial::Current);
+        for (&(t, id, want), got) in expected.iter().zip(&stella) {
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{id} at {t}: {got} vs Stella {want}"
+            );
+        }
+        // In our default convention the nonlinear links score otherwise.
+        let ours = percent(Partial::Previous);
+        let apart = expected
+            .iter()
+            .zip(&ours)
+            .any(|(&(_, _, want), got)| (got - want).abs() > 1e-6);
+        assert!(apart, "{ours:?}");
+    }
 }

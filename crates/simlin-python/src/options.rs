@@ -8,6 +8,7 @@
 //! as one value too; each run gets a fresh cancel flag.
 
 use pyo3::prelude::*;
+use simlin::loops::Partial;
 use simlin::RunOptions;
 
 use crate::errors::BindError;
@@ -17,6 +18,9 @@ use crate::project::{engine_overrides, parse_method, OverrideArg};
 #[pyclass(module = "simlin._simlin", name = "RunOptions", frozen)]
 pub(crate) struct PyRunOptions {
     opts: RunOptions,
+    /// How loop scores' partial changes hold the other inputs (runs with
+    /// loop scores only).
+    partial: Partial,
 }
 
 impl PyRunOptions {
@@ -27,6 +31,11 @@ impl PyRunOptions {
             ..self.opts.clone()
         }
     }
+
+    /// The loop-score convention (`ltm_partial`).
+    pub(crate) fn partial(&self) -> Partial {
+        self.partial
+    }
 }
 
 #[pymethods]
@@ -35,7 +44,7 @@ impl PyRunOptions {
     #[new]
     #[pyo3(signature = (
         *, overrides = Vec::new(), method = None, start = None, stop = None, dt = None,
-        save_step = None, outputs = None, seed = 0
+        save_step = None, outputs = None, seed = 0, ltm_partial = "previous"
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -47,8 +56,19 @@ impl PyRunOptions {
         save_step: Option<f64>,
         outputs: Option<Vec<String>>,
         seed: u64,
+        ltm_partial: &str,
     ) -> Result<PyRunOptions, BindError> {
+        let partial = match ltm_partial {
+            "previous" => Partial::Previous,
+            "current" => Partial::Current,
+            other => {
+                return Err(BindError::Argument(format!(
+                    "ltm_partial must be 'previous' or 'current', got '{other}'"
+                )))
+            }
+        };
         Ok(PyRunOptions {
+            partial,
             opts: RunOptions {
                 overrides: engine_overrides(overrides),
                 method: parse_method(method)?,
@@ -67,6 +87,15 @@ impl PyRunOptions {
     #[getter]
     fn seed(&self) -> u64 {
         self.opts.seed
+    }
+
+    /// The loop-score convention: `"previous"` or `"current"`.
+    #[getter]
+    fn ltm_partial(&self) -> &'static str {
+        match self.partial {
+            Partial::Previous => "previous",
+            Partial::Current => "current",
+        }
     }
 
     /// The output variables, `None` for the default.

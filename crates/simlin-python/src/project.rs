@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use simlin::ir::inputs::with_series_inputs;
 use simlin::ir::{Equations, Model, Project};
-use simlin::loops::{LtmModel, Structure};
+use simlin::loops::{LtmModel, Partial, Structure};
 use simlin::syntax::ident::canonicalize;
 use simlin::{CompiledModel, Error, Method, Override, Sim};
 
@@ -158,25 +158,27 @@ pub struct PyModel {
     project: Arc<Project>,
     index: usize,
     compiled: Mutex<Option<Result<Arc<CompiledModel>, Error>>>,
-    /// The model compiled with loop scores (`run(ltm=True)`), on first use.
-    ltm: Mutex<Option<Result<Arc<LtmModel>, Error>>>,
+    /// The model compiled with loop scores (`run(ltm=True)`), on first
+    /// use, per convention of the partial changes.
+    ltm: Variants<Arc<LtmModel>, Partial>,
     /// Variants with time-series inputs, by their sorted input names.
     fed: Variants<Arc<CompiledModel>>,
-    fed_ltm: Variants<Arc<LtmModel>>,
+    fed_ltm: Variants<Arc<LtmModel>, (Vec<String>, Partial)>,
 }
 
-/// Compiled variants of a model by their time-series inputs (sorted names).
-type Variants<T> = Mutex<HashMap<Vec<String>, Result<T, Error>>>;
+/// Compiled variants of a model by their time-series inputs (sorted names)
+/// or another key.
+type Variants<T, K = Vec<String>> = Mutex<HashMap<K, Result<T, Error>>>;
 
 /// Most variants kept per model: each is a whole compiled model, and a user
 /// feeding ever new sets of variables should not grow memory without bound.
 const MAX_VARIANTS: usize = 8;
 
 /// The variant for `inputs` from `cache`, made by `make` on first use.
-fn variant<T: Clone>(
-    cache: &Variants<T>,
-    inputs: Vec<String>,
-    make: impl FnOnce(&[String]) -> Result<T, Error>,
+fn variant<T: Clone, K: std::hash::Hash + Eq>(
+    cache: &Variants<T, K>,
+    inputs: K,
+    make: impl FnOnce(&K) -> Result<T, Error>,
 ) -> Result<T, BindError> {
     let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(outcome) = map.get(&inputs) {
@@ -257,7 +259,7 @@ impl PyModel {
             project,
             index,
             compiled: Mutex::new(None),
-            ltm: Mutex::new(None),
+            ltm: Mutex::new(HashMap::new()),
             fed: Mutex::new(HashMap::new()),
             fed_ltm: Mutex::new(HashMap::new()),
         }
@@ -272,18 +274,17 @@ impl PyModel {
     }
 
     /// The model compiled with loop scores, compiling on first use.
-    pub(crate) fn ltm_model(&self, py: Python<'_>) -> Result<Arc<LtmModel>, BindError> {
+    pub(crate) fn ltm_model(
+        &self,
+        py: Python<'_>,
+        partial: Partial,
+    ) -> Result<Arc<LtmModel>, BindError> {
         let name = self.selector()?;
-        let project = &self.project;
-        let cell = &self.ltm;
+        let (project, cache) = (&self.project, &self.ltm);
         detached(py, move || {
-            let mut slot = cell.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(outcome) = slot.as_ref() {
-                return outcome.clone().map_err(BindError::from);
-            }
-            let outcome = LtmModel::new(project, name.as_deref()).map(Arc::new);
-            *slot = Some(outcome.clone());
-            outcome.map_err(BindError::from)
+            variant(cache, partial, |&partial| {
+                LtmModel::with_partial(project, name.as_deref(), partial).map(Arc::new)
+            })
         })
     }
 
@@ -342,17 +343,18 @@ impl PyModel {
         &self,
         py: Python<'_>,
         tables: impl IntoIterator<Item = &'a str>,
+        partial: Partial,
     ) -> Result<Arc<LtmModel>, BindError> {
         let inputs = self.compiled(py)?.series_inputs(tables);
         if inputs.is_empty() {
-            return self.ltm_model(py);
+            return self.ltm_model(py, partial);
         }
         let name = self.selector()?;
         let (project, cache) = (&self.project, &self.fed_ltm);
         detached(py, move || {
-            variant(cache, inputs, |inputs| {
+            variant(cache, (inputs, partial), |(inputs, partial)| {
                 let fed = with_series_inputs(project, name.as_deref(), inputs)?;
-                LtmModel::new(&fed, name.as_deref()).map(Arc::new)
+                LtmModel::with_partial(&fed, name.as_deref(), *partial).map(Arc::new)
             })
         })
     }
@@ -559,7 +561,7 @@ impl PyModel {
     /// including compiler helpers), `loop:<id>` and `rel:<id>`.
     fn run_ltm(&self, py: Python<'_>, options: &PyRunOptions) -> Result<LtmRunRow, BindError> {
         let opts = options.engine();
-        let model = self.ltm_model_for(py, table_names(&opts))?;
+        let model = self.ltm_model_for(py, table_names(&opts), options.partial())?;
         let cancel = opts.cancel.clone().unwrap_or_default();
         let quick = model.plain().run_size(&opts) < crate::detach::QUICK_RUN;
         let m = model.clone();
@@ -598,7 +600,8 @@ impl PyModel {
     /// The loops a sweep with loop scores reports: `(loops, score
     /// variable names of their relative scores)`.
     fn ltm_loops(&self, py: Python<'_>) -> Result<(Vec<LoopRow>, Vec<String>), BindError> {
-        let m = self.ltm_model(py)?;
+        // The loops do not depend on the convention of the scores.
+        let m = self.ltm_model(py, Partial::default())?;
         let names = m
             .structure
             .loops
@@ -620,7 +623,8 @@ impl PyModel {
     ) -> Result<PySim, BindError> {
         let opts = options.engine();
         let model = if ltm {
-            self.ltm_model_for(py, table_names(&opts))?.compiled()?
+            self.ltm_model_for(py, table_names(&opts), options.partial())?
+                .compiled()?
         } else {
             self.compiled_for(py, table_names(&opts))?
         };

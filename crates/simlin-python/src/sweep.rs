@@ -311,7 +311,7 @@ pub(crate) fn start_sweep(
     let runs = if ltm.is_some() {
         let m = model
             .get()
-            .ltm_model_for(py, fed.iter().map(String::as_str))?;
+            .ltm_model_for(py, fed.iter().map(String::as_str), options.partial())?;
         if m.structure.mode != simlin::loops::LoopMode::Exhaustive {
             return Err(BindError::Argument(format!(
                 "the model has more than {} loops: sweeps score loops only when every loop \
