@@ -38,8 +38,30 @@ fn _debug_panic(py: Python<'_>) -> Result<(), errors::BindError> {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How long mimalloc keeps freed memory before giving it back to the
+/// system: as built, it gave a large run's buffers back between two runs,
+/// and the next run page-faulted them in again, zeroed by the kernel (the
+/// 1,000-region arrayed SIR run took 41 ms instead of 32; a quarter of its
+/// loop-score run was page clearing). A delay of one second keeps them
+/// across runs made one after another and still returns them once idle.
+#[cfg(feature = "mimalloc")]
+fn keep_freed_memory_a_while() {
+    // `mi_option_purge_delay` in `mi_option_t` (15 in mimalloc 2 and 3;
+    // the -sys crate's plain API does not declare the option functions,
+    // which are in the mimalloc library linked as the global allocator).
+    const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+    extern "C" {
+        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+    // SAFETY: sets an integer option of the linked allocator; mimalloc
+    // reads options atomically and any value is valid.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+}
+
 #[pymodule]
 fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    #[cfg(feature = "mimalloc")]
+    keep_freed_memory_a_while();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     plugin::add_functions(m)?;
