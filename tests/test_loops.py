@@ -311,26 +311,9 @@ def test_stepwise_sim_scores_loops(sir: simlin.Model) -> None:
 
 
 # A Bass diffusion model as Stella Architect saves it (isee's public sd-ai
-# evaluation data), with Stella's own "Percent of Model Behavior Explained
-# by Loop" for its loops at a few times.
-BASS_XMILE = """<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
-<header><vendor>isee systems, inc.</vendor></header>
-<sim_specs method="Euler"><start>0</start><stop>15</stop><dt reciprocal="true">16</dt></sim_specs>
-<model><variables>
-<stock name="Potential Adopters"><eqn>Market_Size - Adopters</eqn>
-  <outflow>adopting</outflow><non_negative/></stock>
-<stock name="Adopters"><eqn>1</eqn><inflow>adopting</inflow><non_negative/></stock>
-<flow name="adopting"><eqn>adoption_from_word_of_mouth</eqn><non_negative/></flow>
-<aux name="Market Size"><eqn>1000000</eqn></aux>
-<aux name="contact rate"><eqn>100</eqn></aux>
-<aux name="adoption fraction"><eqn>0.015</eqn></aux>
-<aux name="probability of contact with potentials"><eqn>Potential_Adopters/Market_Size</eqn></aux>
-<aux name="adopter contacts"><eqn>contact_rate*Adopters</eqn></aux>
-<aux name="potentials contacts with adopters">
-  <eqn>probability_of_contact_with_potentials*adopter_contacts</eqn></aux>
-<aux name="adoption from word of mouth">
-  <eqn>adoption_fraction*potentials_contacts_with_adopters</eqn></aux>
-</variables></model></xmile>"""
+# evaluation data; tests/data/bass_stella.xmile, shared with the Rust test),
+# with Stella's own "Percent of Model Behavior Explained by Loop" for its
+# loops at a few times.
 BASS_STELLA = [
     (1.0, "R1", 99.99958054266993),
     (8.0, "R1", 91.19142435252456),
@@ -340,7 +323,7 @@ BASS_STELLA = [
 
 
 def test_ltm_partial_current_reproduces_stellas_loop_scores() -> None:
-    bass = simlin.Project.from_xmile(BASS_XMILE).main_model
+    bass = simlin.load(DATA / "bass_stella.xmile")
     stella = bass.run(ltm=True, ltm_partial="current")
     ours = bass.run(ltm=True)
     for t, loop, percent in BASS_STELLA:

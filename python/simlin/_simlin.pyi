@@ -196,7 +196,9 @@ class Model:
     ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, list[str], int]], str]:
         """``(links (from, to, polarity), loops (id, polarity, variables, partition), mode)``."""
 
-    def ltm_loops(self) -> tuple[list[tuple[str, str, list[str], int]], list[str]]:
+    def ltm_loops(
+        self, ltm_partial: str = "previous"
+    ) -> tuple[list[tuple[str, str, list[str], int]], list[str]]:
         """``(loops, names of their relative-score variables)``."""
 
     def run_ltm(

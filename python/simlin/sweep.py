@@ -584,7 +584,7 @@ def _ltm_sweep(
     reduce = options.get("reduce")
     if ltm == "dominance" and (reduce is not None or options.get("on_error", "raise") != "raise"):
         raise SimlinArgumentError("ltm='dominance' takes neither reduce nor on_error='null'")
-    loops, names = model._native.ltm_loops()
+    loops, names = model._native.ltm_loops(ltm_partial)
     scored = options.copy()
     scored["outputs"] = names
     job = start_sweep(

@@ -353,19 +353,8 @@ fn stellas_loop_scores_are_reproduced_in_its_convention() {
             r#"<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>{specs}<model><variables>{vars}</variables></model></xmile>"#
         )
     };
-    let bass = stmx(
-        r#"<sim_specs method="Euler"><start>0</start><stop>15</stop><dt reciprocal="true">16</dt></sim_specs>"#,
-        r#"<stock name="Potential Adopters"><eqn>Market_Size - Adopters</eqn><outflow>adopting</outflow><non_negative/></stock>
-        <stock name="Adopters"><eqn>1</eqn><inflow>adopting</inflow><non_negative/></stock>
-        <flow name="adopting"><eqn>adoption_from_word_of_mouth</eqn><non_negative/></flow>
-        <aux name="Market Size"><eqn>1000000</eqn></aux>
-        <aux name="contact rate"><eqn>100</eqn></aux>
-        <aux name="adoption fraction"><eqn>0.015</eqn></aux>
-        <aux name="probability of contact with potentials"><eqn>Potential_Adopters/Market_Size</eqn></aux>
-        <aux name="adopter contacts"><eqn>contact_rate*Adopters</eqn></aux>
-        <aux name="potentials contacts with adopters"><eqn>probability_of_contact_with_potentials*adopter_contacts</eqn></aux>
-        <aux name="adoption from word of mouth"><eqn>adoption_fraction*potentials_contacts_with_adopters</eqn></aux>"#,
-    );
+    // The same model as the Python test's.
+    let bass = include_str!("../../tests/data/bass_stella.xmile").to_string();
     let predator_prey = stmx(
         r#"<sim_specs isee:save_interval="1" method="RK4" xmlns:isee="http://iseesystems.com/XMILE"><start>0</start><stop>100</stop><dt reciprocal="true">32</dt></sim_specs>"#,
         r#"<aux name="area"><eqn>1E3</eqn></aux>

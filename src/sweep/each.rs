@@ -20,6 +20,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::fold::for_each_source;
 use super::regs::{for_each_reg, ROp, Reg};
 
 /// A run of `n` blocks: `ops` is the first block's code, each operand with
@@ -276,7 +277,7 @@ fn segments(code: &[ROp], kinds: &Kinds) -> Vec<std::ops::Range<usize>> {
         if let Some(d) = op.dest().filter(|&d| kinds.temp(d)) {
             live.retain(|&t| t != d);
         }
-        sources(op, |s| {
+        for_each_source(op, |s| {
             if kinds.temp(s) && !live.contains(&s) {
                 live.push(s);
             }
@@ -325,19 +326,6 @@ fn shape(ops: &[ROp], kinds: &Kinds) -> Option<u64> {
         });
     }
     Some(h.finish())
-}
-
-/// Call `f` on every register `op` reads (its destination excluded).
-fn sources(op: &ROp, mut f: impl FnMut(Reg)) {
-    let mut op = op.clone();
-    let mut first = op.dest().is_some();
-    for_each_reg(&mut op, |r| {
-        if first {
-            first = false;
-        } else {
-            f(*r);
-        }
-    });
 }
 
 #[cfg(test)]

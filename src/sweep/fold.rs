@@ -113,7 +113,7 @@ fn chosen_branch(op: &ROp, known: &[Option<f64>]) -> Option<(Reg, Reg)> {
 }
 
 /// Call `f` on every register `op` reads.
-fn for_each_source(op: &ROp, mut f: impl FnMut(Reg)) {
+pub(super) fn for_each_source(op: &ROp, mut f: impl FnMut(Reg)) {
     use ROp::*;
     match op {
         Mov(_, a) | Neg(_, a) | Not(_, a) | Lookup(_, _, a) | Record(_, a) => f(*a),

@@ -23,6 +23,17 @@ pub(crate) struct PyRunOptions {
     partial: Partial,
 }
 
+/// The loop-score convention named `ltm_partial` in Python.
+pub(crate) fn parse_partial(ltm_partial: &str) -> Result<Partial, BindError> {
+    match ltm_partial {
+        "previous" => Ok(Partial::Previous),
+        "current" => Ok(Partial::Current),
+        other => Err(BindError::Argument(format!(
+            "ltm_partial must be 'previous' or 'current', got '{other}'"
+        ))),
+    }
+}
+
 impl PyRunOptions {
     /// The engine's options, with a cancel flag of their own.
     pub(crate) fn engine(&self) -> RunOptions {
@@ -58,17 +69,8 @@ impl PyRunOptions {
         seed: u64,
         ltm_partial: &str,
     ) -> Result<PyRunOptions, BindError> {
-        let partial = match ltm_partial {
-            "previous" => Partial::Previous,
-            "current" => Partial::Current,
-            other => {
-                return Err(BindError::Argument(format!(
-                    "ltm_partial must be 'previous' or 'current', got '{other}'"
-                )))
-            }
-        };
         Ok(PyRunOptions {
-            partial,
+            partial: parse_partial(ltm_partial)?,
             opts: RunOptions {
                 overrides: engine_overrides(overrides),
                 method: parse_method(method)?,

@@ -598,10 +598,16 @@ impl PyModel {
     }
 
     /// The loops a sweep with loop scores reports: `(loops, score
-    /// variable names of their relative scores)`.
-    fn ltm_loops(&self, py: Python<'_>) -> Result<(Vec<LoopRow>, Vec<String>), BindError> {
-        // The loops do not depend on the convention of the scores.
-        let m = self.ltm_model(py, Partial::default())?;
+    /// variable names of their relative scores)`. The loops do not depend
+    /// on the convention; the sweep's is given so that the model compiled
+    /// here is the one the sweep runs.
+    #[pyo3(signature = (ltm_partial = "previous"))]
+    fn ltm_loops(
+        &self,
+        py: Python<'_>,
+        ltm_partial: &str,
+    ) -> Result<(Vec<LoopRow>, Vec<String>), BindError> {
+        let m = self.ltm_model(py, crate::options::parse_partial(ltm_partial)?)?;
         let names = m
             .structure
             .loops
