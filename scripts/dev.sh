@@ -100,7 +100,7 @@ lint_workflows() {
 
 build_wheel() {
     rm -rf "$WHEEL_DIR"
-    "$VENV/bin/maturin" build --release --strip --out "$WHEEL_DIR" &&
+    "$VENV/bin/maturin" build --profile dist --strip --out "$WHEEL_DIR" &&
         ls -l "$WHEEL_DIR"/*.whl
 }
 
