@@ -358,19 +358,13 @@ pub fn dominant_set(scores: &[(usize, f64)]) -> Vec<usize> {
     set
 }
 
-/// [`dominant_set`] into `set`, with a scratch buffer: both are kept by the
-/// caller between times, so a run's thousands of saved times allocate
-/// nothing.
-fn dominant_set_into(
-    scores: &[(usize, f64)],
-    sorted: &mut Vec<(usize, f64)>,
-    set: &mut Vec<usize>,
-) {
-    // The common case without sorting: one loop of at least 50% whose
-    // magnitude beats all the others together, so no set of the other
-    // sign can reach further.
+/// The common case of [`dominant_set`], without sorting: one loop of at
+/// least 50% whose magnitude beats all the others together, so that no set
+/// of the other sign can reach further. `None` leaves it to the general
+/// rule.
+fn alone_dominant(scores: impl Iterator<Item = (usize, f64)>) -> Option<usize> {
     let (mut best, mut max, mut total) = (usize::MAX, 0.0f64, 0.0f64);
-    for &(i, s) in scores {
+    for (i, s) in scores {
         if s.is_finite() && s != 0.0 {
             let a = s.abs();
             total += a;
@@ -379,7 +373,18 @@ fn dominant_set_into(
             }
         }
     }
-    if max >= 0.5 && total - max < max {
+    (max >= 0.5 && total - max < max).then_some(best)
+}
+
+/// [`dominant_set`] into `set`, with a scratch buffer: both are kept by the
+/// caller between times, so a run's thousands of saved times allocate
+/// nothing.
+fn dominant_set_into(
+    scores: &[(usize, f64)],
+    sorted: &mut Vec<(usize, f64)>,
+    set: &mut Vec<usize>,
+) {
+    if let Some(best) = alone_dominant(scores.iter().copied()) {
         set.clear();
         set.push(best);
         return;
@@ -469,12 +474,22 @@ pub fn dominant_periods_by<S: AsRef<str>>(
         let (mut current, mut from) = (Vec::new(), 0);
         let mut set = Vec::new();
         for t in 0..times.len() {
+            // Most times one loop keeps dominating on its own: checked with
+            // one pass over the scores, before gathering them for the
+            // general rule (a sweep's every-step dominance spends most of
+            // its scoring time here otherwise).
+            if t > 0
+                && current.len() == 1
+                && alone_dominant(members.iter().map(|&i| (i, relative(i, t)))) == Some(current[0])
+            {
+                continue;
+            }
             scores.clear();
             scores.extend(members.iter().map(|&i| (i, relative(i, t))));
             dominant_set_into(&scores, &mut scratch, &mut set);
             if t == 0 {
                 std::mem::swap(&mut current, &mut set);
-            } else if current.len() != set.len() || current.iter().zip(&set).any(|(a, b)| a != b) {
+            } else if current != set {
                 close(&current, from, t - 1, &mut out);
                 std::mem::swap(&mut current, &mut set);
                 from = t;

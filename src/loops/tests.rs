@@ -311,6 +311,65 @@ fn the_dominant_set_follows_its_definition() {
     }
 }
 
+#[test]
+fn periods_of_dominance_follow_the_set_at_each_time() {
+    // Random series of relative scores for two partitions, with long runs
+    // of one loop dominating alone (the shortcut) broken by mixed times;
+    // the periods must be the runs of equal sets by the definition.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let loops: Vec<(String, usize)> = (0..5).map(|i| (format!("L{i}"), i % 2)).collect();
+    for _ in 0..300 {
+        let n_t = 1 + (next() % 60) as usize;
+        let times: Vec<f64> = (0..n_t).map(|t| t as f64 * 0.5).collect();
+        let mut rel = vec![vec![0.0; n_t]; loops.len()];
+        for t in 0..n_t {
+            let mode = next() % 4;
+            for (l, col) in rel.iter_mut().enumerate() {
+                col[t] = match mode {
+                    0 if l < 2 => 0.9 * if l == 0 { 1.0 } else { -1.0 },
+                    0 => 0.05,
+                    _ => (next() % 2001) as f64 / 1000.0 - 1.0,
+                };
+            }
+        }
+        let got = crate::loops::ltm::dominant_periods_by(&loops, &times, |l, t| rel[l][t]);
+        let mut want = Vec::new();
+        for p in 0..2 {
+            let sets: Vec<Vec<usize>> = (0..n_t)
+                .map(|t| {
+                    let scores: Vec<(usize, f64)> = (0..loops.len())
+                        .filter(|&l| loops[l].1 == p)
+                        .map(|l| (l, rel[l][t]))
+                        .collect();
+                    dominant_by_definition(&scores)
+                })
+                .collect();
+            let mut from = 0;
+            for t in 1..=n_t {
+                if t == n_t || sets[t] != sets[from] {
+                    if !sets[from].is_empty() {
+                        let ids: Vec<String> =
+                            sets[from].iter().map(|&l| loops[l].0.clone()).collect();
+                        want.push((p, times[from], times[t - 1], ids));
+                    }
+                    from = t;
+                }
+            }
+        }
+        let got: Vec<_> = got
+            .into_iter()
+            .map(|d| (d.partition, d.start, d.end, d.loops))
+            .collect();
+        assert_eq!(got, want);
+    }
+}
+
 /// The cap a Stella non-negative stock puts on its outflows is a mechanism
 /// of the tool, not a link the modeler drew: the structure is the one the
 /// equations show.
