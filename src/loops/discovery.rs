@@ -116,7 +116,7 @@ fn discover_with(
     let search_time = |scratch: &mut Scratch, &t: &usize| {
         let g = Sorted::at(&out, |col| link_scores[col].1[t].abs());
         scratch.reset();
-        let mut loops = Vec::new();
+        let mut loops = Found::default();
         let mut steps = 0;
         for &start in &stocks {
             steps += scratch.search(&g, prunes, start, &mut loops) + 1;
@@ -133,7 +133,7 @@ fn discover_with(
         if total_steps >= max_total {
             break;
         }
-        let results: Vec<(Vec<Vec<usize>>, usize)> = parallel(
+        let results: Vec<(Found, usize)> = parallel(
             || {
                 chunk
                     .par_iter()
@@ -149,7 +149,13 @@ fn discover_with(
             if total_steps >= max_total {
                 break 'chunks;
             }
-            found.extend(loops);
+            // Most times find the loops earlier times found: only new ones
+            // are copied out of the time's arena.
+            for c in loops.iter() {
+                if !found.contains(c) {
+                    found.insert(c.to_vec());
+                }
+            }
             total_steps += steps;
         }
     }
@@ -215,6 +221,33 @@ impl Sorted {
     }
 }
 
+/// The loops one saved time's searches closed, each rotated to start at
+/// its smallest variable, packed in one array: most loops are found again
+/// at most saved times, so a time allocates once, not once per loop.
+#[derive(Default)]
+struct Found {
+    nodes: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+impl Found {
+    fn push_rotated(&mut self, path: &[usize]) {
+        let min = path
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, &v)| v)
+            .map_or(0, |(i, _)| i);
+        self.nodes.extend_from_slice(&path[min..]);
+        self.nodes.extend_from_slice(&path[..min]);
+        self.ends.push(self.nodes.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.nodes[a..b])
+    }
+}
+
 /// One search's working memory, reused from search to search on a thread.
 struct Scratch {
     /// Best path magnitude with which the search reached each variable.
@@ -247,18 +280,11 @@ impl Scratch {
 
     /// The depth-first strongest-path search from `start` over one time's
     /// sorted out-links, with the best scores this time's earlier searches
-    /// left: pushes the loops it closes (rotated to start at their smallest
-    /// variable) to `loops` and returns the number of variables it entered.
+    /// left: pushes the loops it closes to `loops` and returns the number of variables it entered.
     /// As in the paper, a variable is entered unless the path's score is
     /// less than its best, and a start already reached with a score above
     /// 1 is not searched (the same test on the start's own call).
-    fn search(
-        &mut self,
-        g: &Sorted,
-        prunes: &[bool],
-        start: usize,
-        loops: &mut Vec<Vec<usize>>,
-    ) -> usize {
+    fn search(&mut self, g: &Sorted, prunes: &[bool], start: usize, loops: &mut Found) -> usize {
         let Scratch {
             best,
             on_path,
@@ -290,14 +316,7 @@ impl Scratch {
                 let (w, sc) = (g.to[pos] as usize, g.score[pos]);
                 let next = score * sc;
                 if w == start {
-                    let mut nodes = path.clone();
-                    let min = nodes
-                        .iter()
-                        .enumerate()
-                        .min_by_key(|(_, &v)| v)
-                        .map_or(0, |(i, _)| i);
-                    nodes.rotate_left(min);
-                    loops.push(nodes);
+                    loops.push_rotated(path);
                     budget -= 1;
                 } else if !on_path[w]
                     && (next >= best[w] || !prunes[w])

@@ -8,6 +8,8 @@
 //! * `$ltm.partial.<k>`: the target's equation with every input but the
 //!   link's source read at `t - dt` (its table and non-negative clamp too),
 //!   or in Stella's convention only the source ([`Partial`]);
+//! * `$ltm.lag.<z>.<node>`: a part of a big target's equation that many
+//!   partials read lagged alike, computed once ([`super::shared`]);
 //! * `$ltm.d.<v>` = `v - $ltm.prev.<v>`, and `$ltm.dxz.<k>`, the partial
 //!   change, each computed once;
 //! * `$ltm.link.<k>`: the link score;
@@ -26,13 +28,14 @@
 //! SAMPLE IF TRUE, random draws) are not re-evaluated with lagged inputs:
 //! the partial equation reads their current value.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::compile::expand::{bin, call, var};
 use crate::compile::flatten::{FlatKind, FlatModel, FlatVar};
 use crate::error::Result;
 use crate::syntax::ast::{BinaryOp, Expr};
 
+use super::shared::{self, Shape};
 use super::{Circuit, Loop, Structure};
 
 /// Names of the score variables of an instrumented model.
@@ -205,7 +208,7 @@ impl Builder<'_> {
 /// otherwise copy that sum once per term (10^10 nodes).
 pub const MAX_PARTIAL_NODES: usize = 20_000_000;
 
-fn node_count(e: &Expr) -> usize {
+pub(crate) fn node_count(e: &Expr) -> usize {
     let mut n = 0;
     let mut todo = vec![e];
     while let Some(e) = todo.pop() {
@@ -235,13 +238,29 @@ pub fn instrument(
     loops: &[Loop],
     partial: Partial,
 ) -> Result<FlatModel> {
-    let mut size = 0usize;
-    let mut counted: HashMap<usize, usize> = HashMap::new();
+    // Targets read by several scored links with big equations share the
+    // parts of their partials that do not read the link's source.
+    let mut into: HashMap<usize, usize> = HashMap::new();
     for &k in links {
-        let z = s.links[k].to;
-        if let Some(e) = &s.flat.vars[z].expr {
-            size += *counted.entry(z).or_insert_with(|| node_count(e));
-        }
+        *into.entry(s.links[k].to).or_default() += 1;
+    }
+    let mut shapes: HashMap<usize, Shape> = HashMap::new();
+    let mut counted: HashMap<usize, usize> = HashMap::new();
+    let mut size = 0usize;
+    for &k in links {
+        let (x, z) = (s.links[k].from, s.links[k].to);
+        let Some(e) = &s.flat.vars[z].expr else {
+            continue;
+        };
+        let nodes = *counted.entry(z).or_insert_with(|| node_count(e));
+        size += if nodes >= shared::MIN_NODES && into[&z] > 1 {
+            shapes
+                .entry(z)
+                .or_insert_with(|| Shape::new(e))
+                .partial_nodes(e, &s.flat.vars[x].ident)
+        } else {
+            nodes
+        };
         if size > MAX_PARTIAL_NODES {
             return Err(crate::error::Error::Unsupported {
                 variable: s.flat.vars[z].name.clone(),
@@ -258,6 +277,8 @@ pub fn instrument(
         prev: HashMap::new(),
     };
     let mut nets: HashMap<usize, String> = HashMap::new();
+    // Targets whose inputs' previous values exist already.
+    let mut lagged_inputs: HashSet<usize> = HashSet::new();
     for &k in links {
         let l = s.links[k];
         let (x, z) = (l.from, l.to);
@@ -305,15 +326,39 @@ pub fn instrument(
             }
             FlatKind::Flow { .. } | FlatKind::Aux => {
                 let Some(e) = &target.expr else { continue };
-                let mut refs = Vec::new();
-                super::links::current_refs(e, &s.flat, &mut refs);
-                for r in refs {
-                    if s.flat.vars[r].expr.is_some()
-                        || matches!(s.flat.vars[r].kind, FlatKind::Stock { .. })
-                    {
-                        b.prev_of(r)?;
+                if lagged_inputs.insert(z) {
+                    let mut refs = Vec::new();
+                    super::links::current_refs(e, &s.flat, &mut refs);
+                    for r in refs {
+                        if s.flat.vars[r].expr.is_some()
+                            || matches!(s.flat.vars[r].kind, FlatKind::Stock { .. })
+                        {
+                            b.prev_of(r)?;
+                        }
                     }
                 }
+                let source = &s.flat.vars[x].ident;
+                let expr = match shapes.get_mut(&z) {
+                    Some(shape) => {
+                        let mut helpers = Vec::new();
+                        let prev = &b.prev;
+                        let e = shape.lagged(
+                            e,
+                            source,
+                            &|sub| lagged(sub, source, prev, partial),
+                            &mut |node, sub| {
+                                let name = format!("$ltm.lag.{z}.{node}");
+                                helpers.push((name.clone(), sub));
+                                name
+                            },
+                        );
+                        for (name, sub) in helpers {
+                            b.add(name, sub, false)?;
+                        }
+                        e
+                    }
+                    None => lagged(e, source, &b.prev, partial),
+                };
                 let partial_name = format!("$ltm.partial.{k}");
                 b.add_var(FlatVar {
                     name: partial_name.clone(),
@@ -324,7 +369,7 @@ pub fn instrument(
                         }
                         _ => FlatKind::Aux,
                     },
-                    expr: Some(lagged(e, &s.flat.vars[x].ident, &b.prev, partial)),
+                    expr: Some(expr),
                     gf: target.gf.clone(),
                     visible: false,
                 })?;

@@ -37,6 +37,7 @@ pub mod instrument;
 pub mod links;
 pub mod ltm;
 pub mod score;
+mod shared;
 pub mod sweep;
 
 use std::collections::HashMap;

@@ -495,3 +495,69 @@ fn stellas_loop_scores_are_reproduced_in_its_convention() {
         assert!(apart, "{ours:?}");
     }
 }
+
+#[test]
+fn partials_of_a_sum_over_an_array_share_its_parts() {
+    // 64 regions and a prevalence summing all of them, as a regional SIR
+    // has: every region's link into the prevalence copies only the path to
+    // its own term of the flattened sum (the rest are shared helpers), and
+    // its score is the partial change the definition gives.
+    let n = 64;
+    let text = format!(
+        "Region: (r1-r{n}) ~~|\n\
+         Pop[Region] = 1000 ~~|\n\
+         S[Region] = INTEG(-Inf[Region], Pop[Region] - 1) ~~|\n\
+         I[Region] = INTEG(Inf[Region] - Rec[Region], 1) ~~|\n\
+         Prev = SUM(I[Region!]) / SUM(Pop[Region!]) ~~|\n\
+         Inf[Region] = 0.3 * S[Region] * (0.5 * I[Region] / Pop[Region] + 0.5 * Prev) ~~|\n\
+         Rec[Region] = I[Region] / 5 ~~|\n\
+         INITIAL TIME = 0 ~~|\nFINAL TIME = 4 ~~|\nTIME STEP = 0.5 ~~|\nSAVEPER = 0.5 ~~|\n"
+    );
+    let project = crate::load_mdl(&text).expect("loads");
+    let ltm = LtmModel::new(&project, None).expect("compiles with scores");
+    let s = &ltm.structure;
+    let prev = s.flat.index["prev"];
+    let into: Vec<usize> = (0..s.links.len())
+        .filter(|&k| s.links[k].to == prev && s.flat.vars[s.links[k].from].ident.starts_with("i["))
+        .collect();
+    assert_eq!(into.len(), n);
+    let inst =
+        super::instrument::instrument(s, &into, &[], &[], Partial::Previous).expect("instruments");
+    let nodes: usize = inst
+        .vars
+        .iter()
+        .filter(|v| v.ident.starts_with("$ltm.partial.") || v.ident.starts_with("$ltm.lag."))
+        .filter_map(|v| v.expr.as_ref())
+        .map(super::instrument::node_count)
+        .sum();
+    // Copied whole, the partials would hold n * (4n - 1) = 16,320 nodes.
+    assert!(nodes < 3_000, "{nodes} nodes");
+
+    let run = ltm.run(&crate::vm::RunOptions::default()).expect("runs");
+    let col = |name: &str| run.results.column(name).expect(name).to_vec();
+    let r5 = s.flat.index["i[r5]"];
+    let k = into
+        .iter()
+        .copied()
+        .find(|&k| s.links[k].from == r5)
+        .expect("link");
+    let score = &run
+        .link_scores
+        .iter()
+        .find(|(j, _)| *j == k)
+        .expect("scored")
+        .1;
+    let (i5, p) = (col("I[r5]"), col("Prev"));
+    let total_i: Vec<f64> = (0..run.results.times.len())
+        .map(|t| (1..=n).map(|r| col(&format!("I[r{r}]"))[t]).sum())
+        .collect();
+    for t in 1..run.results.times.len() {
+        let partial = (total_i[t - 1] - i5[t - 1] + i5[t]) / (1000.0 * n as f64) - p[t - 1];
+        let want = (partial / (p[t] - p[t - 1])).abs() * (partial / (i5[t] - i5[t - 1])).signum();
+        assert!(
+            (score[t] - want).abs() <= 1e-9 * want.abs(),
+            "t {t}: {} vs {want}",
+            score[t]
+        );
+    }
+}
