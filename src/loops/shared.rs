@@ -71,7 +71,14 @@ impl Shape {
                 });
                 false
             }
-            _ => children(e).fold(true, |all, c| self.visit(c) && all),
+            _ => {
+                // Every child is numbered, whatever the others are.
+                let mut plain = true;
+                for c in children(e) {
+                    plain &= self.visit(c);
+                }
+                plain
+            }
         };
         self.size[at] = self.size.len() - at;
         self.plain[at] = plain;
