@@ -231,6 +231,9 @@ order[scompany] = VECTOR SORT ORDER(revenue[company], 1) ~~|
 order_neg[scompany] = VECTOR SORT ORDER(revenue[company], 0) ~~|
 rank[company] = VECTOR RANK(revenue[company], 1) ~~|
 rank_neg[company] = VECTOR RANK(revenue[company], 0) ~~|
+order_minus[scompany] = VECTOR SORT ORDER(revenue[company], -1) ~~|
+rank_minus[company] = VECTOR RANK(revenue[company], -0.5) ~~|
+rank_half[company] = VECTOR RANK(revenue[company], 0.5) ~~|
 sorted[scompany] = VECTOR REORDER(revenue[company], order[scompany]) ~~|
 m[region,company] = 3, 1, 2, 5, 4; 1, 1, 0, 9, 7; ~~|
 m_rank[region,company] = VECTOR RANK(m[region,company], 1) ~~|
@@ -248,6 +251,11 @@ next[company] = VECTOR ELM MAP(revenue[company1], 1) ~~|
     col("order_neg", &sorts, &[2.0, 1.0, 4.0, 3.0, 0.0]);
     col("rank", &cos, &[1.0, 4.0, 5.0, 2.0, 3.0]);
     col("rank_neg", &cos, &[5.0, 2.0, 1.0, 4.0, 3.0]);
+    // Vensim: a direction greater than 0 sorts ascending, any other
+    // (negative too) descending.
+    col("order_minus", &sorts, &[2.0, 1.0, 4.0, 3.0, 0.0]);
+    col("rank_minus", &cos, &[5.0, 2.0, 1.0, 4.0, 3.0]);
+    col("rank_half", &cos, &[1.0, 4.0, 5.0, 2.0, 3.0]);
     col("sorted", &sorts, &[-25.0, -2.0, 2.0, 18.0, 27.0]);
     col(
         "m_rank",

@@ -175,7 +175,9 @@ fn rank0(values: &[f64], i: usize, ascending: bool) -> usize {
         .count()
 }
 
-/// `(k, direction, values...)`: the 1-based rank of element k.
+/// `(k, direction, values...)`: the 1-based rank of element k. As Vensim
+/// documents VECTOR RANK and VECTOR SORT ORDER, a direction greater than 0
+/// ranks ascending and any other (0 or negative) descending.
 pub fn vector_rank_element(args: &[f64]) -> f64 {
     let (Some(&k), Some(&dir), Some(values)) = (args.first(), args.get(1), args.get(2..)) else {
         return f64::NAN;
@@ -183,7 +185,7 @@ pub fn vector_rank_element(args: &[f64]) -> f64 {
     if k < 0.0 || k as usize >= values.len() {
         return f64::NAN;
     }
-    (rank0(values, k as usize, dir != 0.0) + 1) as f64
+    (rank0(values, k as usize, dir > 0.0) + 1) as f64
 }
 
 /// `(k, direction, values...)`: the 0-based offset of the element at
@@ -208,7 +210,7 @@ fn sort_order(key: &[f64], out: &mut Vec<f64>) {
     };
     out.resize(values.len(), f64::NAN);
     for i in (0..values.len()).rev() {
-        let r = rank0(values, i, dir != 0.0);
+        let r = rank0(values, i, dir > 0.0);
         if let Some(o) = out.get_mut(r) {
             *o = i as f64;
         }
