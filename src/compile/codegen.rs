@@ -597,7 +597,10 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.emit(Op::Stateful(id, args.len() as u8));
                 Ok(())
             }
-            "delay" | "delay_fixed" => {
+            // isee DELAY (and DELAY FIXED outside Vensim) keeps the lag it
+            // had at the initial time; `history_lookback` is HISTORY's
+            // lookback (see `expand::isee_shorthand`), whose lag moves.
+            "delay" | "delay_fixed" | "history_lookback" => {
                 self.arity(f, args.len(), 2, 3)?;
                 self.out.time_varying = true;
                 let id = self.stateful_id(args, StatefulKind::Delay);
@@ -608,8 +611,11 @@ impl<'t, 'a> Gen<'t, 'a> {
                         self.emit(Op::Stateful(id, 2));
                     }
                     Phase::Step => {
-                        self.expr(&args[1])?;
-                        self.emit(Op::Stateful(id, 1));
+                        let moving = f == "history_lookback";
+                        if moving {
+                            self.expr(&args[1])?;
+                        }
+                        self.emit(Op::Stateful(id, u8::from(moving)));
                         self.record(id, &args[0])?;
                     }
                 }

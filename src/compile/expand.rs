@@ -47,7 +47,7 @@ fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
             arity(2)?;
             let (x, t) = (&args[0], &args[1]);
             let past = call(
-                "delay",
+                "history_lookback",
                 vec![
                     x.clone(),
                     bin(BinaryOp::Sub, var("time"), t.clone()),

@@ -76,9 +76,11 @@ pub enum StatefulKind {
     /// `INIT(x)`: init code pushes (x) and the op remembers it; step code
     /// pushes nothing.
     Init,
-    /// `DELAY(x, d, init)`: init code pushes (init or x, d), step code (d);
-    /// the record program appends x to the history after each committed step,
-    /// and the step value is read back from that history at `time - d`.
+    /// `DELAY(x, d, init)`: init code pushes (init or x, d), step code
+    /// nothing (isee's DELAY keeps the lag `d` had at the initial time), or
+    /// (d) for HISTORY's lookback, whose lag moves; the record program
+    /// appends x to the history after each committed step, and the step
+    /// value is read back from that history at `time - d`.
     Delay,
     /// Random draws keyed by (seed, op, step): args per distribution.
     Random(RandomKind),

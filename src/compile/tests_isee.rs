@@ -100,6 +100,33 @@ fn isee_distributions_and_counting_functions() {
     assert!(err.to_string().contains("min and max"), "{err}");
 }
 
+/// isee DELAY keeps the lag its duration had at the initial time: "If you
+/// specify delay duration as a variable, the DELAY function uses the
+/// initial value for its fixed lag time" (Stella help, Delay builtins).
+#[test]
+fn isee_delay_fixes_a_variable_duration_at_the_start() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>8</stop><dt>0.25</dt></sim_specs>
+        <model><variables>
+          <aux name="lag"><eqn>2 + TIME / 10</eqn></aux>
+          <aux name="late"><eqn>DELAY(TIME, lag)</eqn></aux>
+          <aux name="late from"><eqn>DELAY(TIME, lag, -1)</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let at = |n: &str, t: f64| {
+        let i = r.times.iter().position(|&x| x == t).expect("saved time");
+        r.column(n).expect("column")[i]
+    };
+    for t in [2.0, 3.0, 5.5, 8.0] {
+        assert_eq!(at("late", t), t - 2.0, "t = {t}");
+        assert_eq!(at("late from", t), t - 2.0, "t = {t}");
+    }
+    assert_eq!(at("late", 1.0), 0.0);
+    assert_eq!(at("late from", 1.75), -1.0);
+}
+
 /// isee HISTORY reads a variable's value at an earlier time (0 outside the
 /// run so far); RANK gives the
 /// index of the element at a rank (1 the smallest, -1 the largest).

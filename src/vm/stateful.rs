@@ -60,11 +60,18 @@ pub(crate) fn eval(
             }
         }
         StatefulKind::Delay => {
+            // isee DELAY: "a fixed lag time of delay duration ... If you
+            // specify delay duration as a variable, the DELAY function uses
+            // the initial value for its fixed lag time" (Stella help): the
+            // lag is kept from here. Step code passes a lag only for a
+            // lookback whose lag moves (isee HISTORY).
             if clock.initializing {
                 *cells.state = arg(0);
+                *cells.aux = arg(1);
                 return arg(0);
             }
-            delayed(clock, *cells.state, cells.history, arg(0))
+            let lag = args.first().copied().unwrap_or(*cells.aux);
+            delayed(clock, *cells.state, cells.history, lag)
         }
         StatefulKind::DelayFixed => {
             if clock.initializing {
