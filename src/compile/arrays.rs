@@ -676,6 +676,35 @@ impl<'p> ArrayInfo<'p> {
                 }
             }
         }
+        // XMILE MIN, MAX and MEAN of several arguments, "any mix of arrays
+        // and scalars" (XMILE 1.0, array builtins; isee's MAX(A, 0)): over
+        // every element of every argument, when one ranges over a dimension
+        // the element being computed does not fix (a whole array in a
+        // scalar equation, a wildcard slice). In an apply-to-all equation
+        // `MAX(A, 0)` over A's own dimension stays element by element.
+        let several = args.len() > 1 && matches!(f, "min" | "max" | "mean");
+        let ranges = |a: &Expr| {
+            self.free_dims(a, ctx)
+                .iter()
+                .any(|d| !ctx.iter().any(|(x, _)| x == d) && self.mapped_element(d, ctx).is_none())
+        };
+        if several && args.iter().any(ranges) {
+            let mut items = Vec::new();
+            for a in args {
+                items.extend(self.slice_items(a, ctx, variable)?);
+            }
+            return Ok(Some(match f {
+                "mean" => {
+                    let n = items.len() as f64;
+                    Expr::Binary(
+                        BinaryOp::Div,
+                        Box::new(balanced(items, BinaryOp::Add, 0.0)),
+                        Box::new(Expr::Num(n)),
+                    )
+                }
+                _ => balanced_call(f, items),
+            }));
+        }
         // XMILE MEAN(a, b, ...): the mean of its arguments.
         if f == "mean" && args.len() > 1 {
             let items = args

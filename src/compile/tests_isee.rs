@@ -100,6 +100,42 @@ fn isee_distributions_and_counting_functions() {
     assert!(err.to_string().contains("min and max"), "{err}");
 }
 
+/// XMILE MIN, MAX and MEAN take "any mix of arrays and scalars": over
+/// every element of every argument (isee's `MAX(A, 0)`), while inside an
+/// apply-to-all equation an array of the same dimension is its element.
+#[test]
+fn min_max_mean_of_arrays_and_scalars() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name="D" size="4"/></dimensions>
+        <model><variables>
+          <aux name="A"><dimensions><dim name="D"/></dimensions>
+            <element subscript="1"><eqn>4</eqn></element><element subscript="2"><eqn>-1</eqn></element>
+            <element subscript="3"><eqn>4</eqn></element><element subscript="4"><eqn>-3</eqn></element></aux>
+          <aux name="B"><dimensions><dim name="D"/></dimensions>
+            <element subscript="1"><eqn>2</eqn></element><element subscript="2"><eqn>0</eqn></element>
+            <element subscript="3"><eqn>1</eqn></element><element subscript="4"><eqn>-7</eqn></element></aux>
+          <aux name="max a 0"><eqn>MAX(A, 0)</eqn></aux>
+          <aux name="min a 0"><eqn>MIN(A, 0)</eqn></aux>
+          <aux name="min a b"><eqn>MIN(A, B)</eqn></aux>
+          <aux name="max slice"><eqn>MAX(A[*], 6)</eqn></aux>
+          <aux name="mean a 0"><eqn>MEAN(A, 0)</eqn></aux>
+          <aux name="each"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, 0)</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let v = |n: &str| r.column(n).expect(n)[0];
+    assert_eq!(v("max a 0"), 4.0);
+    assert_eq!(v("min a 0"), -3.0);
+    assert_eq!(v("min a b"), -7.0);
+    assert_eq!(v("max slice"), 6.0);
+    assert_eq!(v("mean a 0"), 0.8);
+    for (e, want) in [("1", 4.0), ("2", 0.0), ("3", 4.0), ("4", 0.0)] {
+        assert_eq!(v(&format!("each[{e}]")), want);
+    }
+}
+
 /// isee DELAY keeps the lag its duration had at the initial time: "If you
 /// specify delay duration as a variable, the DELAY function uses the
 /// initial value for its fixed lag time" (Stella help, Delay builtins).
