@@ -81,6 +81,15 @@ impl<'p> ArrayInfo<'p> {
         self.dims.get(dim)?.position.get(elem).copied()
     }
 
+    /// isee's `dimension.element` as a value: the element's 0-based
+    /// position (Stella help: `size.medium` is 2 for small, medium,
+    /// large). Scope resolution has left it only where no module has the
+    /// dimension's name.
+    fn named_position(&self, name: &str) -> Option<usize> {
+        let (dim, elem) = name.split_once('.')?;
+        self.position(dim, &canonicalize(elem))
+    }
+
     /// Display names of a dimension's elements.
     pub fn element_names(&self, dim: &str) -> Vec<String> {
         self.project
@@ -145,6 +154,7 @@ impl<'p> ArrayInfo<'p> {
                     None => match self
                         .mapped_element(name, ctx)
                         .and_then(|m| self.position(name, &m))
+                        .or_else(|| self.named_position(name))
                     {
                         Some(i) => Expr::Num((i + 1) as f64),
                         None => e.clone(),

@@ -137,6 +137,14 @@ impl Scope<'_> {
         if SPECIAL_NAMES.contains(&r) || self.dims.contains(r) {
             return Ok(r.to_string());
         }
+        // isee's `dimension.element` (an element's position), when no
+        // module of this scope has the dimension's name: the arrays pass
+        // turns it into a number.
+        if r.split_once('.')
+            .is_some_and(|(d, _)| self.dims.contains(d))
+        {
+            return Ok(r.to_string());
+        }
         // Vensim macros read the run's time settings as `Time$`,
         // `TIME STEP$`, `INITIAL TIME$`, `FINAL TIME$` and `SAVEPER$`.
         if let Some(base) = r.strip_suffix('$') {

@@ -100,6 +100,29 @@ fn isee_distributions_and_counting_functions() {
     assert!(err.to_string().contains("min and max"), "{err}");
 }
 
+/// isee's `dimension.element` is that element's 1-based position (Stella
+/// help: `size.medium` is 2), in scalar and arrayed equations; a module
+/// of the same name keeps `module.variable`.
+#[test]
+fn dimension_dot_element_is_its_position() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name="size"><elem name="small"/><elem name="medium"/><elem name="very large"/></dim></dimensions>
+        <model><variables>
+          <aux name="pos medium"><eqn>size.medium</eqn></aux>
+          <aux name="smaller"><dimensions><dim name="size"/></dimensions>
+            <eqn>IF size &lt; size.very_large THEN 1 ELSE 0</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let v = |n: &str| r.column(n).expect(n)[0];
+    assert_eq!(v("pos medium"), 2.0);
+    assert_eq!(v("smaller[small]"), 1.0);
+    assert_eq!(v("smaller[medium]"), 1.0);
+    assert_eq!(v("smaller[very large]"), 0.0);
+}
+
 /// XMILE MIN, MAX and MEAN take "any mix of arrays and scalars": over
 /// every element of every argument (isee's `MAX(A, 0)`), while inside an
 /// apply-to-all equation an array of the same dimension is its element.
