@@ -730,21 +730,36 @@ impl<'p> ArrayInfo<'p> {
             )));
         }
         // isee RANK(array, rank[, tiebreaker]): the 1-based index of the
-        // element at that rank, 1 the smallest (-1 the largest). The
-        // tiebreaker array is not read: ties keep their element order.
+        // element at that rank, 1 the smallest (-1 the largest); equal
+        // values are ordered by the tiebreaker array (the same way), then
+        // by element order.
         if f == "rank" && (2..=3).contains(&args.len()) {
             let items = self.slice_items(&args[0], ctx, variable)?;
             let r = self.scalarize(&args[1], ctx, variable)?;
+            let ties = match args.get(2) {
+                Some(t) => Some(self.slice_items(t, ctx, variable)?),
+                None => None,
+            };
+            if ties.as_ref().is_some_and(|t| t.len() != items.len()) {
+                return Err(Error::BadSubscript {
+                    variable: variable.to_string(),
+                    message: "RANK's tiebreaker array must have as many elements as its array"
+                        .into(),
+                });
+            }
             let at = |dir: f64, k: Expr| {
                 let mut call = vec![k, Expr::Num(dir)];
                 call.extend(items.iter().cloned());
+                let f = match &ties {
+                    Some(t) => {
+                        call.extend(t.iter().cloned());
+                        "rank_tiebreak_element"
+                    }
+                    None => "vector_sort_order_element",
+                };
                 Expr::Binary(
                     BinaryOp::Add,
-                    Box::new(Expr::Call(
-                        "vector_sort_order_element".into(),
-                        call,
-                        Default::default(),
-                    )),
+                    Box::new(Expr::Call(f.into(), call, Default::default())),
                     Box::new(Expr::Num(1.0)),
                 )
             };

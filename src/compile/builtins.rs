@@ -103,6 +103,9 @@ pub enum Builtin {
     VectorRankElement,
     /// `(k, direction, values...)`: VECTOR SORT ORDER at sorted position k.
     VectorSortOrderElement,
+    /// `(k, direction, values..., tiebreakers...)`: isee RANK with its
+    /// tiebreaker array, at sorted position k.
+    RankTiebreakElement,
     /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
     ElementAt,
     /// `(x, xmin, xmax, mode, y...)`: VECTOR LOOKUP (see
@@ -169,6 +172,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "demand_at_price_element" => (DemandAtPriceElement, 6, 6),
         "vector_rank_element" => (VectorRankElement, 3, MAX_CALL_ARGS),
         "vector_sort_order_element" => (VectorSortOrderElement, 3, MAX_CALL_ARGS),
+        "rank_tiebreak_element" => (RankTiebreakElement, 4, MAX_CALL_ARGS),
         "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
         "vector_lookup_element" => (VectorLookupElement, 5, MAX_CALL_ARGS),
         "abs" => (Abs, 1, 1),
@@ -407,6 +411,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         DemandAtPriceElement => crate::compile::allocate::demand_at_price(args),
         VectorRankElement => crate::compile::vector_order::vector_rank_element(args),
         VectorSortOrderElement => crate::compile::vector_order::vector_sort_order_element(args),
+        RankTiebreakElement => crate::compile::vector_order::rank_tiebreak_element(args),
         ElementAt => crate::compile::vector_order::element_at(args),
         VectorLookupElement => crate::compile::vector_lookup::vector_lookup_element(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {

@@ -41,6 +41,7 @@ pub const SORT_ORDER: u8 = 1;
 pub const INVERT_MATRIX: u8 = 2;
 pub const ALLOCATE: u8 = 3;
 pub const ALLOCATE_ISEE: u8 = 4;
+pub const RANK_TIEBREAK: u8 = 5;
 
 /// Element `index` of `compute(key)` (NaN past its end), computing the
 /// whole result at most once per distinct `(tag, key)` while it stays in

@@ -100,6 +100,38 @@ fn isee_distributions_and_counting_functions() {
     assert!(err.to_string().contains("min and max"), "{err}");
 }
 
+/// isee RANK's third argument "breaks ties using [a] second array": equal
+/// values are ordered by it, the same way as the rank (smallest first for
+/// a positive rank, largest first for a negative one).
+#[test]
+fn rank_breaks_ties_with_its_third_argument() {
+    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name="D" size="4"/></dimensions>
+        <model><variables>
+          <aux name="A"><dimensions><dim name="D"/></dimensions>
+            <element subscript="1"><eqn>4</eqn></element><element subscript="2"><eqn>-1</eqn></element>
+            <element subscript="3"><eqn>4</eqn></element><element subscript="4"><eqn>-3</eqn></element></aux>
+          <aux name="B"><dimensions><dim name="D"/></dimensions>
+            <element subscript="1"><eqn>2</eqn></element><element subscript="2"><eqn>0</eqn></element>
+            <element subscript="3"><eqn>1</eqn></element><element subscript="4"><eqn>0</eqn></element></aux>
+          <aux name="third"><eqn>RANK(A, 3, B)</eqn></aux>
+          <aux name="fourth"><eqn>RANK(A, 4, B)</eqn></aux>
+          <aux name="largest"><eqn>RANK(A, -1, B)</eqn></aux>
+          <aux name="third plain"><eqn>RANK(A, 3)</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(xmile).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let v = |n: &str| r.column(n).expect(n)[0];
+    // A's two 4s (elements 1 and 3) are ordered by B: 1 < 2.
+    assert_eq!(v("third"), 3.0);
+    assert_eq!(v("fourth"), 1.0);
+    assert_eq!(v("largest"), 1.0);
+    // Without a tiebreaker, ties keep element order.
+    assert_eq!(v("third plain"), 1.0);
+}
+
 /// isee's `dimension.element` is that element's 1-based position (Stella
 /// help: `size.medium` is 2), in scalar and arrayed equations; a module
 /// of the same name keeps `module.variable`.

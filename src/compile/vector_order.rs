@@ -217,6 +217,39 @@ fn sort_order(key: &[f64], out: &mut Vec<f64>) {
     }
 }
 
+/// `(k, direction, values..., tiebreakers...)`: the 0-based offset of the
+/// element at sorted position k, ordered by value, equal values by their
+/// tiebreaker (in the same direction), then by position: isee RANK's
+/// optional third argument, which "breaks ties using [a] second array"
+/// (XMILE 1.0).
+pub fn rank_tiebreak_element(args: &[f64]) -> f64 {
+    let Some(&k) = args.first() else {
+        return f64::NAN;
+    };
+    let pairs = args.len().saturating_sub(2);
+    if args.len() < 2 || pairs % 2 != 0 || !(k >= 0.0 && (k as usize) < pairs / 2) {
+        return f64::NAN;
+    }
+    memo::element(memo::RANK_TIEBREAK, &args[1..], k as usize, tiebreak_order)
+}
+
+/// `(direction, values..., tiebreakers...)` → for each sorted position,
+/// the offset of the element there (see [`rank_tiebreak_element`]).
+fn tiebreak_order(key: &[f64], out: &mut Vec<f64>) {
+    let Some((&dir, rest)) = key.split_first() else {
+        return;
+    };
+    let (a, b) = rest.split_at(rest.len() / 2);
+    let mut order: Vec<usize> = (0..a.len()).collect();
+    order.sort_by(|&i, &j| {
+        let o = a[i].total_cmp(&a[j]).then(b[i].total_cmp(&b[j]));
+        let o = if dir > 0.0 { o } else { o.reverse() };
+        o.then(i.cmp(&j))
+    });
+    out.clear();
+    out.extend(order.iter().map(|&i| i as f64));
+}
+
 /// `(offset, values...)`: the element at a 0-based offset (rounded), NaN
 /// outside the vector.
 pub fn element_at(args: &[f64]) -> f64 {
