@@ -227,7 +227,7 @@ pub fn rank_tiebreak_element(args: &[f64]) -> f64 {
         return f64::NAN;
     };
     let pairs = args.len().saturating_sub(2);
-    if args.len() < 2 || pairs % 2 != 0 || !(k >= 0.0 && (k as usize) < pairs / 2) {
+    if args.len() < 2 || !pairs.is_multiple_of(2) || !(k >= 0.0 && (k as usize) < pairs / 2) {
         return f64::NAN;
     }
     memo::element(memo::RANK_TIEBREAK, &args[1..], k as usize, tiebreak_order)
