@@ -83,10 +83,12 @@ impl<'p> ArrayInfo<'p> {
 
     /// isee's `dimension.element` as a value: the element's 0-based
     /// position (Stella help: `size.medium` is 2 for small, medium,
-    /// large). Scope resolution has left it only where no module has the
-    /// dimension's name.
+    /// large), from the name scope resolution marked
+    /// ([`crate::compile::flatten::DIMENSION_POSITION`]) where no module has
+    /// the dimension's name.
     fn named_position(&self, name: &str) -> Option<usize> {
-        let (dim, elem) = name.split_once('.')?;
+        let marked = name.strip_prefix(crate::compile::flatten::DIMENSION_POSITION)?;
+        let (dim, elem) = marked.split_once('.')?;
         self.position(dim, &canonicalize(elem))
     }
 
@@ -157,7 +159,20 @@ impl<'p> ArrayInfo<'p> {
                         .or_else(|| self.named_position(name))
                     {
                         Some(i) => Expr::Num((i + 1) as f64),
-                        None => e.clone(),
+                        None => {
+                            match name.strip_prefix(crate::compile::flatten::DIMENSION_POSITION) {
+                                Some(marked) => {
+                                    return Err(Error::BadSubscript {
+                                        variable: variable.to_string(),
+                                        message: format!(
+                                            "'{marked}' names no element of dimension '{}'",
+                                            marked.split('.').next().unwrap_or(marked)
+                                        ),
+                                    })
+                                }
+                                None => e.clone(),
+                            }
+                        }
                     },
                 },
                 Some(dims) => {
@@ -640,6 +655,36 @@ impl<'p> ArrayInfo<'p> {
         out
     }
 
+    /// Whether `e` ranges over a dimension the element being computed does
+    /// not fix, outside any call: a whole array in a scalar equation, a
+    /// wildcard slice (a SUM inside `e` is already one value).
+    fn ranges_outside_calls(&self, e: &Expr, ctx: &ElementCtx) -> bool {
+        let unbound =
+            |d: &String| !ctx.iter().any(|(x, _)| x == d) && self.mapped_element(d, ctx).is_none();
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Var(..) | Expr::Subscript(..) => {
+                    if self.free_dims(e, ctx).iter().any(unbound) {
+                        return true;
+                    }
+                }
+                Expr::Unary(_, a) => stack.push(a),
+                Expr::Binary(_, a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Expr::If(c, a, b) => {
+                    stack.push(c);
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Expr::Num(_) | Expr::Call(..) => {}
+            }
+        }
+        false
+    }
+
     /// The scalar expressions of an array argument's elements: one per
     /// combination of the dimensions it ranges over (wildcards, `d!`, free
     /// dimension names, whole arrays), within any subranges it names.
@@ -693,15 +738,14 @@ impl<'p> ArrayInfo<'p> {
         // scalar equation, a wildcard slice). In an apply-to-all equation
         // `MAX(A, 0)` over A's own dimension stays element by element.
         let several = args.len() > 1 && matches!(f, "min" | "max" | "mean");
-        let ranges = |a: &Expr| {
-            self.free_dims(a, ctx)
-                .iter()
-                .any(|d| !ctx.iter().any(|(x, _)| x == d) && self.mapped_element(d, ctx).is_none())
-        };
-        if several && args.iter().any(ranges) {
+        if several && args.iter().any(|a| self.ranges_outside_calls(a, ctx)) {
             let mut items = Vec::new();
             for a in args {
-                items.extend(self.slice_items(a, ctx, variable)?);
+                if self.ranges_outside_calls(a, ctx) {
+                    items.extend(self.slice_items(a, ctx, variable)?);
+                } else {
+                    items.push(self.scalarize(a, ctx, variable)?);
+                }
             }
             return Ok(Some(match f {
                 "mean" => {
@@ -745,6 +789,22 @@ impl<'p> ArrayInfo<'p> {
                     variable: variable.to_string(),
                     message: "RANK's tiebreaker array must have as many elements as its array"
                         .into(),
+                });
+            }
+            let passed = 2 + items.len() * if ties.is_some() { 2 } else { 1 };
+            if passed > crate::compile::program::MAX_CALL_ARGS {
+                return Err(Error::Unsupported {
+                    variable: variable.to_string(),
+                    construct: format!(
+                        "RANK over {} elements{} (at most {} values are ranked)",
+                        items.len(),
+                        if ties.is_some() {
+                            " with a tiebreaker"
+                        } else {
+                            ""
+                        },
+                        crate::compile::program::MAX_CALL_ARGS - 2
+                    ),
                 });
             }
             let at = |dir: f64, k: Expr| {

@@ -100,6 +100,10 @@ impl FlatModel {
     }
 }
 
+/// Prefix of a resolved `dimension.element` reference (see
+/// [`Scope::resolve`]); `$` starts no variable's name.
+pub const DIMENSION_POSITION: &str = "$position.";
+
 /// A naming scope: a model or macro instance.
 pub struct Scope<'a> {
     /// Canonical prefix, e.g. `hares.` (empty for the main model).
@@ -138,12 +142,13 @@ impl Scope<'_> {
             return Ok(r.to_string());
         }
         // isee's `dimension.element` (an element's position), when no
-        // module of this scope has the dimension's name: the arrays pass
-        // turns it into a number.
+        // module of this scope has the dimension's name: marked so that no
+        // variable's name can be taken for it, for the arrays pass to turn
+        // into a number.
         if r.split_once('.')
             .is_some_and(|(d, _)| self.dims.contains(d))
         {
-            return Ok(r.to_string());
+            return Ok(format!("{DIMENSION_POSITION}{r}"));
         }
         // Vensim macros read the run's time settings as `Time$`,
         // `TIME STEP$`, `INITIAL TIME$`, `FINAL TIME$` and `SAVEPER$`.

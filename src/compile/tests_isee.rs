@@ -153,6 +153,29 @@ fn dimension_dot_element_is_its_position() {
     assert_eq!(v("smaller[small]"), 1.0);
     assert_eq!(v("smaller[medium]"), 1.0);
     assert_eq!(v("smaller[very large]"), 0.0);
+
+    // An element the dimension does not have is a typed error.
+    let unknown = xmile.replace("size.medium", "size.huge");
+    let Err(err) = CompiledModel::new(&crate::load_xmile(&unknown).expect("loads"), None) else {
+        panic!("an unknown element should be refused");
+    };
+    assert!(err.to_string().contains("size.huge"), "{err}");
+
+    // A module named like the dimension keeps `module.variable`.
+    let module = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+        <sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
+        <dimensions><dim name="size"><elem name="small"/><elem name="medium"/></dim></dimensions>
+        <model><variables>
+          <module name="size"/>
+          <aux name="x"><eqn>size.medium</eqn></aux>
+        </variables></model>
+        <model name="size"><variables>
+          <aux name="medium" access="output"><eqn>7</eqn></aux>
+        </variables></model></xmile>"#;
+    let project = crate::load_xmile(module).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    assert_eq!(r.column("x").expect("x")[0], 7.0);
 }
 
 /// XMILE MIN, MAX and MEAN take "any mix of arrays and scalars": over
@@ -176,6 +199,8 @@ fn min_max_mean_of_arrays_and_scalars() {
           <aux name="max slice"><eqn>MAX(A[*], 6)</eqn></aux>
           <aux name="mean a 0"><eqn>MEAN(A, 0)</eqn></aux>
           <aux name="each"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, 0)</eqn></aux>
+          <aux name="each vs sum"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, SUM(B))</eqn></aux>
+          <aux name="capped total"><eqn>MAX(0, SUM(A[*]) - 1)</eqn></aux>
         </variables></model></xmile>"#;
     let project = crate::load_xmile(xmile).expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
@@ -189,6 +214,21 @@ fn min_max_mean_of_arrays_and_scalars() {
     for (e, want) in [("1", 4.0), ("2", 0.0), ("3", 4.0), ("4", 0.0)] {
         assert_eq!(v(&format!("each[{e}]")), want);
     }
+    // A reduction inside an argument is one value: element by element
+    // against it, and a scalar MAX of a sum stays one sum.
+    // (SUM(B) = -4: each element of A against it.)
+    for (e, want) in [("1", 4.0), ("2", -1.0), ("3", 4.0), ("4", -3.0)] {
+        assert_eq!(v(&format!("each vs sum[{e}]")), want);
+    }
+    assert_eq!(v("capped total"), 3.0);
+    let flat = crate::compile::flatten::flatten(&project, project.model(None).expect("main"))
+        .expect("flattens");
+    let capped = flat.vars[flat.index["capped_total"]]
+        .expr
+        .as_ref()
+        .expect("equation");
+    // MAX(0, a1 + a2 + a3 + a4 - 1), not one copy of the sum per element.
+    assert!(crate::loops::instrument::node_count(capped) < 16);
 }
 
 /// isee DELAY keeps the lag its duration had at the initial time: "If you

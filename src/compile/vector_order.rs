@@ -234,20 +234,28 @@ pub fn rank_tiebreak_element(args: &[f64]) -> f64 {
 }
 
 /// `(direction, values..., tiebreakers...)` → for each sorted position,
-/// the offset of the element there (see [`rank_tiebreak_element`]).
+/// the offset of the element there (see [`rank_tiebreak_element`]), found
+/// as [`sort_order`] finds it: by counting the elements that sort before
+/// each (so NaN values leave their positions NaN, as there).
 fn tiebreak_order(key: &[f64], out: &mut Vec<f64>) {
     let Some((&dir, rest)) = key.split_first() else {
         return;
     };
     let (a, b) = rest.split_at(rest.len() / 2);
-    let mut order: Vec<usize> = (0..a.len()).collect();
-    order.sort_by(|&i, &j| {
-        let o = a[i].total_cmp(&a[j]).then(b[i].total_cmp(&b[j]));
-        let o = if dir > 0.0 { o } else { o.reverse() };
-        o.then(i.cmp(&j))
-    });
+    let first = |x: f64, y: f64| if dir > 0.0 { x < y } else { x > y };
     out.clear();
-    out.extend(order.iter().map(|&i| i as f64));
+    out.resize(a.len(), f64::NAN);
+    for i in (0..a.len()).rev() {
+        let r = (0..a.len())
+            .filter(|&j| {
+                first(a[j], a[i])
+                    || (a[j] == a[i] && (first(b[j], b[i]) || (b[j] == b[i] && j < i)))
+            })
+            .count();
+        if let Some(o) = out.get_mut(r) {
+            *o = i as f64;
+        }
+    }
 }
 
 /// `(offset, values...)`: the element at a 0-based offset (rounded), NaN

@@ -280,7 +280,8 @@ impl Scratch {
 
     /// The depth-first strongest-path search from `start` over one time's
     /// sorted out-links, with the best scores this time's earlier searches
-    /// left: pushes the loops it closes to `loops` and returns the number of variables it entered.
+    /// left: pushes the loops it closes to `loops` and returns the number
+    /// of variables it entered.
     /// As in the paper, a variable is entered unless the path's score is
     /// less than its best, and a start already reached with a score above
     /// 1 is not searched (the same test on the start's own call).

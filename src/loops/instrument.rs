@@ -201,11 +201,9 @@ impl Builder<'_> {
     }
 }
 
-/// Add score variables for `links` (indices into `s.links`), `circuits`
-/// and `loops` (grouping those circuits). Returns the flat model to compile.
 /// The partial equations of all scored links together may hold at most
-/// this many expression nodes: a loop through a 100,000-term sum would
-/// otherwise copy that sum once per term (10^10 nodes).
+/// this many expression nodes: a loop through a 100,000-term sum written
+/// out by hand would otherwise copy that sum once per term (10^10 nodes).
 pub const MAX_PARTIAL_NODES: usize = 20_000_000;
 
 pub(crate) fn node_count(e: &Expr) -> usize {
@@ -231,12 +229,28 @@ pub(crate) fn node_count(e: &Expr) -> usize {
     n
 }
 
+/// Add score variables for `links` (indices into `s.links`), `circuits`
+/// and `loops` (grouping those circuits). Returns the flat model to compile.
 pub fn instrument(
     s: &Structure,
     links: &[usize],
     circuits: &[Circuit],
     loops: &[Loop],
     partial: Partial,
+) -> Result<FlatModel> {
+    instrument_sharing(s, links, circuits, loops, partial, shared::MIN_NODES)
+}
+
+/// [`instrument`], sharing the parts of the partials of targets with at
+/// least `min_nodes` nodes (`usize::MAX`: none, every partial a whole
+/// copy, which tests compare the shared ones with).
+pub(crate) fn instrument_sharing(
+    s: &Structure,
+    links: &[usize],
+    circuits: &[Circuit],
+    loops: &[Loop],
+    partial: Partial,
+    min_nodes: usize,
 ) -> Result<FlatModel> {
     // Targets read by several scored links with big equations share the
     // parts of their partials that do not read the link's source.
@@ -253,7 +267,7 @@ pub fn instrument(
             continue;
         };
         let nodes = *counted.entry(z).or_insert_with(|| node_count(e));
-        size += if nodes >= shared::MIN_NODES && into[&z] > 1 {
+        size += if nodes >= min_nodes && into[&z] > 1 {
             shapes
                 .entry(z)
                 .or_insert_with(|| Shape::new(e))

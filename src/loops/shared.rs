@@ -17,7 +17,7 @@
 //! value the inline subtree would compute, so every score is unchanged to
 //! the bit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::syntax::ast::Expr;
 
@@ -38,6 +38,8 @@ pub(crate) struct Shape {
     leaves: HashMap<String, Vec<usize>>,
     /// Helpers made so far, by node.
     helpers: HashMap<usize, String>,
+    /// Helpers [`Shape::partial_nodes`] has counted the bodies of.
+    counted: HashSet<usize>,
 }
 
 impl Shape {
@@ -47,6 +49,7 @@ impl Shape {
             plain: Vec::new(),
             leaves: HashMap::new(),
             helpers: HashMap::new(),
+            counted: HashSet::new(),
         };
         s.visit(e);
         s
@@ -99,15 +102,21 @@ impl Shape {
         self.plain[node] && self.size[node] > 1 && !self.reads(node, x)
     }
 
-    /// Nodes of the partial equation for input `x` (helpers count one):
-    /// what [`Shape::lagged`] will build, counted without building it.
-    pub(crate) fn partial_nodes(&self, e: &Expr, x: &str) -> usize {
+    /// Nodes the partial equation for input `x` adds: what
+    /// [`Shape::lagged`] will build, counted without building it (a
+    /// helper's reference counts one, its body once, when first needed).
+    pub(crate) fn partial_nodes(&mut self, e: &Expr, x: &str) -> usize {
         self.count(e, 0, x)
     }
 
-    fn count(&self, e: &Expr, node: usize, x: &str) -> usize {
+    fn count(&mut self, e: &Expr, node: usize, x: &str) -> usize {
         if self.shared(node, x) {
-            return 1;
+            let body = if self.counted.insert(node) {
+                self.size[node]
+            } else {
+                0
+            };
+            return 1 + body;
         }
         match e {
             Expr::Call(..) => self.size[node],

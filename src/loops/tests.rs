@@ -247,6 +247,35 @@ fn loop_scores_through_a_huge_equation_are_refused_not_hung() {
     }
 }
 
+#[test]
+fn the_partial_size_guard_counts_shared_parts_once_each() {
+    // total = ((c1 + ... + cM) + x1) + ... + xn, left to right: each x's
+    // partial shares the sum before it, a part of its own (M + k nodes),
+    // so the partials hold about n M nodes. Past the limit, a typed
+    // refusal before building them.
+    let (m, n) = (10_000, 3_000);
+    let mut text = String::new();
+    for j in 0..m {
+        text.push_str(&format!("c{j} = {j} ~~|\n"));
+    }
+    for i in 0..n {
+        text.push_str(&format!("x{i} = s * {i} ~~|\n"));
+    }
+    let c: Vec<String> = (0..m).map(|j| format!("c{j}")).collect();
+    let x: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    text.push_str(&format!(
+        "total = ({}) + {} ~~|\n",
+        c.join(" + "),
+        x.join(" + ")
+    ));
+    text.push_str("s = INTEG(total - s, 0) ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n");
+    let project = crate::load_mdl(&text).unwrap();
+    match LtmModel::new(&project, None) {
+        Err(crate::Error::Unsupported { variable, .. }) => assert_eq!(variable, "total"),
+        other => panic!("expected a typed refusal, got {:?}", other.map(|_| ())),
+    }
+}
+
 /// The dominant set by its definition: sort by magnitude, take the fewest
 /// loops of each sign reaching 0.5, the sign that gets further wins.
 fn dominant_by_definition(scores: &[(usize, f64)]) -> Vec<usize> {
@@ -532,6 +561,31 @@ fn partials_of_a_sum_over_an_array_share_its_parts() {
         .sum();
     // Copied whole, the partials would hold n * (4n - 1) = 16,320 nodes.
     assert!(nodes < 3_000, "{nodes} nodes");
+
+    // Shared or copied whole, the same scores to the bit, in both
+    // conventions.
+    for partial in [Partial::Previous, Partial::Current] {
+        let run_with = |min_nodes: usize| {
+            let flat =
+                super::instrument::instrument_sharing(s, &into, &[], &[], partial, min_nodes)
+                    .expect("instruments");
+            let m = crate::CompiledModel::from_flat(&project, project.model(None).unwrap(), &flat)
+                .expect("compiles");
+            m.run(&crate::vm::RunOptions::default()).expect("runs")
+        };
+        let (shared, whole) = (run_with(16), run_with(usize::MAX));
+        for &k in &into {
+            let name = super::instrument::link_name(k);
+            let bits = |r: &crate::Results| -> Vec<u64> {
+                r.column(&name)
+                    .expect("score")
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            };
+            assert_eq!(bits(&shared), bits(&whole), "{name} {partial:?}");
+        }
+    }
 
     let run = ltm.run(&crate::vm::RunOptions::default()).expect("runs");
     let col = |name: &str| run.results.column(name).expect(name).to_vec();

@@ -26,7 +26,7 @@ pub(crate) struct Cells<'a> {
     /// PREVIOUS value, INIT value, DELAY initial value, held sample.
     pub state: &'a mut f64,
     /// A second number (DELAY FIXED's and DELAY MATERIAL's initial lag in
-    /// steps).
+    /// steps, isee DELAY's lag from the initial time).
     pub aux: &'a mut f64,
     /// Recorded DELAY input, one value per committed step (three for the
     /// variable pipelines: see [`record`]).
