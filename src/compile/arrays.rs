@@ -669,16 +669,7 @@ impl<'p> ArrayInfo<'p> {
                         return true;
                     }
                 }
-                Expr::Unary(_, a) => stack.push(a),
-                Expr::Binary(_, a, b) => {
-                    stack.push(a);
-                    stack.push(b);
-                }
-                Expr::If(c, a, b) => {
-                    stack.push(c);
-                    stack.push(a);
-                    stack.push(b);
-                }
+                Expr::Unary(..) | Expr::Binary(..) | Expr::If(..) => stack.extend(e.operands()),
                 Expr::Num(_) | Expr::Call(..) => {}
             }
         }

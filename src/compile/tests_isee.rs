@@ -100,12 +100,17 @@ fn isee_distributions_and_counting_functions() {
     assert!(err.to_string().contains("min and max"), "{err}");
 }
 
-/// isee RANK's third argument "breaks ties using [a] second array": equal
-/// values are ordered by it, the same way as the rank (smallest first for
-/// a positive rank, largest first for a negative one).
-#[test]
-fn rank_breaks_ties_with_its_third_argument() {
-    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+/// `name`'s value at saved time `t`.
+fn value_at(r: &crate::Results, name: &str, t: f64) -> f64 {
+    let i = r.times.iter().position(|&x| x == t).expect("saved time");
+    r.column(name).expect("column")[i]
+}
+
+/// A model over `D` (4 elements) with A = [4, -1, 4, -3] and B = [2, 0, 1,
+/// -7] beside `variables` (XMILE), and its run's results.
+fn with_a_and_b(variables: &str) -> (crate::ir::Project, crate::results::Results) {
+    let xmile = format!(
+        r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
         <sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
         <dimensions><dim name="D" size="4"/></dimensions>
         <model><variables>
@@ -114,15 +119,27 @@ fn rank_breaks_ties_with_its_third_argument() {
             <element subscript="3"><eqn>4</eqn></element><element subscript="4"><eqn>-3</eqn></element></aux>
           <aux name="B"><dimensions><dim name="D"/></dimensions>
             <element subscript="1"><eqn>2</eqn></element><element subscript="2"><eqn>0</eqn></element>
-            <element subscript="3"><eqn>1</eqn></element><element subscript="4"><eqn>0</eqn></element></aux>
-          <aux name="third"><eqn>RANK(A, 3, B)</eqn></aux>
-          <aux name="fourth"><eqn>RANK(A, 4, B)</eqn></aux>
-          <aux name="largest"><eqn>RANK(A, -1, B)</eqn></aux>
-          <aux name="third plain"><eqn>RANK(A, 3)</eqn></aux>
-        </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
+            <element subscript="3"><eqn>1</eqn></element><element subscript="4"><eqn>-7</eqn></element></aux>
+          {variables}
+        </variables></model></xmile>"#
+    );
+    let project = crate::load_xmile(&xmile).expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
     let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    (project, r)
+}
+
+/// isee RANK's third argument "breaks ties using [a] second array": equal
+/// values are ordered by it, the same way as the rank (smallest first for
+/// a positive rank, largest first for a negative one).
+#[test]
+fn rank_breaks_ties_with_its_third_argument() {
+    let (_, r) = with_a_and_b(
+        r#"<aux name="third"><eqn>RANK(A, 3, B)</eqn></aux>
+           <aux name="fourth"><eqn>RANK(A, 4, B)</eqn></aux>
+           <aux name="largest"><eqn>RANK(A, -1, B)</eqn></aux>
+           <aux name="third plain"><eqn>RANK(A, 3)</eqn></aux>"#,
+    );
     let v = |n: &str| r.column(n).expect(n)[0];
     // A's two 4s (elements 1 and 3) are ordered by B: 1 < 2.
     assert_eq!(v("third"), 3.0);
@@ -145,9 +162,7 @@ fn dimension_dot_element_is_its_position() {
           <aux name="smaller"><dimensions><dim name="size"/></dimensions>
             <eqn>IF size &lt; size.very_large THEN 1 ELSE 0</eqn></aux>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
-    let m = CompiledModel::new(&project, None).expect("compiles");
-    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let r = run_xmile(xmile);
     let v = |n: &str| r.column(n).expect(n)[0];
     assert_eq!(v("pos medium"), 2.0);
     assert_eq!(v("smaller[small]"), 1.0);
@@ -172,10 +187,7 @@ fn dimension_dot_element_is_its_position() {
         <model name="size"><variables>
           <aux name="medium" access="output"><eqn>7</eqn></aux>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(module).expect("loads");
-    let m = CompiledModel::new(&project, None).expect("compiles");
-    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
-    assert_eq!(r.column("x").expect("x")[0], 7.0);
+    assert_eq!(run_xmile(module).column("x").expect("x")[0], 7.0);
 }
 
 /// XMILE MIN, MAX and MEAN take "any mix of arrays and scalars": over
@@ -183,28 +195,16 @@ fn dimension_dot_element_is_its_position() {
 /// apply-to-all equation an array of the same dimension is its element.
 #[test]
 fn min_max_mean_of_arrays_and_scalars() {
-    let xmile = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
-        <sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
-        <dimensions><dim name="D" size="4"/></dimensions>
-        <model><variables>
-          <aux name="A"><dimensions><dim name="D"/></dimensions>
-            <element subscript="1"><eqn>4</eqn></element><element subscript="2"><eqn>-1</eqn></element>
-            <element subscript="3"><eqn>4</eqn></element><element subscript="4"><eqn>-3</eqn></element></aux>
-          <aux name="B"><dimensions><dim name="D"/></dimensions>
-            <element subscript="1"><eqn>2</eqn></element><element subscript="2"><eqn>0</eqn></element>
-            <element subscript="3"><eqn>1</eqn></element><element subscript="4"><eqn>-7</eqn></element></aux>
-          <aux name="max a 0"><eqn>MAX(A, 0)</eqn></aux>
-          <aux name="min a 0"><eqn>MIN(A, 0)</eqn></aux>
-          <aux name="min a b"><eqn>MIN(A, B)</eqn></aux>
-          <aux name="max slice"><eqn>MAX(A[*], 6)</eqn></aux>
-          <aux name="mean a 0"><eqn>MEAN(A, 0)</eqn></aux>
-          <aux name="each"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, 0)</eqn></aux>
-          <aux name="each vs sum"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, SUM(B))</eqn></aux>
-          <aux name="capped total"><eqn>MAX(0, SUM(A[*]) - 1)</eqn></aux>
-        </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
-    let m = CompiledModel::new(&project, None).expect("compiles");
-    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
+    let (project, r) = with_a_and_b(
+        r#"<aux name="max a 0"><eqn>MAX(A, 0)</eqn></aux>
+           <aux name="min a 0"><eqn>MIN(A, 0)</eqn></aux>
+           <aux name="min a b"><eqn>MIN(A, B)</eqn></aux>
+           <aux name="max slice"><eqn>MAX(A[*], 6)</eqn></aux>
+           <aux name="mean a 0"><eqn>MEAN(A, 0)</eqn></aux>
+           <aux name="each"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, 0)</eqn></aux>
+           <aux name="each vs sum"><dimensions><dim name="D"/></dimensions><eqn>MAX(A, SUM(B))</eqn></aux>
+           <aux name="capped total"><eqn>MAX(0, SUM(A[*]) - 1)</eqn></aux>"#,
+    );
     let v = |n: &str| r.column(n).expect(n)[0];
     assert_eq!(v("max a 0"), 4.0);
     assert_eq!(v("min a 0"), -3.0);
@@ -243,13 +243,8 @@ fn isee_delay_fixes_a_variable_duration_at_the_start() {
           <aux name="late"><eqn>DELAY(TIME, lag)</eqn></aux>
           <aux name="late from"><eqn>DELAY(TIME, lag, -1)</eqn></aux>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
-    let m = CompiledModel::new(&project, None).expect("compiles");
-    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
-    let at = |n: &str, t: f64| {
-        let i = r.times.iter().position(|&x| x == t).expect("saved time");
-        r.column(n).expect("column")[i]
-    };
+    let r = run_xmile(xmile);
+    let at = |n: &str, t: f64| value_at(&r, n, t);
     for t in [2.0, 3.0, 5.5, 8.0] {
         assert_eq!(at("late", t), t - 2.0, "t = {t}");
         assert_eq!(at("late from", t), t - 2.0, "t = {t}");
@@ -284,13 +279,8 @@ fn isee_history_and_rank() {
           <aux name="curve"><eqn>TIME</eqn><gf><xpts>0,1,2</xpts><ypts>0,10,30</ypts></gf></aux>
           <aux name="inverse"><eqn>LOOKUPINV(curve, 20)</eqn></aux>
         </variables></model></xmile>"#;
-    let project = crate::load_xmile(xmile).expect("loads");
-    let m = CompiledModel::new(&project, None).expect("compiles");
-    let r = m.run(&crate::vm::RunOptions::default()).expect("runs");
-    let at = |n: &str, t: f64| {
-        let i = r.times.iter().position(|&x| x == t).expect("saved time");
-        r.column(n).expect("column")[i]
-    };
+    let r = run_xmile(xmile);
+    let at = |n: &str, t: f64| value_at(&r, n, t);
     // s = 5 + 2 t: two time units ago it was 5 + 2 (t - 2); a time before
     // the start or after the current time reads 0 (isee's HISTORY).
     assert_eq!(at("two ago", 1.0), 0.0);

@@ -25,8 +25,8 @@ use crate::syntax::ast::Expr;
 /// nodes (smaller equations are cheap to copy, and helpers are variables).
 pub(crate) const MIN_NODES: usize = 16;
 
-/// The shape of one target's equation, in preorder (children in the order
-/// [`Shape::children`] gives).
+/// The shape of one target's equation, in preorder (operands in the order
+/// [`Expr::operands`] gives).
 pub(crate) struct Shape {
     /// Nodes in each node's subtree, itself included.
     size: Vec<usize>,
@@ -77,7 +77,7 @@ impl Shape {
             _ => {
                 // Every child is numbered, whatever the others are.
                 let mut plain = true;
-                for c in children(e) {
+                for c in e.operands() {
                     plain &= self.visit(c);
                 }
                 plain
@@ -123,7 +123,7 @@ impl Shape {
             _ => {
                 let mut n = 1;
                 let mut at = node + 1;
-                for c in children(e) {
+                for c in e.operands() {
                     n += self.count(c, at, x);
                     at += self.size[at];
                 }
@@ -186,15 +186,4 @@ impl Shape {
             _ => lag(e),
         }
     }
-}
-
-/// The operands of an operator node (none for leaves and calls).
-fn children(e: &Expr) -> impl Iterator<Item = &Expr> {
-    let (a, b, c): (Option<&Expr>, Option<&Expr>, Option<&Expr>) = match e {
-        Expr::Unary(_, a) => (Some(a), None, None),
-        Expr::Binary(_, a, b) => (Some(a), Some(b), None),
-        Expr::If(c, a, b) => (Some(c), Some(a), Some(b)),
-        _ => (None, None, None),
-    };
-    a.into_iter().chain(b).chain(c)
 }

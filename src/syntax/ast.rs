@@ -86,6 +86,18 @@ pub(crate) fn call(f: &str, args: Vec<Expr>) -> Expr {
 }
 
 impl Expr {
+    /// The operands of an operator node (unary, binary, IF), in order;
+    /// none for leaves and calls.
+    pub fn operands(&self) -> impl Iterator<Item = &Expr> {
+        let (a, b, c): (Option<&Expr>, Option<&Expr>, Option<&Expr>) = match self {
+            Expr::Unary(_, a) => (Some(a), None, None),
+            Expr::Binary(_, a, b) => (Some(a), Some(b), None),
+            Expr::If(c, a, b) => (Some(c), Some(a), Some(b)),
+            _ => (None, None, None),
+        };
+        a.into_iter().chain(b).chain(c)
+    }
+
     /// Visit every variable reference (plain and subscripted) in the tree.
     pub fn walk_refs<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
         match self {
