@@ -14,6 +14,9 @@ use crate::ir::Dialect;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Builtin {
     Abs,
+    /// `(partial change, change of the target, change of the source)`: an
+    /// LTM link score (see [`ltm_link_score`]).
+    LtmLinkScore,
     Arccos,
     Arcsin,
     Arctan,
@@ -176,6 +179,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
         "vector_lookup_element" => (VectorLookupElement, 5, MAX_CALL_ARGS),
         "abs" => (Abs, 1, 1),
+        "ltm_link_score" => (LtmLinkScore, 3, 3),
         "arccos" | "acos" => (Arccos, 1, 1),
         "arcsin" | "asin" => (Arcsin, 1, 1),
         "arctan" | "atan" => (Arctan, 1, 1),
@@ -257,12 +261,28 @@ pub fn floor_mod(a: f64, b: f64) -> f64 {
     a % b
 }
 
+/// An LTM link score from the link's partial change `dxz` of its target,
+/// the target's change `dz` and its source's change `dx`: 0 where either
+/// change is 0, else |dxz / dz| with the sign of dxz / dx. One builtin
+/// instead of the nine operations of its IF (the score models of
+/// [`crate::loops::instrument`] hold one per scored link); the same
+/// arithmetic, so the same bits.
+#[inline]
+pub fn ltm_link_score(dxz: f64, dz: f64, dx: f64) -> f64 {
+    if dz == 0.0 || dx == 0.0 {
+        0.0
+    } else {
+        (dxz / dz).abs() * sign(dxz / dx)
+    }
+}
+
 /// Evaluate a builtin. `args.len()` is within the arity from [`lookup`].
 pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
     use Builtin::*;
     let a = |i: usize| args.get(i).copied().unwrap_or(0.0);
     match b {
         Abs => a(0).abs(),
+        LtmLinkScore => ltm_link_score(a(0), a(1), a(2)),
         Arccos => a(0).acos(),
         Arcsin => a(0).asin(),
         Arctan => a(0).atan(),

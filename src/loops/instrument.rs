@@ -401,19 +401,8 @@ pub(crate) fn instrument_sharing(
                 };
                 b.add(dxz_name.clone(), dxz_expr, false)?;
                 let dxz = var(&dxz_name);
-                if_zero(
-                    bin(
-                        BinaryOp::Or,
-                        bin(BinaryOp::Eq, dz.clone(), Expr::Num(0.0)),
-                        bin(BinaryOp::Eq, dx.clone(), Expr::Num(0.0)),
-                    ),
-                    Expr::Num(0.0),
-                    bin(
-                        BinaryOp::Mul,
-                        call("abs", vec![bin(BinaryOp::Div, dxz.clone(), dz)]),
-                        call("sign", vec![bin(BinaryOp::Div, dxz, dx)]),
-                    ),
-                )
+                // 0 where dz or dx is 0, else |dxz / dz| * sign(dxz / dx).
+                call("ltm_link_score", vec![dxz, dz, dx])
             }
         };
         b.add(link_name(k), score, true)?;

@@ -615,3 +615,14 @@ fn partials_of_a_sum_over_an_array_share_its_parts() {
         );
     }
 }
+
+#[test]
+fn a_link_score_is_the_partial_share_with_the_links_sign() {
+    use crate::compile::builtins::ltm_link_score;
+    // |dxz / dz| with the sign of dxz / dx; 0 where either change is 0.
+    assert_eq!(ltm_link_score(2.0, 4.0, -1.0), -0.5);
+    assert_eq!(ltm_link_score(-3.0, -1.5, -2.0), 2.0);
+    assert_eq!(ltm_link_score(5.0, 0.0, 1.0), 0.0);
+    assert_eq!(ltm_link_score(5.0, 1.0, 0.0), 0.0);
+    assert!(ltm_link_score(1.0, f64::NAN, 1.0).is_nan());
+}
