@@ -724,45 +724,37 @@ impl<'p> ArrayInfo<'p> {
         }
         // XMILE MIN, MAX and MEAN of several arguments, "any mix of arrays
         // and scalars" (XMILE 1.0, array builtins; isee's MAX(A, 0)): over
-        // every element of every argument, when one ranges over a dimension
-        // the element being computed does not fix (a whole array in a
-        // scalar equation, a wildcard slice). In an apply-to-all equation
-        // `MAX(A, 0)` over A's own dimension stays element by element.
-        let several = args.len() > 1 && matches!(f, "min" | "max" | "mean");
-        if several && args.iter().any(|a| self.ranges_outside_calls(a, ctx)) {
-            let mut items = Vec::new();
-            for a in args {
-                if self.ranges_outside_calls(a, ctx) {
-                    items.extend(self.slice_items(a, ctx, variable)?);
-                } else {
-                    items.push(self.scalarize(a, ctx, variable)?);
-                }
-            }
-            return Ok(Some(match f {
-                "mean" => {
-                    let n = items.len() as f64;
-                    Expr::Binary(
-                        BinaryOp::Div,
-                        Box::new(balanced(items, BinaryOp::Add, 0.0)),
-                        Box::new(Expr::Num(n)),
-                    )
-                }
-                _ => balanced_call(f, items),
-            }));
-        }
-        // XMILE MEAN(a, b, ...): the mean of its arguments.
-        if f == "mean" && args.len() > 1 {
-            let items = args
+        // every element of every argument that ranges over a dimension the
+        // element being computed does not fix (a whole array in a scalar
+        // equation, a wildcard slice), and the others' values. In an
+        // apply-to-all equation `MAX(A, 0)` over A's own dimension stays
+        // element by element; MIN and MAX of scalars stay calls.
+        if args.len() > 1 && matches!(f, "min" | "max" | "mean") {
+            let ranging: Vec<bool> = args
                 .iter()
-                .map(|a| self.scalarize(a, ctx, variable))
-                .collect::<Result<Vec<_>>>()?;
-            let n = items.len() as f64;
-            let sum = balanced(items, BinaryOp::Add, 0.0);
-            return Ok(Some(Expr::Binary(
-                BinaryOp::Div,
-                Box::new(sum),
-                Box::new(Expr::Num(n)),
-            )));
+                .map(|a| self.ranges_outside_calls(a, ctx))
+                .collect();
+            if f == "mean" || ranging.contains(&true) {
+                let mut items = Vec::new();
+                for (a, &ranges) in args.iter().zip(&ranging) {
+                    if ranges {
+                        items.extend(self.slice_items(a, ctx, variable)?);
+                    } else {
+                        items.push(self.scalarize(a, ctx, variable)?);
+                    }
+                }
+                return Ok(Some(match f {
+                    "mean" => {
+                        let n = items.len() as f64;
+                        Expr::Binary(
+                            BinaryOp::Div,
+                            Box::new(balanced(items, BinaryOp::Add, 0.0)),
+                            Box::new(Expr::Num(n)),
+                        )
+                    }
+                    _ => balanced_call(f, items),
+                }));
+            }
         }
         // isee RANK(array, rank[, tiebreaker]): the 1-based index of the
         // element at that rank, 1 the smallest (-1 the largest); equal

@@ -161,18 +161,43 @@ impl ArrayInfo<'_> {
     }
 }
 
-/// 0-based rank of `values[i]`: how many elements sort before it
-/// (ascending when `ascending`, ties by position).
-fn rank0(values: &[f64], i: usize, ascending: bool) -> usize {
-    let v = values[i];
-    values
-        .iter()
-        .enumerate()
-        .filter(|&(j, &w)| {
-            let before = if ascending { w < v } else { w > v };
-            before || (w == v && j < i)
-        })
+/// Whether element `j` sorts before element `i`: by the first of `keys`
+/// where they differ (ascending when `ascending`), else by position. A NaN
+/// compares neither before nor equal, so it sorts before nothing.
+fn sorts_before(keys: &[&[f64]], j: usize, i: usize, ascending: bool) -> bool {
+    for key in keys {
+        let (x, y) = (key[j], key[i]);
+        if if ascending { x < y } else { x > y } {
+            return true;
+        }
+        if x != y {
+            return false;
+        }
+    }
+    j < i
+}
+
+/// 0-based rank of element `i` by `keys` (see [`sorts_before`]): how many
+/// elements sort before it.
+fn rank_by(keys: &[&[f64]], i: usize, ascending: bool) -> usize {
+    let n = keys.first().map_or(0, |k| k.len());
+    (0..n)
+        .filter(|&j| sorts_before(keys, j, i, ascending))
         .count()
+}
+
+/// For each sorted position by `keys`, the offset of the element there
+/// (NaN where no element has that rank, as with NaN values): the first
+/// element whose [`rank_by`] is the position.
+fn order_by(keys: &[&[f64]], ascending: bool, out: &mut Vec<f64>) {
+    let n = keys.first().map_or(0, |k| k.len());
+    out.clear();
+    out.resize(n, f64::NAN);
+    for i in (0..n).rev() {
+        if let Some(o) = out.get_mut(rank_by(keys, i, ascending)) {
+            *o = i as f64;
+        }
+    }
 }
 
 /// `(k, direction, values...)`: the 1-based rank of element k. As Vensim
@@ -185,7 +210,7 @@ pub fn vector_rank_element(args: &[f64]) -> f64 {
     if k < 0.0 || k as usize >= values.len() {
         return f64::NAN;
     }
-    (rank0(values, k as usize, dir > 0.0) + 1) as f64
+    (rank_by(&[values], k as usize, dir > 0.0) + 1) as f64
 }
 
 /// `(k, direction, values...)`: the 0-based offset of the element at
@@ -202,19 +227,12 @@ pub fn vector_sort_order_element(args: &[f64]) -> f64 {
 }
 
 /// `(direction, values...)` → for each sorted position, the offset of the
-/// element there (NaN where no element has that rank, as with NaN values):
-/// the first element whose [`rank0`] is the position.
+/// element there ([`order_by`] the values).
 fn sort_order(key: &[f64], out: &mut Vec<f64>) {
     let (Some(&dir), Some(values)) = (key.first(), key.get(1..)) else {
         return;
     };
-    out.resize(values.len(), f64::NAN);
-    for i in (0..values.len()).rev() {
-        let r = rank0(values, i, dir > 0.0);
-        if let Some(o) = out.get_mut(r) {
-            *o = i as f64;
-        }
-    }
+    order_by(&[values], dir > 0.0, out);
 }
 
 /// `(k, direction, values..., tiebreakers...)`: the 0-based offset of the
@@ -234,28 +252,13 @@ pub fn rank_tiebreak_element(args: &[f64]) -> f64 {
 }
 
 /// `(direction, values..., tiebreakers...)` → for each sorted position,
-/// the offset of the element there (see [`rank_tiebreak_element`]), found
-/// as [`sort_order`] finds it: by counting the elements that sort before
-/// each (so NaN values leave their positions NaN, as there).
+/// the offset of the element there ([`order_by`] value, then tiebreaker).
 fn tiebreak_order(key: &[f64], out: &mut Vec<f64>) {
     let Some((&dir, rest)) = key.split_first() else {
         return;
     };
     let (a, b) = rest.split_at(rest.len() / 2);
-    let first = |x: f64, y: f64| if dir > 0.0 { x < y } else { x > y };
-    out.clear();
-    out.resize(a.len(), f64::NAN);
-    for i in (0..a.len()).rev() {
-        let r = (0..a.len())
-            .filter(|&j| {
-                first(a[j], a[i])
-                    || (a[j] == a[i] && (first(b[j], b[i]) || (b[j] == b[i] && j < i)))
-            })
-            .count();
-        if let Some(o) = out.get_mut(r) {
-            *o = i as f64;
-        }
-    }
+    order_by(&[a, b], dir > 0.0, out);
 }
 
 /// `(offset, values...)`: the element at a 0-based offset (rounded), NaN

@@ -666,17 +666,9 @@ impl<'p, const W: usize> Lanes<'p, W> {
                         r[args[1] as usize],
                         r[args[2] as usize],
                     );
-                    // builtins::ltm_link_score, computed whole and then
-                    // selected, as the IF it replaces was: no branch, so
-                    // the lanes' divisions vectorize.
-                    let (mut q, mut t, mut o) = ([0.0; W], [0.0; W], [0.0; W]);
+                    let mut o = [0.0; W];
                     for l in 0..W {
-                        q[l] = p[l] / z[l];
-                        t[l] = p[l] / x[l];
-                    }
-                    for l in 0..W {
-                        let v = q[l].abs() * builtins::sign(t[l]);
-                        o[l] = if z[l] == 0.0 || x[l] == 0.0 { 0.0 } else { v };
+                        o[l] = builtins::ltm_link_score(p[l], z[l], x[l]);
                     }
                     r[*d as usize] = o;
                 }
