@@ -41,6 +41,17 @@ def once(i: int) -> None:
         v=simlin.simulate(model, pl.struct("Room Temperature"), outputs=None, reduce="final")
     )
     assert out.height == 3
+    # The plugin ABI: chunked input, a categorical run key, the list output,
+    # and a call that fails (its inputs are still released).
+    keyed = pl.concat([params.slice(0, 1), params.slice(1, 2)], rechunk=False).with_columns(
+        key=pl.Series(["a", "b", "c"], dtype=pl.Categorical)
+    )
+    series = keyed.select(
+        v=simlin.simulate(model, pl.struct("Room Temperature"), outputs=None, run="key")
+    )
+    assert series.height == 3
+    with contextlib.suppress(pl.exceptions.ComputeError):
+        keyed.select(simlin.simulate(model, pl.struct("key"), outputs=None, reduce="final"))
     for text in BAD:
         with contextlib.suppress(simlin.SimlinError):
             simlin.Project.from_xmile(text)

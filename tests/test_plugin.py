@@ -302,6 +302,79 @@ def test_graphical_function_points(graphical: simlin.Model) -> None:
         assert out["v"].struct.field("accumulated").to_list() == expected
 
 
+@pytest.mark.parametrize(
+    "dtype", ["Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32"]
+)
+def test_every_number_type_reads_as_its_value(teacup: simlin.Model, dtype: str) -> None:
+    df = pl.DataFrame({ROOM: [60, 70, 20], TAU: [5, 10, 12]}).with_columns(
+        pl.col(ROOM, TAU).cast(getattr(pl, dtype))
+    )
+    out = df.select(v=simlin.simulate(teacup, pl.struct(ROOM, TAU), outputs=[CUP], reduce="final"))
+    expected = [teacup.run({ROOM: r, TAU: t})[CUP][-1] for r, t in [(60, 5), (70, 10), (20, 12)]]
+    assert out["v"].struct.field(CUP).to_list() == expected
+
+
+def test_booleans_read_as_zero_and_one(teacup: simlin.Model) -> None:
+    df = pl.DataFrame({ROOM: [True, False]})
+    out = df.select(v=simlin.simulate(teacup, pl.struct(ROOM), outputs=[CUP], reduce="final"))
+    expected = [teacup.run({ROOM: r})[CUP][-1] for r in (1.0, 0.0)]
+    assert out["v"].struct.field(CUP).to_list() == expected
+
+
+def test_chunked_and_sliced_inputs_keep_their_rows(graphical: simlin.Model) -> None:
+    tables = [[(0.0, float(i)), (2.0, 10.0 - i), (4.0, 0.5 * i)] for i in range(6)]
+    # Integer x and Float32 y (exact here), read as f64.
+    pts = pl.DataFrame(
+        {"effect": [[{"x": int(x), "y": y} for x, y in t] for t in tables]},
+        schema={"effect": pl.List(pl.Struct({"x": pl.Int32, "y": pl.Float32}))},
+    )
+    rounded = [[(x, float(np.float32(y))) for x, y in t] for t in tables]
+    assert rounded == tables
+    expected = [graphical.run({"effect": t})["accumulated"][-1] for t in tables]
+    lists = pl.DataFrame(
+        {"effect": [[[x, y] for x, y in t] for t in tables]},
+        schema={"effect": pl.List(pl.List(pl.Float64))},
+    )
+    expr = simlin.simulate(graphical, pl.struct("effect"), outputs=["accumulated"], reduce="final")
+    for df in (pts, lists):
+        whole = df.select(v=expr)["v"].struct.field("accumulated").to_list()
+        assert whole == expected
+        chunks = pl.concat([df.slice(0, 2), df.slice(2, 3), df.slice(5, 1)], rechunk=False)
+        assert chunks.n_chunks() == 3
+        assert chunks.select(v=expr)["v"].struct.field("accumulated").to_list() == expected
+        # A slice's offsets: its rows, not the first ones of the buffer.
+        tail = df.slice(3, 3).select(v=expr)["v"].struct.field("accumulated").to_list()
+        assert tail == expected[3:]
+
+
+def test_categorical_enum_and_small_integer_run_keys() -> None:
+    model = simlin.Project.from_xmile(NOISY).main_model
+    keys = ["north", "south", "east", "west"]
+    df = pl.DataFrame({"key": keys, "n": [7, 8, 9, 250], "drift": [0.0] * 4, "init": [5.0] * 4})
+
+    def finals(run: Any) -> list[float]:
+        expr = simlin.simulate(
+            model, pl.struct("drift", "init"), outputs=["level"], reduce="final", seed=3, run=run
+        )
+        out: list[float] = df.select(v=expr)["v"].struct.field("level").to_list()
+        return out
+
+    by_string = finals("key")
+    assert by_string == [
+        model.run({"drift": 0.0, "init": 5.0}, seed=simlin.run_seed(3, k))["level"][-1]
+        for k in keys
+    ]
+    assert finals(pl.col("key").cast(pl.Categorical)) == by_string
+    assert finals(pl.col("key").cast(pl.Enum(["west", "east", "south", "north"]))) == by_string
+    by_int = finals("n")
+    assert finals(pl.col("n").cast(pl.UInt8)) == by_int
+    assert finals(pl.col("n").cast(pl.Int16)) == by_int
+    with pytest.raises(pl.exceptions.ComputeError, match="does not fit"):
+        finals(pl.col("n").cast(pl.UInt64) + 2**63)
+    with pytest.raises(pl.exceptions.ComputeError, match="dtype f64"):
+        finals(pl.col("n").cast(pl.Float64))
+
+
 def test_empty_frame(teacup: simlin.Model) -> None:
     df = pl.DataFrame({ROOM: []}, schema={ROOM: pl.Float64})
     out = df.select(v=simlin.simulate(teacup, pl.struct(ROOM), outputs=[CUP]))

@@ -96,8 +96,8 @@ pub struct SweepOptions {
     /// column), so no two rows of one query share a random stream.
     pub run_seeds: Option<Vec<u64>>,
     pub on_error: OnError,
-    /// Worker threads; `None` = the current rayon pool (Polars' pool when
-    /// called from inside a Polars plugin, the global pool otherwise).
+    /// Worker threads; `None` = the current rayon pool when called on one,
+    /// else one thread per core.
     pub threads: Option<usize>,
     pub engine: Engine,
     /// Runs per lockstep batch: 1, 2, 4, 8, 16, 32 or 64; 0 (the default)
@@ -266,23 +266,17 @@ fn plan(m: &CompiledModel, n_runs: usize, params: &[Param], opts: &SweepOptions)
     })
 }
 
-/// Run `f` on the pool a sweep with `threads` uses: a pool of that many
-/// threads, the current rayon pool (Polars' pool, for the plugin), or the
-/// process's sweep pool.
+/// Run `f` on the pool a sweep with `threads` uses: the process's pool of
+/// that many threads, the current rayon pool (when already on one), or the
+/// process's default sweep pool.
 fn in_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
     match threads {
         Some(0) => Err(Error::BadSweep {
             message: "threads must be at least 1".into(),
         }),
-        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| Error::BadSweep {
-                message: format!("cannot start {n} threads: {e}"),
-            })?
-            .install(f)),
+        Some(n) => Ok(process_pool(Some(n))?.install(f)),
         None if rayon::current_thread_index().is_some() => Ok(f()),
-        None => Ok(process_pool()?.install(f)),
+        None => Ok(process_pool(None)?.install(f)),
     }
 }
 
@@ -567,35 +561,48 @@ fn resolve_outputs(m: &CompiledModel, names: Option<&[String]>) -> Result<Vec<u3
 /// that spread work of their own around a sweep (building its output
 /// frame) without touching rayon's global pool, which a `fork` breaks.
 pub fn on_process_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
-    Ok(process_pool()?.install(f))
+    Ok(process_pool(None)?.install(f))
 }
 
-/// The pool sweeps run on by default: one per process, made on first use.
-/// Not rayon's global pool: a `fork`ed child inherits that pool's state but
-/// none of its threads, so the child's first sweep would wait forever. A
-/// child (a new process id) makes a pool of its own; the parent's, whose
-/// threads do not exist in the child, is left alone.
-fn process_pool() -> Result<Arc<rayon::ThreadPool>> {
-    static POOL: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+/// The pools sweeps run on: per process, one for each thread count asked
+/// for (`None`: one thread per core), made on first use and kept, so a
+/// sweep (or a plugin call on a small batch) does not start threads of its
+/// own every time (the four sizes used last). Not rayon's global pool: a `fork`ed child inherits that
+/// pool's state but none of its threads, so the child's first sweep would
+/// wait forever. A child (a new process id) makes pools of its own; the
+/// parent's, whose threads do not exist in the child, are left alone.
+fn process_pool(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>> {
+    type Pools = Vec<(Option<usize>, Arc<rayon::ThreadPool>)>;
+    static POOLS: Mutex<Option<(u32, Pools)>> = Mutex::new(None);
     let pid = std::process::id();
-    let mut slot = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((owner, pool)) = slot.as_ref() {
-        if *owner == pid {
-            return Ok(pool.clone());
+    let mut slot = POOLS.lock().unwrap_or_else(|p| p.into_inner());
+    if slot.as_ref().is_some_and(|(owner, _)| *owner != pid) {
+        // The inherited pools' threads are gone: dropping them would signal
+        // them; forgetting them is all a child can do.
+        if let Some(stale) = slot.take() {
+            std::mem::forget(stale);
         }
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .thread_name(|i| format!("simlin-sweep-{i}"))
-        .build()
-        .map_err(|e| Error::BadSweep {
-            message: format!("cannot start the sweep's threads: {e}"),
-        })?;
-    let pool = Arc::new(pool);
-    if let Some(stale) = slot.replace((pid, pool.clone())) {
-        // The inherited pool's threads are gone: dropping it would signal
-        // them; forgetting it is all a child can do.
-        std::mem::forget(stale);
+    let (_, pools) = slot.get_or_insert_with(|| (pid, Vec::new()));
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return Ok(pool.clone());
     }
+    let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("simlin-sweep-{i}"));
+    if let Some(n) = threads {
+        builder = builder.num_threads(n);
+    }
+    let pool = Arc::new(builder.build().map_err(|e| Error::BadSweep {
+        message: match threads {
+            Some(n) => format!("cannot start {n} threads: {e}"),
+            None => format!("cannot start the sweep's threads: {e}"),
+        },
+    })?);
+    // A few sizes at most: a caller trying thread counts in turn does not
+    // keep every pool's threads alive (a sweep still running keeps its own).
+    if pools.len() == 4 {
+        pools.remove(0);
+    }
+    pools.push((threads, pool.clone()));
     Ok(pool)
 }
 

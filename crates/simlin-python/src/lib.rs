@@ -7,7 +7,8 @@
 //! [`sweep`] (parameter sweeps on a background thread, outputs as Arrow),
 //! [`view`] (NumPy views of Arrow buffers),
 //! [`options`] (the run settings every run, sim and sweep takes),
-//! [`plugin`] (the Polars expression plugin and its model-handle registry). Every
+//! [`plugin`] (the Polars expression plugin and its model-handle registry),
+//! [`plugin_ffi`] (Polars' plugin ABI on Arrow arrays). Every
 //! engine call goes through [`detach::detached`] (GIL released, panics
 //! caught) and every failure becomes a Python exception in [`errors`].
 
@@ -15,6 +16,7 @@ mod detach;
 mod errors;
 mod options;
 mod plugin;
+mod plugin_ffi;
 mod project;
 mod results;
 mod sim;

@@ -4,7 +4,7 @@
 //! plugin: Polars loads the same file (by path; the dynamic loader hands back
 //! the already loaded library, so its statics are shared with the Python
 //! module) and calls the `_polars_plugin_simulate` / `_polars_plugin_field_simulate`
-//! symbols that `#[polars_expr]` generates.
+//! symbols defined here, through the ABI in [`crate::plugin_ffi`].
 //!
 //! Polars pickles the expression's keyword arguments, and a query may be
 //! serialized and evaluated in another process (Polars' own serialization,
@@ -27,30 +27,36 @@
 //! `(x, y)` points for graphical functions: `List(Struct{x, y})` or
 //! `List(List(number))`). Row `r` of the batch Polars hands over is run `r`
 //! of one [`simlin::sweep::sweep`] (seed `seed + r`), executed on the
-//! plugin's Polars thread pool (sized by `POLARS_MAX_THREADS`). Output: with a
+//! engine's sweep pool (`POLARS_MAX_THREADS` threads when that is set, as
+//! Polars sizes its own). Output: with a
 //! reduction, a Struct of one f64 field per output; without, a
 //! `List(Struct{time, <output>...})` per row.
 //!
-//! Every failure becomes a `PolarsError` (Python: `polars.exceptions.ComputeError`)
-//! with the engine's message; panics are caught and reported the same way.
+//! Every failure becomes the plugin's error message (Python:
+//! `polars.exceptions.ComputeError`) with the engine's message; panics are
+//! caught and reported the same way.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use ::polars_arrow::array::{Array, ListArray, PrimitiveArray, StructArray};
-use ::polars_arrow::bitmap::Bitmap;
-use ::polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
-use ::polars_arrow::offset::OffsetsBuffer;
-use polars::prelude::*;
+use polars_arrow::array::{
+    Array, BooleanArray, DictionaryArray, ListArray, PrimitiveArray, StructArray, Utf8Array,
+    Utf8ViewArray,
+};
+use polars_arrow::bitmap::Bitmap;
+use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
+use polars_arrow::ffi::ArrowSchema;
+use polars_arrow::offset::OffsetsBuffer;
 use pyo3::prelude::*;
-use pyo3_polars::derive::polars_expr;
 use serde::Deserialize;
 use simlin::sweep::{self, OnError, Param, ParamValues, Progress, Reduce, SweepOptions};
 use simlin::{CompiledModel, Method};
 
-use crate::detach::panic_message;
 use crate::errors::BindError;
+use crate::plugin_ffi::{
+    dtype_name, expr_call, field_call, logical, CallerContext, Column, PluginError, PluginResult,
+    SeriesExport,
+};
 use crate::project::PyModel;
 
 // ---------------------------------------------------------------------------
@@ -112,7 +118,7 @@ pub(crate) fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// The model an expression names: a cached one, or compiled from the text
 /// the expression carries (and cached).
-fn lookup(model: &ModelKwargs) -> PolarsResult<Arc<CompiledModel>> {
+fn lookup(model: &ModelKwargs) -> PluginResult<Arc<CompiledModel>> {
     {
         let mut r = registry();
         if let Some(m) = r.pinned.get(&model.key) {
@@ -149,7 +155,7 @@ pub(crate) struct ModelKwargs {
 }
 
 impl ModelKwargs {
-    fn compile(&self) -> PolarsResult<CompiledModel> {
+    fn compile(&self) -> PluginResult<CompiledModel> {
         let text = self.text.as_deref().ok_or_else(|| {
             err(
                 "the simlin.Model this expression was built from is not available in this \
@@ -170,37 +176,79 @@ impl ModelKwargs {
     }
 }
 
-/// Each row's seed from the `run` input.
-fn run_seeds(run: &Series, seed: u64) -> PolarsResult<Vec<u64>> {
-    if run.null_count() > 0 {
+/// Each row's seed from the `run` input: integer keys as they are, strings
+/// (and categoricals, by their category) by their hash.
+fn run_seeds(run: &Column, seed: u64) -> PluginResult<Vec<u64>> {
+    if run.chunks.iter().any(|c| c.null_count() > 0) {
         return Err(err(
             "the run key column has nulls: every row needs its own key",
         ));
     }
-    if run.dtype().is_integer() {
-        let keys = run.cast(&DataType::Int64)?;
-        let keys = keys.i64()?;
-        return Ok(keys
-            .into_no_null_iter()
-            .map(|k| simlin::sweep::int_key_seed(seed, k))
-            .collect());
-    }
-    if !run.dtype().is_float() {
-        // Strings, and anything that reads as strings (categoricals).
-        if let Ok(keys) = run.cast(&DataType::String) {
-            let keys = keys.str()?;
-            return Ok(keys
-                .iter()
-                .map(|k| simlin::sweep::str_key_seed(seed, k.unwrap_or_default()))
-                .collect());
+    let mut seeds = Vec::with_capacity(run.len());
+    for chunk in &run.chunks {
+        let chunk = chunk.as_ref();
+        if let Some(keys) = integers(chunk) {
+            for k in keys {
+                let k = i64::try_from(k).map_err(|_| {
+                    err(format!("run key {k} does not fit a 64-bit signed integer"))
+                })?;
+                seeds.push(simlin::sweep::int_key_seed(seed, k));
+            }
+        } else if !for_each_str(chunk, &mut |k| {
+            seeds.push(simlin::sweep::str_key_seed(seed, k.unwrap_or_default()))
+        }) {
+            return Err(err(format!(
+                "the run key column has dtype {}; expected integers or strings",
+                dtype_name(&run.dtype)
+            )));
         }
     }
-    Err(err(format!(
-        "the run key column has dtype {}; expected integers or strings",
-        run.dtype()
-    )))
+    Ok(seeds)
 }
 
+/// An integer array's values (nulls as 0), widened; `None` for other types.
+fn integers(arr: &dyn Array) -> Option<Vec<i128>> {
+    macro_rules! ints {
+        ($($t:ty),*) => {$(
+            if let Some(a) = arr.as_any().downcast_ref::<PrimitiveArray<$t>>() {
+                return Some(a.values_iter().map(|&v| v as i128).collect());
+            }
+        )*};
+    }
+    ints!(i8, i16, i32, i64, u8, u16, u32, u64);
+    None
+}
+
+/// Call `f` with each row of a string array (Polars' string views, plain
+/// Arrow strings, or a categorical's dictionary); `false` for other types.
+fn for_each_str(arr: &dyn Array, f: &mut dyn FnMut(Option<&str>)) -> bool {
+    let any = arr.as_any();
+    if let Some(a) = any.downcast_ref::<Utf8ViewArray>() {
+        a.iter().for_each(f);
+    } else if let Some(a) = any.downcast_ref::<Utf8Array<i64>>() {
+        a.iter().for_each(f);
+    } else if let Some(a) = any.downcast_ref::<Utf8Array<i32>>() {
+        a.iter().for_each(f);
+    } else {
+        macro_rules! dict {
+            ($($t:ty),*) => {$(
+                if let Some(a) = any.downcast_ref::<DictionaryArray<$t>>() {
+                    let mut values = Vec::with_capacity(a.values().len());
+                    if !for_each_str(a.values().as_ref(), &mut |v| values.push(v.map(str::to_owned))) {
+                        return false;
+                    }
+                    for k in a.keys_iter() {
+                        f(k.and_then(|k| values.get(k)?.as_deref()));
+                    }
+                    return true;
+                }
+            )*};
+        }
+        dict!(u8, u16, u32, u64, i8, i16, i32, i64);
+        return false;
+    }
+    true
+}
 // ---------------------------------------------------------------------------
 // Keyword arguments
 // ---------------------------------------------------------------------------
@@ -222,12 +270,12 @@ pub(crate) struct SimulateKwargs {
     on_error: String,
 }
 
-fn err(message: impl std::fmt::Display) -> PolarsError {
-    PolarsError::ComputeError(format!("simlin: {message}").into())
+fn err(message: impl std::fmt::Display) -> PluginError {
+    PluginError(format!("simlin: {message}"))
 }
 
 impl SimulateKwargs {
-    fn sweep_options(&self) -> PolarsResult<SweepOptions> {
+    fn sweep_options(&self) -> PluginResult<SweepOptions> {
         let reduce = match (self.reduce.as_deref(), self.reduce_at) {
             (None, _) => None,
             (Some("final"), _) => Some(Reduce::Final),
@@ -268,8 +316,7 @@ impl SimulateKwargs {
             save_step: self.save_step,
             seed: self.seed,
             on_error,
-            // The caller installs the pool (see `run_sweep`).
-            threads: None,
+            threads: polars_max_threads(),
             ..SweepOptions::default()
         })
     }
@@ -277,7 +324,7 @@ impl SimulateKwargs {
 
 /// Resolve the output display names (and validate the time settings) with
 /// an empty sweep.
-fn output_names(m: &CompiledModel, opts: &SweepOptions) -> PolarsResult<Vec<String>> {
+fn output_names(m: &CompiledModel, opts: &SweepOptions) -> PluginResult<Vec<String>> {
     let names = sweep::sweep(m, 0, &[], opts, &Progress::new())
         .map_err(err)?
         .outputs;
@@ -298,17 +345,15 @@ fn output_names(m: &CompiledModel, opts: &SweepOptions) -> PolarsResult<Vec<Stri
     Ok(names)
 }
 
-fn output_dtype(names: &[String], reduced: bool) -> DataType {
-    let fields = names
-        .iter()
-        .map(|n| Field::new(n.as_str().into(), DataType::Float64));
+fn output_dtype(names: &[String], reduced: bool) -> ArrowDataType {
+    let fields = struct_dtype(&names.iter().map(String::as_str).collect::<Vec<_>>());
     if reduced {
-        DataType::Struct(fields.collect())
+        fields
     } else {
-        let time = Field::new("time".into(), DataType::Float64);
-        DataType::List(Box::new(DataType::Struct(
-            std::iter::once(time).chain(fields).collect(),
-        )))
+        let with_time = std::iter::once("time")
+            .chain(names.iter().map(String::as_str))
+            .collect::<Vec<_>>();
+        ListArray::<i64>::default_datatype(struct_dtype(&with_time))
     }
 }
 
@@ -317,40 +362,65 @@ fn output_dtype(names: &[String], reduced: bool) -> DataType {
 // ---------------------------------------------------------------------------
 
 /// Output type: a Struct of outputs, or a List of Struct{time, outputs}.
-fn simulate_output(input_fields: &[Field], kwargs: SimulateKwargs) -> PolarsResult<Field> {
-    guarded(|| {
-        let input = match input_fields {
-            [f] | [f, _] => f,
-            _ => return Err(err("simulate takes a struct input and an optional run key")),
-        };
-        let m = lookup(&kwargs.model)?;
-        let opts = kwargs.sweep_options()?;
-        let names = output_names(&m, &opts)?;
-        Ok(Field::new(
-            input.name().clone(),
-            output_dtype(&names, opts.reduce.is_some()),
-        ))
-    })
+fn simulate_output(
+    input_fields: &[ArrowField],
+    kwargs: SimulateKwargs,
+) -> PluginResult<ArrowField> {
+    let input = match input_fields {
+        [f] | [f, _] => f,
+        _ => return Err(err("simulate takes a struct input and an optional run key")),
+    };
+    let m = lookup(&kwargs.model)?;
+    let opts = kwargs.sweep_options()?;
+    let names = output_names(&m, &opts)?;
+    Ok(ArrowField::new(
+        input.name.clone(),
+        output_dtype(&names, opts.reduce.is_some()),
+        true,
+    ))
 }
 
-#[polars_expr(output_type_func_with_kwargs=simulate_output)]
-fn simulate(inputs: &[Series], kwargs: SimulateKwargs) -> PolarsResult<Series> {
-    guarded(|| simulate_impl(inputs, &kwargs))
-}
-
-/// Run `f`, turning a panic into an error (the generated FFI wrapper would
-/// only report "PANIC").
-fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(payload) => Err(err(format!(
-            "internal error in the simlin engine: {}",
-            panic_message(payload.as_ref())
-        ))),
+/// The output field Polars asks for before running (see [`plugin_ffi`]).
+///
+/// # Safety
+/// Called by Polars with the plugin ABI's arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _polars_plugin_field_simulate(
+    fields: *const ArrowSchema,
+    len: usize,
+    return_value: *mut ArrowSchema,
+    kwargs_ptr: *const u8,
+    kwargs_len: usize,
+) {
+    unsafe {
+        field_call(
+            fields,
+            len,
+            return_value,
+            kwargs_ptr,
+            kwargs_len,
+            simulate_output,
+        )
     }
 }
 
-fn simulate_impl(inputs: &[Series], kwargs: &SimulateKwargs) -> PolarsResult<Series> {
+/// The expression itself (see [`plugin_ffi`]).
+///
+/// # Safety
+/// Called by Polars with the plugin ABI's arguments.
+#[no_mangle]
+pub unsafe extern "C" fn _polars_plugin_simulate(
+    inputs: *const SeriesExport,
+    len: usize,
+    kwargs_ptr: *const u8,
+    kwargs_len: usize,
+    return_value: *mut SeriesExport,
+    _context: *const CallerContext,
+) {
+    unsafe { expr_call(inputs, len, kwargs_ptr, kwargs_len, return_value, simulate) }
+}
+
+fn simulate(inputs: &[Column], kwargs: SimulateKwargs) -> PluginResult<Box<dyn Array>> {
     let (input, run) = match inputs {
         [s] => (s, None),
         [s, run] => (s, Some(run)),
@@ -401,28 +471,35 @@ fn simulate_impl(inputs: &[Series], kwargs: &SimulateKwargs) -> PolarsResult<Ser
     } else {
         series_array(&names, n, times, values, &ok)?
     };
-    let out = Series::from_arrow(input.name().clone(), array)?;
     let expected = output_dtype(&names, opts.reduce.is_some());
-    if out.dtype() != &expected {
+    if array.dtype() != &expected {
         return Err(err(format!(
-            "internal error: built {} instead of {expected}",
-            out.dtype()
+            "internal error: built {} instead of {}",
+            dtype_name(array.dtype()),
+            dtype_name(&expected)
         )));
     }
-    Ok(out)
+    Ok(array)
 }
 
-/// The sweep, on the plugin's Polars thread pool.
+/// The sweep, on the engine's sweep pool (see [`polars_max_threads`]).
 fn run_sweep(
     m: &CompiledModel,
     n: usize,
     params: &[Param],
     opts: &SweepOptions,
-) -> PolarsResult<sweep::SweepResult> {
-    let progress = Progress::new();
-    pyo3_polars::export::polars_core::runtime::THREAD_POOL
-        .install(|| sweep::sweep(m, n, params, opts, &progress))
-        .map_err(err)
+) -> PluginResult<sweep::SweepResult> {
+    sweep::sweep(m, n, params, opts, &Progress::new()).map_err(err)
+}
+
+/// `POLARS_MAX_THREADS`, when set: the plugin's sweeps use as many threads
+/// as Polars' own pool, which that variable sizes (unset: one per core, as
+/// Polars does).
+fn polars_max_threads() -> Option<usize> {
+    std::env::var("POLARS_MAX_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
 }
 
 // ---------------------------------------------------------------------------
@@ -454,20 +531,40 @@ struct ParamTable {
 /// (naming the field and row) with `OnError::Raise`; with `OnError::Null`
 /// their rows are marked invalid and filled from the first valid row, so the
 /// run indices (and seeds) still match the input rows.
-fn read_params(input: &Series, on_error: OnError) -> PolarsResult<ParamTable> {
+fn read_params(input: &Column, on_error: OnError) -> PluginResult<ParamTable> {
     let n = input.len();
-    let ca = input.struct_().map_err(|_| {
+    let not_struct = || {
         err(format!(
             "simulate expects a struct column (one field per parameter, e.g. \
              pl.struct('a', 'b')), got {}",
-            input.dtype()
+            dtype_name(&input.dtype)
         ))
-    })?;
-    let outer_null: Vec<bool> = ca.is_null().iter().map(|v| v == Some(true)).collect();
+    };
+    let ArrowDataType::Struct(field_types) = logical(&input.dtype) else {
+        return Err(not_struct());
+    };
+    let chunks = input
+        .chunks
+        .iter()
+        .map(|c| {
+            c.as_any()
+                .downcast_ref::<StructArray>()
+                .ok_or_else(not_struct)
+        })
+        .collect::<PluginResult<Vec<_>>>()?;
+    let outer_null: Vec<bool> = chunks
+        .iter()
+        .flat_map(|c| (0..c.len()).map(|r| c.is_null(r)))
+        .collect();
     let mut fields = Vec::new();
-    for s in ca.fields_as_series() {
-        let name = s.name().to_string();
-        let cells = read_field(&name, &s, on_error)?;
+    for (i, field) in field_types.iter().enumerate() {
+        let name = field.name.to_string();
+        let parts = chunks
+            .iter()
+            .map(|c| c.values().get(i).map(|a| a.as_ref()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| err("internal error: a struct chunk lacks a field"))?;
+        let cells = read_field(&name, &field.dtype, &parts, on_error)?;
         fields.push((name, cells));
     }
     let mut valid = vec![true; n];
@@ -516,36 +613,90 @@ fn read_params(input: &Series, on_error: OnError) -> PolarsResult<ParamTable> {
     Ok(ParamTable { params, valid })
 }
 
-fn bad_dtype(name: &str, dtype: &DataType) -> PolarsError {
+fn bad_dtype(name: &str, dtype: &ArrowDataType) -> PluginError {
     err(format!(
-        "parameter field '{name}' has type {dtype}; expected a number, or a list of \
-         (x, y) points (List(Struct{{x, y}}) or List(List(number)))"
+        "parameter field '{name}' has type {}; expected a number, or a list of \
+         (x, y) points (List(Struct{{x, y}}) or List(List(number)))",
+        dtype_name(dtype)
     ))
 }
 
-/// One struct field's cells. With `OnError::Null`, NaN numbers count as null.
-fn read_field(name: &str, s: &Series, on_error: OnError) -> PolarsResult<Cells> {
-    let dtype = s.dtype();
-    if dtype.is_primitive_numeric() || dtype.is_bool() || dtype.is_null() {
-        let f = s.cast(&DataType::Float64)?;
-        let nan_is_null = on_error == OnError::Null;
-        let col = f
-            .f64()?
-            .iter()
-            .map(|v| v.filter(|x| !(nan_is_null && x.is_nan())))
-            .collect();
-        return Ok(Cells::Numbers(col));
+/// A number, boolean or null array's values as f64 (nulls as `None`);
+/// `None` for other types.
+fn numbers(arr: &dyn Array) -> Option<Vec<Option<f64>>> {
+    let any = arr.as_any();
+    macro_rules! prim {
+        ($($t:ty),*) => {$(
+            if let Some(a) = any.downcast_ref::<PrimitiveArray<$t>>() {
+                return Some(a.iter().map(|v| v.map(|&x| x as f64)).collect());
+            }
+        )*};
     }
-    let DataType::List(inner) = dtype else {
-        return Err(bad_dtype(name, dtype));
+    prim!(f64, f32, i8, i16, i32, i64, i128, u8, u16, u32, u64);
+    if let Some(a) = any.downcast_ref::<BooleanArray>() {
+        return Some(a.iter().map(|v| v.map(f64::from)).collect());
+    }
+    if arr.dtype() == &ArrowDataType::Null {
+        return Some(vec![None; arr.len()]);
+    }
+    None
+}
+
+/// A list array's rows (`None` for null rows); `None` for other types.
+fn list_rows(arr: &dyn Array) -> Option<Vec<Option<Box<dyn Array>>>> {
+    let any = arr.as_any();
+    if let Some(a) = any.downcast_ref::<ListArray<i64>>() {
+        return Some(
+            (0..a.len())
+                .map(|r| (!a.is_null(r)).then(|| a.value(r)))
+                .collect(),
+        );
+    }
+    if let Some(a) = any.downcast_ref::<ListArray<i32>>() {
+        return Some(
+            (0..a.len())
+                .map(|r| (!a.is_null(r)).then(|| a.value(r)))
+                .collect(),
+        );
+    }
+    None
+}
+
+/// One struct field's cells, over the chunks. With `OnError::Null`, NaN
+/// numbers count as null.
+fn read_field(
+    name: &str,
+    dtype: &ArrowDataType,
+    parts: &[&dyn Array],
+    on_error: OnError,
+) -> PluginResult<Cells> {
+    let nan_is_null = on_error == OnError::Null;
+    let inner = match logical(dtype) {
+        ArrowDataType::List(f) | ArrowDataType::LargeList(f) => Some(&f.dtype),
+        _ => None,
     };
-    let list = s.list()?;
-    let mut col = Vec::with_capacity(s.len());
-    for (r, row) in list.series_iter().enumerate() {
-        col.push(match row {
-            None => None,
-            Some(points) => Some(read_points(name, r, inner, &points)?),
-        });
+    let Some(inner) = inner else {
+        let mut col = Vec::new();
+        for part in parts {
+            let values = numbers(*part).ok_or_else(|| bad_dtype(name, dtype))?;
+            col.extend(
+                values
+                    .into_iter()
+                    .map(|v| v.filter(|x| !(nan_is_null && x.is_nan()))),
+            );
+        }
+        return Ok(Cells::Numbers(col));
+    };
+    let mut col = Vec::new();
+    for part in parts {
+        let rows = list_rows(*part).ok_or_else(|| bad_dtype(name, dtype))?;
+        for row in rows {
+            let r = col.len();
+            col.push(match row {
+                None => None,
+                Some(points) => Some(read_points(name, r, dtype, inner, points.as_ref())?),
+            });
+        }
     }
     Ok(Cells::Tables(col))
 }
@@ -554,29 +705,34 @@ fn read_field(name: &str, s: &Series, on_error: OnError) -> PolarsResult<Cells> 
 fn read_points(
     name: &str,
     row: usize,
-    inner: &DataType,
-    points: &Series,
-) -> PolarsResult<Vec<(f64, f64)>> {
+    dtype: &ArrowDataType,
+    inner: &ArrowDataType,
+    points: &dyn Array,
+) -> PluginResult<Vec<(f64, f64)>> {
     let bad_point = || {
         err(format!(
             "parameter field '{name}', row {row}: every point needs a numeric x and y \
              (no nulls)"
         ))
     };
-    match inner {
-        DataType::Struct(_) => {
-            let st = points.struct_()?;
-            let coord = |c: &str| -> PolarsResult<Vec<Option<f64>>> {
-                let f = st.field_by_name(c).map_err(|_| {
+    match logical(inner) {
+        ArrowDataType::Struct(coords) => {
+            let st = points
+                .as_any()
+                .downcast_ref::<StructArray>()
+                .ok_or_else(|| bad_dtype(name, dtype))?;
+            let coord = |c: &str| -> PluginResult<Vec<Option<f64>>> {
+                let i = coords.iter().position(|f| f.name == c).ok_or_else(|| {
                     err(format!(
                         "parameter field '{name}': graphical-function points need fields \
                          'x' and 'y'"
                     ))
                 })?;
-                if !(f.dtype().is_primitive_numeric() || f.dtype().is_null()) {
+                let values = st.values().get(i).ok_or_else(bad_point)?;
+                if values.dtype() == &ArrowDataType::Boolean {
                     return Err(bad_point());
                 }
-                Ok(f.cast(&DataType::Float64)?.f64()?.iter().collect())
+                numbers(values.as_ref()).ok_or_else(bad_point)
             };
             let (xs, ys) = (coord("x")?, coord("y")?);
             xs.into_iter()
@@ -587,19 +743,23 @@ fn read_points(
                 })
                 .collect()
         }
-        DataType::List(coord) if coord.is_primitive_numeric() => points
-            .list()?
-            .series_iter()
-            .map(|p| {
-                let p = p.ok_or_else(bad_point)?.cast(&DataType::Float64)?;
-                let xy: Vec<Option<f64>> = p.f64()?.iter().collect();
-                match xy.as_slice() {
-                    [Some(x), Some(y)] => Ok((*x, *y)),
-                    _ => Err(bad_point()),
-                }
-            })
-            .collect(),
-        _ => Err(bad_dtype(name, &DataType::List(Box::new(inner.clone())))),
+        ArrowDataType::List(_) | ArrowDataType::LargeList(_) => {
+            let rows = list_rows(points).ok_or_else(|| bad_dtype(name, dtype))?;
+            rows.into_iter()
+                .map(|p| {
+                    let p = p.ok_or_else(bad_point)?;
+                    if p.dtype() == &ArrowDataType::Boolean {
+                        return Err(bad_dtype(name, dtype));
+                    }
+                    let xy = numbers(p.as_ref()).ok_or_else(|| bad_dtype(name, dtype))?;
+                    match xy.as_slice() {
+                        [Some(x), Some(y)] => Ok((*x, *y)),
+                        _ => Err(bad_point()),
+                    }
+                })
+                .collect()
+        }
+        _ => Err(bad_dtype(name, dtype)),
     }
 }
 
@@ -607,7 +767,7 @@ fn read_points(
 // Building the output
 // ---------------------------------------------------------------------------
 
-fn f64_array(values: Vec<f64>, validity: Option<Bitmap>) -> PolarsResult<Box<dyn Array>> {
+fn f64_array(values: Vec<f64>, validity: Option<Bitmap>) -> PluginResult<Box<dyn Array>> {
     Ok(PrimitiveArray::<f64>::try_new(ArrowDataType::Float64, values.into(), validity)?.boxed())
 }
 
@@ -635,7 +795,7 @@ fn reduced_array(
     n: usize,
     values: &[f64],
     ok: &[bool],
-) -> PolarsResult<Box<dyn Array>> {
+) -> PluginResult<Box<dyn Array>> {
     let cols = names
         .iter()
         .enumerate()
@@ -650,7 +810,7 @@ fn reduced_array(
             };
             f64_array(col, validity(ok))
         })
-        .collect::<PolarsResult<Vec<_>>>()?;
+        .collect::<PluginResult<Vec<_>>>()?;
     let dtype = struct_dtype(&names.iter().map(String::as_str).collect::<Vec<_>>());
     Ok(StructArray::try_new(dtype, n, cols, validity(ok))?.boxed())
 }
@@ -663,7 +823,7 @@ fn series_array(
     times: &[f64],
     values: &[f64],
     ok: &[bool],
-) -> PolarsResult<Box<dyn Array>> {
+) -> PluginResult<Box<dyn Array>> {
     let (nt, no) = (times.len(), names.len());
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0i64);
