@@ -101,7 +101,7 @@ lint_workflows() {
 build_wheel() {
     rm -rf "$WHEEL_DIR"
     "$VENV/bin/maturin" build --profile dist --strip --out "$WHEEL_DIR" &&
-        ls -l "$WHEEL_DIR"/*.whl
+        "$VENV/bin/python" scripts/wheel_size.py "$WHEEL_DIR"
 }
 
 # PATH without the Rust toolchain: the wheel must not need it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,36 @@ def test_check_lists_what_it_found(tmp_path: Path) -> None:
     assert _conflict.mixed_with_pysimlin(str(tmp_path)) == ["_ffi.py", "vdf.py"]
     with pytest.raises(ImportError, match=r"_ffi\.py, vdf\.py"):
         _conflict.check_not_mixed(str(tmp_path))
+
+
+def _wheel(folder: Path, name: str, files: dict[str, int]) -> None:
+    with zipfile.ZipFile(folder / name, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, size in files.items():
+            z.writestr(path, b"\0" * size)
+
+
+def test_wheel_size_budget(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "wheel_size.py"
+    if not script.exists():
+        pytest.skip("run from a source checkout")
+
+    def check(*wheels: tuple[str, dict[str, int]]) -> subprocess.CompletedProcess[str]:
+        folder = tmp_path / f"d{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        for name, files in wheels:
+            _wheel(folder, name, files)
+        return subprocess.run(
+            [sys.executable, str(script), str(folder)], capture_output=True, text=True, check=False
+        )
+
+    small = ("a-1-cp310-abi3-linux_x86_64.whl", {"simlin/_simlin.abi3.so": 5_000_000})
+    big = ("b-1-cp310-abi3-win_amd64.whl", {"simlin/_simlin.pyd": 10_000_000})
+    bare = ("c-1-py3-none-any.whl", {"simlin/__init__.py": 10})
+    ok = check(small)
+    assert ok.returncode == 0, ok.stderr
+    assert "_simlin.abi3.so 5.0 MB" in ok.stdout
+    over = check(small, big)
+    assert over.returncode == 1
+    assert "over the 10 MB budget" in over.stdout
+    assert check(bare).returncode == 1
+    assert check().returncode == 1
