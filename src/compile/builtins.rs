@@ -399,7 +399,10 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
             } else {
                 ctx.time
             };
-            if ctx.time < start {
+            // Vensim's help: "IF THEN ELSE(Time > start time, ..., 0)": 0
+            // at the start time itself, which matters only for an end time
+            // before the start (the ramp is otherwise 0 there anyway).
+            if ctx.time <= start {
                 0.0
             } else {
                 slope * (t - start)
@@ -623,6 +626,9 @@ mod tests {
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(4.0)), 0.0);
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0], at(7.0)), 4.0);
         assert_eq!(eval(Builtin::Ramp, &[2.0, 5.0, 6.0], at(9.0)), 2.0);
+        // An end before the start: 0 up to the start, then slope * (end - start).
+        assert_eq!(eval(Builtin::Ramp, &[1.0, 10.0, 5.0], at(10.0)), 0.0);
+        assert_eq!(eval(Builtin::Ramp, &[1.0, 10.0, 5.0], at(11.0)), -5.0);
     }
 
     #[test]

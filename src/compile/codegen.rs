@@ -550,7 +550,15 @@ impl<'t, 'a> Gen<'t, 'a> {
                         var("time_step"),
                     ),
                 );
-                self.expr(&on_grid)?;
+                // Before the run's start there is no grid to snap to (and
+                // INTEGER would round -0.5 steps up to the start).
+                let before = bin(BinaryOp::Lt, args[1].clone(), var("initial_time"));
+                let at = Expr::If(
+                    Box::new(before),
+                    Box::new(args[1].clone()),
+                    Box::new(on_grid),
+                );
+                self.expr(&at)?;
                 self.expr(&args[2])?;
                 self.emit(Op::TableFn(table, TableFn::DataBetween));
                 Ok(())

@@ -323,6 +323,20 @@ impl<'p> Expander<'p> {
         } else {
             (rest.first(), rest.get(1))
         };
+        // Vensim DELAY N and SMOOTH N (fn_delay_n.html, fn_smooth_n.html
+        // in Vensim's help): "delay time must be bigger than
+        // order * TIME STEP. If this is not the case Vensim will ... reduce
+        // the order so that this is true" (checked with the initial delay
+        // time; equality is allowed: a delay of exactly order * TIME STEP
+        // is a pipeline of one step per stage). A delay time unknown before
+        // the run keeps the order.
+        let fit_order = |n: usize| match fold(&time_expr, &fold_ctx, 0) {
+            Ok(d) if specs.dt > 0.0 && d.is_finite() => {
+                let fit = (d / specs.dt * (1.0 + 1e-9)).floor();
+                n.min(fit.max(1.0) as usize)
+            }
+            _ => n,
+        };
         match s {
             Structure::Derivn => {
                 // isee help, DERIVN: "a recursive finite difference
@@ -366,6 +380,11 @@ impl<'p> Expander<'p> {
                     None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
+                // Vensim SMOOTH N has DELAY N's rule (its help page): an
+                // order too high for TIME STEP is lowered, and the smooth
+                // then behaves like DELAY INFORMATION, where Euler on
+                // stages shorter than a step would diverge.
+                let n = if vensim_n { fit_order(n) } else { n };
                 self.smooth_chain(&p, &np, n, var(&in_id), &t_id, init, out)
             }
             Structure::Delay(n) => {
@@ -375,20 +394,8 @@ impl<'p> Expander<'p> {
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
                 if vensim_n {
-                    // Vensim DELAY N (https://vensim.com/documentation/fn_delay_n.html):
-                    // "delay time must be bigger than order * TIME STEP. If
-                    // this is not the case Vensim will ... reduce the order
-                    // so that this is true" (checked with the initial delay
-                    // time; equality is allowed: a delay of exactly
-                    // order * TIME STEP is a pipeline of one step per stage).
-                    let n = match fold(&time_expr, &fold_ctx, 0) {
-                        Ok(d) if specs.dt > 0.0 && d.is_finite() => {
-                            let fit = (d / specs.dt * (1.0 + 1e-9)).floor();
-                            n.min(fit.max(1.0) as usize)
-                        }
-                        // A delay time unknown before the run keeps the order.
-                        _ => n,
-                    };
+                    // https://vensim.com/documentation/fn_delay_n.html
+                    let n = fit_order(n);
                     return self.delay_chain_vensim(&p, &np, n, &in_id, &t_id, init, out);
                 }
                 self.delay_chain(&p, &np, n, &in_id, &t_id, init, out)
@@ -413,10 +420,19 @@ impl<'p> Expander<'p> {
                 let avg = self.smooth_chain(&p, &np, 1, var(&in_id), &t_id, avg_init, out)?;
                 // trend = ZIDZ(input - average, time * ABS(average)); the
                 // Vensim ZIDZ counts a divisor below 1e-6 as zero, so
-                // elsewhere only an exact zero gives 0 (SAFEDIV).
+                // elsewhere only an exact zero gives 0 (SAFEDIV). Vensim's
+                // FORECAST divides by the average itself, without ABS
+                // ("TRD = ZIDZ(input-AV, average time*AV)", its help page;
+                // TREND's has ABS): a negative input's forecast moves with
+                // its trend instead of against it.
+                let scale = if s == Structure::Forecast && self.project.dialect == Dialect::Vensim {
+                    avg.clone()
+                } else {
+                    call("abs", vec![avg.clone()])
+                };
                 let (num, den) = (
-                    bin(BinaryOp::Sub, var(&in_id), avg.clone()),
-                    bin(BinaryOp::Mul, var(&t_id), call("abs", vec![avg])),
+                    bin(BinaryOp::Sub, var(&in_id), avg),
+                    bin(BinaryOp::Mul, var(&t_id), scale),
                 );
                 let trend = match self.project.dialect {
                     Dialect::Vensim => call("zidz", vec![num, den]),

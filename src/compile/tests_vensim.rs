@@ -446,6 +446,32 @@ fn delay_n_order_is_reduced_to_fit_the_time_step() {
     );
 }
 
+/// Vensim SMOOTH N lowers its order as DELAY N does (its help page: "delay
+/// time must be bigger than order* TIME STEP ... Vensim will ... reduce the
+/// order"): order 10 over a smoothing time of 1 with TIME STEP 0.25 runs as
+/// order 4, four stages of one step each, so a step in the input arrives
+/// whole one time unit later, like DELAY INFORMATION. Kept at 10, Euler on
+/// stages of 0.1 < TIME STEP diverged (3.7e10 by t=6).
+#[test]
+fn smooth_n_order_is_reduced_to_fit_the_time_step() {
+    let r = run(
+        vec![
+            aux("input", "1 + STEP(1, 1)"),
+            aux("s10", "smooth_n(input, 1, input, 10)"),
+            aux("s4", "smooth_n(input, 1, input, 4)"),
+            aux("s2", "smooth_n(input, 1, input, 2)"),
+        ],
+        0.0,
+        6.0,
+        0.25,
+    );
+    let pipeline = [(0.0, 1.0), (1.0, 1.0), (1.75, 1.0), (2.0, 2.0), (6.0, 2.0)];
+    check(&r, "s10", TAB, &pipeline);
+    check(&r, "s4", TAB, &pipeline);
+    // An order that fits is kept: two stages of 0.5 (two steps each).
+    check(&r, "s2", TAB, &[(1.25, 1.0), (1.5, 1.25), (1.75, 1.5)]);
+}
+
 /// SDXorg `arguments`: builtins nested in builtins' arguments, MODULO and
 /// INITIAL(PULSE(...)).
 #[test]
@@ -568,6 +594,39 @@ fn forecast_matches_reference() {
             (60.0, 61.1084),
         ],
     );
+}
+
+/// Vensim's FORECAST of a negative input: "TRD = ZIDZ(input-AV, average
+/// time*AV)" (its help page; no ABS, unlike TREND), so a falling negative
+/// input forecasts further down. Values from those equations by hand:
+/// at t=3 the input is -11, AV is -10, TRD = -1/-50 and the forecast
+/// -11 * (1 + 0.02 * 10) = -13.2.
+#[test]
+fn forecast_of_a_negative_input_follows_its_trend() {
+    let r = run(
+        vec![
+            aux("x", "-10 - ramp(1, 2, 20)"),
+            aux("f", "forecast(x, 5, 10)"),
+            aux("t", "trend(x, 5, 0)"),
+        ],
+        0.0,
+        6.0,
+        1.0,
+    );
+    check(
+        &r,
+        "f",
+        TAB,
+        &[
+            (2.0, -10.0),
+            (3.0, -13.2),
+            (4.0, -16.2353),
+            (5.0, -19.0076),
+            (6.0, -21.4815),
+        ],
+    );
+    // TREND keeps ABS: the same fall is a negative trend.
+    check(&r, "t", TAB, &[(3.0, -0.02)]);
 }
 
 /// SDXorg `active_initial_circular`: SMOOTH of an ACTIVE INITIAL variable

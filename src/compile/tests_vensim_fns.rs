@@ -314,6 +314,10 @@ fn get_data_statistics() {
          none = GET DATA MAX(d, 2.5, 3) ~~|\n\
          at three = GET DATA AT TIME(d, 3) ~~|\n\
          now = GET DATA AT TIME(d, Time) ~~|\n\
+         before = GET DATA BETWEEN TIMES(d, 0.5, 0) ~~|\n\
+         after = GET DATA BETWEEN TIMES(d, 5, 1) ~~|\n\
+         early = GET DATA BETWEEN TIMES(d, -1, -1) ~~|\n\
+         end = GET DATA BETWEEN TIMES(d, 4, 1) ~~|\n\
          INITIAL TIME = 0 ~~|\nFINAL TIME = 4 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n",
     )
     .expect("loads");
@@ -332,6 +336,12 @@ fn get_data_statistics() {
         r.column("now").expect("now"),
         [10.0, 10.0, 30.0, 25.0, 20.0]
     );
+    // GET DATA BETWEEN TIMES: ":NA: if the time is before the first or
+    // after the last data point" (Vensim's help); an end point is inside.
+    assert_eq!(first("before"), crate::ir::VENSIM_NA);
+    assert_eq!(first("after"), crate::ir::VENSIM_NA);
+    assert_eq!(first("early"), crate::ir::VENSIM_NA);
+    assert_eq!(first("end"), 20.0);
 }
 
 /// A Vensim lookup read as a value (`tbl` where `tbl(x)` was meant) is

@@ -159,9 +159,15 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             if x2.is_nan() {
                 return f64::NAN;
             }
+            // "... or :NA: if the time is before the first or after the
+            // last data point" (Vensim's help); at an end point itself, its
+            // value (what SDEverywhere's getdata reference shows).
+            if x < xs[0] || x > xs[n - 1] {
+                return crate::ir::VENSIM_NA;
+            }
             let mode = x2.round();
             if mode == 0.0 {
-                // Linear between the points, the end values beyond them.
+                // Linear between the points.
                 let i = xs[..n].partition_point(|&p| p <= x);
                 if i == 0 {
                     ys[0]
@@ -432,11 +438,23 @@ mod tests {
         // GET DATA BETWEEN TIMES: interpolate, forward (at or after),
         // backward (strictly before).
         assert_eq!(table_fn(&g, TableFn::DataBetween, 1.5, 0.0), 20.0);
-        assert_eq!(table_fn(&g, TableFn::DataBetween, -1.0, 0.0), 0.0);
+        // Outside the data, :NA: in every mode; at an end point, its value.
+        for mode in [0.0, 1.0, -1.0] {
+            assert_eq!(
+                table_fn(&g, TableFn::DataBetween, -1.0, mode),
+                crate::ir::VENSIM_NA
+            );
+            assert_eq!(
+                table_fn(&g, TableFn::DataBetween, 2.5, mode),
+                crate::ir::VENSIM_NA
+            );
+        }
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 2.0, 0.0), 30.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 2.0, 1.0), 30.0);
+        assert_eq!(table_fn(&g, TableFn::DataBetween, 2.0, -1.0), 10.0);
         assert_eq!(table_fn(&g, TableFn::DataBetween, 1.0, 1.0), 10.0);
         assert_eq!(table_fn(&g, TableFn::DataBetween, 1.0, -1.0), 0.0);
         assert_eq!(table_fn(&g, TableFn::DataBetween, 1.5, -1.0), 10.0);
-        assert_eq!(table_fn(&g, TableFn::DataBetween, 99.0, 1.0), 30.0);
         assert_eq!(table_fn(&g, TableFn::Area, 2.0, 0.0), -25.0);
         assert_eq!(table_fn(&g, TableFn::Area, 2.0, 3.0), 30.0);
         assert_eq!(table_fn(&g, TableFn::Area, 0.5, 1.0), 3.75);

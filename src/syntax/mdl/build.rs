@@ -276,6 +276,33 @@ fn variable(
         }
     };
     for r in &mut g {
+        if let Body::DataOf {
+            source,
+            interp,
+            body,
+        } = &r.body
+        {
+            let lists: Vec<Vec<String>> =
+                r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
+            r.body = match ctx.data.data_variable(source, &product(&lists), *interp) {
+                Ok((gfs, missing)) if missing.is_empty() => {
+                    data_body(gfs, r.subs.is_empty(), format!("(data of {source})"))
+                }
+                // Not in the data files (an equation's variable, or no
+                // files): the equation as written, without the keyword.
+                _ => {
+                    ctx.warn(
+                        r.offset,
+                        format!(
+                            "'{}': the data files have no '{source}', so its \
+                             interpolation keyword is not applied",
+                            r.name
+                        ),
+                    );
+                    (**body).clone()
+                }
+            };
+        }
         if let Body::FromDataFiles(interp) = r.body {
             let lists: Vec<Vec<String>> =
                 r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
@@ -342,7 +369,11 @@ fn variable(
                 v.equations = Equations::Single(init);
             }
             Body::Lookup(gf) => v.gf = Some(gf),
-            Body::Data(..) | Body::Lookups(_) | Body::External(_) | Body::FromDataFiles(_) => {
+            Body::Data(..)
+            | Body::Lookups(_)
+            | Body::External(_)
+            | Body::FromDataFiles(_)
+            | Body::DataOf { .. } => {
                 return Err(ctx.syntax(
                     first.offset,
                     &first.name,
@@ -437,7 +468,8 @@ fn variable(
             | Body::Data(..)
             | Body::Lookups(_)
             | Body::External(_)
-            | Body::FromDataFiles(_) => {}
+            | Body::FromDataFiles(_)
+            | Body::DataOf { .. } => {}
         }
     }
     per_element(ctx, dims, values, g, v, &expand)
@@ -542,7 +574,7 @@ fn per_element(
                         "some elements are lookup tables and others are not",
                     ))
                 }
-                Body::External(_) | Body::FromDataFiles(_) => {
+                Body::External(_) | Body::FromDataFiles(_) | Body::DataOf { .. } => {
                     return Err(ctx.syntax(r.offset, &r.name, "unresolved external data"))
                 }
             };

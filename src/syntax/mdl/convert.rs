@@ -43,6 +43,15 @@ pub enum Body {
     /// A data variable with no equation, read from the run's data files in
     /// [`super::build`] ([`super::datasource`]).
     FromDataFiles(Interp),
+    /// `x :LOOK FORWARD: := y` (Vensim's own example of a data equation):
+    /// `source`'s points from the data files under this variable's
+    /// interpolation keyword; `body` (the equation as written) where the
+    /// data files do not have `source`.
+    DataOf {
+        source: String,
+        interp: Interp,
+        body: Box<Body>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -203,6 +212,27 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
                 p += 1;
             }
             (vr.body, vr.outputs) = rhs(ctx, &toks[p + 1..], &vr.name, end)?;
+            // A data equation that copies another data variable under an
+            // interpolation keyword of its own: `y` or `y[same subscripts]`.
+            let copied = match &toks[p + 1..] {
+                [t] => Some(t),
+                [t, rest @ ..] if same_subscripts(rest, &vr.subs) => Some(t),
+                _ => None,
+            };
+            if let (Some(Tok::ColonEq), Some(Tok::Name(y) | Tok::Quoted(y)), true) = (
+                toks.get(p).map(|t| &t.tok),
+                copied.map(|t| &t.tok),
+                interp != Interp::default(),
+            ) {
+                vr.body = Body::DataOf {
+                    source: y.clone(),
+                    interp,
+                    body: Box::new(std::mem::replace(
+                        &mut vr.body,
+                        Body::Consts(vec![], vec![]),
+                    )),
+                };
+            }
         }
         Some(Tok::LParen)
             if toks.len() > p + 2
@@ -238,6 +268,25 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
         call.interp = interp;
     }
     Ok(Def::Var(Box::new(vr)))
+}
+
+/// Whether `toks` is `[s1, s2, ...]` naming exactly `subs` (as written on
+/// the left-hand side, compared canonically).
+fn same_subscripts(toks: &[Token], subs: &[String]) -> bool {
+    let [Token {
+        tok: Tok::LBracket, ..
+    }, inner @ .., Token {
+        tok: Tok::RBracket, ..
+    }] = toks
+    else {
+        return false;
+    };
+    let names: Vec<&Token> = inner.iter().step_by(2).collect();
+    names.len() == subs.len()
+        && inner.iter().skip(1).step_by(2).all(|t| t.tok == Tok::Comma)
+        && names.iter().zip(subs).all(|(t, s)| {
+            matches!(&t.tok, Tok::Name(n) | Tok::Quoted(n) if canonicalize(n) == canonicalize(s))
+        })
 }
 
 fn parser_pos(p: &Parser<'_>) -> usize {

@@ -353,6 +353,56 @@ SAVEPER = TIME STEP ~~|
         check(&run(&model("data.tab"), &dir, None));
     }
 
+    /// Vensim's own data-equation example, `production ahead :LOOK
+    /// FORWARD: := planned production raw`: the copy takes the source's
+    /// points under its own keyword (the keyword was ignored). A source the
+    /// data files do not have keeps the equation as written.
+    #[test]
+    fn data_equations_copy_points_under_their_own_keyword() {
+        let text = "{UTF-8}
+R: north, south ~~|
+planned ~~|
+held[R] ~~|
+ahead :LOOK FORWARD: := planned ~~|
+back :HOLD BACKWARD: := planned ~~|
+exact :RAW: := planned ~~|
+held back[R] :HOLD BACKWARD: := held[R] ~~|
+computed = TIME ~~|
+other :HOLD BACKWARD: := computed ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 8 ~~|
+TIME STEP = 1 ~~|
+SAVEPER = TIME STEP ~~|
+";
+        let data = "Time\tplanned\theld[north]\theld[south]\n\
+                    0\t5\t1\t10\n2\t8\t2\t20\n6\t1\t3\t30\n";
+        let dir = folder("ds-copy", &[("planned.tab", data)]);
+        let files = ["planned.tab".to_string()];
+        let r = run(text, &dir, Some(&files));
+        assert_eq!(
+            column(&r, "planned"),
+            vec![5.0, 6.5, 8.0, 6.25, 4.5, 2.75, 1.0, 1.0, 1.0]
+        );
+        assert_eq!(
+            column(&r, "ahead"),
+            vec![5.0, 8.0, 8.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+        );
+        assert_eq!(
+            column(&r, "back"),
+            vec![5.0, 5.0, 8.0, 8.0, 8.0, 8.0, 1.0, 1.0, 1.0]
+        );
+        let na = crate::ir::VENSIM_NA;
+        assert_eq!(
+            column(&r, "exact"),
+            vec![5.0, na, 8.0, na, na, na, 1.0, na, na]
+        );
+        assert_eq!(
+            column(&r, "held back[south]"),
+            vec![10.0, 10.0, 20.0, 20.0, 20.0, 20.0, 30.0, 30.0, 30.0]
+        );
+        assert_eq!(column(&r, "other"), column(&r, "computed"));
+    }
+
     #[test]
     fn vdf_is_read_from_its_export_and_rows_work_too() {
         // One series per row, times across; named as the binary dataset.
