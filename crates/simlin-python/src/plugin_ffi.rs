@@ -125,7 +125,8 @@ fn export(name: &str, array: Box<dyn Array>) -> SeriesExport {
 }
 
 /// Take ownership of Polars' input series (it leaves their release to us)
-/// and import them. Every input is released, also when one fails.
+/// and import them. Every chunk of every input is owned before anything is
+/// imported, so all are released, also when one fails to import.
 ///
 /// # Safety
 /// `e` points to `len` valid exports that nobody else releases.
@@ -133,26 +134,30 @@ unsafe fn import_inputs(e: *const SeriesExport, len: usize) -> PluginResult<Vec<
     let exports: Vec<SeriesExport> = (0..len)
         .map(|i| unsafe { std::ptr::read(e.add(i)) })
         .collect();
-    exports.iter().map(|s| unsafe { import(s) }).collect()
-}
-
-/// # Safety
-/// `s` is a valid export whose arrays nobody else moves out.
-unsafe fn import(s: &SeriesExport) -> PluginResult<Column> {
-    let field = unsafe { ffi::import_field_from_c(&*s.field) }?;
-    // Own every chunk first, so those not yet imported are released too.
-    let raw: Vec<ArrowArray> = (0..s.len)
-        .map(|i| unsafe { std::ptr::read(*s.arrays.add(i)) })
+    let chunks: Vec<Vec<ArrowArray>> = exports
+        .iter()
+        .map(|s| {
+            (0..s.len)
+                .map(|i| unsafe { std::ptr::read(*s.arrays.add(i)) })
+                .collect()
+        })
         .collect();
-    let chunks = raw
-        .into_iter()
-        .map(|a| unsafe { ffi::import_array_from_c(a, field.dtype.clone()) })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Column {
-        name: field.name.to_string(),
-        dtype: field.dtype,
-        chunks,
-    })
+    exports
+        .iter()
+        .zip(chunks)
+        .map(|(s, raw)| {
+            let field = unsafe { ffi::import_field_from_c(&*s.field) }?;
+            let chunks = raw
+                .into_iter()
+                .map(|a| unsafe { ffi::import_array_from_c(a, field.dtype.clone()) })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Column {
+                name: field.name.to_string(),
+                dtype: field.dtype,
+                chunks,
+            })
+        })
+        .collect()
 }
 
 thread_local! {
