@@ -173,10 +173,19 @@ pub fn variables(ctx: &Ctx, dims: &[Dimension], recs: Vec<VarRecord>) -> Result<
         .filter_map(|g| g.first())
         .map(|r| r.ident.clone())
         .collect();
+    // Data variables with no equation: the only sources a data equation
+    // with a keyword of its own copies from the data files (a `.vdf`
+    // export holds every variable, computed ones too).
+    let data_vars: rustc_hash::FxHashSet<String> = groups
+        .iter()
+        .filter(|g| g.iter().all(|r| matches!(r.body, Body::FromDataFiles(_))))
+        .filter_map(|g| g.first())
+        .map(|r| r.ident.clone())
+        .collect();
     let values = ElementValues::new(dims);
     let mut out = Vec::new();
     for g in groups {
-        out.extend(variable(ctx, dims, &values, &idents, g)?);
+        out.extend(variable(ctx, dims, &values, (&idents, &data_vars), g)?);
     }
     Ok(out)
 }
@@ -239,7 +248,10 @@ fn variable(
     ctx: &Ctx,
     dims: &[Dimension],
     values: &ElementValues,
-    idents: &rustc_hash::FxHashSet<String>,
+    (idents, data_vars): (
+        &rustc_hash::FxHashSet<String>,
+        &rustc_hash::FxHashSet<String>,
+    ),
     mut g: Vec<VarRecord>,
 ) -> Result<Vec<Variable>> {
     for r in &mut g {
@@ -284,18 +296,22 @@ fn variable(
         {
             let lists: Vec<Vec<String>> =
                 r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
-            r.body = match ctx.data.data_variable(source, &product(&lists), *interp) {
-                Ok((gfs, missing)) if missing.is_empty() => {
+            let found = data_vars
+                .contains(&canonicalize(source))
+                .then(|| ctx.data.data_variable(source, &product(&lists), *interp));
+            r.body = match found {
+                Some(Ok((gfs, missing))) if missing.is_empty() => {
                     data_body(gfs, r.subs.is_empty(), format!("(data of {source})"))
                 }
-                // Not in the data files (an equation's variable, or no
-                // files): the equation as written, without the keyword.
+                // Not a data variable from the data files (an equation's
+                // variable, or no files): the equation as written, without
+                // the keyword.
                 _ => {
                     ctx.warn(
                         r.offset,
                         format!(
-                            "'{}': the data files have no '{source}', so its \
-                             interpolation keyword is not applied",
+                            "'{}': '{source}' is not a data variable read from the \
+                             data files, so its interpolation keyword is not applied",
                             r.name
                         ),
                     );

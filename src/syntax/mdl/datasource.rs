@@ -355,8 +355,8 @@ SAVEPER = TIME STEP ~~|
 
     /// Vensim's own data-equation example, `production ahead :LOOK
     /// FORWARD: := planned production raw`: the copy takes the source's
-    /// points under its own keyword (the keyword was ignored). A source the
-    /// data files do not have keeps the equation as written.
+    /// points under its own keyword (the keyword was ignored). A source that
+    /// is not a data variable keeps the equation as written.
     #[test]
     fn data_equations_copy_points_under_their_own_keyword() {
         let text = "{UTF-8}
@@ -374,8 +374,10 @@ FINAL TIME = 8 ~~|
 TIME STEP = 1 ~~|
 SAVEPER = TIME STEP ~~|
 ";
-        let data = "Time\tplanned\theld[north]\theld[south]\n\
-                    0\t5\t1\t10\n2\t8\t2\t20\n6\t1\t3\t30\n";
+        // `computed` is in the file too (as in a `.vdf` export of a run),
+        // but the model computes it: its copy keeps the model's values.
+        let data = "Time\tplanned\theld[north]\theld[south]\tcomputed\n\
+                    0\t5\t1\t10\t100\n2\t8\t2\t20\t100\n6\t1\t3\t30\t100\n";
         let dir = folder("ds-copy", &[("planned.tab", data)]);
         let files = ["planned.tab".to_string()];
         let r = run(text, &dir, Some(&files));
