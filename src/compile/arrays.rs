@@ -13,7 +13,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::{Error, Result};
-use crate::ir::Project;
+use crate::ir::{Dialect, Project};
 use crate::syntax::ast::{BinaryOp, Expr, IndexExpr, Span};
 use crate::syntax::ident::canonicalize;
 
@@ -268,8 +268,9 @@ impl<'p> ArrayInfo<'p> {
             };
             match position {
                 // Known while compiling (`x[D + 1]`): that element. (Outside
-                // the dimension it is left to run time, NaN, since such an
-                // index usually sits in a branch that is not taken.)
+                // the dimension it is left to run time, where it reads the
+                // dialect's out-of-range value, since such an index usually
+                // sits in a branch that is not taken.)
                 Some(e)
                     if constant(&e)
                         .is_some_and(|v| v.round() >= 1.0 && v.round() <= elems.len() as f64) =>
@@ -320,13 +321,21 @@ impl<'p> ArrayInfo<'p> {
                     Box::new(pos.clone()),
                     Box::new(Expr::Num(1.0)),
                 );
+                // XMILE's computed subscript outside the dimension reads 0
+                // (or NaN, as the file asks); Vensim's NaN.
+                let pick =
+                    if self.project.dialect == Dialect::Xmile && !self.project.invalid_index_nan {
+                        "element_at_zero"
+                    } else {
+                        "element_at"
+                    };
                 let block = n * stride;
                 let mut picked = Vec::with_capacity(out.len() / n);
                 for b in 0..out.len() / block {
                     for s in 0..stride {
                         let mut args = vec![offset.clone()];
                         args.extend((0..n).map(|k| out[b * block + k * stride + s].clone()));
-                        picked.push(Expr::Call("element_at".into(), args, Span::default()));
+                        picked.push(Expr::Call(pick.into(), args, Span::default()));
                     }
                 }
                 out = picked;

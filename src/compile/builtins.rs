@@ -111,6 +111,8 @@ pub enum Builtin {
     RankTiebreakElement,
     /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
     ElementAt,
+    /// XMILE's computed subscript: [`ElementAt`], 0 outside the dimension.
+    ElementAtZero,
     /// `(x, xmin, xmax, mode, y...)`: VECTOR LOOKUP (see
     /// [`crate::compile::vector_lookup`]).
     VectorLookupElement,
@@ -177,6 +179,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "vector_sort_order_element" => (VectorSortOrderElement, 3, MAX_CALL_ARGS),
         "rank_tiebreak_element" => (RankTiebreakElement, 4, MAX_CALL_ARGS),
         "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
+        "element_at_zero" => (ElementAtZero, 2, MAX_CALL_ARGS),
         "vector_lookup_element" => (VectorLookupElement, 5, MAX_CALL_ARGS),
         "abs" => (Abs, 1, 1),
         "ltm_link_score" => (LtmLinkScore, 3, 3),
@@ -439,7 +442,8 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         VectorRankElement => crate::compile::vector_order::vector_rank_element(args),
         VectorSortOrderElement => crate::compile::vector_order::vector_sort_order_element(args),
         RankTiebreakElement => crate::compile::vector_order::rank_tiebreak_element(args),
-        ElementAt => crate::compile::vector_order::element_at(args),
+        ElementAt => crate::compile::vector_order::element_at(args, f64::NAN),
+        ElementAtZero => crate::compile::vector_order::element_at(args, 0.0),
         VectorLookupElement => crate::compile::vector_lookup::vector_lookup_element(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)

@@ -877,3 +877,43 @@ fn a_variable_named_like_a_builtin_still_calls_the_builtin() {
     );
     assert_eq!(col("uses table"), [5.0; 11]);
 }
+
+/// XMILE 1.0: a subscript outside its dimension reads `invalid_index_value`,
+/// 0 unless the header's `<uses_arrays>` asks for NaN. The aging-chain idiom
+/// `cohort[age - 1]` reads 0 at the first age instead of spreading NaN;
+/// a NaN position stays NaN (it read the first element).
+#[test]
+fn an_index_outside_its_dimension_reads_zero_unless_nan_is_asked_for() {
+    let model = |options: &str| {
+        format!(
+            r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+            <header>{options}</header>
+            <sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+            <dimensions><dim name="age" size="3"/></dimensions>
+            <model><variables>
+              <aux name="a"><dimensions><dim name="age"/></dimensions><eqn>age*10</eqn></aux>
+              <aux name="prev"><dimensions><dim name="age"/></dimensions><eqn>a[age-1]</eqn></aux>
+              <aux name="k"><eqn>TIME+2</eqn></aux>
+              <aux name="dyn"><eqn>a[k]</eqn></aux>
+              <aux name="gone"><eqn>a[NAN]</eqn></aux>
+            </variables></model></xmile>"#
+        )
+    };
+    let col = |r: &crate::Results, n: &str| r.column(n).expect("column").to_vec();
+    for options in [
+        "",
+        r#"<options><uses_arrays maximum_dimensions="1" invalid_index_value="0"/></options>"#,
+    ] {
+        let r = run_xmile(&model(options));
+        assert_eq!(col(&r, "prev[1]"), [0.0; 3]);
+        assert_eq!(col(&r, "prev[3]"), [20.0; 3]);
+        assert_eq!(col(&r, "dyn"), [20.0, 30.0, 0.0]);
+        assert!(col(&r, "gone").iter().all(|v| v.is_nan()));
+    }
+    let nan =
+        r#"<options><uses_arrays maximum_dimensions="1" invalid_index_value="NaN"/></options>"#;
+    let r = run_xmile(&model(nan));
+    assert!(col(&r, "prev[1]").iter().all(|v| v.is_nan()));
+    assert_eq!(col(&r, "dyn")[..2], [20.0, 30.0]);
+    assert!(col(&r, "dyn")[2].is_nan());
+}

@@ -261,15 +261,19 @@ fn tiebreak_order(key: &[f64], out: &mut Vec<f64>) {
     order_by(&[a, b], dir > 0.0, out);
 }
 
-/// `(offset, values...)`: the element at a 0-based offset (rounded), NaN
-/// outside the vector.
-pub fn element_at(args: &[f64]) -> f64 {
+/// `(offset, values...)`: the element at a 0-based offset (rounded),
+/// `outside` past either end; NaN for a NaN offset (which a cast to an
+/// index would read as 0, the first element).
+pub fn element_at(args: &[f64], outside: f64) -> f64 {
     let (Some(&at), Some(values)) = (args.first(), args.get(1..)) else {
         return f64::NAN;
     };
     let at = at.round();
-    if at < 0.0 || at as usize >= values.len() {
+    if at.is_nan() {
         return f64::NAN;
+    }
+    if at < 0.0 || at >= values.len() as f64 {
+        return outside;
     }
     values[at as usize]
 }
@@ -280,9 +284,16 @@ mod tests {
 
     #[test]
     fn out_of_range_gives_nan() {
-        assert!(element_at(&[5.0, 1.0, 2.0]).is_nan());
-        assert!(element_at(&[-1.0, 1.0]).is_nan());
-        assert!(element_at(&[]).is_nan());
+        assert!(element_at(&[5.0, 1.0, 2.0], f64::NAN).is_nan());
+        assert!(element_at(&[-1.0, 1.0], f64::NAN).is_nan());
+        assert!(element_at(&[], f64::NAN).is_nan());
+        // XMILE's default for an index outside the dimension is 0; a NaN
+        // offset stays NaN (it read the first element).
+        assert_eq!(element_at(&[5.0, 1.0, 2.0], 0.0), 0.0);
+        assert_eq!(element_at(&[-1.0, 1.0], 0.0), 0.0);
+        assert_eq!(element_at(&[1.0, 1.0, 2.0], 0.0), 2.0);
+        assert!(element_at(&[f64::NAN, 1.0, 2.0], 0.0).is_nan());
+        assert!(element_at(&[f64::NAN, 1.0, 2.0], f64::NAN).is_nan());
         assert!(vector_rank_element(&[3.0, 1.0, 1.0, 2.0]).is_nan());
         assert!(vector_sort_order_element(&[7.0, 1.0, 1.0, 2.0]).is_nan());
     }

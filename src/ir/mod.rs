@@ -407,6 +407,10 @@ pub struct Project {
     /// Non-fatal problems found while importing (unknown XML elements,
     /// ignored options), for `simlin check`.
     pub warnings: Vec<String>,
+    /// XMILE `<options><uses_arrays invalid_index_value="NaN">`: a computed
+    /// subscript outside its dimension reads NaN. Otherwise XMILE's is 0
+    /// (XMILE 1.0, "invalid_index_value ... default: 0"); Vensim's is NaN.
+    pub invalid_index_nan: bool,
 }
 
 impl Project {

@@ -87,6 +87,11 @@ pub fn parse_xmile_with(
         message: "missing <sim_specs>".into(),
     })?;
     project.sim_specs = read_sim_specs(specs)?;
+    project.invalid_index_nan = child(root, "header")
+        .and_then(|h| child(h, "options"))
+        .and_then(|o| child(o, "uses_arrays"))
+        .and_then(|u| u.attribute("invalid_index_value"))
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("nan"));
     if let Some(dims) = child(root, "dimensions") {
         project.dimensions = read_dimensions(dims)?;
     }
