@@ -259,8 +259,9 @@ pub struct TimeCtx {
 /// XMILE MOD as Stella computes it (the SDXorg `rounding` case): the
 /// remainder takes the sign of the dividend, `-10 MOD 3 = -1`. Vensim's
 /// MODULO agrees: its reference output for the same case has
-/// `MODULO(-10, 3) = -1` and `MODULO(-9.9, 3) = -0.9`.
-pub fn floor_mod(a: f64, b: f64) -> f64 {
+/// `MODULO(-10, 3) = -1` and `MODULO(-9.9, 3) = -0.9`. (The XMILE 1.0 text
+/// asks for Knuth's floored modulus, 2 there; the tools' own runs win.)
+pub fn trunc_mod(a: f64, b: f64) -> f64 {
     a % b
 }
 
@@ -322,7 +323,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Int => a(0).floor(),
         Integer => a(0).trunc(),
         Round => a(0).round(),
-        Mod => floor_mod(a(0), a(1)),
+        Mod => trunc_mod(a(0), a(1)),
         Power => a(0).powf(a(1)),
         Min => args.iter().copied().fold(f64::INFINITY, f64::min),
         NormalCdf => {

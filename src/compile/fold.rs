@@ -71,7 +71,7 @@ pub fn fold(e: &Expr, ctx: &FoldCtx<'_>, depth: usize) -> Result<f64, String> {
                 BinaryOp::Mul => x * y,
                 BinaryOp::Div => x / y,
                 BinaryOp::Pow => x.powf(y),
-                BinaryOp::Mod => builtins::floor_mod(x, y),
+                BinaryOp::Mod => builtins::trunc_mod(x, y),
                 BinaryOp::Eq => b(x == y),
                 BinaryOp::Neq => b(x != y),
                 BinaryOp::Lt => b(x < y),

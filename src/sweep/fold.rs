@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 
-use crate::compile::builtins::{self, floor_mod, Builtin, TimeCtx};
+use crate::compile::builtins::{self, trunc_mod, Builtin, TimeCtx};
 
 use super::regs::{ROp, Reg, RegProgram};
 
@@ -61,7 +61,7 @@ fn value_of(op: &ROp, known: &[Option<f64>]) -> Option<f64> {
         ROp::Mul(_, a, c) => bin(a, c, |x, y| x * y),
         ROp::Div(_, a, c) => bin(a, c, |x, y| x / y),
         ROp::Pow(_, a, c) => bin(a, c, f64::powf),
-        ROp::Mod(_, a, c) => bin(a, c, floor_mod),
+        ROp::Mod(_, a, c) => bin(a, c, trunc_mod),
         ROp::Eq(_, a, c) => bin(a, c, |x, y| b(x == y)),
         ROp::Neq(_, a, c) => bin(a, c, |x, y| b(x != y)),
         ROp::Lt(_, a, c) => bin(a, c, |x, y| b(x < y)),

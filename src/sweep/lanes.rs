@@ -19,7 +19,7 @@
 use crate::compile::program::MAX_CALL_ARGS;
 use std::sync::Arc;
 
-use crate::compile::builtins::{self, floor_mod, Builtin, TimeCtx};
+use crate::compile::builtins::{self, trunc_mod, Builtin, TimeCtx};
 use crate::compile::program::{Op, Segment, StatefulKind};
 use crate::compile::CompiledModel;
 use crate::ir::{GfKind, GraphicalFunction, Method};
@@ -633,7 +633,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 ROp::Mul(d, a, c) => bin!(d, a, c, |x, y| x * y),
                 ROp::Div(d, a, c) => bin!(d, a, c, |x, y| x / y),
                 ROp::Pow(d, a, c) => bin!(d, a, c, |x, y| x.powf(y)),
-                ROp::Mod(d, a, c) => bin!(d, a, c, |x, y| floor_mod(x, y)),
+                ROp::Mod(d, a, c) => bin!(d, a, c, |x, y| trunc_mod(x, y)),
                 ROp::Eq(d, a, c) => bin!(d, a, c, |x, y| b(x == y)),
                 ROp::Neq(d, a, c) => bin!(d, a, c, |x, y| b(x != y)),
                 ROp::Lt(d, a, c) => bin!(d, a, c, |x, y| b(x < y)),
@@ -819,7 +819,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 Op::Mul => binop!(|x, y| x * y),
                 Op::Div => binop!(|x, y| x / y),
                 Op::Pow => binop!(|x, y| x.powf(y)),
-                Op::Mod => binop!(|x, y| floor_mod(x, y)),
+                Op::Mod => binop!(|x, y| trunc_mod(x, y)),
                 Op::Eq => binop!(|x, y| b(x == y)),
                 Op::Neq => binop!(|x, y| b(x != y)),
                 Op::Lt => binop!(|x, y| b(x < y)),
@@ -965,7 +965,7 @@ fn each<const W: usize>(r: &mut [V<W>], e: &Each, args: &mut [f64], ctx: TimeCtx
             ROp::Mul(d, a, c) => bin!(d, a, c, s, |x, y| x * y),
             ROp::Div(d, a, c) => bin!(d, a, c, s, |x, y| x / y),
             ROp::Pow(d, a, c) => bin!(d, a, c, s, |x, y| x.powf(y)),
-            ROp::Mod(d, a, c) => bin!(d, a, c, s, |x, y| floor_mod(x, y)),
+            ROp::Mod(d, a, c) => bin!(d, a, c, s, |x, y| trunc_mod(x, y)),
             ROp::Eq(d, a, c) => bin!(d, a, c, s, |x, y| b(x == y)),
             ROp::Neq(d, a, c) => bin!(d, a, c, s, |x, y| b(x != y)),
             ROp::Lt(d, a, c) => bin!(d, a, c, s, |x, y| b(x < y)),

@@ -4,7 +4,7 @@
 //! The operand stack is a preallocated buffer sized by the compiler
 //! (`max_stack`), so evaluating never allocates.
 
-use crate::compile::builtins::{self, floor_mod, TimeCtx};
+use crate::compile::builtins::{self, trunc_mod, TimeCtx};
 use crate::compile::program::{Op, Segment};
 use crate::compile::CompiledModel;
 use crate::vm::state::RunState;
@@ -72,7 +72,7 @@ impl RunState {
                 Op::Mul => binop!(|x, y| x * y),
                 Op::Div => binop!(|x, y| x / y),
                 Op::Pow => binop!(|x, y| x.powf(y)),
-                Op::Mod => binop!(|x, y| floor_mod(x, y)),
+                Op::Mod => binop!(|x, y| trunc_mod(x, y)),
                 Op::Eq => binop!(|x, y| b(x == y)),
                 Op::Neq => binop!(|x, y| b(x != y)),
                 Op::Lt => binop!(|x, y| b(x < y)),

@@ -83,9 +83,18 @@ pub fn parse_xmile_with(
             .unwrap_or_default(),
         ..Project::default()
     };
-    let specs = child(root, "sim_specs").ok_or_else(|| Error::BadSimSpecs {
-        message: "missing <sim_specs>".into(),
-    })?;
+    // XMILE 1.0 §2.3: the file's <sim_specs>, or the root model's own when
+    // the file has none.
+    let root_model = root.children().find(|c| {
+        c.is_element()
+            && c.tag_name().name() == "model"
+            && c.attribute("name").is_none_or(|n| n.trim().is_empty())
+    });
+    let specs = child(root, "sim_specs")
+        .or_else(|| root_model.and_then(|m| child(m, "sim_specs")))
+        .ok_or_else(|| Error::BadSimSpecs {
+            message: "missing <sim_specs>".into(),
+        })?;
     project.sim_specs = read_sim_specs(specs)?;
     project.invalid_index_nan = child(root, "header")
         .and_then(|h| child(h, "options"))
@@ -96,7 +105,7 @@ pub fn parse_xmile_with(
         project.dimensions = read_dimensions(dims)?;
     }
     r.dimensions = project.dimensions.clone();
-    let defaults = read_behavior(root);
+    let defaults = read_behavior(root, Defaults::default());
     for node in root.children().filter(Node::is_element) {
         match node.tag_name().name() {
             "model" => {
@@ -105,6 +114,10 @@ pub fn parse_xmile_with(
                 let sim_specs = child(node, "sim_specs").map(read_sim_specs).transpose()?;
                 // Pre-1.0 isee files put the variables straight under <model>.
                 let vars = child(node, "variables").unwrap_or(node);
+                // A model's own <behavior> overrides the file's (XMILE 1.0
+                // §2.6: behaviors apply to the whole file, a model, or one
+                // entity, the nearest winning).
+                let defaults = read_behavior(node, defaults);
                 let variables = read_variables(&mut r, vars, defaults)?;
                 if project.models.iter().any(|m| m.ident == ident) {
                     return Err(Error::NotXmile {
@@ -221,15 +234,16 @@ fn read_sim_specs(n: Node<'_, '_>) -> Result<SimSpecs> {
     };
     let start = req("start")?;
     let stop = req("stop")?;
-    let dt_node = child(n, "dt").ok_or_else(|| Error::BadSimSpecs {
-        message: "missing <dt>".into(),
-    })?;
-    let mut dt = number(dt_node, "dt")?;
-    if dt_node
-        .attribute("reciprocal")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    {
-        dt = 1.0 / dt;
+    // XMILE 1.0 §3.4: <dt> is optional, "default: 1".
+    let mut dt = 1.0;
+    if let Some(dt_node) = child(n, "dt") {
+        dt = number(dt_node, "dt")?;
+        if dt_node
+            .attribute("reciprocal")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        {
+            dt = 1.0 / dt;
+        }
     }
     if !(dt > 0.0 && dt.is_finite()) {
         return Err(Error::BadSimSpecs {
@@ -248,11 +262,16 @@ fn read_sim_specs(n: Node<'_, '_>) -> Result<SimSpecs> {
             .find(|a| a.name() == "save_step" || a.name() == "save_interval")
             .and_then(|a| a.value().trim().parse().ok()),
     };
+    // XMILE 1.0 §3.4.1: a comma-separated list of methods names fallbacks
+    // for tools without the first ("gear, rk4"): the first one we run.
     let method = match n.attribute("method") {
         None => Method::Euler,
-        Some(m) => Method::parse(m).ok_or_else(|| Error::BadSimSpecs {
-            message: format!("unknown integration method '{m}'"),
-        })?,
+        Some(m) => m
+            .split(',')
+            .find_map(Method::parse)
+            .ok_or_else(|| Error::BadSimSpecs {
+                message: format!("unknown integration method '{m}'"),
+            })?,
     };
     Ok(SimSpecs {
         start,
@@ -319,10 +338,11 @@ fn read_dimensions(n: Node<'_, '_>) -> Result<Vec<Dimension>> {
     Ok(out)
 }
 
-/// `<behavior>`: global non-negative defaults for stocks and flows.
-fn read_behavior(root: Node<'_, '_>) -> Defaults {
-    let mut d = Defaults::default();
-    if let Some(b) = child(root, "behavior") {
+/// `<behavior>` under `node` (the file or a model): non-negative defaults
+/// for stocks and flows, over the `outer` ones (what it does not set stays).
+fn read_behavior(node: Node<'_, '_>, outer: Defaults) -> Defaults {
+    let mut d = outer;
+    if let Some(b) = child(node, "behavior") {
         if let Some(nn) = child(b, "non_negative") {
             let on = variables::flag(nn);
             d.stock_non_negative = on;

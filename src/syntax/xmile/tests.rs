@@ -43,8 +43,9 @@ fn reads_sim_specs_written_with_the_variable_name() {
 #[test]
 fn rejects_bad_sim_specs() {
     let bad = |s: &str| parse_xmile(&doc(s, "")).unwrap_err();
+    // (A missing <dt> is 1, XMILE's default.)
     assert!(matches!(
-        bad("<sim_specs><start>0</start><stop>1</stop></sim_specs>"),
+        bad("<sim_specs><start>0</start></sim_specs>"),
         Error::BadSimSpecs { .. }
     ));
     assert!(matches!(
@@ -559,4 +560,85 @@ fn isee_derivn_is_a_finite_difference_that_starts_at_zero() {
     assert_eq!(run_column(&p, "same"), vec![0.0, 1.0, 2.0, 3.0]);
     // t^2: first differences 1, 3, 5; second differences 2 from t = 2.
     assert_eq!(run_column(&p, "second"), vec![0.0, 0.0, 2.0, 2.0]);
+}
+
+/// XMILE 1.0's optional forms (helper round 16 against the spec): <dt>
+/// defaults to 1 (§3.4); a method list names fallbacks, the first one we
+/// run is used (§3.4.1); a file without <sim_specs> takes the root
+/// model's (§2.3).
+#[test]
+fn sim_specs_defaults_fallback_methods_and_the_root_models_specs() {
+    let p = parse_xmile(&doc(
+        "<sim_specs><start>0</start><stop>3</stop></sim_specs>",
+        r#"<aux name="x"><eqn>TIME</eqn></aux>"#,
+    ))
+    .unwrap();
+    assert_eq!(p.sim_specs.dt, 1.0);
+    assert_eq!(run_column(&p, "x"), [0.0, 1.0, 2.0, 3.0]);
+    for (method, expected) in [
+        ("gear, rk4", Method::Rk4),
+        ("rk45,euler", Method::Rk4),
+        ("bogus, RK2", Method::Rk2),
+    ] {
+        let specs = format!(
+            r#"<sim_specs method="{method}"><start>0</start><stop>1</stop><dt>1</dt></sim_specs>"#
+        );
+        let p = parse_xmile(&doc(&specs, "")).unwrap();
+        assert_eq!(p.sim_specs.method, expected, "{method}");
+    }
+    assert!(parse_xmile(&doc(
+        r#"<sim_specs method="gear"><start>0</start><stop>1</stop></sim_specs>"#,
+        ""
+    ))
+    .is_err());
+    let inside = r#"<?xml version="1.0"?><xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+<header><name>T</name></header><model><sim_specs><start>2</start><stop>4</stop><dt>0.5</dt></sim_specs>
+<variables><aux name="x"><eqn>TIME</eqn></aux></variables></model></xmile>"#;
+    let p = parse_xmile(inside).unwrap();
+    assert_eq!(
+        (p.sim_specs.start, p.sim_specs.stop, p.sim_specs.dt),
+        (2.0, 4.0, 0.5)
+    );
+    assert_eq!(run_column(&p, "x").len(), 5);
+}
+
+/// XMILE 1.0 §2.6: a <behavior> inside <model> applies to that model (it
+/// was read only directly under <xmile>).
+#[test]
+fn a_models_own_behavior_applies_to_it() {
+    let text = r#"<?xml version="1.0"?><xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+<header><name>T</name><vendor>isee systems, inc.</vendor></header>
+<sim_specs><start>0</start><stop>3</stop><dt>1</dt></sim_specs>
+<model><behavior><non_negative/></behavior><variables>
+  <stock name="S"><eqn>10</eqn><outflow>o</outflow></stock>
+  <flow name="o"><eqn>6</eqn></flow>
+  <flow name="neg"><eqn>-1</eqn></flow>
+  <stock name="T"><eqn>0</eqn><inflow>neg</inflow></stock>
+</variables></model></xmile>"#;
+    let p = parse_xmile(text).unwrap();
+    assert_eq!(run_column(&p, "S"), [10.0, 4.0, 0.0, 0.0]);
+    assert_eq!(run_column(&p, "o"), [6.0, 4.0, 0.0, 0.0]);
+    assert_eq!(run_column(&p, "neg"), [0.0; 4]);
+    assert_eq!(run_column(&p, "T"), [0.0; 4]);
+}
+
+/// XMILE 1.0 §4.3: a flow's <multiplier> converts units on the way into
+/// its downstream stock: 4 units leave upstream, 3 * 4 arrive (it was
+/// ignored). The flow reports its own value.
+#[test]
+fn a_flow_multiplier_scales_what_the_downstream_stock_receives() {
+    let vars = r#"<stock name="Up"><eqn>100</eqn><outflow>f</outflow></stock>
+        <flow name="f"><eqn>4</eqn><multiplier>3</multiplier></flow>
+        <flow name="g"><eqn>1</eqn></flow>
+        <stock name="Down"><eqn>0</eqn><inflow>f</inflow><inflow>g</inflow></stock>"#;
+    let p = parse_xmile(&doc(STEPS, vars)).unwrap();
+    assert_eq!(run_column(&p, "Up"), [100.0, 96.0, 92.0, 88.0]);
+    assert_eq!(run_column(&p, "f"), [4.0; 4]);
+    assert_eq!(run_column(&p, "Down"), [0.0, 13.0, 26.0, 39.0]);
+    let bad = doc(
+        STEPS,
+        r#"<flow name="f"><eqn>4</eqn><multiplier>three</multiplier></flow>"#,
+    );
+    let e = parse_xmile(&bad).unwrap_err().to_string();
+    assert!(e.contains("multiplier") && e.contains('f'), "{e}");
 }

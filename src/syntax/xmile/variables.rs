@@ -566,8 +566,22 @@ pub fn read_variables(
     let mut conveyors: Vec<(String, Belt)> = Vec::new();
     let mut leaks: std::collections::HashMap<String, Leak> = std::collections::HashMap::new();
     let mut spreads: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut multipliers: Vec<(String, f64)> = Vec::new();
     for c in n.children().filter(Node::is_element) {
         let tag = c.tag_name().name();
+        if tag == "flow" {
+            if let Some(m) = child(c, "multiplier") {
+                let name = c.attribute("name").unwrap_or("");
+                let text = m.text().unwrap_or("").trim();
+                let value: f64 = text.parse().map_err(|_| Error::EquationSyntax {
+                    variable: display_name(name),
+                    message: format!("<multiplier> is not a number: '{text}'"),
+                    offset: 0,
+                    line: Some(r.line(m)),
+                })?;
+                multipliers.push((canonicalize(name), value));
+            }
+        }
         if tag == "flow" && c.attributes().any(|a| a.name() == "spreadflow") {
             spreads.insert(canonicalize(c.attribute("name").unwrap_or("")));
         }
@@ -607,7 +621,41 @@ pub fn read_variables(
         let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
         limit_outflows(&mut out, &belts)?;
     }
+    convert_units(&mut out, &multipliers);
     Ok(out)
+}
+
+/// XMILE 1.0 §4.3, a flow's `<multiplier>`: "if the unit conversion
+/// multiplier is 3 and the flow's value is 4, 4 units of material will be
+/// taken from the upstream stock and 3*4 = 12 units of material will be
+/// given to the downstream stock". The flow keeps its value (what leaves
+/// upstream); each stock it fills takes it through its net rate, times the
+/// multiplier, instead of as a named inflow.
+fn convert_units(vars: &mut [Variable], multipliers: &[(String, f64)]) {
+    use crate::syntax::ast::{bin, var, BinaryOp, Expr};
+    for v in vars.iter_mut() {
+        let VarKind::Stock {
+            inflows, net_rate, ..
+        } = &mut v.kind
+        else {
+            continue;
+        };
+        for (flow, m) in multipliers {
+            let Some(at) = inflows.iter().position(|f| f == flow) else {
+                continue;
+            };
+            inflows.remove(at);
+            let part = bin(BinaryOp::Mul, var(flow), Expr::Num(*m));
+            let (text, expr) = match net_rate.take() {
+                Some(eq) => (
+                    format!("{} + {flow} * {m}", eq.text),
+                    bin(BinaryOp::Add, eq.expr, part),
+                ),
+                None => (format!("{flow} * {m}"), part),
+            };
+            *net_rate = Some(Box::new(Equation { text, expr }));
+        }
+    }
 }
 
 /// isee's module outputs wired into the model holding the module: a
