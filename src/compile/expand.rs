@@ -775,10 +775,22 @@ impl<'p> Expander<'p> {
             m.params.len() - optional,
             m.params.len(),
         )?;
-        // Parameters a call leaves out take their defaults.
+        let (p, np) = self.fresh(owner, owner_name, f);
+        // Parameters a call leaves out take their defaults, which may name
+        // the macro's earlier parameters (XMILE 1.0's own SMOOTH1 example:
+        // `<parm default="input">initial</parm>`): those are this call's.
         let mut args = args;
         for d in m.defaults.iter().skip(args.len()).flatten() {
-            args.push(d.clone());
+            let own = |n: &Expr| match n {
+                Expr::Var(v, s) if m.params.contains(&crate::syntax::ident::canonicalize(v)) => {
+                    Some(Expr::Var(
+                        format!("{p}{}", crate::syntax::ident::canonicalize(v)),
+                        *s,
+                    ))
+                }
+                _ => None,
+            };
+            args.push(d.rewrite(&own));
         }
         if macro_calls_itself(m) {
             return Err(Error::BadModule {
@@ -800,7 +812,6 @@ impl<'p> Expander<'p> {
             });
         }
         self.depth += 1;
-        let (p, np) = self.fresh(owner, owner_name, f);
         for (param, arg) in m.params.iter().zip(args) {
             Self::hidden(
                 out,

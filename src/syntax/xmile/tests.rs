@@ -642,3 +642,46 @@ fn a_flow_multiplier_scales_what_the_downstream_stock_receives() {
     let e = parse_xmile(&bad).unwrap_err().to_string();
     assert!(e.contains("multiplier") && e.contains('f'), "{e}");
 }
+
+/// XMILE 1.0 §4.8's own SMOOTH1 macro: the default of `initial` is the
+/// call's `input` (it was looked up in the caller, and refused).
+#[test]
+fn a_macro_default_may_name_an_earlier_parameter() {
+    let text = r#"<?xml version="1.0"?><xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+<header><name>T</name></header>
+<sim_specs><start>0</start><stop>3</stop><dt>1</dt></sim_specs>
+<model><variables>
+  <aux name="inp"><eqn>10 + STEP(10, 2)</eqn></aux>
+  <aux name="m"><eqn>SMOOTH1(inp, 2)</eqn></aux>
+  <aux name="given"><eqn>SMOOTH1(inp, 2, 0)</eqn></aux>
+  <aux name="ref"><eqn>SMTH1(inp, 2)</eqn></aux>
+</variables></model>
+<macro name="SMOOTH1"><parm>input</parm><parm>averaging_time</parm><parm default="input">initial</parm>
+<eqn>Smooth_of_Input</eqn><variables>
+  <stock name="Smooth_of_Input"><eqn>initial</eqn><inflow>change_in_smooth</inflow></stock>
+  <flow name="change_in_smooth"><eqn>(input - Smooth_of_Input)/averaging_time</eqn></flow>
+</variables></macro></xmile>"#;
+    let p = parse_xmile(text).unwrap();
+    assert_eq!(run_column(&p, "m"), [10.0, 10.0, 10.0, 15.0]);
+    assert_eq!(run_column(&p, "m"), run_column(&p, "ref"));
+    assert_eq!(run_column(&p, "given"), [0.0, 5.0, 7.5, 13.75]);
+}
+
+/// XMILE 1.0 §4.1.3: a named graphical function may be used by reference
+/// (`<gf name="rising"/>` in another variable) and, embedded in a
+/// variable, called by its own name like a stand-alone one. Both were
+/// refused.
+#[test]
+fn named_graphical_functions_by_reference_and_by_call() {
+    let vars = r#"<gf name="rising"><xscale min="0" max="4"/><ypts>0,10,15,20,25</ypts></gf>
+        <aux name="by_ref"><eqn>TIME</eqn><gf name="rising"/></aux>
+        <aux name="host"><eqn>TIME</eqn><gf name="inner_gf"><xscale min="0" max="4"/><ypts>0,1,2,3,4</ypts></gf></aux>
+        <aux name="caller"><eqn>inner_gf(2.5)</eqn></aux>"#;
+    let p = parse_xmile(&doc(STEPS, vars)).unwrap();
+    assert_eq!(run_column(&p, "by_ref"), [0.0, 10.0, 15.0, 20.0]);
+    assert_eq!(run_column(&p, "host"), [0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(run_column(&p, "caller"), [2.5; 4]);
+    let missing = doc(STEPS, r#"<aux name="x"><eqn>TIME</eqn><gf name="nowhere"/></aux>"#);
+    let e = parse_xmile(&missing).unwrap_err().to_string();
+    assert!(e.contains("nowhere") && e.contains('x'), "{e}");
+}

@@ -164,6 +164,9 @@ impl Reader {
             .unwrap_or_default();
         let gf = match (tag, child(n, "gf")) {
             ("gf", _) => Some(read_gf(&name, n)?),
+            // `<gf name="rising"/>`: a named graphical function's, filled in
+            // by `named_gfs` once every variable is read.
+            (_, Some(g)) if gf_reference(g).is_some() => None,
             (_, Some(g)) => Some(read_gf(&name, g)?),
             _ => None,
         };
@@ -622,7 +625,63 @@ pub fn read_variables(
         limit_outflows(&mut out, &belts)?;
     }
     convert_units(&mut out, &multipliers);
+    named_gfs(r, n, &mut out)?;
     Ok(out)
+}
+
+/// The name a `<gf name="..."/>` refers to: a named graphical function
+/// used by reference (no points of its own).
+fn gf_reference<'a>(g: Node<'a, '_>) -> Option<&'a str> {
+    let name = g.attribute("name")?;
+    (child(g, "ypts").is_none() && child(g, "xpts").is_none()).then_some(name)
+}
+
+/// XMILE 1.0 §4.1.3, named graphical functions, stand-alone or embedded in
+/// a flow or aux: a variable may use one by reference (`<gf
+/// name="rising"/>`), and an embedded one may be called by its own name
+/// like a function (`inner_gf(2.5)`) as a stand-alone one is.
+fn named_gfs(r: &Reader, n: Node<'_, '_>, out: &mut Vec<Variable>) -> Result<()> {
+    let mut embedded: Vec<(String, Node<'_, '_>)> = Vec::new();
+    let mut references: Vec<(String, String)> = Vec::new();
+    for c in n.children().filter(Node::is_element) {
+        let Some(g) = child(c, "gf") else { continue };
+        let var = canonicalize(c.attribute("name").unwrap_or(""));
+        match (gf_reference(g), g.attribute("name")) {
+            (Some(target), _) => references.push((var, canonicalize(target))),
+            (None, Some(own)) => embedded.push((own.to_string(), g)),
+            _ => {}
+        }
+    }
+    for (own, g) in &embedded {
+        let ident = canonicalize(own);
+        if !out.iter().any(|v| v.ident == ident) {
+            out.push(Variable {
+                name: display_name(own),
+                ident,
+                kind: VarKind::Aux,
+                equations: Equations::None,
+                units: None,
+                doc: None,
+                dims: Vec::new(),
+                gf: Some(read_gf(own, *g)?),
+                line: Some(r.line(*g)),
+            });
+        }
+    }
+    for (var, target) in references {
+        let gf = out
+            .iter()
+            .find(|v| v.ident == target && v.gf.is_some())
+            .and_then(|v| v.gf.clone())
+            .ok_or_else(|| Error::BadGraphicalFunction {
+                variable: var.clone(),
+                message: format!("no graphical function named '{target}'"),
+            })?;
+        if let Some(v) = out.iter_mut().find(|v| v.ident == var) {
+            v.gf = Some(gf);
+        }
+    }
+    Ok(())
 }
 
 /// XMILE 1.0 §4.3, a flow's `<multiplier>`: "if the unit conversion
