@@ -496,6 +496,21 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.emit(Op::Lookup(table));
                 Ok(())
             }
+            // Vensim TIME SHIFT(data, shift) in a data equation: "If ... you
+            // want the model to see the data in the future, you would shift
+            // the data by a positive amount" (its help): the data's value
+            // `shift` later, `TROUBLE coming := TIME SHIFT(TROUBLE, 2)`
+            // taking TROUBLE's values two months before TROUBLE does.
+            "time_shift" => {
+                self.arity(f, args.len(), 2, 2)?;
+                let table = self.table_arg(f, &args[0])?;
+                self.out.time_varying = true;
+                self.emit(Op::Time);
+                self.expr(&args[1])?;
+                self.emit(Op::Add);
+                self.emit(Op::Lookup(table));
+                Ok(())
+            }
             // Vensim GET DATA FIRST TIME / LAST TIME / TOTAL POINTS(data) and
             // GET DATA MAX / MIN / MEAN(data, start time, end time).
             "get_data_first_time"

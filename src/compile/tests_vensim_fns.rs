@@ -614,3 +614,26 @@ fn depreciate_straightline_pays_out_each_period_over_the_life() {
     );
     assert_eq!(r.column("rounded"), r.column("from_init"));
 }
+
+/// Vensim TIME SHIFT(data, shift): "If ... you want the model to see the
+/// data in the future, you would shift the data by a positive amount" (its
+/// help page; `TROUBLE coming := TIME SHIFT(TROUBLE, TROUBLE HORIZON)`
+/// takes TROUBLE's values two months early). It was an unknown function.
+#[test]
+fn time_shift_sees_the_data_shift_later() {
+    let project = crate::load_mdl(
+        "d((0,1),(2,3),(4,5),(6,7)) ~~|\n\
+         horizon = 2 ~~|\n\
+         coming := TIME SHIFT(d, horizon) ~~|\n\
+         late := TIME SHIFT(d, -1) ~~|\n\
+         now = GET DATA AT TIME(d, Time) ~~|\n\
+         INITIAL TIME = 0 ~~|\nFINAL TIME = 6 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n",
+    )
+    .expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&RunOptions::default()).expect("runs");
+    let col = |n: &str| r.column(n).expect("column").to_vec();
+    assert_eq!(col("now"), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    assert_eq!(col("coming"), [3.0, 4.0, 5.0, 6.0, 7.0, 7.0, 7.0]);
+    assert_eq!(col("late"), [1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+}

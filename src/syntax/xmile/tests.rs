@@ -681,7 +681,10 @@ fn named_graphical_functions_by_reference_and_by_call() {
     assert_eq!(run_column(&p, "by_ref"), [0.0, 10.0, 15.0, 20.0]);
     assert_eq!(run_column(&p, "host"), [0.0, 1.0, 2.0, 3.0]);
     assert_eq!(run_column(&p, "caller"), [2.5; 4]);
-    let missing = doc(STEPS, r#"<aux name="x"><eqn>TIME</eqn><gf name="nowhere"/></aux>"#);
+    let missing = doc(
+        STEPS,
+        r#"<aux name="x"><eqn>TIME</eqn><gf name="nowhere"/></aux>"#,
+    );
     let e = parse_xmile(&missing).unwrap_err().to_string();
     assert!(e.contains("nowhere") && e.contains('x'), "{e}");
 }
