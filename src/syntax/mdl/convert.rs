@@ -159,6 +159,8 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
     // Data-interpolation keywords (`:INTERPOLATE:` ...) only matter for
     // external data.
     let mut interp = Interp::default();
+    // Whether a keyword was written (`:INTERPOLATE:` is also the default).
+    let mut interp_given = false;
     while let Some(Tok::Keyword(k)) = toks.get(p).map(|t| &t.tok) {
         // Reality checks are not simulated.
         if k == "THE CONDITION" || k == "TEST INPUT" {
@@ -178,6 +180,10 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             "INTERPOLATE" => interp = Interp::Interpolate,
             _ => {}
         }
+        interp_given |= matches!(
+            k.as_str(),
+            "HOLD BACKWARD" | "RAW" | "LOOK FORWARD" | "INTERPOLATE"
+        );
         p += 1;
     }
     let (line, _) = ctx.pos(first.start);
@@ -222,7 +228,7 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
             if let (Some(Tok::ColonEq), Some(Tok::Name(y) | Tok::Quoted(y)), true) = (
                 toks.get(p).map(|t| &t.tok),
                 copied.map(|t| &t.tok),
-                interp != Interp::default(),
+                interp_given,
             ) {
                 vr.body = Body::DataOf {
                     source: y.clone(),

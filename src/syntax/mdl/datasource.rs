@@ -369,6 +369,8 @@ exact :RAW: := planned ~~|
 held back[R] :HOLD BACKWARD: := held[R] ~~|
 computed = TIME ~~|
 other :HOLD BACKWARD: := computed ~~|
+stepped :HOLD BACKWARD: ~~|
+lin :INTERPOLATE: := stepped ~~|
 INITIAL TIME = 0 ~~|
 FINAL TIME = 8 ~~|
 TIME STEP = 1 ~~|
@@ -376,8 +378,8 @@ SAVEPER = TIME STEP ~~|
 ";
         // `computed` is in the file too (as in a `.vdf` export of a run),
         // but the model computes it: its copy keeps the model's values.
-        let data = "Time\tplanned\theld[north]\theld[south]\tcomputed\n\
-                    0\t5\t1\t10\t100\n2\t8\t2\t20\t100\n6\t1\t3\t30\t100\n";
+        let data = "Time\tplanned\theld[north]\theld[south]\tcomputed\tstepped\n\
+                    0\t5\t1\t10\t100\t5\n2\t8\t2\t20\t100\t8\n6\t1\t3\t30\t100\t1\n";
         let dir = folder("ds-copy", &[("planned.tab", data)]);
         let files = ["planned.tab".to_string()];
         let r = run(text, &dir, Some(&files));
@@ -403,6 +405,9 @@ SAVEPER = TIME STEP ~~|
             vec![10.0, 10.0, 20.0, 20.0, 20.0, 20.0, 30.0, 30.0, 30.0]
         );
         assert_eq!(column(&r, "other"), column(&r, "computed"));
+        // An explicit :INTERPOLATE: is a keyword too (also the default).
+        assert_eq!(column(&r, "stepped")[1], 5.0);
+        assert_eq!(column(&r, "lin"), column(&r, "planned"));
     }
 
     #[test]

@@ -85,11 +85,20 @@ pub fn parse_xmile_with(
     };
     // XMILE 1.0 §2.3: the file's <sim_specs>, or the root model's own when
     // the file has none.
-    let root_model = root.children().find(|c| {
-        c.is_element()
-            && c.tag_name().name() == "model"
-            && c.attribute("name").is_none_or(|n| n.trim().is_empty())
-    });
+    // The root model as `Project::main_model` picks it: unnamed, or
+    // named "main", else the first.
+    let models: Vec<Node<'_, '_>> = root
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == "model")
+        .collect();
+    let root_model = models
+        .iter()
+        .find(|m| {
+            let ident = canonicalize(m.attribute("name").unwrap_or(""));
+            ident.is_empty() || ident == "main"
+        })
+        .or(models.first())
+        .copied();
     let specs = child(root, "sim_specs")
         .or_else(|| root_model.and_then(|m| child(m, "sim_specs")))
         .ok_or_else(|| Error::BadSimSpecs {

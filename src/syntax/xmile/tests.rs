@@ -600,6 +600,9 @@ fn sim_specs_defaults_fallback_methods_and_the_root_models_specs() {
         (2.0, 4.0, 0.5)
     );
     assert_eq!(run_column(&p, "x").len(), 5);
+    // The root model as the engine picks it: named "main" counts too.
+    let named = inside.replace("<model>", r#"<model name="main">"#);
+    assert_eq!(parse_xmile(&named).unwrap().sim_specs.dt, 0.5);
 }
 
 /// XMILE 1.0 §2.6: a <behavior> inside <model> applies to that model (it
@@ -641,6 +644,31 @@ fn a_flow_multiplier_scales_what_the_downstream_stock_receives() {
     );
     let e = parse_xmile(&bad).unwrap_err().to_string();
     assert!(e.contains("multiplier") && e.contains('f'), "{e}");
+    // Where the stock would not take exactly flow * multiplier, refused
+    // by name: an isee non-negative stock's outflow caps count its inflows
+    // as named; a flow arrayed unlike its stock would be summed.
+    let isee = |vars: &str| {
+        doc(STEPS, vars).replace(
+            "<header><name>T</name>",
+            "<header><name>T</name><vendor>isee systems, inc.</vendor>",
+        )
+    };
+    let capped = isee(
+        r#"<flow name="f"><eqn>4</eqn><multiplier>0.5</multiplier></flow>
+        <stock name="Down"><eqn>0</eqn><inflow>f</inflow><outflow>o</outflow><non_negative/></stock>
+        <flow name="o"><eqn>3</eqn></flow>"#,
+    );
+    let e = parse_xmile(&capped).unwrap_err().to_string();
+    assert!(e.contains("non-negative") && e.contains('f'), "{e}");
+    let wider = r#"<dimensions><dim name="D" size="2"/></dimensions><model>"#;
+    let arrayed = doc(
+        STEPS,
+        r#"<flow name="f"><dimensions><dim name="D"/></dimensions><eqn>4</eqn><multiplier>3</multiplier></flow>
+        <stock name="Down"><eqn>0</eqn><inflow>f</inflow></stock>"#,
+    )
+    .replace("<model>", wider);
+    let e = parse_xmile(&arrayed).unwrap_err().to_string();
+    assert!(e.contains("arrayed unlike"), "{e}");
 }
 
 /// XMILE 1.0 §4.8's own SMOOTH1 macro: the default of `initial` is the
@@ -687,4 +715,11 @@ fn named_graphical_functions_by_reference_and_by_call() {
     );
     let e = parse_xmile(&missing).unwrap_err().to_string();
     assert!(e.contains("nowhere") && e.contains('x'), "{e}");
+    let twice = doc(
+        STEPS,
+        r#"<aux name="a"><eqn>TIME</eqn><gf name="g"><xscale min="0" max="1"/><ypts>0,1</ypts></gf></aux>
+        <aux name="b"><eqn>TIME</eqn><gf name="g"><xscale min="0" max="1"/><ypts>5,6</ypts></gf></aux>"#,
+    );
+    let e = parse_xmile(&twice).unwrap_err().to_string();
+    assert!(e.contains("two graphical functions"), "{e}");
 }

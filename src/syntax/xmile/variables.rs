@@ -624,7 +624,8 @@ pub fn read_variables(
         let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
         limit_outflows(&mut out, &belts)?;
     }
-    convert_units(&mut out, &multipliers);
+    let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
+    convert_units(&mut out, &multipliers, &belts, r.isee)?;
     named_gfs(r, n, &mut out)?;
     Ok(out)
 }
@@ -652,8 +653,14 @@ fn named_gfs(r: &Reader, n: Node<'_, '_>, out: &mut Vec<Variable>) -> Result<()>
             _ => {}
         }
     }
-    for (own, g) in &embedded {
+    for (k, (own, g)) in embedded.iter().enumerate() {
         let ident = canonicalize(own);
+        if embedded[..k].iter().any(|(o, _)| canonicalize(o) == ident) {
+            return Err(Error::BadGraphicalFunction {
+                variable: display_name(own),
+                message: "two graphical functions have this name".into(),
+            });
+        }
         if !out.iter().any(|v| v.ident == ident) {
             out.push(Variable {
                 name: display_name(own),
@@ -689,12 +696,29 @@ fn named_gfs(r: &Reader, n: Node<'_, '_>, out: &mut Vec<Variable>) -> Result<()>
 /// taken from the upstream stock and 3*4 = 12 units of material will be
 /// given to the downstream stock". The flow keeps its value (what leaves
 /// upstream); each stock it fills takes it through its net rate, times the
-/// multiplier, instead of as a named inflow.
-fn convert_units(vars: &mut [Variable], multipliers: &[(String, f64)]) {
+/// multiplier, instead of as a named inflow. Where that would not hold
+/// (the stock is a conveyor, whose belt carries the flow as it is; an isee
+/// non-negative stock, whose outflow caps count its inflows as named; a
+/// flow arrayed unlike the stock, which a named inflow would sum) the file
+/// is refused, naming the flow, rather than run with the wrong amount.
+fn convert_units(
+    vars: &mut [Variable],
+    multipliers: &[(String, f64)],
+    conveyors: &[&str],
+    isee: bool,
+) -> Result<()> {
     use crate::syntax::ast::{bin, var, BinaryOp, Expr};
+    let dims_of: std::collections::HashMap<String, Vec<String>> = vars
+        .iter()
+        .map(|v| (v.ident.clone(), v.dims.clone()))
+        .collect();
     for v in vars.iter_mut() {
         let VarKind::Stock {
-            inflows, net_rate, ..
+            inflows,
+            outflows,
+            net_rate,
+            non_negative,
+            ..
         } = &mut v.kind
         else {
             continue;
@@ -703,6 +727,21 @@ fn convert_units(vars: &mut [Variable], multipliers: &[(String, f64)]) {
             let Some(at) = inflows.iter().position(|f| f == flow) else {
                 continue;
             };
+            let why = if conveyors.contains(&v.ident.as_str()) {
+                Some("it fills a conveyor")
+            } else if isee && *non_negative && !outflows.is_empty() {
+                Some("it fills a non-negative stock with outflows")
+            } else if dims_of.get(flow) != Some(&v.dims) {
+                Some("it is arrayed unlike the stock it fills")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Error::Unsupported {
+                    variable: flow.clone(),
+                    construct: format!("a flow <multiplier> where {why}"),
+                });
+            }
             inflows.remove(at);
             let part = bin(BinaryOp::Mul, var(flow), Expr::Num(*m));
             let (text, expr) = match net_rate.take() {
@@ -715,6 +754,7 @@ fn convert_units(vars: &mut [Variable], multipliers: &[(String, f64)]) {
             *net_rate = Some(Box::new(Equation { text, expr }));
         }
     }
+    Ok(())
 }
 
 /// isee's module outputs wired into the model holding the module: a
