@@ -288,14 +288,20 @@ fn variable(
         }
     };
     for r in &mut g {
+        // Data read from files: one table per element of the subscripts.
+        if !matches!(
+            r.body,
+            Body::DataOf { .. } | Body::FromDataFiles(_) | Body::External(_)
+        ) {
+            continue;
+        }
+        let lists: Vec<Vec<String>> = r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
         if let Body::DataOf {
             source,
             interp,
             body,
         } = &r.body
         {
-            let lists: Vec<Vec<String>> =
-                r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
             let found = data_vars
                 .contains(&canonicalize(source))
                 .then(|| ctx.data.data_variable(source, &product(&lists), *interp));
@@ -320,8 +326,6 @@ fn variable(
             };
         }
         if let Body::FromDataFiles(interp) = r.body {
-            let lists: Vec<Vec<String>> =
-                r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
             let (gfs, missing) = ctx.data.data_variable(&r.name, &product(&lists), interp)?;
             for m in missing {
                 ctx.warn(
@@ -333,8 +337,6 @@ fn variable(
             r.body = data_body(gfs, r.subs.is_empty(), text);
         }
         if let Body::External(call) = &r.body {
-            let lists: Vec<Vec<String>> =
-                r.subs.iter().map(|s| expand(r, s)).collect::<Result<_>>()?;
             let shape: Vec<usize> = lists.iter().map(Vec::len).collect();
             let text = call.text.clone();
             r.body = match (ctx.data.resolve(&r.name, call, &shape)?, call.kind) {
