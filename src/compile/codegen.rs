@@ -556,24 +556,16 @@ impl<'t, 'a> Gen<'t, 'a> {
                     ),
                     Expr::Num(1e-9),
                 );
-                let on_grid = bin(
-                    BinaryOp::Add,
-                    var("initial_time"),
-                    bin(
-                        BinaryOp::Mul,
-                        Expr::Call("integer".into(), vec![steps], Span::default()),
-                        var("time_step"),
-                    ),
-                );
-                // Before the run's start there is no grid to snap to (and
-                // INTEGER would round -0.5 steps up to the start).
-                let before = bin(BinaryOp::Lt, args[1].clone(), var("initial_time"));
-                let at = Expr::If(
-                    Box::new(before),
-                    Box::new(args[1].clone()),
-                    Box::new(on_grid),
-                );
-                self.expr(&at)?;
+                // initial + floor(steps) * step: the earlier grid point,
+                // also before the run's start (where INTEGER, truncating,
+                // would round -0.5 steps up to the start). Emitted as ops so
+                // the time argument is evaluated once.
+                self.expr(&var("initial_time"))?;
+                self.expr(&steps)?;
+                self.emit(Op::Call(crate::compile::builtins::Builtin::Int, 1));
+                self.expr(&var("time_step"))?;
+                self.emit(Op::Mul);
+                self.emit(Op::Add);
                 self.expr(&args[2])?;
                 self.emit(Op::TableFn(table, TableFn::DataBetween));
                 Ok(())

@@ -342,8 +342,8 @@ fn get_data_statistics() {
     assert_eq!(first("after"), crate::ir::VENSIM_NA);
     assert_eq!(first("early"), crate::ir::VENSIM_NA);
     assert_eq!(first("end"), 20.0);
-    // A time before INITIAL TIME is read as it is, not snapped up to the
-    // start (data from before the run).
+    // A time before INITIAL TIME is on the grid extended back (the earlier
+    // point), not snapped up to the start (data from before the run).
     let project = crate::load_mdl(
         "d((0,0),(4,40)) ~~|
          back = GET DATA BETWEEN TIMES(d, Time - 2.5, 0) ~~|
@@ -356,12 +356,11 @@ SAVEPER = 1 ~~|
     .expect("loads");
     let m = CompiledModel::new(&project, None).expect("compiles");
     let r = m.run(&RunOptions::default()).expect("runs");
-    // t=2: -0.5 is before the data (:NA:, not snapped to 2); t=3: 0.5 is
-    // before INITIAL TIME, read as 0.5 (5, not snapped to 2's 20); t=4:
-    // 1.5 likewise (15).
+    // t=2: -0.5 is on -1, before the data (:NA:, not snapped up to 2);
+    // t=3: 0.5 is on 0 (0, not 2's 20); t=4: 1.5 is on 1 (10, not 20).
     assert_eq!(
         r.column("back").expect("back"),
-        [crate::ir::VENSIM_NA, 5.0, 15.0]
+        [crate::ir::VENSIM_NA, 0.0, 10.0]
     );
 }
 
