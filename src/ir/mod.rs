@@ -360,6 +360,12 @@ pub struct Model {
 }
 
 impl Model {
+    /// Whether a model with this canonical name is the main one (failing
+    /// that, the first model is).
+    pub fn names_main(ident: &str) -> bool {
+        ident.is_empty() || ident == "main"
+    }
+
     pub fn get(&self, ident: &str) -> Option<&Variable> {
         self.variables.iter().find(|v| v.ident == ident)
     }
@@ -418,7 +424,7 @@ impl Project {
     pub fn main_model(&self) -> Option<&Model> {
         self.models
             .iter()
-            .find(|m| m.ident.is_empty() || m.ident == "main")
+            .find(|m| Model::names_main(&m.ident))
             .or_else(|| self.models.first())
     }
 

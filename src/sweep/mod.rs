@@ -565,12 +565,13 @@ pub fn on_process_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
 }
 
 /// The pools sweeps run on: per process, one for each thread count asked
-/// for (`None`: one thread per core), made on first use and kept, so a
-/// sweep (or a plugin call on a small batch) does not start threads of its
-/// own every time (the four sizes used last). Not rayon's global pool: a `fork`ed child inherits that
-/// pool's state but none of its threads, so the child's first sweep would
-/// wait forever. A child (a new process id) makes pools of its own; the
-/// parent's, whose threads do not exist in the child, are left alone.
+/// for (`None`: one thread per core), made on first use and kept (the four
+/// sizes used last), so a sweep, or a plugin call on a small batch, does
+/// not start threads of its own every time. Not rayon's global pool: a
+/// `fork`ed child inherits that pool's state but none of its threads, so
+/// the child's first sweep would wait forever. A child (a new process id)
+/// makes pools of its own; the parent's, whose threads do not exist in the
+/// child, are left alone.
 fn process_pool(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>> {
     type Pools = Vec<(Option<usize>, Arc<rayon::ThreadPool>)>;
     static POOLS: Mutex<Option<(u32, Pools)>> = Mutex::new(None);

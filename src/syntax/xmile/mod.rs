@@ -84,19 +84,15 @@ pub fn parse_xmile_with(
         ..Project::default()
     };
     // XMILE 1.0 §2.3: the file's <sim_specs>, or the root model's own when
-    // the file has none.
-    // The root model as `Project::main_model` picks it: unnamed, or
-    // named "main", else the first.
+    // the file has none (the root model picked as `Project::main_model`
+    // picks it).
     let models: Vec<Node<'_, '_>> = root
         .children()
         .filter(|c| c.is_element() && c.tag_name().name() == "model")
         .collect();
     let root_model = models
         .iter()
-        .find(|m| {
-            let ident = canonicalize(m.attribute("name").unwrap_or(""));
-            ident.is_empty() || ident == "main"
-        })
+        .find(|m| Model::names_main(&canonicalize(m.attribute("name").unwrap_or(""))))
         .or(models.first())
         .copied();
     let specs = child(root, "sim_specs")

@@ -573,24 +573,22 @@ pub fn read_variables(
     for c in n.children().filter(Node::is_element) {
         let tag = c.tag_name().name();
         if tag == "flow" {
+            let name = canonicalize(c.attribute("name").unwrap_or(""));
+            if c.attributes().any(|a| a.name() == "spreadflow") {
+                spreads.insert(name.clone());
+            }
+            if let Some(leak) = leak_of(r, c)? {
+                leaks.insert(name.clone(), leak);
+            }
             if let Some(m) = child(c, "multiplier") {
-                let name = c.attribute("name").unwrap_or("");
                 let text = m.text().unwrap_or("").trim();
                 let value: f64 = text.parse().map_err(|_| Error::EquationSyntax {
-                    variable: display_name(name),
+                    variable: display_name(c.attribute("name").unwrap_or("")),
                     message: format!("<multiplier> is not a number: '{text}'"),
                     offset: 0,
                     line: Some(r.line(m)),
                 })?;
-                multipliers.push((canonicalize(name), value));
-            }
-        }
-        if tag == "flow" && c.attributes().any(|a| a.name() == "spreadflow") {
-            spreads.insert(canonicalize(c.attribute("name").unwrap_or("")));
-        }
-        if tag == "flow" {
-            if let Some(leak) = leak_of(r, c)? {
-                leaks.insert(canonicalize(c.attribute("name").unwrap_or("")), leak);
+                multipliers.push((name, value));
             }
         }
         if tag == "stock" {
@@ -620,11 +618,10 @@ pub fn read_variables(
     for (stock, belt) in &conveyors {
         convey(&mut out, stock, belt, &leaks, &spreads)?;
     }
+    let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
     if r.isee {
-        let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
         limit_outflows(&mut out, &belts)?;
     }
-    let belts: Vec<&str> = conveyors.iter().map(|(s, _)| s.as_str()).collect();
     convert_units(&mut out, &multipliers, &belts, r.isee)?;
     named_gfs(r, n, &mut out)?;
     Ok(out)
