@@ -1,6 +1,6 @@
-//! Sweep benchmarks: the batched lockstep engine against the scalar
-//! interpreter running the same runs one at a time, on the SDXorg SIR sample
-//! and on a generated model of a few hundred variables.
+//! Sweep benchmarks: lockstep batches of runs against the same runs one at
+//! a time (one lane each, as a single run executes: "scalar" below), on the
+//! SDXorg SIR sample and on a generated model of a few hundred variables.
 //!
 //! Criterion times 1,000-run sweeps on one thread per engine; the summary
 //! that follows measures 10,000-run sweeps of every engine in this one

@@ -1,4 +1,4 @@
-"""Parameter-sweep throughput: batched engine vs scalar Rust loop vs Python loop.
+"""Parameter-sweep throughput: lockstep batches vs one run at a time vs Python loop.
 
 Run from the repository root, in the dev environment::
 
@@ -11,8 +11,8 @@ variables = 300 variables) it times ``--runs`` runs
 (a) through ``Model.sweep`` (batched lockstep engine, all cores),
 (b) through a plain Python loop over ``Model.run(overrides=...)`` (only
     ``--loop-runs`` runs are timed and the per-run cost is extrapolated),
-(c) through the scalar Rust loop (``simlin.sweep.run_sweep(..., _engine="scalar")``,
-    same threads, one run at a time per thread, no batching),
+(c) one run at a time in Rust (``simlin.sweep.run_sweep(..., _engine="scalar")``,
+    same threads, one lane per run, no lockstep batches),
 
 and prints runs/second per core, ns per (variable x step) per core, and the
 process's peak RSS after each measurement (``resource.getrusage``; the peak
@@ -112,11 +112,11 @@ def bench_model(
 
     t0 = time.perf_counter()
     run_sweep(model, params, reduce="final", threads=cores, progress=False, _engine="scalar")
-    record(f"(c) sweep, scalar Rust, {cores} threads", runs, time.perf_counter() - t0, cores)
+    record(f"(c) sweep, one run at a time, {cores} threads", runs, time.perf_counter() - t0, cores)
 
     t0 = time.perf_counter()
     run_sweep(model, params, reduce="final", threads=1, progress=False, _engine="scalar")
-    record("(c) sweep, scalar Rust, 1 thread", runs, time.perf_counter() - t0, 1)
+    record("(c) sweep, one run at a time, 1 thread", runs, time.perf_counter() - t0, 1)
 
     subset = params.head(loop_runs)
     t0 = time.perf_counter()

@@ -1,8 +1,13 @@
-//! One engine: `CompiledModel::run` goes through the batched engine's
-//! one-lane case, the stepwise `Sim` through the scalar interpreter. On
-//! every model of both conformance suites they must give the same results
-//! bit for bit (names, times and every value; NaN equal to NaN), with
-//! Euler, RK2 and RK4.
+//! One engine, and its rewrites held to the plain program.
+//!
+//! `CompiledModel::run` goes through the batched engine's one-lane case
+//! with its step code in register form, array runs formed and the run's
+//! constants folded in; the stepwise `Sim` through the same engine step by
+//! step, unfolded; the reference `Sim` (`Sim::new_reference`) executes each
+//! step's stack code as the compiler emitted it. On every model of both
+//! conformance suites all three must give the same results bit for bit
+//! (names, times and every value; NaN equal to NaN), with Euler, RK2 and
+//! RK4.
 
 use std::sync::Arc;
 
@@ -36,25 +41,36 @@ fn compiled_models(suites: &[Suite]) -> Vec<(String, Arc<CompiledModel>)> {
     out
 }
 
-/// Run `opts` both ways; `None` if the run itself fails, else where the
-/// two results differ (`Some(None)` when they agree bit for bit).
+/// Where two runs' results differ (`None` when they agree bit for bit).
+fn difference(a: &Results, b: &Results) -> Option<String> {
+    if a.names != b.names {
+        return Some("names differ".into());
+    }
+    if !same_bits(&a.times, &b.times) {
+        return Some("times differ".into());
+    }
+    a.columns
+        .iter()
+        .zip(&b.columns)
+        .position(|(x, y)| !same_bits(x, y))
+        .map(|c| format!("{} differs", a.names[c]))
+}
+
+/// Run `opts` three ways: the whole run, the stepwise `Sim` and the
+/// reference `Sim`; `None` if the run itself fails, else where the first
+/// two differ from the reference (`Some(None)` when all agree bit for bit).
 fn compare(model: &Arc<CompiledModel>, opts: &RunOptions) -> Option<Option<String>> {
     let fast: Results = model.run(opts).ok()?;
-    let mut sim = Sim::new(model.clone(), opts).expect("the run worked");
-    sim.run_to_end().expect("the run worked");
-    let slow = sim.into_results();
-    if fast.names != slow.names {
-        return Some(Some("names differ".into()));
-    }
-    if !same_bits(&fast.times, &slow.times) {
-        return Some(Some("times differ".into()));
-    }
+    let stepwise = |mut sim: Sim| {
+        sim.run_to_end().expect("the run worked");
+        sim.into_results()
+    };
+    let reference = stepwise(Sim::new_reference(model.clone(), opts).expect("the run worked"));
+    let sim = stepwise(Sim::new(model.clone(), opts).expect("the run worked"));
     Some(
-        fast.columns
-            .iter()
-            .zip(&slow.columns)
-            .position(|(a, b)| !same_bits(a, b))
-            .map(|c| format!("{} differs", fast.names[c])),
+        difference(&fast, &reference)
+            .map(|d| format!("run: {d}"))
+            .or_else(|| difference(&sim, &reference).map(|d| format!("Sim: {d}"))),
     )
 }
 

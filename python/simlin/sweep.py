@@ -313,7 +313,8 @@ def start_sweep(
     """Start :meth:`simlin.Model.sweep` in the background and return the job.
 
     Arguments as for :meth:`simlin.Model.sweep` (without ``progress``).
-    ``_engine`` (``"batched"`` or ``"scalar"``) and ``_batch`` (runs per
+    ``_engine`` (``"batched"``, or ``"scalar"``: one run at a time, as a
+    single run executes) and ``_batch`` (runs per
     lockstep batch: 1, 2, 4, 8, 16, 32 or 64; default: chosen by model size)
     are for benchmarks. ``_ltm`` runs the model compiled with loop scores:
     ``"relative"`` keeps the ``outputs`` named (relative scores),

@@ -386,8 +386,8 @@ fn a_lookup_read_without_an_input_is_refused() {
     }
 }
 
-/// Run `vars` with the one-lane batched engine and the stepwise `Sim`
-/// (the scalar interpreter); both must agree bit for bit.
+/// Run `vars` with the one-lane batched engine and the reference `Sim`
+/// (the stack code as compiled); both must agree bit for bit.
 fn run_both_engines(vars: Vec<crate::ir::Variable>, stop: f64, dt: f64) -> crate::Results {
     run_both_engines_from(vars, 0.0, stop, dt)
 }
@@ -402,7 +402,7 @@ fn run_both_engines_from(
     let model =
         std::sync::Arc::new(CompiledModel::new(&project(vars, start, stop, dt), None).unwrap());
     let fast = model.run(&RunOptions::default()).unwrap();
-    let mut sim = crate::Sim::new(model.clone(), &RunOptions::default()).unwrap();
+    let mut sim = crate::Sim::new_reference(model.clone(), &RunOptions::default()).unwrap();
     sim.run_to_end().unwrap();
     let slow = sim.into_results();
     for (name, (a, b)) in fast

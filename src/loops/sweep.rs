@@ -41,7 +41,7 @@ struct Pointwise<'a> {
 
 impl LtmModel {
     /// The pointwise plan for `opts`, or `None` to sweep the instrumented
-    /// model: a score equation that needs it, the scalar engine, an output
+    /// model: a score equation that needs it, one run at a time, an output
     /// that is not a score variable (the instrumented model resolves or
     /// rejects it), or scores at saved times too close together to pay
     /// (see [`MIN_STEPS_PER_SAVE`]; `reduce="final"` scores one time only).

@@ -403,10 +403,10 @@ mod tests {
     }
 
     /// An arrayed model whose equations form runs (selects, builtins,
-    /// constants folded or not) runs bit for bit as the scalar interpreter
-    /// runs it, with every method, alone and in a sweep.
+    /// constants folded or not) runs bit for bit as its reference program
+    /// (the stack code, element by element) runs it, with every method.
     #[test]
-    fn runs_give_the_scalar_interpreters_numbers() {
+    fn runs_give_the_reference_programs_numbers() {
         let mdl = "{UTF-8}
 Region: (r1-r12) ~~|
 base[Region] = Region * 1.5 ~~|
@@ -430,7 +430,7 @@ INITIAL TIME = 0 ~~| FINAL TIME = 5 ~~| TIME STEP = 0.25 ~~|
                 ..RunOptions::default()
             };
             let fast = m.run(&opts).expect("runs");
-            let mut sim = Sim::new(m.clone(), &opts).expect("sim");
+            let mut sim = Sim::new_reference(m.clone(), &opts).expect("sim");
             sim.run_to_end().expect("sim runs");
             let slow = sim.into_results();
             for (name, (a, b)) in fast

@@ -287,14 +287,14 @@ mod tests {
     }
 
     #[test]
-    fn folded_runs_equal_the_scalar_interpreter_bit_for_bit() {
+    fn folded_runs_equal_the_reference_program_bit_for_bit() {
         let m = model();
         use crate::ir::Method::*;
         for (switch, mode) in [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (2.0, f64::NAN)] {
             for method in [Euler, Rk2, Rk4] {
                 let opts = with(switch, mode, method);
                 let fast = m.run(&opts).expect("runs");
-                let mut sim = Sim::new(m.clone(), &opts).expect("sim");
+                let mut sim = Sim::new_reference(m.clone(), &opts).expect("sim");
                 sim.run_to_end().expect("sim runs");
                 let slow = sim.into_results();
                 assert_eq!(fast.names, slow.names);
@@ -313,11 +313,9 @@ mod tests {
     fn a_run_runs_fewer_operations_once_its_switches_are_known() {
         let m = model();
         let prog = m.reg_program();
-        let grid = crate::vm::state::RunState::new(&m, &RunOptions::default())
-            .expect("state")
-            .grid();
+        let grid = crate::vm::state::TimeGrid::resolve(&m, &RunOptions::default()).expect("grid");
         let ops = |fold: bool, values: &[(u32, f64)]| {
-            let lanes = Lanes::<1>::new(&m, grid, prog);
+            let lanes = Lanes::<1>::new(&m, grid);
             let mut lanes = if fold { lanes.folding() } else { lanes };
             lanes.load(
                 &m,
@@ -328,7 +326,7 @@ mod tests {
                 }],
             );
             lanes.initialize(&m);
-            lanes.step_ops()
+            lanes.step_ops(&m)
         };
         let switch = m.slot("switch").expect("switch") as u32;
         let shared = ops(false, &[]);

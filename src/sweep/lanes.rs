@@ -7,10 +7,11 @@
 //! constants and initial values, graphical functions, the random seed, and
 //! the state of stateful ops) is kept per lane.
 //!
-//! Each lane performs exactly the float operations the scalar interpreter
-//! ([`crate::vm`]) performs for that run, in the same order, and the stateful
-//! ops share one implementation ([`crate::vm::stateful`]), so a run's numbers
-//! are bit-identical whichever engine, batch size or thread executes it.
+//! It is the project's one interpreter: a single run and the stepwise
+//! [`crate::vm::Sim`] are its one-lane case. Each lane performs exactly the
+//! float operations of a run by itself, in the same order (the stateful ops
+//! share one implementation, [`crate::vm::stateful`]), so a run's numbers
+//! are bit-identical whatever batch size or thread executes it.
 
 // Lane loops index several arrays by the lane number on purpose: the
 // compiler turns `for l in 0..W` over fixed-size arrays into vector code.
@@ -91,9 +92,7 @@ pub(crate) struct LaneInputs<'a> {
 }
 
 /// `W` runs' state. Reused across batches (see [`Lanes::load`]).
-pub(crate) struct Lanes<'p, const W: usize> {
-    /// The per-step and record code in register form.
-    prog: &'p RegProgram,
+pub(crate) struct Lanes<const W: usize> {
     /// Every lane's stocks were finite after the last step or initialisation.
     finite: bool,
     /// The CPU has AVX2 (see [`Lanes::run_regs`]).
@@ -108,6 +107,8 @@ pub(crate) struct Lanes<'p, const W: usize> {
     /// Fold each batch's constants into its step program (see
     /// [`Lanes::folding`]).
     folding: bool,
+    /// Run each step's stack code as compiled (see [`Lanes::reference`]).
+    reference: bool,
     /// This batch's step program with its constants folded in, when that
     /// changed anything (else the shared `prog.step` runs).
     folded: Option<Vec<ROp>>,
@@ -136,6 +137,12 @@ pub(crate) struct Lanes<'p, const W: usize> {
     grid: TimeGrid,
     time: f64,
     step: u64,
+    /// The time and step at which the step size last changed (a stepwise
+    /// run whose model computes TIME STEP, see [`Lanes::retime`]): `time =
+    /// seg_time + (step - seg_step) * dt`, exact within each stretch of
+    /// equal steps. On a fixed grid, the start and 0.
+    seg_time: f64,
+    seg_step: u64,
     initializing: bool,
     /// Inside a Runge-Kutta stage: see `stateful::Clock::in_stage`.
     in_stage: bool,
@@ -144,8 +151,9 @@ pub(crate) struct Lanes<'p, const W: usize> {
     k: Vec<V<W>>,
 }
 
-impl<'p, const W: usize> Lanes<'p, W> {
-    pub(crate) fn new(m: &CompiledModel, grid: TimeGrid, prog: &'p RegProgram) -> Lanes<'p, W> {
+impl<const W: usize> Lanes<W> {
+    pub(crate) fn new(m: &CompiledModel, grid: TimeGrid) -> Lanes<W> {
+        let prog = m.reg_program();
         let nstate = m.stateful.len();
         let nstocks = m.stocks.len();
         // The runs' temporaries (see `each`) follow the shared registers.
@@ -159,13 +167,13 @@ impl<'p, const W: usize> Lanes<'p, W> {
         slots[t + 2] = [grid.start; W];
         slots[t + 3] = [grid.stop; W];
         Lanes {
-            prog,
             finite: true,
             #[cfg(target_arch = "x86_64")]
             avx2: std::arch::is_x86_feature_detected!("avx2"),
             slots,
             base_regs,
             folding: false,
+            reference: false,
             folded: None,
             stack: vec![[0.0; W]; m.max_stack],
             state: vec![0.0; nstate * W],
@@ -187,6 +195,8 @@ impl<'p, const W: usize> Lanes<'p, W> {
             grid,
             time: grid.start,
             step: 0,
+            seg_time: grid.start,
+            seg_step: 0,
             initializing: false,
             in_stage: false,
             base: vec![[0.0; W]; nstocks],
@@ -204,6 +214,15 @@ impl<'p, const W: usize> Lanes<'p, W> {
         self
     }
 
+    /// Run each step's code as the compiler emitted it, on the stack
+    /// interpreter ([`Lanes::exec`]), instead of its register form with
+    /// array runs (and folding, which this turns off): the plain reading of
+    /// the program that tests hold the rewritten one to, bit for bit.
+    pub(crate) fn set_reference(&mut self) {
+        self.reference = true;
+        self.folding = false;
+    }
+
     /// After the initial values: the registers every lane holds the same
     /// value in for the whole run (the model's constants, DT, INITIAL and
     /// FINAL TIME, the pooled constants), and the step program rewritten
@@ -211,7 +230,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
     fn fold(&mut self, m: &CompiledModel) {
         self.slots.truncate(self.base_regs);
         self.folded = None;
-        let prog = self.prog;
+        let prog = m.reg_program();
         let uniform = |v: &V<W>| v.iter().all(|x| x.to_bits() == v[0].to_bits());
         let mut known: Vec<Option<f64>> = vec![None; prog.n_regs];
         for (i, var) in m.vars.iter().enumerate() {
@@ -248,7 +267,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
 
     /// How many operations each step runs (the folded program's, if any).
     #[cfg(test)]
-    pub(crate) fn step_ops(&self) -> usize {
+    pub(crate) fn step_ops(&self, m: &CompiledModel) -> usize {
         let count = |code: &[ROp]| {
             code.iter()
                 .map(|op| match op {
@@ -257,18 +276,23 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 })
                 .sum()
         };
-        self.folded.as_deref().map_or(self.prog.step.len(), count)
+        self.folded
+            .as_deref()
+            .map_or(m.reg_program().step.len(), count)
     }
 
     /// Run the step program: this batch's folded one, else the shared one.
     fn run_step(&mut self, m: &CompiledModel) {
+        if self.reference {
+            return self.exec(m, m.step_range);
+        }
         match self.folded.take() {
             Some(code) => {
                 self.run_regs(m, &code);
                 self.folded = Some(code);
             }
             None => {
-                let prog = self.prog;
+                let prog = m.reg_program();
                 self.run_regs(m, prog.step_each.as_deref().unwrap_or(&prog.step));
             }
         }
@@ -300,17 +324,10 @@ impl<'p, const W: usize> Lanes<'p, W> {
         for (l, lane) in inputs.iter().enumerate().take(W) {
             self.seeds[l] = lane.seed;
             for &(slot, v) in lane.values {
-                let entry = &mut self.fixed[slot as usize];
-                if entry.is_none() {
-                    self.fixed_slots.push(slot);
-                }
-                let e = entry.get_or_insert_with(|| Box::new(([0.0; W], [false; W])));
-                e.0[l] = v;
-                e.1[l] = true;
+                self.fix(slot, l, v);
             }
             for (t, gf) in lane.tables {
-                self.tables[*t as usize * W + l] = gf.clone();
-                self.hints[*t as usize * W + l] = hint_for(gf);
+                self.set_table(*t, l, gf.clone());
             }
         }
         for (t, shared) in self.shared.iter_mut().enumerate() {
@@ -324,8 +341,80 @@ impl<'p, const W: usize> Lanes<'p, W> {
         }
     }
 
+    /// Give `slot` a fixed value on lane `l`: set at initialisation, and
+    /// again by [`Lanes::refresh`] (a constant changed between steps).
+    pub(crate) fn fix(&mut self, slot: u32, l: usize, v: f64) {
+        let entry = &mut self.fixed[slot as usize];
+        if entry.is_none() {
+            self.fixed_slots.push(slot);
+        }
+        let e = entry.get_or_insert_with(|| Box::new(([0.0; W], [false; W])));
+        e.0[l] = v;
+        e.1[l] = true;
+    }
+
+    /// Replace graphical function `t` on lane `l` (from the next lookup on).
+    pub(crate) fn set_table(&mut self, t: u32, l: usize, gf: Arc<GraphicalFunction>) {
+        let i = t as usize * W + l;
+        self.hints[i] = hint_for(&gf);
+        self.tables[i] = gf;
+        if W > 1 {
+            // `load` decides which tables the lanes share; one lane's own
+            // table is no longer shared.
+            self.shared[t as usize] = false;
+        }
+    }
+
     pub(crate) fn value(&self, slot: u32, lane: usize) -> f64 {
         self.slots[slot as usize][lane]
+    }
+
+    /// The step size in force (changed only by [`Lanes::retime`]).
+    pub(crate) fn dt(&self) -> f64 {
+        self.grid.dt
+    }
+
+    pub(crate) fn step(&self) -> u64 {
+        self.step
+    }
+
+    pub(crate) fn stop(&self) -> f64 {
+        self.grid.stop
+    }
+
+    /// Take this time axis from the next [`Lanes::initialize`] on.
+    pub(crate) fn set_grid(&mut self, m: &CompiledModel, grid: TimeGrid) {
+        self.grid = grid;
+        let t = m.reg_program().time_reg;
+        self.slots[t + 1] = [grid.dt; W];
+        self.slots[t + 2] = [grid.start; W];
+        self.slots[t + 3] = [grid.stop; W];
+    }
+
+    /// Go on from the current time in steps of `dt` (a model's TIME STEP
+    /// computed during a stepwise run; never with folding, which takes DT
+    /// as a constant).
+    pub(crate) fn retime(&mut self, m: &CompiledModel, dt: f64) {
+        self.seg_time = self.time;
+        self.seg_step = self.step;
+        self.grid.dt = dt;
+        self.slots[m.reg_program().time_reg + 1] = [dt; W];
+    }
+
+    /// Move the stop time (a model's FINAL TIME computed during a stepwise
+    /// run). What ends the run is the caller's rule, not `n_steps`.
+    pub(crate) fn set_stop(&mut self, m: &CompiledModel, stop: f64) {
+        self.grid.stop = stop;
+        self.slots[m.reg_program().time_reg + 3] = [stop; W];
+    }
+
+    /// After a constant was given a new value between steps ([`Lanes::fix`])
+    /// or a stock set: the constants again (fixed ones take their value,
+    /// the others are recomputed from them), then every per-step variable
+    /// at the current time. Not with folding, which took the old constants.
+    pub(crate) fn refresh(&mut self, m: &CompiledModel) {
+        self.run_init(m, true);
+        self.run_step(m);
     }
 
     /// True when every lane's stocks are finite (the common case, known
@@ -369,14 +458,33 @@ impl<'p, const W: usize> Lanes<'p, W> {
         self.run_step(m);
     }
 
-    /// Compute every variable at the start time (as the scalar
-    /// `RunState::initialize`, before its save).
+    /// Compute every variable at the start time: the initial phase on the
+    /// stack code (once per run), then the per-step and record code.
     pub(crate) fn initialize(&mut self, m: &CompiledModel) {
         self.time = self.grid.start;
         self.step = 0;
+        self.seg_time = self.grid.start;
+        self.seg_step = 0;
         self.initializing = true;
+        self.run_init(m, false);
+        self.initializing = false;
+        if self.folding {
+            self.fold(m);
+        }
+        self.run_step(m);
+        self.record(m);
+        self.finite = self.check_finite(m);
+    }
+
+    /// The initial-value segments (of the constants only, if
+    /// `only_constants`), each lane's fixed values taking the place of the
+    /// equation.
+    fn run_init(&mut self, m: &CompiledModel, only_constants: bool) {
         for &seg in &m.init_segments {
             let var = seg.var as usize;
+            if only_constants && !m.vars[var].constant {
+                continue;
+            }
             match self.fixed[var].as_deref().copied() {
                 Some((vals, mask)) => {
                     if mask.iter().any(|&f| !f) {
@@ -393,13 +501,15 @@ impl<'p, const W: usize> Lanes<'p, W> {
                 None => self.exec(m, seg),
             }
         }
-        self.initializing = false;
-        if self.folding {
-            self.fold(m);
+    }
+
+    /// Run the record code (what stateful ops keep of this step).
+    #[inline(always)]
+    fn record(&mut self, m: &CompiledModel) {
+        if self.reference {
+            return self.exec(m, m.record_range);
         }
-        self.run_step(m);
-        self.run_regs(m, &self.prog.record);
-        self.finite = self.check_finite(m);
+        self.run_regs(m, &m.reg_program().record);
     }
 
     #[inline(always)]
@@ -438,10 +548,11 @@ impl<'p, const W: usize> Lanes<'p, W> {
         self.in_stage = true;
         self.run_step(m);
         self.in_stage = false;
-        Self::derivatives(self.prog, &self.slots, &mut self.k);
+        Self::derivatives(m.reg_program(), &self.slots, &mut self.k);
     }
 
-    /// Advance one dt (as the scalar `RunState::step_once`, before its save).
+    /// Advance one dt with the run's method and compute the new time's
+    /// values (a stepwise run's `RunState::step_once` then saves them).
     pub(crate) fn step_once(&mut self, m: &CompiledModel) {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
@@ -466,7 +577,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         if self.grid.method == Method::Euler {
             // Euler needs no copies: each stock moves by dt times its net
             // flow, exactly as the general path computes it.
-            Self::derivatives(self.prog, &self.slots, &mut self.k);
+            Self::derivatives(m.reg_program(), &self.slots, &mut self.k);
             for (s, k) in m.stocks.iter().zip(&self.k) {
                 let slot = &mut self.slots[s.slot as usize];
                 for l in 0..W {
@@ -481,7 +592,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
         for (b, s) in self.base.iter_mut().zip(&m.stocks) {
             *b = self.slots[s.slot as usize];
         }
-        Self::derivatives(self.prog, &self.slots, &mut self.k);
+        Self::derivatives(m.reg_program(), &self.slots, &mut self.k);
         self.acc.copy_from_slice(&self.k);
         let combine = |acc: &mut [V<W>], k: &[V<W>], f: fn(f64, f64) -> f64| {
             for (a, k) in acc.iter_mut().zip(k) {
@@ -532,9 +643,9 @@ impl<'p, const W: usize> Lanes<'p, W> {
     #[inline(always)]
     fn finish_step(&mut self, m: &CompiledModel) {
         self.step += 1;
-        self.time = self.grid.start + self.step as f64 * self.grid.dt;
+        self.time = self.seg_time + (self.step - self.seg_step) as f64 * self.grid.dt;
         self.run_step(m);
-        self.run_regs(m, &self.prog.record);
+        self.record(m);
         self.finite = self.check_finite(m);
     }
 
@@ -568,7 +679,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
             dt: self.grid.dt,
             start: self.grid.start,
             stop: self.grid.stop,
-            step_time: self.grid.start + self.step as f64 * self.grid.dt,
+            step_time: self.seg_time + (self.step - self.seg_step) as f64 * self.grid.dt,
         }
     }
 
@@ -595,7 +706,7 @@ impl<'p, const W: usize> Lanes<'p, W> {
 
     #[inline(always)]
     fn run_regs_body(&mut self, m: &CompiledModel, code: &[ROp]) {
-        self.slots[self.prog.time_reg] = [self.time; W];
+        self.slots[m.reg_program().time_reg] = [self.time; W];
         let clock = self.clock();
         let ctx = self.time_ctx();
         let r = &mut self.slots;

@@ -16,7 +16,7 @@
 
 mod each;
 mod fold;
-mod lanes;
+pub(crate) mod lanes;
 mod params;
 pub(crate) mod pointwise;
 pub(crate) mod regs;
@@ -32,7 +32,7 @@ use std::sync::Mutex;
 use crate::compile::{CompiledModel, SlotKind};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
-use crate::vm::state::{output_slots, RunState, TimeGrid};
+use crate::vm::state::{output_slots, TimeGrid};
 use crate::vm::RunOptions;
 
 use lanes::{LaneInputs, Lanes};
@@ -71,8 +71,8 @@ pub enum Engine {
     /// Batches of runs in lockstep (the default).
     #[default]
     Batched,
-    /// One run at a time through the scalar interpreter (the baseline the
-    /// benchmarks compare against).
+    /// One run at a time (the one-lane case, as a single run executes):
+    /// the baseline the benchmarks compare lockstep batches against.
     Scalar,
 }
 
@@ -701,7 +701,7 @@ impl<'a> Job<'a> {
         batch: usize,
     ) {
         match engine {
-            Engine::Scalar => self.run_scalar(values, failures),
+            Engine::Scalar => self.run_batched::<1>(values, failures),
             Engine::Batched => match batch {
                 1 => self.run_batched::<1>(values, failures),
                 2 => self.run_batched::<2>(values, failures),
@@ -718,13 +718,12 @@ impl<'a> Job<'a> {
         let per_run = self.per_run();
         let half = self.sink.per_run();
         let m = self.m;
-        let prog = m.reg_program();
         values
             .par_chunks_mut((W * per_run).max(1))
             .zip(failures.par_chunks_mut(W))
             .enumerate()
             .for_each_init(
-                || Lanes::<W>::new(m, self.grid, prog).folding(),
+                || Lanes::<W>::new(m, self.grid).folding(),
                 |lanes, (batch, (out, failed))| {
                     if self.progress.cancelled() {
                         return;
@@ -784,57 +783,6 @@ impl<'a> Job<'a> {
                         lanes.step_once(m);
                     }
                     self.progress.done.fetch_add(n, Ordering::Relaxed);
-                },
-            );
-    }
-
-    fn run_scalar(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
-        let per_run = self.sink.per_run();
-        let m = self.m;
-        let quiet = RunOptions {
-            method: Some(self.grid.method),
-            start: Some(self.grid.start),
-            stop: Some(self.grid.stop),
-            dt: Some(self.grid.dt),
-            save_step: Some(self.grid.dt * self.grid.save_every as f64),
-            outputs: Some(Vec::new()),
-            ..RunOptions::default()
-        };
-        values
-            .par_chunks_mut(per_run.max(1))
-            .zip(failures.par_iter_mut())
-            .enumerate()
-            .for_each_init(
-                || {
-                    RunState::new(m, &quiet).ok().map(|mut s| {
-                        // The grid was validated once; keep it exactly.
-                        s.set_grid(&self.grid);
-                        s
-                    })
-                },
-                |state, (row, (out, failed))| {
-                    let Some(state) = state else { return };
-                    if self.progress.cancelled() {
-                        return;
-                    }
-                    let (vals, tables) = self.bound.row(self.first_row + row);
-                    state.load(m, &vals, &tables, self.seed_of(row));
-                    state.initialize(m);
-                    let mut ti = 0;
-                    loop {
-                        let time = state.time;
-                        self.check_stocks(failed, time, |s| state.slots[s as usize]);
-                        if state.saves_now() {
-                            self.sink
-                                .save(out, ti, |o| state.slots[self.outputs[o] as usize]);
-                            ti += 1;
-                        }
-                        if state.is_done() {
-                            break;
-                        }
-                        state.step_once(m);
-                    }
-                    self.progress.done.fetch_add(1, Ordering::Relaxed);
                 },
             );
     }

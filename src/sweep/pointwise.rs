@@ -110,8 +110,7 @@ fn eval_block(
     if range.is_empty() {
         return;
     }
-    let prog = m.reg_program();
-    let mut lanes = Lanes::<W>::new(m, grid, prog);
+    let mut lanes = Lanes::<W>::new(m, grid);
     lanes.load(m, &[]);
     lanes.initialize(m);
     for first in range.clone().step_by(W) {
@@ -153,9 +152,7 @@ mod tests {
         )
         .expect("loads");
         let m = CompiledModel::new(&project, None).expect("compiles");
-        let grid = crate::vm::state::RunState::new(&m, &RunOptions::default())
-            .expect("state")
-            .grid();
+        let grid = crate::vm::state::TimeGrid::resolve(&m, &RunOptions::default()).expect("grid");
         let x = m.slot("x").expect("x") as u32;
         let y = m.slot("y").expect("y") as u32;
         // Enough points to be spread (PARALLEL_WORK), not a multiple of

@@ -9,7 +9,8 @@
 //! they live and writes its result either to the temporary register of its
 //! stack position or, when a `Store` follows at once, straight into the
 //! variable's slot. The operations and their order per lane are unchanged,
-//! so results stay bit-identical to the scalar interpreter.
+//! so results stay bit-identical to the stack code run as compiled (the
+//! reference `Sim`, `tests/one_engine.rs`).
 
 use crate::compile::builtins::Builtin;
 use crate::compile::program::{Op, Segment, TableFn};

@@ -1,28 +1,26 @@
-//! A single run on the batched engine: its one-lane case.
+//! A whole single run on the batched engine: its one-lane case, with the
+//! run's constants folded into the step program.
 //!
-//! The lockstep engine ([`super::lanes`], over the register form of
-//! [`super::regs`]) runs a model two to three times faster than the scalar
-//! stack interpreter, and its numbers are bit-identical to it (the sweep
-//! invariant). So `CompiledModel::run` goes through here whenever the time
-//! axis is fixed before the run starts; only runs whose stop time or step
-//! the model itself changes during the run stay on the scalar interpreter
-//! (the stepwise `Sim` too, which may change values between steps).
+//! `CompiledModel::run` goes through here whenever the time axis is fixed
+//! before the run starts. Runs whose stop time or step the model itself
+//! changes during the run go step by step through [`crate::vm::Sim`]
+//! instead, on the same one-lane engine without folding (a computed DT or
+//! FINAL TIME is not a constant), as does the stepwise `Sim` (which may
+//! change values between steps).
 //!
-//! The run's overrides, outputs and result storage are exactly the scalar
+//! The run's overrides, outputs and result storage are exactly the stepwise
 //! run's: a [`RunState`] is built as for that run (which validates every
 //! override and reserves the results), and its fixed values and replaced
 //! tables become the lane's inputs.
 
-use std::sync::Arc;
-
-use super::lanes::{LaneInputs, Lanes};
+use super::lanes::LaneInputs;
 use crate::compile::CompiledModel;
 use crate::error::{Error, Result};
 use crate::results::Results;
 use crate::vm::state::{RunState, TimeGrid};
 use crate::vm::RunOptions;
 
-/// Run on one lane, or `None` when the run needs the scalar interpreter
+/// Run on one lane, or `None` when the run must go step by step (see `Sim`)
 /// (a stop time, step or save interval computed during the run).
 pub(crate) fn run(m: &CompiledModel, opts: &RunOptions) -> Result<Option<Results>> {
     Ok(run_watched(m, opts, &[])?.map(|(r, _)| r))
@@ -55,27 +53,15 @@ pub(crate) fn run_watched(
     }
     let state = RunState::new(m, opts)?;
     let grid = state.grid();
-    let values: Vec<(u32, f64)> = state
-        .overrides
-        .iter()
-        .enumerate()
-        .filter_map(|(s, v)| v.map(|v| (s as u32, v)))
-        .collect();
-    let tables: Vec<_> = state
-        .tables
-        .iter()
-        .zip(&m.tables)
-        .enumerate()
-        .filter(|(_, (mine, model))| !Arc::ptr_eq(mine, model))
-        .map(|(t, (mine, _))| (t as u32, mine.clone()))
-        .collect();
+    let (values, tables) = state.inputs(m);
     let RunState {
+        lanes,
         outputs,
         mut results,
         ..
     } = state;
-    let prog = m.reg_program();
-    let mut lanes = Lanes::<1>::new(m, grid, prog).folding();
+    // The whole run's constants are known once initialised: fold them.
+    let mut lanes = lanes.folding();
     lanes.load(
         m,
         &[LaneInputs {

@@ -1,11 +1,11 @@
 //! Stage 5, vm: runs a [`CompiledModel`] with Euler, RK2 or RK4.
 //!
 //! [`Sim`] is the stepwise API (run to a time, read and set values, reset);
-//! [`CompiledModel::run`] is the one-shot path. Both drive a
-//! [`state::RunState`], which is all a run owns: the compiled model is only
-//! borrowed, so thousands of runs can share it.
+//! [`CompiledModel::run`] is the one-shot path. Both run on the batched
+//! engine's one-lane case ([`crate::sweep::lanes`]); a [`state::RunState`]
+//! is all a stepwise run owns: the compiled model is only borrowed, so
+//! thousands of runs can share it.
 
-mod eval;
 pub mod random;
 pub(crate) mod state;
 pub(crate) mod stateful;
@@ -125,6 +125,25 @@ impl SimOf<'static> {
     }
 }
 
+impl SimOf<'static> {
+    /// A stepwise run that executes each step's code as the compiler
+    /// emitted it (stack form, no array runs, no folded constants): the
+    /// reference the engine's rewrites are tested against
+    /// (`tests/one_engine.rs`). Slower; same numbers bit for bit.
+    #[doc(hidden)]
+    pub fn new_reference(model: Arc<CompiledModel>, opts: &RunOptions) -> Result<Sim> {
+        let mut state = RunState::new(&model, opts)?;
+        state.reference();
+        let mut sim = SimOf {
+            model: ModelRef::Shared(model),
+            state,
+            cancel: opts.cancel.clone(),
+        };
+        sim.init();
+        Ok(sim)
+    }
+}
+
 impl<'a> SimOf<'a> {
     pub(crate) fn with_model_ref(model: &'a CompiledModel, opts: &RunOptions) -> Result<SimOf<'a>> {
         let state = RunState::new(model, opts)?;
@@ -153,7 +172,7 @@ impl<'a> SimOf<'a> {
 
     /// Current simulation time.
     pub fn time(&self) -> f64 {
-        self.state.time
+        self.state.time()
     }
 
     /// True once the stop time is reached.
@@ -169,9 +188,9 @@ impl<'a> SimOf<'a> {
             });
         }
         let m = self.model.get();
-        let eps = self.state.dt * 1e-9;
+        let eps = self.state.dt() * 1e-9;
         let mut n: u32 = 0;
-        while !self.state.is_done() && self.state.time + eps < t {
+        while !self.state.is_done() && self.state.time() + eps < t {
             self.state.step_once(m);
             n = n.wrapping_add(1);
             if n.is_multiple_of(64) && self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
@@ -179,6 +198,13 @@ impl<'a> SimOf<'a> {
             }
         }
         self.check_finite()
+    }
+
+    /// About how many variable-steps [`SimOf::run_to`] `t` would compute
+    /// (infinite when the model computes its own FINAL TIME or TIME STEP):
+    /// callers wait for short calls on their own thread.
+    pub fn work_to(&self, t: f64) -> f64 {
+        self.state.work_to(self.model.get(), t)
     }
 
     /// The flag that stops [`SimOf::run_to`] from another thread (made on
@@ -210,7 +236,7 @@ impl<'a> SimOf<'a> {
 
     /// Current value of any variable.
     pub fn get_value(&self, name: &str) -> Result<f64> {
-        Ok(self.state.slots[self.slot(name)?])
+        Ok(self.state.value(self.slot(name)?))
     }
 
     /// Current values of a whole arrayed variable: its shape and the
@@ -223,7 +249,7 @@ impl<'a> SimOf<'a> {
         let values = array
             .slots
             .iter()
-            .map(|&s| self.state.slots[s as usize])
+            .map(|&s| self.state.value(s as usize))
             .collect();
         Ok((array.shape(), values))
     }
@@ -267,21 +293,18 @@ impl<'a> SimOf<'a> {
         // A graphical function's new points, like a constant: from the
         // start at the initial time, from now on later.
         for (table, gf) in tables {
-            self.state.tables[table] = gf;
+            self.state.set_table(table, gf);
         }
         // At the initial time a value is what an override of the run would
         // be: everything initialized from it (stocks' initial values, INIT,
         // initial-only equations) starts again from it. Later it changes
         // only what follows: a stock's current value, a constant from now on.
-        let at_start = self.state.step == 0;
+        let at_start = self.state.step() == 0;
         for (slot, v) in set {
             if m.vars[slot].kind == SlotKind::Stock && !at_start {
-                self.state.slots[slot] = v;
+                self.state.set_stock(slot, v);
             } else {
-                if self.state.overrides.is_empty() {
-                    self.state.overrides = vec![None; m.vars.len()];
-                }
-                self.state.overrides[slot] = Some(v);
+                self.state.set_constant(m, slot, v);
             }
         }
         if at_start {

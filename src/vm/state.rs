@@ -1,10 +1,15 @@
-//! One run's mutable state and the integrators that advance it.
+//! One run's options, saved results and time rules, over the one-lane
+//! engine that computes it.
 //!
-//! A [`RunState`] owns everything a run changes (slots, stateful-op state,
-//! delay histories, its own copies of overridden tables, saved results) and
-//! borrows the compiled model per call, so any number of runs share one
-//! [`CompiledModel`]. Time advances in whole steps: `time = start + step *
-//! dt`, never accumulated, so long runs do not drift.
+//! A [`RunState`] owns everything a run changes (the one-lane
+//! [`Lanes`] with its values and stateful-op state, its own copies of
+//! overridden tables, saved results) and borrows the compiled model per
+//! call, so any number of runs share one [`CompiledModel`]. The arithmetic
+//! is the batched engine's, so a stepwise run gives the numbers of a whole
+//! run or a sweep bit for bit. What is left here is what only a stepwise run
+//! has: values set between steps, and sim specs the model computes while it
+//! runs. Time advances in whole steps (`time = start + step * dt`, never
+//! accumulated), so long runs do not drift.
 
 use std::sync::Arc;
 
@@ -12,51 +17,32 @@ use crate::compile::{CompiledModel, SlotKind, TimeVars};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
 use crate::results::{ArrayColumns, Results};
+use crate::sweep::lanes::{LaneInputs, Lanes};
+use crate::sweep::TableInputs;
 use crate::vm::{Override, RunOptions};
 
 pub(crate) struct RunState {
-    pub(crate) slots: Vec<f64>,
-    pub(crate) stack: Vec<f64>,
-    /// Per stateful op: PREVIOUS value, INIT value, DELAY initial value.
-    pub(crate) state: Vec<f64>,
-    /// Per stateful op: a second number (DELAY FIXED's lag in steps).
-    pub(crate) aux: Vec<f64>,
-    /// Per stateful op: recorded DELAY input (empty for others).
-    pub(crate) history: Vec<Vec<f64>>,
+    /// The run's values and the engine that advances them.
+    pub(crate) lanes: Lanes<1>,
+    /// The run's graphical functions: the model's, unless replaced.
     pub(crate) tables: Vec<Arc<GraphicalFunction>>,
     /// Per slot: the run's fixed value (empty when the run overrides nothing).
     pub(crate) overrides: Vec<Option<f64>>,
-    pub(crate) time: f64,
-    pub(crate) step: u64,
-    pub(crate) n_steps: u64,
-    pub(crate) save_every: u64,
-    pub(crate) start: f64,
-    pub(crate) stop: f64,
-    pub(crate) dt: f64,
-    pub(crate) method: Method,
+    /// The time axis the run starts with (a computed TIME STEP or FINAL
+    /// TIME may change the lanes' copy while it runs).
+    grid: TimeGrid,
     pub(crate) seed: u64,
-    pub(crate) initializing: bool,
-    /// Inside a Runge-Kutta stage: see `stateful::Clock::in_stage`.
-    pub(crate) in_stage: bool,
     pub(crate) initialized: bool,
     pub(crate) outputs: Vec<u32>,
     pub(crate) results: Results,
     /// Control variables read from the run (those the caller did not fix).
     dynamic: TimeVars,
-    /// The time and step at which `dt` last changed: `time = seg_time +
-    /// (step - seg_step) * dt`, exact within each stretch of equal steps.
-    seg_time: f64,
-    seg_step: u64,
     /// With dynamic specs: the next time to save at, and the fixed save
     /// interval used when SAVEPER itself is not dynamic.
     next_save: f64,
     save_step: f64,
     /// A dynamic spec that took an unusable value ends the run with this.
     pub(crate) fault: Option<Error>,
-    /// RK scratch: stock values at the start of the step, and k sums.
-    base: Vec<f64>,
-    acc: Vec<f64>,
-    k: Vec<f64>,
 }
 
 /// The most steps one run may take (a guard against a tiny dt).
@@ -172,11 +158,10 @@ impl RunState {
         let grid = TimeGrid::resolve(m, opts)?;
         let TimeGrid {
             start,
-            stop,
             dt,
             n_steps,
             save_every,
-            method,
+            ..
         } = grid;
         let n = m.vars.len();
         let mut tables = m.tables.clone();
@@ -250,167 +235,146 @@ impl RunState {
             columns,
             arrays,
         };
-        let nstate = m.stateful.len();
         let dynamic = m.time_vars.unfixed_by(opts);
         Ok(RunState {
-            slots: vec![0.0; n],
-            stack: vec![0.0; m.max_stack],
-            state: vec![0.0; nstate],
-            aux: vec![0.0; nstate],
-            history: vec![Vec::new(); nstate],
+            lanes: Lanes::new(m, grid),
             tables,
             overrides,
-            time: start,
-            step: 0,
-            n_steps,
-            save_every,
-            start,
-            stop,
-            dt,
-            method,
+            grid,
             seed: opts.seed,
-            initializing: false,
-            in_stage: false,
             initialized: false,
             outputs,
             results,
             dynamic,
-            seg_time: start,
-            seg_step: 0,
             next_save: start,
             save_step: opts.save_step.or(m.specs.save_step).unwrap_or(dt),
             fault: None,
-            base: vec![0.0; m.stocks.len()],
-            acc: vec![0.0; m.stocks.len()],
-            k: vec![0.0; m.stocks.len()],
         })
     }
 
-    /// Take exactly this (already validated) time axis.
+    /// Run on the reference form of the step code (see `Lanes::reference`).
+    pub(crate) fn reference(&mut self) {
+        self.lanes.set_reference();
+    }
+
     /// The time grid this run was set up with.
     pub(crate) fn grid(&self) -> TimeGrid {
-        TimeGrid {
-            start: self.start,
-            stop: self.stop,
-            dt: self.dt,
-            n_steps: self.n_steps,
-            save_every: self.save_every,
-            method: self.method,
-        }
+        self.grid
     }
 
-    pub(crate) fn set_grid(&mut self, g: &TimeGrid) {
-        self.start = g.start;
-        self.stop = g.stop;
-        self.dt = g.dt;
-        self.n_steps = g.n_steps;
-        self.save_every = g.save_every;
-        self.method = g.method;
-        self.seg_time = g.start;
+    /// The run's fixed values and replaced tables, as the engine takes them.
+    pub(crate) fn inputs(&self, m: &CompiledModel) -> (Vec<(u32, f64)>, TableInputs) {
+        let values = self
+            .overrides
+            .iter()
+            .enumerate()
+            .filter_map(|(s, v)| v.map(|v| (s as u32, v)))
+            .collect();
+        let tables = self
+            .tables
+            .iter()
+            .zip(&m.tables)
+            .enumerate()
+            .filter(|(_, (mine, model))| !Arc::ptr_eq(mine, model))
+            .map(|(t, (mine, _))| (t as u32, mine.clone()))
+            .collect();
+        (values, tables)
     }
 
-    /// Reuse this state for another run of a sweep: its fixed values,
-    /// replacement tables and seed, then back to the start.
-    pub(crate) fn load(
-        &mut self,
-        m: &CompiledModel,
-        values: &[(u32, f64)],
-        tables: &[(u32, Arc<GraphicalFunction>)],
-        seed: u64,
-    ) {
-        if values.is_empty() {
-            self.overrides.clear();
-        } else {
-            self.overrides.clear();
-            self.overrides.resize(m.vars.len(), None);
-            for &(s, v) in values {
-                self.overrides[s as usize] = Some(v);
-            }
+    pub(crate) fn time(&self) -> f64 {
+        self.lanes.time()
+    }
+
+    pub(crate) fn dt(&self) -> f64 {
+        self.lanes.dt()
+    }
+
+    /// Steps taken since the initial time.
+    pub(crate) fn step(&self) -> u64 {
+        self.lanes.step()
+    }
+
+    /// About how many variable-steps advancing to time `t` takes (to
+    /// choose how to wait for it); unbounded when the model computes its
+    /// own FINAL TIME or TIME STEP.
+    pub(crate) fn work_to(&self, m: &CompiledModel, t: f64) -> f64 {
+        if !self.dynamic.is_empty() {
+            return f64::INFINITY;
         }
-        self.tables.clone_from(&m.tables);
-        for (t, gf) in tables {
-            self.tables[*t as usize] = gf.clone();
-        }
-        self.seed = seed;
-        self.reset();
+        // `min` takes the stop time for a NaN target (which `run_to` refuses).
+        let steps = (t.min(self.lanes.stop()) - self.time()) / self.dt();
+        steps.max(0.0) * m.vars.len() as f64
+    }
+
+    /// A variable's current value.
+    pub(crate) fn value(&self, slot: usize) -> f64 {
+        self.lanes.value(slot as u32, 0)
     }
 
     pub(crate) fn saves_now(&self) -> bool {
         if self.dynamic.is_empty() {
-            saves(self.step, self.save_every, self.n_steps)
+            self.lanes.saves_now()
         } else {
-            self.is_done() || self.time >= self.next_save - self.dt * 1e-9
+            self.is_done() || self.time() >= self.next_save - self.dt() * 1e-9
         }
     }
 
-    /// Back to the start: clear everything but the run's options.
+    /// Back to the start: clear everything but the run's options (the
+    /// engine starts again at [`RunState::initialize`]).
     pub(crate) fn reset(&mut self) {
-        self.slots.iter_mut().for_each(|v| *v = 0.0);
-        self.state.iter_mut().for_each(|v| *v = 0.0);
-        self.aux.iter_mut().for_each(|v| *v = 0.0);
-        self.history.iter_mut().for_each(Vec::clear);
-        self.time = self.start;
-        self.step = 0;
-        self.seg_time = self.start;
-        self.seg_step = 0;
-        self.next_save = self.start;
+        self.next_save = self.grid.start;
         self.fault = None;
         self.initialized = false;
         self.results.times.clear();
         self.results.columns.iter_mut().for_each(Vec::clear);
     }
 
-    fn run_init_segments(&mut self, m: &CompiledModel, only_constants: bool) {
-        for &seg in &m.init_segments {
-            let var = seg.var as usize;
-            if only_constants && !m.vars[var].constant {
-                continue;
-            }
-            match self.overrides.get(var).copied().flatten() {
-                Some(v) => {
-                    self.slots[var] = match m.limits_of(var) {
-                        Some(l) => l.apply(v),
-                        None => v,
-                    }
-                }
-                None => self.exec(m, seg),
-            }
-        }
-    }
-
     /// Compute every variable at the start time and save it.
     pub(crate) fn initialize(&mut self, m: &CompiledModel) {
-        self.time = self.start;
-        self.step = 0;
-        self.seg_time = self.start;
-        self.seg_step = 0;
-        self.next_save = self.start;
-        self.initializing = true;
-        self.run_init_segments(m, false);
-        self.initializing = false;
-        self.initialized = true;
+        let (values, tables) = self.inputs(m);
+        self.lanes.set_grid(m, self.grid);
+        self.lanes.load(
+            m,
+            &[LaneInputs {
+                values: &values,
+                tables: &tables,
+                seed: self.seed,
+            }],
+        );
         // The initial phase seeds stocks and stateful ops; what is reported
         // at the start time is the ordinary equations evaluated then (Vensim
         // ACTIVE INITIAL shows its active value at t0, not the initial one).
-        self.eval_step(m);
-        self.record(m);
+        self.lanes.initialize(m);
+        self.initialized = true;
+        self.next_save = self.grid.start;
         self.read_dynamic(m);
         self.save();
+    }
+
+    /// Give a constant a new value between steps (it stays for a reset).
+    pub(crate) fn set_constant(&mut self, m: &CompiledModel, slot: usize, v: f64) {
+        if self.overrides.is_empty() {
+            self.overrides = vec![None; m.vars.len()];
+        }
+        self.overrides[slot] = Some(v);
+        self.lanes.fix(slot as u32, 0, v);
+    }
+
+    /// Set a stock's current value between steps.
+    pub(crate) fn set_stock(&mut self, slot: usize, v: f64) {
+        self.lanes.lanes_of_mut(slot as u32)[0] = v;
+    }
+
+    /// Replace a graphical function (from now on; it stays for a reset).
+    pub(crate) fn set_table(&mut self, table: usize, gf: Arc<GraphicalFunction>) {
+        self.tables[table] = gf.clone();
+        self.lanes.set_table(table as u32, 0, gf);
     }
 
     /// Recompute the constants (after `set_value` on one of them) and the
     /// per-step variables at the current time.
     pub(crate) fn refresh(&mut self, m: &CompiledModel) {
-        self.run_init_segments(m, true);
-        self.eval_step(m);
-    }
-
-    fn eval_step(&mut self, m: &CompiledModel) {
-        self.exec(m, m.step_range);
-    }
-
-    fn record(&mut self, m: &CompiledModel) {
-        self.exec(m, m.record_range);
+        self.lanes.refresh(m);
     }
 
     /// With dynamic sim specs: take FINAL TIME, TIME STEP and SAVEPER as
@@ -421,52 +385,53 @@ impl RunState {
         if self.dynamic.is_empty() {
             return;
         }
-        let read = |slot: Option<u32>| {
-            slot.map(|s| (m.vars[s as usize].name.as_str(), self.slots[s as usize]))
-        };
-        let at = self.time;
-        if let Some((name, stop)) = read(self.dynamic.stop) {
+        let lanes = &self.lanes;
+        let read =
+            |slot: Option<u32>| slot.map(|s| (m.vars[s as usize].name.as_str(), lanes.value(s, 0)));
+        let (stop_now, dt_now, save_now) = (
+            read(self.dynamic.stop),
+            read(self.dynamic.dt),
+            read(self.dynamic.save_step),
+        );
+        let at = self.time();
+        if let Some((name, stop)) = stop_now {
             if stop.is_nan() {
                 return self.fail(format!("{name} is NaN at time {at}"));
             }
-            self.stop = stop;
+            self.lanes.set_stop(m, stop);
         }
-        if let Some((name, dt)) = read(self.dynamic.dt) {
+        if let Some((name, dt)) = dt_now {
             if !(dt > 0.0 && dt.is_finite()) {
                 return self.fail(format!(
                     "{name} must be a positive number, got {dt} at time {at}"
                 ));
             }
-            if dt != self.dt {
+            if dt != self.dt() {
                 let indexed = m.stateful.iter().any(|k| k.indexed_by_step());
                 if indexed && self.initialized {
                     return self.fail(format!(
                         "{name} changes from {} to {dt} at time {at}, which DELAY FIXED, DELAY MATERIAL, DELAY INFORMATION, DEPRECIATE STRAIGHTLINE and DELAY with a recorded input do not support",
-                        self.dt
+                        self.dt()
                     ));
                 }
-                self.seg_time = self.time;
-                self.seg_step = self.step;
-                self.dt = dt;
+                self.lanes.retime(m, dt);
             }
         }
         // A stop time that moves with the run (`FINAL TIME = Time + 10`)
         // must still end: the same bound on the steps taken so far.
-        if self.step as f64 >= MAX_STEPS {
+        let (stop, dt) = (self.lanes.stop(), self.dt());
+        if self.step() as f64 >= MAX_STEPS {
             return self.fail(format!(
-                "the run reached {MAX_STEPS} steps at time {at} and the stop time ({}) keeps moving",
-                self.stop
+                "the run reached {MAX_STEPS} steps at time {at} and the stop time ({stop}) keeps moving"
             ));
         }
-        if (self.stop - self.time) / self.dt > MAX_STEPS {
+        if (stop - at) / dt > MAX_STEPS {
             return self.fail(format!(
-                "{} steps of {} from time {at} to {} is too many",
-                (self.stop - self.time) / self.dt,
-                self.dt,
-                self.stop
+                "{} steps of {dt} from time {at} to {stop} is too many",
+                (stop - at) / dt
             ));
         }
-        if let Some((name, save)) = read(self.dynamic.save_step) {
+        if let Some((name, save)) = save_now {
             if !(save > 0.0 && save.is_finite()) {
                 self.fail(format!(
                     "{name} must be a positive number, got {save} at time {at}"
@@ -482,7 +447,7 @@ impl RunState {
     /// The save interval in force now (dynamic specs only).
     fn save_step_now(&self) -> f64 {
         match self.dynamic.save_step {
-            Some(s) => self.slots[s as usize],
+            Some(s) => self.lanes.value(s, 0),
             None => self.save_step,
         }
     }
@@ -492,7 +457,7 @@ impl RunState {
             return;
         }
         if !self.dynamic.is_empty() {
-            self.next_save = self.time + self.save_step_now();
+            self.next_save = self.time() + self.save_step_now();
         }
         // Grow without aborting when the machine runs out (a stop time
         // computed while running has no row count up front).
@@ -522,109 +487,28 @@ impl RunState {
                 return;
             }
         }
-        self.results.times.push(self.time);
+        self.results.times.push(self.lanes.time());
         for (col, &slot) in self.results.columns.iter_mut().zip(&self.outputs) {
-            col.push(self.slots[slot as usize]);
+            col.push(self.lanes.value(slot, 0));
         }
     }
 
     pub(crate) fn is_done(&self) -> bool {
         if self.dynamic.is_empty() {
-            self.initialized && self.step >= self.n_steps
+            self.initialized && self.lanes.is_done()
         } else {
             // The same rule as the fixed grid's step count: one more step
             // only if it ends within the stop time (to a millionth of a step).
+            let dt = self.dt();
             self.initialized
-                && (self.fault.is_some() || self.time + self.dt > self.stop + self.dt * 1e-6)
+                && (self.fault.is_some() || self.time() + dt > self.lanes.stop() + dt * 1e-6)
         }
-    }
-
-    /// The time of the current step's start: what the stepwise builtins
-    /// (PULSE, STEP, ...) and the RK stages measure from.
-    #[inline]
-    pub(crate) fn step_time(&self) -> f64 {
-        self.seg_time + (self.step - self.seg_step) as f64 * self.dt
-    }
-
-    /// Store each stock's net flow (from the current flow slots) into `out`.
-    fn derivatives(m: &CompiledModel, slots: &[f64], out: &mut [f64]) {
-        // Explicit sums in flow order: the batched sweep engine adds in the
-        // same order, so both give bit-identical results.
-        for (d, s) in out.iter_mut().zip(&m.stocks) {
-            let mut ins = 0.0;
-            for &f in &s.inflows {
-                ins += slots[f as usize];
-            }
-            let mut outs = 0.0;
-            for &f in &s.outflows {
-                outs += slots[f as usize];
-            }
-            *d = ins - outs;
-        }
-    }
-
-    /// Evaluate the flows at `time` with stocks at `base + h * k` (the
-    /// current `self.k`), then leave the new derivatives in `self.k`.
-    fn stage(&mut self, m: &CompiledModel, time: f64, h: f64) {
-        for ((s, &b), &k) in m.stocks.iter().zip(&self.base).zip(&self.k) {
-            self.slots[s.slot as usize] = b + h * k;
-        }
-        self.time = time;
-        self.in_stage = true;
-        self.eval_step(m);
-        self.in_stage = false;
-        Self::derivatives(m, &self.slots, &mut self.k);
     }
 
     /// Advance one dt with the run's method, then compute, record and save
-    /// the new time's values. Allocates nothing.
+    /// the new time's values.
     pub(crate) fn step_once(&mut self, m: &CompiledModel) {
-        let dt = self.dt;
-        let t0 = self.time;
-        for (b, s) in self.base.iter_mut().zip(&m.stocks) {
-            *b = self.slots[s.slot as usize];
-        }
-        Self::derivatives(m, &self.slots, &mut self.k);
-        self.acc.copy_from_slice(&self.k);
-        match self.method {
-            Method::Euler => {}
-            Method::Rk2 => {
-                self.stage(m, t0 + dt, dt);
-                self.acc
-                    .iter_mut()
-                    .zip(&self.k)
-                    .for_each(|(a, k)| *a = (*a + k) / 2.0);
-            }
-            Method::Rk4 => {
-                self.stage(m, t0 + dt / 2.0, dt / 2.0);
-                self.acc
-                    .iter_mut()
-                    .zip(&self.k)
-                    .for_each(|(a, k)| *a += 2.0 * k);
-                self.stage(m, t0 + dt / 2.0, dt / 2.0);
-                self.acc
-                    .iter_mut()
-                    .zip(&self.k)
-                    .for_each(|(a, k)| *a += 2.0 * k);
-                self.stage(m, t0 + dt, dt);
-                self.acc
-                    .iter_mut()
-                    .zip(&self.k)
-                    .for_each(|(a, k)| *a = (*a + k) / 6.0);
-            }
-        }
-        for ((s, &b), &a) in m.stocks.iter().zip(&self.base).zip(&self.acc) {
-            let v = b + dt * a;
-            self.slots[s.slot as usize] = if s.non_negative && v < 0.0 { 0.0 } else { v };
-        }
-        for (slot, limits) in &m.limited {
-            let v = &mut self.slots[*slot as usize];
-            *v = limits.apply(*v);
-        }
-        self.step += 1;
-        self.time = self.step_time();
-        self.eval_step(m);
-        self.record(m);
+        self.lanes.step_once(m);
         self.read_dynamic(m);
         self.save();
     }

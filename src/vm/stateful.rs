@@ -2,9 +2,8 @@
 //! MATERIAL, DELAY INFORMATION, SAMPLE IF TRUE, random draws) compute,
 //! written once over one run's cells.
 //!
-//! The scalar interpreter and the batched sweep engine both call these, each
-//! with its own storage layout, so a run gives bit-identical numbers whichever
-//! engine executes it.
+//! The batched engine's stack and register interpreters both call these,
+//! so a run gives bit-identical numbers whichever form of its code runs.
 
 use crate::compile::program::StatefulKind;
 use crate::vm::random;

@@ -195,3 +195,27 @@ fn sweeps_need_the_caller_to_fix_a_dynamic_axis() {
     };
     assert!(sweep(&m, 2, &params, &opts, &Progress::new()).is_ok());
 }
+
+/// `Sim::work_to` (how the Python binding chooses to wait on the calling
+/// thread): steps left to the target, clamped to the stop time, times the
+/// model's size; nothing once there; unbounded when the model computes its
+/// own FINAL TIME, which may move.
+#[test]
+fn work_to_counts_the_steps_left() {
+    let fixed = std::sync::Arc::new(compile(&mdl(
+        ["0", "10", "0.5", "1"],
+        "s = INTEG(1, 0)\n~~|",
+    )));
+    let n = fixed.variables().len() as f64;
+    let mut sim = crate::Sim::new(fixed, &RunOptions::default()).unwrap();
+    assert_eq!(sim.work_to(3.0), 6.0 * n);
+    assert_eq!(sim.work_to(f64::INFINITY), 20.0 * n);
+    sim.run_to(4.0).unwrap();
+    assert_eq!(sim.work_to(3.0), 0.0);
+    let moving = std::sync::Arc::new(compile(&mdl(
+        ["0", "Time + 10", "1", "1"],
+        "s = INTEG(1, 0)\n~~|",
+    )));
+    let sim = crate::Sim::new(moving, &RunOptions::default()).unwrap();
+    assert_eq!(sim.work_to(2.0), f64::INFINITY);
+}

@@ -31,14 +31,19 @@ impl PySim {
         }
     }
 
-    /// [`PySim::with`] for a call that may run long: Ctrl-C cancels it.
-    fn with_interruptible<T, F>(&self, py: Python<'_>, f: F) -> Result<T, BindError>
+    /// [`PySim::with`] for advancing to time `t`, which may run long:
+    /// Ctrl-C cancels it. A short advance (see [`crate::detach::QUICK_RUN`])
+    /// runs on this thread, so stepping a little at a time does not pay for
+    /// a worker thread per call.
+    fn with_interruptible<T, F>(&self, py: Python<'_>, t: f64, f: F) -> Result<T, BindError>
     where
         T: Send,
         F: FnOnce(&mut Sim) -> Result<T, BindError> + Send,
     {
+        let work = self.with(py, |s| Ok(s.work_to(t)))?;
+        let quick = work < crate::detach::QUICK_RUN;
         let cell = &self.inner;
-        interruptible(py, &self.cancel, false, move || {
+        interruptible(py, &self.cancel, quick, move || {
             let mut guard = cell.lock().map_err(|_| {
                 BindError::Internal(
                     "this simulation is unusable after an earlier internal error".into(),
@@ -72,12 +77,12 @@ impl PySim {
 impl PySim {
     /// Advance until the time reaches `t` (clamped to the stop time).
     fn run_to(&self, py: Python<'_>, t: f64) -> Result<(), BindError> {
-        self.with_interruptible(py, |s| Ok(s.run_to(t)?))
+        self.with_interruptible(py, t, |s| Ok(s.run_to(t)?))
     }
 
     /// Advance to the stop time.
     fn run_to_end(&self, py: Python<'_>) -> Result<(), BindError> {
-        self.with_interruptible(py, |s| Ok(s.run_to_end()?))
+        self.with_interruptible(py, f64::INFINITY, |s| Ok(s.run_to_end()?))
     }
 
     /// Back to the start time.
