@@ -96,12 +96,21 @@ fn discover_with(
             out[from].push((to, col));
         }
     }
+    let out = OutLinks::new(&out);
     let stocks: Vec<usize> = (0..n)
         .filter(|&v| {
             matches!(s.flat.vars[v].kind, FlatKind::Stock { .. }) && s.partition_of[v] != usize::MAX
         })
         .collect();
     let times = search_order(steps);
+    // Every searched time's scores, time-major, read in time order.
+    let searched = search_times(steps);
+    let rows = out.scores_at(link_scores, &searched);
+    let width = out.columns.len();
+    let row_of = |t: &usize| {
+        let k = searched.binary_search(t).unwrap_or(0);
+        &rows[k * width..(k + 1) * width]
+    };
     // Paths are cut only at the model's own variables: a compiler helper
     // (a Vensim stock's net flow, a SMOOTH's stages) is not a variable of
     // the graph the paper searches, where the flows into a stock reach it
@@ -113,13 +122,14 @@ fn discover_with(
     // then a search from every stock in model order, sharing the best
     // scores of that time (as the paper's Appendix I does: a stock already
     // reached more strongly from an earlier stock is not searched again).
-    let search_time = |scratch: &mut Scratch, &t: &usize| {
-        let g = Sorted::at(&out, |col| link_scores[col].1[t].abs());
+    // `row`: the followed links' scores at the time searched.
+    let search_time = |(scratch, g): &mut (Scratch, Sorted), row: &[f64]| {
+        g.fill(&out, |i| row[i].abs());
         scratch.reset();
         let mut loops = Found::default();
         let mut steps = 0;
         for &start in &stocks {
-            steps += scratch.search(&g, prunes, start, &mut loops) + 1;
+            steps += scratch.search(g, prunes, start, &mut loops) + 1;
         }
         (loops, steps)
     };
@@ -129,20 +139,33 @@ fn discover_with(
     // not depend on the thread count.
     let mut found: FxHashSet<Vec<usize>> = FxHashSet::default();
     let mut total_steps = 0usize;
-    'chunks: for chunk in times.chunks(chunk.max(1)) {
+    let mut rest = &times[..];
+    let mut size = chunk.max(1);
+    'chunks: while !rest.is_empty() {
         if total_steps >= max_total {
             break;
         }
+        let (chunk, later) = rest.split_at(size.min(rest.len()));
+        rest = later;
+        // Chunks double up to a cap: each parallel batch costs a wake-up
+        // of the pool, and a budget spent early still wastes little.
+        size = (size * 2).min(MAX_SEARCH_CHUNK);
         let results: Vec<(Found, usize)> = parallel(
             || {
                 chunk
                     .par_iter()
-                    .map_init(|| Scratch::new(n), search_time)
+                    .map_init(
+                        || (Scratch::new(n), Sorted::default()),
+                        |scratch, t| search_time(scratch, row_of(t)),
+                    )
                     .collect()
             },
             || {
-                let mut scratch = Scratch::new(n);
-                chunk.iter().map(|t| search_time(&mut scratch, t)).collect()
+                let mut scratch = (Scratch::new(n), Sorted::default());
+                chunk
+                    .iter()
+                    .map(|t| search_time(&mut scratch, row_of(t)))
+                    .collect()
             },
         );
         for (loops, steps) in results {
@@ -164,9 +187,59 @@ fn discover_with(
     s.make_loops(circuits)
 }
 
-/// Saved times per parallel chunk: enough to keep the threads busy, few
-/// enough that a search budget spent early wastes little.
+/// Saved times in the first parallel chunk: enough to keep the threads
+/// busy, few enough that a search budget spent early wastes little; later
+/// chunks double, up to `MAX_SEARCH_CHUNK`.
 const SEARCH_CHUNK: usize = 8;
+
+const MAX_SEARCH_CHUNK: usize = 128;
+
+/// Every variable's out-links `(target, i)` in one array
+/// (`start[v]..start[v + 1]`), in the order they were listed; `i` numbers
+/// the followed links, whose score series is `columns[i]`.
+struct OutLinks {
+    start: Vec<usize>,
+    edges: Vec<(u32, u32)>,
+    columns: Vec<usize>,
+}
+
+impl OutLinks {
+    fn new(out: &[Vec<(usize, usize)>]) -> OutLinks {
+        let mut start = Vec::with_capacity(out.len() + 1);
+        let mut edges = Vec::new();
+        let mut columns = Vec::new();
+        start.push(0);
+        for list in out {
+            for &(w, col) in list {
+                edges.push((w as u32, columns.len() as u32));
+                columns.push(col);
+            }
+            start.push(edges.len());
+        }
+        OutLinks {
+            start,
+            edges,
+            columns,
+        }
+    }
+
+    /// The followed links' scores at each of `times`, one row per time.
+    /// A time's search reads every followed link's score at that time;
+    /// read from the per-link series, each is a cache line of its own
+    /// (two thirds of WRLD3-03's sorting time), so they are copied
+    /// time-major first (at most the size of the scores themselves).
+    fn scores_at(&self, link_scores: &[(usize, Vec<f64>)], times: &[usize]) -> Vec<f64> {
+        let width = self.columns.len();
+        let mut rows = vec![0.0f64; times.len() * width];
+        for (i, &col) in self.columns.iter().enumerate() {
+            let series = &link_scores[col].1;
+            for (k, &t) in times.iter().enumerate() {
+                rows[k * width + i] = series[t];
+            }
+        }
+        rows
+    }
+}
 
 /// `par` on the process's sweep pool, or `seq` if that pool cannot be made.
 fn parallel<R: Send>(par: impl FnOnce() -> R + Send, seq: impl FnOnce() -> R) -> R {
@@ -179,41 +252,49 @@ fn parallel<R: Send>(par: impl FnOnce() -> R + Send, seq: impl FnOnce() -> R) ->
 
 /// One saved time's out-links, each variable's by decreasing |score|, in
 /// one array (`start[v]..start[v + 1]`): a search reads them in a tight
-/// loop, so they are packed rather than a vector per variable.
+/// loop, so they are packed rather than a vector per variable. A thread
+/// refills one for each time it searches, keeping the capacity.
+#[derive(Default)]
 struct Sorted {
     start: Vec<usize>,
     to: Vec<u32>,
     score: Vec<f64>,
+    /// One variable's links while they are sorted.
+    scratch: Vec<(u32, f64)>,
 }
 
 impl Sorted {
-    /// From each variable's out-links `(target, column)` and the |score|
-    /// of a column at this time; links scoring 0 or not finite are left
-    /// out (no strongest path goes through them).
-    fn at(out: &[Vec<(usize, usize)>], score_of: impl Fn(usize) -> f64) -> Sorted {
-        let mut g = Sorted {
-            start: Vec::with_capacity(out.len() + 1),
-            to: Vec::new(),
-            score: Vec::new(),
-        };
-        let mut e: Vec<(usize, f64)> = Vec::new();
-        g.start.push(0);
-        for edges in out {
+    /// From each variable's out-links and the |score| of a column at this
+    /// time; links scoring 0 or not finite are left out (no strongest path
+    /// goes through them). Ties keep the links' listed order.
+    fn fill(&mut self, out: &OutLinks, score_of: impl Fn(usize) -> f64) {
+        let Sorted {
+            start,
+            to,
+            score,
+            scratch: e,
+        } = self;
+        start.clear();
+        to.clear();
+        score.clear();
+        start.push(0);
+        for w in out.start.windows(2) {
             e.clear();
             e.extend(
-                edges
+                out.edges[w[0]..w[1]]
                     .iter()
-                    .map(|&(w, col)| (w, score_of(col)))
+                    .map(|&(v, col)| (v, score_of(col as usize)))
                     .filter(|(_, sc)| sc.is_finite() && *sc > 0.0),
             );
-            e.sort_by(|a, b| b.1.total_cmp(&a.1));
-            for &(w, sc) in &e {
-                g.to.push(w as u32);
-                g.score.push(sc);
+            if e.len() > 1 {
+                e.sort_by(|a, b| b.1.total_cmp(&a.1));
             }
-            g.start.push(g.to.len());
+            for &(v, sc) in e.iter() {
+                to.push(v);
+                score.push(sc);
+            }
+            start.push(to.len());
         }
-        g
     }
 
     fn edges(&self, v: usize) -> (usize, usize) {
