@@ -154,7 +154,7 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             let i = xs[..n].partition_point(|&p| p <= x);
             ys[i.saturating_sub(1)]
         }
-        TableFn::Invert => invert(&xs[..n], &ys[..n], x),
+        TableFn::Invert => invert(&xs[..n], &ys[..n], x, gf.kind == GfKind::Extrapolate),
         TableFn::DataBetween => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -279,25 +279,34 @@ fn slope(xs: &[f64], ys: &[f64], x: f64, mode: f64) -> f64 {
 /// The x at which the piecewise-linear table reaches `y`: the first
 /// segment (in x order) that spans y, interpolated; the end x values when
 /// y lies beyond the table's range.
-fn invert(xs: &[f64], ys: &[f64], y: f64) -> f64 {
+fn invert(xs: &[f64], ys: &[f64], y: f64, extrapolate: bool) -> f64 {
     let n = xs.len();
     if n == 1 {
         return xs[0];
     }
+    let on_segment = |i: usize| {
+        let (y0, y1) = (ys[i], ys[i + 1]);
+        if y1 == y0 {
+            return xs[i];
+        }
+        xs[i] + (xs[i + 1] - xs[i]) * (y - y0) / (y1 - y0)
+    };
     for i in 0..n - 1 {
         let (y0, y1) = (ys[i], ys[i + 1]);
         if (y0 <= y && y <= y1) || (y1 <= y && y <= y0) {
-            if y1 == y0 {
-                return xs[i];
-            }
-            return xs[i] + (xs[i + 1] - xs[i]) * (y - y0) / (y1 - y0);
+            return on_segment(i);
         }
     }
-    // Out of range: the end whose y is nearer.
-    if (y - ys[0]).abs() <= (y - ys[n - 1]).abs() {
-        xs[0]
-    } else {
-        xs[n - 1]
+    // Out of range: the end whose y is nearer; on an extrapolating table
+    // the line of that end's segment carried on (isee LOOKUPINV: "If the
+    // graphical is marked as Extrapolated it will use extrapolation to
+    // compute a value, otherwise it will return the first or last point").
+    let first = (y - ys[0]).abs() <= (y - ys[n - 1]).abs();
+    match (first, extrapolate) {
+        (true, false) => xs[0],
+        (false, false) => xs[n - 1],
+        (true, true) => on_segment(0),
+        (false, true) => on_segment(n - 2),
     }
 }
 
@@ -418,6 +427,29 @@ mod tests {
         let g = gf(GfKind::Extrapolate);
         assert_eq!(lookup(&g, -1.0), -10.0);
         assert_eq!(lookup(&g, 3.0), 50.0);
+    }
+
+    /// isee LOOKUPINV out of the table's y range: an extrapolated
+    /// graphical carries its end segment on ("If the graphical is marked as
+    /// Extrapolated it will use extrapolation to compute a value"), any
+    /// other returns the first or last point; rising and falling tables.
+    #[test]
+    fn invert_extrapolates_only_an_extrapolating_table() {
+        let inv = |g: &GraphicalFunction, y| table_fn(g, TableFn::Invert, y, 0.0);
+        let up = gf(GfKind::Extrapolate); // (0,0) (1,10) (2,30)
+        assert_eq!(inv(&up, -10.0), -1.0);
+        assert_eq!(inv(&up, 50.0), 3.0);
+        assert_eq!(inv(&up, 20.0), 1.5);
+        let clamped = gf(GfKind::Continuous);
+        assert_eq!(inv(&clamped, -10.0), 0.0);
+        assert_eq!(inv(&clamped, 50.0), 2.0);
+        let down = GraphicalFunction {
+            kind: GfKind::Extrapolate,
+            xs: vec![0.0, 1.0, 2.0, 3.0],
+            ys: vec![30.0, 20.0, 10.0, 0.0],
+        };
+        assert_eq!(inv(&down, -10.0), 4.0);
+        assert_eq!(inv(&down, 40.0), -1.0);
     }
 
     #[test]
