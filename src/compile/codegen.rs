@@ -251,9 +251,11 @@ impl<'t, 'a> Gen<'t, 'a> {
     fn call(&mut self, f: &str, args: &[Expr]) -> Result<()> {
         // A graphical-function variable called like a function: `gf(x)`.
         // A variable without a table that is named like a builtin (a flow
-        // "Pulse" = PULSE(100, 2)) leaves the call to the builtin.
+        // "Pulse" = PULSE(100, 2), an aux "normal" = NORMAL(0, 1)) leaves
+        // the call to the builtin; a call no builtin takes is then read as
+        // a lookup of that variable (and refused: it has no table).
         if let Some(&i) = self.t.index.get(f) {
-            if self.t.table_of[i].is_some() || builtins::lookup_in(f, self.t.dialect).is_none() {
+            if self.t.table_of[i].is_some() {
                 return self.lookup_call(f, i, args);
             }
         }
@@ -696,6 +698,9 @@ impl<'t, 'a> Gen<'t, 'a> {
             }
             _ => {
                 let Some((b, min, max)) = builtins::lookup_in(f, self.t.dialect) else {
+                    if let Some(&i) = self.t.index.get(f) {
+                        return self.lookup_call(f, i, args);
+                    }
                     return Err(Error::UnknownFunction {
                         variable: self.name(),
                         function: f.to_string(),

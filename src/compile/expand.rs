@@ -37,6 +37,7 @@ pub(crate) use crate::syntax::ast::{bin, call, var};
 /// - SINWAVE(amplitude, period) and COSWAVE: a wave of that amplitude and
 ///   period in TIME;
 /// - PCT(x): x as a percentage; LOOKUPINV(table, y): LOOKUP INVERT;
+/// - RAMP(slope) without its time: from the start time;
 /// - ENDVAL(x[, initial]): x's final value in the session's previous run,
 ///   which on a session's first run is `initial`, else x's initial value
 ///   (isee help, "Data builtins"); every run here is a first run.
@@ -96,6 +97,9 @@ fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
             arity(2)?;
             call("lookup_invert", args.to_vec())
         }
+        // "If you do not set RAMP's time, it will begin at the outset of
+        // the simulation" (isee help, Test input builtins).
+        "ramp" if args.len() == 1 => call("ramp", vec![args[0].clone(), var("starttime")]),
         "endval" => {
             check_arity(owner, "ENDVAL", args.len(), 1, 2)?;
             call("init", vec![args.get(1).unwrap_or(&args[0]).clone()])

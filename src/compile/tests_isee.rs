@@ -878,6 +878,47 @@ fn a_variable_named_like_a_builtin_still_calls_the_builtin() {
     assert_eq!(col("uses table"), [5.0; 11]);
 }
 
+/// The same for the builtins the compiler handles itself (random draws,
+/// PREVIOUS, INIT): an aux "normal" = NORMAL(0, 1, 1) draws, as an aux
+/// "x" with the same equation does; calling a variable that has no table
+/// and is no builtin is still refused. isee RAMP without its time starts at
+/// the start time ("If you do not set RAMP's time, it will begin at the
+/// outset of the simulation").
+#[test]
+fn builtins_the_compiler_handles_are_called_from_variables_named_like_them() {
+    let model = |vars: &str| {
+        format!(
+            r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header><vendor>isee systems, inc.</vendor></header>
+            <sim_specs><start>2</start><stop>5</stop><dt>1</dt></sim_specs>
+            <model><variables>{vars}</variables></model></xmile>"#
+        )
+    };
+    let r = run_xmile(&model(
+        r#"<aux name="normal"><eqn>NORMAL(0, 1, 1)</eqn></aux>
+           <aux name="init"><eqn>INIT(TIME)</eqn></aux>
+           <aux name="ramp"><eqn>RAMP(2)</eqn></aux>"#,
+    ));
+    let col = |n: &str| r.column(n).expect("column").to_vec();
+    let draws = col("normal");
+    assert!(
+        draws.iter().all(|x| x.is_finite() && x.abs() < 10.0),
+        "{draws:?}"
+    );
+    assert!(draws.windows(2).any(|w| w[0] != w[1]), "{draws:?}");
+    assert_eq!(col("init"), [2.0; 4]);
+    assert_eq!(col("ramp"), [0.0, 2.0, 4.0, 6.0]);
+    let bad = crate::load_xmile(&model(
+        r#"<aux name="k"><eqn>3</eqn></aux><aux name="y"><eqn>k(2)</eqn></aux>"#,
+    ))
+    .map_err(|e| e.to_string())
+    .and_then(|p| {
+        CompiledModel::new(&p, None)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    assert!(bad.is_err(), "{bad:?}");
+}
+
 /// XMILE 1.0: a subscript outside its dimension reads `invalid_index_value`,
 /// 0 unless the header's `<uses_arrays>` asks for NaN. The aging-chain idiom
 /// `cohort[age - 1]` reads 0 at the first age instead of spreading NaN;
