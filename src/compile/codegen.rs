@@ -477,6 +477,7 @@ impl<'t, 'a> Gen<'t, 'a> {
                     "lookup_extrapolate" => (TableFn::Extrapolate, 2),
                     "lookup_forward" => (TableFn::Forward, 2),
                     "lookup_backward" => (TableFn::Backward, 2),
+                    "lookup_invert" if self.t.dialect == Dialect::Vensim => (TableFn::InvertNa, 2),
                     "lookup_invert" => (TableFn::Invert, 2),
                     "lookup_slope" => (TableFn::Slope, 3),
                     _ => (TableFn::Area, 3),

@@ -156,8 +156,14 @@ pub enum TableFn {
     Forward,
     /// `LOOKUP BACKWARD(table, x)`: y of the last point with x_i <= x.
     Backward,
-    /// `LOOKUP INVERT(table, y)`: the x at which the (monotonic) table gives y.
+    /// isee `LOOKUPINV(table, y)`: the x at which the (monotonic) table
+    /// gives y; beyond its y range the first or last x, extrapolated on an
+    /// extrapolating table.
     Invert,
+    /// Vensim `LOOKUP INVERT(table, y)`: the same inside the y range, and
+    /// `:NA:` outside it ("If y is outside the range of lookup ... the
+    /// function will return :NA:", Vensim help).
+    InvertNa,
     /// `LOOKUP AREA(table, x1, x2)`: the integral of the table from x1 to x2.
     Area,
     /// isee `LOOKUPAREA(table[, tox[, fromx]])`: the area under the table

@@ -71,6 +71,30 @@ fn lookup_functions() {
     check(&r, "area", 0.0, &[(1.0, 5.0), (2.0, 25.0), (3.0, 55.0)]);
 }
 
+/// The help page's LOOKUP INVERT example, LOOK((0,0),(1,1),(3,2)): 0.5
+/// gives 0.5, 1.5 gives 2, and a y outside the lookup's range :NA: ("If y
+/// is outside the range of lookup ... the function will return :NA:").
+#[test]
+fn lookup_invert_outside_the_range_is_na() {
+    let mdl = "{UTF-8}
+LOOK((0,0),(1,1),(3,2)) ~~|
+a = LOOKUP INVERT(LOOK, 0.5) ~~|
+b = LOOKUP INVERT(LOOK, 1.5) ~~|
+c = LOOKUP INVERT(LOOK, -1) ~~|
+d = LOOKUP INVERT(LOOK, 3) ~~|
+INITIAL TIME = 0 ~~| FINAL TIME = 1 ~~| TIME STEP = 1 ~~|
+";
+    let r = CompiledModel::new(&crate::load_mdl(mdl).unwrap(), None)
+        .unwrap()
+        .run(&RunOptions::default())
+        .unwrap();
+    let at0 = |n: &str| r.column(n).unwrap()[0];
+    assert_eq!(at0("a"), 0.5);
+    assert_eq!(at0("b"), 2.0);
+    assert_eq!(at0("c"), crate::ir::VENSIM_NA);
+    assert_eq!(at0("d"), crate::ir::VENSIM_NA);
+}
+
 /// Vensim random draws: within bounds, a new number each step,
 /// reproducible run to run, and different for different seed arguments.
 #[test]

@@ -5,8 +5,10 @@
 //! `mode` (rounded) picks the lookup function, as the Vensim reference
 //! manual's VECTOR LOOKUP page lists them: 0 interpolate (clamped at the
 //! ends), 1 LOOKUP AREA from `xmin` to `x`, 2 LOOKUP BACKWARD, 3 LOOKUP
-//! EXTRAPOLATE, 4 LOOKUP FORWARD, 5 LOOKUP INVERT, 6 LOOKUP SLOPE, and 7, 8,
-//! 9 the area, inverse and slope with linear extrapolation beyond the ends.
+//! EXTRAPOLATE, 4 LOOKUP FORWARD, 5 LOOKUP INVERT (`:NA:` beyond the y
+//! range, as LOOKUP INVERT), 6 LOOKUP SLOPE (on a point, the mean of the
+//! slopes either side), and 7, 8, 9 the area, inverse and slope with linear
+//! extrapolation beyond the ends.
 //! The area is signed: below `xmin` it is negative for positive y values,
 //! so `f(x2) - f(x1)` is the area between any two points. Other modes, and
 //! `xmax <= xmin` with more than one element, give NaN.
@@ -139,13 +141,32 @@ impl Grid<'_> {
         self.ys[i.min(self.last())]
     }
 
+    /// As LOOKUP SLOPE: the slope of the segment holding x; on a point
+    /// "the average of the slope before and after x"; beyond the ends 0,
+    /// or the end segment's slope when extrapolating (which an end point
+    /// averages with its segment's).
     fn slope(&self, x: f64, extrapolate: bool) -> f64 {
+        let last = self.last();
+        let seg = |i: usize| (self.ys[i + 1] - self.ys[i]) / self.h;
+        let (left, right) = if extrapolate {
+            (seg(0), seg(last - 1))
+        } else {
+            (0.0, 0.0)
+        };
         let k = self.k(x);
-        if !extrapolate && (k < 0.0 || k > self.last() as f64) {
-            return 0.0;
+        if k < 0.0 {
+            return left;
         }
-        let i = self.segment(x);
-        (self.ys[i + 1] - self.ys[i]) / self.h
+        if k > last as f64 {
+            return right;
+        }
+        if k == k.round() {
+            let i = k as usize;
+            let before = if i == 0 { left } else { seg(i - 1) };
+            let after = if i == last { right } else { seg(i) };
+            return (before + after) / 2.0;
+        }
+        seg(self.segment(x))
     }
 
     /// The signed integral of the table from xmin to x.
@@ -167,8 +188,9 @@ impl Grid<'_> {
     }
 
     /// The x at which the table reaches y: the first segment spanning y;
-    /// beyond the table's range the end whose y is nearer, extended along
-    /// its end segment when extrapolating.
+    /// beyond the table's range `:NA:` as LOOKUP INVERT gives, or, when
+    /// extrapolating, the end whose y is nearer extended along its end
+    /// segment.
     fn invert(&self, y: f64, extrapolate: bool) -> f64 {
         let ys = self.ys;
         for i in 0..self.last() {
@@ -186,8 +208,11 @@ impl Grid<'_> {
         } else {
             (n, n - 1)
         };
+        if !extrapolate {
+            return crate::ir::VENSIM_NA;
+        }
         let dy = ys[seg + 1] - ys[seg];
-        if !extrapolate || dy == 0.0 {
+        if dy == 0.0 {
             return self.x_at(end);
         }
         self.x_at(end) + self.h * (y - ys[end]) / dy
@@ -270,13 +295,17 @@ mod tests {
         );
         // 3: extrapolate along the end segments.
         assert_eq!([vl(-1.0, 3.0), vl(3.0, 3.0)], [-2.0, 4.0]);
-        // 5: invert; out of range gives the nearer end's x.
+        // 5: invert; out of the y range :NA:, as LOOKUP INVERT.
+        let na = crate::ir::VENSIM_NA;
         assert_eq!(
             [vl(1.0, 5.0), vl(2.5, 5.0), vl(10.0, 5.0), vl(-4.0, 5.0)],
-            [0.5, 1.5, 2.0, 0.0]
+            [0.5, 1.5, na, na]
         );
-        // 6: slope, 0 beyond the ends.
+        // 6: slope, 0 beyond the ends; on a point the mean of the slopes
+        // either side (an end point: with the 0 outside).
         assert_eq!([vl(0.5, 6.0), vl(1.5, 6.0), vl(3.0, 6.0)], [2.0, 1.0, 0.0]);
+        assert_eq!([vl(1.0, 6.0), vl(0.0, 6.0), vl(2.0, 6.0)], [1.5, 1.0, 0.5]);
+        assert_eq!([vl(1.0, 9.0), vl(0.0, 9.0), vl(2.0, 9.0)], [1.5, 2.0, 1.0]);
         // 7: area with extrapolation: below xmin negative.
         // (The extrapolated values below xmin are negative here, so the signed
         // area from xmin back to -1 is positive.)

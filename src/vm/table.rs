@@ -155,6 +155,18 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             ys[i.saturating_sub(1)]
         }
         TableFn::Invert => invert(&xs[..n], &ys[..n], x, gf.kind == GfKind::Extrapolate),
+        TableFn::InvertNa => {
+            let (lo, hi) = ys[..n]
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &y| {
+                    (lo.min(y), hi.max(y))
+                });
+            if x < lo || x > hi {
+                crate::ir::VENSIM_NA
+            } else {
+                invert(&xs[..n], &ys[..n], x, false)
+            }
+        }
         TableFn::DataBetween => {
             if x2.is_nan() {
                 return f64::NAN;
