@@ -8,8 +8,9 @@
 //! "Specifying the Curves", <https://www.vensim.com/documentation/24335.html>).
 //! Profile types: 1 rectangular of full width `width`; 2 triangular of base
 //! `width`; 3 normal with standard deviation `width`; 4 Laplace (two-sided
-//! exponential) with scale `width`. Other types (fixed quantity, constant
-//! elasticity) give NaN.
+//! exponential) with scale `width`; each type plus 10 gives whole units
+//! (see [`shares`]). Other types (fixed quantity, constant elasticity)
+//! give NaN.
 //!
 //! Two details reproduce Vensim's numbers rather than the ideal ones (both
 //! read off the SDXorg `allocate_available` reference, Vensim DSS 9.2.4):
@@ -331,10 +332,33 @@ pub fn alloc_p(args: &[f64]) -> f64 {
 
 /// `(available, then per requester: request, type, priority, width,
 /// extra)` → every requester's share, in order.
+///
+/// A type of 10 more than a curve's ("ALLOCATE AVAILABLE can be used to
+/// return integer allocations by adding 10 to the shape specified in pp",
+/// Vensim help) asks for whole units: the shares on the curve, rounded
+/// down, then the units left of the supply's whole part handed out one
+/// each by largest remainder (ties in requester order), never above a
+/// request. Vensim does not document its rounding; this one keeps the
+/// total within the supply and the shares within one unit of the curve's.
 fn shares(key: &[f64], out: &mut Vec<f64>, curves: Curves) {
     let (Some(&available), Some(rest)) = (key.first(), key.get(1..)) else {
         return;
     };
+    if rest
+        .chunks_exact(5)
+        .any(|r| (10.0..15.0).contains(&r[1].round()))
+    {
+        let mut curve = key.to_vec();
+        for r in curve[1..].chunks_exact_mut(5) {
+            if r[1].round() >= 10.0 {
+                r[1] -= 10.0;
+            }
+        }
+        let first = out.len();
+        shares(&curve, out, curves);
+        whole_units(&mut out[first..], rest, available);
+        return;
+    }
     let requesters = |rest| requesters(rest, curves);
     let total: f64 = requesters(rest).map(|r| r.request.max(0.0)).sum();
     if available >= total {
@@ -352,9 +376,71 @@ fn shares(key: &[f64], out: &mut Vec<f64>, curves: Curves) {
     }
 }
 
+/// Round `shares` down to whole units, then give the units left of
+/// `available`'s whole part one each to the largest remainders (ties in
+/// order), where that stays within the request.
+fn whole_units(shares: &mut [f64], rest: &[f64], available: f64) {
+    if shares.iter().any(|s| !s.is_finite()) {
+        return;
+    }
+    let requests: Vec<f64> = rest.chunks_exact(5).map(|r| r[0]).collect();
+    let mut remainders: Vec<(f64, usize)> = Vec::with_capacity(shares.len());
+    for (i, s) in shares.iter_mut().enumerate() {
+        let whole = s.floor();
+        remainders.push((*s - whole, i));
+        *s = whole;
+    }
+    let given: f64 = shares.iter().sum();
+    let mut left = (available.floor() - given).max(0.0);
+    remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (remainder, i) in remainders {
+        if left < 1.0 || remainder <= 0.0 {
+            break;
+        }
+        if shares[i] + 1.0 <= requests.get(i).copied().unwrap_or(0.0) {
+            shares[i] += 1.0;
+            left -= 1.0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Integer profiles (type + 10): whole units, within each request and
+    /// the supply, each within one unit of the curve's share; the help
+    /// page's Boston, Dayton, Fresno example with rectangular profiles.
+    #[test]
+    fn integer_profiles_give_whole_units() {
+        // available, then (request, type, priority, width, extra) each.
+        let key = |ptype: f64, available: f64| {
+            vec![
+                available, 500.0, ptype, 5.0, 2.0, 0.0, 300.0, ptype, 7.0, 4.0, 0.0, 750.0, ptype,
+                3.0, 4.0, 0.0,
+            ]
+        };
+        for (ptype, available) in [0.5, 7.3, 333.3, 1000.0, 1200.5, 2000.0]
+            .into_iter()
+            .flat_map(|a| [(1.0, a), (2.0, a), (3.0, a), (0.0, a)])
+        {
+            let (mut real, mut whole) = (Vec::new(), Vec::new());
+            shares(&key(ptype, available), &mut real, Curves::Vensim);
+            shares(&key(ptype + 10.0, available), &mut whole, Curves::Vensim);
+            let total: f64 = whole.iter().sum();
+            assert!(total <= available, "{whole:?}");
+            for ((w, r), req) in whole.iter().zip(&real).zip([500.0, 300.0, 750.0]) {
+                assert_eq!(w.fract(), 0.0, "{whole:?}");
+                assert!(
+                    *w <= req && (w - r).abs() < 1.0 + 1e-9,
+                    "{whole:?} vs {real:?}"
+                );
+            }
+            if available < 1550.0 {
+                assert_eq!(total, available.floor(), "{whole:?} at {available}");
+            }
+        }
+    }
 
     /// Malformed calls give NaN rather than panicking.
     #[test]
