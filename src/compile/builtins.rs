@@ -113,6 +113,9 @@ pub enum Builtin {
     ElementAt,
     /// XMILE's computed subscript: [`ElementAt`], 0 outside the dimension.
     ElementAtZero,
+    /// Vensim VECTOR ELM MAP: [`ElementAt`], `:NA:` outside the variable
+    /// ("an error message will be issued and :NA: will be returned").
+    ElementAtNa,
     /// `(x, xmin, xmax, mode, y...)`: VECTOR LOOKUP (see
     /// [`crate::compile::vector_lookup`]).
     VectorLookupElement,
@@ -180,6 +183,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "rank_tiebreak_element" => (RankTiebreakElement, 4, MAX_CALL_ARGS),
         "element_at" => (ElementAt, 2, MAX_CALL_ARGS),
         "element_at_zero" => (ElementAtZero, 2, MAX_CALL_ARGS),
+        "element_at_na" => (ElementAtNa, 2, MAX_CALL_ARGS),
         "vector_lookup_element" => (VectorLookupElement, 5, MAX_CALL_ARGS),
         "abs" => (Abs, 1, 1),
         "ltm_link_score" => (LtmLinkScore, 3, 3),
@@ -445,6 +449,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         RankTiebreakElement => crate::compile::vector_order::rank_tiebreak_element(args),
         ElementAt => crate::compile::vector_order::element_at(args, f64::NAN),
         ElementAtZero => crate::compile::vector_order::element_at(args, 0.0),
+        ElementAtNa => crate::compile::vector_order::element_at(args, crate::ir::VENSIM_NA),
         VectorLookupElement => crate::compile::vector_lookup::vector_lookup_element(args),
         VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
             crate::compile::builtins_vensim::eval(b, args, ctx)

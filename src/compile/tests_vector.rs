@@ -672,3 +672,35 @@ ap[branch] = ALLOC P(demand[branch], priority[branch], 2, mp) ~~|
     assert_eq!(fresno[10], 750.0);
     assert!(r.column("ap[Boston]").expect("ap")[10] < 500.0);
 }
+
+/// The VECTOR ELM MAP help page's example across three subscripts: the
+/// offset `(sub-1)*ELMCOUNT(tub)*ELMCOUNT(gub) + (tub-1)*ELMCOUNT(gub) +
+/// (gub-1)` from `v[s1,t1,g1]` reaches every element row-major, so `v2`
+/// equals `v` (it read NaN wherever the offset left the last subscript).
+/// An offset past the variable is `:NA:`.
+#[test]
+fn vector_elm_map_moves_across_all_subscripts() {
+    let r = run_mdl(
+        "sub: s1, s2 ~~|
+tub: t1, t2, t3 ~~|
+gub: g1, g2 ~~|
+v[sub, tub, gub] = 111, 112; 121, 122; 131, 132; 211, 212; 221, 222; 231, 232 ~~|
+v2[sub, tub, gub] = VECTOR ELM MAP(v[s1, t1, g1], (sub - 1) * ELMCOUNT(tub) * ELMCOUNT(gub) + (tub - 1) * ELMCOUNT(gub) + (gub - 1)) ~~|
+m[sub, tub] = 1, 2, 3; 4, 5, 6 ~~|
+next row = VECTOR ELM MAP(m[s1, t2], 2) ~~|
+past = VECTOR ELM MAP(m[s2, t3], 1) ~~|
+",
+        0.0,
+    );
+    for s in 1..=2 {
+        for t in 1..=3 {
+            for g in 1..=2 {
+                let name = format!("v2[s{s},t{t},g{g}]");
+                let want = (100 * s + 10 * t + g) as f64;
+                assert_eq!(r.column(&name).unwrap()[0], want, "{name}");
+            }
+        }
+    }
+    assert_eq!(r.column("next row").unwrap()[0], 4.0);
+    assert_eq!(r.column("past").unwrap()[0], crate::ir::VENSIM_NA);
+}

@@ -4,8 +4,9 @@
 //! Each expands at scalarisation time into an internal pure builtin that
 //! takes the element's position and every element of the vector, so the
 //! VM sorts nothing and never allocates (ranks are counted, O(n) per
-//! element). Semantics follow the SDXorg `vector_order` reference (Vensim
-//! 9): positions are 0-based offsets; VECTOR SORT ORDER(v, 1) gives, per
+//! element). VECTOR ELM MAP's offset counts row-major through all of the
+//! variable's elements (see `elm_map_whole`). Semantics follow the SDXorg
+//! `vector_order` reference (Vensim 9): positions are 0-based offsets; VECTOR SORT ORDER(v, 1) gives, per
 //! sorted position, the offset of the element there (ascending; 0 for
 //! descending), VECTOR RANK(v, 1) the 1-based rank of each element
 //! (ascending; 0 for descending), VECTOR REORDER(v, order) the element at
@@ -35,7 +36,7 @@ impl ArrayInfo<'_> {
             "vector_rank" => ("vector_rank_element", "VECTOR RANK", 2),
             "vector_sort_order" => ("vector_sort_order_element", "VECTOR SORT ORDER", 2),
             "vector_reorder" => ("element_at", "VECTOR REORDER", 2),
-            "vector_elm_map" => ("element_at", "VECTOR ELM MAP", 2),
+            "vector_elm_map" => ("element_at_na", "VECTOR ELM MAP", 2),
             "vector_lookup" => return self.vector_lookup(args, ctx, variable).map(Some),
             _ => return Ok(None),
         };
@@ -47,6 +48,24 @@ impl ArrayInfo<'_> {
         let Expr::Subscript(vname, idx, span) = &args[0] else {
             return Err(bad("needs a subscripted vector"));
         };
+        if f == "vector_elm_map" {
+            if let Some((base, mut call)) = self.elm_map_whole(vname, idx, *span, ctx, variable)? {
+                let offset = self.scalarize(&args[1], ctx, variable)?;
+                call.insert(
+                    0,
+                    Expr::Binary(
+                        crate::syntax::ast::BinaryOp::Add,
+                        Box::new(Expr::Num(base as f64)),
+                        Box::new(offset),
+                    ),
+                );
+                return Ok(Some(Expr::Call(
+                    "element_at_na".into(),
+                    call,
+                    Span::default(),
+                )));
+            }
+        }
         let (rd, elems, values) = self.along_last(vname, idx, *span, ctx, variable, name)?;
         let first = if f == "vector_elm_map" {
             let base = self
@@ -129,6 +148,72 @@ impl ArrayInfo<'_> {
     fn output_position(&self, rd: &str, ctx: &ElementCtx, variable: &str) -> Option<usize> {
         let (d, e) = ctx.iter().find(|(d, _)| d == rd).or_else(|| ctx.last())?;
         self.elements(d, variable).ok()?.iter().position(|x| x == e)
+    }
+
+    /// VECTOR ELM MAP over the whole variable: "for variables that have
+    /// more than one subscript the VECTOR ELM MAP function can be used to
+    /// move between all subscripts" (Vensim help: the offset counts
+    /// through the elements row-major, last subscript fastest, from the
+    /// one given). The base element's flat position and every element's
+    /// value, or `None` when a subscript is not an element or a fixed
+    /// dimension, or the variable has more than [`MAX_VECTOR`] elements
+    /// (then the offset moves along the last subscript only).
+    fn elm_map_whole(
+        &self,
+        vname: &str,
+        idx: &[IndexExpr],
+        span: Span,
+        ctx: &ElementCtx,
+        variable: &str,
+    ) -> Result<Option<(usize, Vec<Expr>)>> {
+        let Some(dims) = self.var_dims.get(vname) else {
+            return Ok(None);
+        };
+        if dims.len() != idx.len() {
+            return Ok(None);
+        }
+        let mut elems: Vec<&[String]> = Vec::with_capacity(dims.len());
+        for d in dims {
+            elems.push(self.elements(d, variable)?);
+        }
+        let total = elems.iter().try_fold(1usize, |n, e| n.checked_mul(e.len()));
+        if !total.is_some_and(|n| n > 0 && n <= MAX_VECTOR) {
+            return Ok(None);
+        }
+        let mut base = 0;
+        for (i, e) in idx.iter().zip(&elems) {
+            let Some(p) = self.start_position(Some(i), e, ctx, variable) else {
+                return Ok(None);
+            };
+            base = base * e.len() + p;
+        }
+        let mut values = Vec::with_capacity(total.unwrap_or(0));
+        let mut at = vec![0usize; elems.len()];
+        loop {
+            let sub = at
+                .iter()
+                .zip(&elems)
+                .map(|(&k, e)| IndexExpr::Expr(Expr::Var(e[k].clone(), span)))
+                .collect();
+            values.push(self.scalarize(
+                &Expr::Subscript(vname.to_string(), sub, span),
+                ctx,
+                variable,
+            )?);
+            // The next element, last subscript fastest.
+            let mut j = elems.len();
+            loop {
+                if j == 0 {
+                    return Ok(Some((base, values)));
+                }
+                j -= 1;
+                at[j] += 1;
+                if at[j] < elems[j].len() {
+                    break;
+                }
+                at[j] = 0;
+            }
+        }
     }
 
     /// The 0-based position VECTOR ELM MAP starts from: an element of the
