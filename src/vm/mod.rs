@@ -115,17 +115,9 @@ impl SimOf<'static> {
     /// Start a run: computes the initial values at once.
     pub fn new(model: Arc<CompiledModel>, opts: &RunOptions) -> Result<Sim> {
         let state = RunState::new(&model, opts)?;
-        let mut sim = SimOf {
-            model: ModelRef::Shared(model),
-            state,
-            cancel: opts.cancel.clone(),
-        };
-        sim.init();
-        Ok(sim)
+        Ok(SimOf::start(ModelRef::Shared(model), state, opts))
     }
-}
 
-impl SimOf<'static> {
     /// A stepwise run that executes each step's code as the compiler
     /// emitted it (stack form, no array runs, no folded constants): the
     /// reference the engine's rewrites are tested against
@@ -134,26 +126,25 @@ impl SimOf<'static> {
     pub fn new_reference(model: Arc<CompiledModel>, opts: &RunOptions) -> Result<Sim> {
         let mut state = RunState::new(&model, opts)?;
         state.reference();
-        let mut sim = SimOf {
-            model: ModelRef::Shared(model),
-            state,
-            cancel: opts.cancel.clone(),
-        };
-        sim.init();
-        Ok(sim)
+        Ok(SimOf::start(ModelRef::Shared(model), state, opts))
     }
 }
 
 impl<'a> SimOf<'a> {
     pub(crate) fn with_model_ref(model: &'a CompiledModel, opts: &RunOptions) -> Result<SimOf<'a>> {
         let state = RunState::new(model, opts)?;
+        Ok(SimOf::start(ModelRef::Borrowed(model), state, opts))
+    }
+
+    /// A run over `model` from `state`, initialised.
+    fn start(model: ModelRef<'a>, state: RunState, opts: &RunOptions) -> SimOf<'a> {
         let mut sim = SimOf {
-            model: ModelRef::Borrowed(model),
+            model,
             state,
             cancel: opts.cancel.clone(),
         };
         sim.init();
-        Ok(sim)
+        sim
     }
 
     fn init(&mut self) {
