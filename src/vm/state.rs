@@ -252,7 +252,7 @@ impl RunState {
         })
     }
 
-    /// Run on the reference form of the step code (see `Lanes::reference`).
+    /// Run on the reference form of the step code (see `Lanes::set_reference`).
     pub(crate) fn reference(&mut self) {
         self.lanes.set_reference();
     }

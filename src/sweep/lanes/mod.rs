@@ -77,7 +77,7 @@ pub(crate) struct Lanes<const W: usize> {
     /// Fold each batch's constants into its step program (see
     /// [`Lanes::folding`]).
     folding: bool,
-    /// Run each step's stack code as compiled (see [`Lanes::reference`]).
+    /// Run each step's stack code as compiled (see [`Lanes::set_reference`]).
     reference: bool,
     /// This batch's step program with its constants folded in, when that
     /// changed anything (else the shared `prog.step` runs).
