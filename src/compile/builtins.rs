@@ -111,9 +111,9 @@ pub enum Builtin {
     RankTiebreakElement,
     /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
     ElementAt,
-    /// XMILE's computed subscript: [`ElementAt`], 0 outside the dimension.
+    /// XMILE's computed subscript: [`Builtin::ElementAt`], 0 outside the dimension.
     ElementAtZero,
-    /// Vensim VECTOR ELM MAP: [`ElementAt`], `:NA:` outside the variable
+    /// Vensim VECTOR ELM MAP: [`Builtin::ElementAt`], `:NA:` outside the variable
     /// ("an error message will be issued and :NA: will be returned").
     ElementAtNa,
     /// `(x, xmin, xmax, mode, y...)`: VECTOR LOOKUP (see
