@@ -109,7 +109,7 @@ pub enum Builtin {
     /// `(k, direction, values..., tiebreakers...)`: isee RANK with its
     /// tiebreaker array, at sorted position k.
     RankTiebreakElement,
-    /// `(offset, values...)`: VECTOR REORDER / VECTOR ELM MAP.
+    /// `(offset, values...)`: VECTOR REORDER.
     ElementAt,
     /// XMILE's computed subscript: [`Builtin::ElementAt`], 0 outside the dimension.
     ElementAtZero,
