@@ -8,6 +8,9 @@
 use crate::syntax::ident::canonicalize;
 
 pub mod csv;
+mod staged;
+
+pub(crate) use staged::Staged;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Results {

@@ -309,11 +309,11 @@ impl<'a> SimOf<'a> {
 
     /// The results saved so far.
     pub fn results(&self) -> Results {
-        self.state.results.clone()
+        self.state.results()
     }
 
     /// The results, without copying.
     pub fn into_results(self) -> Results {
-        self.state.results
+        self.state.into_results()
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::compile::{CompiledModel, SlotKind, TimeVars};
 use crate::error::{Error, Result};
 use crate::ir::{GraphicalFunction, Method};
-use crate::results::{ArrayColumns, Results};
+use crate::results::{ArrayColumns, Results, Staged};
 use crate::sweep::lanes::{LaneInputs, Lanes};
 use crate::sweep::TableInputs;
 use crate::vm::{Override, RunOptions};
@@ -35,6 +35,8 @@ pub(crate) struct RunState {
     pub(crate) initialized: bool,
     pub(crate) outputs: Vec<u32>,
     pub(crate) results: Results,
+    /// Saved rows not yet in `results.columns` (see [`Staged`]).
+    staged: Staged,
     /// Control variables read from the run (those the caller did not fix).
     dynamic: TimeVars,
     /// With dynamic specs: the next time to save at, and the fixed save
@@ -238,6 +240,7 @@ impl RunState {
         let dynamic = m.time_vars.unfixed_by(opts);
         Ok(RunState {
             lanes: Lanes::new(m, grid),
+            staged: Staged::new(outputs.len()),
             tables,
             overrides,
             grid,
@@ -327,6 +330,7 @@ impl RunState {
         self.initialized = false;
         self.results.times.clear();
         self.results.columns.iter_mut().for_each(Vec::clear);
+        self.staged.clear();
     }
 
     /// Compute every variable at the start time and save it.
@@ -488,9 +492,11 @@ impl RunState {
             }
         }
         self.results.times.push(self.lanes.time());
-        for (col, &slot) in self.results.columns.iter_mut().zip(&self.outputs) {
-            col.push(self.lanes.value(slot, 0));
-        }
+        let lanes = &self.lanes;
+        self.staged.push(
+            self.outputs.iter().map(|&s| lanes.value(s, 0)),
+            &mut self.results.columns,
+        );
     }
 
     pub(crate) fn is_done(&self) -> bool {
@@ -503,6 +509,19 @@ impl RunState {
             self.initialized
                 && (self.fault.is_some() || self.time() + dt > self.lanes.stop() + dt * 1e-6)
         }
+    }
+
+    /// The results saved so far (staged rows included).
+    pub(crate) fn results(&self) -> Results {
+        let mut r = self.results.clone();
+        self.staged.copy_into(&mut r.columns);
+        r
+    }
+
+    /// The results, without copying.
+    pub(crate) fn into_results(mut self) -> Results {
+        self.staged.flush(&mut self.results.columns);
+        self.results
     }
 
     /// Advance one dt with the run's method, then compute, record and save

@@ -219,3 +219,34 @@ fn work_to_counts_the_steps_left() {
     let sim = crate::Sim::new(moving, &RunOptions::default()).unwrap();
     assert_eq!(sim.work_to(2.0), f64::INFINITY);
 }
+
+/// A stepwise run's saved rows reach its results in blocks (see
+/// `results::Staged`); `results()` at any time still shows every row saved
+/// so far, equal to the whole run's first rows, and a reset starts them
+/// again.
+#[test]
+fn stepwise_results_show_every_saved_row() {
+    let m = std::sync::Arc::new(compile(&mdl(
+        ["0", "20", "0.5", "1"],
+        "s = INTEG(r, 1)\n~~|\nr = s * 0.1 + Time\n~~|",
+    )));
+    let whole = run(&m, &RunOptions::default());
+    let mut sim = crate::Sim::new(m, &RunOptions::default()).unwrap();
+    for t in [0.0, 3.0, 7.5, 8.0, 9.0, 16.0, 17.0, 20.0] {
+        sim.run_to(t).unwrap();
+        let r = sim.results();
+        let n = r.times.len();
+        assert_eq!(n, t.floor() as usize + 1, "rows at {t}");
+        assert_eq!(r.times[..], whole.times[..n]);
+        for (c, w) in r.columns.iter().zip(&whole.columns) {
+            assert_eq!(c.len(), n);
+            assert_eq!(c[..], w[..n]);
+        }
+    }
+    sim.reset().unwrap();
+    sim.run_to(2.0).unwrap();
+    assert_eq!(sim.results().columns[0].len(), 3);
+    sim.run_to_end().unwrap();
+    let all = sim.into_results();
+    assert_eq!(all, whole);
+}
