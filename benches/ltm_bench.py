@@ -93,11 +93,11 @@ def main() -> None:
         m.run()
         r = m.run(ltm=True)
         run = median_ms(m.run, args.repeat)
-        ltm = median_ms(lambda: m.run(ltm=True), max(3, args.repeat // 4))  # noqa: B023
+        ltm = median_ms(lambda: m.run(ltm=True), args.repeat)  # noqa: B023
         peer: dict[str, object] = {}
         if Path(args.pysimlin).exists():
             done = subprocess.run(
-                [args.pysimlin, "-c", PEER, str(path), str(max(3, args.repeat // 4))],
+                [args.pysimlin, "-c", PEER, str(path), str(args.repeat)],
                 capture_output=True,
                 text=True,
                 timeout=600,
