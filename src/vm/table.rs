@@ -154,19 +154,15 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             let i = xs[..n].partition_point(|&p| p <= x);
             ys[i.saturating_sub(1)]
         }
-        TableFn::Invert => invert(&xs[..n], &ys[..n], x, gf.kind == GfKind::Extrapolate),
-        TableFn::InvertNa => {
-            let (lo, hi) = ys[..n]
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &y| {
-                    (lo.min(y), hi.max(y))
-                });
-            if x < lo || x > hi {
-                crate::ir::VENSIM_NA
+        TableFn::Invert => {
+            let beyond = if gf.kind == GfKind::Extrapolate {
+                Beyond::Extrapolate
             } else {
-                invert(&xs[..n], &ys[..n], x, false)
-            }
+                Beyond::Ends
+            };
+            invert(&xs[..n], &ys[..n], x, beyond)
         }
+        TableFn::InvertNa => invert(&xs[..n], &ys[..n], x, Beyond::Na),
         TableFn::DataBetween => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -288,13 +284,29 @@ fn slope(xs: &[f64], ys: &[f64], x: f64, mode: f64) -> f64 {
     }
 }
 
+/// What an inverse lookup gives for a y beyond the table's y range.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Beyond {
+    /// The x of the end whose y is nearer (isee, not extrapolated).
+    Ends,
+    /// That end's segment carried on (isee, an Extrapolated graphical).
+    Extrapolate,
+    /// `:NA:` (Vensim LOOKUP INVERT).
+    Na,
+}
+
 /// The x at which the piecewise-linear table reaches `y`: the first
-/// segment (in x order) that spans y, interpolated; the end x values when
-/// y lies beyond the table's range.
-fn invert(xs: &[f64], ys: &[f64], y: f64, extrapolate: bool) -> f64 {
+/// segment (in x order) that spans y, interpolated; beyond the table's
+/// y range as `beyond` says (a continuous table spans every y between its
+/// least and greatest, so "no segment spans y" is "y is out of range").
+fn invert(xs: &[f64], ys: &[f64], y: f64, beyond: Beyond) -> f64 {
     let n = xs.len();
     if n == 1 {
-        return xs[0];
+        return if beyond == Beyond::Na && y != ys[0] {
+            crate::ir::VENSIM_NA
+        } else {
+            xs[0]
+        };
     }
     let on_segment = |i: usize| {
         let (y0, y1) = (ys[i], ys[i + 1]);
@@ -314,11 +326,12 @@ fn invert(xs: &[f64], ys: &[f64], y: f64, extrapolate: bool) -> f64 {
     // graphical is marked as Extrapolated it will use extrapolation to
     // compute a value, otherwise it will return the first or last point").
     let first = (y - ys[0]).abs() <= (y - ys[n - 1]).abs();
-    match (first, extrapolate) {
-        (true, false) => xs[0],
-        (false, false) => xs[n - 1],
-        (true, true) => on_segment(0),
-        (false, true) => on_segment(n - 2),
+    match (first, beyond) {
+        (_, Beyond::Na) => crate::ir::VENSIM_NA,
+        (true, Beyond::Ends) => xs[0],
+        (false, Beyond::Ends) => xs[n - 1],
+        (true, Beyond::Extrapolate) => on_segment(0),
+        (false, Beyond::Extrapolate) => on_segment(n - 2),
     }
 }
 
@@ -445,6 +458,25 @@ mod tests {
     /// graphical carries its end segment on ("If the graphical is marked as
     /// Extrapolated it will use extrapolation to compute a value"), any
     /// other returns the first or last point; rising and falling tables.
+    /// Vensim LOOKUP INVERT: `:NA:` beyond the y range, a table of one
+    /// point included (its y alone is in range).
+    #[test]
+    fn vensim_invert_is_na_beyond_the_y_range() {
+        let inv = |g: &GraphicalFunction, y| table_fn(g, TableFn::InvertNa, y, 0.0);
+        let g = gf(GfKind::Continuous); // (0,0) (1,10) (2,30)
+        assert_eq!(inv(&g, 20.0), 1.5);
+        assert_eq!(inv(&g, 30.0), 2.0);
+        assert_eq!(inv(&g, 31.0), crate::ir::VENSIM_NA);
+        assert_eq!(inv(&g, -1.0), crate::ir::VENSIM_NA);
+        let one = GraphicalFunction {
+            kind: GfKind::Continuous,
+            xs: vec![4.0],
+            ys: vec![7.0],
+        };
+        assert_eq!(inv(&one, 7.0), 4.0);
+        assert_eq!(inv(&one, 8.0), crate::ir::VENSIM_NA);
+    }
+
     #[test]
     fn invert_extrapolates_only_an_extrapolating_table() {
         let inv = |g: &GraphicalFunction, y| table_fn(g, TableFn::Invert, y, 0.0);
