@@ -397,12 +397,9 @@ impl<'p> Expander<'p> {
                     None => (order(order_arg)?, init_arg.cloned()),
                 };
                 let init = init.unwrap_or_else(|| var(&in_id));
-                if vensim_n {
-                    // https://vensim.com/documentation/fn_delay_n.html
-                    let n = fit_order(n);
-                    return self.delay_chain_vensim(&p, &np, n, &in_id, &t_id, init, out);
-                }
-                self.delay_chain(&p, &np, n, &in_id, &t_id, init, out)
+                // https://vensim.com/documentation/fn_delay_n.html
+                let n = if vensim_n { fit_order(n) } else { n };
+                self.delay_chain(&p, &np, n, &in_id, &t_id, init, vensim_n, out)
             }
             Structure::Trend | Structure::Forecast => {
                 let (horizon, init) = if s == Structure::Forecast {
@@ -648,6 +645,17 @@ impl<'p> Expander<'p> {
 
     /// n first-order material delays in series, each over time/n; returns
     /// the last stage's outflow.
+    ///
+    /// With `lagged_output` (Vensim DELAY N) the output divides by the stage
+    /// time of the previous step: "the output of the DELAY N function
+    /// depends only on the values delay time had in previous Time Steps"
+    /// (<https://vensim.com/documentation/fn_delay_n.html>). The inner
+    /// stages use the current delay time; with a constant delay time both
+    /// forms are the same. (The SDXorg delays reference confirms both: when
+    /// the delay time steps up, the output first keeps the old divisor for
+    /// one step. Vensim also holds DELAY N's output constant within a step
+    /// under Runge-Kutta; here its stages integrate with the run's method
+    /// like any stock, so only Euler runs are exact.)
     #[allow(clippy::too_many_arguments)]
     fn delay_chain(
         &mut self,
@@ -657,76 +665,29 @@ impl<'p> Expander<'p> {
         in_id: &str,
         t_id: &str,
         init: Expr,
+        lagged_output: bool,
         out: &mut FlatModel,
     ) -> Result<Expr> {
         let (init_id, stage_time) = Self::chain_start(p, np, n, t_id, init, out)?;
-        let mut inflow = in_id.to_string();
-        for i in 1..=n {
-            let s = format!("{p}s{i}");
-            let r = format!("{p}r{i}");
+        let last_divisor = if lagged_output {
+            let lagged = format!("{p}lagged_time");
             Self::hidden(
                 out,
-                r.clone(),
-                format!("{np}r{i}"),
-                FlatKind::Flow {
-                    non_negative: false,
-                },
-                bin(BinaryOp::Div, var(&s), stage_time.clone()),
+                lagged.clone(),
+                format!("{np}lagged_time"),
+                FlatKind::Aux,
+                call("previous", vec![stage_time.clone(), stage_time.clone()]),
             )?;
-            Self::hidden(
-                out,
-                s.clone(),
-                format!("{np}s{i}"),
-                FlatKind::Stock {
-                    inflows: vec![inflow.clone()],
-                    outflows: vec![r.clone()],
-                    non_negative: false,
-                    limits: None,
-                },
-                bin(BinaryOp::Mul, var(&init_id), stage_time.clone()),
-            )?;
-            inflow = r;
-        }
-        Ok(var(&inflow))
-    }
-
-    /// Vensim DELAY N: `delay_chain`, except that the output (the last
-    /// stage's outflow) divides by the stage time of the previous step:
-    /// "the output of the DELAY N function depends only on the values delay
-    /// time had in previous Time Steps"
-    /// (<https://vensim.com/documentation/fn_delay_n.html>). The inner
-    /// stages use the current delay time; with a constant delay time this is
-    /// exactly `delay_chain`. (The SDXorg delays reference confirms both: when
-    /// the delay time steps up, the output first keeps the old divisor for
-    /// one step. Vensim also holds DELAY N's output constant within a step
-    /// under Runge-Kutta; here its stages integrate with the run's method
-    /// like any stock, so only Euler runs are exact.)
-    #[allow(clippy::too_many_arguments)]
-    fn delay_chain_vensim(
-        &mut self,
-        p: &str,
-        np: &str,
-        n: usize,
-        in_id: &str,
-        t_id: &str,
-        init: Expr,
-        out: &mut FlatModel,
-    ) -> Result<Expr> {
-        let (init_id, stage_time) = Self::chain_start(p, np, n, t_id, init, out)?;
-        let lagged = format!("{p}lagged_time");
-        Self::hidden(
-            out,
-            lagged.clone(),
-            format!("{np}lagged_time"),
-            FlatKind::Aux,
-            call("previous", vec![stage_time.clone(), stage_time.clone()]),
-        )?;
+            var(&lagged)
+        } else {
+            stage_time.clone()
+        };
         let mut inflow = in_id.to_string();
         for i in 1..=n {
             let s = format!("{p}s{i}");
             let r = format!("{p}r{i}");
             let divisor = if i == n {
-                var(&lagged)
+                last_divisor.clone()
             } else {
                 stage_time.clone()
             };
