@@ -1,7 +1,10 @@
 //! Identifier canonicalisation: the one definition of "the same name".
 //!
 //! XMILE (and Vensim) treat names case-insensitively and make spaces and
-//! underscores interchangeable; quotes are only delimiters. Canonical names
+//! underscores interchangeable; quotes around a name (or around a part of a
+//! dotted or subscripted one) are delimiters, while a quote inside a name
+//! (Stella's `age up to "adult" (S)`, written `"age_up_to_\"adult\"_(S)"`
+//! where it is referenced) is part of it. Canonical names
 //! are lower-case with every run of whitespace/underscores folded to one
 //! `_`, so every later stage compares names with plain `==`. Dots separate
 //! module-qualified parts (`hares.births`) and are kept.
@@ -21,11 +24,13 @@ pub fn canonicalize(name: &str) -> String {
 fn rebuild(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut pending_sep = false;
-    let mut chars = name.trim().chars().peekable();
-    while let Some(c) = chars.next() {
+    let text = name.trim();
+    let delim = quote_delimiters(text);
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
         match c {
-            '"' => {}
-            '\\' => match chars.next() {
+            '"' if delim.contains(&i) => {}
+            '\\' => match chars.next().map(|(_, c)| c) {
                 Some('n') => pending_sep = true,
                 Some(other) => {
                     flush(&mut out, &mut pending_sep);
@@ -52,6 +57,39 @@ fn rebuild(name: &str) -> String {
         }
     }
     out
+}
+
+/// The positions of the quotes in `text` that delimit a quoted name or
+/// part of one: an opening quote where a part starts (the name's start, or
+/// after `.`, `,`, `[` or `]`, whitespace aside), with the next unescaped
+/// quote closing it where the part ends. Any other quote is part of the
+/// name (`age up to "adult" (S)`, or `"adult" people`).
+fn quote_delimiters(text: &str) -> Vec<usize> {
+    let edge = |c: Option<char>| c.is_none_or(|c| matches!(c, '.' | ',' | '[' | ']'));
+    let solid = |c: &char| !c.is_whitespace();
+    let b = text.as_bytes();
+    let mut delim = Vec::new();
+    let mut i = 0;
+    // Quotes and backslashes are ASCII, so byte positions find them.
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' if edge(text[..i].chars().rev().find(solid)) => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                if j < b.len() && edge(text[j + 1..].chars().find(solid)) {
+                    delim.extend([i, j]);
+                    i = j + 1;
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    delim
 }
 
 /// True when [`canonicalize`] would return `name` unchanged: ASCII with no
@@ -132,5 +170,22 @@ mod tests {
         assert_eq!(canonicalize("Hares.Births"), "hares.births");
         assert_eq!(canonicalize("\"a b\".\"C d\""), "a_b.c_d");
         assert_eq!(canonicalize("Ünïcode Näme"), "ünïcode_näme");
+    }
+
+    /// A quote inside a name is part of it: the name as a Stella model
+    /// defines it (an attribute, unescaped) and as it references it (quoted,
+    /// the inner quotes escaped) are the same name. Quotes around a name or
+    /// around its parts are not.
+    #[test]
+    fn inner_quotes_are_part_of_the_name() {
+        let defined = canonicalize("age up to \"adult\" (S)");
+        assert_eq!(defined, "age_up_to_\"adult\"_(s)");
+        assert_eq!(canonicalize("\"age_up_to_\\\"adult\\\"_(S)\""), defined);
+        assert_eq!(canonicalize(&defined), defined);
+        assert_eq!(canonicalize("x[ \"North\" , \"a b\" ]"), "x[north,a_b]");
+        assert_eq!(canonicalize(" \"m\" . \"v w\" "), "m.v_w");
+        assert_eq!(canonicalize("age up to \"adult\""), "age_up_to_\"adult\"");
+        assert_eq!(canonicalize("\"adult\" people"), "\"adult\"_people");
+        assert_eq!(canonicalize("\"\\\"adult\\\" people\""), "\"adult\"_people");
     }
 }

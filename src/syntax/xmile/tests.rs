@@ -723,3 +723,25 @@ fn named_graphical_functions_by_reference_and_by_call() {
     let e = parse_xmile(&twice).unwrap_err().to_string();
     assert!(e.contains("two graphical functions"), "{e}");
 }
+
+/// A quote inside a name is part of it (a public Stella model names a flow
+/// `age up to "adult" (S)` and lists it on its stocks as
+/// `"age_up_to_\"adult\"_(S)"`): both spellings are one variable, so the
+/// stock drains through the flow.
+#[test]
+fn names_with_quotes_inside_are_one_variable() {
+    let vars = r#"<stock name="Children"><eqn>100</eqn><outflow>"age_up_to_\"adult\""</outflow></stock>
+<stock name="Adults"><eqn>0</eqn><inflow>"age_up_to_\"adult\""</inflow></stock>
+<flow name='age up to "adult"'><eqn>Children / 10</eqn></flow>
+<aux name="share"><eqn>"age_up_to_\"adult\"" / Children</eqn></aux>"#;
+    let specs = "<sim_specs><start>0</start><stop>1</stop><dt>1</dt></sim_specs>";
+    let p = parse_xmile(&doc(specs, vars)).unwrap();
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::vm::RunOptions::default())
+        .unwrap();
+    assert_eq!(r.column("age_up_to_\"adult\""), Some(&[10.0, 9.0][..]));
+    assert_eq!(r.column("children"), Some(&[100.0, 90.0][..]));
+    assert_eq!(r.column("adults"), Some(&[0.0, 10.0][..]));
+    assert_eq!(r.column("share"), Some(&[0.1, 0.1][..]));
+}
