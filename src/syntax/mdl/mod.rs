@@ -104,6 +104,9 @@ pub fn parse_mdl_with(
     base: Option<&std::path::Path>,
     data_files: Option<&[String]>,
 ) -> Result<Project> {
+    // A byte-order mark (as Windows editors save UTF-8) is no part of the
+    // model: left in, it would read as the first variable's name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let end = equations_end(text);
     let settings = settings::read(text, end);
     let sources = match data_files {
@@ -119,7 +122,7 @@ pub fn parse_mdl_with(
     if let Some(i) = text.find('\0') {
         return Err(ctx.syntax(i, "", "binary data: this is not a Vensim .mdl text file"));
     }
-    let head = text.trim_start_matches('\u{feff}').trim_start();
+    let head = text.trim_start();
     if head.starts_with('<') {
         return Err(ctx.syntax(
             text.len() - head.len(),

@@ -645,6 +645,16 @@ fn corpus_prefixes_never_panic() {
     }
 }
 
+/// A UTF-8 byte-order mark before `{UTF-8}` (as Windows editors save) is
+/// skipped, not read as the start of the first variable's name.
+#[test]
+fn byte_order_mark_is_skipped() {
+    let text = format!("\u{feff}{}", model("x = 2 ~~|\ny = x * 3 ~~|"));
+    let p = parse_mdl(&text).unwrap();
+    assert_eq!(p.models[0].get("x").map(|v| v.name.as_str()), Some("x"));
+    assert!(p.models[0].get("y").is_some());
+}
+
 #[test]
 fn load_file_reads_latin1_and_refuses_binary() {
     let dir = std::env::temp_dir().join(format!("simlin-mdl-{}", std::process::id()));
