@@ -209,6 +209,31 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
             i = j;
             continue;
         }
+        // Vensim's operators and :NA:, as its XMILE export leaves them in
+        // equations (`IF_THEN_ELSE(x = :NA:, 0, x)`, `a :AND: b`). A colon
+        // otherwise only separates (`*:Dim`), never around a bare word.
+        if c == ':' {
+            let word: String = (i + 1..)
+                .map_while(|k| at(k).filter(char::is_ascii_alphabetic))
+                .collect();
+            let close = i + 1 + word.chars().count();
+            let tok = match word.to_ascii_uppercase().as_str() {
+                "NA" => Some(Tok::Num(crate::ir::VENSIM_NA)),
+                "AND" => Some(Tok::Keyword("AND")),
+                "OR" => Some(Tok::Keyword("OR")),
+                "NOT" => Some(Tok::Keyword("NOT")),
+                _ => None,
+            };
+            if let Some(tok) = tok.filter(|_| at(close) == Some(':')) {
+                out.push(Token {
+                    tok,
+                    start,
+                    end: off(close + 1),
+                });
+                i = close + 1;
+                continue;
+            }
+        }
         let two = (c, at(i + 1));
         let (tok, len) = match two {
             ('<', Some('=')) => (Tok::Le, 2),
@@ -322,6 +347,36 @@ mod tests {
                 Tok::Ident("b".into()),
                 Tok::Le,
                 Tok::Ident("c".into())
+            ]
+        );
+    }
+
+    /// Vensim's XMILE export keeps its own `:NA:`, `:AND:`, `:OR:` and
+    /// `:NOT:`; a colon between names still separates them.
+    #[test]
+    fn vensim_colon_operators_and_na() {
+        assert_eq!(
+            toks("x = :NA: :or: :NOT: a :AND: b"),
+            vec![
+                Tok::Ident("x".into()),
+                Tok::Eq,
+                Tok::Num(crate::ir::VENSIM_NA),
+                Tok::Keyword("OR"),
+                Tok::Keyword("NOT"),
+                Tok::Ident("a".into()),
+                Tok::Keyword("AND"),
+                Tok::Ident("b".into()),
+            ]
+        );
+        assert_eq!(
+            toks("*:Dim a:na"),
+            vec![
+                Tok::Star,
+                Tok::Colon,
+                Tok::Ident("dim".into()),
+                Tok::Ident("a".into()),
+                Tok::Colon,
+                Tok::Ident("na".into()),
             ]
         );
     }
