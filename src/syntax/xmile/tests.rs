@@ -745,3 +745,25 @@ fn names_with_quotes_inside_are_one_variable() {
     assert_eq!(r.column("adults"), Some(&[0.0, 10.0][..]));
     assert_eq!(r.column("share"), Some(&[0.1, 0.1][..]));
 }
+
+/// `SIZE(SELF)` in an arrayed variable counts the whole variable's
+/// elements (as bptk_py's Stella test models expect: 4 over four
+/// countries); elsewhere `SELF` stays the element being computed.
+#[test]
+fn size_of_self_is_the_whole_array() {
+    let text = r#"<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"><header/>
+<sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+<dimensions><dim name="C"><elem name="a"/><elem name="b"/><elem name="c"/><elem name="d"/></dim></dimensions>
+<model><variables>
+<aux name="n"><dimensions><dim name="C"/></dimensions><eqn>SIZE(SELF)</eqn></aux>
+<aux name="k"><dimensions><dim name="C"/></dimensions><eqn>PREVIOUS(SELF, 1) + 1</eqn></aux>
+</variables></model></xmile>"#;
+    let p = parse_xmile(text).unwrap();
+    let r = crate::CompiledModel::new(&p, None)
+        .unwrap()
+        .run(&crate::vm::RunOptions::default())
+        .unwrap();
+    assert_eq!(r.column("n[a]"), Some(&[4.0, 4.0, 4.0][..]));
+    assert_eq!(r.column("n[d]"), Some(&[4.0, 4.0, 4.0][..]));
+    assert_eq!(r.column("k[b]"), Some(&[2.0, 3.0, 4.0][..]));
+}

@@ -801,8 +801,19 @@ fn resolve_self(v: &mut Variable) {
         }
     };
     let var = |n: &str| IndexExpr::Expr(Expr::Var(n.to_string(), Default::default()));
+    let is_self = |e: &Expr| matches!(e, Expr::Var(n, _) if n == "self");
     let replace = |e: &Expr, me: &Expr| {
         e.rewrite(&|x| match x {
+            // `SIZE(SELF)`: the number of elements of the whole variable
+            // (bptk_py's Stella test models expect 4 over four countries),
+            // not of the element being computed.
+            Expr::Call(f, args, span) if f == "size" && args.len() == 1 && is_self(&args[0]) => {
+                Some(Expr::Call(
+                    f.clone(),
+                    vec![Expr::Var(ident.clone(), Default::default())],
+                    *span,
+                ))
+            }
             Expr::Var(n, _) if n == "self" => Some(me.clone()),
             // `SELF[*, d]`: a slice of the variable itself.
             Expr::Subscript(n, idx, span) if n == "self" => {
