@@ -187,8 +187,14 @@ pub fn classify(ctx: &Ctx, rec: &Record) -> Result<Def> {
         p += 1;
     }
     let (line, _) = ctx.pos(first.start);
+    // Shown as Vensim shows it (`\"` inside a quoted name is a quote); the
+    // identifier comes from the name as written, as references are read.
+    let shown = match &first.tok {
+        Tok::Quoted(n) => n.replace("\\\"", "\""),
+        _ => name.clone(),
+    };
     let mut vr = VarRecord {
-        name: name.clone(),
+        name: shown,
         ident: canonicalize(&name),
         subs,
         except,
