@@ -242,18 +242,23 @@ fn read_sim_specs(n: Node<'_, '_>) -> Result<SimSpecs> {
     // XMILE 1.0 §3.4: <dt> is optional, "default: 1".
     let mut dt = 1.0;
     if let Some(dt_node) = child(n, "dt") {
-        dt = number(dt_node, "dt")?;
-        if dt_node
+        let written = number(dt_node, "dt")?;
+        let reciprocal = dt_node
             .attribute("reciprocal")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        {
-            dt = 1.0 / dt;
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        dt = if reciprocal { 1.0 / written } else { written };
+        if !(dt > 0.0 && dt.is_finite()) {
+            // Name the number as the file writes it: `reciprocal="true"`
+            // with 0 is a dt of 1/0, not the "inf" it computes to.
+            let shown = if reciprocal {
+                format!("1/{written} (reciprocal=\"true\")")
+            } else {
+                written.to_string()
+            };
+            return Err(Error::BadSimSpecs {
+                message: format!("dt must be a positive number, got {shown}"),
+            });
         }
-    }
-    if !(dt > 0.0 && dt.is_finite()) {
-        return Err(Error::BadSimSpecs {
-            message: format!("dt must be a positive number, got {dt}"),
-        });
     }
     if !(start.is_finite() && stop.is_finite()) || stop < start {
         return Err(Error::BadSimSpecs {

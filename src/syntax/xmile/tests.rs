@@ -60,6 +60,17 @@ fn rejects_bad_sim_specs() {
         bad("<sim_specs method=\"magic\"><start>0</start><stop>1</stop><dt>1</dt></sim_specs>"),
         Error::BadSimSpecs { .. }
     ));
+    // A reciprocal dt of 0 is named as written, not as the "inf" it makes.
+    match bad("<sim_specs><start>0</start><stop>1</stop><dt reciprocal=\"true\">0</dt></sim_specs>")
+    {
+        Error::BadSimSpecs { message } => {
+            assert_eq!(
+                message,
+                "dt must be a positive number, got 1/0 (reciprocal=\"true\")"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
