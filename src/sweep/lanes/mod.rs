@@ -560,57 +560,63 @@ impl<const W: usize> Lanes<W> {
     fn step_once_body<const REF: bool>(&mut self, m: &CompiledModel) {
         let dt = self.grid.dt;
         let t0 = self.time;
+        Self::derivatives(m.reg_program(), &self.slots, &mut self.k);
         if self.grid.method == Method::Euler {
             // Euler needs no copies: each stock moves by dt times its net
             // flow, exactly as the general path computes it.
-            Self::derivatives(m.reg_program(), &self.slots, &mut self.k);
-            for (s, k) in m.stocks.iter().zip(&self.k) {
-                let slot = &mut self.slots[s.slot as usize];
-                for l in 0..W {
-                    let v = slot[l] + dt * k[l];
-                    slot[l] = if s.non_negative && v < 0.0 { 0.0 } else { v };
+            Self::advance(&m.stocks, &mut self.slots, None, &self.k, dt);
+        } else {
+            for (b, s) in self.base.iter_mut().zip(&m.stocks) {
+                *b = self.slots[s.slot as usize];
+            }
+            self.acc.copy_from_slice(&self.k);
+            let combine = |acc: &mut [V<W>], k: &[V<W>], f: fn(f64, f64) -> f64| {
+                for (a, k) in acc.iter_mut().zip(k) {
+                    for l in 0..W {
+                        a[l] = f(a[l], k[l]);
+                    }
+                }
+            };
+            match self.grid.method {
+                Method::Euler => {}
+                Method::Rk2 => {
+                    self.stage::<REF>(m, t0 + dt, dt);
+                    combine(&mut self.acc, &self.k, |a, k| (a + k) / 2.0);
+                }
+                Method::Rk4 => {
+                    self.stage::<REF>(m, t0 + dt / 2.0, dt / 2.0);
+                    combine(&mut self.acc, &self.k, |a, k| a + 2.0 * k);
+                    self.stage::<REF>(m, t0 + dt / 2.0, dt / 2.0);
+                    combine(&mut self.acc, &self.k, |a, k| a + 2.0 * k);
+                    self.stage::<REF>(m, t0 + dt, dt);
+                    combine(&mut self.acc, &self.k, |a, k| (a + k) / 6.0);
                 }
             }
-            Self::restrict(m, &mut self.slots);
-            self.finish_step::<REF>(m);
-            return;
-        }
-        for (b, s) in self.base.iter_mut().zip(&m.stocks) {
-            *b = self.slots[s.slot as usize];
-        }
-        Self::derivatives(m.reg_program(), &self.slots, &mut self.k);
-        self.acc.copy_from_slice(&self.k);
-        let combine = |acc: &mut [V<W>], k: &[V<W>], f: fn(f64, f64) -> f64| {
-            for (a, k) in acc.iter_mut().zip(k) {
-                for l in 0..W {
-                    a[l] = f(a[l], k[l]);
-                }
-            }
-        };
-        match self.grid.method {
-            Method::Euler => {}
-            Method::Rk2 => {
-                self.stage::<REF>(m, t0 + dt, dt);
-                combine(&mut self.acc, &self.k, |a, k| (a + k) / 2.0);
-            }
-            Method::Rk4 => {
-                self.stage::<REF>(m, t0 + dt / 2.0, dt / 2.0);
-                combine(&mut self.acc, &self.k, |a, k| a + 2.0 * k);
-                self.stage::<REF>(m, t0 + dt / 2.0, dt / 2.0);
-                combine(&mut self.acc, &self.k, |a, k| a + 2.0 * k);
-                self.stage::<REF>(m, t0 + dt, dt);
-                combine(&mut self.acc, &self.k, |a, k| (a + k) / 6.0);
-            }
-        }
-        for ((s, b), a) in m.stocks.iter().zip(&self.base).zip(&self.acc) {
-            let slot = &mut self.slots[s.slot as usize];
-            for l in 0..W {
-                let v = b[l] + dt * a[l];
-                slot[l] = if s.non_negative && v < 0.0 { 0.0 } else { v };
-            }
+            Self::advance(&m.stocks, &mut self.slots, Some(&self.base), &self.acc, dt);
         }
         Self::restrict(m, &mut self.slots);
         self.finish_step::<REF>(m);
+    }
+
+    /// Move each stock to `base + dt * rate` (its value before the step,
+    /// or `base` when given: the Runge-Kutta stages moved it meanwhile),
+    /// floored at 0 for a non-negative stock.
+    #[inline(always)]
+    fn advance(
+        stocks: &[crate::compile::StockInfo],
+        slots: &mut [V<W>],
+        base: Option<&[V<W>]>,
+        rate: &[V<W>],
+        dt: f64,
+    ) {
+        for (i, (s, r)) in stocks.iter().zip(rate).enumerate() {
+            let slot = &mut slots[s.slot as usize];
+            let b = base.map_or(*slot, |b| b[i]);
+            for l in 0..W {
+                let v = b[l] + dt * r[l];
+                slot[l] = if s.non_negative && v < 0.0 { 0.0 } else { v };
+            }
+        }
     }
 
     /// Vensim SINTEG's restrictions on the stocks that have them, once the
