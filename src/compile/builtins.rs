@@ -81,6 +81,8 @@ pub enum Builtin {
     TimeBase,
     /// Vensim `GET TIME VALUE(relative to, offset, measure)`.
     GetTimeValue,
+    /// Vensim `MESSAGE('text', display)`, the text already dropped.
+    Message,
     /// One entry of a matrix inverse: `(row, col, entries...)`, as
     /// INVERT MATRIX expands (see [`crate::compile::vector_fns`]).
     InvertMatrixElement,
@@ -148,7 +150,7 @@ impl Builtin {
         use Builtin::*;
         matches!(
             self,
-            Pulse | Ramp | Step | VStep | VPulse | PulseTrain | TimeBase | GetTimeValue
+            Pulse | Ramp | Step | VStep | VPulse | PulseTrain | TimeBase | GetTimeValue | Message
         )
     }
 }
@@ -451,7 +453,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         ElementAtZero => crate::compile::vector_order::element_at(args, 0.0),
         ElementAtNa => crate::compile::vector_order::element_at(args, crate::ir::VENSIM_NA),
         VectorLookupElement => crate::compile::vector_lookup::vector_lookup_element(args),
-        VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue => {
+        VPulse | VStep | PulseTrain | Quantum | TimeBase | GetTimeValue | Message => {
             crate::compile::builtins_vensim::eval(b, args, ctx)
         }
     }

@@ -18,6 +18,7 @@ pub fn lookup(name: &str) -> Option<(Builtin, usize, usize)> {
         "quantum" => (Quantum, 2, 2),
         "time_base" => (TimeBase, 2, 2),
         "get_time_value" => (GetTimeValue, 3, 3),
+        "message" => (Message, 2, 2),
         // Vensim: INTEGER truncates toward zero (reference: INTEGER(-9.9) = -9).
         "integer" | "int" => (Integer, 1, 1),
         // Vensim: RAMP(slope, start, end) always has its end time.
@@ -110,6 +111,18 @@ pub fn get_time_value(relative_to: f64, offset: f64, measure: f64, ctx: TimeCtx)
     base + offset
 }
 
+/// Vensim MESSAGE('text', display): "Returns 0 if display is less than or
+/// equal to 0, 1 otherwise", and inside a Runge-Kutta step "it will not put
+/// up a message or return a non-zero value" (Vensim manual, MESSAGE). The
+/// message box itself has no place in a batch run.
+pub fn message(display: f64, ctx: TimeCtx) -> f64 {
+    if display > 0.0 && ctx.time == ctx.step_time {
+        1.0
+    } else {
+        0.0
+    }
+}
+
 /// Evaluate a Vensim-only builtin.
 pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
     let a = |i: usize| args.get(i).copied().unwrap_or(0.0);
@@ -120,6 +133,7 @@ pub fn eval(b: Builtin, args: &[f64], ctx: TimeCtx) -> f64 {
         Builtin::Quantum => quantum(a(0), a(1)),
         Builtin::TimeBase => a(0) + a(1) * ctx.time,
         Builtin::GetTimeValue => get_time_value(a(0), a(1), a(2), ctx),
+        Builtin::Message => message(a(1), ctx),
         _ => f64::NAN,
     }
 }

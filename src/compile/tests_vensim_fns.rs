@@ -681,3 +681,34 @@ fn time_shift_sees_the_data_shift_later() {
     assert_eq!(col("coming"), [3.0, 4.0, 5.0, 6.0, 7.0, 7.0, 7.0]);
     assert_eq!(col("late"), [1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 }
+
+/// Vensim MESSAGE('text', display) "Returns 0 if display is less than or
+/// equal to 0, 1 otherwise", and inside a Runge-Kutta step returns 0 (its
+/// help page): a stock fed by it gains 1 per step under Euler and 1/6 under
+/// RK4 (only the first of the four stages sees 1). REINITIAL(x) is x at the
+/// initial time, as INITIAL: a run here is never reinitialized. Both were
+/// unknown functions (MESSAGE's quoted text a syntax error).
+#[test]
+fn message_and_reinitial() {
+    let text = "on = STEP(1, 2) ~~|\n\
+                shown = MESSAGE('Project started', on) ~~|\n\
+                never = MESSAGE('not shown', 0) ~~|\n\
+                count = INTEG(shown, 0) ~~|\n\
+                first time = REINITIAL(Time) ~~|\n\
+                INITIAL TIME = 0 ~~|\nFINAL TIME = 4 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n";
+    let project = crate::load_mdl(text).expect("loads");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let r = m.run(&RunOptions::default()).expect("runs");
+    let col = |r: &crate::Results, n: &str| r.column(n).expect("column").to_vec();
+    assert_eq!(col(&r, "shown"), [0.0, 0.0, 1.0, 1.0, 1.0]);
+    assert_eq!(col(&r, "never"), [0.0; 5]);
+    assert_eq!(col(&r, "count"), [0.0, 0.0, 0.0, 1.0, 2.0]);
+    assert_eq!(col(&r, "first_time"), [0.0; 5]);
+    let rk4 = RunOptions {
+        method: Some(crate::Method::Rk4),
+        ..RunOptions::default()
+    };
+    let r = m.run(&rk4).expect("runs");
+    let count = col(&r, "count");
+    assert!((count[4] - 2.0 / 6.0).abs() < 1e-12, "{count:?}");
+}

@@ -331,7 +331,25 @@ impl<'a> Parser<'a> {
             self.gf = Some(gf);
             return Ok(input);
         }
+        // Vensim REINITIAL(x) is x at the initial time, taken again when
+        // Vensim reinitializes a run (gaming, SyntheSim); a run here is
+        // never reinitialized, so it is INITIAL.
+        let name = if name == "reinitial" {
+            "initial".to_string()
+        } else {
+            name
+        };
         let mut args = Vec::new();
+        if name == "message" {
+            // MESSAGE('text', display): the text is for Vensim's message
+            // box only and never reaches the value (see
+            // `compile::builtins_vensim::message`).
+            if let Some(Tok::Str(_)) = self.peek() {
+                self.pos += 1;
+                args.push(Expr::Num(0.0));
+                self.expect(&Tok::Comma)?;
+            }
+        }
         let mut outputs = Vec::new();
         if !self.eat(&Tok::RParen) {
             loop {
