@@ -472,8 +472,10 @@ impl<'t, 'a> Gen<'t, 'a> {
                 Ok(())
             }
             "lookup_extrapolate" | "lookup_forward" | "lookup_backward" | "lookup_invert"
-            | "lookup_area" | "lookup_slope" => {
+            | "lookup_area" | "lookup_slope" | "lookup_cdf" | "lookup_quantile" => {
                 let (tf, n) = match f {
+                    "lookup_cdf" => (TableFn::Cdf, 2),
+                    "lookup_quantile" => (TableFn::Quantile, 2),
                     "lookup_extrapolate" => (TableFn::Extrapolate, 2),
                     "lookup_forward" => (TableFn::Forward, 2),
                     "lookup_backward" => (TableFn::Backward, 2),

@@ -108,6 +108,47 @@ fn isee_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
     }))
 }
 
+/// Vensim builtins that are shorthand for an expression:
+/// - RANDOM LOOKUP(table, min, max, shift, stretch[, seed]): a draw from
+///   the table read as a probability density ("RANDOM number using LOOKUP
+///   PDF"), stretched and shifted, then kept within [min, max] as every
+///   Vensim RANDOM function is (Vensim manual, RANDOM functions). The
+///   bounds are applied to the density itself, drawing uniformly between
+///   their shares of its area, which gives what drawing again until a value
+///   falls inside gives, in one draw.
+fn vensim_shorthand(f: &str, args: &[Expr], owner: &str) -> Result<Option<Expr>> {
+    Ok(Some(match f {
+        "random_lookup" => {
+            check_arity(owner, "RANDOM LOOKUP", args.len(), 5, 6)?;
+            let (table, min, max, shift, stretch) =
+                (&args[0], &args[1], &args[2], &args[3], &args[4]);
+            let seed = args.get(5).cloned().unwrap_or(Expr::Num(0.0));
+            let share = |bound: &Expr| {
+                let x = bin(
+                    BinaryOp::Div,
+                    bin(BinaryOp::Sub, bound.clone(), shift.clone()),
+                    stretch.clone(),
+                );
+                call("lookup_cdf", vec![table.clone(), x])
+            };
+            let (lo, hi) = (share(min), share(max));
+            let u = call("random_uniform", vec![Expr::Num(0.0), Expr::Num(1.0), seed]);
+            let q = bin(
+                BinaryOp::Add,
+                lo.clone(),
+                bin(BinaryOp::Mul, u, bin(BinaryOp::Sub, hi, lo)),
+            );
+            let x = call("lookup_quantile", vec![table.clone(), q]);
+            bin(
+                BinaryOp::Add,
+                shift.clone(),
+                bin(BinaryOp::Mul, stretch.clone(), x),
+            )
+        }
+        _ => return Ok(None),
+    }))
+}
+
 /// Which stock-based structure a builtin name expands to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Structure {
@@ -190,10 +231,13 @@ impl<'p> Expander<'p> {
                     check_arity(owner_name, &f.to_uppercase(), args.len(), min, max)?;
                     return self.structure(s, f, args, owner, owner_name, out);
                 }
-                if self.project.dialect != Dialect::Vensim {
-                    if let Some(e) = isee_shorthand(f, &args, owner_name)? {
-                        return Ok(e);
-                    }
+                let shorthand = if self.project.dialect == Dialect::Vensim {
+                    vensim_shorthand(f, &args, owner_name)?
+                } else {
+                    isee_shorthand(f, &args, owner_name)?
+                };
+                if let Some(e) = shorthand {
+                    return Ok(e);
                 }
                 Expr::Call(f.clone(), args, *span)
             }

@@ -192,6 +192,12 @@ pub enum TableFn {
     DataMin,
     /// Vensim `GET DATA MEAN(data, start, end)`: the mean of those points.
     DataMean,
+    /// The table read as a probability density (negative values as 0):
+    /// the share of its area left of x. RANDOM LOOKUP's bounds.
+    Cdf,
+    /// The inverse of [`TableFn::Cdf`]: the x left of which lies share q
+    /// of the area. RANDOM LOOKUP's draw.
+    Quantile,
 }
 
 impl TableFn {

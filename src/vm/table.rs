@@ -213,6 +213,8 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             }
         }
         TableFn::Slope => slope(&xs[..n], &ys[..n], x, x2),
+        TableFn::Cdf => density_share(&xs[..n], &ys[..n], x),
+        TableFn::Quantile => density_quantile(&xs[..n], &ys[..n], x),
         TableFn::IseeArea => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -234,6 +236,78 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             sign * area(gf, lo, hi)
         }
     }
+}
+
+/// The area of the density's segment `i` (from point i to i + 1), the
+/// density being the table's values with negative ones taken as 0.
+fn density_segment(xs: &[f64], ys: &[f64], i: usize) -> (f64, f64, f64) {
+    let (y0, y1) = (ys[i].max(0.0), ys[i + 1].max(0.0));
+    let w = xs[i + 1] - xs[i];
+    (y0, y1, if w > 0.0 { (y0 + y1) / 2.0 * w } else { 0.0 })
+}
+
+/// The total area of the density (see [`density_segment`]).
+fn density_total(xs: &[f64], ys: &[f64]) -> f64 {
+    (0..xs.len().saturating_sub(1))
+        .map(|i| density_segment(xs, ys, i).2)
+        .sum()
+}
+
+/// The share of the density's area left of x: 0 before the first point, 1
+/// after the last, NaN for a table with no area.
+fn density_share(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let total = density_total(xs, ys);
+    if total.is_nan() || total <= 0.0 {
+        return f64::NAN;
+    }
+    let mut below = 0.0;
+    for i in 0..xs.len().saturating_sub(1) {
+        let (y0, y1, a) = density_segment(xs, ys, i);
+        if x >= xs[i + 1] {
+            below += a;
+            continue;
+        }
+        if x > xs[i] {
+            let t = x - xs[i];
+            let s = (y1 - y0) / (xs[i + 1] - xs[i]);
+            below += y0 * t + s * t * t / 2.0;
+        }
+        break;
+    }
+    (below / total).clamp(0.0, 1.0)
+}
+
+/// The x left of which lies share `q` of the density's area (the inverse
+/// of [`density_share`]; q is clamped to [0, 1]).
+fn density_quantile(xs: &[f64], ys: &[f64], q: f64) -> f64 {
+    let total = density_total(xs, ys);
+    if total.is_nan() || total <= 0.0 {
+        return f64::NAN;
+    }
+    let mut rest = q.clamp(0.0, 1.0) * total;
+    let last = xs.len() - 1;
+    for i in 0..last {
+        let (y0, y1, a) = density_segment(xs, ys, i);
+        if a <= 0.0 {
+            continue;
+        }
+        if rest > a {
+            rest -= a;
+            continue;
+        }
+        // Solve y0 t + s t^2 / 2 = rest for t in [0, w], in the form that
+        // keeps its precision when s is near 0 or y0 is 0.
+        let w = xs[i + 1] - xs[i];
+        let s = (y1 - y0) / w;
+        let root = (y0 * y0 + 2.0 * s * rest).max(0.0).sqrt();
+        let t = if y0 + root > 0.0 {
+            2.0 * rest / (y0 + root)
+        } else {
+            0.0
+        };
+        return xs[i] + t.clamp(0.0, w);
+    }
+    xs[last]
 }
 
 /// Vensim LOOKUP SLOPE(table, x, mode): the slope of the segment holding x;
@@ -436,6 +510,39 @@ mod tests {
             xs: vec![0.0, 1.0, 2.0],
             ys: vec![0.0, 10.0, 30.0],
         }
+    }
+
+    /// The table as a density: points (0,0) (1,10) (2,30) have areas 5 and
+    /// 20; a share and its quantile invert each other, ends included.
+    #[test]
+    fn density_share_and_quantile_invert_each_other() {
+        let g = gf(GfKind::Continuous);
+        let share = |x| table_fn(&g, TableFn::Cdf, x, 0.0);
+        let quantile = |q| table_fn(&g, TableFn::Quantile, q, 0.0);
+        assert_eq!(share(-1.0), 0.0);
+        assert_eq!(share(1.0), 0.2);
+        assert_eq!(share(5.0), 1.0);
+        // Left of 0.5 on the first segment: 10 * 0.5^2 / 2 = 1.25 of 25.
+        assert!((share(0.5) - 0.05).abs() < 1e-15);
+        for x in [0.0, 0.25, 0.5, 1.0, 1.3, 1.75, 2.0] {
+            assert!((quantile(share(x)) - x).abs() < 1e-12, "x {x}");
+        }
+        assert_eq!(quantile(-0.5), 0.0);
+        assert_eq!(quantile(1.5), 2.0);
+        // Negative values count as 0; a table without area has no draws.
+        let neg = GraphicalFunction {
+            kind: GfKind::Continuous,
+            xs: vec![0.0, 1.0, 2.0],
+            ys: vec![-5.0, 0.0, 2.0],
+        };
+        assert_eq!(table_fn(&neg, TableFn::Cdf, 1.0, 0.0), 0.0);
+        assert!((table_fn(&neg, TableFn::Quantile, 0.25, 0.0) - 1.5).abs() < 1e-12);
+        let flat = GraphicalFunction {
+            kind: GfKind::Continuous,
+            xs: vec![0.0, 1.0],
+            ys: vec![0.0, 0.0],
+        };
+        assert!(table_fn(&flat, TableFn::Quantile, 0.5, 0.0).is_nan());
     }
 
     #[test]
