@@ -16,7 +16,7 @@ use crate::compile::flatten::{FlatKind, FlatVar};
 use crate::compile::program::{Op, RandomKind, StatefulKind, TableFn};
 use crate::error::{Error, Result};
 use crate::ir::Dialect;
-use crate::syntax::ast::{BinaryOp, Expr, Span, UnaryOp};
+use crate::syntax::ast::{bin, call, var, BinaryOp, Expr, Span, UnaryOp};
 
 /// Which phase's code is being generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,6 +346,63 @@ impl<'t, 'a> Gen<'t, 'a> {
                         };
                         self.record_each(id, recorded)?;
                     }
+                }
+                Ok(())
+            }
+            "delay_conveyor" => {
+                // Vensim DELAY CONVEYOR(input, ctime, leak, initprofile,
+                // inittot, initctime): see `vm::stateful::conveyor`. The
+                // profile's points travel as constants: the op reads no
+                // table.
+                self.arity(f, args.len(), 6, 6)?;
+                self.out.time_varying = true;
+                // A named lookup table, else a clear refusal.
+                if !matches!(args[3], Expr::Var(..)) {
+                    return Err(Error::Unsupported {
+                        variable: self.name(),
+                        construct: "DELAY CONVEYOR's fourth argument (the initial profile) must name a lookup table".into(),
+                    });
+                }
+                self.table_arg(f, &args[3])?;
+                let profile = match &args[3] {
+                    Expr::Var(name, _) => name.as_str(),
+                    _ => "",
+                };
+                let points: Vec<(f64, f64)> = self
+                    .t
+                    .index
+                    .get(profile)
+                    .and_then(|&i| self.t.vars[i].gf.as_ref())
+                    .map(|g| g.xs.iter().copied().zip(g.ys.iter().copied()).collect())
+                    .unwrap_or_default();
+                if points.is_empty() || 4 + 2 * points.len() > usize::from(u8::MAX) {
+                    return Err(Error::Unsupported {
+                        variable: self.name(),
+                        construct: format!(
+                            "DELAY CONVEYOR: the initial profile '{profile}' has {} points (1 to {} are supported)",
+                            points.len(),
+                            (usize::from(u8::MAX) - 4) / 2
+                        ),
+                    });
+                }
+                let id = self.stateful_id(args, StatefulKind::DelayConveyor);
+                for a in [&args[1], &args[2], &args[4], &args[5]] {
+                    self.expr(a)?;
+                }
+                for &(x, y) in &points {
+                    self.emit(Op::Const(x));
+                    self.emit(Op::Const(y));
+                }
+                self.emit(Op::Stateful(id, (4 + 2 * points.len()) as u8));
+                if self.phase == Phase::Step {
+                    let advance = bin(BinaryOp::Div, var("dt"), args[1].clone());
+                    let kept = bin(
+                        BinaryOp::Sub,
+                        Expr::Num(1.0),
+                        bin(BinaryOp::Mul, args[2].clone(), var("dt")),
+                    );
+                    let log_kept = call("ln", vec![call("max", vec![kept, Expr::Num(1e-300)])]);
+                    self.record_each(id, &[args[0].clone(), advance, log_kept])?;
                 }
                 Ok(())
             }

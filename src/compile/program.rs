@@ -129,6 +129,14 @@ pub enum StatefulKind {
     /// init), step code (cond, x); the value is x when cond is true, else the
     /// value held since the last sample. The record program stores the value.
     SampleIfTrue,
+    /// Vensim `DELAY CONVEYOR(x, ctime, leak, profile, total, init ctime)`:
+    /// both phases push (ctime, leak, total, init ctime) and the profile's
+    /// points (x0, y0, x1, y1, ...); the record program stores, per
+    /// committed step, x, the share of the belt travelled in the step
+    /// (`DT / ctime`) and the log of what the leakage keeps (`ln(1 - leak
+    /// DT)`), which the history keeps as x and running sums. See
+    /// `vm::stateful::conveyor`.
+    DelayConveyor,
 }
 
 impl StatefulKind {
@@ -143,6 +151,7 @@ impl StatefulKind {
                 | StatefulKind::DelayInformation
                 | StatefulKind::DepreciateStraightline
                 | StatefulKind::ConveyorLeak
+                | StatefulKind::DelayConveyor
         )
     }
 }

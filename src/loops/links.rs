@@ -329,7 +329,7 @@ impl Effects<'_> {
             // Lags: the current value of their input is not read.
             "previous" | "init" | "initial" => {}
             "delay_fixed" | "delay_material" | "delay_information" | "conveyor_delay"
-            | "conveyor_leak" => unknown(self, args.get(1..).unwrap_or(&[])),
+            | "delay_conveyor" | "conveyor_leak" => unknown(self, args.get(1..).unwrap_or(&[])),
             // A non-negative stock's cap on an outflow: the flow's own links.
             "nonnegative_outflow" => {
                 if let Some(a) = args.first() {
@@ -398,7 +398,9 @@ pub fn current_refs(e: &Expr, flat: &FlatModel, out: &mut Vec<usize>) {
         Expr::Call(f, args, _) => match f.as_str() {
             "previous" | "init" | "initial" => {}
             "delay_fixed" | "delay_material" | "delay_information" | "conveyor_delay"
-            | "conveyor_leak" => args.iter().skip(1).for_each(|a| current_refs(a, flat, out)),
+            | "delay_conveyor" | "conveyor_leak" => {
+                args.iter().skip(1).for_each(|a| current_refs(a, flat, out))
+            }
             // ACTIVE INITIAL's second argument acts only while initializing;
             // a non-negative stock's outflow cap is not a drawn link.
             "active_initial" | "nonnegative_outflow" => {

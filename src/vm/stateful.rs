@@ -141,6 +141,15 @@ pub(crate) fn eval(
                 at(3),
             )
         }
+        StatefulKind::DelayConveyor => {
+            if clock.initializing {
+                // The conveyance time at the start lays out the initial
+                // contents.
+                *cells.state = arg(0);
+                return conveyor(&[], clock, arg(0), args);
+            }
+            conveyor(cells.history, clock, *cells.state, args)
+        }
         StatefulKind::SampleIfTrue => {
             if clock.initializing {
                 let v = if arg(0) != 0.0 { arg(1) } else { arg(2) };
@@ -195,6 +204,17 @@ pub(crate) fn record(kind: StatefulKind, v: f64, state: &mut f64, history: &mut 
             let sum = history.last().copied().unwrap_or(0.0) + v;
             history.push(v);
             history.push(sum);
+        }
+        // Per step: x_j, then the belt travelled up to the step's end
+        // (P_{j+1} = P_j + share) and the log of what the leakage kept so far.
+        StatefulKind::DelayConveyor => {
+            let n = history.len();
+            let before = |back: usize| if n >= back { history[n - back] } else { 0.0 };
+            match n % 3 {
+                0 => history.push(v),
+                1 => history.push(before(3) + belt_share(v)),
+                _ => history.push(before(3) + v),
+            }
         }
         StatefulKind::DelayMaterial | StatefulKind::DelayInformation => {
             if history.len() % 3 == 1 {
@@ -281,6 +301,134 @@ fn conveyor_leak(
         }
         _ => keep.powf(z),
     }
+}
+
+/// The share of a conveyor's belt that passes in one step, `DT / ctime`
+/// (`raw`): a conveyance time under one TIME STEP, or negative, moves the
+/// whole belt in a step (a step is the shortest delay); an infinite one
+/// stops it.
+fn belt_share(raw: f64) -> f64 {
+    if raw.is_nan() {
+        f64::NAN
+    } else if raw.is_sign_negative() || raw > 1.0 {
+        1.0
+    } else {
+        raw
+    }
+}
+
+/// Vensim DELAY CONVEYOR(input, ctime, leak, initprofile, inittot,
+/// initctime) at step `clock.step`; `args` are (ctime, leak, inittot,
+/// initctime, profile points...), `ctime0` the conveyance time at the start.
+///
+/// The manual: it "returns the value of input delayed by conveyence time
+/// ctime"; "you can speed up or slow down a conveyor by changing ctime";
+/// "when leak is nonzero than the amount of material is decreased
+/// proportionally across the entire conveyor, including newly added input"
+/// (its accounting: leakage = (contents + TIME STEP * (input - output)) *
+/// leak); the initial contents inittot come out following the lookup
+/// initprofile, whose domain and range are scaled to initctime and inittot,
+/// and the first output is inittot / initctime for a flat profile.
+///
+/// Here the belt runs from 0 (entry) to 1 (exit) and moves `DT / ctime` in
+/// each step. Step j's input, `x_j DT`, enters spread evenly over the part of
+/// the belt that passes in that step, `[P_j, P_j+1]` in the belt's own
+/// coordinate (P_j the belt travelled before step j); the output at step k
+/// is what passes the exit during the step, the part of `[P_k - 1, P_k+1 -
+/// 1)`, divided by DT, after the leakage of the steps it rode. With a
+/// conveyance time of n TIME STEPs every input leaves exactly n steps later,
+/// as DELAY FIXED's would; a fractional one splits an input between two
+/// steps in proportion (the delay's mean is still ctime). The initial
+/// contents lie ahead of the entry, `[-1, -1 + initctime / ctime0]`,
+/// spread as the profile says.
+fn conveyor(history: &[f64], clock: &Clock, ctime0: f64, args: &[f64]) -> f64 {
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0.0);
+    let (ctime, total, init_ctime) = (arg(0), arg(2), arg(3));
+    let points = args.get(4..).unwrap_or(&[]);
+    let dt = clock.dt;
+    let steps = (history.len() / 3).min(clock.step as usize);
+    let at = |i: usize| history[i];
+    // Belt travelled before step j (P_j) and leakage log kept (S_j).
+    let travelled = |j: usize| if j == 0 { 0.0 } else { at(3 * j - 2) };
+    let kept_log = |j: usize| if j == 0 { 0.0 } else { at(3 * j - 1) };
+    let (p, s) = (travelled(steps), kept_log(steps));
+    let (a, b) = (p - 1.0, p + belt_share(dt / ctime) - 1.0);
+    if a.is_nan() || b.is_nan() {
+        return f64::NAN;
+    }
+    let mut out = 0.0;
+    // The inputs whose stretch of belt reaches past `a`, up to `b`.
+    let (mut lo_j, mut hi_j) = (0, steps);
+    while lo_j < hi_j {
+        let mid = (lo_j + hi_j) / 2;
+        if travelled(mid + 1) < a {
+            lo_j = mid + 1;
+        } else {
+            hi_j = mid;
+        }
+    }
+    for j in lo_j..steps {
+        let (lo, hi) = (travelled(j), travelled(j + 1));
+        if lo >= b {
+            break;
+        }
+        let share = if hi > lo {
+            let f = (hi.min(b) - lo.max(a)) / (hi - lo);
+            // Sums of belt shares are not exact: a stretch that ends (or
+            // starts) within rounding of the window's edge is wholly out
+            // (or in).
+            if f < 1e-9 {
+                0.0
+            } else if f > 1.0 - 1e-9 {
+                1.0
+            } else {
+                f
+            }
+        } else if lo >= a {
+            1.0
+        } else {
+            0.0
+        };
+        if share > 0.0 {
+            out += at(3 * j) * share * (s - kept_log(j)).exp();
+        }
+    }
+    // The share of the initial contents ahead of belt position `x`.
+    let w0 = belt_share(dt / ctime0);
+    let ahead = |x: f64| -> f64 {
+        if x <= -1.0 {
+            0.0
+        } else if init_ctime <= 0.0 || init_ctime.is_nan() {
+            1.0
+        } else {
+            profile_share(points, (x + 1.0) * dt / (w0 * init_ctime))
+        }
+    };
+    // Once the window has passed them, nothing of them is left to leave.
+    if total != 0.0 && ahead(a) < 1.0 {
+        out += total * (ahead(b) - ahead(a)) * s.exp() / dt;
+    }
+    out
+}
+
+/// The share of a profile's area left of `u`, its domain scaled to [0, 1]
+/// (`points` interleaved x0, y0, x1, y1, ...). A profile of one point, or
+/// of points at one x, is flat.
+fn profile_share(points: &[f64], u: f64) -> f64 {
+    if u <= 0.0 {
+        return 0.0;
+    }
+    if u >= 1.0 {
+        return 1.0;
+    }
+    let n = points.len() / 2;
+    if n < 2 || points[2 * (n - 1)] <= points[0] {
+        return u;
+    }
+    let (first, last) = (points[0], points[2 * (n - 1)]);
+    let xs: Vec<f64> = (0..n).map(|i| points[2 * i]).collect();
+    let ys: Vec<f64> = (0..n).map(|i| points[2 * i + 1]).collect();
+    crate::vm::table::density_share(&xs, &ys, first + u * (last - first))
 }
 
 /// A delay time in whole steps, as DELAY FIXED reads it: rounded, at least

@@ -255,7 +255,7 @@ fn density_total(xs: &[f64], ys: &[f64]) -> f64 {
 
 /// The share of the density's area left of x: 0 before the first point, 1
 /// after the last, NaN for a table with no area.
-fn density_share(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+pub(crate) fn density_share(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     let total = density_total(xs, ys);
     if total.is_nan() || total <= 0.0 {
         return f64::NAN;
