@@ -155,6 +155,37 @@ impl Builtin {
     }
 }
 
+/// Functions Vensim or isee documents that this engine does not compute
+/// (most have no reference run to check them against), with the tool that
+/// defines them, so a model that calls one is told so rather than that the
+/// function is unknown.
+pub fn not_supported(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "delay_batch"
+        | "delay_profile"
+        | "shift_if_true"
+        | "queue_fifo"
+        | "queue_fifo_attrib"
+        | "queue_age_average"
+        | "queue_age_in_range"
+        | "queue_age_oldest"
+        | "queue_attrib_average"
+        | "queue_attrib_quantity"
+        | "find_zero"
+        | "simultaneous"
+        | "depreciate_by_schedule"
+        | "cumulate"
+        | "cumulatef"
+        | "net_present_value"
+        | "get_vdf_data"
+        | "get_vdf_constants"
+        | "get_vdf_lookups" => "the Vensim",
+        "irr" | "interpolate" | "ctmean" | "ctstddev" | "ctmax" | "ctmin" | "throughput"
+        | "cycletime" => "the isee",
+        _ => return None,
+    })
+}
+
 /// Look up a builtin by canonical name in a dialect: Vensim names whose
 /// meaning differs from XMILE's (PULSE, STEP, RAMP's arity) or that only
 /// Vensim has take precedence when the project is Vensim.

@@ -761,6 +761,15 @@ impl<'t, 'a> Gen<'t, 'a> {
                     if let Some(&i) = self.t.index.get(f) {
                         return self.lookup_call(f, i, args);
                     }
+                    if let Some(tool) = builtins::not_supported(f) {
+                        return Err(Error::Unsupported {
+                            variable: self.name(),
+                            construct: format!(
+                                "{tool} function {} (not supported yet)",
+                                f.replace('_', " ").to_uppercase()
+                            ),
+                        });
+                    }
                     return Err(Error::UnknownFunction {
                         variable: self.name(),
                         function: f.to_string(),

@@ -887,3 +887,38 @@ fn delay_conveyor_needs_a_lookup_profile() {
         }
     }
 }
+
+/// A documented Vensim function this engine does not compute is named as
+/// such (UNSUPPORTED), not reported as an unknown function; a misspelt
+/// one still is unknown.
+#[test]
+fn documented_functions_without_an_implementation_say_so() {
+    let run = |eq: &str| {
+        let text = format!(
+            "x = 1 ~~|\ny = {eq} ~~|\n\
+             INITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n"
+        );
+        CompiledModel::new(&crate::load_mdl(&text).expect("loads"), None).map(|_| ())
+    };
+    match run("SHIFT IF TRUE(x, 1, 1, 1, 0)") {
+        Err(Error::Unsupported {
+            variable,
+            construct,
+        }) => {
+            assert_eq!(variable, "y");
+            assert!(
+                construct.contains("Vensim function SHIFT IF TRUE"),
+                "{construct}"
+            );
+        }
+        other => panic!("expected UNSUPPORTED, got {other:?}"),
+    }
+    assert!(matches!(
+        run("DELAY BATCH(x, 1, 1, 0, 0, 0)"),
+        Err(Error::Unsupported { .. })
+    ));
+    assert!(matches!(
+        run("SHIFT IF TRU(x, 1)"),
+        Err(Error::UnknownFunction { .. })
+    ));
+}
