@@ -423,9 +423,14 @@ fn run_both_engines_from(
     stop: f64,
     dt: f64,
 ) -> crate::Results {
-    let model =
-        std::sync::Arc::new(CompiledModel::new(&project(vars, start, stop, dt), None).unwrap());
-    let fast = model.run(&RunOptions::default()).unwrap();
+    run_project_both_engines(&project(vars, start, stop, dt))
+}
+
+/// Run `project` with the one-lane batched engine and the reference `Sim`;
+/// both must agree bit for bit.
+fn run_project_both_engines(project: &crate::Project) -> crate::Results {
+    let model = std::sync::Arc::new(CompiledModel::new(project, None).expect("compiles"));
+    let fast = model.run(&RunOptions::default()).expect("runs");
     let mut sim = crate::Sim::new_reference(model.clone(), &RunOptions::default()).unwrap();
     sim.run_to_end().unwrap();
     let slow = sim.into_results();
@@ -752,24 +757,9 @@ fn random_lookup_draws_from_the_table_as_a_density() {
     assert_ne!(other.column("kept"), r.column("kept"));
 }
 
-/// Run Vensim text with the one-lane engine and the reference `Sim`; both
-/// must agree bit for bit.
+/// [`run_project_both_engines`] on Vensim text.
 fn run_mdl_both_engines(text: &str) -> crate::Results {
-    let project = crate::load_mdl(text).expect("loads");
-    let model = std::sync::Arc::new(CompiledModel::new(&project, None).expect("compiles"));
-    let fast = model.run(&RunOptions::default()).expect("runs");
-    let mut sim = crate::Sim::new_reference(model.clone(), &RunOptions::default()).unwrap();
-    sim.run_to_end().unwrap();
-    let slow = sim.into_results();
-    for (name, (a, b)) in fast
-        .names
-        .iter()
-        .zip(fast.columns.iter().zip(&slow.columns))
-    {
-        let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-        assert!(same, "{name}: the two engines differ: {a:?} vs {b:?}");
-    }
-    fast
+    run_project_both_engines(&crate::load_mdl(text).expect("loads"))
 }
 
 fn assert_close(r: &crate::Results, name: &str, want: &[f64]) {
