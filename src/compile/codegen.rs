@@ -357,17 +357,13 @@ impl<'t, 'a> Gen<'t, 'a> {
                 self.arity(f, args.len(), 6, 6)?;
                 self.out.time_varying = true;
                 // A named lookup table, else a clear refusal.
-                if !matches!(args[3], Expr::Var(..)) {
+                let Expr::Var(profile, _) = &args[3] else {
                     return Err(Error::Unsupported {
                         variable: self.name(),
                         construct: "DELAY CONVEYOR's fourth argument (the initial profile) must name a lookup table".into(),
                     });
-                }
-                self.table_arg(f, &args[3])?;
-                let profile = match &args[3] {
-                    Expr::Var(name, _) => name.as_str(),
-                    _ => "",
                 };
+                self.table_arg(f, &args[3])?;
                 let points: Vec<(f64, f64)> = self
                     .t
                     .index

@@ -426,9 +426,8 @@ fn profile_share(points: &[f64], u: f64) -> f64 {
         return u;
     }
     let (first, last) = (points[0], points[2 * (n - 1)]);
-    let xs: Vec<f64> = (0..n).map(|i| points[2 * i]).collect();
-    let ys: Vec<f64> = (0..n).map(|i| points[2 * i + 1]).collect();
-    crate::vm::table::density_share(&xs, &ys, first + u * (last - first))
+    let profile = crate::vm::table::Points::Pairs(&points[..2 * n]);
+    crate::vm::table::density_share(profile, first + u * (last - first))
 }
 
 /// A delay time in whole steps, as DELAY FIXED reads it: rounded, at least

@@ -213,8 +213,8 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
             }
         }
         TableFn::Slope => slope(&xs[..n], &ys[..n], x, x2),
-        TableFn::Cdf => density_share(&xs[..n], &ys[..n], x),
-        TableFn::Quantile => density_quantile(&xs[..n], &ys[..n], x),
+        TableFn::Cdf => density_share(Points::Columns(&xs[..n], &ys[..n]), x),
+        TableFn::Quantile => density_quantile(Points::Columns(&xs[..n], &ys[..n]), x),
         TableFn::IseeArea => {
             if x2.is_nan() {
                 return f64::NAN;
@@ -238,38 +238,73 @@ pub fn table_fn(gf: &GraphicalFunction, f: TableFn, x: f64, x2: f64) -> f64 {
     }
 }
 
-/// The area of the density's segment `i` (from point i to i + 1), the
-/// density being the table's values with negative ones taken as 0.
-fn density_segment(xs: &[f64], ys: &[f64], i: usize) -> (f64, f64, f64) {
-    let (y0, y1) = (ys[i].max(0.0), ys[i + 1].max(0.0));
-    let w = xs[i + 1] - xs[i];
-    (y0, y1, if w > 0.0 { (y0 + y1) / 2.0 * w } else { 0.0 })
+/// A table's points by index, read from its own columns or from pairs
+/// interleaved in one slice (`x0, y0, x1, y1, ...`, as DELAY CONVEYOR's
+/// profile reaches its op), so the density functions below serve both
+/// without copying.
+#[derive(Clone, Copy)]
+pub(crate) enum Points<'a> {
+    Columns(&'a [f64], &'a [f64]),
+    Pairs(&'a [f64]),
 }
 
-/// The total area of the density (see [`density_segment`]).
-fn density_total(xs: &[f64], ys: &[f64]) -> f64 {
-    (0..xs.len().saturating_sub(1))
-        .map(|i| density_segment(xs, ys, i).2)
-        .sum()
+impl Points<'_> {
+    fn len(self) -> usize {
+        match self {
+            Points::Columns(xs, ys) => xs.len().min(ys.len()),
+            Points::Pairs(p) => p.len() / 2,
+        }
+    }
+
+    fn x(self, i: usize) -> f64 {
+        match self {
+            Points::Columns(xs, _) => xs[i],
+            Points::Pairs(p) => p[2 * i],
+        }
+    }
+
+    /// The density at point i: the table's value, negative ones as 0.
+    fn density(self, i: usize) -> f64 {
+        match self {
+            Points::Columns(_, ys) => ys[i],
+            Points::Pairs(p) => p[2 * i + 1],
+        }
+        .max(0.0)
+    }
+
+    /// The density at both ends of segment `i` (point i to i + 1) and the
+    /// segment's area.
+    fn segment(self, i: usize) -> (f64, f64, f64) {
+        let (y0, y1) = (self.density(i), self.density(i + 1));
+        let w = self.x(i + 1) - self.x(i);
+        (y0, y1, if w > 0.0 { (y0 + y1) / 2.0 * w } else { 0.0 })
+    }
+
+    fn total(self) -> f64 {
+        (0..self.len().saturating_sub(1))
+            .map(|i| self.segment(i).2)
+            .sum()
+    }
 }
 
 /// The share of the density's area left of x: 0 before the first point, 1
 /// after the last, NaN for a table with no area.
-pub(crate) fn density_share(xs: &[f64], ys: &[f64], x: f64) -> f64 {
-    let total = density_total(xs, ys);
+pub(crate) fn density_share(p: Points<'_>, x: f64) -> f64 {
+    let total = p.total();
     if total.is_nan() || total <= 0.0 {
         return f64::NAN;
     }
     let mut below = 0.0;
-    for i in 0..xs.len().saturating_sub(1) {
-        let (y0, y1, a) = density_segment(xs, ys, i);
-        if x >= xs[i + 1] {
+    for i in 0..p.len().saturating_sub(1) {
+        let (y0, y1, a) = p.segment(i);
+        let (x0, x1) = (p.x(i), p.x(i + 1));
+        if x >= x1 {
             below += a;
             continue;
         }
-        if x > xs[i] {
-            let t = x - xs[i];
-            let s = (y1 - y0) / (xs[i + 1] - xs[i]);
+        if x > x0 {
+            let t = x - x0;
+            let s = (y1 - y0) / (x1 - x0);
             below += y0 * t + s * t * t / 2.0;
         }
         break;
@@ -279,15 +314,15 @@ pub(crate) fn density_share(xs: &[f64], ys: &[f64], x: f64) -> f64 {
 
 /// The x left of which lies share `q` of the density's area (the inverse
 /// of [`density_share`]; q is clamped to [0, 1]).
-fn density_quantile(xs: &[f64], ys: &[f64], q: f64) -> f64 {
-    let total = density_total(xs, ys);
+fn density_quantile(p: Points<'_>, q: f64) -> f64 {
+    let total = p.total();
     if total.is_nan() || total <= 0.0 {
         return f64::NAN;
     }
     let mut rest = q.clamp(0.0, 1.0) * total;
-    let last = xs.len() - 1;
+    let last = p.len() - 1;
     for i in 0..last {
-        let (y0, y1, a) = density_segment(xs, ys, i);
+        let (y0, y1, a) = p.segment(i);
         if a <= 0.0 {
             continue;
         }
@@ -297,7 +332,7 @@ fn density_quantile(xs: &[f64], ys: &[f64], q: f64) -> f64 {
         }
         // Solve y0 t + s t^2 / 2 = rest for t in [0, w], in the form that
         // keeps its precision when s is near 0 or y0 is 0.
-        let w = xs[i + 1] - xs[i];
+        let w = p.x(i + 1) - p.x(i);
         let s = (y1 - y0) / w;
         let root = (y0 * y0 + 2.0 * s * rest).max(0.0).sqrt();
         let t = if y0 + root > 0.0 {
@@ -305,9 +340,9 @@ fn density_quantile(xs: &[f64], ys: &[f64], q: f64) -> f64 {
         } else {
             0.0
         };
-        return xs[i] + t.clamp(0.0, w);
+        return p.x(i) + t.clamp(0.0, w);
     }
-    xs[last]
+    p.x(last)
 }
 
 /// Vensim LOOKUP SLOPE(table, x, mode): the slope of the segment holding x;
