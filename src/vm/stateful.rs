@@ -404,9 +404,12 @@ fn conveyor(history: &[f64], clock: &Clock, ctime0: f64, args: &[f64]) -> f64 {
             profile_share(points, (x + 1.0) * dt / (w0 * init_ctime))
         }
     };
-    // Once the window has passed them, nothing of them is left to leave.
-    if total != 0.0 && ahead(a) < 1.0 {
-        out += total * (ahead(b) - ahead(a)) * s.exp() / dt;
+    if total != 0.0 {
+        // Once the window has passed them, nothing of them is left to leave.
+        let passed = ahead(a);
+        if passed < 1.0 {
+            out += total * (ahead(b) - passed) * s.exp() / dt;
+        }
     }
     out
 }
