@@ -213,8 +213,9 @@ impl DataFiles {
                     let (r, c) = (cell.0 + dr as u32, cell.1 + dc as u32);
                     let v = grid.get(r, c).ok_or_else(|| {
                         err(format!(
-                            "cell {} of '{sheet}' is empty or not a number",
-                            a1(r, c)
+                            "cell {}{} is empty or not a number",
+                            a1(r, c),
+                            of_sheet(&sheet)
                         ))
                     })?;
                     vals.push(v);
@@ -234,7 +235,11 @@ impl DataFiles {
                 for k in 0..total {
                     let e = varying.first().map_or(0, |(p, _)| unravel(k, shape)[*p]) as u32;
                     let gf = series(grid, &axis, cell, e, call.interp).ok_or_else(|| {
-                        err(format!("no data points at {} of '{sheet}'", call.cell))
+                        err(format!(
+                            "no data points at {}{}",
+                            call.cell,
+                            of_sheet(&sheet)
+                        ))
                     })?;
                     out.push(gf);
                 }
@@ -304,8 +309,9 @@ impl DataFiles {
         }
         if names.is_empty() {
             return Err(err(format!(
-                "no subscript names from {first} to {} of '{sheet}'",
-                if last.is_empty() { "the end" } else { last }
+                "no subscript names from {first} to {}{}",
+                if last.is_empty() { "the end" } else { last },
+                of_sheet(&sheet)
             )));
         }
         Ok(names)
@@ -518,6 +524,16 @@ fn col_index(letters: &str) -> Option<u32> {
         n = n * 26 + (c.to_ascii_uppercase() as u32 - 'A' as u32 + 1);
     }
     Some(n - 1)
+}
+
+/// " of 'sheet'" after a cell in a message; nothing for a CSV file, whose
+/// one sheet has no name (the message names the file already).
+fn of_sheet(sheet: &str) -> String {
+    if sheet.is_empty() {
+        String::new()
+    } else {
+        format!(" of '{sheet}'")
+    }
 }
 
 fn a1(r: u32, c: u32) -> String {
@@ -881,6 +897,23 @@ T: R, t9 ~~|",
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// A constant read from a text cell is an error, as in Vensim (SDEverywhere's
+    /// directconst_invalidcell); the message names the cell, and for a CSV
+    /// file no sheet (it has one, unnamed).
+    #[test]
+    fn a_text_constant_names_its_cell() {
+        let dir = folder("textconst", &[("c.csv", ",,\n,1,2\n,3,TEXT\n")]);
+        let mdl = format!("B: b1, b2 ~~|\nC: c1, c2 ~~|\nc[B, C] = GET DIRECT CONSTANTS('c.csv', ',', 'B2') ~~|\n{TAIL}");
+        let err = parse_mdl_with_base(&mdl, Some(&dir)).expect_err("a text cell");
+        assert_eq!(err.code(), "DATA_FILE");
+        assert_eq!(err.variable(), Some("c"));
+        let text = err.to_string();
+        assert!(
+            text.contains("'c.csv'") && text.contains("cell C3 is empty or not a number"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
     #[test]
     fn look_forward_steps_to_the_next_point() {
         let gf = table(vec![0.0, 2.0], vec![1.0, 3.0], Interp::LookForward);
