@@ -71,6 +71,31 @@ def test_to_pandas(results: simlin.Results) -> None:
     assert np.shares_memory(df.to_numpy(), df[NAMES[0]].to_numpy())
 
 
+def test_to_pandas_frame_is_its_own_writable_copy(results: simlin.Results) -> None:
+    df = results.to_pandas()
+    first = results["teacup temperature"][0]
+    # pandas frames can be written to, in place; the block
+    # is the frame's own, so the results (read-only views) do not change.
+    df.iloc[0, 0] = -1.0
+    df.iat[8, 2] = -2.0
+    df.fillna(0.0, inplace=True)
+    assert df.iloc[0, 0] == -1.0
+    assert df["Room Temperature"].iloc[8] == -2.0
+    assert results["teacup temperature"][0] == first
+    # Two frames never share a block, and a frame outlives the results.
+    other = results.to_pandas()
+    assert not np.shares_memory(df.to_numpy(), other.to_numpy())
+    results.close()
+    assert other["Teacup Temperature"].iloc[0] == first
+    assert float(other.to_numpy().sum()) == pytest.approx(float(other.sum().sum()))
+
+
+def test_to_pandas_of_no_outputs(teacup: simlin.Model) -> None:
+    df = teacup.run(outputs=[]).to_pandas()
+    assert df.shape == (241, 0)
+    assert df.index.name == "time"
+
+
 def test_to_polars(results: simlin.Results) -> None:
     df = results.to_polars()
     assert isinstance(df, pl.DataFrame)

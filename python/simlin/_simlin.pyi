@@ -11,6 +11,7 @@ from typing import Any, TypeAlias, final
 # (part of ``scripts/dev.sh test``).
 __all__ = [
     "ArrayView",
+    "Block",
     "Model",
     "Project",
     "Results",
@@ -315,6 +316,9 @@ class Results:
     def column_view(self, name: str) -> ArrayView:
         """Zero-copy view of one column."""
 
+    def column_block(self) -> Block:
+        """Every column one after another, in one writable float64 block."""
+
     def column_at(self, index: int) -> ArrayView:
         """Zero-copy view of the column at ``index``."""
 
@@ -333,6 +337,16 @@ class Results:
 @final
 class ArrayView:
     """A read-only Arrow buffer (float64, int64 or uint32) with NumPy's array interface."""
+
+    @property
+    def __array_interface__(self) -> dict[str, Any]:
+        """NumPy array interface, version 3."""
+
+    def __len__(self) -> int: ...
+
+@final
+class Block:
+    """A writable float64 buffer the extension owns, with NumPy's array interface."""
 
     @property
     def __array_interface__(self) -> dict[str, Any]:

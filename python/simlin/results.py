@@ -151,9 +151,9 @@ class Results(NativeHandle):
         # One float64 block, laid out as pandas stores it (one row per
         # column): a frame of thousands of columns built from a dict of
         # arrays gets one block per column, ten times slower to make and use.
-        block = np.empty((len(names), len(index)), dtype=np.float64)
-        for i in range(len(names)):
-            block[i] = np.asarray(self._native.column_at(i))
+        # The engine fills it in one pass, in memory it owns and lends
+        # writable (pandas frames can be written to).
+        block = np.asarray(self._native.column_block()).reshape(len(names), len(index))
         frame: pd.DataFrame = pd.DataFrame(block.T, index=index, columns=names, copy=False)
         return frame
 

@@ -73,6 +73,7 @@ fn _simlin(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sim::PySim>()?;
     m.add_class::<results::PyResults>()?;
     m.add_class::<view::ArrayView>()?;
+    m.add_class::<view::Block>()?;
     m.add_function(wrap_pyfunction!(sweep::start_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::run_seed, m)?)?;
     m.add_function(wrap_pyfunction!(project::dominant_periods, m)?)?;

@@ -82,3 +82,67 @@ impl ArrayView {
         self.array.len()
     }
 }
+
+/// A float64 buffer of its own, lent to NumPy writable: the one block
+/// pandas keeps a results frame's values in. Pandas writes to its frames
+/// (`df.iloc[0, 0] = 1`), so a read-only view of the results' Arrow buffers
+/// would not do; and a block NumPy or Python allocates afresh is paged in
+/// by the kernel at every call (tens of ms on the 7,005 columns of the
+/// arrayed SIR), where the extension's allocator reuses the last one.
+///
+/// The memory is leaked out of its `Box` on creation and taken back only
+/// in `Drop`; in between, Rust never reads or writes it, so NumPy is its
+/// only user.
+#[pyclass(module = "simlin._simlin", name = "Block", frozen)]
+pub struct Block {
+    values: std::ptr::NonNull<[f64]>,
+}
+
+// SAFETY: the block is plain memory owned by this object alone (see the
+// type's comment); Rust code never dereferences `values` before `Drop`,
+// which runs once, so sharing or sending the handle between threads
+// cannot race on it from Rust.
+unsafe impl Send for Block {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Block {}
+
+impl Block {
+    pub(crate) fn new(values: Vec<f64>) -> Block {
+        Block {
+            values: std::ptr::NonNull::from(Box::leak(values.into_boxed_slice())),
+        }
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // SAFETY: `values` came from `Box::leak` in `new` and is turned
+        // back into its box only here, once.
+        drop(unsafe { Box::from_raw(self.values.as_ptr()) });
+    }
+}
+
+#[pymethods]
+impl Block {
+    /// NumPy array interface (version 3), writable.
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("version", 3)?;
+        d.set_item("shape", (self.values.len(),))?;
+        d.set_item(
+            "typestr",
+            if cfg!(target_endian = "little") {
+                "<f8"
+            } else {
+                ">f8"
+            },
+        )?;
+        d.set_item("data", (self.values.as_ptr() as *mut f64 as usize, false))?;
+        Ok(d)
+    }
+
+    fn __len__(&self) -> usize {
+        self.values.len()
+    }
+}
