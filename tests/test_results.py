@@ -226,3 +226,14 @@ def test_model_html(teacup: simlin.Model) -> None:
     # Equations are escaped: the comparison shows as text, not as a tag.
     small = simlin.Project.from_xmile(wide_xmile(3)).main_model._repr_html_()
     assert "TIME &lt; 2" in small and "TIME < 2" not in small
+
+
+def test_native_column_gathers_check_their_indices(results: simlin.Results) -> None:
+    from simlin.errors import SimlinArgumentError
+
+    block = np.asarray(results._native.stacked([2, 0]))
+    assert block.shape == (241 * 2,)
+    np.testing.assert_array_equal(block.reshape(241, 2)[:, 1], results[NAMES[0]])
+    np.testing.assert_array_equal(block.reshape(241, 2)[:, 0], results[NAMES[2]])
+    with pytest.raises(SimlinArgumentError, match="out of range"):
+        results._native.stacked([0, 4])

@@ -90,7 +90,7 @@ class Results(NativeHandle):
                 raise self._unknown(name)
             # A whole arrayed variable: time first, then its dimensions.
             shape, columns = array
-            stacked = np.stack([np.asarray(self._native.column_at(c)) for c in columns], axis=-1)
+            stacked = np.asarray(self._native.stacked(columns))
             out: FloatArray = stacked.reshape((len(self), *shape))
             out.flags.writeable = False
             return out
@@ -189,7 +189,7 @@ class Results(NativeHandle):
                 dim_names.append(label)
                 coords[label] = elements
             shape = [len(e) for _, e in dims]
-            block = np.stack([np.asarray(native.column_at(c)) for c in columns], axis=-1)
+            block = np.asarray(native.stacked(columns))
             data[name] = (("time", *dim_names), block.reshape((n, *shape)))
             in_arrays.update(columns)
         for i, name in enumerate(self.names):
