@@ -16,7 +16,11 @@ SIR and C-LEARN, and reports:
   variable at every saved time (ours: ``Model.run()``; pysimlin:
   ``Sim.reset()`` + ``run_to_end()``, which stores every variable too);
 * ns per (variable x integration step) of ``run``, and the subprocess's
-  peak RSS.
+  peak RSS;
+
+then, for ours alone, the median cost of turning one run's results into a
+Polars and a pandas frame (issue 12 asks for pandas within 2x of Polars on
+wide results).
 
 The table ends with the ratio ours / pysimlin. Not a test: no assertions on
 timings; the machine's load shows up in the numbers.
@@ -26,8 +30,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import simlin
@@ -127,6 +134,29 @@ def main() -> None:
                 f"{'':<10} {'ratio':<9} {ours['first'] / peer['first']:9.2f} "
                 f"{ours['run'] / peer['run']:9.2f}   (simlin / pysimlin)"
             )
+    print()
+    print(f"{'model':<10} {'columns':>8} {'to_polars ms':>13} {'to_pandas ms':>13} {'ratio':>6}")
+    for name, path in MODELS.items():
+        if not path.exists():
+            continue
+        results = simlin.load(path).run()
+        polars_ms = median_ms(results.to_polars, args.repeat)
+        pandas_ms = median_ms(results.to_pandas, args.repeat)
+        print(
+            f"{name:<10} {len(results.names):8d} {polars_ms:13.2f} {pandas_ms:13.2f} "
+            f"{pandas_ms / polars_ms:6.2f}"
+        )
+
+
+def median_ms(f: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``repeat`` calls of ``f`` after one warm-up, in ms."""
+    f()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
 
 
 if __name__ == "__main__":
