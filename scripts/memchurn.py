@@ -29,6 +29,13 @@ def once(i: int) -> None:
     model = simlin.load(TEACUP)
     with model.run({"Room Temperature": 60.0 + i}) as res:
         assert res.times[0] == 0.0
+        # The frame's block and a gathered stack: memory the extension
+        # lends NumPy, written to and dropped.
+        frame = res.to_pandas()
+        frame.iloc[0, 0] = float(i)
+        stacked = res._native.stacked([0, 1])
+        assert len(stacked) == 2 * len(res)
+        del frame, stacked
     sim = model.simulate()
     sim.run_to(5.0)
     sim.set_value("Room Temperature", 50.0)

@@ -196,8 +196,8 @@ impl PyResults {
     /// Every column, one after another, copied into one new and writable
     /// block (column `i` is items `i * len` to `(i + 1) * len`): the single
     /// block pandas keeps a frame's values in, filled here in one pass
-    /// instead of a Python call per column (7,005 calls were more than half
-    /// of `to_pandas()` on the arrayed SIR).
+    /// instead of a Python call per column (7,005 calls were about half of
+    /// `to_pandas()` on the arrayed SIR).
     fn column_block(&self, py: Python<'_>) -> Result<Block, BindError> {
         let table = self.table()?;
         detached(py, move || {

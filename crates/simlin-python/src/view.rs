@@ -6,7 +6,9 @@
 //! bytes whose base keeps the buffer alive. This is the abi3-friendly route:
 //! the buffer protocol is only in the limited API from Python 3.11, and the
 //! module targets 3.10. Results columns and a sweep frame's columns (for
-//! pandas without pyarrow) both go through it.
+//! pandas without pyarrow) both go through it. A [`Block`] is the writable
+//! counterpart: a buffer of its own, filled by the extension, for pandas'
+//! frame block and gathered arrayed variables.
 
 use polars_arrow::array::{Array, PrimitiveArray};
 use polars_arrow::datatypes::ArrowDataType;
