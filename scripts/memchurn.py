@@ -33,7 +33,7 @@ def once(i: int) -> None:
         # lends NumPy, written to and dropped.
         frame = res.to_pandas()
         frame.iloc[0, 0] = float(i)
-        stacked = res._native.stacked([0, 1])
+        stacked = res._native.stacked([[0, 1]])
         assert len(stacked) == 2 * len(res)
         del frame, stacked
     sim = model.simulate()

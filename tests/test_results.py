@@ -231,9 +231,12 @@ def test_model_html(teacup: simlin.Model) -> None:
 def test_native_column_gathers_check_their_indices(results: simlin.Results) -> None:
     from simlin.errors import SimlinArgumentError
 
-    block = np.asarray(results._native.stacked([2, 0]))
-    assert block.shape == (241 * 2,)
-    np.testing.assert_array_equal(block.reshape(241, 2)[:, 1], results[NAMES[0]])
-    np.testing.assert_array_equal(block.reshape(241, 2)[:, 0], results[NAMES[2]])
+    block = np.asarray(results._native.stacked([[2, 0], [1]]))
+    assert block.shape == (241 * 3,)
+    pair = block[: 241 * 2].reshape(241, 2)
+    np.testing.assert_array_equal(pair[:, 1], results[NAMES[0]])
+    np.testing.assert_array_equal(pair[:, 0], results[NAMES[2]])
+    np.testing.assert_array_equal(block[241 * 2 :], results[NAMES[1]])
+    assert len(results._native.stacked([])) == 0
     with pytest.raises(SimlinArgumentError, match="out of range"):
-        results._native.stacked([0, 4])
+        results._native.stacked([[0], [4]])

@@ -29,6 +29,8 @@ def test_to_xarray_names_dimensions_and_elements() -> None:
         stock.sel(Region="South", Size="Huge").values, results["stock[South,Huge]"]
     )
     assert ds["growth"].dims == ("time", "Region")
+    # Each array is its own stretch of the one gathered buffer.
+    np.testing.assert_array_equal(ds["growth"].values, results["growth"])
     assert ds["total"].dims == ("time",)
     np.testing.assert_array_equal(ds["total"].values, results["total"])
     # Elements live inside their arrays, not as variables of their own.

@@ -319,8 +319,8 @@ class Results:
     def column_block(self) -> Block:
         """Every column one after another, in one writable float64 block."""
 
-    def stacked(self, indices: list[int]) -> Block:
-        """The columns at ``indices``, time-major, in one writable block."""
+    def stacked(self, groups: list[list[int]]) -> Block:
+        """Each group of columns time-major, one after another, in one writable block."""
 
     def column_at(self, index: int) -> ArrayView:
         """Zero-copy view of the column at ``index``."""

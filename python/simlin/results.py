@@ -90,7 +90,7 @@ class Results(NativeHandle):
                 raise self._unknown(name)
             # A whole arrayed variable: time first, then its dimensions.
             shape, columns = array
-            stacked = np.asarray(self._native.stacked(columns))
+            stacked = np.asarray(self._native.stacked([columns]))
             out: FloatArray = stacked.reshape((len(self), *shape))
             out.flags.writeable = False
             return out
@@ -178,7 +178,12 @@ class Results(NativeHandle):
         coords: dict[str, Any] = {"time": np.asarray(native.times_view())}
         data: dict[str, Any] = {}
         in_arrays: set[int] = set()
-        for name, dims, columns in native.array_layouts():
+        layouts = native.array_layouts()
+        # Every arrayed variable's elements, gathered time-major into one
+        # buffer; each variable is a view of its stretch.
+        stacked = np.asarray(native.stacked([columns for _, _, columns in layouts]))
+        at = 0
+        for name, dims, columns in layouts:
             dim_names: list[str] = []
             for dim, elements in dims:
                 # A dimension used twice by one variable, or a name another
@@ -189,7 +194,8 @@ class Results(NativeHandle):
                 dim_names.append(label)
                 coords[label] = elements
             shape = [len(e) for _, e in dims]
-            block = np.asarray(native.stacked(columns))
+            block = stacked[at : at + n * len(columns)]
+            at += n * len(columns)
             data[name] = (("time", *dim_names), block.reshape((n, *shape)))
             in_arrays.update(columns)
         for i, name in enumerate(self.names):

@@ -214,13 +214,16 @@ impl PyResults {
         })
     }
 
-    /// The columns at `indices`, copied time-major into one new block
-    /// (saved time `t`, column `j` is item `t * indices.len() + j`): an
-    /// arrayed variable as one `(time, *shape)` array, gathered here rather
-    /// than by a Python call per element.
-    fn stacked(&self, py: Python<'_>, indices: Vec<usize>) -> Result<Block, BindError> {
+    /// Groups of columns, each copied time-major into one new block, one
+    /// group after another (within a group of `k` columns, saved time `t`
+    /// and column `j` is item `t * k + j`): arrayed variables as
+    /// `(time, *shape)` arrays, gathered here rather than by a Python call
+    /// per element, and in one buffer for all of them (`to_xarray()` holds
+    /// them all at once; one allocation is reused where several fresh ones
+    /// were paged in at every call).
+    fn stacked(&self, py: Python<'_>, groups: Vec<Vec<usize>>) -> Result<Block, BindError> {
         let table = self.table()?;
-        if let Some(&bad) = indices.iter().find(|&&i| i >= table.columns.len()) {
+        if let Some(&bad) = groups.iter().flatten().find(|&&i| i >= table.columns.len()) {
             return Err(BindError::Argument(format!(
                 "column index {bad} out of range ({} columns)",
                 table.columns.len()
@@ -228,21 +231,27 @@ impl PyResults {
         }
         detached(py, move || {
             let len = table.times.len();
-            let columns: Vec<&[f64]> = indices
-                .iter()
-                .map(|&i| table.columns[i].values().as_slice())
-                .collect();
-            let k = columns.len();
-            let mut values = vec![f64::NAN; len * k];
-            // Eight saved times at a time: one cache line of each column
-            // read, a block of rows written that stays in cache.
-            for t0 in (0..len).step_by(8) {
-                let t1 = (t0 + 8).min(len);
-                for (j, column) in columns.iter().enumerate() {
-                    for t in t0..t1.min(column.len()) {
-                        values[t * k + j] = column[t];
+            let total: usize = groups.iter().map(|g| g.len() * len).sum();
+            let mut values = vec![f64::NAN; total];
+            let mut at = 0;
+            for group in &groups {
+                let columns: Vec<&[f64]> = group
+                    .iter()
+                    .map(|&i| table.columns[i].values().as_slice())
+                    .collect();
+                let k = columns.len();
+                let out = &mut values[at..at + k * len];
+                // Eight saved times at a time: one cache line of each column
+                // read, a block of rows written that stays in cache.
+                for t0 in (0..len).step_by(8) {
+                    let t1 = (t0 + 8).min(len);
+                    for (j, column) in columns.iter().enumerate() {
+                        for t in t0..t1.min(column.len()) {
+                            out[t * k + j] = column[t];
+                        }
                     }
                 }
+                at += k * len;
             }
             Ok(Block::new(values))
         })
