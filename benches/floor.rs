@@ -13,8 +13,10 @@
 //! (every variable at every saved time, to 1e-12 relative), so the two
 //! compute the same thing. Prints, after criterion's groups, a table of
 //! milliseconds and ns per (variable x step) for the engine, the floor
-//! storing every value, and the floor storing nothing (the arithmetic
-//! alone). Missing model files are reported and skipped.
+//! storing every value, the floor storing nothing (the arithmetic alone),
+//! and, for the arrayed model, the floor storing every value into memory
+//! a previous run paged in (fresh memory is most of a stored run's cost).
+//! Missing model files are reported and skipped.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -34,7 +36,15 @@ struct Floor {
 
 impl Floor {
     fn with_capacity(names: Vec<String>, rows: usize) -> Floor {
-        let values = Vec::with_capacity(rows * names.len());
+        Floor::with_storage(names, rows, None)
+    }
+
+    /// Storage for `rows` rows: `spare` (emptied, its memory kept) when
+    /// given, else freshly allocated.
+    fn with_storage(names: Vec<String>, rows: usize, spare: Option<Vec<f64>>) -> Floor {
+        let mut values = spare.unwrap_or_default();
+        values.clear();
+        values.reserve(rows * names.len());
         Floor {
             names,
             rows,
@@ -81,8 +91,10 @@ fn sir_floor(store: bool) -> Floor {
     out
 }
 
-/// `sir_array_1000.mdl` by hand: 1,000 regions, Euler, dt 1/8, 0 to 100.
-fn sir_array_floor(initial: &[f64], store: bool) -> Floor {
+/// `sir_array_1000.mdl` by hand: 1,000 regions, Euler, dt 1/8, 0 to 100;
+/// storing into `spare` when given (memory a previous run already paged
+/// in), else into fresh storage as the engine does.
+fn sir_array_floor(initial: &[f64], store: bool, spare: Option<Vec<f64>>) -> Floor {
     const DT: f64 = 0.125;
     let n = initial.len();
     let steps = (100.0 / DT) as usize;
@@ -110,7 +122,7 @@ fn sir_array_floor(initial: &[f64], store: bool) -> Floor {
         ]
         .map(String::from),
     );
-    let mut out = Floor::with_capacity(names, if store { steps + 1 } else { 0 });
+    let mut out = Floor::with_storage(names, if store { steps + 1 } else { 0 }, spare);
     let mut s: Vec<f64> = population.iter().zip(initial).map(|(p, i)| p - i).collect();
     let mut i = initial.to_vec();
     let mut r = vec![0.0; n];
@@ -231,6 +243,7 @@ fn main() {
                     median_ms(|| drop(black_box(model.run(&opts))), 200),
                     median_ms(|| drop(black_box(sir_floor(true))), 200),
                     median_ms(|| drop(black_box(sir_floor(false))), 200),
+                    None,
                 ));
             }
             Err(e) => eprintln!("note: SIR floor disagrees, not timed: {e}"),
@@ -241,21 +254,40 @@ fn main() {
         let results = model.run(&opts).expect("the arrayed SIR runs");
         match initial_infectious(&results, 1000) {
             None => eprintln!("note: sir_array_1000: no Initial Infectious columns"),
-            Some(initial) => match check("SIR x1000", &sir_array_floor(&initial, true), &results) {
+            Some(initial) => match check(
+                "SIR x1000",
+                &sir_array_floor(&initial, true, None),
+                &results,
+            ) {
                 Ok(()) => {
                     let mut group = c.benchmark_group("floor_sir_array_1000");
                     group.sample_size(20);
                     group.bench_function("engine", |b| b.iter(|| black_box(model.run(&opts).ok())));
                     group.bench_function("floor", |b| {
-                        b.iter(|| black_box(sir_array_floor(&initial, true)))
+                        b.iter(|| black_box(sir_array_floor(&initial, true, None)))
                     });
                     group.finish();
+                    let mut spare = Some(sir_array_floor(&initial, true, None).values);
+                    let warm = median_ms(
+                        || {
+                            let f = black_box(sir_array_floor(&initial, true, spare.take()));
+                            spare = Some(f.values);
+                        },
+                        15,
+                    );
                     table.push((
                         "SIR x1000",
                         7005 * 801,
                         median_ms(|| drop(black_box(model.run(&opts))), 15),
-                        median_ms(|| drop(black_box(sir_array_floor(&initial, true))), 15),
-                        median_ms(|| drop(black_box(sir_array_floor(&initial, false))), 15),
+                        median_ms(
+                            || drop(black_box(sir_array_floor(&initial, true, None))),
+                            15,
+                        ),
+                        median_ms(
+                            || drop(black_box(sir_array_floor(&initial, false, None))),
+                            15,
+                        ),
+                        Some(warm),
                     ));
                 }
                 Err(e) => eprintln!("note: SIR x1000 floor disagrees, not timed: {e}"),
@@ -264,15 +296,27 @@ fn main() {
     }
     c.final_summary();
 
+    // "warm floor": the hand-written loop storing every value into memory
+    // a previous run already paged in. The engine, like the floor, stores
+    // into fresh memory here (the system allocator gives it back between
+    // runs); from Python the extension's allocator keeps it.
     println!("\nsingle run, stored everything (medians, one process):");
     println!(
-        "  {:<10} {:>10} {:>10} {:>8} {:>12} {:>12} {:>14}",
-        "model", "engine ms", "floor ms", "ratio", "engine ns/vs", "floor ns/vs", "compute-only ms"
+        "  {:<10} {:>10} {:>10} {:>8} {:>12} {:>12} {:>14} {:>14}",
+        "model",
+        "engine ms",
+        "floor ms",
+        "ratio",
+        "engine ns/vs",
+        "floor ns/vs",
+        "compute-only ms",
+        "warm floor ns/vs"
     );
-    for (label, cells, engine, floor, compute) in table {
+    for (label, cells, engine, floor, compute, warm) in table {
         let ns = |ms: f64| ms * 1e6 / cells as f64;
+        let warm = warm.map_or("-".to_string(), |w| format!("{:.2}", ns(w)));
         println!(
-            "  {label:<10} {engine:>10.3} {floor:>10.3} {:>7.1}x {:>12.2} {:>12.2} {compute:>14.3}",
+            "  {label:<10} {engine:>10.3} {floor:>10.3} {:>7.1}x {:>12.2} {:>12.2} {compute:>14.3} {warm:>14}",
             engine / floor,
             ns(engine),
             ns(floor),
