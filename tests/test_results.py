@@ -74,8 +74,8 @@ def test_to_pandas(results: simlin.Results) -> None:
 def test_to_pandas_frame_is_its_own_writable_copy(results: simlin.Results) -> None:
     df = results.to_pandas()
     first = results["teacup temperature"][0]
-    # pandas frames can be written to, in place; the block
-    # is the frame's own, so the results (read-only views) do not change.
+    # pandas frames can be written to in place; the block is the frame's
+    # own, so the results (read-only views) do not change.
     df.iloc[0, 0] = -1.0
     df.iat[8, 2] = -2.0
     df.fillna(0.0, inplace=True)

@@ -897,13 +897,16 @@ T: R, t9 ~~|",
         std::fs::remove_dir_all(&dir).ok();
     }
 
-    /// A constant read from a text cell is an error, as in Vensim (SDEverywhere's
-    /// directconst_invalidcell); the message names the cell, and for a CSV
-    /// file no sheet (it has one, unnamed).
+    /// A constant read from a text cell is an error, as in Vensim
+    /// (SDEverywhere's directconst_invalidcell); the message names the cell,
+    /// and for a CSV file no sheet (it has one, unnamed).
     #[test]
     fn a_text_constant_names_its_cell() {
         let dir = folder("textconst", &[("c.csv", ",,\n,1,2\n,3,TEXT\n")]);
-        let mdl = format!("B: b1, b2 ~~|\nC: c1, c2 ~~|\nc[B, C] = GET DIRECT CONSTANTS('c.csv', ',', 'B2') ~~|\n{TAIL}");
+        let mdl = format!(
+            "B: b1, b2 ~~|\nC: c1, c2 ~~|\n\
+             c[B, C] = GET DIRECT CONSTANTS('c.csv', ',', 'B2') ~~|\n{TAIL}"
+        );
         let err = parse_mdl_with_base(&mdl, Some(&dir)).expect_err("a text cell");
         assert_eq!(err.code(), "DATA_FILE");
         assert_eq!(err.variable(), Some("c"));
@@ -914,6 +917,7 @@ T: R, t9 ~~|",
         );
         std::fs::remove_dir_all(&dir).ok();
     }
+
     #[test]
     fn look_forward_steps_to_the_next_point() {
         let gf = table(vec![0.0, 2.0], vec![1.0, 3.0], Interp::LookForward);
