@@ -146,16 +146,9 @@ fn delay_n_order_must_be_known_at_init() {
         3.0,
         1.0,
     );
-    match CompiledModel::new(&p, None) {
-        Err(Error::Unsupported {
-            variable,
-            construct,
-        }) => {
-            assert_eq!(variable, "d");
-            assert!(construct.contains("'s'"), "{construct}");
-        }
-        other => panic!("expected Unsupported, got {other:?}"),
-    }
+    let (variable, construct) = refused(CompiledModel::new(&p, None), "delay_n");
+    assert_eq!(variable, "d");
+    assert!(construct.contains("'s'"), "{construct}");
 }
 
 /// Names shared with XMILE keep their XMILE meaning in XMILE projects:
@@ -397,16 +390,22 @@ fn a_lookup_read_without_an_input_is_refused() {
          INITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n",
     )
     .expect("loads");
-    match CompiledModel::new(&project, None) {
+    let (variable, construct) = refused(CompiledModel::new(&project, None), "tbl * 2");
+    assert_eq!(variable, "y");
+    assert!(construct.contains("'tbl' is a lookup"), "{construct}");
+    assert!(construct.contains("tbl(x)"), "{construct}");
+}
+
+/// The variable and construct of an `UNSUPPORTED` refusal; anything else
+/// (success or another error) fails the test, saying `what` was refused.
+fn refused<T>(result: crate::error::Result<T>, what: &str) -> (String, String) {
+    match result {
         Err(Error::Unsupported {
             variable,
             construct,
-        }) => {
-            assert_eq!(variable, "y");
-            assert!(construct.contains("'tbl' is a lookup"), "{construct}");
-            assert!(construct.contains("tbl(x)"), "{construct}");
-        }
-        other => panic!("expected a refusal, got {other:?}"),
+        }) => (variable, construct),
+        Err(other) => panic!("{what}: expected UNSUPPORTED, got {other:?}"),
+        Ok(_) => panic!("{what}: expected UNSUPPORTED, got a model"),
     }
 }
 
@@ -861,20 +860,12 @@ fn delay_conveyor_needs_a_lookup_profile() {
              INITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n"
         );
         let project = crate::load_mdl(&text).expect("loads");
-        match CompiledModel::new(&project, None) {
-            Err(Error::Unsupported {
-                variable,
-                construct,
-            }) => {
-                assert_eq!(variable, "out");
-                assert!(
-                    construct.contains("lookup") && construct.contains("DELAY"),
-                    "{construct}"
-                );
-            }
-            Err(other) => panic!("{profile}: expected a refusal, got {other:?}"),
-            Ok(_) => panic!("{profile}: expected a refusal, got a model"),
-        }
+        let (variable, construct) = refused(CompiledModel::new(&project, None), profile);
+        assert_eq!(variable, "out");
+        assert!(
+            construct.contains("lookup") && construct.contains("DELAY"),
+            "{construct}"
+        );
     }
 }
 
@@ -890,19 +881,12 @@ fn documented_functions_without_an_implementation_say_so() {
         );
         CompiledModel::new(&crate::load_mdl(&text).expect("loads"), None).map(|_| ())
     };
-    match run("SHIFT IF TRUE(x, 1, 1, 1, 0)") {
-        Err(Error::Unsupported {
-            variable,
-            construct,
-        }) => {
-            assert_eq!(variable, "y");
-            assert!(
-                construct.contains("Vensim function SHIFT IF TRUE"),
-                "{construct}"
-            );
-        }
-        other => panic!("expected UNSUPPORTED, got {other:?}"),
-    }
+    let (variable, construct) = refused(run("SHIFT IF TRUE(x, 1, 1, 1, 0)"), "SHIFT IF TRUE");
+    assert_eq!(variable, "y");
+    assert!(
+        construct.contains("Vensim function SHIFT IF TRUE"),
+        "{construct}"
+    );
     assert!(matches!(
         run("DELAY BATCH(x, 1, 1, 0, 0, 0)"),
         Err(Error::Unsupported { .. })
