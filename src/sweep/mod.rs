@@ -306,22 +306,7 @@ pub fn sweep(
     in_pool(opts.threads, || {
         job.run(&mut values, &mut failures, opts.engine, plan.batch)
     })?;
-    if progress.cancelled() {
-        return Err(Error::Cancelled);
-    }
-    if opts.on_error == OnError::Raise {
-        if let Some((row, f)) = failures
-            .iter()
-            .enumerate()
-            .find_map(|(r, f)| f.as_ref().map(|f| (r, f)))
-        {
-            return Err(Error::RunFailed {
-                row,
-                variable: f.variable.clone(),
-                time: f.time,
-            });
-        }
-    }
+    failed_sweep(&failures, opts, progress)?;
     if opts.reduce.is_some() {
         values = transpose(&values, n_runs, plan.outputs.len())?;
     }
@@ -339,35 +324,24 @@ pub fn sweep(
     })
 }
 
-/// Each chunk of [`sweep_each`] keeps at most about this many bytes of
-/// saved series.
+/// Each chunk of [`sweep_watched`] keeps at most about this many bytes of
+/// watched values.
 const EACH_CHUNK_BYTES: usize = 64 << 20;
 
 /// Run every row like [`sweep`] (no reduction: `opts.reduce` must be
 /// `None`), handing each run's saved series to `each(run, times, series)`
-/// as soon as its chunk of runs finishes (`series[t * outputs + o]`, the
-/// [`SweepResult`] order), so only one chunk's series are ever in memory.
-/// Returns the saved times and, per run, `each`'s answer (`None` for a run
-/// that failed, with [`OnError::Null`]).
+/// as soon as its batch of runs finishes (`series[t * outputs + o]`, the
+/// [`SweepResult`] order). A worker runs its batches one after another into
+/// one buffer of its own, so a batch's series are read back from cache and
+/// only a batch per worker is ever in memory. Returns the saved times and,
+/// per run, `each`'s answer (`None` for a run that failed, with
+/// [`OnError::Null`]).
 pub fn sweep_each<R: Send>(
     m: &CompiledModel,
     n_runs: usize,
     params: &[Param],
     opts: &SweepOptions,
     progress: &Progress,
-    each: impl Fn(usize, &[f64], &[f64]) -> R + Sync,
-) -> Result<(Vec<f64>, Vec<Option<R>>)> {
-    sweep_each_in(m, n_runs, params, opts, progress, EACH_CHUNK_BYTES, each)
-}
-
-/// [`sweep_each`] with chunks of about `chunk_bytes` of series.
-fn sweep_each_in<R: Send>(
-    m: &CompiledModel,
-    n_runs: usize,
-    params: &[Param],
-    opts: &SweepOptions,
-    progress: &Progress,
-    chunk_bytes: usize,
     each: impl Fn(usize, &[f64], &[f64]) -> R + Sync,
 ) -> Result<(Vec<f64>, Vec<Option<R>>)> {
     if opts.reduce.is_some() {
@@ -378,28 +352,53 @@ fn sweep_each_in<R: Send>(
     let plan = plan(m, n_runs, params, opts)?;
     let sink = Sink::new(None, &plan.times, plan.outputs.len())?;
     let job = Job::new(m, &plan, &sink, opts, progress);
-    let mut answers: Vec<Option<R>> = Vec::with_capacity(n_runs);
     let times = &plan.times;
     let per_run = job.per_run();
-    run_chunks(
-        job,
-        n_runs,
-        opts,
-        &plan,
-        chunk_bytes,
-        |first, out, failed| {
-            let chunk_answers: Vec<Option<R>> = (0..failed.len())
-                .into_par_iter()
-                .map(|r| {
-                    failed[r]
-                        .is_none()
-                        .then(|| each(first + r, times, &out[r * per_run..(r + 1) * per_run]))
-                })
-                .collect();
-            answers.extend(chunk_answers);
-        },
-    )?;
+    let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
+    let answers = in_pool(opts.threads, || {
+        job.run_handing(
+            &mut failures,
+            opts.engine,
+            plan.batch,
+            &|first, out, failed| {
+                (0..failed.len())
+                    .map(|r| {
+                        failed[r]
+                            .is_none()
+                            .then(|| each(first + r, times, &out[r * per_run..(r + 1) * per_run]))
+                    })
+                    .collect()
+            },
+        )
+    })??;
+    failed_sweep(&failures, opts, progress)?;
     Ok((plan.times, answers))
+}
+
+/// The error that ends a sweep whose runs have all been tried: it was
+/// cancelled, or (with [`OnError::Raise`]) its first failed row.
+fn failed_sweep(
+    failures: &[Option<RunFailure>],
+    opts: &SweepOptions,
+    progress: &Progress,
+) -> Result<()> {
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    if opts.on_error == OnError::Raise {
+        if let Some((row, f)) = failures
+            .iter()
+            .enumerate()
+            .find_map(|(r, f)| f.as_ref().map(|f| (r, f)))
+        {
+            return Err(Error::RunFailed {
+                row,
+                variable: f.variable.clone(),
+                time: f.time,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Run `job`'s rows chunk by chunk into one reused buffer of about
@@ -437,22 +436,7 @@ fn run_chunks(
             each_chunk(first, out, failed);
         }
     })?;
-    if progress.cancelled() {
-        return Err(Error::Cancelled);
-    }
-    if let Some((row, f)) = failures
-        .iter()
-        .enumerate()
-        .find_map(|(r, f)| f.as_ref().map(|f| (r, f)))
-    {
-        if opts.on_error == OnError::Raise {
-            return Err(Error::RunFailed {
-                row,
-                variable: f.variable.clone(),
-                time: f.time,
-            });
-        }
-    }
+    failed_sweep(&failures, opts, progress)?;
     Ok(failures)
 }
 
@@ -716,7 +700,6 @@ impl<'a> Job<'a> {
 
     fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
         let per_run = self.per_run();
-        let half = self.sink.per_run();
         let m = self.m;
         values
             .par_chunks_mut((W * per_run).max(1))
@@ -725,68 +708,155 @@ impl<'a> Job<'a> {
             .for_each_init(
                 || Lanes::<W>::new(m, self.grid).folding(),
                 |lanes, (batch, (out, failed))| {
-                    if self.progress.cancelled() {
-                        return;
-                    }
-                    let first = batch * W;
-                    let n = failed.len();
-                    let rows: Vec<_> = (first..first + n)
-                        .map(|r| self.bound.row(self.first_row + r))
-                        .collect();
-                    let inputs: Vec<LaneInputs<'_>> = rows
-                        .iter()
-                        .enumerate()
-                        .map(|(l, (values, tables))| LaneInputs {
-                            values,
-                            tables,
-                            seed: self.seed_of(first + l),
-                        })
-                        .collect();
-                    lanes.load(m, &inputs);
-                    lanes.initialize(m);
-                    let mut ti = 0;
-                    loop {
-                        if !lanes.stocks_finite() {
-                            let time = lanes.time();
-                            for (l, f) in failed.iter_mut().enumerate() {
-                                self.check_stocks(f, time, |s| lanes.value(s, l));
-                            }
-                        }
-                        if lanes.saves_now() && self.sink.needs(ti) {
-                            for l in 0..n {
-                                let run = &mut out[l * per_run..(l + 1) * per_run];
-                                self.sink.save(&mut run[..half], ti, |o| {
-                                    lanes.value(self.outputs[o], l)
-                                });
-                                if self.previous && ti == 0 {
-                                    self.sink.save(&mut run[half..], ti, |o| {
-                                        lanes.value(self.outputs[o], l)
-                                    });
-                                }
-                            }
-                        }
-                        if lanes.saves_now() {
-                            ti += 1;
-                        }
-                        if lanes.is_done() {
-                            break;
-                        }
-                        if self.previous && lanes.next_saves() && self.sink.needs(ti) {
-                            // The values one step before save `ti`.
-                            for l in 0..n {
-                                let run = &mut out[l * per_run..(l + 1) * per_run];
-                                self.sink.save(&mut run[half..], ti, |o| {
-                                    lanes.value(self.outputs[o], l)
-                                });
-                            }
-                        }
-                        lanes.step_once(m);
-                    }
-                    self.progress.done.fetch_add(n, Ordering::Relaxed);
+                    self.run_batch(lanes, batch * W, out, failed);
                 },
             );
     }
+
+    /// Execute the job's runs (`failures.len()` of them) batch by batch,
+    /// each worker into one buffer of its own reused from batch to batch,
+    /// so that a batch's values are still in cache when `each_batch(first
+    /// run, values, failures)` reads them; its answers in run order (none
+    /// for a batch skipped once the sweep is cancelled). Fails only if a
+    /// worker cannot allocate its buffer.
+    fn run_handing<R: Send>(
+        &self,
+        failures: &mut [Option<RunFailure>],
+        engine: Engine,
+        batch: usize,
+        each_batch: &EachBatch<'_, R>,
+    ) -> Result<Vec<R>> {
+        match engine {
+            Engine::Scalar => self.run_handing_w::<1, R>(failures, each_batch),
+            Engine::Batched => match batch {
+                1 => self.run_handing_w::<1, R>(failures, each_batch),
+                2 => self.run_handing_w::<2, R>(failures, each_batch),
+                4 => self.run_handing_w::<4, R>(failures, each_batch),
+                32 => self.run_handing_w::<32, R>(failures, each_batch),
+                64 => self.run_handing_w::<64, R>(failures, each_batch),
+                8 => self.run_handing_w::<8, R>(failures, each_batch),
+                _ => self.run_handing_w::<16, R>(failures, each_batch),
+            },
+        }
+    }
+
+    fn run_handing_w<const W: usize, R: Send>(
+        &self,
+        failures: &mut [Option<RunFailure>],
+        each_batch: &EachBatch<'_, R>,
+    ) -> Result<Vec<R>> {
+        let per_run = self.per_run();
+        let m = self.m;
+        let no_memory: Mutex<Option<Error>> = Mutex::new(None);
+        let answers: Vec<Vec<R>> = failures
+            .par_chunks_mut(W)
+            .enumerate()
+            .map_init(
+                || (Lanes::<W>::new(m, self.grid).folding(), Vec::new()),
+                |(lanes, buffer), (batch, failed)| {
+                    let need = failed.len() * per_run;
+                    if buffer.len() < need {
+                        match crate::error::zeros(need, &format!("{W} runs x {per_run} values")) {
+                            Ok(b) => *buffer = b,
+                            Err(e) => {
+                                // The sweep fails with this error: stop the
+                                // other workers rather than run in vain.
+                                self.progress.cancel();
+                                if let Ok(mut slot) = no_memory.lock() {
+                                    slot.get_or_insert(e);
+                                }
+                                return Vec::new();
+                            }
+                        }
+                    }
+                    let out = &mut buffer[..need];
+                    if !self.run_batch(lanes, batch * W, out, failed) {
+                        return Vec::new();
+                    }
+                    each_batch(batch * W, out, failed)
+                },
+            )
+            .collect();
+        if let Some(e) = no_memory.into_inner().ok().flatten() {
+            return Err(e);
+        }
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// Execute the job's runs `first..first + failed.len()` into `out`
+    /// (`per_run()` values each) on `lanes`; false if the sweep was
+    /// cancelled before it began.
+    fn run_batch<const W: usize>(
+        &self,
+        lanes: &mut Lanes<W>,
+        first: usize,
+        out: &mut [f64],
+        failed: &mut [Option<RunFailure>],
+    ) -> bool {
+        if self.progress.cancelled() {
+            return false;
+        }
+        let per_run = self.per_run();
+        let half = self.sink.per_run();
+        let m = self.m;
+        let n = failed.len();
+        let rows: Vec<_> = (first..first + n)
+            .map(|r| self.bound.row(self.first_row + r))
+            .collect();
+        let inputs: Vec<LaneInputs<'_>> = rows
+            .iter()
+            .enumerate()
+            .map(|(l, (values, tables))| LaneInputs {
+                values,
+                tables,
+                seed: self.seed_of(first + l),
+            })
+            .collect();
+        lanes.load(m, &inputs);
+        lanes.initialize(m);
+        let mut ti = 0;
+        loop {
+            if !lanes.stocks_finite() {
+                let time = lanes.time();
+                for (l, f) in failed.iter_mut().enumerate() {
+                    self.check_stocks(f, time, |s| lanes.value(s, l));
+                }
+            }
+            if lanes.saves_now() && self.sink.needs(ti) {
+                for l in 0..n {
+                    let run = &mut out[l * per_run..(l + 1) * per_run];
+                    self.sink
+                        .save(&mut run[..half], ti, |o| lanes.value(self.outputs[o], l));
+                    if self.previous && ti == 0 {
+                        self.sink
+                            .save(&mut run[half..], ti, |o| lanes.value(self.outputs[o], l));
+                    }
+                }
+            }
+            if lanes.saves_now() {
+                ti += 1;
+            }
+            if lanes.is_done() {
+                break;
+            }
+            if self.previous && lanes.next_saves() && self.sink.needs(ti) {
+                // The values one step before save `ti`.
+                for l in 0..n {
+                    let run = &mut out[l * per_run..(l + 1) * per_run];
+                    self.sink
+                        .save(&mut run[half..], ti, |o| lanes.value(self.outputs[o], l));
+                }
+            }
+            lanes.step_once(m);
+        }
+        self.progress.done.fetch_add(n, Ordering::Relaxed);
+        true
+    }
 }
+
+/// What [`Job::run_handing`] calls with each batch it finishes: `(first
+/// run, values, failures)` to the batch's answers, one per run.
+type EachBatch<'f, R> = dyn Fn(usize, &[f64], &[Option<RunFailure>]) -> Vec<R> + Sync + 'f;
 
 /// Shared by [`params`]: one run's replacement tables.
 pub(crate) type TableInputs = Vec<(u32, Arc<GraphicalFunction>)>;

@@ -179,7 +179,7 @@ fn engines_batch_widths_and_threads_agree_exactly() {
 }
 
 #[test]
-fn runs_handed_out_chunk_by_chunk_equal_the_whole_sweep() {
+fn runs_handed_out_batch_by_batch_equal_the_whole_sweep() {
     let m = rich();
     let n = 29;
     let p = params(n);
@@ -191,17 +191,17 @@ fn runs_handed_out_chunk_by_chunk_equal_the_whole_sweep() {
     };
     let whole = sweep(&m, n, &p, &opts, &Progress::new()).expect("sweep");
     let per_run = whole.times.len() * whole.outputs.len();
-    // Chunks of 4 runs (the smallest, one batch), 8 runs, and everything.
-    for chunk_bytes in [1, 8 * per_run * 8, usize::MAX / 2] {
-        let (times, answers) = sweep_each_in(
-            &m,
-            n,
-            &p,
-            &opts,
-            &Progress::new(),
-            chunk_bytes,
-            |r, _, series| (r, bits(series)),
-        )
+    // Batches of 1, 4 and 16 runs (29 leaves a short last batch), on one
+    // worker (its buffer reused from batch to batch) and on two.
+    for (batch, threads) in [(1, 1), (4, 1), (4, 2), (16, 2)] {
+        let opts = SweepOptions {
+            batch,
+            threads: Some(threads),
+            ..opts.clone()
+        };
+        let (times, answers) = sweep_each(&m, n, &p, &opts, &Progress::new(), |r, _, series| {
+            (r, bits(series))
+        })
         .expect("sweep_each");
         assert_eq!(times, whole.times);
         assert_eq!(answers.len(), n);
@@ -211,7 +211,7 @@ fn runs_handed_out_chunk_by_chunk_equal_the_whole_sweep() {
             assert_eq!(
                 got,
                 bits(&whole.values[r * per_run..(r + 1) * per_run]),
-                "run {r}, chunks of {chunk_bytes} bytes"
+                "run {r}, batches of {batch} on {threads} threads"
             );
         }
     }

@@ -336,7 +336,7 @@ pub(crate) fn start_sweep(
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 match &runs {
                     Runs::Scored(m) if dominance => {
-                        // Periods per run as each chunk of runs finishes: the
+                        // Periods per run as each batch of runs finishes: the
                         // relative scores of all runs are never held at once.
                         let loops: Vec<(&str, usize)> = m
                             .structure
