@@ -293,6 +293,43 @@ def test_sweep_dominance_answers_when_balancing_takes_over(sir: simlin.Model) ->
         sir.sweep(params, ltm="relative", outputs=["Infectious"])
 
 
+def test_sweep_dominance_frames_have_the_same_columns_in_every_library(
+    sir: simlin.Model,
+) -> None:
+    params = pl.DataFrame({"id": ["a", "b", "c"], "Contact Infectivity": [0.3, 0.5, 0.1]})
+    named = sir.sweep(params, ltm="dominance", run_id="id")
+    assert named.schema == pl.Schema(
+        [
+            ("run", pl.String()),
+            ("partition", pl.Int64()),
+            ("start", pl.Float64()),
+            ("end", pl.Float64()),
+            ("loops", pl.List(pl.String())),
+        ]
+    )
+    # Run b's periods, as a single run gives them, under its id.
+    single = sir.run({"Contact Infectivity": 0.5}, ltm=True).dominant_loops()
+    assert named.filter(pl.col("run") == "b").drop("run").rows() == single.rows()
+    by_row = sir.sweep(params.drop("id"), ltm="dominance")
+    assert by_row.schema["run"] == pl.Int64
+    assert by_row["run"].to_list() == [("a", "b", "c").index(r) for r in named["run"]]
+    assert by_row.drop("run").equals(named.drop("run"))
+    frame = sir.sweep(params, ltm="dominance", run_id="id", to="pandas")
+    assert list(frame.columns) == named.columns
+    assert frame["run"].tolist() == named["run"].to_list()
+    assert frame["loops"].map(list).tolist() == named["loops"].to_list()
+    assert str(frame["partition"].dtype) == "int64"
+    np.testing.assert_array_equal(frame["end"].to_numpy(), named["end"].to_numpy())
+    pa = pytest.importorskip("pyarrow")
+    table = sir.sweep(params, ltm="dominance", run_id="id", to="arrow")
+    assert isinstance(table, pa.Table)
+    assert table.column("loops").to_pylist() == named["loops"].to_list()
+    assert table.column("run").to_pylist() == named["run"].to_list()
+    none = sir.sweep(params.head(0), ltm="dominance", run_id="id")
+    assert none.height == 0
+    assert none.schema == named.schema
+
+
 def test_stepwise_sim_scores_loops(sir: simlin.Model) -> None:
     whole = sir.run(ltm=True)
     with sir.simulate(ltm=True) as sim:

@@ -87,13 +87,11 @@ class SweepJob:
     def result(self) -> SweepFrame:
         """Wait and take the outputs (once), or raise the sweep's error."""
 
-    def dominance(
-        self,
-    ) -> tuple[bool, list[int], list[str], list[int], list[float], list[float], list[list[str]]]:
+    def dominance(self) -> SweepFrame:
         """Wait and take (once) each run's dominance periods (a sweep with ``ltm="dominance"``).
 
-        Returns whether run ids are strings, then columns: integer run ids
-        (or string ids), partition, start, end, loop ids.
+        Columns ``run`` (integer or string ids), ``partition``, ``start``,
+        ``end`` and ``loops`` (a list of loop ids per period).
         """
 
 @final
@@ -110,6 +108,9 @@ class SweepFrame:
 
     def numpy_column(self, index: int) -> tuple[ArrayView, list[str] | None]:
         """A column for NumPy: values (keys if categorical), and its categories."""
+
+    def object_column(self, index: int) -> list[str] | list[list[str]] | None:
+        """A string or list-of-strings column as Python objects; ``None`` for others."""
 
     def renamed(self, columns: dict[str, str], categories: dict[str, str]) -> SweepFrame:
         """The frame with columns and dictionary strings renamed."""

@@ -614,48 +614,23 @@ def _ltm_sweep(
     return out
 
 
-def _dominance_frame(columns: Any, kind: FrameKind) -> Any:
-    """Dominance periods (``run``, ``partition``, ``start``, ``end``, ``loops``) as ``kind``."""
-    str_runs, int_ids, str_ids, partition, start_t, end_t, loop_ids = columns
-    if kind == "polars":
-        import polars as pl
+def _dominance_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
+    """Dominance periods (``run``, ``partition``, ``start``, ``end``, ``loops``) as ``kind``.
 
-        return pl.DataFrame(
-            {
-                "run": pl.Series(str_ids, dtype=pl.String)
-                if str_runs
-                else pl.Series(int_ids, dtype=pl.Int64),
-                "partition": pl.Series(partition, dtype=pl.Int64),
-                "start": pl.Series(start_t, dtype=pl.Float64),
-                "end": pl.Series(end_t, dtype=pl.Float64),
-                "loops": pl.Series(loop_ids, dtype=pl.List(pl.String)),
-            }
-        )
-    if kind == "arrow":
-        import pyarrow as pa
-
-        return pa.table(
-            {
-                "run": pa.array(str_ids, pa.string())
-                if str_runs
-                else pa.array(int_ids, pa.int64()),
-                "partition": pa.array(partition, pa.int64()),
-                "start": pa.array(start_t, pa.float64()),
-                "end": pa.array(end_t, pa.float64()),
-                "loops": pa.array(loop_ids, pa.list_(pa.string())),
-            }
-        )
+    Polars and pyarrow read the native Arrow columns (``loops`` a list of
+    strings); pandas gets NumPy columns and Python objects for string run
+    ids and the loop lists.
+    """
+    if kind != "pandas":
+        return to_frame(frame, kind)
     import numpy as np
     import pandas as pd
 
-    return pd.DataFrame(
-        {
-            "run": pd.Series(str_ids, dtype=object)
-            if str_runs
-            else np.asarray(int_ids, dtype=np.int64),
-            "partition": np.asarray(partition, dtype=np.int64),
-            "start": np.asarray(start_t, dtype=np.float64),
-            "end": np.asarray(end_t, dtype=np.float64),
-            "loops": pd.Series(loop_ids, dtype=object),
-        }
-    )
+    data: dict[str, Any] = {}
+    for i, name in enumerate(frame.columns):
+        objects = frame.object_column(i)
+        if objects is not None:
+            data[name] = pd.Series(objects, dtype=object)
+        else:
+            data[name] = np.asarray(frame.numpy_column(i)[0])
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))

@@ -23,12 +23,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, StructArray, Utf8Array};
+use polars_arrow::array::{
+    Array, DictionaryArray, ListArray, PrimitiveArray, StructArray, Utf8Array,
+};
 use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, Field};
 use polars_arrow::ffi;
+use polars_arrow::offset::OffsetsBuffer;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyCapsule};
+use pyo3::types::{PyBytes, PyCapsule, PyList};
 use rayon::prelude::*;
 use simlin::loops::ltm::{dominant_periods_by, DominantPeriod};
 use simlin::sweep::{
@@ -453,32 +456,17 @@ impl PySweepJob {
     }
 
     /// Wait for the end of a sweep started with `ltm="dominance"` and
-    /// return (once) each run's periods of dominance as columns `(run ids,
-    /// partition, start, end, loop ids)`. Run ids are the row indices, or
-    /// the sweep's id column.
-    fn dominance(&self, py: Python<'_>) -> Result<DominanceColumns, BindError> {
+    /// return (once) each run's periods of dominance as a frame: `run`
+    /// (the row index, or the sweep's id column), `partition`, `start`,
+    /// `end` and `loops` (a list of loop ids per period).
+    fn dominance(&self, py: Python<'_>) -> Result<PySweepFrame, BindError> {
         let (outcome, run_ids) = self.take(py)?;
         let Outcome::Periods(periods) = outcome else {
             return Err(BindError::Argument(
                 "dominance() needs a sweep started with ltm='dominance'".into(),
             ));
         };
-        let mut cols = DominanceColumns::default();
-        cols.0 = matches!(run_ids, RunIds::Strings(_));
-        for (r, ps) in periods.into_iter().enumerate() {
-            for p in ps.into_iter().flatten() {
-                match &run_ids {
-                    RunIds::Index => cols.1.push(r as i64),
-                    RunIds::Ints(ids) => cols.1.push(ids[r]),
-                    RunIds::Strings(ids) => cols.2.push(ids[r].clone()),
-                }
-                cols.3.push(p.partition);
-                cols.4.push(p.start);
-                cols.5.push(p.end);
-                cols.6.push(p.loops);
-            }
-        }
-        Ok(cols)
+        py.detach(move || dominance_frame(&periods, &run_ids))
     }
 }
 
@@ -506,17 +494,68 @@ impl PySweepJob {
     }
 }
 
-/// What [`PySweepJob::dominance`] returns: whether run ids are strings,
-/// integer run ids (or string ids), partition, start, end, loop ids.
-type DominanceColumns = (
-    bool,
-    Vec<i64>,
-    Vec<String>,
-    Vec<usize>,
-    Vec<f64>,
-    Vec<f64>,
-    Vec<Vec<String>>,
-);
+/// Each run's dominance periods as Arrow columns, built in one pass: a
+/// list column made from Python lists of strings costs Polars about 4 us a
+/// row (35 ms for SIR's 2,000-run sweep, more than the sweep itself).
+fn dominance_frame(
+    periods: &[Option<Vec<DominantPeriod>>],
+    run_ids: &RunIds,
+) -> Result<PySweepFrame, BindError> {
+    let n: usize = periods.iter().flatten().map(Vec::len).sum();
+    let mut int_ids: Vec<i64> = Vec::with_capacity(n);
+    let mut str_ids: Vec<&str> = Vec::new();
+    let mut partition: Vec<i64> = Vec::with_capacity(n);
+    let (mut start, mut end) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut offsets: Vec<i64> = Vec::with_capacity(n + 1);
+    offsets.push(0);
+    let mut names: Vec<&str> = Vec::with_capacity(n);
+    for (r, ps) in periods.iter().enumerate() {
+        for p in ps.iter().flatten() {
+            match run_ids {
+                RunIds::Index => int_ids.push(r as i64),
+                RunIds::Ints(ids) => int_ids.push(ids[r]),
+                RunIds::Strings(ids) => str_ids.push(&ids[r]),
+            }
+            partition.push(p.partition as i64);
+            start.push(p.start);
+            end.push(p.end);
+            names.extend(p.loops.iter().map(String::as_str));
+            offsets.push(names.len() as i64);
+        }
+    }
+    let run = match run_ids {
+        RunIds::Strings(_) => Utf8Array::<i64>::from_slice(&str_ids).boxed(),
+        _ => PrimitiveArray::from_vec(int_ids).boxed(),
+    };
+    let offsets = OffsetsBuffer::try_from(offsets)
+        .map_err(|e| BindError::Internal(format!("dominance periods' offsets: {e}")))?;
+    let loops = ListArray::<i64>::try_new(
+        ListArray::<i64>::default_datatype(ArrowDataType::LargeUtf8),
+        offsets,
+        Utf8Array::<i64>::from_slice(&names).boxed(),
+        None,
+    )
+    .map_err(|e| BindError::Internal(format!("dominance periods' loops: {e}")))?;
+    Ok(PySweepFrame {
+        columns: vec![
+            ("run".into(), run, false),
+            (
+                "partition".into(),
+                PrimitiveArray::from_vec(partition).boxed(),
+                false,
+            ),
+            (
+                "start".into(),
+                PrimitiveArray::from_vec(start).boxed(),
+                false,
+            ),
+            ("end".into(), PrimitiveArray::from_vec(end).boxed(), false),
+            ("loops".into(), loops.boxed(), false),
+        ],
+        len: n,
+        failures: Vec::new(),
+    })
+}
 
 /// Unique strings and each input's index into them.
 fn dictionary(names: &[String]) -> (Vec<u32>, Vec<&str>) {
@@ -760,6 +799,42 @@ impl PySweepFrame {
             return Ok((ArrayView::new(PrimitiveArray::from_vec(nan).boxed())?, None));
         }
         Ok((ArrayView::new(array.clone())?, None))
+    }
+
+    /// Column `index` as Python objects when NumPy has no type for it: a
+    /// list of strings for a string column, of lists of strings for a list
+    /// column (a dominance frame's string run ids and loops); `None` for
+    /// any other column (read it with `numpy_column`).
+    fn object_column<'py>(
+        &self,
+        py: Python<'py>,
+        index: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let (_, array, _) = self.columns.get(index).ok_or_else(|| {
+            BindError::Argument(format!(
+                "column index {index} out of range ({} columns)",
+                self.columns.len()
+            ))
+        })?;
+        let any = array.as_any();
+        let list = if let Some(strings) = any.downcast_ref::<Utf8Array<i64>>() {
+            PyList::new(py, strings.values_iter())?
+        } else if let Some(lists) = any.downcast_ref::<ListArray<i64>>() {
+            let strings = lists
+                .values()
+                .as_any()
+                .downcast_ref::<Utf8Array<i64>>()
+                .ok_or_else(|| BindError::Internal("a list column not of strings".into()))?;
+            let rows = lists
+                .offsets()
+                .windows(2)
+                .map(|w| PyList::new(py, (w[0]..w[1]).map(|i| strings.value(i as usize))))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, rows)?
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(list))
     }
 
     /// The same frame with columns renamed (`columns`: old → new name) and
