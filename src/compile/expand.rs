@@ -25,7 +25,11 @@ pub struct Expander<'p> {
     project: &'p Project,
     pub arrays: ArrayInfo<'p>,
     counter: usize,
-    depth: usize,
+    /// The macros being expanded, outermost first, and the variable whose
+    /// equation called the outermost: a macro already on this stack is a
+    /// cycle of macros calling each other, reported under that variable.
+    calling: Vec<String>,
+    caller: String,
 }
 
 pub(crate) use crate::syntax::ast::{bin, call, var};
@@ -187,7 +191,8 @@ impl<'p> Expander<'p> {
             project,
             arrays: ArrayInfo::new(project),
             counter: 0,
-            depth: 0,
+            calling: Vec::new(),
+            caller: String::new(),
         }
     }
 
@@ -810,17 +815,30 @@ impl<'p> Expander<'p> {
                 ),
             });
         }
-        if self.depth >= MAX_MACRO_DEPTH {
+        if self.calling.is_empty() {
+            self.caller = owner_name.to_string();
+        }
+        if let Some(k) = self.calling.iter().position(|c| *c == m.name) {
+            let mut cycle = self.calling[k..].to_vec();
+            cycle.push(m.name.clone());
             return Err(Error::BadModule {
-                variable: owner_name.to_string(),
+                variable: self.caller.clone(),
                 message: format!(
-                    "macro '{}' is nested more than {MAX_MACRO_DEPTH} deep \
-                     (macros calling each other in a cycle?)",
+                    "macros {} call each other in a cycle; macros cannot be recursive",
+                    cycle.join(" -> ")
+                ),
+            });
+        }
+        if self.calling.len() >= MAX_MACRO_DEPTH {
+            return Err(Error::BadModule {
+                variable: self.caller.clone(),
+                message: format!(
+                    "macro '{}' is nested more than {MAX_MACRO_DEPTH} deep",
                     m.name
                 ),
             });
         }
-        self.depth += 1;
+        self.calling.push(m.name.clone());
         for (param, arg) in m.params.iter().zip(args) {
             Self::hidden(
                 out,
@@ -858,7 +876,7 @@ impl<'p> Expander<'p> {
             FlatKind::Aux,
             result,
         )?;
-        self.depth -= 1;
+        self.calling.pop();
         Ok(var(&rid))
     }
 }

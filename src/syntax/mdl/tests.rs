@@ -271,6 +271,35 @@ out = EXPRESSION MACRO(1, 2) ~~|
 /// defines `z`, the macro's output variable, per element like `y`. A long
 /// header goes on over `\` continuations (CRLF here, as Vensim saves).
 #[test]
+fn macros_calling_each_other_in_a_cycle_are_refused_under_the_callers_name() {
+    use crate::CompiledModel;
+    let text = model(
+        ":MACRO: F(a)
+F = G(a) + 1 ~~|
+:END OF MACRO:
+:MACRO: G(a)
+G = H(a) ~~|
+:END OF MACRO:
+:MACRO: H(a)
+H = F(a) * 2 ~~|
+:END OF MACRO:
+x = 1 + F(Time) ~~|
+",
+    );
+    let p = parse_mdl(&text).expect("parses");
+    match CompiledModel::new(&p, None) {
+        Err(Error::BadModule { variable, message }) => {
+            assert_eq!(variable, "x");
+            assert!(
+                message.contains("macros F -> G -> H -> F call each other in a cycle"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a BAD_MODULE error, got {:?}", other.err()),
+    }
+}
+
+#[test]
 fn macros_with_additional_outputs() {
     use crate::{CompiledModel, RunOptions};
     let text = model(
