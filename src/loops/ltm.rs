@@ -376,6 +376,25 @@ fn alone_dominant(scores: impl Iterator<Item = (usize, f64)>) -> Option<usize> {
     (max >= 0.5 && total - max < max).then_some(best)
 }
 
+/// Whether [`alone_dominant`] over `members` (ascending) is loop `c`,
+/// computed without a data-dependent branch per loop: a sweep asks at
+/// every step of every run. The same test bit for bit: the total sums the
+/// finite nonzero magnitudes in member order (a left-out one adds 0), and
+/// `c` is the largest, ties going to the smaller index.
+#[inline]
+fn still_alone(c: usize, members: &[usize], relative: &impl Fn(usize) -> f64) -> bool {
+    let magnitude = |s: f64| if s.is_finite() { s.abs() } else { 0.0 };
+    let max = magnitude(relative(c));
+    let mut total = 0.0f64;
+    let mut beaten = false;
+    for &i in members {
+        let a = magnitude(relative(i));
+        total += a;
+        beaten |= a > max || (a == max && i < c);
+    }
+    !beaten && max >= 0.5 && total - max < max
+}
+
 /// [`dominant_set`] into `set`, with a scratch buffer: both are kept by the
 /// caller between times, so a run's thousands of saved times allocate
 /// nothing.
@@ -449,16 +468,115 @@ pub fn dominant_periods_by<S: AsRef<str>>(
     times: &[f64],
     relative: impl Fn(usize, usize) -> f64,
 ) -> Vec<DominantPeriod> {
-    let mut partitions: Vec<usize> = loops.iter().map(|l| l.1).collect();
-    partitions.sort_unstable();
-    partitions.dedup();
-    let mut out = Vec::new();
-    for p in partitions {
-        let members: Vec<usize> = (0..loops.len()).filter(|&i| loops[i].1 == p).collect();
-        let close = |set: &[usize], from: usize, to: usize, out: &mut Vec<DominantPeriod>| {
-            if !set.is_empty() {
+    let plan = DominancePlan::new(loops);
+    let mut tracker = DominanceTracker::new(&plan);
+    for t in 0..times.len() {
+        tracker.observe(&plan, |l| relative(l, t));
+    }
+    tracker.finish(&plan, loops, times)
+}
+
+/// The partitions of loops given as `(id, partition)` and each one's
+/// loops, shared by the [`DominanceTracker`]s of a sweep's runs.
+pub struct DominancePlan {
+    partitions: Vec<(usize, Vec<usize>)>,
+}
+
+impl DominancePlan {
+    pub fn new<S>(loops: &[(S, usize)]) -> DominancePlan {
+        let mut ids: Vec<usize> = loops.iter().map(|l| l.1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let partitions = ids
+            .into_iter()
+            .map(|p| (p, (0..loops.len()).filter(|&i| loops[i].1 == p).collect()))
+            .collect();
+        DominancePlan { partitions }
+    }
+}
+
+/// [`dominant_periods_by`] one saved time after another: a sweep folds
+/// each run's relative scores into one as the run goes
+/// ([`crate::sweep::sweep_fold`]), storing no series.
+pub struct DominanceTracker {
+    /// Per partition of the plan, in its order.
+    partitions: Vec<PartitionTracker>,
+    /// Saved times observed so far.
+    seen: usize,
+}
+
+/// One partition's state: the current period's dominant set and first
+/// saved index, and the periods already closed (from, to, set).
+struct PartitionTracker {
+    /// The current set's loop when it is one loop (the common case,
+    /// checked at each time without touching the set), else `usize::MAX`.
+    alone: usize,
+    current: Vec<usize>,
+    from: usize,
+    closed: Vec<(usize, usize, Vec<usize>)>,
+    /// Kept between times, so that thousands of saved times allocate
+    /// nothing: the scores at this time, a sort buffer, the new set.
+    scores: Vec<(usize, f64)>,
+    scratch: Vec<(usize, f64)>,
+    set: Vec<usize>,
+}
+
+impl DominanceTracker {
+    pub fn new(plan: &DominancePlan) -> DominanceTracker {
+        let partitions = plan
+            .partitions
+            .iter()
+            .map(|_| PartitionTracker {
+                alone: usize::MAX,
+                current: Vec::new(),
+                from: 0,
+                closed: Vec::new(),
+                scores: Vec::new(),
+                scratch: Vec::new(),
+                set: Vec::new(),
+            })
+            .collect();
+        DominanceTracker {
+            partitions,
+            seen: 0,
+        }
+    }
+
+    /// The next saved time: `relative(loop)` is each loop's relative score.
+    #[inline]
+    pub fn observe(&mut self, plan: &DominancePlan, relative: impl Fn(usize) -> f64) {
+        let t = self.seen;
+        self.seen += 1;
+        for (part, (_, members)) in self.partitions.iter_mut().zip(&plan.partitions) {
+            // Most times one loop keeps dominating on its own: checked with
+            // one pass over the scores, before gathering them for the
+            // general rule (a sweep's every-step dominance spends most of
+            // its scoring time here otherwise).
+            if part.alone != usize::MAX && still_alone(part.alone, members, &relative) {
+                continue;
+            }
+            part.change(t, members, &relative);
+        }
+    }
+
+    /// The periods (partition-major, then by time) over `times`, the saved
+    /// times observed; a period whose set is empty (every score 0) is left
+    /// out.
+    pub fn finish<S: AsRef<str>>(
+        self,
+        plan: &DominancePlan,
+        loops: &[(S, usize)],
+        times: &[f64],
+    ) -> Vec<DominantPeriod> {
+        let mut out = Vec::new();
+        for (part, &(partition, _)) in self.partitions.into_iter().zip(&plan.partitions) {
+            let last = (self.seen > 0).then(|| (part.from, self.seen - 1, part.current));
+            for (from, to, set) in part.closed.into_iter().chain(last) {
+                if set.is_empty() {
+                    continue;
+                }
                 out.push(DominantPeriod {
-                    partition: p,
+                    partition,
                     start: times[from],
                     end: times[to],
                     loops: set
@@ -467,37 +585,79 @@ pub fn dominant_periods_by<S: AsRef<str>>(
                         .collect(),
                 });
             }
-        };
-        let mut scores: Vec<(usize, f64)> = Vec::with_capacity(members.len());
-        let mut scratch = Vec::with_capacity(members.len());
-        // The current period's set and where it began; the set at `t`.
-        let (mut current, mut from) = (Vec::new(), 0);
-        let mut set = Vec::new();
-        for t in 0..times.len() {
-            // Most times one loop keeps dominating on its own: checked with
-            // one pass over the scores, before gathering them for the
-            // general rule (a sweep's every-step dominance spends most of
-            // its scoring time here otherwise).
-            if t > 0
-                && current.len() == 1
-                && alone_dominant(members.iter().map(|&i| (i, relative(i, t)))) == Some(current[0])
-            {
-                continue;
-            }
-            scores.clear();
-            scores.extend(members.iter().map(|&i| (i, relative(i, t))));
-            dominant_set_into(&scores, &mut scratch, &mut set);
-            if t == 0 {
-                std::mem::swap(&mut current, &mut set);
-            } else if current != set {
-                close(&current, from, t - 1, &mut out);
-                std::mem::swap(&mut current, &mut set);
-                from = t;
-            }
         }
-        if !times.is_empty() {
-            close(&current, from, times.len() - 1, &mut out);
-        }
+        out
     }
-    out
+}
+
+impl PartitionTracker {
+    /// The general rule at saved index `t`: the set now, closing the
+    /// current period if it differs.
+    #[inline(never)]
+    fn change(&mut self, t: usize, members: &[usize], relative: &impl Fn(usize) -> f64) {
+        self.scores.clear();
+        self.scores
+            .extend(members.iter().map(|&i| (i, relative(i))));
+        dominant_set_into(&self.scores, &mut self.scratch, &mut self.set);
+        if t == 0 {
+            std::mem::swap(&mut self.current, &mut self.set);
+        } else if self.current != self.set {
+            let ended = std::mem::replace(&mut self.current, std::mem::take(&mut self.set));
+            self.closed.push((self.from, t - 1, ended));
+            self.from = t;
+        }
+        self.alone = match self.current[..] {
+            [only] => only,
+            _ => usize::MAX,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{alone_dominant, still_alone};
+
+    #[test]
+    fn the_branch_free_check_agrees_with_the_general_one() {
+        // Scores with ties, zeros, NaN and infinities, from a fixed
+        // pseudo-random stream: every loop as the candidate.
+        let pool = [
+            0.0,
+            0.5,
+            -0.5,
+            0.25,
+            -0.25,
+            0.7,
+            -0.3,
+            1.0,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            0.4999999999999999,
+            0.5000000000000001,
+            0.1,
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut agreed = 0;
+        for case in 0..20_000 {
+            let n = 1 + case % 5;
+            let scores: Vec<f64> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    pool[(x % pool.len() as u64) as usize]
+                })
+                .collect();
+            let members: Vec<usize> = (0..n).collect();
+            let general = alone_dominant(members.iter().map(|&i| (i, scores[i])));
+            for c in 0..n {
+                let fast = still_alone(c, &members, &|i| scores[i]);
+                assert_eq!(fast, general == Some(c), "{scores:?}, loop {c}");
+                agreed += usize::from(fast);
+            }
+        }
+        // The stream reaches the interesting answer often.
+        assert!(agreed > 1_000, "{agreed}");
+    }
 }

@@ -18,7 +18,8 @@ use super::score::Scorer;
 use crate::error::Result;
 use crate::sweep::sink::Sink;
 use crate::sweep::{
-    self, sweep_watched, Engine, Param, Progress, Reduce, SweepOptions, SweepResult, WatchedChunk,
+    self, sweep_watched, Engine, Fold, Param, Progress, Reduce, SweepOptions, SweepResult,
+    WatchedChunk,
 };
 
 /// Points per parallel task of the score pass (a multiple of its 16 lanes).
@@ -193,6 +194,34 @@ impl LtmModel {
             },
         )?;
         Ok((times, answers))
+    }
+}
+
+impl LtmModel {
+    /// Sweep with loop scores folding each run's scores at each saved time
+    /// into a state of its own (see [`crate::sweep::Fold`]): as
+    /// [`crate::sweep::sweep_fold`] of the model compiled with them, which
+    /// stores no series; scored pointwise, each run's series is folded as
+    /// its chunk of runs is scored. The states are the same either way.
+    pub fn sweep_fold<S: Send>(
+        &self,
+        n_runs: usize,
+        params: &[Param],
+        opts: &SweepOptions,
+        progress: &Progress,
+        fold: &impl Fold<S>,
+    ) -> Result<(Vec<f64>, Vec<Option<S>>)> {
+        let Some(pw) = self.pointwise_for(opts) else {
+            return sweep::sweep_fold(&*self.compiled()?, n_runs, params, opts, progress, fold);
+        };
+        let n_out = pw.outputs.len();
+        self.sweep_each(n_runs, params, opts, progress, |run, times, series| {
+            let mut state = fold.init(run);
+            for t in 0..times.len() {
+                fold.step(&mut state, &series[t * n_out..(t + 1) * n_out]);
+            }
+            state
+        })
     }
 }
 

@@ -375,6 +375,40 @@ pub fn sweep_each<R: Send>(
     Ok((plan.times, answers))
 }
 
+/// Run every row like [`sweep`] (no reduction: `opts.reduce` must be
+/// `None`), folding each run's outputs at each saved time into a state of
+/// its own as the run goes (see [`Fold`]), so no series is stored at all.
+/// Returns the saved times and each run's final state (`None` for a run
+/// that failed, with [`OnError::Null`]).
+pub fn sweep_fold<S: Send>(
+    m: &CompiledModel,
+    n_runs: usize,
+    params: &[Param],
+    opts: &SweepOptions,
+    progress: &Progress,
+    fold: &impl Fold<S>,
+) -> Result<(Vec<f64>, Vec<Option<S>>)> {
+    if opts.reduce.is_some() {
+        return Err(Error::BadSweep {
+            message: "a sweep folding each run's series takes no reduction".into(),
+        });
+    }
+    let plan = plan(m, n_runs, params, opts)?;
+    let sink = Sink::new(None, &plan.times, plan.outputs.len())?;
+    let job = Job::new(m, &plan, &sink, opts, progress);
+    let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
+    let states = in_pool(opts.threads, || {
+        job.run_folding(&mut failures, opts.engine, plan.batch, fold)
+    })?;
+    failed_sweep(&failures, opts, progress)?;
+    let states = states
+        .into_iter()
+        .zip(&failures)
+        .map(|(s, f)| s.filter(|_| f.is_none()))
+        .collect();
+    Ok((plan.times, states))
+}
+
 /// The error that ends a sweep whose runs have all been tried: it was
 /// cancelled, or (with [`OnError::Raise`]) its first failed row.
 fn failed_sweep(
@@ -793,11 +827,35 @@ impl<'a> Job<'a> {
         out: &mut [f64],
         failed: &mut [Option<RunFailure>],
     ) -> bool {
+        let per_run = self.per_run();
+        let half = self.sink.per_run();
+        self.run_batch_saving(lanes, first, failed, |lanes, l, ti, previous| {
+            let run = &mut out[l * per_run..(l + 1) * per_run];
+            let into = if previous {
+                &mut run[half..]
+            } else {
+                &mut run[..half]
+            };
+            self.sink
+                .save(into, ti, |o| lanes.value(self.outputs[o], l));
+        })
+    }
+
+    /// Execute the job's runs `first..first + failed.len()` on `lanes`,
+    /// calling `save(lanes, lane, saved index, previous)` where a run's
+    /// outputs are kept: at each saved time the sink needs, and (with
+    /// `previous`) one step before it. False if the sweep was cancelled
+    /// before it began.
+    fn run_batch_saving<const W: usize>(
+        &self,
+        lanes: &mut Lanes<W>,
+        first: usize,
+        failed: &mut [Option<RunFailure>],
+        mut save: impl FnMut(&Lanes<W>, usize, usize, bool),
+    ) -> bool {
         if self.progress.cancelled() {
             return false;
         }
-        let per_run = self.per_run();
-        let half = self.sink.per_run();
         let m = self.m;
         let n = failed.len();
         let rows: Vec<_> = (first..first + n)
@@ -824,12 +882,9 @@ impl<'a> Job<'a> {
             }
             if lanes.saves_now() && self.sink.needs(ti) {
                 for l in 0..n {
-                    let run = &mut out[l * per_run..(l + 1) * per_run];
-                    self.sink
-                        .save(&mut run[..half], ti, |o| lanes.value(self.outputs[o], l));
+                    save(lanes, l, ti, false);
                     if self.previous && ti == 0 {
-                        self.sink
-                            .save(&mut run[half..], ti, |o| lanes.value(self.outputs[o], l));
+                        save(lanes, l, ti, true);
                     }
                 }
             }
@@ -842,15 +897,102 @@ impl<'a> Job<'a> {
             if self.previous && lanes.next_saves() && self.sink.needs(ti) {
                 // The values one step before save `ti`.
                 for l in 0..n {
-                    let run = &mut out[l * per_run..(l + 1) * per_run];
-                    self.sink
-                        .save(&mut run[half..], ti, |o| lanes.value(self.outputs[o], l));
+                    save(lanes, l, ti, true);
                 }
             }
             lanes.step_once(m);
         }
         self.progress.done.fetch_add(n, Ordering::Relaxed);
         true
+    }
+
+    /// Execute the job's runs (`failures.len()` of them) batch by batch,
+    /// folding each run's outputs at each saved time into a state of its
+    /// own (`init(run)`, then `fold(state, value of output o)`) instead of
+    /// storing them; the states in run order, `None` for a batch skipped
+    /// once the sweep is cancelled.
+    fn run_folding<S: Send, F: Fold<S>>(
+        &self,
+        failures: &mut [Option<RunFailure>],
+        engine: Engine,
+        batch: usize,
+        fold: &F,
+    ) -> Vec<Option<S>> {
+        match engine {
+            Engine::Scalar => self.run_folding_w::<1, S, F>(failures, fold),
+            Engine::Batched => match batch {
+                1 => self.run_folding_w::<1, S, F>(failures, fold),
+                2 => self.run_folding_w::<2, S, F>(failures, fold),
+                4 => self.run_folding_w::<4, S, F>(failures, fold),
+                32 => self.run_folding_w::<32, S, F>(failures, fold),
+                64 => self.run_folding_w::<64, S, F>(failures, fold),
+                8 => self.run_folding_w::<8, S, F>(failures, fold),
+                _ => self.run_folding_w::<16, S, F>(failures, fold),
+            },
+        }
+    }
+
+    fn run_folding_w<const W: usize, S: Send, F: Fold<S>>(
+        &self,
+        failures: &mut [Option<RunFailure>],
+        fold: &F,
+    ) -> Vec<Option<S>> {
+        let m = self.m;
+        let n_out = self.outputs.len();
+        let states: Vec<Vec<Option<S>>> = failures
+            .par_chunks_mut(W)
+            .enumerate()
+            .map_init(
+                || (Lanes::<W>::new(m, self.grid).folding(), Vec::new()),
+                |(lanes, row), (batch, failed)| {
+                    let first = batch * W;
+                    let n = failed.len();
+                    let mut states: Vec<S> = (first..first + n).map(|r| fold.init(r)).collect();
+                    // A saved time's outputs, lane-major: each output's
+                    // register read once, each lane's values side by side,
+                    // gathered when the first lane is saved (`save` visits
+                    // the lanes in order; a fold keeps no previous values).
+                    row.resize(W * n_out, 0.0);
+                    let ran = self.run_batch_saving(lanes, first, failed, |lanes, l, _, _| {
+                        if l == 0 {
+                            for (o, &slot) in self.outputs.iter().enumerate() {
+                                for (k, &v) in lanes.lanes_of(slot).iter().enumerate() {
+                                    row[k * n_out + o] = v;
+                                }
+                            }
+                        }
+                        fold.step(&mut states[l], &row[l * n_out..(l + 1) * n_out]);
+                    });
+                    if !ran {
+                        return failed.iter().map(|_| None).collect();
+                    }
+                    states.into_iter().map(Some).collect()
+                },
+            )
+            .collect();
+        states.into_iter().flatten().collect()
+    }
+}
+
+/// How [`sweep_fold`] folds each run's outputs: `init(run)` makes a run's
+/// state, `step(state, values)` takes one saved time, `values[o]` being
+/// output `o` then. Implemented for a pair of closures `(init, step)`.
+pub trait Fold<S>: Sync {
+    fn init(&self, run: usize) -> S;
+    fn step(&self, state: &mut S, values: &[f64]);
+}
+
+impl<S, I, F> Fold<S> for (I, F)
+where
+    I: Fn(usize) -> S + Sync,
+    F: Fn(&mut S, &[f64]) + Sync,
+{
+    fn init(&self, run: usize) -> S {
+        (self.0)(run)
+    }
+
+    fn step(&self, state: &mut S, values: &[f64]) {
+        (self.1)(state, values)
     }
 }
 

@@ -179,6 +179,54 @@ fn engines_batch_widths_and_threads_agree_exactly() {
 }
 
 #[test]
+fn runs_folded_as_they_go_see_the_whole_sweeps_values() {
+    let m = rich();
+    let n = 29;
+    let p = params(n);
+    let opts = SweepOptions {
+        outputs: Some(all_outputs()),
+        seed: 3,
+        batch: 4,
+        on_error: OnError::Null,
+        ..SweepOptions::default()
+    };
+    let whole = sweep(&m, n, &p, &opts, &Progress::new()).expect("sweep");
+    let n_out = whole.outputs.len();
+    let per_run = whole.times.len() * n_out;
+    // The fold keeps every value it is shown, in order, with its run.
+    let init = |run: usize| (run, Vec::new());
+    let step = |s: &mut (usize, Vec<f64>), values: &[f64]| {
+        assert_eq!(values.len(), n_out);
+        s.1.extend_from_slice(values);
+    };
+    for (batch, threads) in [(1, 1), (4, 2), (16, 2)] {
+        let opts = SweepOptions {
+            batch,
+            threads: Some(threads),
+            ..opts.clone()
+        };
+        let (times, states) =
+            sweep_fold(&m, n, &p, &opts, &Progress::new(), &(init, step)).expect("sweep_fold");
+        assert_eq!(times, whole.times);
+        assert_eq!(states.len(), n);
+        for (r, s) in states.into_iter().enumerate() {
+            let (run, seen) = s.expect("no run fails");
+            assert_eq!(run, r);
+            assert_eq!(
+                bits(&seen),
+                bits(&whole.values[r * per_run..(r + 1) * per_run]),
+                "run {r}, batches of {batch} on {threads} threads"
+            );
+        }
+    }
+    let reduced = SweepOptions {
+        reduce: Some(Reduce::Final),
+        ..opts
+    };
+    assert!(sweep_fold(&m, n, &p, &reduced, &Progress::new(), &(init, step)).is_err());
+}
+
+#[test]
 fn runs_handed_out_batch_by_batch_equal_the_whole_sweep() {
     let m = rich();
     let n = 29;
@@ -475,6 +523,42 @@ fn a_failing_run_is_reported_or_nulled_without_touching_the_others() {
         assert_eq!(s_final[1], 1.0 + 3.0);
         assert_eq!(s_final[3], 1.0 + 1.5);
     }
+}
+
+#[test]
+fn folded_and_handed_out_sweeps_skip_failed_runs_or_raise() {
+    let project = load_xmile(FRAGILE).expect("parses");
+    let m = CompiledModel::new(&project, None).expect("compiles");
+    let p = vec![Param {
+        name: "divisor".into(),
+        values: ParamValues::Numbers(vec![1.0, 2.0, 0.0, 4.0, 0.0]),
+    }];
+    let init = |_: usize| 0usize;
+    let step = |k: &mut usize, _: &[f64]| *k += 1;
+    let nulled = SweepOptions {
+        on_error: OnError::Null,
+        ..SweepOptions::default()
+    };
+    let (times, states) =
+        sweep_fold(&m, 5, &p, &nulled, &Progress::new(), &(init, step)).expect("sweep_fold");
+    let saved = Some(times.len());
+    assert_eq!(states, vec![saved, saved, None, saved, None]);
+    let (_, answers) =
+        sweep_each(&m, 5, &p, &nulled, &Progress::new(), |r, _, _| r).expect("sweep_each");
+    assert_eq!(answers, vec![Some(0), Some(1), None, Some(3), None]);
+    let raised = sweep_fold(
+        &m,
+        5,
+        &p,
+        &SweepOptions::default(),
+        &Progress::new(),
+        &(init, step),
+    );
+    assert!(matches!(raised, Err(Error::RunFailed { row: 2, .. })));
+    let cancelled = Progress::new();
+    cancelled.cancel();
+    let e = sweep_fold(&m, 5, &p, &nulled, &cancelled, &(init, step));
+    assert!(matches!(e, Err(Error::Cancelled)));
 }
 
 #[test]

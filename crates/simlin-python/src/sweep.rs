@@ -33,7 +33,7 @@ use polars_arrow::offset::OffsetsBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyList};
 use rayon::prelude::*;
-use simlin::loops::ltm::{dominant_periods_by, DominantPeriod};
+use simlin::loops::ltm::{DominancePlan, DominanceTracker, DominantPeriod};
 use simlin::sweep::{
     int_key_seed, str_key_seed, sweep, Engine, OnError, Param, ParamValues, Progress, Reduce,
     SweepOptions, SweepResult,
@@ -339,19 +339,28 @@ pub(crate) fn start_sweep(
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 match &runs {
                     Runs::Scored(m) if dominance => {
-                        // Periods per run as each batch of runs finishes: the
-                        // relative scores of all runs are never held at once.
+                        // Each run's relative scores are folded into its
+                        // periods as the run goes: no run's scores are held.
                         let loops: Vec<(&str, usize)> = m
                             .structure
                             .loops
                             .iter()
                             .map(|l| (l.id.as_str(), l.partition))
                             .collect();
-                        let n_l = loops.len();
-                        m.sweep_each(n_runs, &params, &opts, &p, |_, times, series| {
-                            dominant_periods_by(&loops, times, |l, t| series[t * n_l + l])
-                        })
-                        .map(|(_, periods)| Outcome::Periods(periods))
+                        let plan = DominancePlan::new(&loops);
+                        let init = |_: usize| DominanceTracker::new(&plan);
+                        let step =
+                            |d: &mut DominanceTracker, rel: &[f64]| d.observe(&plan, |l| rel[l]);
+                        m.sweep_fold(n_runs, &params, &opts, &p, &(init, step)).map(
+                            |(times, states)| {
+                                Outcome::Periods(
+                                    states
+                                        .into_iter()
+                                        .map(|d| d.map(|d| d.finish(&plan, &loops, &times)))
+                                        .collect(),
+                                )
+                            },
+                        )
                     }
                     Runs::Scored(m) => m.sweep(n_runs, &params, &opts, &p).map(Outcome::Series),
                     Runs::Plain(c) => sweep(c, n_runs, &params, &opts, &p).map(Outcome::Series),
