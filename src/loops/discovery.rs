@@ -129,7 +129,7 @@ fn discover_with(
         let mut loops = Found::default();
         let mut steps = 0;
         for &start in &stocks {
-            steps += scratch.search(g, prunes, start, &mut loops) + 1;
+            steps += scratch.search(g, start, &mut loops) + 1;
         }
         (loops, steps)
     };
@@ -155,13 +155,13 @@ fn discover_with(
                 chunk
                     .par_iter()
                     .map_init(
-                        || (Scratch::new(n), Sorted::default()),
+                        || (Scratch::new(prunes), Sorted::default()),
                         |scratch, t| search_time(scratch, row_of(t)),
                     )
                     .collect()
             },
             || {
-                let mut scratch = (Scratch::new(n), Sorted::default());
+                let mut scratch = (Scratch::new(prunes), Sorted::default());
                 chunk
                     .iter()
                     .map(|t| search_time(&mut scratch, row_of(t)))
@@ -251,16 +251,14 @@ fn parallel<R: Send>(par: impl FnOnce() -> R + Send, seq: impl FnOnce() -> R) ->
 }
 
 /// One saved time's out-links, each variable's by decreasing |score|, in
-/// one array (`start[v]..start[v + 1]`): a search reads them in a tight
-/// loop, so they are packed rather than a vector per variable. A thread
-/// refills one for each time it searches, keeping the capacity.
+/// one array (`start[v]..start[v + 1]`) of (target, |score|): a search
+/// reads them in a tight loop, so they are packed rather than a vector per
+/// variable. A thread refills one for each time it searches, keeping the
+/// capacity.
 #[derive(Default)]
 struct Sorted {
     start: Vec<usize>,
-    to: Vec<u32>,
-    score: Vec<f64>,
-    /// One variable's links while they are sorted.
-    scratch: Vec<(u32, f64)>,
+    edges: Vec<(u32, f64)>,
 }
 
 impl Sorted {
@@ -268,32 +266,23 @@ impl Sorted {
     /// time; links scoring 0 or not finite are left out (no strongest path
     /// goes through them). Ties keep the links' listed order.
     fn fill(&mut self, out: &OutLinks, score_of: impl Fn(usize) -> f64) {
-        let Sorted {
-            start,
-            to,
-            score,
-            scratch: e,
-        } = self;
+        let Sorted { start, edges } = self;
         start.clear();
-        to.clear();
-        score.clear();
+        edges.clear();
         start.push(0);
         for w in out.start.windows(2) {
-            e.clear();
-            e.extend(
+            let from = edges.len();
+            edges.extend(
                 out.edges[w[0]..w[1]]
                     .iter()
                     .map(|&(v, col)| (v, score_of(col as usize)))
                     .filter(|(_, sc)| sc.is_finite() && *sc > 0.0),
             );
-            if e.len() > 1 {
-                e.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mine = &mut edges[from..];
+            if mine.len() > 1 {
+                mine.sort_by(|a, b| b.1.total_cmp(&a.1));
             }
-            for &(v, sc) in e.iter() {
-                to.push(v);
-                score.push(sc);
-            }
-            start.push(to.len());
+            start.push(edges.len());
         }
     }
 
@@ -329,23 +318,50 @@ impl Found {
     }
 }
 
+/// What a search knows of one variable.
+#[derive(Clone, Copy)]
+struct Node {
+    /// Best path magnitude with which a search of this time reached it.
+    best: f64,
+    on_path: bool,
+    /// A path is cut here when it arrives weaker than `best` (the model's
+    /// own variables, not a compiler helper: see [`discover_with`]).
+    prunes: bool,
+}
+
 /// One search's working memory, reused from search to search on a thread.
 struct Scratch {
-    /// Best path magnitude with which the search reached each variable.
-    best: Vec<f64>,
-    on_path: Vec<bool>,
-    /// Variables whose `best` this search set (reset before the next).
+    /// Per variable; read and written together, so one array.
+    nodes: Vec<Node>,
+    /// Variables whose `best` this time's searches set (reset before the
+    /// next time).
     touched: Vec<usize>,
-    /// The current path and the DFS stack, kept for their capacity.
+    /// The current path and the DFS stack below the current frame, kept
+    /// for their capacity.
     path: Vec<usize>,
-    work: Vec<(f64, usize, usize)>,
+    work: Vec<Frame>,
+}
+
+/// A DFS frame: the path's score so far, the next out-link to follow and
+/// the end of the variable's out-links.
+#[derive(Clone, Copy)]
+struct Frame {
+    score: f64,
+    next: usize,
+    end: usize,
 }
 
 impl Scratch {
-    fn new(n: usize) -> Scratch {
+    fn new(prunes: &[bool]) -> Scratch {
         Scratch {
-            best: vec![0.0; n],
-            on_path: vec![false; n],
+            nodes: prunes
+                .iter()
+                .map(|&prunes| Node {
+                    best: 0.0,
+                    on_path: false,
+                    prunes,
+                })
+                .collect(),
             touched: Vec::new(),
             path: Vec::new(),
             work: Vec::new(),
@@ -355,7 +371,7 @@ impl Scratch {
     /// Forget the best scores of the previous time.
     fn reset(&mut self) {
         for v in self.touched.drain(..) {
-            self.best[v] = 0.0;
+            self.nodes[v].best = 0.0;
         }
     }
 
@@ -366,62 +382,73 @@ impl Scratch {
     /// As in the paper, a variable is entered unless the path's score is
     /// less than its best, and a start already reached with a score above
     /// 1 is not searched (the same test on the start's own call).
-    fn search(&mut self, g: &Sorted, prunes: &[bool], start: usize, loops: &mut Found) -> usize {
+    fn search(&mut self, g: &Sorted, start: usize, loops: &mut Found) -> usize {
         let Scratch {
-            best,
-            on_path,
+            nodes,
             touched,
             path,
             work,
         } = self;
-        if best[start] > 1.0 {
+        if nodes[start].best > 1.0 {
             return 0;
         }
-        best[start] = 1.0;
+        nodes[start].best = 1.0;
         touched.push(start);
         let mut budget = MAX_LOOPS_PER_SEARCH;
         let mut steps_here = 0usize;
         path.clear();
         path.push(start);
-        on_path[start] = true;
-        // Explicit DFS: (path score, next out-link, end of out-links).
+        nodes[start].on_path = true;
+        // Explicit DFS; the current frame is kept out of the stack.
         work.clear();
-        let (first, end) = g.edges(start);
-        work.push((1.0f64, first, end));
-        while let Some(top) = work.last_mut() {
-            if budget == 0 {
-                break;
-            }
-            let (score, pos) = (top.0, top.1);
-            if pos < top.2 {
-                top.1 += 1;
-                let (w, sc) = (g.to[pos] as usize, g.score[pos]);
-                let next = score * sc;
+        let (next, end) = g.edges(start);
+        let mut top = Frame {
+            score: 1.0,
+            next,
+            end,
+        };
+        while budget > 0 {
+            if top.next < top.end {
+                let (w, sc) = g.edges[top.next];
+                top.next += 1;
+                let w = w as usize;
+                let next = top.score * sc;
                 if w == start {
                     loops.push_rotated(path);
                     budget -= 1;
-                } else if !on_path[w]
-                    && (next >= best[w] || !prunes[w])
+                    continue;
+                }
+                let node = &mut nodes[w];
+                if !node.on_path
+                    && (next >= node.best || !node.prunes)
                     && steps_here < MAX_SEARCH_STEPS
                 {
                     steps_here += 1;
-                    best[w] = best[w].max(next);
+                    node.best = node.best.max(next);
+                    node.on_path = true;
                     touched.push(w);
-                    on_path[w] = true;
                     path.push(w);
+                    work.push(top);
                     let (first, end) = g.edges(w);
-                    work.push((next, first, end));
+                    top = Frame {
+                        score: next,
+                        next: first,
+                        end,
+                    };
                 }
                 continue;
             }
-            work.pop();
             if let Some(v) = path.pop() {
-                on_path[v] = false;
+                nodes[v].on_path = false;
+            }
+            match work.pop() {
+                Some(frame) => top = frame,
+                None => break,
             }
         }
         // A search cut short leaves its path marked.
         for &v in path.iter() {
-            on_path[v] = false;
+            nodes[v].on_path = false;
         }
         steps_here
     }
