@@ -636,6 +636,44 @@ pub(crate) fn transpose(values: &[f64], rows: usize, cols: usize) -> Result<Vec<
     Ok(out)
 }
 
+/// `$body` with `$w` the lane width a job runs at: 1 on the scalar
+/// engine, else the batch size when the engine is compiled for it, 16
+/// otherwise.
+macro_rules! at_width {
+    ($engine:expr, $batch:expr, $w:ident => $body:expr) => {
+        match ($engine, $batch) {
+            (Engine::Scalar, _) | (Engine::Batched, 1) => {
+                const $w: usize = 1;
+                $body
+            }
+            (Engine::Batched, 2) => {
+                const $w: usize = 2;
+                $body
+            }
+            (Engine::Batched, 4) => {
+                const $w: usize = 4;
+                $body
+            }
+            (Engine::Batched, 8) => {
+                const $w: usize = 8;
+                $body
+            }
+            (Engine::Batched, 32) => {
+                const $w: usize = 32;
+                $body
+            }
+            (Engine::Batched, 64) => {
+                const $w: usize = 64;
+                $body
+            }
+            (Engine::Batched, _) => {
+                const $w: usize = 16;
+                $body
+            }
+        }
+    };
+}
+
 /// Everything the workers share.
 struct Job<'a> {
     m: &'a CompiledModel,
@@ -718,18 +756,7 @@ impl<'a> Job<'a> {
         engine: Engine,
         batch: usize,
     ) {
-        match engine {
-            Engine::Scalar => self.run_batched::<1>(values, failures),
-            Engine::Batched => match batch {
-                1 => self.run_batched::<1>(values, failures),
-                2 => self.run_batched::<2>(values, failures),
-                4 => self.run_batched::<4>(values, failures),
-                32 => self.run_batched::<32>(values, failures),
-                64 => self.run_batched::<64>(values, failures),
-                8 => self.run_batched::<8>(values, failures),
-                _ => self.run_batched::<16>(values, failures),
-            },
-        }
+        at_width!(engine, batch, W => self.run_batched::<W>(values, failures))
     }
 
     fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
@@ -760,18 +787,7 @@ impl<'a> Job<'a> {
         batch: usize,
         each_batch: &EachBatch<'_, R>,
     ) -> Result<Vec<R>> {
-        match engine {
-            Engine::Scalar => self.run_handing_w::<1, R>(failures, each_batch),
-            Engine::Batched => match batch {
-                1 => self.run_handing_w::<1, R>(failures, each_batch),
-                2 => self.run_handing_w::<2, R>(failures, each_batch),
-                4 => self.run_handing_w::<4, R>(failures, each_batch),
-                32 => self.run_handing_w::<32, R>(failures, each_batch),
-                64 => self.run_handing_w::<64, R>(failures, each_batch),
-                8 => self.run_handing_w::<8, R>(failures, each_batch),
-                _ => self.run_handing_w::<16, R>(failures, each_batch),
-            },
-        }
+        at_width!(engine, batch, W => self.run_handing_w::<W, R>(failures, each_batch))
     }
 
     fn run_handing_w<const W: usize, R: Send>(
@@ -918,18 +934,7 @@ impl<'a> Job<'a> {
         batch: usize,
         fold: &F,
     ) -> Vec<Option<S>> {
-        match engine {
-            Engine::Scalar => self.run_folding_w::<1, S, F>(failures, fold),
-            Engine::Batched => match batch {
-                1 => self.run_folding_w::<1, S, F>(failures, fold),
-                2 => self.run_folding_w::<2, S, F>(failures, fold),
-                4 => self.run_folding_w::<4, S, F>(failures, fold),
-                32 => self.run_folding_w::<32, S, F>(failures, fold),
-                64 => self.run_folding_w::<64, S, F>(failures, fold),
-                8 => self.run_folding_w::<8, S, F>(failures, fold),
-                _ => self.run_folding_w::<16, S, F>(failures, fold),
-            },
-        }
+        at_width!(engine, batch, W => self.run_folding_w::<W, S, F>(failures, fold))
     }
 
     fn run_folding_w<const W: usize, S: Send, F: Fold<S>>(

@@ -178,11 +178,11 @@ fn engines_batch_widths_and_threads_agree_exactly() {
     }
 }
 
-#[test]
-fn runs_folded_as_they_go_see_the_whole_sweeps_values() {
+/// 29 runs of the rich model with every output saved, for comparing the
+/// streamed sweeps with: the model, its parameters, options and result.
+fn whole_rich_sweep() -> (CompiledModel, Vec<Param>, SweepOptions, SweepResult) {
     let m = rich();
-    let n = 29;
-    let p = params(n);
+    let p = params(29);
     let opts = SweepOptions {
         outputs: Some(all_outputs()),
         seed: 3,
@@ -190,7 +190,14 @@ fn runs_folded_as_they_go_see_the_whole_sweeps_values() {
         on_error: OnError::Null,
         ..SweepOptions::default()
     };
-    let whole = sweep(&m, n, &p, &opts, &Progress::new()).expect("sweep");
+    let whole = sweep(&m, 29, &p, &opts, &Progress::new()).expect("sweep");
+    (m, p, opts, whole)
+}
+
+#[test]
+fn runs_folded_as_they_go_see_the_whole_sweeps_values() {
+    let (m, p, opts, whole) = whole_rich_sweep();
+    let n = whole.n_runs;
     let n_out = whole.outputs.len();
     let per_run = whole.times.len() * n_out;
     // The fold keeps every value it is shown, in order, with its run.
@@ -228,16 +235,8 @@ fn runs_folded_as_they_go_see_the_whole_sweeps_values() {
 
 #[test]
 fn runs_handed_out_batch_by_batch_equal_the_whole_sweep() {
-    let m = rich();
-    let n = 29;
-    let p = params(n);
-    let opts = SweepOptions {
-        outputs: Some(all_outputs()),
-        seed: 3,
-        batch: 4,
-        ..SweepOptions::default()
-    };
-    let whole = sweep(&m, n, &p, &opts, &Progress::new()).expect("sweep");
+    let (m, p, opts, whole) = whole_rich_sweep();
+    let n = whole.n_runs;
     let per_run = whole.times.len() * whole.outputs.len();
     // Batches of 1, 4 and 16 runs (29 leaves a short last batch), on one
     // worker (its buffer reused from batch to batch) and on two.
