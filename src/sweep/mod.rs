@@ -326,7 +326,7 @@ pub fn sweep(
 
 /// Each chunk of [`sweep_watched`] keeps at most about this many bytes of
 /// watched values.
-const EACH_CHUNK_BYTES: usize = 64 << 20;
+const WATCHED_CHUNK_BYTES: usize = 64 << 20;
 
 /// Run every row like [`sweep`] (no reduction: `opts.reduce` must be
 /// `None`), handing each run's saved series to `each(run, times, series)`
@@ -501,7 +501,7 @@ impl WatchedChunk<'_> {
 /// Run every row (batched engine), keeping the `watch` slots at each saved
 /// time (`final_only`: the last one only) and one step (dt) before it, as
 /// loop scores read them, and hand them out chunk by chunk (about
-/// [`EACH_CHUNK_BYTES`] each) to `each_chunk`. `opts.outputs` and
+/// [`WATCHED_CHUNK_BYTES`] each) to `each_chunk`. `opts.outputs` and
 /// `opts.reduce` are ignored. Returns the saved times and each run's
 /// failure (only with [`OnError::Null`]).
 pub(crate) fn sweep_watched(
@@ -532,7 +532,7 @@ pub(crate) fn sweep_watched(
         n_runs,
         opts,
         &plan,
-        EACH_CHUNK_BYTES,
+        WATCHED_CHUNK_BYTES,
         |first, values, failures| {
             each_chunk(WatchedChunk {
                 grid: plan.grid,
@@ -678,7 +678,7 @@ macro_rules! at_width {
 struct Job<'a> {
     m: &'a CompiledModel,
     /// The sweep row of the first run this job executes (runs are
-    /// executed in chunks by [`sweep_each`]).
+    /// executed in chunks by [`sweep_watched`]).
     first_row: usize,
     grid: TimeGrid,
     outputs: &'a [u32],
