@@ -953,20 +953,13 @@ impl<'a> Job<'a> {
                     let first = batch * W;
                     let n = failed.len();
                     let mut states: Vec<S> = (first..first + n).map(|r| fold.init(r)).collect();
-                    // A saved time's outputs, lane-major: each output's
-                    // register read once, each lane's values side by side,
-                    // gathered when the first lane is saved (`save` visits
-                    // the lanes in order; a fold keeps no previous values).
-                    row.resize(W * n_out, 0.0);
+                    // A lane's outputs at a saved time, side by side.
+                    row.resize(n_out, 0.0);
                     let ran = self.run_batch_saving(lanes, first, failed, |lanes, l, _, _| {
-                        if l == 0 {
-                            for (o, &slot) in self.outputs.iter().enumerate() {
-                                for (k, &v) in lanes.lanes_of(slot).iter().enumerate() {
-                                    row[k * n_out + o] = v;
-                                }
-                            }
+                        for (cell, &slot) in row.iter_mut().zip(self.outputs) {
+                            *cell = lanes.value(slot, l);
                         }
-                        fold.step(&mut states[l], &row[l * n_out..(l + 1) * n_out]);
+                        fold.step(&mut states[l], row);
                     });
                     if !ran {
                         return failed.iter().map(|_| None).collect();
