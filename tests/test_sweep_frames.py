@@ -277,6 +277,24 @@ def test_loop_sweeps_in_pandas(teacup: simlin.Model, without: Any) -> None:
     assert list(final.columns[1:]) == list(want_rel.schema["loop"].categories)
 
 
+def test_native_frame_columns_by_index(teacup: simlin.Model) -> None:
+    from simlin.sweep import start_sweep
+
+    _, names = teacup._native.ltm_loops("previous")
+    job = start_sweep(teacup, teacup_params(), _ltm="dominance", outputs=names)
+    frame = job._native.dominance()
+    assert frame.columns == ["run", "partition", "start", "end", "loops"]
+    # Numbers are NumPy views; the loop lists are Python objects.
+    assert frame.object_column(0) is None
+    runs = np.asarray(frame.numpy_column(0)[0])
+    lists = frame.object_column(4)
+    assert lists is not None and len(lists) == len(runs) == len(frame)
+    assert all(isinstance(ids, list) and ids for ids in lists)
+    for bad in (frame.numpy_column, frame.object_column):
+        with pytest.raises(simlin.SimlinArgumentError, match="column index 5 out of range"):
+            bad(5)
+
+
 @needs_arrow
 def test_parquet_sink_without_polars(teacup: simlin.Model, without: Any, tmp_path: Path) -> None:
     pytest.importorskip("pyarrow.parquet")

@@ -758,6 +758,21 @@ pub struct PySweepFrame {
     failures: Vec<(usize, String, f64)>,
 }
 
+impl PySweepFrame {
+    /// Column `index`'s array, or an argument error naming the range.
+    fn array(&self, index: usize) -> Result<&dyn Array, BindError> {
+        self.columns
+            .get(index)
+            .map(|(_, array, _)| array.as_ref())
+            .ok_or_else(|| {
+                BindError::Argument(format!(
+                    "column index {index} out of range ({} columns)",
+                    self.columns.len()
+                ))
+            })
+    }
+}
+
 #[pymethods]
 impl PySweepFrame {
     /// Column names, in order.
@@ -782,13 +797,8 @@ impl PySweepFrame {
     /// column is copied with NaN written over them; every other column is
     /// a view of the frame's own buffer.
     fn numpy_column(&self, index: usize) -> Result<(ArrayView, Option<Vec<String>>), BindError> {
-        let (_, array, _) = self.columns.get(index).ok_or_else(|| {
-            BindError::Argument(format!(
-                "column index {index} out of range ({} columns)",
-                self.columns.len()
-            ))
-        })?;
-        if let Some((dict, values)) = string_dictionary(array.as_ref())? {
+        let array = self.array(index)?;
+        if let Some((dict, values)) = string_dictionary(array)? {
             let categories = values.values_iter().map(str::to_owned).collect();
             return Ok((
                 ArrayView::new(dict.keys().clone().boxed())?,
@@ -807,7 +817,7 @@ impl PySweepFrame {
                 .collect();
             return Ok((ArrayView::new(PrimitiveArray::from_vec(nan).boxed())?, None));
         }
-        Ok((ArrayView::new(array.clone())?, None))
+        Ok((ArrayView::new(array.to_boxed())?, None))
     }
 
     /// Column `index` as Python objects when NumPy has no type for it: a
@@ -819,12 +829,7 @@ impl PySweepFrame {
         py: Python<'py>,
         index: usize,
     ) -> PyResult<Option<Bound<'py, PyList>>> {
-        let (_, array, _) = self.columns.get(index).ok_or_else(|| {
-            BindError::Argument(format!(
-                "column index {index} out of range ({} columns)",
-                self.columns.len()
-            ))
-        })?;
+        let array = self.array(index)?;
         let any = array.as_any();
         let list = if let Some(strings) = any.downcast_ref::<Utf8Array<i64>>() {
             PyList::new(py, strings.values_iter())?
