@@ -118,7 +118,9 @@ def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
     Polars and pyarrow read the Arrow buffers through the C stream interface
     without copying. pandas gets NumPy columns (so pyarrow is not needed):
     ``run`` and ``time`` int64/float64, ``variable`` (and string run ids) a
-    ``Categorical``, values float64 with NaN for failed runs.
+    ``Categorical``, values float64 with NaN for failed runs; plain string
+    and list columns (a dominance frame's string run ids and ``loops``) as
+    Python objects.
     """
     if kind == "polars":
         import polars as pl
@@ -133,6 +135,12 @@ def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
 
     data: dict[str, Any] = {}
     for i, name in enumerate(frame.columns):
+        objects = frame.object_column(i)
+        if objects is not None:
+            # Strings and lists of strings (a dominance frame's string run
+            # ids and loops): NumPy has no type for them.
+            data[name] = pd.Series(objects, dtype=object)
+            continue
         view, categories = frame.numpy_column(i)
         values = np.asarray(view)
         if categories is not None:
@@ -600,7 +608,7 @@ def _ltm_sweep(
     if ltm == "dominance":
         # Periods computed per chunk of runs as they finish: neither a
         # long frame nor every run's scores are ever held.
-        return _dominance_frame(job._native.dominance(), kind)
+        return to_frame(job._native.dominance(), kind)
     loop_of = dict(zip(names, ids, strict=True))
     if reduce is not None:
         return to_frame(job._frame(5).renamed(loop_of, {}), kind)
@@ -612,25 +620,3 @@ def _ltm_sweep(
         # Every loop is a category, in id order, even one no run reaches.
         out = out.with_columns(pl.col("loop").cast(pl.Enum(ids)))
     return out
-
-
-def _dominance_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
-    """Dominance periods (``run``, ``partition``, ``start``, ``end``, ``loops``) as ``kind``.
-
-    Polars and pyarrow read the native Arrow columns (``loops`` a list of
-    strings); pandas gets NumPy columns and Python objects for string run
-    ids and the loop lists.
-    """
-    if kind != "pandas":
-        return to_frame(frame, kind)
-    import numpy as np
-    import pandas as pd
-
-    data: dict[str, Any] = {}
-    for i, name in enumerate(frame.columns):
-        objects = frame.object_column(i)
-        if objects is not None:
-            data[name] = pd.Series(objects, dtype=object)
-        else:
-            data[name] = np.asarray(frame.numpy_column(i)[0])
-    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))

@@ -195,9 +195,7 @@ impl LtmModel {
         )?;
         Ok((times, answers))
     }
-}
 
-impl LtmModel {
     /// Sweep with loop scores folding each run's scores at each saved time
     /// into a state of its own (see [`crate::sweep::Fold`]): as
     /// [`crate::sweep::sweep_fold`] of the model compiled with them, which
