@@ -487,14 +487,20 @@ const FRAGILE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </model>
 </xmile>"#;
 
-#[test]
-fn a_failing_run_is_reported_or_nulled_without_touching_the_others() {
+/// The fragile model and five runs, the third and fifth dividing by zero.
+fn fragile() -> (CompiledModel, Vec<Param>) {
     let project = load_xmile(FRAGILE).expect("parses");
     let m = CompiledModel::new(&project, None).expect("compiles");
     let p = vec![Param {
         name: "divisor".into(),
         values: ParamValues::Numbers(vec![1.0, 2.0, 0.0, 4.0, 0.0]),
     }];
+    (m, p)
+}
+
+#[test]
+fn a_failing_run_is_reported_or_nulled_without_touching_the_others() {
+    let (m, p) = fragile();
     let e = err(&m, 5, p.clone(), SweepOptions::default());
     match &e {
         Error::RunFailed {
@@ -526,12 +532,7 @@ fn a_failing_run_is_reported_or_nulled_without_touching_the_others() {
 
 #[test]
 fn folded_and_handed_out_sweeps_skip_failed_runs_or_raise() {
-    let project = load_xmile(FRAGILE).expect("parses");
-    let m = CompiledModel::new(&project, None).expect("compiles");
-    let p = vec![Param {
-        name: "divisor".into(),
-        values: ParamValues::Numbers(vec![1.0, 2.0, 0.0, 4.0, 0.0]),
-    }];
+    let (m, p) = fragile();
     let init = |_: usize| 0usize;
     let step = |k: &mut usize, _: &[f64]| *k += 1;
     let nulled = SweepOptions {
