@@ -239,27 +239,3 @@ fn in_variable(v: &str) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// `n` zeros, or [`Error::OutOfMemory`] naming `what` when they cannot be
-/// allocated (a run's or sweep's results can be asked to hold more than
-/// the machine has; that must be an error, not an abort).
-pub fn zeros(n: usize, what: &str) -> Result<Vec<f64>> {
-    let mut v: Vec<f64> = Vec::new();
-    let bytes = n as u128 * std::mem::size_of::<f64>() as u128;
-    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
-        what: what.to_string(),
-        bytes,
-    })?;
-    v.resize(n, 0.0);
-    Ok(v)
-}
-
-/// An empty vector with room for `n` values, or [`Error::OutOfMemory`].
-pub fn reserved(n: usize, what: &str) -> Result<Vec<f64>> {
-    let mut v: Vec<f64> = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
-        what: what.to_string(),
-        bytes: n as u128 * std::mem::size_of::<f64>() as u128,
-    })?;
-    Ok(v)
-}

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod analysis;
+pub mod buffers;
 pub mod compile;
 pub mod error;
 pub mod ir;

@@ -92,7 +92,7 @@ impl LtmModel {
         let saved = sweep::sweep_grid(self.plain(), opts)?.save_times();
         let sink = Sink::new(opts.reduce, &saved, n_out)?;
         let per_run = sink.per_run();
-        let mut values = crate::error::zeros(
+        let mut values = crate::buffers::zeros(
             n_runs.saturating_mul(per_run),
             &format!("the sweep's {n_runs} runs x {per_run} values"),
         )?;

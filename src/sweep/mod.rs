@@ -23,6 +23,7 @@ pub(crate) mod regs;
 pub(crate) mod single;
 pub(crate) mod sink;
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -298,14 +299,23 @@ pub fn sweep(
             what: format!("{n_runs} runs x {per_run} values"),
             bytes: n_runs as u128 * per_run as u128 * 8,
         })?;
-    let mut values = crate::error::zeros(
+    let mut values = crate::buffers::reserved(
         cells,
         &format!("the sweep's {n_runs} runs x {per_run} values"),
     )?;
     let mut failures: Vec<Option<RunFailure>> = vec![None; n_runs];
     in_pool(opts.threads, || {
-        job.run(&mut values, &mut failures, opts.engine, plan.batch)
+        job.run_fresh(
+            &mut values.spare_capacity_mut()[..cells],
+            &mut failures,
+            opts.engine,
+            plan.batch,
+        )
     })?;
+    // SAFETY: `run_fresh` initialised all `cells` values (each worker
+    // fills its part before running into it, cancelled or not; a panic
+    // would have left this function before here).
+    unsafe { values.set_len(cells) };
     failed_sweep(&failures, opts, progress)?;
     if opts.reduce.is_some() {
         values = transpose(&values, n_runs, plan.outputs.len())?;
@@ -451,7 +461,7 @@ fn run_chunks(
     let batch = plan.batch;
     let per_run = job.per_run().max(1);
     let chunk = (chunk_bytes / (per_run * 8)).clamp(batch, 4096) / batch * batch;
-    let mut buffer = crate::error::zeros(
+    let mut buffer = crate::buffers::zeros(
         chunk.min(n_runs) * per_run,
         &format!("{} runs x {per_run} values", chunk.min(n_runs)),
     )?;
@@ -627,13 +637,23 @@ fn process_pool(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>> {
 
 /// `rows × cols` row-major → column-major.
 pub(crate) fn transpose(values: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
-    let mut out = crate::error::zeros(values.len(), "the sweep's reduced values")?;
+    let mut out = crate::buffers::zeros(values.len(), "the sweep's reduced values")?;
     for r in 0..rows {
         for c in 0..cols {
             out[c * rows + r] = values[r * cols + c];
         }
     }
     Ok(out)
+}
+
+/// A chunk of an initialised buffer, as it is.
+fn as_is(cells: &mut [f64]) -> &mut [f64] {
+    cells
+}
+
+/// A chunk of a buffer not yet initialised, set to zero.
+fn zeroed(cells: &mut [MaybeUninit<f64>]) -> &mut [f64] {
+    crate::buffers::init_fill(cells, 0.0)
 }
 
 /// `$body` with `$w` the lane width a job runs at: 1 on the scalar
@@ -756,10 +776,32 @@ impl<'a> Job<'a> {
         engine: Engine,
         batch: usize,
     ) {
-        at_width!(engine, batch, W => self.run_batched::<W>(values, failures))
+        at_width!(engine, batch, W => self.run_batched::<W, f64>(values, failures, as_is))
     }
 
-    fn run_batched<const W: usize>(&self, values: &mut [f64], failures: &mut [Option<RunFailure>]) {
+    /// [`Job::run`] into a buffer not yet initialised: each worker sets its
+    /// batch's part to zero just before running into it, so the buffer is
+    /// paged in by all workers at once and is still in cache when the runs
+    /// write it (zeroing it all first, on one thread, cost a tenth of a
+    /// long-format sweep).
+    fn run_fresh(
+        &self,
+        values: &mut [MaybeUninit<f64>],
+        failures: &mut [Option<RunFailure>],
+        engine: Engine,
+        batch: usize,
+    ) {
+        at_width!(engine, batch, W => self.run_batched::<W, MaybeUninit<f64>>(values, failures, zeroed))
+    }
+
+    /// Run the batches of `W` runs in parallel, each into its chunk of
+    /// `values` made ready by `prepare`.
+    fn run_batched<const W: usize, C: Send>(
+        &self,
+        values: &mut [C],
+        failures: &mut [Option<RunFailure>],
+        prepare: fn(&mut [C]) -> &mut [f64],
+    ) {
         let per_run = self.per_run();
         let m = self.m;
         values
@@ -769,7 +811,7 @@ impl<'a> Job<'a> {
             .for_each_init(
                 || Lanes::<W>::new(m, self.grid).folding(),
                 |lanes, (batch, (out, failed))| {
-                    self.run_batch(lanes, batch * W, out, failed);
+                    self.run_batch(lanes, batch * W, prepare(out), failed);
                 },
             );
     }
@@ -806,7 +848,7 @@ impl<'a> Job<'a> {
                 |(lanes, buffer), (batch, failed)| {
                     let need = failed.len() * per_run;
                     if buffer.len() < need {
-                        match crate::error::zeros(need, &format!("{W} runs x {per_run} values")) {
+                        match crate::buffers::zeros(need, &format!("{W} runs x {per_run} values")) {
                             Ok(b) => *buffer = b,
                             Err(e) => {
                                 // The sweep fails with this error: stop the
@@ -845,29 +887,48 @@ impl<'a> Job<'a> {
     ) -> bool {
         let per_run = self.per_run();
         let half = self.sink.per_run();
-        self.run_batch_saving(lanes, first, failed, |lanes, l, ti, previous| {
-            let run = &mut out[l * per_run..(l + 1) * per_run];
-            let into = if previous {
-                &mut run[half..]
-            } else {
-                &mut run[..half]
-            };
-            self.sink
-                .save(into, ti, |o| lanes.value(self.outputs[o], l));
+        if self.sink.keeps_series() && !self.previous {
+            // Every saved time of every output: each output's lanes are
+            // read once and scattered to their runs (the general path below
+            // pays a call and the reduction's dispatch per run and time,
+            // which cost more than the model's own step in a long sweep).
+            let n_out = self.outputs.len();
+            return self.run_batch_saving(lanes, first, failed, |lanes, ti, _| {
+                for (o, &slot) in self.outputs.iter().enumerate() {
+                    let at = ti * n_out + o;
+                    for (run, &v) in out
+                        .chunks_exact_mut(per_run.max(1))
+                        .zip(lanes.lanes_of(slot))
+                    {
+                        run[at] = v;
+                    }
+                }
+            });
+        }
+        self.run_batch_saving(lanes, first, failed, |lanes, ti, previous| {
+            for (l, run) in out.chunks_exact_mut(per_run.max(1)).enumerate() {
+                let into = if previous {
+                    &mut run[half..]
+                } else {
+                    &mut run[..half]
+                };
+                self.sink
+                    .save(into, ti, |o| lanes.value(self.outputs[o], l));
+            }
         })
     }
 
     /// Execute the job's runs `first..first + failed.len()` on `lanes`,
-    /// calling `save(lanes, lane, saved index, previous)` where a run's
-    /// outputs are kept: at each saved time the sink needs, and (with
-    /// `previous`) one step before it. False if the sweep was cancelled
+    /// calling `save(lanes, saved index, previous)` where the runs' outputs
+    /// are kept (lane `l` holding run `first + l`): at each saved time the
+    /// sink needs, and (with `previous`) one step before it. False if the sweep was cancelled
     /// before it began.
     fn run_batch_saving<const W: usize>(
         &self,
         lanes: &mut Lanes<W>,
         first: usize,
         failed: &mut [Option<RunFailure>],
-        mut save: impl FnMut(&Lanes<W>, usize, usize, bool),
+        mut save: impl FnMut(&Lanes<W>, usize, bool),
     ) -> bool {
         if self.progress.cancelled() {
             return false;
@@ -897,11 +958,9 @@ impl<'a> Job<'a> {
                 }
             }
             if lanes.saves_now() && self.sink.needs(ti) {
-                for l in 0..n {
-                    save(lanes, l, ti, false);
-                    if self.previous && ti == 0 {
-                        save(lanes, l, ti, true);
-                    }
+                save(lanes, ti, false);
+                if self.previous && ti == 0 {
+                    save(lanes, ti, true);
                 }
             }
             if lanes.saves_now() {
@@ -912,9 +971,7 @@ impl<'a> Job<'a> {
             }
             if self.previous && lanes.next_saves() && self.sink.needs(ti) {
                 // The values one step before save `ti`.
-                for l in 0..n {
-                    save(lanes, l, ti, true);
-                }
+                save(lanes, ti, true);
             }
             lanes.step_once(m);
         }
@@ -955,11 +1012,13 @@ impl<'a> Job<'a> {
                     let mut states: Vec<S> = (first..first + n).map(|r| fold.init(r)).collect();
                     // A lane's outputs at a saved time, side by side.
                     row.resize(n_out, 0.0);
-                    let ran = self.run_batch_saving(lanes, first, failed, |lanes, l, _, _| {
-                        for (cell, &slot) in row.iter_mut().zip(self.outputs) {
-                            *cell = lanes.value(slot, l);
+                    let ran = self.run_batch_saving(lanes, first, failed, |lanes, _, _| {
+                        for (l, state) in states.iter_mut().enumerate() {
+                            for (cell, &slot) in row.iter_mut().zip(self.outputs) {
+                                *cell = lanes.value(slot, l);
+                            }
+                            fold.step(state, row);
                         }
-                        fold.step(&mut states[l], row);
                     });
                     if !ran {
                         return failed.iter().map(|_| None).collect();

@@ -81,7 +81,7 @@ pub(crate) fn run_watched(
     };
     let columns = |k: usize| -> Result<Vec<Vec<f64>>> {
         (0..k)
-            .map(|_| crate::error::reserved(rows, &what()))
+            .map(|_| crate::buffers::reserved(rows, &what()))
             .collect()
     };
     let mut watched = Watched {

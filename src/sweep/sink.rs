@@ -58,6 +58,11 @@ impl Sink {
         }
     }
 
+    /// Whether every saved value is kept as it is (no reduction).
+    pub(crate) fn keeps_series(&self) -> bool {
+        self.reduce.is_none()
+    }
+
     /// Whether save point `ti` changes anything (a final value needs only
     /// the last one), so callers can skip reading the outputs.
     #[inline]

@@ -226,14 +226,14 @@ impl RunState {
         let what = || format!("{rows} saved rows of {} outputs", outputs.len());
         let mut columns = Vec::with_capacity(outputs.len());
         for _ in &outputs {
-            columns.push(crate::error::reserved(rows, &what())?);
+            columns.push(crate::buffers::reserved(rows, &what())?);
         }
         let results = Results {
             names: outputs
                 .iter()
                 .map(|&i| m.vars[i as usize].name.clone())
                 .collect(),
-            times: crate::error::reserved(rows, &what())?,
+            times: crate::buffers::reserved(rows, &what())?,
             columns,
             arrays,
         };

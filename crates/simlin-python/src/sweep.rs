@@ -590,22 +590,44 @@ fn dictionary_column(keys: Vec<u32>, values: &[&str]) -> Result<Box<dyn Array>, 
         .map_err(|e| BindError::Internal(format!("building a dictionary column: {e}")))
 }
 
-/// `n` values written in parallel, `chunk` at a time (`f(chunk index,
-/// chunk)`; the last chunk may be shorter). Chunks are grouped so that each
-/// task writes at least a few thousand values.
-fn filled<T: Copy + Default + Send + Sync>(
-    n: usize,
-    chunk: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
-) -> Vec<T> {
-    let mut v = vec![T::default(); n];
-    if chunk > 0 {
-        v.par_chunks_mut(chunk)
-            .with_min_len(4096_usize.div_ceil(chunk))
+/// How [`per_run_column`] fills one run's stretch of a column.
+enum Stretch<'a, T> {
+    /// Every value the same (the run's id).
+    Each(T),
+    /// A copy of one run's pattern (its times, or its outputs' keys).
+    Like(&'a [T]),
+}
+
+/// A column of `n_runs` stretches of `len` values, stretch `r` filled as
+/// `stretch(r)` says, in parallel and straight into the column's memory
+/// (each value written once, while its stretch is in cache). Tasks take a
+/// few thousand values at least.
+fn per_run_column<'a, T: Copy + Send + Sync + 'a>(
+    n_runs: usize,
+    len: usize,
+    stretch: impl Fn(usize) -> Stretch<'a, T> + Sync,
+) -> Result<Vec<T>, BindError> {
+    let n = n_runs * len;
+    let mut v = simlin::buffers::reserved(n, &format!("a column of {n} rows"))?;
+    if n > 0 {
+        v.spare_capacity_mut()[..n]
+            .par_chunks_mut(len)
+            .with_min_len(4096_usize.div_ceil(len))
             .enumerate()
-            .for_each(|(i, c)| f(i, c));
+            .for_each(|(r, cells)| match stretch(r) {
+                Stretch::Each(x) => {
+                    simlin::buffers::init_fill(cells, x);
+                }
+                Stretch::Like(pattern) => {
+                    simlin::buffers::init_copy(cells, pattern);
+                }
+            });
+        // SAFETY: the stretches cover all `n` values and each was
+        // initialised by `init_fill` or `init_copy` (which panics, before
+        // this point, rather than leave a value unwritten).
+        unsafe { v.set_len(n) };
     }
-    v
+    Ok(v)
 }
 
 /// The `run` column for `n_runs` runs, each repeated `per_run` times.
@@ -614,18 +636,18 @@ fn run_column(
     n_runs: usize,
     per_run: usize,
 ) -> Result<Box<dyn Array>, BindError> {
-    let n = n_runs * per_run;
     Ok(match run_ids {
-        RunIds::Index => {
-            PrimitiveArray::from_vec(filled(n, per_run, |r, c: &mut [i64]| c.fill(r as i64)))
-                .boxed()
-        }
+        RunIds::Index => PrimitiveArray::from_vec(per_run_column(n_runs, per_run, |r| {
+            Stretch::Each(r as i64)
+        })?)
+        .boxed(),
         RunIds::Ints(ids) => {
-            PrimitiveArray::from_vec(filled(n, per_run, |r, c: &mut [i64]| c.fill(ids[r]))).boxed()
+            PrimitiveArray::from_vec(per_run_column(n_runs, per_run, |r| Stretch::Each(ids[r]))?)
+                .boxed()
         }
         RunIds::Strings(ids) => {
             let (keys, unique) = dictionary(ids);
-            let keys = filled(n, per_run, |r, c: &mut [u32]| c.fill(keys[r]));
+            let keys = per_run_column(n_runs, per_run, |r| Stretch::Each(keys[r]))?;
             dictionary_column(keys, &unique)?
         }
     })
@@ -692,22 +714,25 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
             "sweep output has the wrong size".into(),
         ));
     }
-    // The index columns repeat one run's pattern n_runs times: filled in
-    // parallel, a run per chunk, into zeroed (lazily mapped) buffers.
+    // The index columns repeat one run's pattern n_runs times: copied in
+    // parallel, a run per chunk.
     let (out_keys, unique) = dictionary(&outputs);
+    let time_pattern: Vec<f64> = times
+        .iter()
+        .flat_map(|&t| std::iter::repeat_n(t, n_out))
+        .collect();
+    let key_pattern: Vec<u32> = times
+        .iter()
+        .flat_map(|_| out_keys.iter().copied())
+        .collect();
     let (time, variable_keys, run) = simlin::sweep::on_process_pool(|| {
-        let time = filled(n_rows, per_run, |_, c: &mut [f64]| {
-            for (k, &t) in times.iter().enumerate() {
-                c[k * n_out..(k + 1) * n_out].fill(t);
-            }
-        });
-        let keys = filled(n_rows, per_run, |_, c: &mut [u32]| {
-            for row in c.chunks_exact_mut(n_out) {
-                row.copy_from_slice(&out_keys);
-            }
-        });
-        (time, keys, run_column(&run_ids, n_runs, per_run))
+        (
+            per_run_column(n_runs, per_run, |_| Stretch::Like(&time_pattern)),
+            per_run_column(n_runs, per_run, |_| Stretch::Like(&key_pattern)),
+            run_column(&run_ids, n_runs, per_run),
+        )
     })?;
+    let (time, variable_keys, run) = (time?, variable_keys?, run?);
     let validity = (!failed.is_empty()).then(|| {
         failures
             .iter()
@@ -715,7 +740,7 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
             .collect::<Bitmap>()
     });
     let value = PrimitiveArray::from_vec(values).with_validity(validity);
-    columns.push(("run".into(), run?, false));
+    columns.push(("run".into(), run, false));
     columns.push(("time".into(), PrimitiveArray::from_vec(time).boxed(), false));
     columns.push((
         "variable".into(),
