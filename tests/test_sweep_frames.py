@@ -100,6 +100,38 @@ def test_pandas_long_frame_is_the_single_runs(teacup: simlin.Model, without: Any
     pd.testing.assert_frame_equal(got, want.assign(variable=want["variable"].astype(object)))
 
 
+def test_pandas_long_frame_owns_its_columns(teacup: simlin.Model) -> None:
+    """The number columns are handed over whole: writable, each its own buffer."""
+    from simlin.sweep import start_sweep, to_frame
+
+    params = teacup_params()
+    want = teacup.sweep(params, outputs=[CUP], to="polars").to_pandas()
+    frame = start_sweep(teacup, params, outputs=[CUP])._native.result()
+    got = to_frame(frame, "pandas")
+    pd.testing.assert_frame_equal(got, want, check_categorical=False)
+    assert not np.shares_memory(got["time"].to_numpy(), got["value"].to_numpy())
+    got.loc[0, "value"] = -1.0
+    got.loc[1, "run"] = 99
+    got.loc[2, "time"] = 0.5
+    assert got["value"].iloc[0] == -1.0 and got["run"].iloc[1] == 99
+    assert got["time"].iloc[2] == 0.5
+    assert got["value"].iloc[1:].equals(want["value"].iloc[1:])
+    # The native frame gave its columns away: converting it again is an
+    # error that says so, not a crash or a frame of empty columns.
+    for kind in ("polars", "arrow"):
+        with pytest.raises(simlin.SimlinArgumentError, match="taken out"):
+            to_frame(frame, kind)
+
+
+def test_pandas_wide_frame_shares_one_buffer_safely(teacup: simlin.Model) -> None:
+    """A reduced frame's outputs slice one buffer: pandas copies them (writable)."""
+    got = teacup.sweep(teacup_params(), reduce="final", to="pandas")
+    before = got.copy()
+    got.loc[0, CUP] = -1.0
+    assert got[CUP].iloc[0] == -1.0
+    assert got.drop(columns=CUP).equals(before.drop(columns=CUP))
+
+
 def test_default_frame_follows_what_is_installed(teacup: simlin.Model, without: Any) -> None:
     params = teacup_params()
     pl = pytest.importorskip("polars")

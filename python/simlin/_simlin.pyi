@@ -109,6 +109,9 @@ class SweepFrame:
     def numpy_column(self, index: int) -> tuple[ArrayView, list[str] | None]:
         """A column for NumPy: values (keys if categorical), and its categories."""
 
+    def take_column(self, index: int) -> Block | None:
+        """A float64/int64 column without nulls taken out whole, writable; ``None`` otherwise."""
+
     def object_column(self, index: int) -> list[str] | list[list[str]] | None:
         """A string or list-of-strings column as Python objects; ``None`` for others."""
 

@@ -116,7 +116,9 @@ def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
     """A native sweep frame as a table of ``kind`` (see :func:`frame_kind`).
 
     Polars and pyarrow read the Arrow buffers through the C stream interface
-    without copying. pandas gets NumPy columns (so pyarrow is not needed):
+    without copying. pandas gets NumPy columns (so pyarrow is not needed),
+    a number column without nulls as the frame's own buffer, taken out of
+    it whole (the frame is not used again):
     ``run`` and ``time`` int64/float64, ``variable`` (and string run ids) a
     ``Categorical``, values float64 with NaN for failed runs; plain string
     and list columns (a dominance frame's string run ids and ``loops``) as
@@ -141,6 +143,12 @@ def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
             # ids and loops): NumPy has no type for them.
             data[name] = pd.Series(objects, dtype=object)
             continue
+        block = frame.take_column(i)
+        if block is not None:
+            # The column's own buffer, handed over whole and writable: no
+            # copy here, and none by pandas (copy=False below).
+            data[name] = np.asarray(block)
+            continue
         view, categories = frame.numpy_column(i)
         values = np.asarray(view)
         if categories is not None:
@@ -150,8 +158,14 @@ def to_frame(frame: _simlin.SweepFrame, kind: FrameKind) -> Any:
             codes = values.astype(width if len(categories) < 2**15 else np.int32)
             data[name] = pd.Categorical.from_codes(codes, categories=pd.Index(categories))
         else:
-            data[name] = values
-    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+            # A read-only view (a reduced frame's outputs slice one buffer;
+            # a column with failed runs is a NaN-filled copy): pandas frames
+            # are written to, so it gets a copy of its own.
+            data[name] = values.copy()
+    # copy=False: each column stays the array made above, instead of
+    # pandas copying the number columns into one block per type (as much
+    # memory again, and most of the conversion's time on a long frame).
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)), copy=False)
 
 
 # Progress bar: shown only once a sweep has run this long (seconds).

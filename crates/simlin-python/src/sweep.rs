@@ -45,6 +45,7 @@ use crate::errors::BindError;
 use crate::options::PyRunOptions;
 use crate::project::PyModel;
 use crate::view::ArrayView;
+use crate::view::Block;
 
 /// The `run` column's source: the row index, or the caller's run ids.
 enum RunIds {
@@ -563,6 +564,7 @@ fn dominance_frame(
         ],
         len: n,
         failures: Vec::new(),
+        taken: false,
     })
 }
 
@@ -703,6 +705,7 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
             columns,
             len: n_runs,
             failures: failed,
+            taken: false,
         });
     }
     // Long: rows are (run, time, output), exactly the engine's value order.
@@ -752,6 +755,7 @@ fn build_frame(result: SweepResult, run_ids: RunIds) -> Result<PySweepFrame, Bin
         columns,
         len: n_rows,
         failures: failed,
+        taken: false,
     })
 }
 
@@ -774,16 +778,33 @@ fn string_dictionary(array: &dyn Array) -> Result<Option<StringDictionary<'_>>, 
 }
 
 /// A sweep's outputs as Arrow columns (see the module docs for the layout).
-#[pyclass(module = "simlin._simlin", name = "SweepFrame", frozen)]
+/// Not frozen: pandas takes its number columns out whole
+/// ([`PySweepFrame::take_column`]).
+#[pyclass(module = "simlin._simlin", name = "SweepFrame")]
 pub struct PySweepFrame {
     /// Name, array, nullable.
     columns: Vec<(String, Box<dyn Array>, bool)>,
     len: usize,
     /// `(row, variable, time)` of each failed run (`on_error="null"`).
     failures: Vec<(usize, String, f64)>,
+    /// Whether a column was taken out ([`PySweepFrame::take_column`]):
+    /// the frame is then only good for taking or reading other columns.
+    taken: bool,
 }
 
 impl PySweepFrame {
+    /// An error if a column was taken out, for the uses that need them all.
+    fn whole(&self) -> Result<(), BindError> {
+        if self.taken {
+            return Err(BindError::Argument(
+                "a column of this sweep frame was taken out (by a pandas conversion); \
+                 it cannot be converted again"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Column `index`'s array, or an argument error naming the range.
     fn array(&self, index: usize) -> Result<&dyn Array, BindError> {
         self.columns
@@ -845,6 +866,46 @@ impl PySweepFrame {
         Ok((ArrayView::new(array.to_boxed())?, None))
     }
 
+    /// Column `index` taken out of the frame as a writable NumPy block,
+    /// without copying, when it is a float64 or int64 column with no
+    /// nulls whose buffer the frame alone holds (a long frame's `run`,
+    /// `time` and `value`); `None` otherwise (read it with
+    /// `numpy_column`). The frame keeps an empty column in its place, so
+    /// this is for a frame's last use: pandas, which must be able to write
+    /// to its frame and would otherwise copy every column into its own
+    /// blocks.
+    fn take_column(&mut self, index: usize) -> Result<Option<Block>, BindError> {
+        let n = self.columns.len();
+        let Some((_, array, _)) = self.columns.get_mut(index) else {
+            return Err(BindError::Argument(format!(
+                "column index {index} out of range ({n} columns)"
+            )));
+        };
+        if array.validity().is_some() {
+            return Ok(None);
+        }
+        self.taken = true;
+        fn take<T: polars_arrow::types::NativeType>(array: &mut Box<dyn Array>) -> Option<Vec<T>> {
+            let p = array.as_any_mut().downcast_mut::<PrimitiveArray<T>>()?;
+            let empty = PrimitiveArray::<T>::new_empty(p.dtype().clone());
+            let (dtype, values, validity) = std::mem::replace(p, empty).into_inner();
+            match values.into_mut() {
+                polars_arrow::Either::Right(vec) => Some(vec),
+                polars_arrow::Either::Left(shared) => {
+                    // Shared (a reduced frame's columns slice one buffer):
+                    // put it back untouched.
+                    *p = PrimitiveArray::new(dtype, shared, validity);
+                    None
+                }
+            }
+        }
+        Ok(match array.dtype() {
+            ArrowDataType::Float64 => take::<f64>(array).map(Block::new),
+            ArrowDataType::Int64 => take::<i64>(array).map(Block::ints),
+            _ => None,
+        })
+    }
+
     /// Column `index` as Python objects when NumPy has no type for it: a
     /// list of strings for a string column, of lists of strings for a list
     /// column (a dominance frame's string run ids and loops); `None` for
@@ -884,6 +945,7 @@ impl PySweepFrame {
         columns: HashMap<String, String>,
         categories: HashMap<String, String>,
     ) -> Result<PySweepFrame, BindError> {
+        self.whole()?;
         let mut out = Vec::with_capacity(self.columns.len());
         for (name, array, nullable) in &self.columns {
             let mut array = array.clone();
@@ -904,6 +966,7 @@ impl PySweepFrame {
             columns: out,
             len: self.len,
             failures: self.failures.clone(),
+            taken: false,
         })
     }
 
@@ -917,6 +980,7 @@ impl PySweepFrame {
     ) -> PyResult<Bound<'py, PyCapsule>> {
         // The schema is fixed; a request for another one may be ignored.
         let _ = requested_schema;
+        self.whole()?;
         let mut fields = Vec::with_capacity(self.columns.len());
         let mut values = Vec::with_capacity(self.columns.len());
         for (name, array, nullable) in &self.columns {
@@ -927,7 +991,8 @@ impl PySweepFrame {
             ));
             values.push(array.clone());
         }
-        let array = StructArray::new(ArrowDataType::Struct(fields), self.len, values, None);
+        let array = StructArray::try_new(ArrowDataType::Struct(fields), self.len, values, None)
+            .map_err(|e| BindError::Internal(format!("building the sweep's record batch: {e}")))?;
         let field = Field::new("".into(), array.dtype().clone(), false);
         let stream = ffi::export_iterator(Box::new(std::iter::once(Ok(array.boxed()))), field);
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")

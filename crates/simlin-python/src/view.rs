@@ -85,8 +85,9 @@ impl ArrayView {
     }
 }
 
-/// A float64 buffer of its own, lent to NumPy writable: the one block
-/// pandas keeps a results frame's values in. Pandas writes to its frames
+/// A float64 (or int64) buffer of its own, lent to NumPy writable: the one
+/// block pandas keeps a results frame's values in, or a long sweep frame's
+/// column handed over whole. Pandas writes to its frames
 /// (`df.iloc[0, 0] = 1`), so a read-only view of the results' Arrow buffers
 /// would not do; and a block NumPy or Python allocates afresh is paged in
 /// by the kernel at every call (tens of ms on the 7,005 columns of the
@@ -97,7 +98,13 @@ impl ArrayView {
 /// only user.
 #[pyclass(module = "simlin._simlin", name = "Block", frozen)]
 pub struct Block {
-    values: std::ptr::NonNull<[f64]>,
+    values: Owned,
+}
+
+/// A block's memory, by element type.
+enum Owned {
+    F64(std::ptr::NonNull<[f64]>),
+    I64(std::ptr::NonNull<[i64]>),
 }
 
 // SAFETY: the block is plain memory owned by this object alone (see the
@@ -108,19 +115,49 @@ unsafe impl Send for Block {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for Block {}
 
+fn leak<T>(values: Vec<T>) -> std::ptr::NonNull<[T]> {
+    std::ptr::NonNull::from(Box::leak(values.into_boxed_slice()))
+}
+
 impl Block {
     pub(crate) fn new(values: Vec<f64>) -> Block {
         Block {
-            values: std::ptr::NonNull::from(Box::leak(values.into_boxed_slice())),
+            values: Owned::F64(leak(values)),
+        }
+    }
+
+    pub(crate) fn ints(values: Vec<i64>) -> Block {
+        Block {
+            values: Owned::I64(leak(values)),
+        }
+    }
+
+    /// Start address, element count and NumPy type string.
+    fn memory(&self) -> (usize, usize, &'static str) {
+        let little = cfg!(target_endian = "little");
+        match self.values {
+            Owned::F64(p) => (
+                p.as_ptr() as *mut f64 as usize,
+                p.len(),
+                if little { "<f8" } else { ">f8" },
+            ),
+            Owned::I64(p) => (
+                p.as_ptr() as *mut i64 as usize,
+                p.len(),
+                if little { "<i8" } else { ">i8" },
+            ),
         }
     }
 }
 
 impl Drop for Block {
     fn drop(&mut self) {
-        // SAFETY: `values` came from `Box::leak` in `new` and is turned
-        // back into its box only here, once.
-        drop(unsafe { Box::from_raw(self.values.as_ptr()) });
+        // SAFETY: each pointer came from `Box::leak` in `leak` and is
+        // turned back into its box only here, once.
+        match self.values {
+            Owned::F64(p) => drop(unsafe { Box::from_raw(p.as_ptr()) }),
+            Owned::I64(p) => drop(unsafe { Box::from_raw(p.as_ptr()) }),
+        }
     }
 }
 
@@ -129,22 +166,16 @@ impl Block {
     /// NumPy array interface (version 3), writable.
     #[getter]
     fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (ptr, len, typestr) = self.memory();
         let d = PyDict::new(py);
         d.set_item("version", 3)?;
-        d.set_item("shape", (self.values.len(),))?;
-        d.set_item(
-            "typestr",
-            if cfg!(target_endian = "little") {
-                "<f8"
-            } else {
-                ">f8"
-            },
-        )?;
-        d.set_item("data", (self.values.as_ptr() as *mut f64 as usize, false))?;
+        d.set_item("shape", (len,))?;
+        d.set_item("typestr", typestr)?;
+        d.set_item("data", (ptr, false))?;
         Ok(d)
     }
 
     fn __len__(&self) -> usize {
-        self.values.len()
+        self.memory().1
     }
 }
