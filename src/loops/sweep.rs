@@ -96,33 +96,36 @@ impl LtmModel {
             n_runs.saturating_mul(per_run),
             &format!("the sweep's {n_runs} runs x {per_run} values"),
         )?;
-        let (times, failures) = sweep_watched(
-            self.plain(),
-            n_runs,
-            params,
-            opts,
-            progress,
-            (&pw.scorer.watch, final_only),
-            |chunk| {
-                let n_t = chunk.points;
-                let n = chunk.failures.len();
-                let per_block = pw.runs_per_block(n_t);
-                let runs = &mut values[chunk.first * per_run..(chunk.first + n) * per_run];
-                runs.par_chunks_mut((per_run * per_block).max(1))
-                    .enumerate()
-                    .for_each(|(b, out)| {
-                        let first = b * per_block;
-                        let k = per_block.min(n - first);
-                        let scores = pw.block(&chunk, first, k);
-                        for (r, out) in out.chunks_mut(per_run.max(1)).enumerate() {
-                            for t in 0..n_t {
-                                let p = r * n_t + t;
-                                sink.save(out, chunk.saved_index(t), |o| scores[o][p]);
+        let (times, failures) =
+            sweep_watched(
+                self.plain(),
+                n_runs,
+                params,
+                opts,
+                progress,
+                (&pw.scorer.watch, final_only),
+                |chunk| {
+                    let n_t = chunk.points;
+                    let n = chunk.failures.len();
+                    let per_block = pw.runs_per_block(n_t);
+                    let runs = &mut values[chunk.first * per_run..(chunk.first + n) * per_run];
+                    runs.par_chunks_mut((per_run * per_block).max(1))
+                        .enumerate()
+                        .for_each(|(b, out)| {
+                            let first = b * per_block;
+                            let k = per_block.min(n - first);
+                            let scores = pw.block(&chunk, first, k);
+                            for (r, out) in out.chunks_mut(per_run.max(1)).enumerate() {
+                                for t in 0..n_t {
+                                    let p = r * n_t + t;
+                                    sink.save(out, per_run, 0, chunk.saved_index(t), |o| {
+                                        [scores[o][p]]
+                                    });
+                                }
                             }
-                        }
-                    });
-            },
-        )?;
+                        });
+                },
+            )?;
         if opts.reduce.is_some() {
             values = sweep::transpose(&values, n_runs, n_out)?;
         }

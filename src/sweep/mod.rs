@@ -887,34 +887,11 @@ impl<'a> Job<'a> {
     ) -> bool {
         let per_run = self.per_run();
         let half = self.sink.per_run();
-        if self.sink.keeps_series() && !self.previous {
-            // Every saved time of every output: each output's lanes are
-            // read once and scattered to their runs (the general path below
-            // pays a call and the reduction's dispatch per run and time,
-            // which cost more than the model's own step in a long sweep).
-            let n_out = self.outputs.len();
-            return self.run_batch_saving(lanes, first, failed, |lanes, ti, _| {
-                for (o, &slot) in self.outputs.iter().enumerate() {
-                    let at = ti * n_out + o;
-                    for (run, &v) in out
-                        .chunks_exact_mut(per_run.max(1))
-                        .zip(lanes.lanes_of(slot))
-                    {
-                        run[at] = v;
-                    }
-                }
-            });
-        }
         self.run_batch_saving(lanes, first, failed, |lanes, ti, previous| {
-            for (l, run) in out.chunks_exact_mut(per_run.max(1)).enumerate() {
-                let into = if previous {
-                    &mut run[half..]
-                } else {
-                    &mut run[..half]
-                };
-                self.sink
-                    .save(into, ti, |o| lanes.value(self.outputs[o], l));
-            }
+            let offset = if previous { half } else { 0 };
+            self.sink.save(out, per_run, offset, ti, |o| {
+                *lanes.lanes_of(self.outputs[o])
+            });
         })
     }
 

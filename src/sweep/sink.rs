@@ -58,11 +58,6 @@ impl Sink {
         }
     }
 
-    /// Whether every saved value is kept as it is (no reduction).
-    pub(crate) fn keeps_series(&self) -> bool {
-        self.reduce.is_none()
-    }
-
     /// Whether save point `ti` changes anything (a final value needs only
     /// the last one), so callers can skip reading the outputs.
     #[inline]
@@ -74,63 +69,90 @@ impl Sink {
         }
     }
 
-    /// Save point `ti`: `value(o)` is output `o` now; `out` is this run's slice.
+    /// Save point `ti` for a batch of runs side by side: run `l`'s values
+    /// are `out[l * stride..]`, this save's part of them starting at
+    /// `offset` (a run can keep a second set, see `Job::previous`), and
+    /// `value(o)[l]` is output `o` of run `l` now. Each output's values are
+    /// taken for all runs at once: a call and a dispatch on the reduction
+    /// per run and saved time cost more than the model's own step in a
+    /// long sweep. A single run is the batch of one (`W = 1`).
     #[inline]
-    pub(crate) fn save(&self, out: &mut [f64], ti: usize, value: impl Fn(usize) -> f64) {
+    pub(crate) fn save<const W: usize>(
+        &self,
+        out: &mut [f64],
+        stride: usize,
+        offset: usize,
+        ti: usize,
+        value: impl Fn(usize) -> [f64; W],
+    ) {
         let n = self.n_out;
         match self.reduce {
             None => {
-                let row = &mut out[ti * n..(ti + 1) * n];
-                for (o, cell) in row.iter_mut().enumerate() {
-                    *cell = value(o);
+                for o in 0..n {
+                    each(out, stride, offset + ti * n + o, value(o), |c, v| *c = v);
                 }
             }
             Some(Reduce::Final) => {
                 if ti + 1 == self.n_times {
-                    for (o, cell) in out.iter_mut().enumerate() {
-                        *cell = value(o);
+                    for o in 0..n {
+                        each(out, stride, offset + o, value(o), |c, v| *c = v);
                     }
                 }
             }
             Some(Reduce::Max) => {
-                for (o, cell) in out.iter_mut().enumerate() {
-                    *cell = if ti == 0 {
-                        value(o)
-                    } else {
-                        cell.max(value(o))
-                    };
+                for o in 0..n {
+                    each(out, stride, offset + o, value(o), |c, v| {
+                        *c = if ti == 0 { v } else { c.max(v) }
+                    });
                 }
             }
             Some(Reduce::Min) => {
-                for (o, cell) in out.iter_mut().enumerate() {
-                    *cell = if ti == 0 {
-                        value(o)
-                    } else {
-                        cell.min(value(o))
-                    };
+                for o in 0..n {
+                    each(out, stride, offset + o, value(o), |c, v| {
+                        *c = if ti == 0 { v } else { c.min(v) }
+                    });
                 }
             }
             Some(Reduce::Mean) => {
-                for (o, cell) in out.iter_mut().enumerate() {
-                    *cell = if ti == 0 { value(o) } else { *cell + value(o) };
+                for o in 0..n {
+                    each(out, stride, offset + o, value(o), |c, v| {
+                        *c = if ti == 0 { v } else { *c + v }
+                    });
                 }
                 if ti + 1 == self.n_times {
                     let k = self.n_times as f64;
-                    out.iter_mut().for_each(|c| *c /= k);
+                    for run in out.chunks_exact_mut(stride.max(1)) {
+                        run[offset..offset + n].iter_mut().for_each(|c| *c /= k);
+                    }
                 }
             }
             Some(Reduce::At(_)) => {
                 let (i0, i1, w) = self.at;
                 if ti == i0 {
-                    for (o, cell) in out.iter_mut().enumerate() {
-                        *cell = value(o);
+                    for o in 0..n {
+                        each(out, stride, offset + o, value(o), |c, v| *c = v);
                     }
                 } else if Some(ti) == i1 {
-                    for (o, cell) in out.iter_mut().enumerate() {
-                        *cell += (value(o) - *cell) * w;
+                    for o in 0..n {
+                        each(out, stride, offset + o, value(o), |c, v| *c += (v - *c) * w);
                     }
                 }
             }
         }
+    }
+}
+
+/// `f(cell, values[l])` on the cell `at` of each run `l` of a batch (run
+/// `l`'s values at `out[l * stride..]`).
+#[inline(always)]
+fn each<const W: usize>(
+    out: &mut [f64],
+    stride: usize,
+    at: usize,
+    values: [f64; W],
+    f: impl Fn(&mut f64, f64),
+) {
+    for (run, v) in out.chunks_exact_mut(stride.max(1)).zip(values) {
+        f(&mut run[at], v);
     }
 }
