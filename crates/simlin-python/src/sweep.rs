@@ -875,16 +875,10 @@ impl PySweepFrame {
     /// to its frame and would otherwise copy every column into its own
     /// blocks.
     fn take_column(&mut self, index: usize) -> Result<Option<Block>, BindError> {
-        let n = self.columns.len();
-        let Some((_, array, _)) = self.columns.get_mut(index) else {
-            return Err(BindError::Argument(format!(
-                "column index {index} out of range ({n} columns)"
-            )));
-        };
-        if array.validity().is_some() {
+        if self.array(index)?.validity().is_some() {
             return Ok(None);
         }
-        self.taken = true;
+        let array = &mut self.columns[index].1;
         fn take<T: polars_arrow::types::NativeType>(array: &mut Box<dyn Array>) -> Option<Vec<T>> {
             let p = array.as_any_mut().downcast_mut::<PrimitiveArray<T>>()?;
             let empty = PrimitiveArray::<T>::new_empty(p.dtype().clone());
@@ -899,11 +893,14 @@ impl PySweepFrame {
                 }
             }
         }
-        Ok(match array.dtype() {
+        let block = match array.dtype() {
             ArrowDataType::Float64 => take::<f64>(array).map(Block::new),
             ArrowDataType::Int64 => take::<i64>(array).map(Block::ints),
             _ => None,
-        })
+        };
+        // Only a column actually taken leaves the frame incomplete.
+        self.taken |= block.is_some();
+        Ok(block)
     }
 
     /// Column `index` as Python objects when NumPy has no type for it: a
